@@ -1,0 +1,151 @@
+"""Run a scenario over many seeds: train, evaluate, summarise, judge its claims.
+
+``run_scenario`` trains every variant on the same seeds (``jit(vmap(train))`` in chunks) and
+evaluates each trained model once: one-step errors, the article's own prediction, a free-running
+rollout and its collapse metrics, and (window 1) the fixed points of the learned map.
+``summarise`` turns the per-seed values into the statistics and verdicts of ``summary.json``.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, NamedTuple, Optional
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from lstm_ar import stats
+from lstm_ar.claims import evaluate_claim
+from lstm_ar.collapse import COLLAPSE_THRESHOLD, collapse_metrics, map_fixed_points
+from lstm_ar.config import ModelConfig
+from lstm_ar.forecaster import Params, forecast, forecast_batch
+from lstm_ar.rollout import rollout_window
+from lstm_ar.scenarios import Scenario
+from lstm_ar.sweep import run_seeds
+from lstm_ar.train import make_train
+
+N_FAN = 20  # individual rollouts kept per variant for figures
+
+
+class VariantResult(NamedTuple):
+    """metrics: name -> f[n_seeds]; rollouts: f[n_seeds, T]; epoch_loss: f[n_seeds, epochs]."""
+
+    metrics: dict[str, np.ndarray]
+    rollouts: np.ndarray
+    epoch_loss: np.ndarray
+
+
+class ScenarioResult(NamedTuple):
+    scenario: Scenario
+    seeds: int
+    root_seed: int
+    variants: dict[str, VariantResult]
+    runtime_s: float
+
+
+def make_evaluate(scenario: Scenario, model: ModelConfig):
+    """evaluate(params) -> (metrics dict of scalars, rollout f32[T]) for one trained model."""
+    x, y = jnp.asarray(scenario.data.x), jnp.asarray(scenario.data.y)
+    heldout = None if scenario.heldout is None else (jnp.asarray(scenario.heldout.x), jnp.asarray(scenario.heldout.y))
+    test_input = jnp.asarray(scenario.test_input)[:, None]
+
+    def mse(params: Params, inputs, targets) -> jax.Array:
+        return jnp.mean(jnp.square(forecast_batch(params, inputs, model) - targets))
+
+    def evaluate(params: Params):
+        pred = forecast(params, test_input, model)[0]
+        ys = rollout_window(params, scenario.context, scenario.rollout_steps, model)
+        cm = collapse_metrics(ys, scenario.scale)
+        m = {"train_mse": mse(params, x, y), "seed_prediction": pred,
+             "seed_prediction_error": jnp.abs(pred - scenario.test_target), **cm._asdict()}
+        if heldout is not None:
+            m["heldout_mse"] = mse(params, *heldout)
+        if scenario.truth is not None:
+            m["rollout_rmse"] = jnp.sqrt(jnp.mean(jnp.square(ys - jnp.asarray(scenario.truth))))
+        for p in scenario.probes:
+            m[f"f({p:g})"] = forecast(params, jnp.full((1, 1), p, jnp.float32), model)[0]
+        if model.window == 1:
+            scalar_map = lambda v: forecast(params, v.reshape(1, 1), model)[0]  # noqa: E731
+            fp = map_fixed_points(scalar_map, cm.settle_value, low=scenario.map_range[0],
+                                  high=scenario.map_range[1])
+            m.update(n_fixed_points=fp.count, settle_slope=fp.settle_slope,
+                     abs_settle_slope=jnp.abs(fp.settle_slope), settle_residual=fp.settle_residual)
+        return m, ys
+
+    return evaluate
+
+
+def run_variant(scenario: Scenario, name: str, n_seeds: int, *, root_seed: int = 0,
+                chunk: Optional[int] = None, progress: bool = True) -> VariantResult:
+    config = scenario.variants[name]
+    train = make_train(config, scenario.data)
+    evaluate = make_evaluate(scenario, config.model)
+
+    def per_seed(key: jax.Array):
+        result = train(key)
+        metrics, ys = evaluate(result.params)
+        return metrics, ys, result.epoch_loss
+
+    metrics, rollouts, epoch_loss = run_seeds(jax.jit(jax.vmap(per_seed)), n_seeds, root_seed=root_seed,
+                                              chunk=chunk, desc=f"{scenario.name}/{name}", progress=progress)
+    metrics = {k: np.asarray(v, np.float64) for k, v in metrics.items()}
+    metrics["diverged"] = ((metrics["diverged"] > 0) | ~np.isfinite(epoch_loss[:, -1])).astype(np.float64)
+    metrics["final_train_loss"] = np.asarray(epoch_loss[:, -1], np.float64)
+    if scenario.derive is not None:
+        metrics.update(scenario.derive(metrics))
+    return VariantResult(metrics=metrics, rollouts=np.asarray(rollouts), epoch_loss=np.asarray(epoch_loss))
+
+
+def run_scenario(scenario: Scenario, n_seeds: int, *, root_seed: int = 0, chunk: Optional[int] = None,
+                 progress: bool = True) -> ScenarioResult:
+    start = time.perf_counter()
+    variants = {name: run_variant(scenario, name, n_seeds, root_seed=root_seed, chunk=chunk, progress=progress)
+                for name in scenario.variants}
+    return ScenarioResult(scenario, n_seeds, root_seed, variants, time.perf_counter() - start)
+
+
+def device_description() -> str:
+    d = jax.devices()[0]
+    desc = f"{d.platform}:{d.device_kind} x{jax.device_count()}"
+    if d.platform == "cpu":
+        try:
+            with open("/proc/cpuinfo") as f:
+                model = next(l.split(":", 1)[1].strip() for l in f if l.startswith("model name"))
+            import os
+            desc += f" ({model}, {os.cpu_count()} cores)"
+        except (OSError, StopIteration):
+            pass
+    return desc
+
+
+def summarise(result: ScenarioResult) -> dict[str, Any]:
+    """The ``summary.json`` dictionary: statistics per variant, paired comparisons, verdicts."""
+    sc = result.scenario
+    metrics = {name: v.metrics for name, v in result.variants.items()}
+    variants = {}
+    for name, m in metrics.items():
+        variants[name] = {
+            "metrics": {k: stats.summarize(v) for k, v in m.items() if k not in ("collapsed", "diverged")},
+            "collapse_rate": stats.rate(m["collapsed"] > 0),
+            "diverged_rate": stats.rate(m["diverged"] > 0),
+        }
+    names = list(metrics)
+    comparisons = []
+    for i, a in enumerate(names):
+        for b in names[i + 1:]:
+            for metric in sc.lower_is_better:
+                if metric in metrics[a]:
+                    p = stats.prob_better(metrics[a][metric], metrics[b][metric], lower_is_better=True)
+                    comparisons.append({"a": a, "b": b, "metric": metric, "lower_is_better": True, **p})
+    return {
+        "scenario": sc.name, "title": sc.title, "source": sc.source, "seeds": result.seeds,
+        "root_seed": result.root_seed,
+        "config": {name: cfg.to_dict() for name, cfg in sc.variants.items()},
+        "rollout": {"steps": sc.rollout_steps, "mode": "window", "collapse_threshold": COLLAPSE_THRESHOLD,
+                    "scale": sc.scale},
+        "device": device_description(), "jax_version": jax.__version__,
+        "runtime_s": round(result.runtime_s, 3),
+        "variants": variants, "comparisons": comparisons,
+        "claims": [evaluate_claim(c, metrics) for c in sc.claims],
+    }
