@@ -9,6 +9,8 @@ A rollout ``ys: f32[T]`` has *collapsed* when its tail has (almost) stopped movi
 * ``settle_value``: the mean of the tail, the value the rollout sits on.
 * ``steps_to_collapse``: the first step from which every later value stays within
   ``threshold * scale`` of the settle value (T if it never settles).
+* ``valid_horizon``: against a known continuation, the number of steps before the error first
+  exceeds ``VALID_TOLERANCE * scale`` (T if it never does).
 
 For window-1 models the rollout iterates a 1-D map ``x -> f(x)``. ``map_fixed_points`` finds its
 fixed points ``f(x*) = x*`` on a grid and the slope ``f'(x*)``: ``|f'(x*)| < 1`` makes x* an
@@ -24,6 +26,7 @@ import jax.numpy as jnp
 
 COLLAPSE_THRESHOLD = 0.05
 TAIL = 50
+VALID_TOLERANCE = 0.5  # valid horizon: steps until |error| first exceeds 0.5 x the series' std
 
 
 class CollapseMetrics(NamedTuple):
@@ -81,3 +84,9 @@ def map_fixed_points(f: Callable[[jax.Array], jax.Array], settle_value: jax.Arra
     return FixedPoints(count=crossings,
                        settle_slope=jnp.where(finite, slope, jnp.nan),
                        settle_residual=jnp.where(finite, jnp.abs(fx - x), jnp.nan))
+
+
+def valid_horizon(ys: jax.Array, truth: jax.Array, tolerance) -> jax.Array:
+    """Steps before |ys - truth| first exceeds tolerance (or is not finite); T if never. i32[]."""
+    bad = ~(jnp.abs(ys - truth) <= tolerance)
+    return jnp.where(jnp.any(bad), jnp.argmax(bad), ys.shape[0])

@@ -9,18 +9,17 @@ rollout and its collapse metrics, and (window 1) the fixed points of the learned
 from __future__ import annotations
 
 import time
-from typing import Any, NamedTuple, Optional
+from typing import Any, NamedTuple, Optional, Sequence
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from lstm_ar import stats
-from lstm_ar.claims import evaluate_claim
-from lstm_ar.collapse import COLLAPSE_THRESHOLD, collapse_metrics, map_fixed_points
-from lstm_ar.config import ModelConfig
+from lstm_ar.claims import diverged_as_worst, evaluate_claim
+from lstm_ar.collapse import COLLAPSE_THRESHOLD, VALID_TOLERANCE, collapse_metrics, map_fixed_points, valid_horizon
 from lstm_ar.forecaster import Params, forecast, forecast_batch
-from lstm_ar.rollout import rollout_window
+from lstm_ar.rollout import rollout
 from lstm_ar.scenarios import Scenario
 from lstm_ar.sweep import run_seeds
 from lstm_ar.train import make_train
@@ -44,28 +43,36 @@ class ScenarioResult(NamedTuple):
     runtime_s: float
 
 
-def make_evaluate(scenario: Scenario, model: ModelConfig):
+def make_evaluate(scenario: Scenario, variant: str):
     """evaluate(params) -> (metrics dict of scalars, rollout f32[T]) for one trained model."""
-    x, y = jnp.asarray(scenario.data.x), jnp.asarray(scenario.data.y)
-    heldout = None if scenario.heldout is None else (jnp.asarray(scenario.heldout.x), jnp.asarray(scenario.heldout.y))
-    test_input = jnp.asarray(scenario.test_input)[:, None]
+    model = scenario.variants[variant].model
+    data, heldout, test_input = scenario.inputs(variant)
+    x, y = jnp.asarray(data.x), jnp.asarray(data.y)
+    heldout = None if heldout is None else (jnp.asarray(heldout.x), jnp.asarray(heldout.y))
+    test_input = jnp.asarray(test_input)[:, None]
+    mode = scenario.rollout_mode(variant)
+    context = jnp.asarray(scenario.context)
+    if mode == "stateful":  # warm up over as many values as the model was trained on
+        context = context[-model.window:]
 
     def mse(params: Params, inputs, targets) -> jax.Array:
         return jnp.mean(jnp.square(forecast_batch(params, inputs, model) - targets))
 
     def evaluate(params: Params):
         pred = forecast(params, test_input, model)[0]
-        ys = rollout_window(params, scenario.context, scenario.rollout_steps, model)
+        ys = rollout(params, context, scenario.rollout_steps, model, mode=mode)
         cm = collapse_metrics(ys, scenario.scale)
         m = {"train_mse": mse(params, x, y), "seed_prediction": pred,
              "seed_prediction_error": jnp.abs(pred - scenario.test_target), **cm._asdict()}
         if heldout is not None:
             m["heldout_mse"] = mse(params, *heldout)
         if scenario.truth is not None:
-            m["rollout_rmse"] = jnp.sqrt(jnp.mean(jnp.square(ys - jnp.asarray(scenario.truth))))
+            truth = jnp.asarray(scenario.truth)
+            m["rollout_rmse"] = jnp.sqrt(jnp.mean(jnp.square(ys - truth)))
+            m["valid_horizon"] = valid_horizon(ys, truth, VALID_TOLERANCE * scenario.scale)
         for p in scenario.probes:
             m[f"f({p:g})"] = forecast(params, jnp.full((1, 1), p, jnp.float32), model)[0]
-        if model.window == 1:
+        if model.window == 1 and mode == "window":
             scalar_map = lambda v: forecast(params, v.reshape(1, 1), model)[0]  # noqa: E731
             fp = map_fixed_points(scalar_map, cm.settle_value, low=scenario.map_range[0],
                                   high=scenario.map_range[1])
@@ -76,32 +83,46 @@ def make_evaluate(scenario: Scenario, model: ModelConfig):
     return evaluate
 
 
-def run_variant(scenario: Scenario, name: str, n_seeds: int, *, root_seed: int = 0,
-                chunk: Optional[int] = None, progress: bool = True) -> VariantResult:
-    config = scenario.variants[name]
-    train = make_train(config, scenario.data)
-    evaluate = make_evaluate(scenario, config.model)
+def run_group(scenario: Scenario, names: Sequence[str], n_seeds: int, *, root_seed: int = 0,
+              chunk: Optional[int] = None, progress: bool = True) -> dict[str, VariantResult]:
+    """Train once per seed and evaluate every variant in ``names`` (they share one config)."""
+    config = scenario.variants[names[0]]
+    train = make_train(config, scenario.inputs(names[0])[0])
+    evaluators = {name: make_evaluate(scenario, name) for name in names}
 
     def per_seed(key: jax.Array):
         result = train(key)
-        metrics, ys = evaluate(result.params)
-        return metrics, ys, result.epoch_loss
+        return {name: evaluate(result.params) for name, evaluate in evaluators.items()}, result.epoch_loss
 
-    metrics, rollouts, epoch_loss = run_seeds(jax.jit(jax.vmap(per_seed)), n_seeds, root_seed=root_seed,
-                                              chunk=chunk, desc=f"{scenario.name}/{name}", progress=progress)
-    metrics = {k: np.asarray(v, np.float64) for k, v in metrics.items()}
-    metrics["diverged"] = ((metrics["diverged"] > 0) | ~np.isfinite(epoch_loss[:, -1])).astype(np.float64)
-    metrics["final_train_loss"] = np.asarray(epoch_loss[:, -1], np.float64)
-    if scenario.derive is not None:
-        metrics.update(scenario.derive(metrics))
-    return VariantResult(metrics=metrics, rollouts=np.asarray(rollouts), epoch_loss=np.asarray(epoch_loss))
+    outputs, epoch_loss = run_seeds(jax.jit(jax.vmap(per_seed)), n_seeds, root_seed=root_seed, chunk=chunk,
+                                    desc=f"{scenario.name}/{'+'.join(names)}", progress=progress)
+    results = {}
+    for name, (metrics, rollouts) in outputs.items():
+        metrics = {k: np.asarray(v, np.float64) for k, v in metrics.items()}
+        metrics["diverged"] = ((metrics["diverged"] > 0) | ~np.isfinite(epoch_loss[:, -1])).astype(np.float64)
+        metrics["final_train_loss"] = np.asarray(epoch_loss[:, -1], np.float64)
+        if scenario.derive is not None:
+            metrics.update(scenario.derive(metrics))
+        results[name] = VariantResult(metrics=metrics, rollouts=np.asarray(rollouts),
+                                      epoch_loss=np.asarray(epoch_loss))
+    return results
+
+
+def training_groups(scenario: Scenario) -> list[list[str]]:
+    """Variants with equal training configs and data train once (e.g. one model, two rollout modes)."""
+    groups: dict[tuple, list[str]] = {}
+    for name, config in scenario.variants.items():
+        groups.setdefault((config, config.model.window), []).append(name)
+    return list(groups.values())
 
 
 def run_scenario(scenario: Scenario, n_seeds: int, *, root_seed: int = 0, chunk: Optional[int] = None,
                  progress: bool = True) -> ScenarioResult:
     start = time.perf_counter()
-    variants = {name: run_variant(scenario, name, n_seeds, root_seed=root_seed, chunk=chunk, progress=progress)
-                for name in scenario.variants}
+    variants: dict[str, VariantResult] = {}
+    for names in training_groups(scenario):
+        variants.update(run_group(scenario, names, n_seeds, root_seed=root_seed, chunk=chunk, progress=progress))
+    variants = {name: variants[name] for name in scenario.variants}  # keep the declared order
     return ScenarioResult(scenario, n_seeds, root_seed, variants, time.perf_counter() - start)
 
 
@@ -132,17 +153,20 @@ def summarise(result: ScenarioResult) -> dict[str, Any]:
         }
     names = list(metrics)
     comparisons = []
+    directions = [(m, True) for m in sc.lower_is_better] + [(m, False) for m in sc.higher_is_better]
     for i, a in enumerate(names):
         for b in names[i + 1:]:
-            for metric in sc.lower_is_better:
-                if metric in metrics[a]:
-                    p = stats.prob_better(metrics[a][metric], metrics[b][metric], lower_is_better=True)
-                    comparisons.append({"a": a, "b": b, "metric": metric, "lower_is_better": True, **p})
+            for metric, lower in directions:
+                if metric in metrics[a] and metric in metrics[b]:
+                    p = stats.prob_better(diverged_as_worst(metrics[a][metric], lower),
+                                          diverged_as_worst(metrics[b][metric], lower), lower_is_better=lower)
+                    comparisons.append({"a": a, "b": b, "metric": metric, "lower_is_better": lower, **p})
     return {
         "scenario": sc.name, "title": sc.title, "source": sc.source, "seeds": result.seeds,
         "root_seed": result.root_seed,
         "config": {name: cfg.to_dict() for name, cfg in sc.variants.items()},
-        "rollout": {"steps": sc.rollout_steps, "mode": "window", "collapse_threshold": COLLAPSE_THRESHOLD,
+        "rollout": {"steps": sc.rollout_steps, "modes": {n: sc.rollout_mode(n) for n in sc.variants},
+                    "collapse_threshold": COLLAPSE_THRESHOLD, "valid_tolerance": VALID_TOLERANCE,
                     "scale": sc.scale},
         "device": device_description(), "jax_version": jax.__version__,
         "runtime_s": round(result.runtime_s, 3),

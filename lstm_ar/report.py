@@ -22,6 +22,7 @@ from lstm_ar.collapse import COLLAPSE_THRESHOLD
 from lstm_ar.experiment import N_FAN, ScenarioResult
 
 TABLE_METRICS = ("train_mse", "heldout_mse", "seed_prediction", "seed_prediction_error", "rollout_rmse",
+                 "valid_horizon",
                  "tail_std_ratio", "steps_to_collapse", "settle_value", "n_fixed_points", "abs_settle_slope",
                  "f(0.4)", "f(0.6)", "slope_in_range", "slope_outside_range", "generalisation_gap")
 CONTEXT_SHOWN = 60
@@ -64,12 +65,19 @@ def _pct(r: dict) -> str:
     return f"{100 * r['value']:.1f}% [{100 * lo:.1f}, {100 * hi:.1f}]" if r["value"] is not None else "n/a"
 
 
+def _modes(modes: dict) -> str:
+    kinds = sorted(set(modes.values()))
+    if len(kinds) == 1:
+        return f"{kinds[0]} mode"
+    return ", ".join(f"{n}: {m}" for n, m in modes.items())
+
+
 def markdown(summary: dict, figures: Sequence[str]) -> str:
     lines = [f"# {summary['title']}", "",
              f"Source: `{summary['source']}`.", "",
              f"{summary['seeds']} seeds (root seed {summary['root_seed']}), device `{summary['device']}`, "
              f"JAX {summary['jax_version']}, {summary['runtime_s']:.1f} s. Rollout: {summary['rollout']['steps']} "
-             f"free-running steps ({summary['rollout']['mode']} mode); collapsed = std of the last 50 steps "
+             f"free-running steps ({_modes(summary['rollout']['modes'])}); collapsed = std of the last 50 steps "
              f"< {summary['rollout']['collapse_threshold']} x the training series' std "
              f"({summary['rollout']['scale']:.4g}).", "",
              "## Claims", "", "| id | claim | verdict | evidence |", "|---|---|---|---|"]
@@ -90,12 +98,13 @@ def markdown(summary: dict, figures: Sequence[str]) -> str:
                              f"[{_fmt(lo)}, {_fmt(hi)}] | {s['n_nonfinite']} |")
         lines.append("")
     if summary["comparisons"]:
-        lines += ["## Paired comparisons", "", "P(A beats B) over the same seeds (lower is better), bootstrap 95% CI.",
-                  "", "| A | B | metric | P(A better) | 95% CI |", "|---|---|---|---|---|"]
+        lines += ["## Paired comparisons", "", "P(A beats B) over the same seeds, bootstrap 95% CI; a diverged "
+                  "seed counts as its variant's worst value.",
+                  "", "| A | B | metric | better is | P(A better) | 95% CI |", "|---|---|---|---|---|---|"]
         for c in summary["comparisons"]:
             lo, hi = c["ci95"]
-            lines.append(f"| {c['a']} | {c['b']} | {c['metric']} | {_fmt(c['prob_a_better'])} | "
-                         f"[{_fmt(lo)}, {_fmt(hi)}] |")
+            lines.append(f"| {c['a']} | {c['b']} | {c['metric']} | {'lower' if c['lower_is_better'] else 'higher'} | "
+                         f"{_fmt(c['prob_a_better'])} | [{_fmt(lo)}, {_fmt(hi)}] |")
         lines.append("")
     lines += ["## Figures", ""] + [f"![{f}]({f})" for f in figures] + [""]
     return "\n".join(lines)
@@ -131,11 +140,11 @@ def write_scenario(out_dir: str | pathlib.Path, result: ScenarioResult, summary:
     return out
 
 
-def write_index(out_dir: str | pathlib.Path, summaries: Sequence[dict], command: str) -> pathlib.Path:
+def write_index(out_dir: str | pathlib.Path, summaries: Sequence[dict], command: str, *,
+                title: str = "") -> pathlib.Path:
     """The top-level REPORT.md linking each scenario's report, with every verdict."""
     out = pathlib.Path(out_dir)
-    lines = ["# lstm_ar: the seed article's claims, tested across seeds", "",
-             f"Command: `{command}`", ""]
+    lines = [f"# {title or 'lstm_ar results'}", "", f"Command: `{command}`", ""]
     for s in summaries:
         lines += [f"## [{s['title']}]({s['scenario']}/report.md)", "",
                   f"{s['seeds']} seeds on `{s['device']}`, {s['runtime_s']:.1f} s.", "",

@@ -32,7 +32,10 @@ class Scenario:
     """One experiment. ``variants`` maps a name to its training config (same data, same seeds).
 
     probes: inputs x at which f(x) is recorded as metric ``f(x)``; derive: numpy function adding
-    derived per-seed metrics; lower_is_better: metrics compared between variants, and direction.
+    derived per-seed metrics; lower_is_better / higher_is_better: metrics compared between
+    variants. ``data``, ``heldout`` and ``test_input`` are for window-1 models; a variant with a
+    longer window gets its examples from ``series`` / ``heldout_series`` (see ``inputs``).
+    ``rollout_modes`` maps a variant to "window" (default) or "stateful".
     """
 
     name: str
@@ -51,8 +54,25 @@ class Scenario:
     probes: tuple[float, ...] = ()
     derive: Optional[Derive] = None
     lower_is_better: tuple[str, ...] = ()
+    higher_is_better: tuple[str, ...] = ()
     key_metric: str = "tail_std_ratio"
     rollout_steps: int = ROLLOUT_STEPS
+    series: Optional[np.ndarray] = None
+    heldout_series: Optional[np.ndarray] = None
+    rollout_modes: dict[str, str] = dataclasses.field(default_factory=dict)
+
+    def inputs(self, variant: str) -> tuple[Dataset, Optional[Dataset], np.ndarray]:
+        """(training data, held-out data, the article's test input f32[window]) for a variant."""
+        window = self.variants[variant].model.window
+        if window == 1:
+            return self.data, self.heldout, self.test_input
+        if self.series is None:
+            raise ValueError(f"scenario {self.name!r} has no series to cut windows of {window} from")
+        heldout = None if self.heldout_series is None else windows(self.heldout_series, window)
+        return windows(self.series, window), heldout, self.series[-1 - window:-1]
+
+    def rollout_mode(self, variant: str) -> str:
+        return self.rollout_modes.get(variant, "window")
 
 
 def _diversity_derived(m: dict) -> dict:
@@ -66,7 +86,8 @@ def _gap_derived(m: dict) -> dict:
     return {"generalisation_gap": m["heldout_mse"] - m["train_mse"]}
 
 
-def _fit(model: ModelConfig, epochs: int, quick: bool, **hyper) -> TrainConfig:
+def fit_config(model: ModelConfig, epochs: int, quick: bool, **hyper) -> TrainConfig:
+    """Keras-default training for ``epochs`` (at most 2 in a quick run)."""
     return TrainConfig(model=model, epochs=min(epochs, 2) if quick else epochs, hyper=Hyper(**hyper))
 
 
@@ -87,23 +108,23 @@ def diversity(quick: bool = False) -> Scenario:
     return Scenario(
         name="diversity", title="Example 1: insufficient data diversity",
         source="LSTM(32, activation='relu') -> Dense(1), fit x -> x on linspace(0.4, 0.6, 100), 100 epochs",
-        variants={"relu": _fit(ModelConfig(units=32, activation="relu"), 100, quick)},
+        variants={"relu": fit_config(ModelConfig(units=32, activation="relu"), 100, quick)},
         data=data, scale=float(np.std(data.y)), context=np.asarray([0.6], np.float32),
         test_input=np.asarray([0.6], np.float32), test_target=0.6, map_range=(0.0, 1.0),
         claims=claims, truth=np.full(ROLLOUT_STEPS, 0.6, np.float32), probes=(0.0, 0.4, 0.6, 1.0),
         derive=_diversity_derived, lower_is_better=("train_mse", "seed_prediction_error", "rollout_rmse"))
 
 
-def _sine_setup():
+def sine_setup():
+    """The seed's noisy sine, its window-1 examples, and a fresh-noise held-out copy."""
     series = noisy_sine()
     fresh = noisy_sine(seed=43, standardise=False)
-    heldout = windows(standardise_like(fresh.values, series), 1)
-    return series, windows(series.values, 1), heldout
+    return series, windows(series.values, 1), windows(standardise_like(fresh.values, series), 1)
 
 
 def activation(quick: bool = False) -> Scenario:
     """Example 2: noisy sine, window 1, LSTM(32, sigmoid) vs LSTM(32, relu), 20 epochs."""
-    series, data, heldout = _sine_setup()
+    series, data, heldout = sine_setup()
     claims = (
         RateClaim("E2-sigmoid-flat", "[sigmoid] performs poorly by converging to a mean and by showing a relatively flat output",
                   "sigmoid", "collapsed", ">", 0.5, "free-running rollout collapses to a constant"),
@@ -112,16 +133,16 @@ def activation(quick: bool = False) -> Scenario:
         PairedClaim("E2-relu-accurate", "[ReLU] has a good chance to predict more accurately",
                     "relu", "sigmoid", "seed_prediction_error"),
     )
-    return _sine_scenario("activation", "Example 2: sigmoid vs ReLU activation",
+    return sine_scenario("activation", "Example 2: sigmoid vs ReLU activation",
                           "LSTM(32, sigmoid | relu) -> Dense(1), noisy sine x[:-1] -> x[1:], 20 epochs",
-                          {"sigmoid": _fit(ModelConfig(units=32, activation="sigmoid"), 20, quick),
-                           "relu": _fit(ModelConfig(units=32, activation="relu"), 20, quick)},
+                          {"sigmoid": fit_config(ModelConfig(units=32, activation="sigmoid"), 20, quick),
+                           "relu": fit_config(ModelConfig(units=32, activation="relu"), 20, quick)},
                           series, data, heldout, claims)
 
 
 def dropout(quick: bool = False) -> Scenario:
     """Example 3: noisy sine, relu, 50 epochs, no dropout vs Dropout(0.2) after the LSTM."""
-    series, data, heldout = _sine_setup()
+    series, data, heldout = sine_setup()
     model = ModelConfig(units=32, activation="relu")
     claims = (
         RateClaim("E3-constant", "The model without dropout ... performs poorly by making a constant prediction",
@@ -133,22 +154,26 @@ def dropout(quick: bool = False) -> Scenario:
         PairedClaim("E3-accurate", "[dropout leads] to a more accurate prediction",
                     "dropout", "no_dropout", "seed_prediction_error"),
     )
-    return _sine_scenario("dropout", "Example 3: dropout vs none",
+    return sine_scenario("dropout", "Example 3: dropout vs none",
                           "LSTM(32, relu) -> [Dropout(0.2)] -> Dense(1), noisy sine x[:-1] -> x[1:], 50 epochs",
-                          {"no_dropout": _fit(model, 50, quick),
-                           "dropout": _fit(model, 50, quick, output_dropout=0.2)},
+                          {"no_dropout": fit_config(model, 50, quick),
+                           "dropout": fit_config(model, 50, quick, output_dropout=0.2)},
                           series, data, heldout, claims)
 
 
-def _sine_scenario(name, title, source, variants, series, data, heldout, claims) -> Scenario:
+def sine_scenario(name, title, source, variants, series, data, heldout, claims, **extra) -> Scenario:
+    """A scenario on the seed's noisy sine: rollouts start after x[998] and are judged against
+    the noiseless continuation; extra fields (e.g. rollout_modes) pass through."""
     n = series.values.shape[0]
+    fresh = standardise_like(noisy_sine(seed=43, standardise=False).values, series)
     return Scenario(
         name=name, title=title, source=source, variants=variants, data=data,
         scale=float(np.std(series.values[:-1])), context=series.values[:-1],
         test_input=data.x[-1, :, 0], test_target=float(data.y[-1, 0]), map_range=(-3.0, 3.0),
         claims=claims, heldout=heldout, truth=sine_continuation(series, n - 1, ROLLOUT_STEPS),
-        derive=_gap_derived,
-        lower_is_better=("train_mse", "heldout_mse", "generalisation_gap", "seed_prediction_error", "rollout_rmse"))
+        derive=_gap_derived, series=series.values, heldout_series=fresh,
+        lower_is_better=("train_mse", "heldout_mse", "generalisation_gap", "seed_prediction_error", "rollout_rmse"),
+        **extra)
 
 
 SCENARIOS: dict[str, Callable[[bool], Scenario]] = {

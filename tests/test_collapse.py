@@ -61,3 +61,13 @@ def test_metrics_vmap_over_seeds():
     ys = jnp.stack([jnp.zeros(60), jnp.tile(jnp.asarray([1.0, -1.0]), 30)])
     m = jax.vmap(lambda y: collapse_metrics(y, 1.0))(ys)
     np.testing.assert_array_equal(m.collapsed, [True, False])
+
+
+def test_valid_horizon_counts_steps_before_the_error_passes_tolerance():
+    from lstm_ar.collapse import valid_horizon
+
+    truth = jnp.zeros(10)
+    ys = jnp.asarray([0.0, 0.1, -0.2, 0.6, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0])
+    assert int(valid_horizon(ys, truth, 0.5)) == 3
+    assert int(valid_horizon(jnp.zeros(10), truth, 0.5)) == 10
+    assert int(valid_horizon(jnp.full(10, jnp.nan), truth, 0.5)) == 0

@@ -12,7 +12,7 @@ from lstm_ar.claims import INCONCLUSIVE, NOT_REPRODUCED, REPRODUCED
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 
-def _load_reproduce():
+def _load_reproduce():  # noqa: D103
     spec = importlib.util.spec_from_file_location("reproduce", ROOT / "experiments" / "reproduce.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -73,5 +73,26 @@ def test_per_seed_values_recompute_the_summary(run):
 
 def test_bad_arguments_exit_with_a_message(capsys):
     with pytest.raises(SystemExit):
-        _load_reproduce().parse_args(["--seeds", "0"])
+        _load_reproduce().main(["--seeds", "0"])
     assert "--seeds must be >= 1" in capsys.readouterr().err
+
+
+def _load_script(name):
+    spec = importlib.util.spec_from_file_location(name, ROOT / "experiments" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_context_experiment_runs_end_to_end(tmp_path):
+    summaries = _load_script("context").main(["--quick", "--seeds", "2", "--out", str(tmp_path), "--no-progress",
+                                               "--no-plots"])
+    s = json.loads((tmp_path / "context" / "summary.json").read_text())
+    assert s["rollout"]["modes"]["stateful_50"] == "stateful" and s["rollout"]["modes"]["window_5"] == "window"
+    assert set(s["variants"]) == {"window_1", "window_5", "window_20", "window_50", "stateful_50"}
+    assert any(c["metric"] == "valid_horizon" and not c["lower_is_better"] for c in s["comparisons"])
+    data = np.load(tmp_path / "context" / "per_seed.npz")
+    # one training run serves both rollout modes of the window-50 model: same training losses
+    np.testing.assert_array_equal(data["window_50/epoch_loss"], data["stateful_50/epoch_loss"])
+    assert not np.array_equal(data["window_50/rollouts"], data["stateful_50/rollouts"])
+    assert summaries[0]["scenario"] == "context"

@@ -1,0 +1,197 @@
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from lstm_ar.cell import lstm_step
+from lstm_ar.config import ModelConfig
+from lstm_ar.diagnostics import (FLOOR, input_gradient_norms, lyapunov_exponent,
+                                 rollout_max_singular, rollout_spectral_radius,
+                                 state_gradient_norms, stateful_lyapunov_exponent,
+                                 stateful_map_jacobian, window_map_jacobian)
+from lstm_ar.forecaster import encode, forecast, head, init_params
+from lstm_ar.rollout import rollout_stateful, rollout_window
+
+U, W, STEPS = 4, 4, 6
+M1 = ModelConfig(units=U, window=1)
+MW = ModelConfig(units=U, window=W)
+CONTEXT = jnp.asarray([0.3, -0.5, 0.9, 0.2, -0.1])
+
+# Jitted once per (function, model); `steps` and the model are static.
+spectral = jax.jit(rollout_spectral_radius, static_argnums=(2, 3))
+singular = jax.jit(rollout_max_singular, static_argnums=(2, 3))
+lyapunov = jax.jit(lyapunov_exponent, static_argnums=(2, 3))
+jacobian = jax.jit(jax.vmap(window_map_jacobian, (None, 0, None)), static_argnums=2)
+input_grads = jax.jit(input_gradient_norms, static_argnums=2)
+state_grads = jax.jit(state_gradient_norms, static_argnums=2)
+
+
+def _grad_forecast(model):
+    """Batched d forecast / d window: (params, f32[n, time]) -> f32[n, time]."""
+    return jax.jit(jax.vmap(jax.grad(lambda p, w: forecast(p, w[:, None], model)[0], argnums=1),
+                            (None, 0)))
+
+
+grad1, gradw = _grad_forecast(M1), _grad_forecast(MW)
+
+
+@jax.jit
+def _scaled(key, scale=3.0):
+    """Random Keras-initialised params (fit M1 and MW alike), scaled so the maps are non-trivial."""
+    return jax.tree_util.tree_map(lambda a: scale * a, init_params(key, MW))
+
+
+# A hand-built linear LSTM: linear activation, hard-sigmoid gates with input and output gates
+# saturated at exactly 1, forget gate exactly FORGET, no recurrent kernel. Then
+# h_T = KC * sum_k FORGET^k x_{T-k} and forecast = A * sum_k FORGET^k x_{T-k} + B, A = KC . DK.
+KC, DK, FORGET, B = np.asarray([0.5, -0.25, 0.3, 0.1]), np.asarray([0.8, -0.4, 0.5, 1.0]), 0.5, 0.2
+A = float(KC @ DK)
+LIN1 = ModelConfig(units=U, window=1, activation="linear", recurrent_activation="hard_sigmoid")
+LINW = ModelConfig(units=U, window=W, activation="linear", recurrent_activation="hard_sigmoid")
+
+
+def linear_params():
+    z = np.zeros(U, np.float32)
+    kernel = np.concatenate([z, z, KC, z])[None, :]
+    bias = np.concatenate([z + 10.0, z + 6.0 * (FORGET - 0.5), z, z + 10.0])
+    return jax.tree_util.tree_map(lambda a: jnp.asarray(a, jnp.float32), {
+        "lstm": {"kernel": kernel, "recurrent_kernel": np.zeros((U, 4 * U)), "bias": bias},
+        "dense": {"kernel": DK[:, None], "bias": np.asarray([B])}})
+
+
+def test_linear_model_gradients_decay_as_forget_powers():
+    params, k = linear_params(), np.arange(W + 2)
+    window = jnp.linspace(-1.0, 1.0, W + 2)[:, None]
+    np.testing.assert_allclose(input_grads(params, window, LINW), abs(A) * FORGET ** k,
+                               rtol=1e-5)
+    np.testing.assert_allclose(state_grads(params, window, LINW),
+                               np.linalg.norm(KC) * FORGET ** k, rtol=1e-5)
+
+
+def test_linear_window1_map_has_known_radius_and_exponent():
+    params = linear_params()
+    np.testing.assert_allclose(spectral(params, CONTEXT, STEPS, LIN1), np.full(STEPS, abs(A)),
+                               rtol=1e-6)
+    np.testing.assert_allclose(lyapunov(params, CONTEXT, STEPS, LIN1), np.log(abs(A)), rtol=1e-5)
+
+
+def test_linear_window_map_radius_is_the_companion_root():
+    # x_new = A * sum_k FORGET^k x_{t-k}: l^W - A (l^(W-1) + FORGET l^(W-2) + ..) = 0
+    roots = np.roots(np.concatenate([[1.0], -A * FORGET ** np.arange(W)]))
+    rho = spectral(linear_params(), CONTEXT, STEPS, LINW)
+    np.testing.assert_allclose(rho, np.full(STEPS, np.max(np.abs(roots))), rtol=1e-5)
+
+
+def test_window1_jacobian_is_the_map_slope():
+    params = _scaled(jax.random.key(0))
+    xs = jnp.linspace(-1.5, 1.5, 7)[:, None]
+    jac = jacobian(params, xs, M1)
+    assert jac.shape == (7, 1, 1)
+    np.testing.assert_allclose(jac[:, 0, 0], grad1(params, xs)[:, 0], rtol=1e-5)
+
+
+def test_window_jacobian_is_a_companion_matrix():
+    params = _scaled(jax.random.key(1))
+    windows = jax.random.normal(jax.random.key(2), (3, W))
+    jac, grad = jacobian(params, windows, MW), gradw(params, windows)
+    shift = np.eye(W, k=1)[:-1]
+    for j, g in zip(np.asarray(jac), np.asarray(grad)):
+        np.testing.assert_array_equal(j[:-1], shift)
+        np.testing.assert_allclose(j[-1], g, rtol=1e-5, atol=1e-7)
+    assert np.any(np.abs(grad) > 1e-2)  # not a trivial check
+
+
+def test_rollout_spectra_follow_the_rollout_and_companion_roots():
+    params = _scaled(jax.random.key(3))
+    ys = rollout_window(params, CONTEXT, STEPS, MW)
+    series = jnp.concatenate([CONTEXT[-W:], ys])
+    windows = jnp.stack([series[t:t + W] for t in range(STEPS)])
+    jac = np.asarray(jacobian(params, windows, MW), np.float64)
+    rho, sigma = spectral(params, CONTEXT, STEPS, MW), singular(params, CONTEXT, STEPS, MW)
+    roots = [np.max(np.abs(np.roots(np.concatenate([[1.0], -j[-1, ::-1]])))) for j in jac]
+    np.testing.assert_allclose(rho, roots, rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(sigma, [np.linalg.norm(j, 2) for j in jac], rtol=1e-5)
+    assert np.all(np.asarray(sigma) >= np.asarray(rho) - 1e-6)
+
+
+def test_constant_forecast_is_a_total_contraction():
+    params = _scaled(jax.random.key(4), 1.0)
+    params["dense"] = {"kernel": jnp.zeros((U, 1)), "bias": jnp.asarray([0.3])}
+    np.testing.assert_allclose(spectral(params, CONTEXT, STEPS, MW), np.zeros(STEPS), atol=1e-6)
+    # the shift part keeps the largest singular value at 1: a loose bound here
+    np.testing.assert_allclose(singular(params, CONTEXT, STEPS, MW), np.ones(STEPS), rtol=1e-6)
+    # tangent ones/2 -> shifted out in W - 1 steps (total growth 1/2), then exactly 0 (FLOOR)
+    expected = (np.log(0.5) + (STEPS - W + 1) * np.log(FLOOR)) / STEPS
+    np.testing.assert_allclose(lyapunov(params, CONTEXT, STEPS, MW), expected, rtol=1e-5)
+    # window 1 (same parameter shapes): J = 0 at every step
+    np.testing.assert_allclose(lyapunov(params, CONTEXT, STEPS, M1), np.log(FLOOR), rtol=1e-6)
+
+
+def test_window1_lyapunov_is_mean_log_slope_along_rollout():
+    params = _scaled(jax.random.key(5))
+    ys = rollout_window(params, CONTEXT, STEPS, M1)
+    xs = jnp.concatenate([CONTEXT[-1:], ys[:-1]])[:, None]
+    slopes = np.asarray(grad1(params, xs)[:, 0], np.float64)
+    np.testing.assert_allclose(lyapunov(params, CONTEXT, STEPS, M1),
+                               np.mean(np.log(np.abs(slopes))), atol=1e-4)
+
+
+def test_input_gradient_norms_match_finite_differences():
+    params, eps = _scaled(jax.random.key(6), 2.0), 1e-3
+    window = jax.random.normal(jax.random.key(7), (W + 2, 1))
+    norms = input_grads(params, window, MW)
+    assert norms.shape == (W + 2,)
+    bumps = eps * jnp.eye(W + 2)[:, :, None]  # f32[time, time, 1]
+    f = jax.jit(jax.vmap(lambda w: forecast(params, w, MW)[0]))
+    window_b = jnp.broadcast_to(window[None], bumps.shape)
+    fd = (f(window_b + bumps) - f(window_b - bumps)) / (2 * eps)  # oldest first
+    np.testing.assert_allclose(norms, np.abs(fd)[::-1], rtol=1e-2, atol=1e-4)
+
+
+def test_state_gradient_vanishes_without_recurrence_or_memory():
+    params = _scaled(jax.random.key(8), 1.0)
+    xs = jax.random.normal(jax.random.key(9), (W + 2, 1))
+    norms = state_grads(params, xs, MW)
+    assert norms.shape == (W + 2,) and np.all(np.isfinite(norms)) and np.all(norms > 0)
+    lstm = dict(params["lstm"], recurrent_kernel=jnp.zeros((U, 4 * U)),
+                bias=params["lstm"]["bias"].at[U:2 * U].set(-20.0))  # forget gate ~ 2e-9
+    norms = state_grads(dict(params, lstm=lstm), xs, MW)
+    assert float(norms[0]) > 1e-2 and np.all(np.asarray(norms[1:]) < 1e-7)
+
+
+def test_spectral_radius_vmaps_over_seeds():
+    seeds = [_scaled(k) for k in jax.random.split(jax.random.key(10), 3)]
+    params = jax.tree_util.tree_map(lambda *a: jnp.stack(a), *seeds)
+    batched = jax.jit(jax.vmap(lambda p: rollout_spectral_radius(p, CONTEXT, STEPS, MW)))(params)
+    assert batched.shape == (3, STEPS)
+    for i in range(3):
+        one = jax.tree_util.tree_map(lambda a: a[i], params)
+        np.testing.assert_allclose(batched[i], spectral(one, CONTEXT, STEPS, MW), rtol=1e-5)
+
+
+def test_stateful_jacobian_and_lyapunov_follow_the_stateful_rollout():
+    params = _scaled(jax.random.key(11), 2.0)
+    jac_fn = jax.jit(stateful_map_jacobian, static_argnums=3)
+    carry = encode(params, CONTEXT[:, None], MW)
+    y, v, logs, ys = head(params, carry.h), np.ones(2 * U + 1) / np.sqrt(2 * U + 1), [], []
+    for _ in range(STEPS):
+        jac = np.asarray(jac_fn(params, carry, y, MW), np.float64)
+        assert jac.shape == (2 * U + 1, 2 * U + 1)
+        # y' = head(h'): the last row is the dense kernel applied to the h' rows
+        np.testing.assert_allclose(jac[-1], np.asarray(params["dense"]["kernel"])[:, 0] @ jac[:U],
+                                   rtol=1e-5, atol=1e-7)
+        u = jac @ v
+        logs.append(np.log(np.linalg.norm(u)))
+        v = u / np.linalg.norm(u)
+        ys.append(float(y[0]))
+        carry, h = lstm_step(params["lstm"], carry, y)
+        y = head(params, h)
+    np.testing.assert_allclose(ys, rollout_stateful(params, CONTEXT, STEPS, MW), rtol=1e-5,
+                               atol=1e-6)
+    lam = jax.jit(stateful_lyapunov_exponent, static_argnums=(2, 3))(params, CONTEXT, STEPS, MW)
+    np.testing.assert_allclose(lam, np.mean(logs), atol=1e-4)
+
+
+def test_short_context_is_an_error():
+    with pytest.raises(ValueError, match="needs"):
+        rollout_spectral_radius(linear_params(), CONTEXT[:2], STEPS, MW)
