@@ -1,6 +1,6 @@
 """Beyond the seed: does a longer context or carried state stop the rollout collapsing?
 
-    python experiments/context.py                  # 256 seeds -> results/context/
+    python experiments/context.py                  # 256 seeds -> results/context/ (~10 min, 2-core CPU)
     python experiments/context.py --quick          # smoke run
 """
 
