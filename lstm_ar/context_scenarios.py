@@ -16,14 +16,13 @@ from __future__ import annotations
 
 from lstm_ar.claims import PairedClaim, RateClaim
 from lstm_ar.config import ModelConfig
-from lstm_ar.scenarios import Scenario, fit_config, sine_scenario, sine_setup
+from lstm_ar.scenarios import Scenario, fit_config, sine_scenario
 
 WINDOWS = (1, 5, 20, 50)
 EPOCHS = 20
 
 
 def context_and_state(quick: bool = False) -> Scenario:
-    series, data, heldout = sine_setup()
     variants = {f"window_{w}": fit_config(ModelConfig(units=32, window=w, activation="relu"), EPOCHS, quick)
                 for w in WINDOWS}
     variants["stateful_50"] = variants["window_50"]
@@ -43,7 +42,7 @@ def context_and_state(quick: bool = False) -> Scenario:
         "context", "Context length and carried state",
         "LSTM(32, relu) -> Dense(1) on windows of 1, 5, 20, 50 of the seed's noisy sine, 20 epochs; "
         "window-mode rollouts, and a stateful rollout of the window-50 model",
-        variants, series, data, heldout, claims, rollout_modes={"stateful_50": "stateful"},
+        variants, claims, rollout_modes={"stateful_50": "stateful"},
         higher_is_better=("valid_horizon",))
 
 

@@ -1,7 +1,7 @@
 """Run a scenario over many seeds: train, evaluate, summarise, judge its claims.
 
-``run_scenario`` trains every variant on the same seeds (``jit(vmap(train))`` in chunks) and
-evaluates each trained model once: one-step errors, the article's own prediction, a free-running
+``run_scenario`` trains every variant on the same seeds (``jit(vmap(train))`` in chunks; variants
+that differ only in how they are rolled out train once) and evaluates each trained model once: one-step errors, the article's own prediction, a free-running
 rollout and its collapse metrics, and (window 1) the fixed points of the learned map.
 ``summarise`` turns the per-seed values into the statistics and verdicts of ``summary.json``.
 """
@@ -43,35 +43,47 @@ class ScenarioResult(NamedTuple):
     runtime_s: float
 
 
-def make_evaluate(scenario: Scenario, variant: str):
-    """evaluate(params) -> (metrics dict of scalars, rollout f32[T]) for one trained model."""
+def make_model_metrics(scenario: Scenario, variant: str):
+    """model_metrics(params) -> metrics that depend on the trained model only, not on how it is
+    rolled out: one-step MSEs, the article's prediction, probes f(x)."""
     model = scenario.variants[variant].model
     data, heldout, test_input = scenario.inputs(variant)
     x, y = jnp.asarray(data.x), jnp.asarray(data.y)
     heldout = None if heldout is None else (jnp.asarray(heldout.x), jnp.asarray(heldout.y))
     test_input = jnp.asarray(test_input)[:, None]
+
+    def mse(params: Params, inputs, targets) -> jax.Array:
+        return jnp.mean(jnp.square(forecast_batch(params, inputs, model) - targets))
+
+    def model_metrics(params: Params) -> dict[str, jax.Array]:
+        pred = forecast(params, test_input, model)[0]
+        m = {"train_mse": mse(params, x, y), "seed_prediction": pred,
+             "seed_prediction_error": jnp.abs(pred - scenario.test_target)}
+        if heldout is not None:
+            m["heldout_mse"] = mse(params, *heldout)
+        for p in scenario.probes:
+            m[f"f({p:g})"] = forecast(params, jnp.full((1, 1), p, jnp.float32), model)[0]
+        return m
+
+    return model_metrics
+
+
+def make_rollout_metrics(scenario: Scenario, variant: str):
+    """rollout_metrics(params) -> (metrics of the variant's free-running rollout, rollout f32[T])."""
+    model = scenario.variants[variant].model
     mode = scenario.rollout_mode(variant)
     context = jnp.asarray(scenario.context)
     if mode == "stateful":  # warm up over as many values as the model was trained on
         context = context[-model.window:]
 
-    def mse(params: Params, inputs, targets) -> jax.Array:
-        return jnp.mean(jnp.square(forecast_batch(params, inputs, model) - targets))
-
-    def evaluate(params: Params):
-        pred = forecast(params, test_input, model)[0]
+    def rollout_metrics(params: Params):
         ys = rollout(params, context, scenario.rollout_steps, model, mode=mode)
         cm = collapse_metrics(ys, scenario.scale)
-        m = {"train_mse": mse(params, x, y), "seed_prediction": pred,
-             "seed_prediction_error": jnp.abs(pred - scenario.test_target), **cm._asdict()}
-        if heldout is not None:
-            m["heldout_mse"] = mse(params, *heldout)
+        m = cm._asdict()
         if scenario.truth is not None:
             truth = jnp.asarray(scenario.truth)
             m["rollout_rmse"] = jnp.sqrt(jnp.mean(jnp.square(ys - truth)))
             m["valid_horizon"] = valid_horizon(ys, truth, VALID_TOLERANCE * scenario.scale)
-        for p in scenario.probes:
-            m[f"f({p:g})"] = forecast(params, jnp.full((1, 1), p, jnp.float32), model)[0]
         if model.window == 1 and mode == "window":
             scalar_map = lambda v: forecast(params, v.reshape(1, 1), model)[0]  # noqa: E731
             fp = map_fixed_points(scalar_map, cm.settle_value, low=scenario.map_range[0],
@@ -80,7 +92,7 @@ def make_evaluate(scenario: Scenario, variant: str):
                      abs_settle_slope=jnp.abs(fp.settle_slope), settle_residual=fp.settle_residual)
         return m, ys
 
-    return evaluate
+    return rollout_metrics
 
 
 def run_group(scenario: Scenario, names: Sequence[str], n_seeds: int, *, root_seed: int = 0,
@@ -88,11 +100,17 @@ def run_group(scenario: Scenario, names: Sequence[str], n_seeds: int, *, root_se
     """Train once per seed and evaluate every variant in ``names`` (they share one config)."""
     config = scenario.variants[names[0]]
     train = make_train(config, scenario.inputs(names[0])[0])
-    evaluators = {name: make_evaluate(scenario, name) for name in names}
+    model_metrics = make_model_metrics(scenario, names[0])  # shared: same model, same data
+    rollouts = {name: make_rollout_metrics(scenario, name) for name in names}
 
     def per_seed(key: jax.Array):
         result = train(key)
-        return {name: evaluate(result.params) for name, evaluate in evaluators.items()}, result.epoch_loss
+        shared = model_metrics(result.params)
+        outputs = {}
+        for name, rollout_metrics in rollouts.items():
+            m, ys = rollout_metrics(result.params)
+            outputs[name] = ({**shared, **m}, ys)
+        return outputs, result.epoch_loss
 
     outputs, epoch_loss = run_seeds(jax.jit(jax.vmap(per_seed)), n_seeds, root_seed=root_seed, chunk=chunk,
                                     desc=f"{scenario.name}/{'+'.join(names)}", progress=progress)

@@ -21,7 +21,7 @@ import numpy as np
 
 from lstm_ar.claims import Claim, PairedClaim, RateClaim
 from lstm_ar.config import Hyper, ModelConfig, TrainConfig
-from lstm_ar.data import Dataset, linspace_identity, noisy_sine, sine_continuation, standardise_like, windows
+from lstm_ar.data import Dataset, Series, linspace_identity, noisy_sine, sine_continuation, standardise_like, windows
 
 ROLLOUT_STEPS = 200
 Derive = Callable[[dict], dict]
@@ -115,16 +115,14 @@ def diversity(quick: bool = False) -> Scenario:
         derive=_diversity_derived, lower_is_better=("train_mse", "seed_prediction_error", "rollout_rmse"))
 
 
-def sine_setup():
-    """The seed's noisy sine, its window-1 examples, and a fresh-noise held-out copy."""
+def sine_setup() -> tuple[Series, np.ndarray]:
+    """The seed's noisy sine and a fresh-noise copy (seed 43) on its scale, for held-out MSE."""
     series = noisy_sine()
-    fresh = noisy_sine(seed=43, standardise=False)
-    return series, windows(series.values, 1), windows(standardise_like(fresh.values, series), 1)
+    return series, standardise_like(noisy_sine(seed=43, standardise=False).values, series)
 
 
 def activation(quick: bool = False) -> Scenario:
     """Example 2: noisy sine, window 1, LSTM(32, sigmoid) vs LSTM(32, relu), 20 epochs."""
-    series, data, heldout = sine_setup()
     claims = (
         RateClaim("E2-sigmoid-flat", "[sigmoid] performs poorly by converging to a mean and by showing a relatively flat output",
                   "sigmoid", "collapsed", ">", 0.5, "free-running rollout collapses to a constant"),
@@ -137,12 +135,11 @@ def activation(quick: bool = False) -> Scenario:
                           "LSTM(32, sigmoid | relu) -> Dense(1), noisy sine x[:-1] -> x[1:], 20 epochs",
                           {"sigmoid": fit_config(ModelConfig(units=32, activation="sigmoid"), 20, quick),
                            "relu": fit_config(ModelConfig(units=32, activation="relu"), 20, quick)},
-                          series, data, heldout, claims)
+                          claims)
 
 
 def dropout(quick: bool = False) -> Scenario:
     """Example 3: noisy sine, relu, 50 epochs, no dropout vs Dropout(0.2) after the LSTM."""
-    series, data, heldout = sine_setup()
     model = ModelConfig(units=32, activation="relu")
     claims = (
         RateClaim("E3-constant", "The model without dropout ... performs poorly by making a constant prediction",
@@ -158,14 +155,15 @@ def dropout(quick: bool = False) -> Scenario:
                           "LSTM(32, relu) -> [Dropout(0.2)] -> Dense(1), noisy sine x[:-1] -> x[1:], 50 epochs",
                           {"no_dropout": fit_config(model, 50, quick),
                            "dropout": fit_config(model, 50, quick, output_dropout=0.2)},
-                          series, data, heldout, claims)
+                          claims)
 
 
-def sine_scenario(name, title, source, variants, series, data, heldout, claims, **extra) -> Scenario:
+def sine_scenario(name, title, source, variants, claims, **extra) -> Scenario:
     """A scenario on the seed's noisy sine: rollouts start after x[998] and are judged against
     the noiseless continuation; extra fields (e.g. rollout_modes) pass through."""
+    series, fresh = sine_setup()
+    data, heldout = windows(series.values, 1), windows(fresh, 1)
     n = series.values.shape[0]
-    fresh = standardise_like(noisy_sine(seed=43, standardise=False).values, series)
     return Scenario(
         name=name, title=title, source=source, variants=variants, data=data,
         scale=float(np.std(series.values[:-1])), context=series.values[:-1],

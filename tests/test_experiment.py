@@ -12,8 +12,9 @@ from lstm_ar.claims import INCONCLUSIVE, NOT_REPRODUCED, REPRODUCED
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 
-def _load_reproduce():  # noqa: D103
-    spec = importlib.util.spec_from_file_location("reproduce", ROOT / "experiments" / "reproduce.py")
+def _load_script(name):
+    """Import experiments/<name>.py (the scripts are not a package)."""
+    spec = importlib.util.spec_from_file_location(name, ROOT / "experiments" / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -22,7 +23,7 @@ def _load_reproduce():  # noqa: D103
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
     out = tmp_path_factory.mktemp("results")
-    summaries = _load_reproduce().main(["--quick", "--seeds", "3", "--out", str(out), "--no-progress"])
+    summaries = _load_script("reproduce").main(["--quick", "--seeds", "3", "--out", str(out), "--no-progress"])
     return out, summaries
 
 
@@ -73,15 +74,8 @@ def test_per_seed_values_recompute_the_summary(run):
 
 def test_bad_arguments_exit_with_a_message(capsys):
     with pytest.raises(SystemExit):
-        _load_reproduce().main(["--seeds", "0"])
+        _load_script("reproduce").main(["--seeds", "0"])
     assert "--seeds must be >= 1" in capsys.readouterr().err
-
-
-def _load_script(name):
-    spec = importlib.util.spec_from_file_location(name, ROOT / "experiments" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def test_context_experiment_runs_end_to_end(tmp_path):
