@@ -21,6 +21,10 @@ from lstm_ar.activations import get_activation
 
 Number = Union[float, "np.ndarray", "jax.Array"]  # noqa: F821  (jax arrays when vmapped)
 
+# Training regimes (see lstm_ar.regime): how the targets after a window are fed during training.
+REGIMES = ("teacher_forcing", "scheduled_linear", "scheduled_exponential", "scheduled_inverse_sigmoid",
+           "free_running")
+
 
 class Hyper(NamedTuple):
     """Numeric hyper-parameters (vmappable leaves).
@@ -93,6 +97,9 @@ class TrainConfig:
 
     hyper: default numeric hyper-parameters; ``train(key, hyper)`` may override them.
     beta_1, beta_2, epsilon: Keras Adam's constants (static).
+    regime, horizon: how targets are fed (``lstm_ar.regime``). The default, teacher forcing with
+    horizon 1, is Keras's one-step training; any other choice trains a stateful model on
+    ``horizon`` values after each window.
     """
 
     model: ModelConfig = ModelConfig()
@@ -103,13 +110,24 @@ class TrainConfig:
     beta_2: float = 0.999
     epsilon: float = 1e-7
     hyper: Hyper = Hyper()
+    regime: str = "teacher_forcing"
+    horizon: int = 1
 
     def __post_init__(self):
+        if self.regime not in REGIMES:
+            raise ValueError(f"unknown regime {self.regime!r}; valid: {', '.join(REGIMES)}")
+        if not (isinstance(self.horizon, int) and self.horizon > 0):
+            raise ValueError(f"horizon must be a positive int, got {self.horizon!r}")
         if not (isinstance(self.epochs, int) and self.epochs > 0):
             raise ValueError(f"epochs must be a positive int, got {self.epochs!r}")
         if not (isinstance(self.batch_size, int) and self.batch_size > 0):
             raise ValueError(f"batch_size must be a positive int, got {self.batch_size!r}")
         validate_hyper(self.hyper)
+
+    @property
+    def one_step(self) -> bool:
+        """True for Keras's one-step teacher-forced training."""
+        return self.regime == "teacher_forcing" and self.horizon == 1
 
     def to_dict(self) -> dict:
         """JSON-ready view (for summary files); an infinite value (no clipping) becomes None."""

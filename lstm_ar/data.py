@@ -16,7 +16,8 @@ import numpy as np
 
 
 class Dataset(NamedTuple):
-    """x: f32[n, window, 1] inputs, y: f32[n, 1] targets (the value after each window)."""
+    """x: f32[n, window, 1] inputs, y: f32[n, horizon] targets (the values after each window;
+    horizon 1 for one-step training)."""
 
     x: np.ndarray
     y: np.ndarray
@@ -80,3 +81,14 @@ def sine_continuation(reference: Series, start: int, steps: int, *, n_points: in
     its end, on the reference's standardised scale. f32[steps]."""
     dt = 2 * periods * np.pi / (n_points - 1)
     return standardise_like(np.sin(dt * np.arange(start, start + steps)), reference)
+
+
+def sequences(series: np.ndarray, window: int, horizon: int) -> Dataset:
+    """(series[t : t + window] -> series[t + window : t + window + horizon]) pairs:
+    x: f32[n, window, 1], y: f32[n, horizon], n = T - window - horizon + 1."""
+    series = np.asarray(series, np.float32)
+    if horizon < 1:
+        raise ValueError(f"horizon must be >= 1, got {horizon}")
+    base = windows(series[:series.shape[0] - horizon + 1], window)
+    idx = np.arange(base.n)[:, None] + window + np.arange(horizon)[None, :]
+    return Dataset(x=base.x, y=series[idx])

@@ -8,6 +8,7 @@ rollout and its collapse metrics, and (window 1) the fixed points of the learned
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from typing import Any, NamedTuple, Optional, Sequence
 
@@ -15,14 +16,15 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from lstm_ar import stats
+from lstm_ar import diagnostics, stats
 from lstm_ar.claims import diverged_as_worst, evaluate_claim
 from lstm_ar.collapse import COLLAPSE_THRESHOLD, VALID_TOLERANCE, collapse_metrics, map_fixed_points, valid_horizon
 from lstm_ar.forecaster import Params, forecast, forecast_batch
 from lstm_ar.rollout import rollout
 from lstm_ar.scenarios import Scenario
 from lstm_ar.sweep import run_seeds
-from lstm_ar.train import make_train
+from lstm_ar.config import Hyper, TrainConfig
+from lstm_ar.train import TrainResult, make_train
 
 N_FAN = 20  # individual rollouts kept per variant for figures
 
@@ -63,6 +65,9 @@ def make_model_metrics(scenario: Scenario, variant: str):
             m["heldout_mse"] = mse(params, *heldout)
         for p in scenario.probes:
             m[f"f({p:g})"] = forecast(params, jnp.full((1, 1), p, jnp.float32), model)[0]
+        if scenario.diagnostics:  # |d prediction / d input k steps back| at the article's test input
+            grads = diagnostics.input_gradient_norms(params, test_input, model)
+            m.update({f"grad_k{k}": grads[k] for k in range(model.window)})
         return m
 
     return model_metrics
@@ -84,6 +89,9 @@ def make_rollout_metrics(scenario: Scenario, variant: str):
             truth = jnp.asarray(scenario.truth)
             m["rollout_rmse"] = jnp.sqrt(jnp.mean(jnp.square(ys - truth)))
             m["valid_horizon"] = valid_horizon(ys, truth, VALID_TOLERANCE * scenario.scale)
+        if scenario.diagnostics:
+            lyapunov = diagnostics.lyapunov_exponent if mode == "window" else diagnostics.stateful_lyapunov_exponent
+            m["lyapunov"] = lyapunov(params, context, scenario.rollout_steps, model)
         if model.window == 1 and mode == "window":
             scalar_map = lambda v: forecast(params, v.reshape(1, 1), model)[0]  # noqa: E731
             fp = map_fixed_points(scalar_map, cm.settle_value, low=scenario.map_range[0],
@@ -95,51 +103,81 @@ def make_rollout_metrics(scenario: Scenario, variant: str):
     return rollout_metrics
 
 
-def run_group(scenario: Scenario, names: Sequence[str], n_seeds: int, *, root_seed: int = 0,
+def _variant_result(scenario: Scenario, metrics: dict, rollouts, epoch_loss) -> VariantResult:
+    metrics = {k: np.asarray(v, np.float64) for k, v in metrics.items()}
+    epoch_loss = np.asarray(epoch_loss)
+    metrics["diverged"] = ((metrics["diverged"] > 0) | ~np.isfinite(epoch_loss[:, -1])).astype(np.float64)
+    metrics["final_train_loss"] = np.asarray(epoch_loss[:, -1], np.float64)
+    if scenario.derive is not None:
+        metrics.update(scenario.derive(metrics))
+    return VariantResult(metrics=metrics, rollouts=np.asarray(rollouts), epoch_loss=epoch_loss)
+
+
+def run_group(scenario: Scenario, subgroups: Sequence[Sequence[str]], n_seeds: int, *, root_seed: int = 0,
               chunk: Optional[int] = None, progress: bool = True) -> dict[str, VariantResult]:
-    """Train once per seed and evaluate every variant in ``names`` (they share one config)."""
+    """Train and evaluate variants whose configs differ at most in their numeric ``Hyper``.
+
+    ``subgroups`` lists the variants per distinct hyper-parameter setting; each setting trains
+    once per seed, and every variant in it is evaluated (e.g. one model, two rollout modes). With
+    several settings, training is vmapped over them too (one compiled program for the sweep, and
+    ``chunk`` seeds x settings models in memory at once); with one, its values stay compile-time
+    constants. The two paths agree to float32 rounding (tests/test_groups.py).
+    """
+    names = [n for group in subgroups for n in group]
     config = scenario.variants[names[0]]
-    train = make_train(config, scenario.inputs(names[0])[0])
-    model_metrics = make_model_metrics(scenario, names[0])  # shared: same model, same data
-    rollouts = {name: make_rollout_metrics(scenario, name) for name in names}
+    train = make_train(config, scenario.training_data(names[0]))
+    model_metrics = make_model_metrics(scenario, names[0])  # same model and data for all
+    modes = {scenario.rollout_mode(n): make_rollout_metrics(scenario, n) for n in names}
 
-    def per_seed(key: jax.Array):
-        result = train(key)
+    def evaluate(result: TrainResult):
         shared = model_metrics(result.params)
-        outputs = {}
-        for name, rollout_metrics in rollouts.items():
-            m, ys = rollout_metrics(result.params)
-            outputs[name] = ({**shared, **m}, ys)
-        return outputs, result.epoch_loss
+        return {mode: rollout_metrics(result.params) for mode, rollout_metrics in modes.items()}, shared
 
-    outputs, epoch_loss = run_seeds(jax.jit(jax.vmap(per_seed)), n_seeds, root_seed=root_seed, chunk=chunk,
-                                    desc=f"{scenario.name}/{'+'.join(names)}", progress=progress)
+    if len(subgroups) == 1:
+        def per_seed(key: jax.Array):
+            result = train(key)
+            return evaluate(result), result.epoch_loss
+    else:
+        hypers = jax.tree.map(lambda *v: jnp.asarray(v, jnp.float32),
+                              *[scenario.variants[g[0]].hyper for g in subgroups])
+
+        def per_seed(key: jax.Array):
+            def one(hyper):
+                result = train(key, hyper)
+                return evaluate(result), result.epoch_loss
+            return jax.vmap(one)(hypers)
+
+    desc = f"{scenario.name}/{names[0]}" + (f" (+{len(names) - 1})" if len(names) > 1 else "")
+    (per_mode, shared), epoch_loss = run_seeds(jax.jit(jax.vmap(per_seed)), n_seeds, root_seed=root_seed,
+                                               chunk=chunk, desc=desc, progress=progress)
+    pick = (lambda a, j: a) if len(subgroups) == 1 else (lambda a, j: a[:, j])
     results = {}
-    for name, (metrics, rollouts) in outputs.items():
-        metrics = {k: np.asarray(v, np.float64) for k, v in metrics.items()}
-        metrics["diverged"] = ((metrics["diverged"] > 0) | ~np.isfinite(epoch_loss[:, -1])).astype(np.float64)
-        metrics["final_train_loss"] = np.asarray(epoch_loss[:, -1], np.float64)
-        if scenario.derive is not None:
-            metrics.update(scenario.derive(metrics))
-        results[name] = VariantResult(metrics=metrics, rollouts=np.asarray(rollouts),
-                                      epoch_loss=np.asarray(epoch_loss))
+    for j, group in enumerate(subgroups):
+        for name in group:
+            metrics, rollouts = per_mode[scenario.rollout_mode(name)]
+            merged = {k: pick(v, j) for k, v in {**shared, **metrics}.items()}
+            results[name] = _variant_result(scenario, merged, pick(rollouts, j), pick(epoch_loss, j))
     return results
 
 
-def training_groups(scenario: Scenario) -> list[list[str]]:
-    """Variants with equal training configs and data train once (e.g. one model, two rollout modes)."""
-    groups: dict[tuple, list[str]] = {}
+def training_groups(scenario: Scenario) -> list[list[list[str]]]:
+    """Group variants that share data and everything but numeric hyper-parameters (one compiled
+    program), and within a group those with equal hyper-parameters (one training run)."""
+    groups: dict[tuple, dict[TrainConfig, list[str]]] = {}
     for name, config in scenario.variants.items():
-        groups.setdefault((config, config.model.window), []).append(name)
-    return list(groups.values())
+        data = scenario.variant_data.get(name)
+        structure = (dataclasses.replace(config, hyper=Hyper()), None if data is None else id(data))
+        groups.setdefault(structure, {}).setdefault(config, []).append(name)
+    return [list(sub.values()) for sub in groups.values()]
 
 
 def run_scenario(scenario: Scenario, n_seeds: int, *, root_seed: int = 0, chunk: Optional[int] = None,
                  progress: bool = True) -> ScenarioResult:
     start = time.perf_counter()
     variants: dict[str, VariantResult] = {}
-    for names in training_groups(scenario):
-        variants.update(run_group(scenario, names, n_seeds, root_seed=root_seed, chunk=chunk, progress=progress))
+    for subgroups in training_groups(scenario):
+        variants.update(run_group(scenario, subgroups, n_seeds, root_seed=root_seed, chunk=chunk,
+                                  progress=progress))
     variants = {name: variants[name] for name in scenario.variants}  # keep the declared order
     return ScenarioResult(scenario, n_seeds, root_seed, variants, time.perf_counter() - start)
 
@@ -172,13 +210,14 @@ def summarise(result: ScenarioResult) -> dict[str, Any]:
     names = list(metrics)
     comparisons = []
     directions = [(m, True) for m in sc.lower_is_better] + [(m, False) for m in sc.higher_is_better]
-    for i, a in enumerate(names):
-        for b in names[i + 1:]:
-            for metric, lower in directions:
-                if metric in metrics[a] and metric in metrics[b]:
-                    p = stats.prob_better(diverged_as_worst(metrics[a][metric], lower),
-                                          diverged_as_worst(metrics[b][metric], lower), lower_is_better=lower)
-                    comparisons.append({"a": a, "b": b, "metric": metric, "lower_is_better": lower, **p})
+    pairs = ([(a, sc.baseline) for a in names if a != sc.baseline] if sc.baseline is not None
+             else [(a, b) for i, a in enumerate(names) for b in names[i + 1:]])
+    for a, b in pairs:
+        for metric, lower in directions:
+            if metric in metrics[a] and metric in metrics[b]:
+                p = stats.prob_better(diverged_as_worst(metrics[a][metric], lower),
+                                      diverged_as_worst(metrics[b][metric], lower), lower_is_better=lower)
+                comparisons.append({"a": a, "b": b, "metric": metric, "lower_is_better": lower, **p})
     return {
         "scenario": sc.name, "title": sc.title, "source": sc.source, "seeds": result.seeds,
         "root_seed": result.root_seed,
@@ -188,6 +227,6 @@ def summarise(result: ScenarioResult) -> dict[str, Any]:
                     "scale": sc.scale},
         "device": device_description(), "jax_version": jax.__version__,
         "runtime_s": round(result.runtime_s, 3),
-        "variants": variants, "comparisons": comparisons,
+        "references": dict(sc.references), "variants": variants, "comparisons": comparisons,
         "claims": [evaluate_claim(c, metrics) for c in sc.claims],
     }

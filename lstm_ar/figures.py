@@ -19,6 +19,7 @@ from typing import Sequence
 import numpy as np
 
 DPI = 120
+MAX_COLUMNS = 4  # rollout fans wrap into rows beyond this many variants
 
 
 def _pyplot():
@@ -83,7 +84,8 @@ def _masked(a, lo: float = -np.inf, hi: float = np.inf) -> np.ndarray:
 def plot_rollout_fan(path, rollouts: dict[str, np.ndarray], *, medians: dict[str, np.ndarray],
                      context: np.ndarray | None = None, truth: np.ndarray | None = None,
                      title: str = "", ylabel: str = "value") -> pathlib.Path:
-    """One panel per variant (shared y): individual rollouts, all-seed median, context, truth.
+    """One panel per variant (shared y, at most ``MAX_COLUMNS`` a row): individual rollouts,
+    all-seed median, context, truth.
 
     rollouts: variant -> f[n_shown, T] free-running rollouts of a few seeds (f[T] = one seed).
     medians:  variant -> f[T] median over all seeds (may contain nan).
@@ -96,9 +98,13 @@ def plot_rollout_fan(path, rollouts: dict[str, np.ndarray], *, medians: dict[str
     lo, hi = robust_limits([*rolls.values(), *(medians.get(k) for k in names)],
                            keep=[context, truth])
     clip = (lo - 10 * (hi - lo), hi + 10 * (hi - lo))  # keep far-off seeds renderable
-    fig, axes = plt.subplots(1, max(len(names), 1), sharey=True, squeeze=False,
-                             figsize=(4.5 * max(len(names), 1), 3.8))
-    for i, (ax, name) in enumerate(zip(axes[0], names)):
+    n = max(len(names), 1)
+    cols = min(n, MAX_COLUMNS)
+    rows = -(-n // cols)
+    fig, axes = plt.subplots(rows, cols, sharey=True, squeeze=False, figsize=(4.5 * cols, 3.8 * rows))
+    for ax in axes.flat[n:]:
+        ax.set_visible(False)
+    for i, (ax, name) in enumerate(zip(axes.flat, names)):
         colour, r = f"C{i % 10}", rolls[name]
         if context is not None:
             c = _masked(context, *clip)
@@ -116,7 +122,8 @@ def plot_rollout_fan(path, rollouts: dict[str, np.ndarray], *, medians: dict[str
         ax.axvline(-0.5, color="0.7", lw=0.8, ls=":")
         ax.set(title=name, xlabel="step", ylim=(lo, hi))
         ax.legend(fontsize=7, loc="best")
-    axes[0, 0].set_ylabel(ylabel)
+    for row in axes:
+        row[0].set_ylabel(ylabel)
     if title:
         fig.suptitle(title)
     fig.tight_layout()

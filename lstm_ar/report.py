@@ -22,7 +22,7 @@ from lstm_ar.collapse import COLLAPSE_THRESHOLD
 from lstm_ar.experiment import N_FAN, ScenarioResult
 
 TABLE_METRICS = ("train_mse", "heldout_mse", "seed_prediction", "seed_prediction_error", "rollout_rmse",
-                 "valid_horizon",
+                 "valid_horizon", "lyapunov", "grad_k0", "grad_k1", "grad_k5", "grad_k10", "grad_k19",
                  "tail_std_ratio", "steps_to_collapse", "settle_value", "n_fixed_points", "abs_settle_slope",
                  "f(0.4)", "f(0.6)", "slope_in_range", "slope_outside_range", "generalisation_gap")
 CONTEXT_SHOWN = 60
@@ -80,6 +80,9 @@ def markdown(summary: dict, figures: Sequence[str]) -> str:
              f"free-running steps ({_modes(summary['rollout']['modes'])}); collapsed = std of the last 50 steps "
              f"< {summary['rollout']['collapse_threshold']} x the training series' std "
              f"({summary['rollout']['scale']:.4g}).", "",
+             *([f"Reference forecasts (no model): "
+                + ", ".join(f"{k} = {v:.4g}" for k, v in summary["references"].items()) + ".", ""]
+               if summary.get("references") else []),
              "## Claims", "", "| id | claim | verdict | evidence |", "|---|---|---|---|"]
     for c in summary["claims"]:
         lines.append(f"| {c['id']} | {c['text']} | **{c['verdict']}** | {c['evidence']} |")
@@ -126,7 +129,26 @@ def write_figures(out: pathlib.Path, result: ScenarioResult) -> list[str]:
         {n: np.maximum(v.metrics[sc.key_metric], FLOOR) for n, v in result.variants.items()},
         metric=sc.key_metric, log=True, threshold=COLLAPSE_THRESHOLD,
         title=f"{sc.key_metric} per seed, {result.seeds} seeds (< {FLOOR:g} shown at {FLOOR:g})")
-    return [fan.name, dist.name]
+    names = [fan.name, dist.name]
+    first = next(iter(result.variants.values())).metrics
+    if "grad_k0" in first:
+        names.append(_gradient_figure(out, result).name)
+    return names
+
+
+def _gradient_figure(out: pathlib.Path, result: ScenarioResult) -> pathlib.Path:
+    """Median (and interquartile band) over seeds of |d prediction / d input k steps back|."""
+    from lstm_ar import figures
+
+    curves, bands, ks = {}, {}, None
+    for name, v in result.variants.items():
+        ks = np.asarray(sorted(int(k[6:]) for k in v.metrics if k.startswith("grad_k")))
+        grads = np.stack([v.metrics[f"grad_k{k}"] for k in ks], axis=1)  # [seeds, K]
+        curves[name] = np.nanmedian(grads, axis=0)
+        bands[name] = (np.nanpercentile(grads, 25, axis=0), np.nanpercentile(grads, 75, axis=0))
+    return figures.plot_curves(out / "gradient_flow.png", ks, curves, xlabel="k (steps back)",
+                               ylabel="|d prediction / d input k steps back|", log_y=True, bands=bands,
+                               title=f"Gradient flow: median and IQR over {result.seeds} seeds")
 
 
 def write_scenario(out_dir: str | pathlib.Path, result: ScenarioResult, summary: dict, *,

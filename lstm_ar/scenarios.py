@@ -21,7 +21,7 @@ import numpy as np
 
 from lstm_ar.claims import Claim, PairedClaim, RateClaim
 from lstm_ar.config import Hyper, ModelConfig, TrainConfig
-from lstm_ar.data import Dataset, Series, linspace_identity, noisy_sine, sine_continuation, standardise_like, windows
+from lstm_ar.data import Dataset, Series, linspace_identity, noisy_sine, sine_continuation, sequences, standardise_like, windows
 
 ROLLOUT_STEPS = 200
 Derive = Callable[[dict], dict]
@@ -60,16 +60,32 @@ class Scenario:
     series: Optional[np.ndarray] = None
     heldout_series: Optional[np.ndarray] = None
     rollout_modes: dict[str, str] = dataclasses.field(default_factory=dict)
+    baseline: Optional[str] = None  # if set, variants are compared with it only (not all pairs)
+    variant_data: dict[str, Dataset] = dataclasses.field(default_factory=dict)  # per-variant training data
+    diagnostics: bool = False  # add gradient-flow (grad_k*) and Lyapunov-exponent metrics
+    references: dict[str, float] = dataclasses.field(default_factory=dict)  # e.g. baseline RMSEs
 
     def inputs(self, variant: str) -> tuple[Dataset, Optional[Dataset], np.ndarray]:
         """(training data, held-out data, the article's test input f32[window]) for a variant."""
         window = self.variants[variant].model.window
+        if variant in self.variant_data:
+            return self.variant_data[variant], None, self.test_input
         if window == 1:
             return self.data, self.heldout, self.test_input
         if self.series is None:
             raise ValueError(f"scenario {self.name!r} has no series to cut windows of {window} from")
         heldout = None if self.heldout_series is None else windows(self.heldout_series, window)
         return windows(self.series, window), heldout, self.series[-1 - window:-1]
+
+    def training_data(self, variant: str) -> Dataset:
+        """What the variant trains on: one-step windows, or windows and the next ``horizon``
+        values for the other training regimes (``lstm_ar.regime``)."""
+        config = self.variants[variant]
+        if config.one_step:
+            return self.inputs(variant)[0]
+        if self.series is None:
+            raise ValueError(f"scenario {self.name!r} has no series for horizon-{config.horizon} training")
+        return sequences(self.series, config.model.window, config.horizon)
 
     def rollout_mode(self, variant: str) -> str:
         return self.rollout_modes.get(variant, "window")
@@ -163,13 +179,14 @@ def sine_scenario(name, title, source, variants, claims, **extra) -> Scenario:
     the noiseless continuation; extra fields (e.g. rollout_modes) pass through."""
     series, fresh = sine_setup()
     data, heldout = windows(series.values, 1), windows(fresh, 1)
+    derive = extra.pop("derive", _gap_derived)
     n = series.values.shape[0]
     return Scenario(
         name=name, title=title, source=source, variants=variants, data=data,
         scale=float(np.std(series.values[:-1])), context=series.values[:-1],
         test_input=data.x[-1, :, 0], test_target=float(data.y[-1, 0]), map_range=(-3.0, 3.0),
         claims=claims, heldout=heldout, truth=sine_continuation(series, n - 1, ROLLOUT_STEPS),
-        derive=_gap_derived, series=series.values, heldout_series=fresh,
+        derive=derive, series=series.values, heldout_series=fresh,
         lower_is_better=("train_mse", "heldout_mse", "generalisation_gap", "seed_prediction_error", "rollout_rmse"),
         **extra)
 

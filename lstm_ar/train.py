@@ -5,7 +5,9 @@
 shuffle the whole dataset, cut it into ``ceil(n / batch_size)`` batches, keep the last partial
 batch (padded and masked, never dropped), take one Keras-Adam step per batch on the batch's
 mean-squared error, and report the epoch loss as the batch-size-weighted mean of the batch
-losses (Keras's ``Mean`` loss tracker). Dropout is on during training only.
+losses (Keras's ``Mean`` loss tracker). Dropout is on during training only. With a ``regime``
+other than one-step teacher forcing, the batch loss is ``lstm_ar.regime.sequence_loss`` with the
+schedule's teacher probability at the global step.
 
 Keys: ``init_key, shuffle_key, dropout_key = split(key, 3)``; epoch e uses
 ``fold_in(shuffle_key, e)`` and ``fold_in(dropout_key, e)``; batch b uses ``fold_in(., b)``.
@@ -23,7 +25,8 @@ import optax
 from lstm_ar.adam import keras_adam
 from lstm_ar.config import Hyper, TrainConfig, validate_hyper
 from lstm_ar.data import Dataset
-from lstm_ar.forecaster import Params, check_inputs, forecast_batch, init_params
+from lstm_ar.forecaster import Params, check_inputs, draw_masks, forecast_batch, init_params
+from lstm_ar.regime import sequence_loss, teacher_probability
 
 
 class Batch(NamedTuple):
@@ -72,15 +75,28 @@ def batch_indices(key: jax.Array, n: int, batch_size: int, shuffle: bool) -> tup
 
 
 def loss_fn(params: Params, batch: Batch, key: Optional[jax.Array], config: TrainConfig,
-            hyper: Hyper) -> jax.Array:
-    pred = forecast_batch(params, batch.x, config.model, hyper=hyper, key=key)
-    return masked_mse(pred, batch.y, batch.mask)
+            hyper: Hyper, teacher_prob=1.0) -> jax.Array:
+    """Batch loss: one-step MSE (Keras), or the regime's k-step loss (``lstm_ar.regime``)."""
+    if config.one_step:
+        pred = forecast_batch(params, batch.x, config.model, hyper=hyper, key=key)
+        return masked_mse(pred, batch.y, batch.mask)
+    key = jax.random.key(0) if key is None else key
+    keys = jax.random.split(key, batch.x.shape[0])
+
+    def one(window, targets, k):
+        mask_key, coin_key = jax.random.split(k)
+        masks = draw_masks(mask_key, hyper, config.model.units, window.shape[-1])
+        return sequence_loss(params, window, targets, teacher_prob, coin_key, config.model, masks)
+
+    losses = jax.vmap(one)(batch.x, batch.y, keys)
+    return jnp.sum(losses * batch.mask) / jnp.maximum(jnp.sum(batch.mask), 1.0)
 
 
 def train_step(carry: TrainCarry, batch: Batch, key: jax.Array, *, config: TrainConfig,
-               hyper: Hyper, tx: optax.GradientTransformation) -> tuple[TrainCarry, jax.Array]:
+               hyper: Hyper, tx: optax.GradientTransformation,
+               teacher_prob=1.0) -> tuple[TrainCarry, jax.Array]:
     """One optimiser step on one batch; returns the new carry and the batch loss (pre-update)."""
-    loss, grads = jax.value_and_grad(loss_fn)(carry.params, batch, key, config, hyper)
+    loss, grads = jax.value_and_grad(loss_fn)(carry.params, batch, key, config, hyper, teacher_prob)
     updates, opt_state = tx.update(grads, carry.opt_state, carry.params)
     return TrainCarry(optax.apply_updates(carry.params, updates), opt_state), loss
 
@@ -90,8 +106,9 @@ def make_train(config: TrainConfig, data: Dataset) -> Callable[..., TrainResult]
     x = jnp.asarray(data.x, jnp.float32)
     y = jnp.asarray(data.y, jnp.float32)
     check_inputs(x, config.model)
-    if y.shape != (x.shape[0], 1):
-        raise ValueError(f"targets must be [{x.shape[0]}, 1], got {y.shape}")
+    if y.shape != (x.shape[0], config.horizon):
+        raise ValueError(f"targets must be [{x.shape[0]}, {config.horizon}] (horizon {config.horizon}), "
+                         f"got {y.shape}")
     n = int(x.shape[0])
     steps = -(-n // config.batch_size)
 
@@ -112,7 +129,9 @@ def make_train(config: TrainConfig, data: Dataset) -> Callable[..., TrainResult]
                 b, batch_idx, batch_mask = inputs
                 batch = Batch(x=x[batch_idx], y=y[batch_idx], mask=batch_mask)
                 key = jax.random.fold_in(epoch_dropout_key, b)
-                return train_step(carry, batch, key, config=config, hyper=hyper, tx=tx)
+                teacher_prob = teacher_probability(config.regime, e * steps + b, config.epochs * steps)
+                return train_step(carry, batch, key, config=config, hyper=hyper, tx=tx,
+                                  teacher_prob=teacher_prob)
 
             carry, losses = jax.lax.scan(minibatch, carry, (jnp.arange(steps), idx, mask))
             return carry, jnp.sum(losses * jnp.sum(mask, axis=1)) / n

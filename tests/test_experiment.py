@@ -90,3 +90,48 @@ def test_context_experiment_runs_end_to_end(tmp_path):
     np.testing.assert_array_equal(data["window_50/epoch_loss"], data["stateful_50/epoch_loss"])
     assert not np.array_equal(data["window_50/rollouts"], data["stateful_50/rollouts"])
     assert summaries[0]["scenario"] == "context"
+
+
+def test_regime_experiment_runs_end_to_end(tmp_path):
+    _load_script("regime").main(["--quick", "--seeds", "2", "--out", str(tmp_path), "--no-progress", "--no-plots"])
+    s = json.loads((tmp_path / "regime" / "summary.json").read_text())
+    assert set(s["variants"]) == {"tf_k10", "ss_linear_k10", "ss_exp_k10", "ss_invsig_k10", "free_k10"}
+    assert s["config"]["free_k10"]["regime"] == "free_running" and s["config"]["free_k10"]["horizon"] == 10
+    assert all(mode == "stateful" for mode in s["rollout"]["modes"].values())
+    assert {c["id"] for c in s["claims"]} >= {"R-scheduled", "R-free"}
+
+
+def test_regularisation_experiment_runs_end_to_end(tmp_path):
+    _load_script("regularisation").main(["--quick", "--seeds", "2", "--out", str(tmp_path), "--no-progress",
+                                         "--no-plots"])
+    s = json.loads((tmp_path / "regularisation" / "summary.json").read_text())
+    assert {"baseline", "layer_norm", "output_dropout_0.1"} <= set(s["variants"])
+    assert s["config"]["output_dropout_0.1"]["hyper"]["output_dropout"] == pytest.approx(0.1)
+    assert s["comparisons"] and all(c["b"] == "baseline" for c in s["comparisons"])
+
+
+def test_data_experiment_runs_end_to_end(tmp_path):
+    _load_script("data").main(["--quick", "--seeds", "2", "--out", str(tmp_path), "--no-progress", "--no-plots"])
+    s = json.loads((tmp_path / "training_range" / "summary.json").read_text())
+    assert set(s["variants"]) == {"width_0.2", "width_0.5", "width_1", "width_0.2_epochs_1000"}
+    data = np.load(tmp_path / "training_range" / "per_seed.npz")
+    # different training data, so different trained maps, from the same initialisation
+    assert not np.allclose(data["width_0.2/f(0.6)"], data["width_1/f(0.6)"])
+
+
+def test_diagnostics_experiment_runs_end_to_end(tmp_path):
+    _load_script("diagnostics").main(["--quick", "--seeds", "2", "--out", str(tmp_path), "--no-progress"])
+    s = json.loads((tmp_path / "gradient_flow" / "summary.json").read_text())
+    assert set(s["variants"]) == {"sigmoid", "tanh", "relu"}
+    metrics = s["variants"]["relu"]["metrics"]
+    assert {"grad_k0", "grad_k19", "grad_ratio", "lyapunov"} <= set(metrics)
+    assert (tmp_path / "gradient_flow" / "gradient_flow.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_real_experiment_runs_end_to_end(tmp_path):
+    _load_script("real").main(["--quick", "--seeds", "2", "--only", "sunspots", "--out", str(tmp_path),
+                               "--no-progress", "--no-plots"])
+    s = json.loads((tmp_path / "sunspots" / "summary.json").read_text())
+    assert s["references"]["persistence_rmse"] > 0 and s["rollout"]["steps"] == 62
+    assert set(s["variants"]) == {"window_1", "window_20", "stateful_20", "tf_k20", "free_k20"}
+    assert "rmse_minus_persistence" in s["variants"]["window_20"]["metrics"]

@@ -141,3 +141,14 @@ def test_plot_curves_band_shares_curve_colour(monkeypatch, tmp_path):
     import matplotlib.colors as mcolors
     assert mcolors.to_hex(seen["line"]) == mcolors.to_hex("C0")  # first curve, first colour
     np.testing.assert_allclose(seen["band"], mcolors.to_rgb(seen["line"]))
+
+
+def test_many_variants_wrap_into_rows(tmp_path):
+    import matplotlib.image as mpimg
+
+    rollouts = {f"v{i}": np.zeros((2, 20)) for i in range(6)}
+    one_row = mpimg.imread(figures.plot_rollout_fan(tmp_path / "a.png", dict(list(rollouts.items())[:4]),
+                                                    medians={}))
+    two_rows = mpimg.imread(figures.plot_rollout_fan(tmp_path / "b.png", rollouts, medians={}))
+    assert two_rows.shape[0] > 1.8 * one_row.shape[0]  # 6 panels: 4 + 2 in two rows
+    assert two_rows.shape[1] == one_row.shape[1]  # no wider than 4 panels

@@ -1,0 +1,62 @@
+"""Real series that ship inside a PyPI package (statsmodels), so nothing is downloaded at run time.
+
+* ``sunspots``: yearly mean sunspot number, 1700-2008 (309 values; cycle of about 11 years).
+* ``co2``: Mauna Loa CO2, weekly 1958-2001, averaged per month, gaps interpolated, then
+  differenced month to month (526 values): the yearly cycle without the rising trend, which no
+  model trained on the past could extrapolate (Example 1's lesson).
+
+Install with ``pip install -e ".[real]"``. Each series is split in time: the first 80% trains,
+the rest is the truth a rollout is judged against; both are standardised with the training
+part's mean and std.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+TRAIN_FRACTION = 0.8
+
+
+class SplitSeries(NamedTuple):
+    """train: f32[n_train], test: f32[n_test], standardised with the training part's mean, std."""
+
+    train: np.ndarray
+    test: np.ndarray
+    mean: float
+    std: float
+
+
+def _statsmodels_datasets():
+    try:
+        from statsmodels import datasets
+    except ImportError as err:  # pragma: no cover - depends on the environment
+        raise ImportError("real series need statsmodels: pip install -e \".[real]\"") from err
+    return datasets
+
+
+def load_series(name: str) -> np.ndarray:
+    """The raw series (float64) by name: 'sunspots' or 'co2'."""
+    datasets = _statsmodels_datasets()
+    if name == "sunspots":
+        return datasets.sunspots.load_pandas().data["SUNACTIVITY"].to_numpy(np.float64)
+    if name == "co2":
+        weekly = datasets.co2.load_pandas().data["co2"]
+        monthly = weekly.resample("MS").mean().interpolate()
+        return np.diff(monthly.to_numpy(np.float64))
+    raise ValueError(f"unknown series {name!r}; valid: 'sunspots', 'co2'")
+
+
+def split_standardise(values: np.ndarray, train_fraction: float = TRAIN_FRACTION) -> SplitSeries:
+    """Split in time and standardise both parts with the training part's statistics."""
+    values = np.asarray(values, np.float64)
+    if values.ndim != 1 or not np.all(np.isfinite(values)):
+        raise ValueError("values must be a finite 1-D series")
+    if not 0.0 < train_fraction < 1.0:
+        raise ValueError(f"train_fraction must be in (0, 1), got {train_fraction}")
+    n_train = int(round(train_fraction * values.shape[0]))
+    train, test = values[:n_train], values[n_train:]
+    mean, std = float(train.mean()), float(train.std())
+    return SplitSeries(train=((train - mean) / std).astype(np.float32),
+                       test=((test - mean) / std).astype(np.float32), mean=mean, std=std)

@@ -1,0 +1,25 @@
+import numpy as np
+import pytest
+
+from lstm_ar.real_data import load_series, split_standardise
+
+
+def test_bundled_series_load_offline():
+    sunspots = load_series("sunspots")
+    assert sunspots.shape == (309,) and np.all(sunspots >= 0)
+    co2 = load_series("co2")
+    assert co2.ndim == 1 and co2.shape[0] > 500 and np.all(np.isfinite(co2))
+    assert abs(np.mean(co2)) < 0.5  # differenced: the trend (~+0.1 ppm a month) is gone
+    with pytest.raises(ValueError, match="unknown series"):
+        load_series("gold")
+
+
+def test_split_standardises_with_training_statistics_only():
+    values = np.r_[np.arange(8.0), 100.0, 200.0]
+    split = split_standardise(values, 0.8)
+    assert split.train.shape == (8,) and split.test.shape == (2,)
+    np.testing.assert_allclose(split.train.mean(), 0, atol=1e-6)
+    np.testing.assert_allclose(split.train.std(), 1, rtol=1e-6)
+    np.testing.assert_allclose(split.test, (np.asarray([100.0, 200.0]) - 3.5) / np.std(np.arange(8.0)), rtol=1e-6)
+    with pytest.raises(ValueError):
+        split_standardise(np.r_[1.0, np.nan, 2.0])
