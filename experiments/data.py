@@ -1,7 +1,15 @@
-"""Beyond the seed: is Example 1's flat map too little data diversity, or too little training?
+"""Beyond the seed, experiment 4: is the collapse a data problem?
 
-    python experiments/data.py                     # 256 seeds -> results/training_range/
+    python experiments/data.py                     # 256 seeds -> results/<scenario>/
+    python experiments/data.py --only random_walk white_noise
     python experiments/data.py --quick             # smoke run
+
+Scenarios (lstm_ar/data_scenarios.py): training_range (Example 1: range width vs training
+length); multi_regime and multi_regime_unseen (a mixture of sine amplitudes and frequencies vs the
+seed's one series, judged on the seed's sine and on an unseen regime); scale_raw and scale_offset
+(the seed's series unstandardised, and as 10 x + 50); random_walk and white_noise (controls where
+a flat forecast is the MSE-optimal one). Forecasts without a model (repeat the last value; the
+mean) are in each report's references.
 """
 
 from lstm_ar.cli import run_cli
@@ -10,7 +18,7 @@ from lstm_ar.data_scenarios import SCENARIOS
 
 def main(argv=None):
     return run_cli("experiments/data.py", __doc__, SCENARIOS, default_seeds=256, argv=argv,
-                   index_title="lstm_ar: training data range and training length")
+                   index_title="lstm_ar: is the collapse a data problem? (range, regimes, scale, controls)")
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ from lstm_ar.config import Hyper, ModelConfig, TrainConfig
 from lstm_ar.data import Dataset, Series, linspace_identity, noisy_sine, windows
 from lstm_ar.forecaster import Forecaster, forecast, forecast_batch, init_params
 from lstm_ar.keras_interop import from_keras, to_keras
+from lstm_ar.batched_rollout import rollout_batched
 from lstm_ar.rollout import rollout, rollout_stateful, rollout_window
 from lstm_ar.train import TrainResult, make_train, seed_keys
 
@@ -15,6 +16,6 @@ __all__ = [
     "ModelConfig", "Series", "TrainConfig", "TrainResult", "forecast", "forecast_batch",
     "from_keras", "get_activation", "init_lstm_params", "init_params", "keras_adam",
     "linspace_identity", "lstm_sequence", "lstm_step", "make_train", "noisy_sine", "rollout",
-    "rollout_stateful", "rollout_window", "seed_keys", "to_keras", "windows", "zero_carry",
+    "rollout_batched", "rollout_stateful", "rollout_window", "seed_keys", "to_keras", "windows", "zero_carry",
 ]
 __version__ = "0.1.0"

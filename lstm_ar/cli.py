@@ -1,21 +1,31 @@
 """The command line shared by every experiment script: parse, run scenarios, write reports.
 
-An experiment script is a docstring, a dict of scenario factories and ``run_cli``.
+An experiment script is a docstring, a dict of scenario factories and ``run_cli``. Every script
+therefore runs on one device or many, in one process or many (``--coordinator`` /
+``--num-processes`` / ``--process-id``, or ``--distributed`` on SLURM and TPU pods), streams
+each finished chunk to ``<out>/<scenario>/.chunks/`` and, with ``--resume``, continues a run that
+stopped. The chunk folder is deleted once the scenario's reports are written. In a multi-process
+run only process 0 prints verdicts and writes files, after every process has finished computing.
 """
 
 from __future__ import annotations
 
 import argparse
+import pathlib
 import shlex
+import shutil
 import sys
 import time
 from typing import Callable, Mapping, Optional, Sequence
 
-from lstm_ar.experiment import run_scenario, summarise
+from lstm_ar import distributed
+from lstm_ar.experiment import ScenarioResult, run_scenario, summarise
 from lstm_ar.report import write_index, write_scenario
 from lstm_ar.scenarios import Scenario
+from lstm_ar.sweep import DEFAULT_LANES
 
 QUICK_SEEDS = 8
+CHUNKS_DIR = ".chunks"
 
 
 def parse_args(doc: str, scenarios: Mapping[str, Callable[[bool], Scenario]], default_seeds: int,
@@ -24,41 +34,85 @@ def parse_args(doc: str, scenarios: Mapping[str, Callable[[bool], Scenario]], de
     parser.add_argument("--seeds", type=int, default=None,
                         help=f"seeds per variant (default {default_seeds}; {QUICK_SEEDS} with --quick)")
     parser.add_argument("--root-seed", type=int, default=0, help="seed i uses fold_in(key(root_seed), i)")
-    parser.add_argument("--chunk", type=int, default=256, help="seeds trained at once (default 256)")
+    parser.add_argument("--chunk", type=int, default=None,
+                        help="seeds per step: results are saved and progress shown after each chunk; rounded up "
+                             "to a multiple of lanes x devices (default: lanes x devices)")
+    parser.add_argument("--lanes", type=int, default=None,
+                        help=f"seeds trained at once on each device (default {DEFAULT_LANES}, fewer for smaller "
+                             "runs or if the memory budget needs it); changing it changes results by float32 "
+                             "rounding only")
+    parser.add_argument("--resume", action="store_true",
+                        help="reuse the finished chunks a stopped run left in <out>/<scenario>/.chunks "
+                             "(an error if they come from a different config, code or root seed)")
     parser.add_argument("--out", default="results", help="output folder (default: results/)")
     parser.add_argument("--only", nargs="+", choices=sorted(scenarios), help="run only these scenarios")
     parser.add_argument("--quick", action="store_true", help=f"smoke run: {QUICK_SEEDS} seeds, at most 2 epochs")
     parser.add_argument("--no-plots", action="store_true", help="skip the PNG figures")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    group = parser.add_argument_group("multiple processes (hosts); or set JAX_COORDINATOR_ADDRESS, "
+                                      "JAX_NUM_PROCESSES, JAX_PROCESS_ID")
+    group.add_argument("--coordinator", default=None, help="host:port of process 0")
+    group.add_argument("--num-processes", type=int, default=None, help="number of processes")
+    group.add_argument("--process-id", type=int, default=None, help="this process's id, 0..num-processes-1")
+    group.add_argument("--distributed", action="store_true",
+                       help="detect the processes from SLURM (srun), Open MPI or a Cloud TPU pod")
     args = parser.parse_args(argv)
     if args.seeds is None:
         args.seeds = QUICK_SEEDS if args.quick else default_seeds
-    if args.seeds < 1:
-        parser.error("--seeds must be >= 1")
-    if args.chunk < 1:
-        parser.error("--chunk must be >= 1")
+    for name in ("seeds", "chunk", "lanes"):
+        value = getattr(args, name)
+        if value is not None and value < 1:
+            parser.error(f"--{name} must be >= 1")
+    if args.num_processes is not None and args.num_processes < 1:
+        parser.error("--num-processes must be >= 1")
     return args
 
 
 def run_cli(script: str, doc: str, scenarios: Mapping[str, Callable[[bool], Scenario]], *,
             default_seeds: int, argv: Optional[Sequence[str]] = None, index_title: str = "") -> list[dict]:
-    """Run the chosen scenarios, print each verdict, write every report; returns the summaries."""
+    """Run the chosen scenarios, print each verdict, write every report; returns the summaries
+    (an empty list on processes other than 0 of a multi-process run)."""
     args = parse_args(doc, scenarios, default_seeds, argv)
+    multi = distributed.initialize_distributed(args.coordinator, args.num_processes, args.process_id,
+                                               auto=args.distributed)
     words = sys.argv[1:] if argv is None else list(argv)
     command = " ".join(["python", script] + [shlex.quote(a) for a in words])
     start = time.perf_counter()
-    summaries = []
+    writer = distributed.is_writer()
+    out_dir = pathlib.Path(args.out)
+    pending: list[ScenarioResult] = []
+    summaries: list[dict] = []
     for name in args.only or list(scenarios):
         scenario = scenarios[name](args.quick)
-        result = run_scenario(scenario, args.seeds, root_seed=args.root_seed, chunk=args.chunk,
-                              progress=not args.no_progress)
-        summary = summarise(result)
-        summary["command"] = command
-        out = write_scenario(args.out, result, summary, plots=not args.no_plots)
-        summaries.append(summary)
-        print(f"\n{scenario.title} ({args.seeds} seeds, {result.runtime_s:.1f} s) -> {out}/report.md")
-        for claim in summary["claims"]:
-            print(f"  [{claim['verdict']:>14}] {claim['id']}: {claim['evidence']}")
-    index = write_index(args.out, summaries, command, title=index_title)
-    print(f"\nAll reports: {index}  (total {time.perf_counter() - start:.1f} s)")
+        result = run_scenario(scenario, args.seeds, root_seed=args.root_seed, chunk=args.chunk, lanes=args.lanes,
+                              progress=not args.no_progress, store_dir=out_dir / scenario.name / CHUNKS_DIR,
+                              resume=args.resume)
+        if result is None:  # not process 0: it only computes
+            continue
+        if multi:  # report after every process is done, so none waits on process 0's writing
+            pending.append(result)
+        else:
+            summaries.append(_report(result, args, command, out_dir))
+    if multi:
+        distributed.finish()
+    for result in pending:
+        summaries.append(_report(result, args, command, out_dir))
+    if writer:
+        index = write_index(args.out, summaries, command, title=index_title)
+        print(f"\nAll reports: {index}  (total {time.perf_counter() - start:.1f} s)")
     return summaries
+
+
+def _report(result: ScenarioResult, args: argparse.Namespace, command: str, out_dir: pathlib.Path) -> dict:
+    """Summarise one scenario, write its files, print its verdicts, then drop its stored chunks."""
+    scenario = result.scenario
+    summary = summarise(result)
+    summary["command"] = command
+    out = write_scenario(args.out, result, summary, plots=not args.no_plots)
+    print(f"\n{scenario.title} ({args.seeds} seeds, {result.runtime_s:.1f} s) -> {out}/report.md")
+    for claim in summary["claims"]:
+        print(f"  [{claim['verdict']:>14}] {claim['id']}: {claim['evidence']}")
+    chunks = out_dir / scenario.name / CHUNKS_DIR
+    if chunks.is_dir():
+        shutil.rmtree(chunks)
+    return summary

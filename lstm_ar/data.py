@@ -5,6 +5,15 @@
   ``sin(linspace(0, 10 pi, 1000)) + 0.1 randn(1000)``, standardised. The article's code crashes
   under Keras 3 (999 inputs, 998 labels); its intent, x[:-1] -> x[1:], gives 999 examples.
 
+Beyond the seed (experiment 4, ``lstm_ar.data_scenarios``):
+
+* ``sine_regime``: the same noisy sine with another amplitude and frequency (``sine_regime(1, 1)``
+  is the seed's series before standardisation); ``rescale`` puts a raw series on another scale
+  and offset (e.g. ``10 x + 50``).
+* ``stacked_windows``: the windows of several separately generated series, concatenated, so
+  that no window straddles two series (multi-regime training data).
+* ``random_walk`` and ``white_noise``: controls where a flat forecast is MSE-optimal.
+
 Series are numpy float32 on the host; ``Dataset`` holds the model's arrays.
 """
 
@@ -76,11 +85,62 @@ def standardise_like(values: np.ndarray, reference: Series) -> np.ndarray:
 
 
 def sine_continuation(reference: Series, start: int, steps: int, *, n_points: int = 1000,
-                      periods: float = 5.0) -> np.ndarray:
-    """The noiseless sine at indices start..start+steps-1 of the seed's time grid, continued past
-    its end, on the reference's standardised scale. f32[steps]."""
+                      periods: float = 5.0, amplitude: float = 1.0, frequency: float = 1.0) -> np.ndarray:
+    """The noiseless ``amplitude sin(frequency t)`` at indices start..start+steps-1 of the seed's
+    time grid, continued past its end, on the reference's standardised scale. f32[steps]."""
     dt = 2 * periods * np.pi / (n_points - 1)
-    return standardise_like(np.sin(dt * np.arange(start, start + steps)), reference)
+    clean = amplitude * np.sin(frequency * dt * np.arange(start, start + steps))
+    return standardise_like(clean, reference)
+
+
+def sine_regime(amplitude: float = 1.0, frequency: float = 1.0, *, n_points: int = 1000,
+                periods: float = 5.0, noise: float = 0.1, seed: int = 42) -> Series:
+    """``amplitude sin(frequency t) + noise randn`` on the seed's time grid (``frequency`` 1: five
+    periods in ``n_points``), not standardised (mean 0, std 1 in the Series). values, clean: f32[n].
+
+    The noise is drawn as the seed draws it (``np.random.seed(seed); randn(n_points)``) and is not
+    scaled with the amplitude, so ``sine_regime(1, 1)`` is the seed's raw series."""
+    if not (amplitude > 0 and frequency > 0):
+        raise ValueError(f"amplitude and frequency must be > 0, got {amplitude}, {frequency}")
+    rng = np.random.RandomState(seed)
+    clean = amplitude * np.sin(frequency * np.linspace(0, 2 * periods * np.pi, n_points))
+    values = clean + noise * rng.randn(n_points)
+    return Series(values=values.astype(np.float32), clean=clean.astype(np.float32), mean=0.0, std=1.0)
+
+
+def rescale(series: Series, scale: float, offset: float) -> Series:
+    """``scale x + offset`` of a raw series' values and clean signal (what an unnormalised
+    sensor would record); still not standardised. f32[T] -> f32[T]."""
+    def affine(x):
+        return (scale * np.asarray(x, np.float64) + offset).astype(np.float32)
+
+    return Series(values=affine(series.values), clean=affine(series.clean), mean=0.0, std=1.0)
+
+
+def stacked_windows(series: list[np.ndarray], window: int = 1) -> Dataset:
+    """The windows of each series (``windows``), concatenated in order: x: f32[sum(T_i - window),
+    window, 1], y: f32[sum(T_i - window), 1]. No example spans two series."""
+    if not series:
+        raise ValueError("need at least one series")
+    parts = [windows(s, window) for s in series]
+    return Dataset(x=np.concatenate([p.x for p in parts]), y=np.concatenate([p.y for p in parts]))
+
+
+def random_walk(n_points: int, *, step_std: float = 1.0, seed: int = 0) -> np.ndarray:
+    """Gaussian random walk x_t = x_{t-1} + step_std N(0, 1), x_{-1} = 0, from
+    ``np.random.default_rng(seed)``. f64[n_points]. Its MSE-optimal forecast, one step or k
+    steps ahead, is the last value (persistence): flat."""
+    if n_points < 1 or not step_std > 0:
+        raise ValueError(f"need n_points >= 1 and step_std > 0, got {n_points}, {step_std}")
+    return np.cumsum(step_std * np.random.default_rng(seed).standard_normal(n_points))
+
+
+def white_noise(n_points: int, *, std: float = 1.0, mean: float = 0.0, seed: int = 0) -> np.ndarray:
+    """i.i.d. mean + std N(0, 1) from ``np.random.default_rng(seed)``. f64[n_points]. Its
+    MSE-optimal forecast at every horizon is ``mean``: flat."""
+    if n_points < 1 or not std > 0:
+        raise ValueError(f"need n_points >= 1 and std > 0, got {n_points}, {std}")
+    return mean + std * np.random.default_rng(seed).standard_normal(n_points)
 
 
 def sequences(series: np.ndarray, window: int, horizon: int) -> Dataset:

@@ -8,7 +8,11 @@ and measured at the article's test input (the last training window):
 * gradient flow: ``grad_k{k} = |d prediction / d input k steps back|``, k = 0 .. 19, and
   ``grad_ratio = grad_k19 / grad_k0`` (how much of the oldest input survives);
 * contraction: the Lyapunov exponent of the 200-step window-mode rollout (``lyapunov < 0``:
-  nearby trajectories converge, which is what a collapse is).
+  nearby trajectories converge, which is what a collapse is), and the spectral radius of the
+  rollout map's Jacobian along the rollout: ``rho_start`` (at the first prediction), ``rho_tail``
+  (median over the last quarter), ``contraction_fraction`` (share of steps with rho < 1), and
+  ``rho_agrees = [rho_tail < 1] == collapsed`` (does local contraction at the end of the rollout
+  tell collapsed from oscillating rollouts?).
 """
 
 from __future__ import annotations
@@ -39,6 +43,11 @@ def gradient_flow(quick: bool = False) -> Scenario:
                     "preventing gradient decay", "relu", "tanh", "grad_ratio", lower_is_better=False),
         RateClaim("V-contraction", "Collapsing rollouts are contractions (negative Lyapunov exponent)",
                   "sigmoid", "lyapunov", "<", 0.0, "the rollout map contracts on average"),
+        RateClaim("V-rho-sigmoid", "Contraction means collapse: the rollout map's spectral radius along the "
+                  "rollout's tail is below 1 exactly when the rollout collapses", "sigmoid", "rho_agrees", ">",
+                  0.5, "rho_tail < 1 agrees with the collapse verdict"),
+        RateClaim("V-rho-relu", "Contraction means collapse (the same test on the ReLU models)", "relu",
+                  "rho_agrees", ">", 0.5, "rho_tail < 1 agrees with the collapse verdict"),
     )
     return sine_scenario(
         "gradient_flow", "Gradient flow and contraction, per activation",
@@ -48,7 +57,9 @@ def gradient_flow(quick: bool = False) -> Scenario:
 
 
 def _gradient_ratio_and_gap(m: dict) -> dict:
-    return {**_gradient_ratio(m), "generalisation_gap": m["heldout_mse"] - m["train_mse"]}
+    agrees = (m["rho_tail"] < 1.0) == (m["collapsed"] > 0)
+    return {**_gradient_ratio(m), "generalisation_gap": m["heldout_mse"] - m["train_mse"],
+            "rho_agrees": agrees.astype(np.float64)}
 
 
 SCENARIOS = {"gradient_flow": gradient_flow}

@@ -1,14 +1,18 @@
 """Run a scenario over many seeds: train, evaluate, summarise, judge its claims.
 
-``run_scenario`` trains every variant on the same seeds (``jit(vmap(train))`` in chunks; variants
-that differ only in how they are rolled out train once) and evaluates each trained model once: one-step errors, the article's own prediction, a free-running
-rollout and its collapse metrics, and (window 1) the fixed points of the learned map.
+``run_scenario`` trains every variant on the same seeds (``lstm_ar.sweep.run_seeds``: vmapped,
+sharded over all devices and processes, in chunks streamed to disk and resumable; variants that
+differ only in how they are rolled out train once) and evaluates each trained model once:
+one-step errors, the article's own prediction, a free-running rollout and its collapse metrics,
+and (window 1) the fixed points of the learned map.
 ``summarise`` turns the per-seed values into the statistics and verdicts of ``summary.json``.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import os
+import pathlib
 import time
 from typing import Any, NamedTuple, Optional, Sequence
 
@@ -17,6 +21,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from lstm_ar import diagnostics, stats
+from lstm_ar.chunk_store import ChunkStore, fingerprint, source_fingerprint
 from lstm_ar.claims import diverged_as_worst, evaluate_claim
 from lstm_ar.collapse import COLLAPSE_THRESHOLD, VALID_TOLERANCE, collapse_metrics, map_fixed_points, valid_horizon
 from lstm_ar.forecaster import Params, forecast, forecast_batch
@@ -27,6 +32,10 @@ from lstm_ar.config import Hyper, TrainConfig
 from lstm_ar.train import TrainResult, make_train
 
 N_FAN = 20  # individual rollouts kept per variant for figures
+# Scenario fields that do not change any per-seed value computed on the device (left out of the
+# fingerprint of stored chunks; ``derive`` runs on the host after loading).
+NOT_COMPUTED = ("title", "source", "variants", "claims", "derive", "lower_is_better", "higher_is_better",
+                "key_metric", "baseline", "references")
 
 
 class VariantResult(NamedTuple):
@@ -38,11 +47,14 @@ class VariantResult(NamedTuple):
 
 
 class ScenarioResult(NamedTuple):
+    """sweep: per training group (named by its first variant), how it ran (``Sweep.describe``)."""
+
     scenario: Scenario
     seeds: int
     root_seed: int
     variants: dict[str, VariantResult]
     runtime_s: float
+    sweep: Optional[dict] = None
 
 
 def make_model_metrics(scenario: Scenario, variant: str):
@@ -92,6 +104,11 @@ def make_rollout_metrics(scenario: Scenario, variant: str):
         if scenario.diagnostics:
             lyapunov = diagnostics.lyapunov_exponent if mode == "window" else diagnostics.stateful_lyapunov_exponent
             m["lyapunov"] = lyapunov(params, context, scenario.rollout_steps, model)
+            if mode == "window":  # rho(J_t) of the rollout map along the rollout
+                rho = diagnostics.rollout_spectral_radius(params, context, scenario.rollout_steps, model)
+                tail = rho[-scenario.rollout_steps // 4:]
+                m.update(rho_start=rho[0], rho_tail=jnp.median(tail),
+                         contraction_fraction=jnp.mean((rho < 1.0).astype(jnp.float32)))
         if model.window == 1 and mode == "window":
             scalar_map = lambda v: forecast(params, v.reshape(1, 1), model)[0]  # noqa: E731
             fp = map_fixed_points(scalar_map, cm.settle_value, low=scenario.map_range[0],
@@ -113,15 +130,30 @@ def _variant_result(scenario: Scenario, metrics: dict, rollouts, epoch_loss) -> 
     return VariantResult(metrics=metrics, rollouts=np.asarray(rollouts), epoch_loss=epoch_loss)
 
 
+def group_identity(scenario: Scenario, subgroups: Sequence[Sequence[str]]) -> dict:
+    """What determines a training group's per-seed values (with the root seed and lanes, added by
+    ``run_seeds``): its configs, the scenario's data and evaluation settings, the library's source,
+    JAX and the hardware kind. Stored chunks are reused only if all of it matches."""
+    fields = {f.name: getattr(scenario, f.name) for f in dataclasses.fields(scenario) if f.name not in NOT_COMPUTED}
+    configs = {name: scenario.variants[name] for group in subgroups for name in group}
+    return {"scenario": scenario.name, "variants": [list(g) for g in subgroups],
+            "fingerprint": fingerprint({"fields": fields, "configs": configs}),
+            "library": source_fingerprint(), "jax": jax.__version__, "hardware": hardware_kind()}
+
+
 def run_group(scenario: Scenario, subgroups: Sequence[Sequence[str]], n_seeds: int, *, root_seed: int = 0,
-              chunk: Optional[int] = None, progress: bool = True) -> dict[str, VariantResult]:
+              chunk: Optional[int] = None, lanes: Optional[int] = None, progress: bool = True,
+              store_dir: Optional[str | os.PathLike] = None,
+              resume: bool = False) -> tuple[Optional[dict[str, VariantResult]], dict]:
     """Train and evaluate variants whose configs differ at most in their numeric ``Hyper``.
 
     ``subgroups`` lists the variants per distinct hyper-parameter setting; each setting trains
     once per seed, and every variant in it is evaluated (e.g. one model, two rollout modes). With
     several settings, training is vmapped over them too (one compiled program for the sweep, and
-    ``chunk`` seeds x settings models in memory at once); with one, its values stay compile-time
-    constants. The two paths agree to float32 rounding (tests/test_groups.py).
+    ``lanes`` seeds x settings models per device at once); with one, its values stay compile-time
+    constants. The two paths agree to float32 rounding (tests/test_groups.py). With ``store_dir``,
+    finished chunks stream to ``store_dir/<first variant>/`` (and are reused with ``resume``).
+    Returns (results per variant, or None on processes other than 0; ``Sweep.describe()``).
     """
     names = [n for group in subgroups for n in group]
     config = scenario.variants[names[0]]
@@ -138,7 +170,7 @@ def run_group(scenario: Scenario, subgroups: Sequence[Sequence[str]], n_seeds: i
             result = train(key)
             return evaluate(result), result.epoch_loss
     else:
-        hypers = jax.tree.map(lambda *v: jnp.asarray(v, jnp.float32),
+        hypers = jax.tree.map(lambda *v: np.asarray(v, np.float32),
                               *[scenario.variants[g[0]].hyper for g in subgroups])
 
         def per_seed(key: jax.Array):
@@ -148,8 +180,13 @@ def run_group(scenario: Scenario, subgroups: Sequence[Sequence[str]], n_seeds: i
             return jax.vmap(one)(hypers)
 
     desc = f"{scenario.name}/{names[0]}" + (f" (+{len(names) - 1})" if len(names) > 1 else "")
-    (per_mode, shared), epoch_loss = run_seeds(jax.jit(jax.vmap(per_seed)), n_seeds, root_seed=root_seed,
-                                               chunk=chunk, desc=desc, progress=progress)
+    store = None if store_dir is None else ChunkStore(pathlib.Path(store_dir) / names[0],
+                                                      group_identity(scenario, subgroups), resume=resume)
+    sweep = run_seeds(per_seed, n_seeds, root_seed=root_seed, chunk=chunk, lanes=lanes, desc=desc,
+                      progress=progress, store=store)
+    if sweep.results is None:
+        return None, sweep.describe()
+    (per_mode, shared), epoch_loss = sweep.results
     pick = (lambda a, j: a) if len(subgroups) == 1 else (lambda a, j: a[:, j])
     results = {}
     for j, group in enumerate(subgroups):
@@ -157,7 +194,7 @@ def run_group(scenario: Scenario, subgroups: Sequence[Sequence[str]], n_seeds: i
             metrics, rollouts = per_mode[scenario.rollout_mode(name)]
             merged = {k: pick(v, j) for k, v in {**shared, **metrics}.items()}
             results[name] = _variant_result(scenario, merged, pick(rollouts, j), pick(epoch_loss, j))
-    return results
+    return results, sweep.describe()
 
 
 def training_groups(scenario: Scenario) -> list[list[list[str]]]:
@@ -172,27 +209,49 @@ def training_groups(scenario: Scenario) -> list[list[list[str]]]:
 
 
 def run_scenario(scenario: Scenario, n_seeds: int, *, root_seed: int = 0, chunk: Optional[int] = None,
-                 progress: bool = True) -> ScenarioResult:
+                 lanes: Optional[int] = None, progress: bool = True, store_dir: Optional[str | os.PathLike] = None,
+                 resume: bool = False) -> Optional[ScenarioResult]:
+    """Every training group of the scenario over seeds 0..n_seeds-1 (see ``run_group``); None on
+    processes other than 0 of a multi-process run (they only compute)."""
     start = time.perf_counter()
     variants: dict[str, VariantResult] = {}
+    sweeps = {}
     for subgroups in training_groups(scenario):
-        variants.update(run_group(scenario, subgroups, n_seeds, root_seed=root_seed, chunk=chunk,
-                                  progress=progress))
+        results, sweeps[subgroups[0][0]] = run_group(scenario, subgroups, n_seeds, root_seed=root_seed, chunk=chunk,
+                                                     lanes=lanes, progress=progress, store_dir=store_dir,
+                                                     resume=resume)
+        if results is not None:
+            variants.update(results)
+    if not variants:
+        return None
     variants = {name: variants[name] for name in scenario.variants}  # keep the declared order
-    return ScenarioResult(scenario, n_seeds, root_seed, variants, time.perf_counter() - start)
+    return ScenarioResult(scenario, n_seeds, root_seed, variants, time.perf_counter() - start, sweeps)
+
+
+def hardware_kind() -> str:
+    """The kind of device (platform, device kind, CPU model), not how many: results depend on it."""
+    d = jax.devices()[0]
+    kind = f"{d.platform}:{d.device_kind}"
+    if d.platform == "cpu":
+        kind += f" ({_cpu_model()})"
+    return kind
+
+
+def _cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo") as f:
+            return next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+    except (OSError, StopIteration):
+        return "unknown CPU"
 
 
 def device_description() -> str:
     d = jax.devices()[0]
     desc = f"{d.platform}:{d.device_kind} x{jax.device_count()}"
     if d.platform == "cpu":
-        try:
-            with open("/proc/cpuinfo") as f:
-                model = next(l.split(":", 1)[1].strip() for l in f if l.startswith("model name"))
-            import os
-            desc += f" ({model}, {os.cpu_count()} cores)"
-        except (OSError, StopIteration):
-            pass
+        desc += f" ({_cpu_model()}, {os.cpu_count()} cores)"
+    if jax.process_count() > 1:
+        desc += f", {jax.process_count()} processes"
     return desc
 
 
@@ -226,7 +285,7 @@ def summarise(result: ScenarioResult) -> dict[str, Any]:
                     "collapse_threshold": COLLAPSE_THRESHOLD, "valid_tolerance": VALID_TOLERANCE,
                     "scale": sc.scale},
         "device": device_description(), "jax_version": jax.__version__,
-        "runtime_s": round(result.runtime_s, 3),
+        "runtime_s": round(result.runtime_s, 3), "sweep": result.sweep or {},
         "references": dict(sc.references), "variants": variants, "comparisons": comparisons,
         "claims": [evaluate_claim(c, metrics) for c in sc.claims],
     }

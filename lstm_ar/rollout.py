@@ -20,6 +20,7 @@ from lstm_ar.cell import LSTMCarry, lstm_step
 from lstm_ar.config import ModelConfig
 from lstm_ar.forecaster import Params, encode, forecast, head
 
+ROLLOUT_MODES = ("window", "stateful")
 
 def _as_column(context: jax.Array) -> jax.Array:
     context = jnp.asarray(context, jnp.float32)
@@ -69,4 +70,4 @@ def rollout(params: Params, context: jax.Array, steps: int, model: ModelConfig, 
         return rollout_window(params, context, steps, model, unroll=unroll)
     if mode == "stateful":
         return rollout_stateful(params, context, steps, model, unroll=unroll)
-    raise ValueError(f"unknown rollout mode {mode!r}; valid: 'window', 'stateful'")
+    raise ValueError(f"unknown rollout mode {mode!r}; valid: {', '.join(map(repr, ROLLOUT_MODES))}")

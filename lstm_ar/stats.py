@@ -63,6 +63,8 @@ def iqm(x: ArrayLike) -> float:
     return float("nan") if arr.size == 0 else float(_iqm_rows(arr))
 
 
+BOOT_BLOCK = 1 << 22  # resampled values held at once by bootstrap_ci (32 MiB of float64)
+
 # Vectorised versions (applied to f[n_boot, n] along axis 1) of known statistics.
 _VECTORISED: dict[Callable, Callable[[np.ndarray], np.ndarray]] = {
     iqm: _iqm_rows,
@@ -83,7 +85,8 @@ def bootstrap_ci(
 
     Non-finite values are dropped first. Seeds are resampled with replacement
     ``n_boot`` times (index matrix i[n_boot, n_seeds] from
-    ``np.random.default_rng(seed)``), so the result is deterministic per seed.
+    ``np.random.default_rng(seed)``, drawn in blocks of rows of at most ``BOOT_BLOCK`` values),
+    so the result is deterministic per seed and memory does not grow with ``n_boot * n_seeds``.
     ``iqm``, ``np.median`` and ``np.mean`` are evaluated vectorised; any other
     callable ``f[n] -> float`` is applied row by row. One value v gives (v, v),
     no values gives (nan, nan).
@@ -96,13 +99,19 @@ def bootstrap_ci(
         return float("nan"), float("nan")
     if vals.size == 1:
         return float(vals[0]), float(vals[0])
-    idx = np.random.default_rng(seed).integers(0, vals.size, size=(n_boot, vals.size))
-    samples = vals[idx]  # f[n_boot, n_seeds]
+    rng = np.random.default_rng(seed)
     rows = _VECTORISED.get(statistic)
-    if rows is not None:
-        stats = rows(samples)
-    else:
-        stats = np.array([statistic(s) for s in samples], dtype=np.float64)
+    # Resample in blocks of rows so memory stays ~BOOT_BLOCK values whatever n_seeds is; the
+    # generator's stream is the same as one (n_boot, n_seeds) draw (tests/test_stats.py).
+    block = max(1, BOOT_BLOCK // vals.size)
+    parts = []
+    for start in range(0, n_boot, block):
+        samples = vals[rng.integers(0, vals.size, size=(min(block, n_boot - start), vals.size))]
+        if rows is not None:
+            parts.append(rows(samples))
+        else:
+            parts.append(np.array([statistic(s) for s in samples], dtype=np.float64))
+    stats = np.concatenate(parts)
     alpha = 1.0 - level
     lo, hi = np.quantile(stats, [alpha / 2, 1.0 - alpha / 2])
     return float(lo), float(hi)

@@ -111,7 +111,13 @@ def test_regularisation_experiment_runs_end_to_end(tmp_path):
 
 
 def test_data_experiment_runs_end_to_end(tmp_path):
-    _load_script("data").main(["--quick", "--seeds", "2", "--out", str(tmp_path), "--no-progress", "--no-plots"])
+    # two of the script's seven scenarios (tests/test_data_scenarios.py runs a DataScenario end to end)
+    _load_script("data").main(["--quick", "--seeds", "2", "--out", str(tmp_path), "--no-progress", "--no-plots",
+                               "--only", "training_range", "white_noise"])
+    assert not (tmp_path / "random_walk").exists()
+    s = json.loads((tmp_path / "white_noise" / "summary.json").read_text())
+    assert set(s["variants"]) == {"w1"} and s["references"]["optimal_expected_rmse"] > 0
+    assert "expected_rmse_ratio" in s["variants"]["w1"]["metrics"]
     s = json.loads((tmp_path / "training_range" / "summary.json").read_text())
     assert set(s["variants"]) == {"width_0.2", "width_0.5", "width_1", "width_0.2_epochs_1000"}
     data = np.load(tmp_path / "training_range" / "per_seed.npz")
@@ -124,7 +130,10 @@ def test_diagnostics_experiment_runs_end_to_end(tmp_path):
     s = json.loads((tmp_path / "gradient_flow" / "summary.json").read_text())
     assert set(s["variants"]) == {"sigmoid", "tanh", "relu"}
     metrics = s["variants"]["relu"]["metrics"]
-    assert {"grad_k0", "grad_k19", "grad_ratio", "lyapunov"} <= set(metrics)
+    assert {"grad_k0", "grad_k19", "grad_ratio", "lyapunov", "rho_start", "rho_tail", "contraction_fraction",
+            "rho_agrees"} <= set(metrics)
+    assert metrics["rho_start"]["median"] > 0 and 0 <= metrics["contraction_fraction"]["median"] <= 1
+    assert {c["id"] for c in s["claims"]} >= {"V-rho-sigmoid", "V-rho-relu"}
     assert (tmp_path / "gradient_flow" / "gradient_flow.png").read_bytes()[:4] == b"\x89PNG"
 
 

@@ -133,3 +133,15 @@ def test_bad_inputs_raise():
         stats.prob_better([1.0, 2.0], [1.0])
     with pytest.raises(ValueError):
         stats.wilson_ci(3, 2)
+
+
+@pytest.mark.parametrize("statistic", [stats.iqm, np.median])
+def test_bootstrap_in_blocks_equals_one_draw(monkeypatch, statistic):
+    """Blocked resampling (bounded memory) gives exactly the one-matrix bootstrap."""
+    x = np.random.default_rng(3).normal(size=101)
+    idx = np.random.default_rng(0).integers(0, x.size, size=(500, x.size))
+    whole = ({stats.iqm: stats._iqm_rows, np.median: lambda s: np.median(s, axis=-1)}[statistic])(x[idx])
+    alpha = 1.0 - 0.95
+    expected = tuple(np.quantile(whole, [alpha / 2, 1.0 - alpha / 2]))
+    monkeypatch.setattr(stats, "BOOT_BLOCK", 7 * x.size + 3)  # 7 rows a block, 500 = 71 * 7 + 3
+    assert stats.bootstrap_ci(x, statistic, n_boot=500, seed=0) == expected

@@ -134,3 +134,72 @@ def test_trained_model_forecasts_better_than_init(vmapped):
     params0 = jax.tree.map(lambda a: a[0], vmapped.params)
     pred = forecast_batch(params0, jnp.asarray(DATA.x), MODEL)
     assert float(jnp.mean((pred - DATA.y) ** 2)) < float(np.var(DATA.y))
+
+
+# --- the fast default against the plain implementation (make_train(..., reference=True)) ---
+
+DATA1 = windows(np.sin(np.linspace(0, 6, 21)).astype(np.float32), 1)  # window 1: first_step layout
+WINDOW1 = {
+    "relu_output_dropout": TrainConfig(model=ModelConfig(units=4, activation="relu"), epochs=3, batch_size=8,
+                                       hyper=Hyper(learning_rate=1e-2, output_dropout=0.2)),
+    "sigmoid_every_option": TrainConfig(
+        model=ModelConfig(units=4, activation="sigmoid"), epochs=3, batch_size=8,
+        hyper=Hyper(learning_rate=1e-2, dropout=0.3, recurrent_dropout=0.2, output_dropout=0.1,
+                    weight_decay=0.05, global_clipnorm=0.5)),
+}
+
+
+def _fast_and_reference(config, data, keys, hyper=None, in_axes=0):
+    run = lambda ref: jax.jit(jax.vmap(make_train(config, data, reference=ref), in_axes=in_axes))(keys, hyper)  # noqa: E731
+    return run(False), run(True)
+
+
+@pytest.mark.parametrize("name", list(WINDOW1))
+def test_window1_fast_path_equals_reference_within_float32_rounding(name):
+    config = WINDOW1[name]
+    keys = seed_keys(0, 0, 3)
+    fast, ref = _fast_and_reference(config, DATA1, keys)
+    # same shuffles and masks (else these would differ at O(1e-2)); only rounding differs
+    chex.assert_trees_all_close(fast, ref, rtol=1e-5, atol=1e-6)
+    # parameters with an always-zero gradient: without weight decay left exactly as initialised
+    # (as Adam leaves them: bit-identical); with it, decayed as Adam decays them (to rounding:
+    # XLA may fuse p - p * wd * lr into one multiply-add in one program and not the other)
+    u = config.model.units
+    init = jax.vmap(lambda k: init_params(jax.random.split(k, 3)[0], config.model))(keys)
+    for got, want, start in ((fast.params["lstm"]["recurrent_kernel"], ref.params["lstm"]["recurrent_kernel"],
+                              init["lstm"]["recurrent_kernel"]),
+                             (fast.params["lstm"]["bias"][:, u:2 * u], ref.params["lstm"]["bias"][:, u:2 * u],
+                              init["lstm"]["bias"][:, u:2 * u])):
+        if config.hyper.weight_decay == 0.0:
+            np.testing.assert_array_equal(got, want)
+            np.testing.assert_array_equal(got, start)
+        else:
+            np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-8)
+            assert not np.allclose(got, start, rtol=1e-4)
+
+
+def test_window1_fast_path_with_vmapped_hyper_equals_reference():
+    # traced rates: the masks must be drawn and the frozen part decayed (weight decay traced)
+    config = WINDOW1["relu_output_dropout"]
+    hyper = Hyper(learning_rate=jnp.asarray([1e-2, 3e-2]), output_dropout=jnp.asarray([0.0, 0.3]),
+                  weight_decay=jnp.asarray([0.0, 0.1]))
+    axes = (None, Hyper(0, None, None, 0, 0, None))
+    fast, ref = _fast_and_reference(config, DATA1, jax.random.key(4), hyper, axes)
+    chex.assert_trees_all_close(fast, ref, rtol=1e-5, atol=1e-6)
+    kernel = fast.params["lstm"]["recurrent_kernel"]
+    np.testing.assert_array_equal(kernel[0], ref.params["lstm"]["recurrent_kernel"][0])  # no decay: exact
+    assert not np.allclose(kernel[1], kernel[0], rtol=1e-4)  # decayed
+
+
+def test_generic_path_equals_reference(vmapped):
+    # window 2 (no first_step layout): fast shuffles, unrolled threefry, zero-rate masks skipped
+    ref = jax.jit(jax.vmap(make_train(CONFIG, DATA, reference=True)))(seed_keys(0, 0, 3))
+    chex.assert_trees_all_close(vmapped, ref, rtol=1e-5, atol=1e-6)
+
+
+def test_fast_shuffle_is_the_reference_shuffle():
+    key = jax.random.key(9)
+    for n, bs in ((20, 8), (999, 32)):
+        fast = batch_indices(key, n, bs, True)
+        ref = batch_indices(key, n, bs, True, reference=True)
+        jax.tree.map(np.testing.assert_array_equal, fast, ref)

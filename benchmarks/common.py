@@ -1,0 +1,433 @@
+"""Shared benchmark machinery: arguments, machine description, timing, memory, hardware limit, output.
+
+Every benchmark script (``benchmarks/rollout.py``, ``benchmarks/train.py``) uses the same pieces:
+
+* ``parse_args(name, description)`` -> namespace with ``quick`` and ``out``
+  (default ``benchmarks/results/<name>.json``; ``--quick`` defaults to ``<name>_quick.json`` in
+  the system temp dir so CI never overwrites committed results).
+* ``machine()`` -> dict: CPU model, cores, memory, load average, Python/numpy/JAX (version,
+  backend, devices) and PyTorch version when importable.
+* ``time_jax(fn, *args)`` -> ``Timing``: AOT-compiles ``jax.jit(fn).lower(*args).compile()``
+  (compile time reported separately), warms up, then times repeated calls with
+  ``block_until_ready`` and keeps the median. ``time_call(fn)`` does the same for any callable
+  (numpy, PyTorch) that returns when its work is done.
+* ``PeakRSS``: a context manager measuring the peak resident memory of the process while its body
+  runs. On Linux it resets the kernel's high-water mark (``/proc/self/clear_refs``) so the peak is
+  that of the body alone (plus what was already resident, reported as ``baseline``); elsewhere it
+  falls back to ``resource.getrusage`` (the process's peak since start, stated in ``method``).
+* ``hardware_limit(quick)`` -> dict: float32 matrix-product FLOP/s and memory-copy bytes/s, each
+  measured with JAX on the default device and with numpy (``flops_per_s``, ``bytes_per_s``: the
+  better of the two), and an in-cache copy rate (``cache_bytes_per_s``: one core's L2 copy rate
+  times the cores).
+* ``floor_seconds(flops, bytes_, limit)``: the roofline floor max(flops / FLOP/s, bytes / B/s).
+* ``write_json(path, name, args, results)``: one JSON file with machine, command, timestamp.
+* ``print_table(rows, columns)``: a fixed-width table on stdout.
+
+Timings on a shared machine are noisy: ``machine()`` records ``os.getloadavg()`` at the start and
+``write_json`` again at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import math
+import os
+import platform
+import resource
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Callable, Iterable, NamedTuple, Optional, Sequence
+
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
+SCHEMA_VERSION = 1
+
+
+# --------------------------------------------------------------------------- arguments
+
+def parse_args(name: str, description: str, argv: Optional[Sequence[str]] = None,
+               extra: Optional[Callable[[argparse.ArgumentParser], None]] = None) -> argparse.Namespace:
+    """``--quick`` (seconds; what CI runs) and ``--out PATH``; ``extra(parser)`` may add more."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--quick", action="store_true",
+                        help="tiny sizes, a few seconds; checks that the benchmark runs and writes JSON")
+    parser.add_argument("--out", type=Path, default=None,
+                        help=f"JSON output path (default benchmarks/results/{name}.json; "
+                             f"with --quick, {name}_quick.json in the temp dir)")
+    if extra is not None:
+        extra(parser)
+    args = parser.parse_args(argv)
+    if args.out is None:
+        args.out = (Path(tempfile.gettempdir()) / f"{name}_quick.json" if args.quick
+                    else RESULTS_DIR / f"{name}.json")
+    args.command = " ".join([Path(sys.executable).name, *sys.argv]) if argv is None else \
+        " ".join(["python", f"benchmarks/{name}.py", *argv])
+    return args
+
+
+# --------------------------------------------------------------------------- machine
+
+def _cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def _memory_bytes() -> Optional[int]:
+    try:
+        import psutil
+        return int(psutil.virtual_memory().total)
+    except ImportError:
+        try:
+            return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+        except (ValueError, OSError, AttributeError):
+            return None
+
+
+def _cache_sizes() -> dict[str, str]:
+    out = {}
+    base = Path("/sys/devices/system/cpu/cpu0/cache")
+    for index in sorted(base.glob("index*")) if base.exists() else []:
+        try:
+            level = (index / "level").read_text().strip()
+            kind = (index / "type").read_text().strip()
+            size = (index / "size").read_text().strip()
+        except OSError:
+            continue
+        out[f"L{level}{'d' if kind == 'Data' else 'i' if kind == 'Instruction' else ''}"] = size
+    return out
+
+
+def torch_version() -> Optional[str]:
+    """PyTorch's installed version, or None (read from package metadata: torch is not imported)."""
+    from importlib import metadata
+    try:
+        return metadata.version("torch")
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def machine(with_torch: bool = True) -> dict[str, Any]:
+    """Describe the machine and software this run used."""
+    import jax
+    import numpy as np
+
+    info = {
+        "cpu": _cpu_model(),
+        "cores": os.cpu_count(),
+        "cores_usable": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
+        "caches": _cache_sizes(),
+        "memory_bytes": _memory_bytes(),
+        "loadavg_start": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "jax": jax.__version__,
+        "jax_backend": jax.default_backend(),
+        "jax_devices": [str(d) for d in jax.devices()],
+        "xla_flags": os.environ.get("XLA_FLAGS", ""),
+    }
+    if jax.default_backend() == "gpu":
+        info["gpu"] = [getattr(d, "device_kind", str(d)) for d in jax.devices()]
+    if with_torch:
+        info["torch"] = torch_version()
+        if "torch" in sys.modules:
+            info["torch_threads"] = sys.modules["torch"].get_num_threads()
+    return info
+
+
+def machine_name(info: dict[str, Any]) -> str:
+    """One line naming the machine, e.g. 'AMD EPYC, 2 cores, 23.4 GiB, jax 0.10.2 cpu'."""
+    mem = info.get("memory_bytes")
+    mem_s = f", {mem / 2**30:.1f} GiB" if mem else ""
+    dev = info.get("gpu", [info["jax_backend"]])[0]
+    return f"{info['cpu']}, {info['cores_usable']} cores{mem_s}, jax {info['jax']} {dev}"
+
+
+# --------------------------------------------------------------------------- timing
+
+class Timing(NamedTuple):
+    """Seconds per call: median (reported), min, all reps; compile seconds (None when not jitted);
+    median process CPU seconds per call (all threads; on a shared machine the work done, where
+    the wall time also counts waiting for a core)."""
+
+    median_s: float
+    min_s: float
+    reps_s: list
+    compile_s: Optional[float]
+    cpu_median_s: Optional[float] = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"median_s": self.median_s, "min_s": self.min_s, "reps_s": self.reps_s,
+                "compile_s": self.compile_s, "cpu_median_s": self.cpu_median_s}
+
+
+def _block(out: Any) -> Any:
+    import jax
+    return jax.block_until_ready(out)
+
+
+def time_call(fn: Callable[[], Any], *, reps: int = 5, warmup: int = 1, min_time_s: float = 0.0,
+              max_reps: int = 1000, compile_s: Optional[float] = None,
+              block: Callable[[Any], Any] = _block) -> Timing:
+    """Time ``fn()`` (which must finish its work before returning; ``block`` makes sure).
+
+    At least ``reps`` timed calls after ``warmup`` untimed ones, more (up to ``max_reps``) until
+    ``min_time_s`` has been spent timing; the median is the reported figure.
+    """
+    if reps < 1:
+        raise ValueError(f"reps must be >= 1, got {reps}")
+    for _ in range(warmup):
+        block(fn())
+    times: list[float] = []
+    cpu: list[float] = []
+    spent = 0.0
+    while len(times) < reps or (spent < min_time_s and len(times) < max_reps):
+        cpu_start, start = time.process_time(), time.perf_counter()
+        block(fn())
+        elapsed = time.perf_counter() - start
+        cpu.append(time.process_time() - cpu_start)
+        times.append(elapsed)
+        spent += elapsed
+    return Timing(statistics.median(times), min(times), times, compile_s, statistics.median(cpu))
+
+
+def compile_jax(fn: Callable, *args: Any, static_argnums: tuple[int, ...] = (), **jit_kwargs: Any):
+    """AOT-compile ``jax.jit(fn)`` for ``args``; returns (compiled, seconds to lower and compile)."""
+    import jax
+    start = time.perf_counter()
+    compiled = jax.jit(fn, static_argnums=static_argnums, **jit_kwargs).lower(*args).compile()
+    return compiled, time.perf_counter() - start
+
+
+def time_jax(fn: Callable, *args: Any, reps: int = 5, warmup: int = 1, min_time_s: float = 0.0,
+             max_reps: int = 1000) -> Timing:
+    """AOT-compile ``fn`` for ``args`` (compile time kept apart), then time the compiled call."""
+    compiled, compile_s = compile_jax(fn, *args)
+    return time_call(lambda: compiled(*args), reps=reps, warmup=warmup, min_time_s=min_time_s,
+                     max_reps=max_reps, compile_s=compile_s)
+
+
+# --------------------------------------------------------------------------- memory
+
+def _status_kib(field: str) -> Optional[int]:
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1])
+    except OSError:
+        return None
+    return None
+
+
+def current_rss_bytes() -> Optional[int]:
+    kib = _status_kib("VmRSS")
+    if kib is not None:
+        return kib * 1024
+    try:
+        import psutil
+        return int(psutil.Process().memory_info().rss)
+    except ImportError:
+        return None
+
+
+def process_peak_rss_bytes() -> int:
+    """Peak resident memory of this process since it started (getrusage; KiB on Linux)."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return int(peak if sys.platform == "darwin" else peak * 1024)
+
+
+def _reset_high_water_mark() -> bool:
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+        return _status_kib("VmHWM") is not None
+    except OSError:
+        return False
+
+
+class PeakRSS:
+    """``with PeakRSS() as m: ...`` then ``m.result()`` -> dict of peak bytes for the body.
+
+    ``peak_bytes`` is the process's resident high-water mark during the body (on Linux reset at
+    entry, so it counts the body plus what was resident at entry: ``baseline_bytes``);
+    ``method`` says how it was measured.
+    """
+
+    def __enter__(self) -> "PeakRSS":
+        self.reset = _reset_high_water_mark()
+        self.baseline = current_rss_bytes()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.reset:
+            self.peak = _status_kib("VmHWM") * 1024
+            self.method = "linux VmHWM reset at start of run (clear_refs 5)"
+        else:
+            self.peak = process_peak_rss_bytes()
+            self.method = "getrusage ru_maxrss: process peak since start"
+
+    def result(self) -> dict[str, Any]:
+        return {"peak_rss_bytes": self.peak, "baseline_rss_bytes": self.baseline,
+                "rss_method": self.method}
+
+
+# --------------------------------------------------------------------------- hardware limit
+
+def _numpy_limit(n: int, copy_bytes: int, reps: int) -> dict[str, float]:
+    import numpy as np
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((n, n), dtype=np.float32)
+    b = rng.standard_normal((n, n), dtype=np.float32)
+    mm = time_call(lambda: a @ b, reps=reps, block=lambda x: x)
+    src = np.ones(copy_bytes // 4, np.float32)
+    dst = np.empty_like(src)
+    cp = time_call(lambda: np.copyto(dst, src), reps=reps, block=lambda x: x)
+    return {"matmul_flops_per_s": 2 * n ** 3 / mm.min_s,
+            "copy_bytes_per_s": 2 * src.nbytes / cp.min_s}
+
+
+def _jax_limit(n: int, copy_bytes: int, reps: int) -> dict[str, float]:
+    import jax
+    import jax.numpy as jnp
+    ka, kb = jax.random.split(jax.random.key(0))
+    a = jax.random.normal(ka, (n, n), jnp.float32)
+    b = jax.random.normal(kb, (n, n), jnp.float32)
+    mm = time_jax(lambda a, b: a @ b, a, b, reps=reps)
+    # Read once, write once (2 x nbytes moved). The input is donated and the result fed back,
+    # so every call writes into an already-touched buffer (no page faults of a fresh allocation).
+    compiled, compile_s = compile_jax(lambda x: x + 1.0, jnp.ones((copy_bytes // 4,), jnp.float32),
+                                      donate_argnums=0)
+    state = [jnp.ones((copy_bytes // 4,), jnp.float32)]
+    nbytes = state[0].nbytes
+
+    def step():
+        state[0] = compiled(state[0])
+        return state[0]
+
+    cp = time_call(step, reps=reps, compile_s=compile_s)
+    return {"matmul_flops_per_s": 2 * n ** 3 / mm.min_s, "copy_bytes_per_s": 2 * nbytes / cp.min_s}
+
+
+def _cache_copy_bytes_per_s(nbytes: int, reps: int, inner: int = 200) -> float:
+    """One core's copy bandwidth for a buffer pair that fits in its L2 cache (numpy, best of reps)."""
+    import numpy as np
+    src = np.ones(nbytes // 4, np.float32)
+    dst = np.empty_like(src)
+
+    def copies():
+        for _ in range(inner):
+            np.copyto(dst, src)
+
+    t = time_call(copies, reps=reps, block=lambda x: x)
+    return 2 * src.nbytes * inner / t.min_s
+
+
+def hardware_limit(quick: bool = False) -> dict[str, Any]:
+    """Measured float32 GEMM FLOP/s and memory-copy bytes/s (best of reps), with JAX and numpy.
+
+    Also ``cache_bytes_per_s``: copy bandwidth of a buffer that stays in L2 (one core's, times
+    the usable cores).
+
+    GEMM: an n x n x n product (2 n^3 FLOPs). Copy: a buffer far larger than the last-level cache,
+    read once and written once (2 x its size in bytes). ``flops_per_s`` / ``bytes_per_s`` are the
+    larger of the JAX and numpy figures: the limit any implementation on this machine could reach.
+    """
+    n = 512 if quick else 2048
+    copy_bytes = (32 if quick else 512) * 2 ** 20
+    reps = 2 if quick else 5
+    out = {"matmul_n": n, "copy_bytes": copy_bytes,
+           "jax": _jax_limit(n, copy_bytes, reps), "numpy": _numpy_limit(n, copy_bytes, reps)}
+    out["flops_per_s"] = max(out["jax"]["matmul_flops_per_s"], out["numpy"]["matmul_flops_per_s"])
+    out["bytes_per_s"] = max(out["jax"]["copy_bytes_per_s"], out["numpy"]["copy_bytes_per_s"])
+    # In-cache bandwidth: one core copying 2 x 128 KiB (fits L2), times the usable cores (an
+    # estimate of the aggregate; every core has its own L2).
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    out["cache_copy_bytes"] = 128 * 1024
+    out["cache_bytes_per_s_per_core"] = _cache_copy_bytes_per_s(128 * 1024, reps)
+    out["cache_bytes_per_s"] = out["cache_bytes_per_s_per_core"] * cores
+    return out
+
+
+def floor_seconds(flops: float, bytes_: float, limit: dict[str, Any]) -> float:
+    """Roofline floor: the time the FLOPs or the bytes need at the measured limit, whichever is more."""
+    return max(flops / limit["flops_per_s"], bytes_ / limit["bytes_per_s"])
+
+
+# --------------------------------------------------------------------------- output
+
+def _jsonable(x: Any) -> Any:
+    if isinstance(x, dict):
+        return {str(k): _jsonable(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_jsonable(v) for v in x]
+    if isinstance(x, Path):
+        return str(x)
+    if isinstance(x, float) and not math.isfinite(x):
+        return None
+    if hasattr(x, "item") and getattr(x, "ndim", 1) == 0:  # numpy / jax scalars
+        return _jsonable(x.item())
+    return x
+
+
+def write_json(path: Path, name: str, args: argparse.Namespace, results: Any,
+               info: Optional[dict[str, Any]] = None, **extra: Any) -> dict[str, Any]:
+    """Write {benchmark, schema, quick, command, timestamp, machine, results, ...} to ``path``."""
+    info = machine() if info is None else info
+    info = dict(info, loadavg_end=list(os.getloadavg()) if hasattr(os, "getloadavg") else None)
+    doc = {"benchmark": name, "schema": SCHEMA_VERSION, "quick": bool(args.quick),
+           "command": args.command,
+           "timestamp": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+           "machine": info, "machine_name": machine_name(info), **extra, "results": results}
+    doc = _jsonable(doc)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(doc, indent=1, allow_nan=False) + "\n")
+    tmp.replace(path)
+    return doc
+
+
+def fmt(x: Any, digits: int = 3) -> str:
+    """Numbers to short strings: 3 significant digits, engineering-free; None -> '-'."""
+    if x is None:
+        return "-"
+    if isinstance(x, bool) or not isinstance(x, (int, float)):
+        return str(x)
+    if isinstance(x, int) and abs(x) < 10 ** 6:
+        return str(x)
+    if x == 0 or not math.isfinite(x):
+        return str(x)
+    if abs(x) >= 10 ** 6 or abs(x) < 1e-3:
+        return f"{x:.{digits - 1}e}"
+    return f"{x:.{digits}g}"
+
+
+def print_table(rows: Iterable[dict[str, Any]], columns: Sequence[str],
+                headers: Optional[Sequence[str]] = None, file=None) -> str:
+    """Print rows (dicts) as a fixed-width table of ``columns``; returns the text."""
+    rows = list(rows)
+    headers = list(columns if headers is None else headers)
+    cells = [[fmt(r.get(c)) for c in columns] for r in rows]
+    widths = [max([len(h)] + [len(row[i]) for row in cells]) for i, h in enumerate(headers)]
+    lines = ["  ".join(h.rjust(w) for h, w in zip(headers, widths)),
+             "  ".join("-" * w for w in widths)]
+    lines += ["  ".join(c.rjust(w) for c, w in zip(row, widths)) for row in cells]
+    text = "\n".join(lines)
+    print(text, file=file or sys.stdout, flush=True)
+    return text
+
+
+def progress(msg: str) -> None:
+    """A timestamped progress line on stderr."""
+    print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)

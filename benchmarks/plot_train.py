@@ -1,0 +1,52 @@
+"""Plot of benchmarks/results/train.json: seeds per second against N (log-log), ours and peers.
+
+    python benchmarks/plot_train.py [benchmarks/results/train.json]   # writes train.png beside it
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+STYLE = {"ours": ("C0", "o", "-"), "ours_reference": ("C0", "s", ":"), "python_loop": ("C1", "^", "--"),
+         "torch_loop": ("C3", "v", "--"), "torch_vmap": ("C2", "D", "-.")}
+LABEL = {"ours": "ours: jit(vmap(train))", "ours_reference": "ours, plain implementation",
+         "python_loop": "Python loop over jitted single-seed runs", "torch_loop": "PyTorch per-seed loop",
+         "torch_vmap": "PyTorch torch.func.vmap"}
+
+
+def plot(doc: dict[str, Any], out: Path) -> Path:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(9.6, 4.4))
+    rows = doc["results"]["rows"]
+    for impl in dict.fromkeys(r["impl"] for r in rows):
+        pts = sorted((r["n_seeds"], r["seeds_per_s"], r.get("extrapolated", False)) for r in rows if r["impl"] == impl)
+        color, marker, line = STYLE.get(impl, ("C7", "x", "-"))
+        label = LABEL.get(impl, impl) + (" (extrapolated from first epochs)" if any(p[2] for p in pts) else "")
+        ax.plot([p[0] for p in pts], [p[1] for p in pts], marker=marker, linestyle=line, color=color, label=label)
+    keras = 1.0 / 30.0
+    ax.axhline(keras, color="C7", linestyle=":", linewidth=1)
+    ax.text(1, keras * 1.15, "Keras, ~30 s per seed (the issue's figure, not measured)", fontsize=7, color="C7")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("seeds trained at once (N)")
+    ax.set_ylabel("seeds per second (whole seed suite)")
+    ax.set_title(f"Seed suite training, {sum(s['steps_per_seed'] for s in doc['results']['suite'])} Adam steps per seed\n"
+                 f"{doc['machine_name']}", fontsize=8)
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    fig.tight_layout()
+    out = Path(out)
+    fig.savefig(out, dpi=120)
+    plt.close(fig)
+    return out
+
+
+if __name__ == "__main__":
+    path = Path(sys.argv[1] if len(sys.argv) > 1 else Path(__file__).parent / "results" / "train.json")
+    print(plot(json.loads(path.read_text()), path.with_suffix(".png")))

@@ -1,0 +1,407 @@
+"""Rollout benchmark: free-running rollouts of B forecasters (own weights each), ours against peers.
+
+    python benchmarks/rollout.py            # full run (8 CPU-minutes; 14 min wall on a loaded 2-core box), writes
+                                            # benchmarks/results/rollout.json and prints a table
+    python benchmarks/rollout.py --quick    # seconds; what CI runs (tiny sizes, temp-dir JSON)
+
+For hidden u in {32, 128, 512} and B in {1, 64, 1024, 16384} models (skipped where B models'
+weights alone exceed ``--max-weight-gib``), both rollout modes (window mode with window 1, the
+seed's models; stateful mode), T = 1000 steps. Implementations, measured in the same run:
+
+* ``ours``: ``lstm_ar.batched_rollout.rollout_batched`` (blocked lax.scan rollout; AOT-compiled,
+  compile time reported apart, median of reps with block_until_ready);
+* ``ours_vmap``: ``jax.vmap`` of the plain ``lstm_ar.rollout.rollout`` (one lax.scan);
+* ``jit_step_loop``: a Python loop over a jitted step of all B models;
+* peers from ``benchmarks/rollout_peers.py``: numpy loop, PyTorch eager (baddbmm over stacked
+  weights), nn.LSTMCell (B = 1), torch.compile, Keras (when TensorFlow is installed).
+
+Peers slower than ``--budget-s`` per measurement run fewer steps and are extrapolated per step
+(``steps_measured`` < ``steps`` in the JSON). Each (u, B) group runs in a fresh subprocess, ours
+first, so its peak resident memory is its own (Linux high-water mark reset per measurement).
+Every measurement's first predictions are compared with ours (``max_abs_diff_vs_ours``).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks import common  # noqa: E402
+
+NAME = "rollout"
+MODES = ("window", "stateful")
+IMPLS = ("ours", "ours_vmap", "jit_step_loop", "numpy_loop", "torch_eager", "torch_lstmcell",
+         "torch_compile", "keras")
+PEERS = IMPLS[1:]
+X0 = 0.5          # the one-value context every model starts from
+CHECK_STEPS = 20  # predictions compared with ours
+
+
+def _ints(text: str) -> tuple[int, ...]:
+    return tuple(int(v) for v in text.split(",") if v)
+
+
+def _extra_args(p) -> None:
+    p.add_argument("--hidden", type=_ints, default=None, help="hidden sizes (default 32,128,512)")
+    p.add_argument("--batch", type=_ints, default=None, help="model counts B (default 1,64,1024,16384)")
+    p.add_argument("--steps", type=int, default=None, help="rollout length T (default 1000)")
+    p.add_argument("--peers", type=lambda s: tuple(s.split(",")), default=PEERS,
+                   help=f"comma-separated subset of {','.join(PEERS)}")
+    p.add_argument("--budget-s", type=float, default=None,
+                   help="seconds per timed peer run before it is cut short and extrapolated")
+    p.add_argument("--max-weight-gib", type=float, default=1.0,
+                   help="skip (u, B) whose B weight sets exceed this many GiB")
+    p.add_argument("--torch-compile-hidden", type=_ints, default=(32,),
+                   help="hidden sizes at which torch.compile is tried (its compile takes ~30 s each)")
+    p.add_argument("--cpu-devices", type=int, default=1,
+                   help="XLA host devices in the workers (XLA_FLAGS=--xla_force_host_platform_device_count); "
+                        "ours shards the models over them")
+    p.add_argument("--worker", default=None, help=argparse_hidden())
+    p.add_argument("--worker-out", default=None, help=argparse_hidden())
+
+
+def argparse_hidden():
+    import argparse
+    return argparse.SUPPRESS
+
+
+# --------------------------------------------------------------------------- work counts
+
+def counts(u: int, n_models: int, mode: str) -> dict:
+    """FLOPs (mul/add), transcendentals and bytes touched per step for all B models (float32).
+
+    window (zero state, no recurrent product): x*W + b (8u), c = i*g, h = o*tanh(c) (2u),
+    head (2u); exp/tanh: 4u. Weights read per step: W, b (8u), dense (u + 1); state: y in/out.
+    stateful adds h @ U (8u^2), f*c + (2u); exp/tanh: 5u; U (4u^2) read; h, c in/out (4u).
+    """
+    if mode == "window":
+        flops, trans, weights, state = 12 * u, 4 * u, 9 * u + 1, 2
+    else:
+        flops, trans, weights, state = 8 * u * u + 14 * u, 5 * u, 4 * u * u + 9 * u + 1, 4 * u + 2
+    return {"flops": n_models * flops, "transcendentals": n_models * trans,
+            "weight_bytes": n_models * 4 * weights, "bytes": n_models * 4 * (weights + state + 1)}
+
+
+def floors(c: dict, limit: dict) -> dict:
+    """Per-step floors (s): compute (GEMM rate), bytes from DRAM (copy rate), bytes from cache."""
+    compute = c["flops"] / limit["flops_per_s"]
+    dram = c["bytes"] / limit["bytes_per_s"]
+    cache = c["bytes"] / limit["cache_bytes_per_s"]
+    # Weights that fit in the last-level cache need not come from DRAM every step (blocking).
+    return {"compute_s": compute, "dram_s": dram, "cache_s": cache,
+            "floor_s": max(compute, cache), "floor_streaming_s": max(compute, dram)}
+
+
+# --------------------------------------------------------------------------- measuring (worker)
+
+def distinct_models(u: int, n_models: int) -> int:
+    """How many models get their own Keras initialisation; the rest are copies (see _weights)."""
+    return min(n_models, max(1, 2 ** 22 // (u * u)))
+
+
+def _weights(u: int, n_models: int):
+    """B stacked models. The first ``distinct_models`` are Keras-initialised from their own keys
+    and tiled to B: every model still has its own copy of the weights in memory (the work and
+    traffic of B models), but XLA:CPU's orthogonal initialisation (a QR per model) would take
+    minutes at B = 1024, hidden 128 (measured 129 s vmapped)."""
+    import jax
+    import jax.numpy as jnp
+    from lstm_ar.config import ModelConfig
+    from lstm_ar.forecaster import init_params
+    model = ModelConfig(units=u, window=1)
+    k = distinct_models(u, n_models)
+    keys = jax.random.split(jax.random.key(0), k)
+    params = jax.jit(lambda ks: jax.lax.map(lambda key: init_params(key, model), ks))(keys)
+    reps = -(-n_models // k)
+    params = jax.tree.map(lambda a: jnp.tile(a, (reps,) + (1,) * (a.ndim - 1))[:n_models], params)
+    return model, jax.block_until_ready(params)
+
+
+def _numpy_weights(params) -> dict:
+    import numpy as np
+    lstm, dense = params["lstm"], params["dense"]
+    arrays = {"kernel": lstm["kernel"][:, 0, :], "recurrent": lstm["recurrent_kernel"], "bias": lstm["bias"],
+              "dense": dense["kernel"][:, :, 0], "dense_bias": dense["bias"][:, 0]}
+    return {k: np.array(v, np.float32, copy=True) for k, v in arrays.items()}  # writable copies
+
+
+def _jax_build(impl: str, params, model, mode: str):
+    """n -> (call returning f32[B, n], compile seconds) for our JAX variants."""
+    import jax
+    import jax.numpy as jnp
+    from lstm_ar.batched_rollout import rollout_batched
+    from lstm_ar.cell import lstm_first_step, lstm_step
+    from lstm_ar.forecaster import head
+    from lstm_ar.rollout import rollout
+    ctx = jnp.asarray([X0], jnp.float32)
+
+    if impl in ("ours", "ours_vmap"):
+        def build(n):
+            if impl == "ours":
+                fn = lambda p, c: rollout_batched(p, c, n, model, mode=mode)  # noqa: E731
+            else:
+                fn = lambda p, c: jax.vmap(lambda q: rollout(q, c, n, model, mode=mode))(p)  # noqa: E731
+            compiled, compile_s = common.compile_jax(fn, params, ctx)
+            return (lambda: compiled(params, ctx)), compile_s
+        return build
+
+    kw = dict(activation=model.activation, recurrent_activation=model.recurrent_activation)
+
+    def first(p, y):  # -> (carry, prediction) of one model
+        carry, h = lstm_first_step(p["lstm"], y[None], **kw)
+        return carry, head(p, h)[0]
+
+    def one_step(p, carry, y):
+        if mode == "window":
+            return first(p, y)
+        carry, h = lstm_step(p["lstm"], carry, y[None], **kw)
+        return carry, head(p, h)[0]
+
+    n_models = jax.tree.leaves(params)[0].shape[0]
+    start = jax.jit(jax.vmap(first))
+    stepper, compile_s = common.compile_jax(jax.vmap(one_step), params, *start(params, jnp.full((n_models,), X0)))
+
+    def build(n):
+        def run():
+            carry, y = start(params, jnp.full((n_models,), X0, jnp.float32))
+            ys = []
+            for _ in range(n):
+                ys.append(y)
+                carry, y = stepper(params, carry, y)
+            return jnp.stack(ys, axis=1)
+        return run, compile_s
+    return build
+
+
+def _peer_build(impl: str, weights: dict, mode: str):
+    from benchmarks import rollout_peers
+    peer = rollout_peers.make(impl, weights, mode, X0)
+    return (lambda n: ((lambda: peer.run(n)), None)), peer.note
+
+
+def _measure(build, steps: int, budget_s: float, reps: int, ours_first=None, min_time_s: float = 0.0) -> dict:
+    """Time build(n)'s call (n <= steps chosen so a run takes about budget_s); peak RSS too."""
+    import numpy as np
+    probe = min(steps, 10)
+    with common.PeakRSS() as rss:
+        call, compile_s = build(steps if budget_s == math.inf else probe)
+        n = steps if budget_s == math.inf else probe
+        if n < steps:
+            per_step = common.time_call(call, reps=1, warmup=1).median_s / n
+            n = steps if per_step * steps <= budget_s else max(probe, min(steps, int(budget_s / per_step)))
+            if n != probe:
+                call, compile_again = build(n)
+                compile_s = None if compile_s is None else compile_s + compile_again
+        out = np.asarray(call())  # the warm-up run; its predictions are checked below
+        timing = common.time_call(call, reps=reps, warmup=0, compile_s=compile_s, min_time_s=min_time_s,
+                                  max_reps=50)
+    rec = {"steps_measured": n, "extrapolated": n < steps, **timing.as_dict(), **rss.result(),
+           "s_per_step": timing.median_s / n, "cpu_s_per_step": timing.cpu_median_s / n}
+    if ours_first is not None:
+        k = min(CHECK_STEPS, n, ours_first.shape[1])
+        rec["max_abs_diff_vs_ours"] = float(np.max(np.abs(out[:, :k] - ours_first[:, :k])))
+    return rec, out
+
+
+def measure_group(u: int, n_models: int, spec: dict) -> list[dict]:
+    """All implementations and modes for one (u, B); ours first, torch imported only after."""
+    from benchmarks import rollout_peers
+    steps, budget, reps = spec["steps"], spec["budget_s"], spec["reps"]
+    model, params = _weights(u, n_models)
+    records, ours_out = [], {}
+    base = {"hidden": u, "batch": n_models, "steps": steps, "distinct_models": distinct_models(u, n_models)}
+    for mode in MODES:
+        common.progress(f"u={u} B={n_models} {mode}: ours")
+        rec, out = _measure(_jax_build("ours", params, model, mode), steps, math.inf, reps,
+                            min_time_s=spec["min_time_s"])
+        ours_out[mode] = out[:, :CHECK_STEPS]
+        records.append({**base, "mode": mode, "impl": "ours", "status": "ok", **rec})
+    weights = _numpy_weights(params)
+    for mode in MODES:
+        for impl in spec["peers"]:
+            row = {**base, "mode": mode, "impl": impl}
+            if impl == "torch_compile" and u not in spec["torch_compile_hidden"]:
+                records.append({**row, "status": "skipped",
+                                "reason": f"torch.compile tried only at hidden {spec['torch_compile_hidden']} "
+                                          "(compile time; --torch-compile-hidden)"})
+                continue
+            common.progress(f"u={u} B={n_models} {mode}: {impl}")
+            try:
+                if impl in ("ours_vmap", "jit_step_loop"):
+                    build, note = _jax_build(impl, params, model, mode), None
+                else:
+                    build, note = _best_threads(impl, weights, mode)
+                rec, _ = _measure(build, steps, budget, reps, ours_out[mode], min_time_s=spec["min_time_s"])
+                records.append({**row, "status": "ok", "note": note, **rec,
+                                "torch_threads": rollout_peers.torch_threads(None) if "torch" in impl else None})
+            except rollout_peers.PeerUnavailable as e:
+                records.append({**row, "status": "unavailable", "reason": str(e)})
+    return records
+
+
+def _best_threads(impl: str, weights: dict, mode: str):
+    """PyTorch peers: pick the faster of 1 thread and all cores on a short probe (shared machine)."""
+    from benchmarks import rollout_peers
+    build, note = _peer_build(impl, weights, mode)
+    if not impl.startswith("torch"):
+        return build, note
+    call, _ = build(10)
+    timings = {}
+    for threads in sorted({1, common.machine(with_torch=False)["cores_usable"]}):
+        rollout_peers.torch_threads(threads)
+        timings[threads] = common.time_call(call, reps=2, warmup=1).median_s
+    best = min(timings, key=timings.get)
+    rollout_peers.torch_threads(best)
+    return build, f"{note}; threads probed {timings} -> {best}"
+
+
+def worker(spec_json: str, out_path: str) -> None:
+    spec = json.loads(spec_json)
+    records = [r for u, b in spec["groups"] for r in measure_group(u, b, spec)]
+    Path(out_path).write_text(json.dumps(common._jsonable(records)))
+
+
+# --------------------------------------------------------------------------- orchestration (parent)
+
+def _run_worker(spec: dict, groups: list) -> list[dict]:
+    with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as f:
+        out = f.name
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", json.dumps({**spec, "groups": groups}),
+           "--worker-out", out]
+    env = dict(os.environ)
+    if spec["cpu_devices"] > 1:
+        env["XLA_FLAGS"] = (env.get("XLA_FLAGS", "") +
+                            f" --xla_force_host_platform_device_count={spec['cpu_devices']}").strip()
+    proc = subprocess.run(cmd, cwd=Path(__file__).resolve().parents[1], env=env)
+    if proc.returncode != 0:
+        raise RuntimeError(f"worker for {groups} failed with exit code {proc.returncode}")
+    records = json.loads(Path(out).read_text())
+    Path(out).unlink()
+    return records
+
+
+def summarise(records: list[dict], limit: dict) -> list[dict]:
+    """One row per (u, B, mode): ours per step, seed-steps/s, ratios, floors, peak RSS."""
+    rows = []
+    for r in records:
+        if r["impl"] != "ours":
+            continue
+        u, b, mode = r["hidden"], r["batch"], r["mode"]
+        c = counts(u, b, mode)
+        fl = floors(c, limit)
+        row = {"hidden": u, "batch": b, "mode": mode, "us_per_step": r["s_per_step"] * 1e6,
+               "seed_steps_per_s": b / r["s_per_step"], "compile_s": r["compile_s"],
+               "peak_rss_bytes": r["peak_rss_bytes"], **c,
+               **{f"floor_{k}": v for k, v in fl.items()},
+               "fraction_of_limit": fl["floor_s"] / r["s_per_step"],
+               "fraction_of_streaming_limit": fl["floor_streaming_s"] / r["s_per_step"],
+               "achieved_flops_per_s": c["flops"] / r["s_per_step"],
+               "seed_steps_per_cpu_s": b / r["cpu_s_per_step"], "cores_busy": r["cpu_s_per_step"] / r["s_per_step"],
+               "ratio_vs": {}, "ratio_vs_cpu": {}}
+        for p in records:
+            if (p["hidden"], p["batch"], p["mode"]) == (u, b, mode) and p["impl"] != "ours" \
+                    and p["status"] == "ok":
+                row["ratio_vs"][p["impl"]] = p["s_per_step"] / r["s_per_step"]
+                row["ratio_vs_cpu"][p["impl"]] = p["cpu_s_per_step"] / r["cpu_s_per_step"]
+        rows.append(row)
+    return rows
+
+
+def check_targets(rows: list[dict], quick: bool) -> list[dict]:
+    """The issue's targets, each with the measured figure (meaningful only for the full run)."""
+    out = []
+    h32 = [r for r in rows if r["hidden"] == 32]
+    for r in (r for r in h32 if r["batch"] == 1):
+        out.append({"target": f"hidden 32, B = 1, {r['mode']}: <= 0.3 us/step", "measured": r["us_per_step"],
+                    "met": r["us_per_step"] <= 0.3})
+        for peer in ("torch_lstmcell", "torch_eager"):
+            if peer in r["ratio_vs"]:
+                out.append({"target": f"hidden 32, B = 1, {r['mode']}: >= 100x {peer}",
+                            "measured": r["ratio_vs"][peer], "met": r["ratio_vs"][peer] >= 100})
+    for mode in MODES:
+        many = sorted((r for r in h32 if r["mode"] == mode and r["batch"] >= 64), key=lambda r: r["batch"])
+        if many:
+            worst = min(many, key=lambda r: r["seed_steps_per_s"])
+            out.append({"target": f"hidden 32, {mode}, B = 64..16384: >= 1e7 seed-steps/s",
+                        "measured": worst["seed_steps_per_s"], "at_batch": worst["batch"],
+                        "met": worst["seed_steps_per_s"] >= 1e7})
+            best = max(r["seed_steps_per_s"] for r in many)
+            out.append({"target": f"hidden 32, {mode}: throughput does not fall as B grows (largest B "
+                                  ">= 0.8 x best)", "measured": many[-1]["seed_steps_per_s"] / best,
+                        "met": many[-1]["seed_steps_per_s"] >= 0.8 * best})
+    for r in (r for r in h32 if r["batch"] == 16384):
+        out.append({"target": f"hidden 32, B = 16384, {r['mode']}: peak RSS < 4 GiB",
+                    "measured": r["peak_rss_bytes"], "met": r["peak_rss_bytes"] < 4 * 2 ** 30})
+    if quick:
+        for t in out:
+            t["note"] = "--quick sizes: not the targets' configuration"
+    return out
+
+
+def main(argv=None) -> dict:
+    args = common.parse_args(NAME, __doc__.splitlines()[0], argv, extra=_extra_args)
+    if args.worker:
+        worker(args.worker, args.worker_out)
+        return {}
+    unknown = set(args.peers) - set(PEERS)
+    if unknown:
+        raise SystemExit(f"unknown peers {sorted(unknown)}; valid: {','.join(PEERS)}")
+    hidden = args.hidden or ((4,) if args.quick else (32, 128, 512))
+    batch = args.batch or ((1, 3) if args.quick else (1, 64, 1024, 16384))
+    steps = args.steps or (20 if args.quick else 1000)
+    budget = args.budget_s or (0.01 if args.quick else 1.0)
+    peers = tuple(p for p in args.peers if not (args.quick and p == "torch_compile"))
+    spec = {"steps": steps, "budget_s": budget, "reps": 3, "min_time_s": 0.0 if args.quick else 0.5,
+            "peers": list(peers),
+            "torch_compile_hidden": list(args.torch_compile_hidden), "cpu_devices": args.cpu_devices}
+    info = common.machine()
+    common.progress(f"{NAME}: {common.machine_name(info)}; load {info['loadavg_start']}")
+    start = time.perf_counter()
+    limit = common.hardware_limit(quick=args.quick)
+    common.progress(f"hardware limit: {limit['flops_per_s'] / 1e9:.0f} GFLOP/s, "
+                    f"{limit['bytes_per_s'] / 1e9:.1f} GB/s DRAM, {limit['cache_bytes_per_s'] / 1e9:.0f} GB/s cache")
+    groups, skipped = [], []
+    for u in hidden:
+        for b in batch:
+            gib = counts(u, b, "stateful")["weight_bytes"] / 2 ** 30
+            if gib > args.max_weight_gib:
+                skipped.append({"hidden": u, "batch": b, "status": "skipped",
+                                "reason": f"{b} weight sets take {gib:.1f} GiB > --max-weight-gib "
+                                          f"{args.max_weight_gib}"})
+            else:
+                groups.append((u, b))
+    # One fresh process per (u, B) so each peak RSS is that group's; --quick shares one.
+    records = []
+    for chunk in ([groups] if args.quick else [[g] for g in groups]):
+        records += _run_worker(spec, chunk)
+    rows = summarise(records, limit)
+    targets = check_targets(rows, args.quick)
+    table = [{"u": r["hidden"], "B": r["batch"], "mode": r["mode"], "us/step": r["us_per_step"],
+              "Mseed-steps/s": r["seed_steps_per_s"] / 1e6, "M/cpu-s": r["seed_steps_per_cpu_s"] / 1e6,
+              "%limit": 100 * r["fraction_of_limit"],
+              "RSS MiB": r["peak_rss_bytes"] / 2 ** 20,
+              **{f"x{p}": r["ratio_vs"].get(p) for p in peers}} for r in rows]
+    common.print_table(table, list(table[0]) if table else [])
+    for t in targets:
+        print(f"{'MET    ' if t['met'] else 'NOT MET'}  {t['target']}: {common.fmt(t['measured'])}")
+    common.write_json(args.out, NAME, args, {"rows": rows, "records": records + skipped, "targets": targets},
+                      info=info, hardware_limit=limit, steps=steps, hidden=list(hidden), batch=list(batch),
+                      peers=list(peers), budget_s=budget, cpu_devices=args.cpu_devices, wall_s=time.perf_counter() - start,
+                      window_mode="window 1 (x_{t+1} = f(x_t) from a zero state each step), the seed's models",
+                      ratio_definition="peer seconds per step / ours seconds per step (> 1: ours faster); "
+                                       "ratio_vs_cpu: the same with process CPU seconds (all threads)")
+    common.progress(f"wrote {args.out} in {time.perf_counter() - start:.0f} s")
+    return {"rows": rows, "targets": targets}
+
+
+if __name__ == "__main__":
+    main()

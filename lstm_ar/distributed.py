@@ -1,0 +1,111 @@
+"""Many devices and many processes: join the processes, lay seeds over a mesh, gather results.
+
+One process per host (or per GPU) runs the same script; ``initialize_distributed`` joins them
+with ``jax.distributed.initialize`` (coordinator address, process count and id from arguments,
+from ``JAX_COORDINATOR_ADDRESS`` / ``JAX_NUM_PROCESSES`` / ``JAX_PROCESS_ID``, or auto-detected
+on SLURM, Open MPI and Cloud TPU pods). After that ``jax.devices()`` lists every device of every
+process, and ``seed_mesh`` lays a one-axis ``Mesh`` ("seeds") over all of them. Each process
+trains the seeds that land on its own devices; ``gather`` brings a seed-sharded result to every
+process as numpy; only ``is_writer()`` (process 0) writes files. On CPU, cross-process
+collectives use gloo (``jax_cpu_collectives_implementation``).
+
+Nothing here runs JAX computations at import: ``initialize_distributed`` must come first.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Optional
+
+import jax
+import numpy as np
+from jax.experimental import multihost_utils
+from jax.sharding import Mesh
+
+SEED_AXIS = "seeds"
+ENV_NUM_PROCESSES = "JAX_NUM_PROCESSES"
+ENV_PROCESS_ID = "JAX_PROCESS_ID"
+ENV_COORDINATOR = "JAX_COORDINATOR_ADDRESS"
+
+
+def _env_int(name: str) -> Optional[int]:
+    value = os.environ.get(name)
+    if value in (None, ""):
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        raise ValueError(f"{name} must be an integer, got {value!r}") from None
+
+
+def initialize_distributed(coordinator: Optional[str] = None, num_processes: Optional[int] = None,
+                           process_id: Optional[int] = None, *, auto: bool = False,
+                           shutdown_timeout_s: int = 3600) -> bool:
+    """Join this process to a multi-process run; returns True if it did, False if single-process.
+
+    Arguments left None are read from ``JAX_COORDINATOR_ADDRESS`` (host:port of process 0),
+    ``JAX_NUM_PROCESSES`` and ``JAX_PROCESS_ID``. With none of them set and ``auto`` False,
+    nothing happens (one process). With ``auto`` True, ``jax.distributed.initialize()`` detects
+    the cluster (SLURM's srun, Open MPI's mpirun, a Cloud TPU pod). Must run before any JAX
+    computation. On CPU the cross-process collectives are gloo unless
+    ``JAX_CPU_COLLECTIVES_IMPLEMENTATION`` says otherwise.
+    """
+    coordinator = coordinator or os.environ.get(ENV_COORDINATOR) or None
+    num_processes = num_processes if num_processes is not None else _env_int(ENV_NUM_PROCESSES)
+    process_id = process_id if process_id is not None else _env_int(ENV_PROCESS_ID)
+    given = [v is not None for v in (coordinator, num_processes, process_id)]
+    if not any(given) and not auto:
+        return False
+    if any(given) and not all(given) and not auto:
+        raise ValueError("a multi-process run needs all of --coordinator host:port, --num-processes and "
+                         "--process-id (or JAX_COORDINATOR_ADDRESS, JAX_NUM_PROCESSES, JAX_PROCESS_ID); "
+                         "or --distributed to detect them on SLURM, Open MPI or a TPU pod")
+    if num_processes is not None and num_processes < 1:
+        raise ValueError(f"num_processes must be >= 1, got {num_processes}")
+    if process_id is not None and num_processes is not None and not 0 <= process_id < num_processes:
+        raise ValueError(f"process_id must be in [0, {num_processes}), got {process_id}")
+    if coordinator is not None and ":" not in coordinator:
+        raise ValueError(f"coordinator must be host:port, got {coordinator!r}")
+    if "JAX_CPU_COLLECTIVES_IMPLEMENTATION" not in os.environ:
+        jax.config.update("jax_cpu_collectives_implementation", "gloo")
+    jax.distributed.initialize(coordinator_address=coordinator, num_processes=num_processes,
+                               process_id=process_id, shutdown_timeout_seconds=shutdown_timeout_s)
+    return True
+
+
+def is_writer() -> bool:
+    """True in exactly one process (process 0): the one that writes files and prints verdicts."""
+    return jax.process_index() == 0
+
+
+def seed_mesh() -> Mesh:
+    """A one-axis mesh ("seeds") over every device of every process, in process order."""
+    return Mesh(np.asarray(jax.devices()), (SEED_AXIS,))
+
+
+def gather(tree: Any) -> Any:
+    """A pytree of seed-sharded ``jax.Array`` -> the same pytree of full numpy arrays, on every process."""
+    if jax.process_count() == 1:
+        return jax.tree.map(np.asarray, jax.device_get(tree))
+    return multihost_utils.process_allgather(tree, tiled=True)
+
+
+def broadcast_int(value: int) -> int:
+    """Process 0's ``value`` on every process (a no-op with one process)."""
+    if jax.process_count() == 1:
+        return int(value)
+    return int(multihost_utils.broadcast_one_to_all(np.asarray(value, np.int32)))
+
+
+def min_over_processes(value: float) -> float:
+    """The smallest ``value`` over all processes (a no-op with one process)."""
+    if jax.process_count() == 1:
+        return float(value)
+    values = multihost_utils.process_allgather(np.asarray([value], np.float32))
+    return float(np.min(values))
+
+
+def finish() -> None:
+    """Leave the multi-process run (a barrier): after the last collective, before writing reports."""
+    if jax.process_count() > 1:
+        jax.distributed.shutdown()

@@ -1,0 +1,129 @@
+"""Seed i's result does not depend on how many devices or processes share the work.
+
+Three runs of the same tiny scenario through the experiment CLI start together in subprocesses:
+one process with 4 CPU devices (``--xla_force_host_platform_device_count=4``), and two processes
+of one device each joined by ``jax.distributed`` on a localhost coordinator (gloo collectives).
+Each must equal, seed for seed and bit for bit, the single-device run made in this process; of
+the two processes, only process 0 may write anything.
+"""
+
+import dataclasses
+import os
+import pathlib
+import socket
+import subprocess
+import sys
+
+import jax
+import numpy as np
+import pytest
+
+from lstm_ar.config import ModelConfig, TrainConfig
+from lstm_ar.scenarios import activation
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+SEEDS = 10
+REPORT_FILES = {"REPORT.md", "activation/summary.json", "activation/per_seed.csv", "activation/per_seed.npz",
+                "activation/report.md"}
+
+def tiny(quick: bool = True):
+    """Example 2's noisy sine with one LSTM(4, relu) trained for one epoch. Its results do depend
+    on how many seeds are vmapped together (16 vs 4 differ in train_mse by float32 rounding), so
+    a layout that let the device count change the vmap width would fail these tests."""
+    return dataclasses.replace(activation(quick=True), claims=(),
+                               variants={"relu": TrainConfig(model=ModelConfig(units=4, activation="relu"), epochs=1)})
+
+
+def main(argv):
+    from lstm_ar.cli import run_cli
+
+    return run_cli("tests/test_distributed.py", __doc__, {"tiny": tiny}, default_seeds=SEEDS, argv=argv)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _start(out: pathlib.Path, extra: list[str], env: dict) -> subprocess.Popen:
+    command = [sys.executable, "-c", "import sys; from tests.test_distributed import main; main(sys.argv[1:])",
+               "--out", str(out), "--no-plots", "--no-progress", *extra]
+    return subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def _finish(proc: subprocess.Popen) -> str:
+    try:
+        output, _ = proc.communicate(timeout=600)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        output, _ = proc.communicate()
+    assert proc.returncode == 0, output
+    return output
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    from lstm_ar.experiment import run_scenario
+
+    if jax.default_backend() != "cpu":  # (not at import: the subprocesses import this module)
+        pytest.skip("compares against CPU subprocesses")
+    tmp = tmp_path_factory.mktemp("distributed")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("XLA_FLAGS", "JAX_"))}
+    env.update(JAX_PLATFORMS="cpu", PYTHONPATH=str(ROOT))
+    coordinator = f"127.0.0.1:{_free_port()}"
+    procs = {
+        "four_devices": _start(tmp / "four", [], {**env, "XLA_FLAGS": "--xla_force_host_platform_device_count=4"}),
+        **{f"process_{i}": _start(tmp / f"process_{i}", ["--coordinator", coordinator, "--num-processes", "2",
+                                                       "--process-id", str(i)], env) for i in (0, 1)},
+    }
+    single = run_scenario(tiny(), SEEDS, progress=False)  # while the subprocesses run
+    logs = {name: _finish(proc) for name, proc in procs.items()}
+    return tmp, single.variants["relu"], logs
+
+
+def _files(folder: pathlib.Path) -> set[str]:
+    return {str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file()} if folder.exists() else set()
+
+
+def assert_equal_seed_for_seed(per_seed_npz: pathlib.Path, single):
+    data = np.load(per_seed_npz)
+    assert {f"relu/{name}" for name in single.metrics} <= set(data.files)
+    for name, value in single.metrics.items():
+        np.testing.assert_array_equal(data[f"relu/{name}"], value, err_msg=name)
+    np.testing.assert_array_equal(data["relu/rollouts"], single.rollouts)
+    np.testing.assert_array_equal(data["relu/epoch_loss"], single.epoch_loss)
+
+
+def test_four_devices_equal_one_device_seed_for_seed(runs):
+    tmp, single, logs = runs
+    assert single.rollouts.shape == (SEEDS, 200)
+    assert _files(tmp / "four") == REPORT_FILES  # the chunk store is removed after the reports
+    assert "cpu:cpu x4" in (tmp / "four" / "activation" / "summary.json").read_text()
+    assert_equal_seed_for_seed(tmp / "four" / "activation" / "per_seed.npz", single)
+
+
+def test_two_processes_equal_one_process_and_only_process_0_writes(runs):
+    tmp, single, logs = runs
+    assert _files(tmp / "process_0") == REPORT_FILES
+    assert _files(tmp / "process_1") == set()
+    assert "All reports" in logs["process_0"] and "All reports" not in logs["process_1"]
+    assert "2 processes" in (tmp / "process_0" / "activation" / "summary.json").read_text()
+    assert_equal_seed_for_seed(tmp / "process_0" / "activation" / "per_seed.npz", single)
+
+
+def test_a_partial_multi_process_setup_is_refused(monkeypatch):
+    from lstm_ar.distributed import initialize_distributed
+
+    for name in ("JAX_COORDINATOR_ADDRESS", "JAX_NUM_PROCESSES", "JAX_PROCESS_ID"):
+        monkeypatch.delenv(name, raising=False)
+    assert initialize_distributed() is False  # nothing given: one process, nothing joined
+    with pytest.raises(ValueError, match="--num-processes"):
+        initialize_distributed("127.0.0.1:1234")
+    monkeypatch.setenv("JAX_NUM_PROCESSES", "two")
+    with pytest.raises(ValueError, match="JAX_NUM_PROCESSES"):
+        initialize_distributed()
+    with pytest.raises(ValueError, match="process_id"):
+        initialize_distributed("127.0.0.1:1234", 2, 2)
+    with pytest.raises(ValueError, match="host:port"):
+        initialize_distributed("localhost", 2, 0)
