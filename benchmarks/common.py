@@ -1,4 +1,4 @@
-"""Shared benchmark machinery: arguments, machine description, timing, memory, hardware limit, output.
+"""Shared benchmark machinery: arguments, machine description, timing, memory, output.
 
 Every benchmark script (``benchmarks/rollout.py``, ``benchmarks/train.py``) uses the same pieces:
 
@@ -15,11 +15,7 @@ Every benchmark script (``benchmarks/rollout.py``, ``benchmarks/train.py``) uses
   runs. On Linux it resets the kernel's high-water mark (``/proc/self/clear_refs``) so the peak is
   that of the body alone (plus what was already resident, reported as ``baseline``); elsewhere it
   falls back to ``resource.getrusage`` (the process's peak since start, stated in ``method``).
-* ``hardware_limit(quick)`` -> dict: float32 matrix-product FLOP/s and memory-copy bytes/s, each
-  measured with JAX on the default device and with numpy (``flops_per_s``, ``bytes_per_s``: the
-  better of the two), and an in-cache copy rate (``cache_bytes_per_s``: one core's L2 copy rate
-  times the cores).
-* ``floor_seconds(flops, bytes_, limit)``: the roofline floor max(flops / FLOP/s, bytes / B/s).
+* the hardware limit and roofline floor are in ``benchmarks/hardware.py``.
 * ``write_json(path, name, args, results)``: one JSON file with machine, command, timestamp.
 * ``print_table(rows, columns)``: a fixed-width table on stdout.
 
@@ -280,88 +276,6 @@ class PeakRSS:
     def result(self) -> dict[str, Any]:
         return {"peak_rss_bytes": self.peak, "baseline_rss_bytes": self.baseline,
                 "rss_method": self.method}
-
-
-# --------------------------------------------------------------------------- hardware limit
-
-def _numpy_limit(n: int, copy_bytes: int, reps: int) -> dict[str, float]:
-    import numpy as np
-    rng = np.random.default_rng(0)
-    a = rng.standard_normal((n, n), dtype=np.float32)
-    b = rng.standard_normal((n, n), dtype=np.float32)
-    mm = time_call(lambda: a @ b, reps=reps, block=lambda x: x)
-    src = np.ones(copy_bytes // 4, np.float32)
-    dst = np.empty_like(src)
-    cp = time_call(lambda: np.copyto(dst, src), reps=reps, block=lambda x: x)
-    return {"matmul_flops_per_s": 2 * n ** 3 / mm.min_s,
-            "copy_bytes_per_s": 2 * src.nbytes / cp.min_s}
-
-
-def _jax_limit(n: int, copy_bytes: int, reps: int) -> dict[str, float]:
-    import jax
-    import jax.numpy as jnp
-    ka, kb = jax.random.split(jax.random.key(0))
-    a = jax.random.normal(ka, (n, n), jnp.float32)
-    b = jax.random.normal(kb, (n, n), jnp.float32)
-    mm = time_jax(lambda a, b: a @ b, a, b, reps=reps)
-    # Read once, write once (2 x nbytes moved). The input is donated and the result fed back,
-    # so every call writes into an already-touched buffer (no page faults of a fresh allocation).
-    compiled, compile_s = compile_jax(lambda x: x + 1.0, jnp.ones((copy_bytes // 4,), jnp.float32),
-                                      donate_argnums=0)
-    state = [jnp.ones((copy_bytes // 4,), jnp.float32)]
-    nbytes = state[0].nbytes
-
-    def step():
-        state[0] = compiled(state[0])
-        return state[0]
-
-    cp = time_call(step, reps=reps, compile_s=compile_s)
-    return {"matmul_flops_per_s": 2 * n ** 3 / mm.min_s, "copy_bytes_per_s": 2 * nbytes / cp.min_s}
-
-
-def _cache_copy_bytes_per_s(nbytes: int, reps: int, inner: int = 200) -> float:
-    """One core's copy bandwidth for a buffer pair that fits in its L2 cache (numpy, best of reps)."""
-    import numpy as np
-    src = np.ones(nbytes // 4, np.float32)
-    dst = np.empty_like(src)
-
-    def copies():
-        for _ in range(inner):
-            np.copyto(dst, src)
-
-    t = time_call(copies, reps=reps, block=lambda x: x)
-    return 2 * src.nbytes * inner / t.min_s
-
-
-def hardware_limit(quick: bool = False) -> dict[str, Any]:
-    """Measured float32 GEMM FLOP/s and memory-copy bytes/s (best of reps), with JAX and numpy.
-
-    Also ``cache_bytes_per_s``: copy bandwidth of a buffer that stays in L2 (one core's, times
-    the usable cores).
-
-    GEMM: an n x n x n product (2 n^3 FLOPs). Copy: a buffer far larger than the last-level cache,
-    read once and written once (2 x its size in bytes). ``flops_per_s`` / ``bytes_per_s`` are the
-    larger of the JAX and numpy figures: the limit any implementation on this machine could reach.
-    """
-    n = 512 if quick else 2048
-    copy_bytes = (32 if quick else 512) * 2 ** 20
-    reps = 2 if quick else 5
-    out = {"matmul_n": n, "copy_bytes": copy_bytes,
-           "jax": _jax_limit(n, copy_bytes, reps), "numpy": _numpy_limit(n, copy_bytes, reps)}
-    out["flops_per_s"] = max(out["jax"]["matmul_flops_per_s"], out["numpy"]["matmul_flops_per_s"])
-    out["bytes_per_s"] = max(out["jax"]["copy_bytes_per_s"], out["numpy"]["copy_bytes_per_s"])
-    # In-cache bandwidth: one core copying 2 x 128 KiB (fits L2), times the usable cores (an
-    # estimate of the aggregate; every core has its own L2).
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    out["cache_copy_bytes"] = 128 * 1024
-    out["cache_bytes_per_s_per_core"] = _cache_copy_bytes_per_s(128 * 1024, reps)
-    out["cache_bytes_per_s"] = out["cache_bytes_per_s_per_core"] * cores
-    return out
-
-
-def floor_seconds(flops: float, bytes_: float, limit: dict[str, Any]) -> float:
-    """Roofline floor: the time the FLOPs or the bytes need at the measured limit, whichever is more."""
-    return max(flops / limit["flops_per_s"], bytes_ / limit["bytes_per_s"])
 
 
 # --------------------------------------------------------------------------- output

@@ -59,7 +59,7 @@ def step_ops(lines: list[str]) -> dict:
         m = _INSTR.match(line)
         if not m:
             continue
-        shape, op = m.group(3), m.group(4)
+        op = m.group(4)
         if op in ("parameter", "get-tuple-element", "tuple", "constant", "bitcast"):
             continue  # free: no kernel
         if op == "fusion":

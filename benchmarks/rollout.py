@@ -8,8 +8,9 @@ For hidden u in {32, 128, 512} and B in {1, 64, 1024, 16384} models (skipped whe
 weights alone exceed ``--max-weight-gib``), both rollout modes (window mode with window 1, the
 seed's models; stateful mode), T = 1000 steps. Implementations, measured in the same run:
 
-* ``ours``: ``lstm_ar.batched_rollout.rollout_batched`` (blocked lax.scan rollout; AOT-compiled,
-  compile time reported apart, median of reps with block_until_ready);
+* ``ours``: ``lstm_ar.batched_rollout.rollout_batched`` (blocked lax.scan rollout, models split
+  over the CPU devices, one per core by default; AOT-compiled, compile time reported apart,
+  median of reps with block_until_ready);
 * ``ours_vmap``: ``jax.vmap`` of the plain ``lstm_ar.rollout.rollout`` (one lax.scan);
 * ``jit_step_loop``: a Python loop over a jitted step of all B models;
 * peers from ``benchmarks/rollout_peers.py``: numpy loop, PyTorch eager (baddbmm over stacked
@@ -24,8 +25,6 @@ Every measurement's first predictions are compared with ours (``max_abs_diff_vs_
 from __future__ import annotations
 
 import json
-import math
-import os
 import subprocess
 import sys
 import tempfile
@@ -35,15 +34,13 @@ from pathlib import Path
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks import common  # noqa: E402
+from benchmarks import common, hardware  # noqa: E402
+from benchmarks.rollout_worker import MODES  # noqa: E402
 
 NAME = "rollout"
-MODES = ("window", "stateful")
 IMPLS = ("ours", "ours_vmap", "jit_step_loop", "numpy_loop", "torch_eager", "torch_lstmcell",
          "torch_compile", "keras")
 PEERS = IMPLS[1:]
-X0 = 0.5          # the one-value context every model starts from
-CHECK_STEPS = 20  # predictions compared with ours
 
 
 def _ints(text: str) -> tuple[int, ...]:
@@ -62,9 +59,12 @@ def _extra_args(p) -> None:
                    help="skip (u, B) whose B weight sets exceed this many GiB")
     p.add_argument("--torch-compile-hidden", type=_ints, default=(32,),
                    help="hidden sizes at which torch.compile is tried (its compile takes ~30 s each)")
-    p.add_argument("--cpu-devices", type=int, default=1,
-                   help="XLA host devices in the workers (XLA_FLAGS=--xla_force_host_platform_device_count); "
-                        "ours shards the models over them")
+    p.add_argument("--cpu-devices", type=int, default=None,
+                   help="JAX devices the CPU is split into in the workers (default one per core: "
+                        "lstm_ar.distributed.use_cpu_cores); ours shards the models over them")
+    p.add_argument("--keras-python", default=None,
+                   help="a python with TensorFlow for the Keras peer (benchmarks/keras_runner.py); default: "
+                        "$LSTM_AR_KERAS_PYTHON, else this python if it can import tensorflow")
     p.add_argument("--worker", default=None, help=argparse_hidden())
     p.add_argument("--worker-out", default=None, help=argparse_hidden())
 
@@ -101,175 +101,6 @@ def floors(c: dict, limit: dict) -> dict:
             "floor_s": max(compute, cache), "floor_streaming_s": max(compute, dram)}
 
 
-# --------------------------------------------------------------------------- measuring (worker)
-
-def distinct_models(u: int, n_models: int) -> int:
-    """How many models get their own Keras initialisation; the rest are copies (see _weights)."""
-    return min(n_models, max(1, 2 ** 22 // (u * u)))
-
-
-def _weights(u: int, n_models: int):
-    """B stacked models. The first ``distinct_models`` are Keras-initialised from their own keys
-    and tiled to B: every model still has its own copy of the weights in memory (the work and
-    traffic of B models), but XLA:CPU's orthogonal initialisation (a QR per model) would take
-    minutes at B = 1024, hidden 128 (measured 129 s vmapped)."""
-    import jax
-    import jax.numpy as jnp
-    from lstm_ar.config import ModelConfig
-    from lstm_ar.forecaster import init_params
-    model = ModelConfig(units=u, window=1)
-    k = distinct_models(u, n_models)
-    keys = jax.random.split(jax.random.key(0), k)
-    params = jax.jit(lambda ks: jax.lax.map(lambda key: init_params(key, model), ks))(keys)
-    reps = -(-n_models // k)
-    params = jax.tree.map(lambda a: jnp.tile(a, (reps,) + (1,) * (a.ndim - 1))[:n_models], params)
-    return model, jax.block_until_ready(params)
-
-
-def _numpy_weights(params) -> dict:
-    import numpy as np
-    lstm, dense = params["lstm"], params["dense"]
-    arrays = {"kernel": lstm["kernel"][:, 0, :], "recurrent": lstm["recurrent_kernel"], "bias": lstm["bias"],
-              "dense": dense["kernel"][:, :, 0], "dense_bias": dense["bias"][:, 0]}
-    return {k: np.array(v, np.float32, copy=True) for k, v in arrays.items()}  # writable copies
-
-
-def _jax_build(impl: str, params, model, mode: str):
-    """n -> (call returning f32[B, n], compile seconds) for our JAX variants."""
-    import jax
-    import jax.numpy as jnp
-    from lstm_ar.batched_rollout import rollout_batched
-    from lstm_ar.cell import lstm_first_step, lstm_step
-    from lstm_ar.forecaster import head
-    from lstm_ar.rollout import rollout
-    ctx = jnp.asarray([X0], jnp.float32)
-
-    if impl in ("ours", "ours_vmap"):
-        def build(n):
-            if impl == "ours":
-                fn = lambda p, c: rollout_batched(p, c, n, model, mode=mode)  # noqa: E731
-            else:
-                fn = lambda p, c: jax.vmap(lambda q: rollout(q, c, n, model, mode=mode))(p)  # noqa: E731
-            compiled, compile_s = common.compile_jax(fn, params, ctx)
-            return (lambda: compiled(params, ctx)), compile_s
-        return build
-
-    kw = dict(activation=model.activation, recurrent_activation=model.recurrent_activation)
-
-    def first(p, y):  # -> (carry, prediction) of one model
-        carry, h = lstm_first_step(p["lstm"], y[None], **kw)
-        return carry, head(p, h)[0]
-
-    def one_step(p, carry, y):
-        if mode == "window":
-            return first(p, y)
-        carry, h = lstm_step(p["lstm"], carry, y[None], **kw)
-        return carry, head(p, h)[0]
-
-    n_models = jax.tree.leaves(params)[0].shape[0]
-    start = jax.jit(jax.vmap(first))
-    stepper, compile_s = common.compile_jax(jax.vmap(one_step), params, *start(params, jnp.full((n_models,), X0)))
-
-    def build(n):
-        def run():
-            carry, y = start(params, jnp.full((n_models,), X0, jnp.float32))
-            ys = []
-            for _ in range(n):
-                ys.append(y)
-                carry, y = stepper(params, carry, y)
-            return jnp.stack(ys, axis=1)
-        return run, compile_s
-    return build
-
-
-def _peer_build(impl: str, weights: dict, mode: str):
-    from benchmarks import rollout_peers
-    peer = rollout_peers.make(impl, weights, mode, X0)
-    return (lambda n: ((lambda: peer.run(n)), None)), peer.note
-
-
-def _measure(build, steps: int, budget_s: float, reps: int, ours_first=None, min_time_s: float = 0.0) -> dict:
-    """Time build(n)'s call (n <= steps chosen so a run takes about budget_s); peak RSS too."""
-    import numpy as np
-    probe = min(steps, 10)
-    with common.PeakRSS() as rss:
-        call, compile_s = build(steps if budget_s == math.inf else probe)
-        n = steps if budget_s == math.inf else probe
-        if n < steps:
-            per_step = common.time_call(call, reps=1, warmup=1).median_s / n
-            n = steps if per_step * steps <= budget_s else max(probe, min(steps, int(budget_s / per_step)))
-            if n != probe:
-                call, compile_again = build(n)
-                compile_s = None if compile_s is None else compile_s + compile_again
-        out = np.asarray(call())  # the warm-up run; its predictions are checked below
-        timing = common.time_call(call, reps=reps, warmup=0, compile_s=compile_s, min_time_s=min_time_s,
-                                  max_reps=50)
-    rec = {"steps_measured": n, "extrapolated": n < steps, **timing.as_dict(), **rss.result(),
-           "s_per_step": timing.median_s / n, "cpu_s_per_step": timing.cpu_median_s / n}
-    if ours_first is not None:
-        k = min(CHECK_STEPS, n, ours_first.shape[1])
-        rec["max_abs_diff_vs_ours"] = float(np.max(np.abs(out[:, :k] - ours_first[:, :k])))
-    return rec, out
-
-
-def measure_group(u: int, n_models: int, spec: dict) -> list[dict]:
-    """All implementations and modes for one (u, B); ours first, torch imported only after."""
-    from benchmarks import rollout_peers
-    steps, budget, reps = spec["steps"], spec["budget_s"], spec["reps"]
-    model, params = _weights(u, n_models)
-    records, ours_out = [], {}
-    base = {"hidden": u, "batch": n_models, "steps": steps, "distinct_models": distinct_models(u, n_models)}
-    for mode in MODES:
-        common.progress(f"u={u} B={n_models} {mode}: ours")
-        rec, out = _measure(_jax_build("ours", params, model, mode), steps, math.inf, reps,
-                            min_time_s=spec["min_time_s"])
-        ours_out[mode] = out[:, :CHECK_STEPS]
-        records.append({**base, "mode": mode, "impl": "ours", "status": "ok", **rec})
-    weights = _numpy_weights(params)
-    for mode in MODES:
-        for impl in spec["peers"]:
-            row = {**base, "mode": mode, "impl": impl}
-            if impl == "torch_compile" and u not in spec["torch_compile_hidden"]:
-                records.append({**row, "status": "skipped",
-                                "reason": f"torch.compile tried only at hidden {spec['torch_compile_hidden']} "
-                                          "(compile time; --torch-compile-hidden)"})
-                continue
-            common.progress(f"u={u} B={n_models} {mode}: {impl}")
-            try:
-                if impl in ("ours_vmap", "jit_step_loop"):
-                    build, note = _jax_build(impl, params, model, mode), None
-                else:
-                    build, note = _best_threads(impl, weights, mode)
-                rec, _ = _measure(build, steps, budget, reps, ours_out[mode], min_time_s=spec["min_time_s"])
-                records.append({**row, "status": "ok", "note": note, **rec,
-                                "torch_threads": rollout_peers.torch_threads(None) if "torch" in impl else None})
-            except rollout_peers.PeerUnavailable as e:
-                records.append({**row, "status": "unavailable", "reason": str(e)})
-    return records
-
-
-def _best_threads(impl: str, weights: dict, mode: str):
-    """PyTorch peers: pick the faster of 1 thread and all cores on a short probe (shared machine)."""
-    from benchmarks import rollout_peers
-    build, note = _peer_build(impl, weights, mode)
-    if not impl.startswith("torch"):
-        return build, note
-    call, _ = build(10)
-    timings = {}
-    for threads in sorted({1, common.machine(with_torch=False)["cores_usable"]}):
-        rollout_peers.torch_threads(threads)
-        timings[threads] = common.time_call(call, reps=2, warmup=1).median_s
-    best = min(timings, key=timings.get)
-    rollout_peers.torch_threads(best)
-    return build, f"{note}; threads probed {timings} -> {best}"
-
-
-def worker(spec_json: str, out_path: str) -> None:
-    spec = json.loads(spec_json)
-    records = [r for u, b in spec["groups"] for r in measure_group(u, b, spec)]
-    Path(out_path).write_text(json.dumps(common._jsonable(records)))
-
-
 # --------------------------------------------------------------------------- orchestration (parent)
 
 def _run_worker(spec: dict, groups: list) -> list[dict]:
@@ -277,11 +108,7 @@ def _run_worker(spec: dict, groups: list) -> list[dict]:
         out = f.name
     cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", json.dumps({**spec, "groups": groups}),
            "--worker-out", out]
-    env = dict(os.environ)
-    if spec["cpu_devices"] > 1:
-        env["XLA_FLAGS"] = (env.get("XLA_FLAGS", "") +
-                            f" --xla_force_host_platform_device_count={spec['cpu_devices']}").strip()
-    proc = subprocess.run(cmd, cwd=Path(__file__).resolve().parents[1], env=env)
+    proc = subprocess.run(cmd, cwd=Path(__file__).resolve().parents[1])
     if proc.returncode != 0:
         raise RuntimeError(f"worker for {groups} failed with exit code {proc.returncode}")
     records = json.loads(Path(out).read_text())
@@ -311,7 +138,8 @@ def summarise(records: list[dict], limit: dict) -> list[dict]:
             if (p["hidden"], p["batch"], p["mode"]) == (u, b, mode) and p["impl"] != "ours" \
                     and p["status"] == "ok":
                 row["ratio_vs"][p["impl"]] = p["s_per_step"] / r["s_per_step"]
-                row["ratio_vs_cpu"][p["impl"]] = p["cpu_s_per_step"] / r["cpu_s_per_step"]
+                if p.get("cpu_s_per_step"):  # (not for the Keras subprocess: wall time only)
+                    row["ratio_vs_cpu"][p["impl"]] = p["cpu_s_per_step"] / r["cpu_s_per_step"]
         rows.append(row)
     return rows
 
@@ -350,7 +178,8 @@ def check_targets(rows: list[dict], quick: bool) -> list[dict]:
 def main(argv=None) -> dict:
     args = common.parse_args(NAME, __doc__.splitlines()[0], argv, extra=_extra_args)
     if args.worker:
-        worker(args.worker, args.worker_out)
+        from benchmarks import rollout_worker
+        rollout_worker.worker(args.worker, args.worker_out)
         return {}
     unknown = set(args.peers) - set(PEERS)
     if unknown:
@@ -362,11 +191,17 @@ def main(argv=None) -> dict:
     peers = tuple(p for p in args.peers if not (args.quick and p == "torch_compile"))
     spec = {"steps": steps, "budget_s": budget, "reps": 3, "min_time_s": 0.0 if args.quick else 0.5,
             "peers": list(peers),
-            "torch_compile_hidden": list(args.torch_compile_hidden), "cpu_devices": args.cpu_devices}
+            "torch_compile_hidden": list(args.torch_compile_hidden), "cpu_devices": args.cpu_devices,
+            "keras_python": args.keras_python}
+    if args.cpu_devices is not None and args.cpu_devices < 1:
+        raise SystemExit(f"--cpu-devices must be >= 1, got {args.cpu_devices}")
+    from lstm_ar.distributed import available_cores
+    spec["cpu_devices"] = args.cpu_devices or available_cores()
     info = common.machine()
-    common.progress(f"{NAME}: {common.machine_name(info)}; load {info['loadavg_start']}")
+    common.progress(f"{NAME}: {common.machine_name(info)}; load {info['loadavg_start']}; "
+                    f"ours on {spec['cpu_devices']} CPU device(s)")
     start = time.perf_counter()
-    limit = common.hardware_limit(quick=args.quick)
+    limit = hardware.hardware_limit(quick=args.quick)
     common.progress(f"hardware limit: {limit['flops_per_s'] / 1e9:.0f} GFLOP/s, "
                     f"{limit['bytes_per_s'] / 1e9:.1f} GB/s DRAM, {limit['cache_bytes_per_s'] / 1e9:.0f} GB/s cache")
     groups, skipped = [], []
@@ -395,7 +230,7 @@ def main(argv=None) -> dict:
         print(f"{'MET    ' if t['met'] else 'NOT MET'}  {t['target']}: {common.fmt(t['measured'])}")
     common.write_json(args.out, NAME, args, {"rows": rows, "records": records + skipped, "targets": targets},
                       info=info, hardware_limit=limit, steps=steps, hidden=list(hidden), batch=list(batch),
-                      peers=list(peers), budget_s=budget, cpu_devices=args.cpu_devices, wall_s=time.perf_counter() - start,
+                      peers=list(peers), budget_s=budget, cpu_devices=spec["cpu_devices"], wall_s=time.perf_counter() - start,
                       window_mode="window 1 (x_{t+1} = f(x_t) from a zero state each step), the seed's models",
                       ratio_definition="peer seconds per step / ours seconds per step (> 1: ours faster); "
                                        "ratio_vs_cpu: the same with process CPU seconds (all threads)")

@@ -178,45 +178,11 @@ def torch_lstmcell(w: dict, mode: str, x0: float) -> Peer:
     return Peer(run, "torch eager nn.LSTMCell + nn.Linear loop (B = 1)")
 
 
-# --------------------------------------------------------------------------- Keras
-
-def keras_loop(w: dict, mode: str, x0: float) -> Peer:
-    """``model(x)`` in a loop: Sequential([LSTM(u), Dense(1)]), stateful LSTM for stateful mode."""
-    try:
-        import tensorflow  # noqa: F401  (the issue asks for Keras on TensorFlow)
-        import keras
-    except ImportError as e:
-        raise PeerUnavailable(f"TensorFlow/Keras not installed ({e})") from None
-    n_models, four_u = w["kernel"].shape
-    if n_models != 1:
-        raise PeerUnavailable("one Keras model per seed: measured at B = 1 only")
-    u = four_u // 4
-    model = keras.Sequential([keras.Input(batch_shape=(1, 1, 1)),
-                              keras.layers.LSTM(u, stateful=(mode == "stateful")),
-                              keras.layers.Dense(1)])
-    model.set_weights([w["kernel"][0][None, :], w["recurrent"][0], w["bias"][0],
-                       w["dense"][0][:, None], w["dense_bias"]])
-
-    def run(n: int) -> np.ndarray:
-        if mode == "stateful":
-            lstm = model.layers[0]
-            (getattr(lstm, "reset_state", None) or lstm.reset_states)()
-        out = np.empty((1, n), np.float32)
-        y = np.asarray(model(np.full((1, 1, 1), x0, np.float32), training=False))
-        for s in range(n):
-            out[0, s] = y[0, 0]
-            y = np.asarray(model(y.reshape(1, 1, 1), training=False))
-        return out
-
-    return Peer(run, f"Keras {keras.__version__} model(x) loop")
-
-
 PEERS: dict[str, Callable[[dict, str, float], Peer]] = {
     "numpy_loop": numpy_loop,
     "torch_eager": torch_eager,
     "torch_lstmcell": torch_lstmcell,
     "torch_compile": torch_compile,
-    "keras": keras_loop,
 }
 
 

@@ -18,7 +18,7 @@ for bit: the benchmark records each peer's median final training loss beside our
 from __future__ import annotations
 
 import math
-from typing import Any, Optional
+from typing import Any
 
 import numpy as np
 
@@ -33,15 +33,6 @@ def torch_module():
     except ImportError as e:
         raise PeerUnavailable(f"torch not installed ({e}); pip install torch") from None
     return torch
-
-
-def keras_available() -> Optional[str]:
-    """None when Keras with a backend is importable, else the reason it is not."""
-    try:
-        import tensorflow  # noqa: F401
-    except ImportError as e:
-        return f"TensorFlow not installed ({e})"
-    return None
 
 
 ACTIVATIONS = ("relu", "sigmoid", "tanh")
@@ -140,7 +131,7 @@ def torch_loop(spec: dict, seed: int) -> float:
 def torch_vmap(spec: dict, n_seeds: int, seed: int = 0) -> np.ndarray:
     """Train ``n_seeds`` models of one variant at once with torch.func.vmap; final epoch losses."""
     torch = torch_module()
-    from torch.func import functional_call, grad_and_value, vmap  # noqa: F401
+    from torch.func import grad_and_value, vmap
 
     gen = torch.Generator().manual_seed(seed)
     act, rec_act = _act(torch, spec["activation"]), torch.sigmoid

@@ -1,7 +1,7 @@
 """Beyond the seed: does training on the model's own predictions stop the collapse?
 
     python experiments/regime.py                   # 64 seeds -> results/regime/
-    python experiments/regime.py --quick           # smoke run (k = 10 only, 2 epochs)
+    python experiments/regime.py --quick           # smoke run (k = 10, tf/ss_invsig/free only, 2 epochs)
 """
 
 from lstm_ar.cli import run_cli

@@ -112,8 +112,8 @@ def rollout_batched(params: Params, context: jax.Array, steps: int, model: Model
 
     params: stacked forecaster params (leading axis B). context: f32[time] shared by all models,
     or f32[B, time]. ``block``/``unroll`` default to ``default_blocking``. ``devices`` (default:
-    all devices of the default backend) share the models with ``shard_map`` when more than one
-    is present or when they are given.
+    all devices of the default backend, at most B of them) share the models with ``shard_map``
+    when more than one is used or when they are given.
     Equals ``jax.vmap(lambda p, c: rollout(p, c, steps, model, mode=mode))`` to float32 rounding.
     """
     _check_mode(mode)
@@ -124,10 +124,12 @@ def rollout_batched(params: Params, context: jax.Array, steps: int, model: Model
     shared = context.ndim == 1
     if not shared and (context.ndim != 2 or context.shape[0] != n):
         raise ValueError(f"context must be f32[time] or f32[{n}, time], got shape {context.shape}")
-    use_mesh = devices is not None or len(jax.devices()) > 1
+    given = devices is not None
     devices = list(jax.devices() if devices is None else devices)
     if not devices:
         raise ValueError("devices must not be empty")
+    devices = devices[:n]  # never more devices than models (B = 1 runs the plain rollout)
+    use_mesh = given or len(devices) > 1
     per_device = math.ceil(n / len(devices))
     chosen = default_blocking(per_device, weight_bytes_per_model(params, mode), devices[0].platform)
     block = chosen.block if block is None else block

@@ -1,7 +1,8 @@
 """The command line shared by every experiment script: parse, run scenarios, write reports.
 
 An experiment script is a docstring, a dict of scenario factories and ``run_cli``. Every script
-therefore runs on one device or many, in one process or many (``--coordinator`` /
+therefore runs on one device or many (on a CPU, by default one device per core, at most one per
+block of seeds: ``distributed.use_cpu_cores``), in one process or many (``--coordinator`` /
 ``--num-processes`` / ``--process-id``, or ``--distributed`` on SLURM and TPU pods), streams
 each finished chunk to ``<out>/<scenario>/.chunks/`` and, with ``--resume``, continues a run that
 stopped. The chunk folder is deleted once the scenario's reports are written. In a multi-process
@@ -22,7 +23,7 @@ from lstm_ar import distributed
 from lstm_ar.experiment import ScenarioResult, run_scenario, summarise
 from lstm_ar.report import write_index, write_scenario
 from lstm_ar.scenarios import Scenario
-from lstm_ar.sweep import DEFAULT_LANES
+from lstm_ar.sweep import DEFAULT_LANES, default_lanes
 
 QUICK_SEEDS = 8
 CHUNKS_DIR = ".chunks"
@@ -49,6 +50,10 @@ def parse_args(doc: str, scenarios: Mapping[str, Callable[[bool], Scenario]], de
     parser.add_argument("--quick", action="store_true", help=f"smoke run: {QUICK_SEEDS} seeds, at most 2 epochs")
     parser.add_argument("--no-plots", action="store_true", help="skip the PNG figures")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument("--cpu-devices", type=int, default=None,
+                        help="JAX devices the CPU is split into, each training its own block of --lanes seeds "
+                             "(default: one per core, at most one per block, in a single-process run; 1 per "
+                             "process in a multi-process one); results do not depend on it; ignored on GPU/TPU")
     group = parser.add_argument_group("multiple processes (hosts); or set JAX_COORDINATOR_ADDRESS, "
                                       "JAX_NUM_PROCESSES, JAX_PROCESS_ID")
     group.add_argument("--coordinator", default=None, help="host:port of process 0")
@@ -59,13 +64,21 @@ def parse_args(doc: str, scenarios: Mapping[str, Callable[[bool], Scenario]], de
     args = parser.parse_args(argv)
     if args.seeds is None:
         args.seeds = QUICK_SEEDS if args.quick else default_seeds
-    for name in ("seeds", "chunk", "lanes"):
+    for name in ("seeds", "chunk", "lanes", "cpu_devices"):
         value = getattr(args, name)
         if value is not None and value < 1:
-            parser.error(f"--{name} must be >= 1")
+            parser.error(f"--{name.replace('_', '-')} must be >= 1")
     if args.num_processes is not None and args.num_processes < 1:
         parser.error("--num-processes must be >= 1")
     return args
+
+
+def default_cpu_devices(seeds: int, lanes: Optional[int], cores: Optional[int] = None) -> int:
+    """One CPU device per core, but no more than there are blocks of ``lanes`` seeds: a device
+    beyond that would only train padding (each device trains whole blocks)."""
+    cores = distributed.available_cores() if cores is None else cores
+    blocks = -(-seeds // (lanes or default_lanes(seeds)))
+    return max(1, min(cores, blocks))
 
 
 def run_cli(script: str, doc: str, scenarios: Mapping[str, Callable[[bool], Scenario]], *,
@@ -75,6 +88,10 @@ def run_cli(script: str, doc: str, scenarios: Mapping[str, Callable[[bool], Scen
     args = parse_args(doc, scenarios, default_seeds, argv)
     multi = distributed.initialize_distributed(args.coordinator, args.num_processes, args.process_id,
                                                auto=args.distributed)
+    if args.cpu_devices is not None:
+        distributed.use_cpu_cores(args.cpu_devices)
+    elif not multi:
+        distributed.use_cpu_cores(default_cpu_devices(args.seeds, args.lanes), warn=False)
     words = sys.argv[1:] if argv is None else list(argv)
     command = " ".join(["python", script] + [shlex.quote(a) for a in words])
     start = time.perf_counter()

@@ -37,6 +37,7 @@ from typing import Callable, Optional
 import jax
 import jax.numpy as jnp
 
+from lstm_ar import host_linalg
 from lstm_ar.cell import LSTMCarry, lstm_step
 from lstm_ar.config import ModelConfig
 from lstm_ar.forecaster import Params, encode, forecast, head
@@ -75,12 +76,12 @@ def window_map_jacobian(params: Params, window: jax.Array, model: ModelConfig) -
 
 def spectral_radius(jac: jax.Array) -> jax.Array:
     """max |eigenvalue| of f32[n, n] -> f32[] (non-symmetric eig: host LAPACK on GPU, no TPU)."""
-    return jnp.max(jnp.abs(jnp.linalg.eigvals(jac)))
+    return jnp.max(jnp.abs(host_linalg.eigvals(jac)))
 
 
 def max_singular(jac: jax.Array) -> jax.Array:
     """Largest singular value of f32[n, n] -> f32[]; an upper bound on the spectral radius."""
-    return jnp.linalg.svd(jac, compute_uv=False)[0]
+    return host_linalg.singular_values(jac)[0]
 
 
 def _start_window(context: jax.Array, model: ModelConfig) -> jax.Array:

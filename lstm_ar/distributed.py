@@ -9,12 +9,19 @@ trains the seeds that land on its own devices; ``gather`` brings a seed-sharded 
 process as numpy; only ``is_writer()`` (process 0) writes files. On CPU, cross-process
 collectives use gloo (``jax_cpu_collectives_implementation``).
 
-Nothing here runs JAX computations at import: ``initialize_distributed`` must come first.
+On one CPU host, ``use_cpu_cores`` splits the CPU into one JAX device per core: XLA:CPU runs a
+program on one core, so a sweep laid over two host devices trains twice the seeds in the same
+wall time on a 2-core machine (results do not depend on the device count: see ``lstm_ar.sweep``).
+
+Nothing here runs JAX computations at import: ``initialize_distributed`` and ``use_cpu_cores``
+must come first.
 """
 
 from __future__ import annotations
 
 import os
+import re
+import warnings
 from typing import Any, Optional
 
 import jax
@@ -26,6 +33,7 @@ SEED_AXIS = "seeds"
 ENV_NUM_PROCESSES = "JAX_NUM_PROCESSES"
 ENV_PROCESS_ID = "JAX_PROCESS_ID"
 ENV_COORDINATOR = "JAX_COORDINATOR_ADDRESS"
+FORCE_DEVICES_FLAG = "xla_force_host_platform_device_count"
 
 
 def _env_int(name: str) -> Optional[int]:
@@ -71,6 +79,45 @@ def initialize_distributed(coordinator: Optional[str] = None, num_processes: Opt
     jax.distributed.initialize(coordinator_address=coordinator, num_processes=num_processes,
                                process_id=process_id, shutdown_timeout_seconds=shutdown_timeout_s)
     return True
+
+
+def available_cores() -> int:
+    """CPU cores this process may run on (its affinity mask; ``os.cpu_count()`` where there is none)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def use_cpu_cores(n: Optional[int] = None, *, warn: bool = True) -> int:
+    """Make the CPU backend ``n`` devices (default: one per available core); returns the count in force.
+
+    XLA:CPU runs each program on one core, so a sweep over one CPU device leaves the other cores
+    idle; with one device per core, ``lstm_ar.sweep`` runs a block of seeds on each. It only
+    changes the CPU backend (GPUs and TPUs are untouched), must run before the first JAX
+    computation, and leaves an explicit choice alone: ``XLA_FLAGS`` naming
+    ``--xla_force_host_platform_device_count``, or ``jax_num_cpu_devices`` already set. Once
+    the backend is running the count cannot change: then it returns the count in force and warns
+    (unless ``warn`` is False) if ``n`` was asked for explicitly and differs.
+    """
+    if n is not None and n < 1:
+        raise ValueError(f"the number of CPU devices must be >= 1, got {n}")
+    forced = re.search(rf"--{FORCE_DEVICES_FLAG}=(\d+)", os.environ.get("XLA_FLAGS", ""))
+    if forced:
+        return int(forced.group(1))
+    current = jax.config.jax_num_cpu_devices
+    if n is None and current >= 0:
+        return current
+    want = available_cores() if n is None else int(n)
+    try:
+        jax.config.update("jax_num_cpu_devices", want)
+    except RuntimeError:  # the backend already runs: keep what it has
+        count = len(jax.devices("cpu"))
+        if warn and n is not None and count != n:
+            warnings.warn(f"JAX is already running with {count} CPU device(s); asked for {n}: call "
+                          f"use_cpu_cores before the first JAX computation", stacklevel=2)
+        return count
+    return want
 
 
 def is_writer() -> bool:

@@ -14,6 +14,8 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
+from lstm_ar import host_linalg
+
 
 def glorot_uniform(key: jax.Array, shape: tuple[int, int], dtype=jnp.float32) -> jax.Array:
     """Glorot/Xavier uniform over a 2-D ``(fan_in, fan_out)`` shape."""
@@ -27,7 +29,7 @@ def orthogonal(key: jax.Array, shape: tuple[int, int], dtype=jnp.float32, gain: 
     num_rows, num_cols = shape
     flat_shape = (max(num_rows, num_cols), min(num_rows, num_cols))
     a = jax.random.normal(key, flat_shape, jnp.float32)
-    q, r = jnp.linalg.qr(a)
+    q, r = host_linalg.qr(a)  # jnp.linalg.qr, one matrix at a time under vmap on CPU
     q = q * jnp.sign(jnp.diag(r))[None, :]
     if num_rows < num_cols:
         q = q.T

@@ -77,3 +77,25 @@ def test_train_quick_writes_valid_json(tmp_path):
     assert all(c["xla_flops"] > 0 and c["xla_bytes"] > 0 for c in res["step_cost"])
     assert res["targets"] == []  # the targets apply to the full suite only
     assert (tmp_path / "train.png").stat().st_size > 1000
+
+
+def test_keras_runner_says_why_there_is_no_keras(tmp_path, monkeypatch):
+    sys.path.insert(0, str(ROOT))
+    from benchmarks import keras_runner
+
+    monkeypatch.delenv(keras_runner.ENV, raising=False)
+    python, why = keras_runner.keras_python(str(tmp_path / "missing" / "python"))
+    assert python is None and "does not exist" in why
+    monkeypatch.setenv(keras_runner.ENV, sys.executable)
+    assert keras_runner.keras_python() == (sys.executable, f"${keras_runner.ENV}")
+    # a peer that fails reports its error output, not a JSON decoding error
+    monkeypatch.setattr(keras_runner, "PEER", tmp_path / "peer.py")
+    (tmp_path / "peer.py").write_text("import sys; sys.exit('no tensorflow here')")
+    try:
+        keras_runner.run_peer(sys.executable, ["train", "--seeds", "1"])
+    except RuntimeError as e:
+        assert "no tensorflow here" in str(e) and "exit 1" in str(e)
+    else:
+        raise AssertionError("a failing peer must raise")
+    (tmp_path / "peer.py").write_text("print('log line'); print('{\"mode\": \"train\"}')")
+    assert keras_runner.run_peer(sys.executable, ["train"]) == {"mode": "train"}

@@ -1,7 +1,7 @@
 """Seed i's result does not depend on how many devices or processes share the work.
 
 Three runs of the same tiny scenario through the experiment CLI start together in subprocesses:
-one process with 4 CPU devices (``--xla_force_host_platform_device_count=4``), and two processes
+one process with its CPU split into 4 devices (``--cpu-devices 4``), and two processes
 of one device each joined by ``jax.distributed`` on a localhost coordinator (gloo collectives).
 Each must equal, seed for seed and bit for bit, the single-device run made in this process; of
 the two processes, only process 0 may write anything.
@@ -73,7 +73,7 @@ def runs(tmp_path_factory):
     env.update(JAX_PLATFORMS="cpu", PYTHONPATH=str(ROOT))
     coordinator = f"127.0.0.1:{_free_port()}"
     procs = {
-        "four_devices": _start(tmp / "four", [], {**env, "XLA_FLAGS": "--xla_force_host_platform_device_count=4"}),
+        "four_devices": _start(tmp / "four", ["--cpu-devices", "4"], env),
         **{f"process_{i}": _start(tmp / f"process_{i}", ["--coordinator", coordinator, "--num-processes", "2",
                                                        "--process-id", str(i)], env) for i in (0, 1)},
     }
@@ -127,3 +127,44 @@ def test_a_partial_multi_process_setup_is_refused(monkeypatch):
         initialize_distributed("127.0.0.1:1234", 2, 2)
     with pytest.raises(ValueError, match="host:port"):
         initialize_distributed("localhost", 2, 0)
+
+
+def _devices_in_subprocess(code: str, **env_extra) -> str:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("XLA_FLAGS", "JAX_"))}
+    env.update(JAX_PLATFORMS="cpu", PYTHONPATH=str(ROOT), **env_extra)
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
+def test_use_cpu_cores_gives_one_device_per_core_unless_told_otherwise():
+    code = ("import jax; from lstm_ar.distributed import use_cpu_cores, available_cores; "
+            "n = use_cpu_cores(); print(n, len(jax.devices()), available_cores())")
+    n, devices, cores = map(int, _devices_in_subprocess(code).split())
+    assert n == devices == cores
+    # an explicit XLA_FLAGS device count wins over the default
+    forced = _devices_in_subprocess(code, XLA_FLAGS="--xla_force_host_platform_device_count=3").split()
+    assert forced[:2] == ["3", "3"]
+
+
+def test_use_cpu_cores_after_the_backend_started_keeps_its_count():
+    from lstm_ar.distributed import use_cpu_cores
+
+    jax.numpy.zeros(1).block_until_ready()  # the backend runs from here on
+    count = len(jax.devices("cpu"))
+    assert use_cpu_cores() == count  # the default: keep what is running, silently
+    with pytest.warns(UserWarning, match="already running"):
+        assert use_cpu_cores(count + 1) == count
+    with pytest.raises(ValueError, match=">= 1"):
+        use_cpu_cores(0)
+
+
+def test_the_cli_splits_the_cpu_only_into_devices_that_get_whole_blocks():
+    from lstm_ar.cli import default_cpu_devices
+
+    assert default_cpu_devices(1024, None, cores=2) == 2   # 4 blocks of 256 seeds: both cores
+    assert default_cpu_devices(1024, None, cores=16) == 4  # no more devices than blocks
+    assert default_cpu_devices(256, None, cores=2) == 1    # one block: a second device only pads
+    assert default_cpu_devices(100, None, cores=8) == 1    # fewer seeds: one block of 128 lanes
+    assert default_cpu_devices(100, 16, cores=8) == 7      # explicit lanes: 7 blocks
+    assert default_cpu_devices(5, 1, cores=1) == 1

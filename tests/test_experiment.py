@@ -7,7 +7,9 @@ import pathlib
 import numpy as np
 import pytest
 
-from lstm_ar.claims import INCONCLUSIVE, NOT_REPRODUCED, REPRODUCED
+from lstm_ar import (context_scenarios, data_scenarios, diagnostics_scenarios, real_scenarios, regime_scenarios,
+                     regularisation_scenarios, scenarios)
+from lstm_ar.claims import INCONCLUSIVE, NOT_REPRODUCED, REPRODUCED, RateClaim
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
@@ -78,12 +80,53 @@ def test_bad_arguments_exit_with_a_message(capsys):
     assert "--seeds must be >= 1" in capsys.readouterr().err
 
 
+# --quick trains fewer variants than a full run where variants are separate compiled programs (the
+# end-to-end tests below run quick mode); the full runs' variants and claims are checked here.
+FULL_VARIANTS = {
+    "context": {"window_1", "window_5", "window_20", "window_50", "stateful_50"},
+    "regime": {f"{r}_k{k}" for r in ("tf", "ss_linear", "ss_exp", "ss_invsig", "free") for k in (10, 40)},
+    "gradient_flow": {"sigmoid", "tanh", "relu"},
+    "sunspots": {"window_1", "window_20", "stateful_20", "tf_k20", "free_k20"},
+    "co2": {"window_1", "window_20", "stateful_20", "tf_k20", "free_k20"},
+    "training_range": {"width_0.2", "width_0.5", "width_1", "width_0.2_epochs_1000"},
+}
+ALL_SCENARIOS = {**scenarios.SCENARIOS, **context_scenarios.SCENARIOS, **regime_scenarios.SCENARIOS,
+                 **regularisation_scenarios.SCENARIOS, **data_scenarios.SCENARIOS, **diagnostics_scenarios.SCENARIOS,
+                 **real_scenarios.SCENARIOS}
+
+
+@pytest.mark.parametrize("name", sorted(ALL_SCENARIOS))
+def test_quick_and_full_scenarios_name_only_variants_they_have(name):
+    for quick in (False, True):
+        sc = ALL_SCENARIOS[name](quick)
+        for claim in sc.claims:
+            named = [claim.variant] if isinstance(claim, RateClaim) else [claim.a, claim.b]
+            assert set(named) <= set(sc.variants), (quick, claim.id)
+        assert set(sc.rollout_modes) <= set(sc.variants) and (sc.baseline is None or sc.baseline in sc.variants)
+        if quick:
+            assert set(sc.variants) <= set(full.variants) and all(c.epochs <= 2 for c in sc.variants.values())
+        else:
+            full = sc
+            if name in FULL_VARIANTS:
+                assert set(sc.variants) == FULL_VARIANTS[name]
+    if name == "regime":
+        assert {c.id for c in full.claims} >= {"R-scheduled", "R-free", "R-horizon"}
+        assert {c.regime for c in full.variants.values()} == set(regime_scenarios.SHORT)
+    if name == "gradient_flow":
+        assert "V-relu-tanh" in {c.id for c in full.claims}
+    if name in ("sunspots", "co2"):
+        assert f"{name}-free" in {c.id for c in full.claims}
+        assert full.rollout_modes == {"stateful_20": "stateful", "tf_k20": "stateful", "free_k20": "stateful"}
+        assert full.variants["free_k20"].regime == "free_running" and full.variants["tf_k20"].horizon == 20
+
+
 def test_context_experiment_runs_end_to_end(tmp_path):
     summaries = _load_script("context").main(["--quick", "--seeds", "2", "--out", str(tmp_path), "--no-progress",
                                                "--no-plots"])
     s = json.loads((tmp_path / "context" / "summary.json").read_text())
-    assert s["rollout"]["modes"]["stateful_50"] == "stateful" and s["rollout"]["modes"]["window_5"] == "window"
-    assert set(s["variants"]) == {"window_1", "window_5", "window_20", "window_50", "stateful_50"}
+    assert s["rollout"]["modes"]["stateful_50"] == "stateful" and s["rollout"]["modes"]["window_50"] == "window"
+    # quick mode: the two windows the claims compare (the full set: test_quick_and_full_scenarios_...)
+    assert set(s["variants"]) == {"window_1", "window_50", "stateful_50"}
     assert any(c["metric"] == "valid_horizon" and not c["lower_is_better"] for c in s["comparisons"])
     data = np.load(tmp_path / "context" / "per_seed.npz")
     # one training run serves both rollout modes of the window-50 model: same training losses
@@ -95,7 +138,9 @@ def test_context_experiment_runs_end_to_end(tmp_path):
 def test_regime_experiment_runs_end_to_end(tmp_path):
     _load_script("regime").main(["--quick", "--seeds", "2", "--out", str(tmp_path), "--no-progress", "--no-plots"])
     s = json.loads((tmp_path / "regime" / "summary.json").read_text())
-    assert set(s["variants"]) == {"tf_k10", "ss_linear_k10", "ss_exp_k10", "ss_invsig_k10", "free_k10"}
+    # quick mode: teacher forcing, one scheduled-sampling schedule (inverse sigmoid), free running
+    assert set(s["variants"]) == {"tf_k10", "ss_invsig_k10", "free_k10"}
+    assert s["config"]["ss_invsig_k10"]["regime"] == "scheduled_inverse_sigmoid"
     assert s["config"]["free_k10"]["regime"] == "free_running" and s["config"]["free_k10"]["horizon"] == 10
     assert all(mode == "stateful" for mode in s["rollout"]["modes"].values())
     assert {c["id"] for c in s["claims"]} >= {"R-scheduled", "R-free"}
@@ -119,7 +164,7 @@ def test_data_experiment_runs_end_to_end(tmp_path):
     assert set(s["variants"]) == {"w1"} and s["references"]["optimal_expected_rmse"] > 0
     assert "expected_rmse_ratio" in s["variants"]["w1"]["metrics"]
     s = json.loads((tmp_path / "training_range" / "summary.json").read_text())
-    assert set(s["variants"]) == {"width_0.2", "width_0.5", "width_1", "width_0.2_epochs_1000"}
+    assert set(s["variants"]) == {"width_0.2", "width_1", "width_0.2_epochs_1000"}  # quick: two widths
     data = np.load(tmp_path / "training_range" / "per_seed.npz")
     # different training data, so different trained maps, from the same initialisation
     assert not np.allclose(data["width_0.2/f(0.6)"], data["width_1/f(0.6)"])
@@ -128,7 +173,7 @@ def test_data_experiment_runs_end_to_end(tmp_path):
 def test_diagnostics_experiment_runs_end_to_end(tmp_path):
     _load_script("diagnostics").main(["--quick", "--seeds", "2", "--out", str(tmp_path), "--no-progress"])
     s = json.loads((tmp_path / "gradient_flow" / "summary.json").read_text())
-    assert set(s["variants"]) == {"sigmoid", "tanh", "relu"}
+    assert set(s["variants"]) == {"sigmoid", "relu"}  # quick: tanh only in full runs
     metrics = s["variants"]["relu"]["metrics"]
     assert {"grad_k0", "grad_k19", "grad_ratio", "lyapunov", "rho_start", "rho_tail", "contraction_fraction",
             "rho_agrees"} <= set(metrics)
@@ -142,5 +187,7 @@ def test_real_experiment_runs_end_to_end(tmp_path):
                                "--no-progress", "--no-plots"])
     s = json.loads((tmp_path / "sunspots" / "summary.json").read_text())
     assert s["references"]["persistence_rmse"] > 0 and s["rollout"]["steps"] == 62
-    assert set(s["variants"]) == {"window_1", "window_20", "stateful_20", "tf_k20", "free_k20"}
+    # quick: the training regimes on real data run only in full runs (regime.py smoke-runs them)
+    assert set(s["variants"]) == {"window_1", "window_20", "stateful_20"}
+    assert s["rollout"]["modes"] == {"window_1": "window", "window_20": "window", "stateful_20": "stateful"}
     assert "rmse_minus_persistence" in s["variants"]["window_20"]["metrics"]
