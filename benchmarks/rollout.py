@@ -14,7 +14,8 @@ seed's models; stateful mode), T = 1000 steps. Implementations, measured in the 
 * ``ours_vmap``: ``jax.vmap`` of the plain ``lstm_ar.rollout.rollout`` (one lax.scan);
 * ``jit_step_loop``: a Python loop over a jitted step of all B models;
 * peers from ``benchmarks/rollout_peers.py``: numpy loop, PyTorch eager (baddbmm over stacked
-  weights), nn.LSTMCell (B = 1), torch.compile, Keras (when TensorFlow is installed).
+  weights), nn.LSTMCell (B = 1), torch.compile; Keras's ``model(x)`` loop at B = 1 from
+  ``benchmarks/keras_peer.py`` in a Python with TensorFlow (``--keras-python``).
 
 Peers slower than ``--budget-s`` per measurement run fewer steps and are extrapolated per step
 (``steps_measured`` < ``steps`` in the JSON). Each (u, B) group runs in a fresh subprocess, ours

@@ -1,4 +1,6 @@
-"""The rollout benchmark's peers: the same free-running rollout written in numpy, PyTorch and Keras.
+"""The rollout benchmark's peers: the same free-running rollout written in numpy and PyTorch.
+
+(Keras runs in its own Python: ``benchmarks/keras_peer.py``, via ``benchmarks/keras_runner.py``.)
 
 Every peer rolls out B forecasters (LSTM(u) -> Dense(1), Keras layout, gate order i, f, c, o),
 each with its own weights, from the shared start value ``x0`` for ``n`` steps and returns

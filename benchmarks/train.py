@@ -1,8 +1,8 @@
-"""Training benchmark: the seed suite over N seeds, ours (jit(vmap(train))) against peers.
+"""Training benchmark: the seed suite over N seeds, ours (the library's sweep program) against peers.
 
-    python benchmarks/train.py              # full run (~10 min on 2 cores): writes
+    python benchmarks/train.py              # full run (~6 min on 2 cores): writes
                                             # benchmarks/results/train.json and train.png
-    python benchmarks/train.py --quick      # seconds; what CI runs (1 variant, 1 epoch)
+    python benchmarks/train.py --quick      # ~20 s; what CI runs (1 variant, 1 epoch)
     python benchmarks/train.py --profile    # also: where the time goes (jax.profiler, top ops)
 
 The seed suite is the article's five trainings at its settings (``lstm_ar.scenarios``):
@@ -12,8 +12,11 @@ Dropout(0.2) (50 epochs = 1600 steps each): 4880 steps of batch 32 per seed.
 
 Implementations, measured in the same run:
 
-* ``ours``: ``jax.jit(jax.vmap(make_train(config, data)))`` over N keys, per variant; AOT
-  compiled (compile time reported apart), timed with ``block_until_ready``.
+* ``ours``: ``lstm_ar.sweep.compile_seed_program(make_train(config, data))``, what every
+  experiment script runs: the CPU split into one JAX device per core (``--cpu-devices``), the N
+  seeds laid over them (``shard_map``), a block of ``lanes`` seeds vmapped per device
+  (``ours_layout``); per variant, AOT compiled (compile time reported apart), timed with
+  ``block_until_ready``. ``ours_1device``: the same on one device (one core).
 * ``ours_reference``: the same with ``make_train(..., reference=True)``, the plain
   implementation that the speed changes are tested against (``tests/test_train.py``).
 * ``python_loop``: a Python loop over single-seed runs of ``jax.jit(make_train(...))``.
@@ -21,19 +24,23 @@ Implementations, measured in the same run:
   training in PyTorch, per seed / ``torch.func.vmap`` over stacked states). They are slow, so
   each runs whole epochs until ``--peer-budget-s`` per variant is spent and the time per step
   is extrapolated to the full suite (``extrapolated: true``, with the epochs measured).
-* ``keras``: the seed's own code, when TensorFlow is installed (else recorded as such).
+* ``keras``: the article's own code (``benchmarks/keras_peer.py``), seed after seed, in a Python
+  with TensorFlow (``benchmarks/keras_runner.py``; else recorded as unavailable, with the reason);
+  per seed = the median over the seeds after the first (the first also pays TensorFlow's start-up).
 
 Per row: seconds for the suite (compile apart), seeds per second, seconds per 1000 seeds, peak
 resident memory (Linux high-water mark reset before the row), the ratio to ours at the same N
 (or ours at the nearest N measured), and the hardware floor: FLOPs and bytes per seed-step
 (XLA's cost analysis of one compiled training step: what the program does; and a by-hand
-minimum: what any program must do), the measured machine limit (``benchmarks/common.py``) and
+minimum: what any program must do), the measured machine limit (``benchmarks/hardware.py``) and
 how far above the floor the measurement is.
 """
 
 from __future__ import annotations
 
 import math
+import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -48,7 +55,7 @@ NAME = "train"
 SUITE = (("diversity", "relu"), ("activation", "sigmoid"), ("activation", "relu"),
          ("dropout", "no_dropout"), ("dropout", "dropout"))
 QUICK_SUITE = (("dropout", "dropout"),)
-KERAS_S_PER_SEED = 30.0  # the issue: ~30 s per seed for the three examples on a 2-core CPU (not measured here)
+KERAS_S_PER_SEED = 30.0  # the issue: ~30 s per seed on a 2-core CPU (used only when Keras is not measured)
 CPU_TARGET_S_PER_1000 = 20.0
 GPU_TARGET_S_PER_10000 = 10.0
 MEMORY_TARGET_BYTES = 4 * 2 ** 30
@@ -72,7 +79,8 @@ def _extra_args(p) -> None:
     p.add_argument("--keras-python", default=None,
                    help="a python with TensorFlow (e.g. .venv-keras/bin/python) for the Keras peer; default: "
                         "$LSTM_AR_KERAS_PYTHON, else this python if it can import tensorflow")
-    p.add_argument("--keras-seeds", type=int, default=None, help="seeds the Keras peer trains (default 2; quick 1)")
+    p.add_argument("--keras-seeds", type=int, default=None,
+                   help="seeds the Keras peer trains, one after another (default 3; the first is not counted)")
     p.add_argument("--profile", action="store_true", help="profile ours (jax.profiler) and record the top ops")
     p.add_argument("--no-plot", action="store_true", help="do not write the PNG next to the JSON")
 
@@ -113,14 +121,14 @@ def peer_spec(v: Variant) -> dict[str, Any]:
 # --------------------------------------------------------------------------- ours
 
 def ours_layout(n: int, devices: int) -> tuple[int, int]:
-    """(devices, lanes) for n seeds: a block of lanes seeds per device, at most 256 (the
-    experiments' default), never more devices than seeds; n must fill whole blocks."""
+    """(devices, lanes) for n seeds: the most devices (at most ``devices``) that split n evenly,
+    then the widest block of at most 256 lanes (the experiments' default) that splits each
+    device's share evenly, so the chunk is exactly n seeds (no padding) for any core count."""
     from lstm_ar.sweep import DEFAULT_LANES
 
-    used = max(1, min(devices, n))
-    lanes = min(DEFAULT_LANES, max(1, n // used))
-    if n % (used * lanes):
-        raise SystemExit(f"--seeds {n} must be a multiple of devices x lanes = {used} x {lanes}")
+    used = max(d for d in range(1, min(devices, n) + 1) if n % d == 0)
+    share = n // used
+    lanes = max(b for b in range(1, min(DEFAULT_LANES, share) + 1) if share % b == 0)
     return used, lanes
 
 
@@ -133,11 +141,12 @@ def run_ours(variants: list[Variant], n: int, *, reference: bool = False, reps: 
     import jax
     import numpy as np
     from jax.sharding import Mesh
+    from lstm_ar.distributed import SEED_AXIS
     from lstm_ar.sweep import compile_seed_program, seed_indices
     from lstm_ar.train import make_train
 
     used, lanes = ours_layout(n, devices or jax.device_count())
-    mesh = Mesh(np.asarray(jax.devices()[:used]), ("seeds",))
+    mesh = Mesh(np.asarray(jax.devices()[:used]), (SEED_AXIS,))
     impl = "ours_reference" if reference else ("ours" if devices is None else f"ours_{used}device")
     per_variant = []
     with common.PeakRSS() as mem:
@@ -212,17 +221,24 @@ def run_keras(variants: list[Variant], args) -> tuple[Optional[dict], str]:
     python, how = keras_runner.keras_python(args.keras_python)
     if python is None:
         return None, how
-    seeds = args.keras_seeds or 2
+    seeds = 3 if args.keras_seeds is None else args.keras_seeds
     common.progress(f"keras: the article's code for {seeds} seed(s) with {python} ({how})")
-    with common.PeakRSS() as mem:  # the subprocess's memory is not ours: recorded by the peer
+    try:
         out = keras_runner.run_peer(python, ["train", "--seeds", str(seeds)])
+    except (RuntimeError, subprocess.TimeoutExpired) as e:
+        return None, f"the Keras peer failed: {e}"
     steps = {v.name: v.steps for v in variants}
     per_variant = [{"variant": name, "steps_per_seed": steps.get(name), "compile_s": None,
                     "run_s": rec["seconds_median"] * seeds, "final_loss_median": rec.get("final_loss_median"),
                     **{k: v for k, v in rec.items() if k not in ("seconds_median",)}}
                    for name, rec in out["per_variant"].items()]
-    row = _row("keras", seeds, per_variant, mem.result(), keras=out, keras_python=how)
-    row["run_s"] = out["seconds_per_seed_full_suite"] * seeds  # whole scripts: build, fit and predict
+    # Per seed in steady state: the median over the seeds after the first (the first also pays
+    # TensorFlow's one-off start-up in this process; a 1000-seed study in one process pays it once).
+    totals = [s["seconds_full"] for s in out["per_seed"]]
+    steady = statistics.median(totals[1:] if len(totals) > 1 else totals)
+    row = _row("keras", seeds, per_variant, {"peak_rss_bytes": None}, keras=out, keras_python=how,
+               first_seed_s=totals[0], s_per_seed_steady=steady)
+    row["run_s"] = steady * seeds  # whole scripts: build, fit and predict
     row["seeds_per_s"], row["s_per_1000_seeds"] = seeds / row["run_s"], row["run_s"] / seeds * 1000
     return row, how
 
@@ -304,6 +320,8 @@ def main(argv=None) -> dict[str, Any]:
     seeds = args.seeds or ((4,) if args.quick else (1, 16, 256, 1024, 4096))
     if any(n < 1 for n in seeds):
         raise SystemExit(f"--seeds must be positive, got {seeds}")
+    if args.keras_seeds is not None and args.keras_seeds < 1:
+        raise SystemExit(f"--keras-seeds must be >= 1, got {args.keras_seeds}")
     budget = args.peer_budget_s if args.peer_budget_s is not None else (1.0 if args.quick else 6.0)
 
     from lstm_ar.distributed import use_cpu_cores

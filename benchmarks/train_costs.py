@@ -89,7 +89,9 @@ def floors(costs: list[dict], variants: list[Variant], limit: dict) -> dict[str,
 
 
 def profile_ours(v: Variant, n: int, top: int = 25) -> list[dict[str, Any]]:
-    """Run ours once under jax.profiler; total time per XLA op (thunk) name, largest first."""
+    """Run the per-device program of ours (``jax.vmap(train)`` of n seeds, one device) once under
+    jax.profiler; total time per XLA op (thunk) name, largest first. With several devices each
+    runs this same program on its share of the seeds."""
     import collections
     import glob
     import tempfile

@@ -53,7 +53,8 @@ def parse_args(doc: str, scenarios: Mapping[str, Callable[[bool], Scenario]], de
     parser.add_argument("--cpu-devices", type=int, default=None,
                         help="JAX devices the CPU is split into, each training its own block of --lanes seeds "
                              "(default: one per core, at most one per block, in a single-process run; 1 per "
-                             "process in a multi-process one); results do not depend on it; ignored on GPU/TPU")
+                             "process in a multi-process one); results do not depend on it unless the memory budget per device "
+                             "makes the default lanes shrink (a warning says so); only the CPU backend is split")
     group = parser.add_argument_group("multiple processes (hosts); or set JAX_COORDINATOR_ADDRESS, "
                                       "JAX_NUM_PROCESSES, JAX_PROCESS_ID")
     group.add_argument("--coordinator", default=None, help="host:port of process 0")

@@ -11,7 +11,8 @@ collectives use gloo (``jax_cpu_collectives_implementation``).
 
 On one CPU host, ``use_cpu_cores`` splits the CPU into one JAX device per core: XLA:CPU runs a
 program on one core, so a sweep laid over two host devices trains twice the seeds in the same
-wall time on a 2-core machine (results do not depend on the device count: see ``lstm_ar.sweep``).
+wall time on a 2-core machine (results do not depend on the device count: see ``lstm_ar.sweep``;
+unless the memory budget, split over the devices, makes the default lanes shrink, with a warning).
 
 Nothing here runs JAX computations at import: ``initialize_distributed`` and ``use_cpu_cores``
 must come first.

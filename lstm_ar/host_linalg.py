@@ -9,7 +9,9 @@ a 2-device sweep, all threads parked in the QR kernel's ``BlockingCounter::Wait`
 ``vmap`` on the CPU these wrappers therefore loop over the batch with ``lax.map`` (one matrix per
 call, nothing handed to the pool). The results are bit-for-bit those of the batched call
 (tests/test_host_linalg.py), and faster on CPU (the orthogonal initialiser 2.3x for 1,024 models
-at hidden 128). On other backends the batched kernel is kept.
+at hidden 128). On other backends the batched kernel is kept (decided by ``jax.default_backend()``
+at trace time). Unlike ``jnp.linalg``, these are not reverse-differentiable (``custom_vmap`` has
+no transpose rule); nothing here differentiates them (initialisation, spectral radii).
 """
 
 from __future__ import annotations

@@ -99,3 +99,15 @@ def test_keras_runner_says_why_there_is_no_keras(tmp_path, monkeypatch):
         raise AssertionError("a failing peer must raise")
     (tmp_path / "peer.py").write_text("print('log line'); print('{\"mode\": \"train\"}')")
     assert keras_runner.run_peer(sys.executable, ["train"]) == {"mode": "train"}
+
+
+def test_ours_layout_splits_any_seed_count_over_any_core_count():
+    sys.path.insert(0, str(ROOT))
+    from benchmarks.train import ours_layout
+
+    for devices in range(1, 9):
+        for n in (1, 4, 16, 100, 256, 1024, 4096):
+            used, lanes = ours_layout(n, devices)
+            assert 1 <= used <= devices and lanes <= 256 and n % (used * lanes) == 0, (n, devices)
+    assert ours_layout(1024, 2) == (2, 256) and ours_layout(16, 2) == (2, 8) and ours_layout(1, 2) == (1, 1)
+    assert ours_layout(1024, 3) == (2, 256) and ours_layout(4096, 6) == (4, 256)

@@ -97,6 +97,7 @@ ALL_SCENARIOS = {**scenarios.SCENARIOS, **context_scenarios.SCENARIOS, **regime_
 
 @pytest.mark.parametrize("name", sorted(ALL_SCENARIOS))
 def test_quick_and_full_scenarios_name_only_variants_they_have(name):
+    full = ALL_SCENARIOS[name](False)
     for quick in (False, True):
         sc = ALL_SCENARIOS[name](quick)
         for claim in sc.claims:
@@ -106,7 +107,6 @@ def test_quick_and_full_scenarios_name_only_variants_they_have(name):
         if quick:
             assert set(sc.variants) <= set(full.variants) and all(c.epochs <= 2 for c in sc.variants.values())
         else:
-            full = sc
             if name in FULL_VARIANTS:
                 assert set(sc.variants) == FULL_VARIANTS[name]
     if name == "regime":

@@ -37,6 +37,14 @@ def test_vmap_equals_the_batched_kernel_and_each_matrix_alone_bit_for_bit():
                                   jax.jit(jax.vmap(lambda x: jnp.linalg.svd(x, compute_uv=False)))(m))
 
 
+def test_on_cpu_the_vmapped_call_is_a_loop_not_one_batched_kernel():
+    if jax.default_backend() != "cpu":
+        return
+    a = _batch((12, 4))
+    assert "while" in jax.jit(jax.vmap(host_linalg.qr)).lower(a).as_text()
+    assert "while" not in jax.jit(jax.vmap(jnp.linalg.qr)).lower(a).as_text()
+
+
 def test_nested_vmap_and_the_unbatched_call():
     a = _batch((2, 3, 8, 4), n=2).reshape(4, 3, 8, 4)
     q = jax.vmap(jax.vmap(lambda x: host_linalg.qr(x)[0]))(a)
