@@ -16,6 +16,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -29,9 +30,10 @@ def keras_python(explicit: Optional[str] = None) -> tuple[Optional[str], str]:
     """(path of a Python with TensorFlow, how it was chosen) or (None, why there is none)."""
     for source, path in (("--keras-python", explicit), (f"${ENV}", os.environ.get(ENV))):
         if path:
-            if not Path(path).exists():
+            found = path if Path(path).exists() else shutil.which(path)  # a path, or a command on PATH
+            if not found:
                 return None, f"{source} {path!r} does not exist"
-            return path, source
+            return found, source
     if importlib.util.find_spec("tensorflow") is not None:
         return sys.executable, "this python imports tensorflow"
     return None, (f"TensorFlow is not installed in this python; give one that has it with --keras-python "

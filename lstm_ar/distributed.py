@@ -98,14 +98,18 @@ def use_cpu_cores(n: Optional[int] = None, *, warn: bool = True) -> int:
     changes the CPU backend (GPUs and TPUs are untouched), must run before the first JAX
     computation, and leaves an explicit choice alone: ``XLA_FLAGS`` naming
     ``--xla_force_host_platform_device_count``, or ``jax_num_cpu_devices`` already set. Once
-    the backend is running the count cannot change: then it returns the count in force and warns
-    (unless ``warn`` is False) if ``n`` was asked for explicitly and differs.
+    the backend is running the count cannot change: then it returns the count in force (0 if this
+    process has no CPU backend) and warns (unless ``warn`` is False) if ``n`` was asked for
+    explicitly and differs; so does an ``XLA_FLAGS`` count that differs from ``n``.
     """
     if n is not None and n < 1:
         raise ValueError(f"the number of CPU devices must be >= 1, got {n}")
-    forced = re.search(rf"--{FORCE_DEVICES_FLAG}=(\d+)", os.environ.get("XLA_FLAGS", ""))
-    if forced:
-        return int(forced.group(1))
+    forced = re.findall(rf"--{FORCE_DEVICES_FLAG}=(\d+)", os.environ.get("XLA_FLAGS", ""))
+    if forced:  # XLA takes the last occurrence
+        count = int(forced[-1])
+        if warn and n is not None and count != n:
+            warnings.warn(f"XLA_FLAGS sets {count} CPU device(s); asked for {n}: XLA_FLAGS wins", stacklevel=2)
+        return count
     current = jax.config.jax_num_cpu_devices
     if n is None and current >= 0:
         return current
@@ -113,7 +117,10 @@ def use_cpu_cores(n: Optional[int] = None, *, warn: bool = True) -> int:
     try:
         jax.config.update("jax_num_cpu_devices", want)
     except RuntimeError:  # the backend already runs: keep what it has
-        count = len(jax.devices("cpu"))
+        try:
+            count = len(jax.devices("cpu"))
+        except RuntimeError:  # no CPU backend in this process (e.g. JAX_PLATFORMS=cuda)
+            return 0
         if warn and n is not None and count != n:
             warnings.warn(f"JAX is already running with {count} CPU device(s); asked for {n}: call "
                           f"use_cpu_cores before the first JAX computation", stacklevel=2)

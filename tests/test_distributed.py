@@ -145,6 +145,10 @@ def test_use_cpu_cores_gives_one_device_per_core_unless_told_otherwise():
     # an explicit XLA_FLAGS device count wins over the default
     forced = _devices_in_subprocess(code, XLA_FLAGS="--xla_force_host_platform_device_count=3").split()
     assert forced[:2] == ["3", "3"]
+    # XLA takes the last occurrence of a flag, and so does use_cpu_cores
+    twice = _devices_in_subprocess(code, XLA_FLAGS="--xla_force_host_platform_device_count=5 "
+                                                   "--xla_force_host_platform_device_count=3").split()
+    assert twice[:2] == ["3", "3"]
 
 
 def test_use_cpu_cores_after_the_backend_started_keeps_its_count():
