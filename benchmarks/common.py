@@ -39,6 +39,8 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Iterable, NamedTuple, Optional, Sequence
 
+from lstm_ar.distributed import available_cores
+
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 SCHEMA_VERSION = 1
 
@@ -112,6 +114,11 @@ def torch_version() -> Optional[str]:
         return None
 
 
+def ints(text: str) -> tuple[int, ...]:
+    """argparse type for comma-separated integers: "1,64,1024" -> (1, 64, 1024)."""
+    return tuple(int(v) for v in text.split(",") if v)
+
+
 def machine(with_torch: bool = True) -> dict[str, Any]:
     """Describe the machine and software this run used."""
     import jax
@@ -120,7 +127,7 @@ def machine(with_torch: bool = True) -> dict[str, Any]:
     info = {
         "cpu": _cpu_model(),
         "cores": os.cpu_count(),
-        "cores_usable": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
+        "cores_usable": available_cores(),
         "caches": _cache_sizes(),
         "memory_bytes": _memory_bytes(),
         "loadavg_start": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,

@@ -16,7 +16,6 @@ it alone.
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -25,6 +24,7 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks import common  # noqa: E402
+from lstm_ar.distributed import available_cores  # noqa: E402
 
 
 def _numpy_limit(n: int, copy_bytes: int, reps: int) -> dict[str, float]:
@@ -95,7 +95,7 @@ def hardware_limit(quick: bool = False) -> dict[str, Any]:
     out["bytes_per_s"] = max(out["jax"]["copy_bytes_per_s"], out["numpy"]["copy_bytes_per_s"])
     # In-cache bandwidth: one core copying 2 x 128 KiB (fits L2), times the usable cores (an
     # estimate of the aggregate; every core has its own L2).
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    cores = available_cores()
     out["cache_copy_bytes"] = 128 * 1024
     out["cache_bytes_per_s_per_core"] = _cache_copy_bytes_per_s(128 * 1024, reps)
     out["cache_bytes_per_s"] = out["cache_bytes_per_s_per_core"] * cores

@@ -44,13 +44,9 @@ IMPLS = ("ours", "ours_vmap", "jit_step_loop", "numpy_loop", "torch_eager", "tor
 PEERS = IMPLS[1:]
 
 
-def _ints(text: str) -> tuple[int, ...]:
-    return tuple(int(v) for v in text.split(",") if v)
-
-
 def _extra_args(p) -> None:
-    p.add_argument("--hidden", type=_ints, default=None, help="hidden sizes (default 32,128,512)")
-    p.add_argument("--batch", type=_ints, default=None, help="model counts B (default 1,64,1024,16384)")
+    p.add_argument("--hidden", type=common.ints, default=None, help="hidden sizes (default 32,128,512)")
+    p.add_argument("--batch", type=common.ints, default=None, help="model counts B (default 1,64,1024,16384)")
     p.add_argument("--steps", type=int, default=None, help="rollout length T (default 1000)")
     p.add_argument("--peers", type=lambda s: tuple(s.split(",")), default=PEERS,
                    help=f"comma-separated subset of {','.join(PEERS)}")
@@ -58,7 +54,7 @@ def _extra_args(p) -> None:
                    help="seconds per timed peer run before it is cut short and extrapolated")
     p.add_argument("--max-weight-gib", type=float, default=1.0,
                    help="skip (u, B) whose B weight sets exceed this many GiB")
-    p.add_argument("--torch-compile-hidden", type=_ints, default=(32,),
+    p.add_argument("--torch-compile-hidden", type=common.ints, default=(32,),
                    help="hidden sizes at which torch.compile is tried (its compile takes ~30 s each)")
     p.add_argument("--cpu-devices", type=int, default=None,
                    help="JAX devices the CPU is split into in the workers (default one per core: "

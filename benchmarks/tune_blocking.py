@@ -21,17 +21,13 @@ if __package__ in (None, ""):
 from benchmarks import common  # noqa: E402
 
 
-def _ints(text):
-    return tuple(int(v) for v in text.split(",") if v)
-
-
 def _extra(p):
-    p.add_argument("--hidden", type=_ints, default=(32,))
-    p.add_argument("--batch", type=_ints, default=(1024,))
+    p.add_argument("--hidden", type=common.ints, default=(32,))
+    p.add_argument("--batch", type=common.ints, default=(1024,))
     p.add_argument("--mode", default="stateful,window")
     p.add_argument("--steps", type=int, default=200)
-    p.add_argument("--blocks", type=_ints, default=(4, 8, 16, 32, 64, 128, 256, 1024))
-    p.add_argument("--unroll", type=_ints, default=(1, 2))
+    p.add_argument("--blocks", type=common.ints, default=(4, 8, 16, 32, 64, 128, 256, 1024))
+    p.add_argument("--unroll", type=common.ints, default=(1, 2))
     p.add_argument("--reps", type=int, default=5)
 
 

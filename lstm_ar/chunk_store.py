@@ -160,9 +160,6 @@ class ChunkStore:
         with np.load(self.folder / chunk_name(start, stop)) as data:
             return [data[str(j)] for j in range(len(data.files))]
 
-    def remove(self) -> None:
-        shutil.rmtree(self.folder, ignore_errors=True)
-
 
 def _atomic_write(path: pathlib.Path, data: bytes) -> None:
     tmp = path.with_name(path.name + ".tmp")

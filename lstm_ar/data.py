@@ -50,11 +50,13 @@ class Series(NamedTuple):
 
 
 def noisy_sine(n_points: int = 1000, *, periods: float = 5.0, noise: float = 0.1,
-               seed: int = 42, standardise: bool = True) -> Series:
-    """The seed's series, drawn with numpy's legacy global-seed stream exactly as it does."""
+               seed: int = 42, standardise: bool = True, amplitude: float = 1.0,
+               frequency: float = 1.0) -> Series:
+    """The seed's series, drawn with numpy's legacy global-seed stream exactly as it does
+    (``amplitude sin(frequency t)``: 1 and 1 are the seed's)."""
     rng = np.random.RandomState(seed)  # same stream as np.random.seed(seed); np.random.randn
     t = np.linspace(0, 2 * periods * np.pi, n_points)
-    clean = np.sin(t)
+    clean = amplitude * np.sin(frequency * t)
     values = clean + noise * rng.randn(n_points)
     mean, std = (float(np.mean(values)), float(np.std(values))) if standardise else (0.0, 1.0)
     return Series(values=((values - mean) / std).astype(np.float32),
@@ -102,10 +104,8 @@ def sine_regime(amplitude: float = 1.0, frequency: float = 1.0, *, n_points: int
     scaled with the amplitude, so ``sine_regime(1, 1)`` is the seed's raw series."""
     if not (amplitude > 0 and frequency > 0):
         raise ValueError(f"amplitude and frequency must be > 0, got {amplitude}, {frequency}")
-    rng = np.random.RandomState(seed)
-    clean = amplitude * np.sin(frequency * np.linspace(0, 2 * periods * np.pi, n_points))
-    values = clean + noise * rng.randn(n_points)
-    return Series(values=values.astype(np.float32), clean=clean.astype(np.float32), mean=0.0, std=1.0)
+    return noisy_sine(n_points, periods=periods, noise=noise, seed=seed, standardise=False,
+                      amplitude=amplitude, frequency=frequency)
 
 
 def rescale(series: Series, scale: float, offset: float) -> Series:

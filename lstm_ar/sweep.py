@@ -97,9 +97,7 @@ class Sweep(NamedTuple):
     resumed_seeds: int
 
     def describe(self) -> dict:
-        return {"lanes": self.lanes, "chunk": self.chunk, "devices": self.devices, "processes": self.processes,
-                "bytes_per_device": self.bytes_per_device, "budget_per_device": self.budget_per_device,
-                "resumed_seeds": self.resumed_seeds}
+        return {k: v for k, v in self._asdict().items() if k != "results"}
 
 
 def _meminfo_available() -> int:
