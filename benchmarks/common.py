@@ -36,10 +36,11 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Any, Callable, Iterable, NamedTuple, Optional, Sequence
+from typing import Any, NamedTuple
 
-from lstm_ar.distributed import available_cores
+from lstm_ar.study.distributed import available_cores
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 SCHEMA_VERSION = 1
@@ -47,8 +48,8 @@ SCHEMA_VERSION = 1
 
 # --------------------------------------------------------------------------- arguments
 
-def parse_args(name: str, description: str, argv: Optional[Sequence[str]] = None,
-               extra: Optional[Callable[[argparse.ArgumentParser], None]] = None) -> argparse.Namespace:
+def parse_args(name: str, description: str, argv: Sequence[str] | None = None,
+               extra: Callable[[argparse.ArgumentParser], None] | None = None) -> argparse.Namespace:
     """``--quick`` (seconds; what CI runs) and ``--out PATH``; ``extra(parser)`` may add more."""
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--quick", action="store_true",
@@ -80,7 +81,7 @@ def _cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
-def _memory_bytes() -> Optional[int]:
+def _memory_bytes() -> int | None:
     try:
         import psutil
         return int(psutil.virtual_memory().total)
@@ -105,7 +106,7 @@ def _cache_sizes() -> dict[str, str]:
     return out
 
 
-def torch_version() -> Optional[str]:
+def torch_version() -> str | None:
     """PyTorch's installed version, or None (read from package metadata: torch is not imported)."""
     from importlib import metadata
     try:
@@ -166,8 +167,8 @@ class Timing(NamedTuple):
     median_s: float
     min_s: float
     reps_s: list
-    compile_s: Optional[float]
-    cpu_median_s: Optional[float] = None
+    compile_s: float | None
+    cpu_median_s: float | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {"median_s": self.median_s, "min_s": self.min_s, "reps_s": self.reps_s,
@@ -180,7 +181,7 @@ def _block(out: Any) -> Any:
 
 
 def time_call(fn: Callable[[], Any], *, reps: int = 5, warmup: int = 1, min_time_s: float = 0.0,
-              max_reps: int = 1000, compile_s: Optional[float] = None,
+              max_reps: int = 1000, compile_s: float | None = None,
               block: Callable[[Any], Any] = _block) -> Timing:
     """Time ``fn()`` (which must finish its work before returning; ``block`` makes sure).
 
@@ -222,7 +223,7 @@ def time_jax(fn: Callable, *args: Any, reps: int = 5, warmup: int = 1, min_time_
 
 # --------------------------------------------------------------------------- memory
 
-def _status_kib(field: str) -> Optional[int]:
+def _status_kib(field: str) -> int | None:
     try:
         with open("/proc/self/status") as f:
             for line in f:
@@ -233,7 +234,7 @@ def _status_kib(field: str) -> Optional[int]:
     return None
 
 
-def current_rss_bytes() -> Optional[int]:
+def current_rss_bytes() -> int | None:
     kib = _status_kib("VmRSS")
     if kib is not None:
         return kib * 1024
@@ -267,7 +268,7 @@ class PeakRSS:
     ``method`` says how it was measured.
     """
 
-    def __enter__(self) -> "PeakRSS":
+    def __enter__(self) -> PeakRSS:
         self.reset = _reset_high_water_mark()
         self.baseline = current_rss_bytes()
         return self
@@ -302,7 +303,7 @@ def _jsonable(x: Any) -> Any:
 
 
 def write_json(path: Path, name: str, args: argparse.Namespace, results: Any,
-               info: Optional[dict[str, Any]] = None, **extra: Any) -> dict[str, Any]:
+               info: dict[str, Any] | None = None, **extra: Any) -> dict[str, Any]:
     """Write {benchmark, schema, quick, command, timestamp, machine, results, ...} to ``path``."""
     info = machine() if info is None else info
     info = dict(info, loadavg_end=list(os.getloadavg()) if hasattr(os, "getloadavg") else None)
@@ -335,7 +336,7 @@ def fmt(x: Any, digits: int = 3) -> str:
 
 
 def print_table(rows: Iterable[dict[str, Any]], columns: Sequence[str],
-                headers: Optional[Sequence[str]] = None, file=None) -> str:
+                headers: Sequence[str] | None = None, file=None) -> str:
     """Print rows (dicts) as a fixed-width table of ``columns``; returns the text."""
     rows = list(rows)
     headers = list(columns if headers is None else headers)

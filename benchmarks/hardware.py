@@ -24,7 +24,7 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks import common  # noqa: E402
-from lstm_ar.distributed import available_cores  # noqa: E402
+from lstm_ar.study.distributed import available_cores  # noqa: E402
 
 
 def _numpy_limit(n: int, copy_bytes: int, reps: int) -> dict[str, float]:

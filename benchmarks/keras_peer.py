@@ -9,7 +9,7 @@ the last line of stdout; everything else (Keras progress bars, TF logs) goes to 
       at the top of each example (as if each example script were run with that seed), Keras
       defaults (batch 32, Adam lr 1e-3), and the predict call each example makes. The article's
       label bug (999 inputs, 998 labels: a crash under Keras 3) is fixed as intended, series[:-1]
-      -> series[1:] (999 examples, as lstm_ar.data.windows). Per seed and variant: build+compile,
+      -> series[1:] (999 examples, as lstm_ar.data.series.windows). Per seed and variant: build+compile,
       fit and predict seconds and the final training loss. --epochs-scale runs a fraction of each
       variant's epochs (at least 2: the first epoch also traces the train step, so the full fit is
       extrapolated from the median of the later epochs).
@@ -50,8 +50,8 @@ def import_tf(threads):
     """Import TensorFlow and Keras quietly; set the op thread pools (before any op runs)."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     t0 = time.perf_counter()
-    import tensorflow as tf
     import keras
+    import tensorflow as tf
     tf.get_logger().setLevel("ERROR")  # e.g. predict retracing warnings (one per new model)
     if threads:
         tf.config.threading.set_intra_op_parallelism_threads(threads)

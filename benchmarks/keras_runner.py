@@ -20,13 +20,13 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 ENV = "LSTM_AR_KERAS_PYTHON"
 PEER = Path(__file__).resolve().with_name("keras_peer.py")
 
 
-def keras_python(explicit: Optional[str] = None) -> tuple[Optional[str], str]:
+def keras_python(explicit: str | None = None) -> tuple[str | None, str]:
     """(path of a Python with TensorFlow, how it was chosen) or (None, why there is none)."""
     for source, path in (("--keras-python", explicit), (f"${ENV}", os.environ.get(ENV))):
         if path:

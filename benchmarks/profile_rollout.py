@@ -80,10 +80,11 @@ def main(argv=None) -> dict:
     args = common.parse_args("profile_rollout", __doc__.splitlines()[0], argv, extra=extra)
     import jax
     import jax.numpy as jnp
-    from lstm_ar.batched_rollout import default_blocking, rollout_batched, weight_bytes_per_model
+
     from lstm_ar.config import ModelConfig
-    from lstm_ar.forecaster import init_params
-    from lstm_ar.rollout import rollout
+    from lstm_ar.dynamics.batched_rollout import default_blocking, rollout_batched, weight_bytes_per_model
+    from lstm_ar.dynamics.rollout import rollout
+    from lstm_ar.model.forecaster import init_params
     if args.quick:
         args.hidden, args.batch, args.steps = 4, 8, 5
     model = ModelConfig(units=args.hidden, window=1)

@@ -8,10 +8,10 @@ For hidden u in {32, 128, 512} and B in {1, 64, 1024, 16384} models (skipped whe
 weights alone exceed ``--max-weight-gib``), both rollout modes (window mode with window 1, the
 seed's models; stateful mode), T = 1000 steps. Implementations, measured in the same run:
 
-* ``ours``: ``lstm_ar.batched_rollout.rollout_batched`` (blocked lax.scan rollout, models split
+* ``ours``: ``lstm_ar.dynamics.batched_rollout.rollout_batched`` (blocked lax.scan rollout, models split
   over the CPU devices, one per core by default; AOT-compiled, compile time reported apart,
   median of reps with block_until_ready);
-* ``ours_vmap``: ``jax.vmap`` of the plain ``lstm_ar.rollout.rollout`` (one lax.scan);
+* ``ours_vmap``: ``jax.vmap`` of the plain ``lstm_ar.dynamics.rollout.rollout`` (one lax.scan);
 * ``jit_step_loop``: a Python loop over a jitted step of all B models;
 * peers from ``benchmarks/rollout_peers.py``: numpy loop, PyTorch eager (baddbmm over stacked
   weights), nn.LSTMCell (B = 1), torch.compile; Keras's ``model(x)`` loop at B = 1 from
@@ -58,7 +58,7 @@ def _extra_args(p) -> None:
                    help="hidden sizes at which torch.compile is tried (its compile takes ~30 s each)")
     p.add_argument("--cpu-devices", type=int, default=None,
                    help="JAX devices the CPU is split into in the workers (default one per core: "
-                        "lstm_ar.distributed.use_cpu_cores); ours shards the models over them")
+                        "lstm_ar.study.distributed.use_cpu_cores); ours shards the models over them")
     p.add_argument("--keras-python", default=None,
                    help="a python with TensorFlow for the Keras peer (benchmarks/keras_runner.py); default: "
                         "$LSTM_AR_KERAS_PYTHON, else this python if it can import tensorflow")
@@ -192,7 +192,7 @@ def main(argv=None) -> dict:
             "keras_python": args.keras_python}
     if args.cpu_devices is not None and args.cpu_devices < 1:
         raise SystemExit(f"--cpu-devices must be >= 1, got {args.cpu_devices}")
-    from lstm_ar.distributed import available_cores
+    from lstm_ar.study.distributed import available_cores
     spec["cpu_devices"] = args.cpu_devices or available_cores()
     info = common.machine()
     common.progress(f"{NAME}: {common.machine_name(info)}; load {info['loadavg_start']}; "

@@ -4,7 +4,7 @@
 
 Every peer rolls out B forecasters (LSTM(u) -> Dense(1), Keras layout, gate order i, f, c, o),
 each with its own weights, from the shared start value ``x0`` for ``n`` steps and returns
-f32[B, n], the same numbers as ``lstm_ar.rollout`` (checked against ours in the benchmark):
+f32[B, n], the same numbers as ``lstm_ar.dynamics.rollout`` (checked against ours in the benchmark):
 
 * ``window`` mode with window 1: ``y_{t+1} = f(y_t)``, each step from the zero state (so no
   recurrent product: c = sigmoid(i) * tanh(g)).
@@ -23,7 +23,8 @@ weights ``torch_eager`` writes the same cell with ``torch.baddbmm`` on stacked w
 
 from __future__ import annotations
 
-from typing import Callable, NamedTuple, Optional
+from collections.abc import Callable
+from typing import NamedTuple
 
 import numpy as np
 
@@ -194,7 +195,7 @@ def make(name: str, w: dict, mode: str, x0: float) -> Peer:
     return PEERS[name](w, mode, x0)
 
 
-def torch_threads(n: Optional[int]) -> Optional[int]:
+def torch_threads(n: int | None) -> int | None:
     """Set PyTorch's intra-op threads (when torch is installed); returns the number now in use."""
     try:
         torch = _torch()

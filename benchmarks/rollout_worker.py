@@ -31,11 +31,12 @@ def _weights(u: int, n_models: int):
     and tiled to B: every model still has its own copy of the weights in memory (the work and
     traffic of B models), but XLA:CPU's orthogonal initialisation (a QR per model) would take
     minutes at B = 1024, hidden 128 (measured 129 s with the batched QR, before
-    ``lstm_ar.host_linalg``; ``lax.map`` here was 2.3x faster)."""
+    ``lstm_ar.kernels.linalg``; ``lax.map`` here was 2.3x faster)."""
     import jax
     import jax.numpy as jnp
+
     from lstm_ar.config import ModelConfig
-    from lstm_ar.forecaster import init_params
+    from lstm_ar.model.forecaster import init_params
     model = ModelConfig(units=u, window=1)
     k = distinct_models(u, n_models)
     keys = jax.random.split(jax.random.key(0), k)
@@ -57,10 +58,11 @@ def _jax_build(impl: str, params, model, mode: str):
     """n -> (call returning f32[B, n], compile seconds) for our JAX variants."""
     import jax
     import jax.numpy as jnp
-    from lstm_ar.batched_rollout import rollout_batched
-    from lstm_ar.cell import lstm_first_step, lstm_step
-    from lstm_ar.forecaster import head
-    from lstm_ar.rollout import rollout
+
+    from lstm_ar.dynamics.batched_rollout import rollout_batched
+    from lstm_ar.dynamics.rollout import rollout
+    from lstm_ar.model.cell import lstm_first_step, lstm_step
+    from lstm_ar.model.forecaster import head
     ctx = jnp.asarray([X0], jnp.float32)
 
     if impl in ("ours", "ours_vmap"):
@@ -175,6 +177,7 @@ def measure_keras(weights: dict, mode: str, steps: int, spec: dict, ours_first) 
     """Keras ``model(x)`` in a loop (B = 1), run by ``benchmarks/keras_peer.py`` in a Python with
     TensorFlow; the fastest of its ways to call the model is the figure (all are recorded)."""
     import numpy as np
+
     from benchmarks import keras_runner
     if weights["kernel"].shape[0] != 1:
         return {"status": "skipped", "reason": "one Keras model per seed: measured at B = 1 only"}
@@ -211,7 +214,7 @@ def _best_threads(impl: str, weights: dict, mode: str):
         return build, note
     call, _ = build(10)
     timings = {}
-    from lstm_ar.distributed import available_cores
+    from lstm_ar.study.distributed import available_cores
     for threads in sorted({1, available_cores()}):
         rollout_peers.torch_threads(threads)
         timings[threads] = common.time_call(call, reps=2, warmup=1).median_s
@@ -221,7 +224,7 @@ def _best_threads(impl: str, weights: dict, mode: str):
 
 
 def worker(spec_json: str, out_path: str) -> None:
-    from lstm_ar.distributed import use_cpu_cores
+    from lstm_ar.study.distributed import use_cpu_cores
     spec = json.loads(spec_json)
     use_cpu_cores(spec["cpu_devices"])  # before JAX starts
     records = [r for u, b in spec["groups"] for r in measure_group(u, b, spec)]

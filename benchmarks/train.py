@@ -5,14 +5,14 @@
     python benchmarks/train.py --quick      # ~20 s; what CI runs (1 variant, 1 epoch)
     python benchmarks/train.py --profile    # also: where the time goes (jax.profiler, top ops)
 
-The seed suite is the article's five trainings at its settings (``lstm_ar.scenarios``):
+The seed suite is the article's five trainings at its settings (``lstm_ar.scenarios.reproduce``):
 Example 1 (LSTM(32, relu), x -> x on 100 points, 100 epochs = 400 Adam steps), Example 2's
 sigmoid and relu models (999 examples, 20 epochs = 640 steps each), Example 3 without and with
 Dropout(0.2) (50 epochs = 1600 steps each): 4880 steps of batch 32 per seed.
 
 Implementations, measured in the same run:
 
-* ``ours``: ``lstm_ar.sweep.compile_seed_program(make_train(config, data))``, what every
+* ``ours``: ``lstm_ar.study.sweep.compile_seed_program(make_train(config, data))``, what every
   experiment script runs: the CPU split into one JAX device per core (``--cpu-devices``), the N
   seeds laid over them (``shard_map``), a block of ``lanes`` seeds vmapped per device
   (``ours_layout``); per variant, AOT compiled (compile time reported apart), timed with
@@ -44,7 +44,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any, NamedTuple, Optional
+from typing import Any, NamedTuple
 
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -84,7 +84,7 @@ def _extra_args(p) -> None:
 class Variant(NamedTuple):
     name: str
     config: Any   # lstm_ar.config.TrainConfig
-    data: Any     # lstm_ar.data.Dataset
+    data: Any     # lstm_ar.data.series.Dataset
 
     @property
     def steps(self) -> int:
@@ -94,7 +94,8 @@ class Variant(NamedTuple):
 def suite(quick: bool) -> list[Variant]:
     """The seed's trainings (quick: Example 3 with dropout, one epoch)."""
     import dataclasses
-    from lstm_ar.scenarios import SCENARIOS
+
+    from lstm_ar.scenarios.reproduce import SCENARIOS
     out = []
     for scenario_name, variant in (QUICK_SUITE if quick else SUITE):
         sc = SCENARIOS[scenario_name]()
@@ -120,7 +121,7 @@ def ours_layout(n: int, devices: int) -> tuple[int, int]:
     """(devices, lanes) for n seeds: the most devices (at most ``devices``) that split n evenly,
     then the widest block of at most 256 lanes (the experiments' default) that splits each
     device's share evenly, so the chunk is exactly n seeds (no padding) for any core count."""
-    from lstm_ar.sweep import DEFAULT_LANES
+    from lstm_ar.study.sweep import DEFAULT_LANES
 
     used = max(d for d in range(1, min(devices, n) + 1) if n % d == 0)
     share = n // used
@@ -129,17 +130,18 @@ def ours_layout(n: int, devices: int) -> tuple[int, int]:
 
 
 def run_ours(variants: list[Variant], n: int, *, reference: bool = False, reps: int = 1,
-             devices: Optional[int] = None) -> dict[str, Any]:
-    """The library's sweep program (``lstm_ar.sweep.compile_seed_program``: seeds laid over the
+             devices: int | None = None) -> dict[str, Any]:
+    """The library's sweep program (``lstm_ar.study.sweep.compile_seed_program``: seeds laid over the
     devices, ``lanes`` seeds vmapped per device, blocks in ``lax.map``) training n seeds of each
     variant: compile and run times, final losses. ``devices``: how many of the CPU devices (one
     per core, ``distributed.use_cpu_cores``) to use; default all."""
     import jax
     import numpy as np
     from jax.sharding import Mesh
-    from lstm_ar.distributed import SEED_AXIS
-    from lstm_ar.sweep import compile_seed_program, seed_indices
-    from lstm_ar.train import make_train
+
+    from lstm_ar.study.distributed import SEED_AXIS
+    from lstm_ar.study.sweep import compile_seed_program, seed_indices
+    from lstm_ar.training.train import make_train
 
     used, lanes = ours_layout(n, devices or jax.device_count())
     mesh = Mesh(np.asarray(jax.devices()[:used]), (SEED_AXIS,))
@@ -175,7 +177,8 @@ def run_python_loop(variants: list[Variant], ns: tuple[int, ...]) -> list[dict[s
     one after another; the time after the first n calls gives the row for each n."""
     import jax
     import numpy as np
-    from lstm_ar.train import make_train, seed_keys
+
+    from lstm_ar.training.train import make_train, seed_keys
 
     ns = tuple(sorted(ns))
     keys = seed_keys(0, 0, ns[-1])
@@ -207,7 +210,7 @@ def _row(impl: str, n: int, per_variant: list[dict], mem: dict, **extra) -> dict
 
 # --------------------------------------------------------------------------- peers
 
-def run_keras(variants: list[Variant], args) -> tuple[Optional[dict], str]:
+def run_keras(variants: list[Variant], args) -> tuple[dict | None, str]:
     """The article's own Keras code (``benchmarks/keras_peer.py``) in a Python with TensorFlow,
     seeds one after another: (row, how it ran) or (None, why not). Only for the full suite: the
     peer runs the article's scripts, which do not come in a --quick size."""
@@ -246,6 +249,7 @@ def run_torch(kind: str, variants: list[Variant], n: int, budget_s: float) -> di
     ``budget_s`` (all of them when they fit); its time per epoch gives the full variant's time.
     """
     import numpy as np
+
     from benchmarks import train_peers
 
     def train(spec, epochs):
@@ -321,7 +325,7 @@ def main(argv=None) -> dict[str, Any]:
         raise SystemExit(f"--keras-seeds must be >= 1, got {args.keras_seeds}")
     budget = args.peer_budget_s if args.peer_budget_s is not None else (1.0 if args.quick else 6.0)
 
-    from lstm_ar.distributed import use_cpu_cores
+    from lstm_ar.study.distributed import use_cpu_cores
     n_devices = use_cpu_cores(args.cpu_devices)  # before JAX starts: one device per core
 
     import jax

@@ -21,9 +21,10 @@ def step_cost(v: Variant, n: int) -> dict[str, Any]:
     (ours, vmapped over n seeds), and a by-hand minimum for the window-1 model."""
     import jax
     import jax.numpy as jnp
-    from lstm_ar import first_step
-    from lstm_ar.forecaster import init_params
-    from lstm_ar.train import Batch, TrainCarry, first_step_masks, make_optimizer, train_step
+
+    from lstm_ar.model.forecaster import init_params
+    from lstm_ar.training import first_step
+    from lstm_ar.training.train import Batch, TrainCarry, first_step_masks, make_optimizer, train_step
 
     config, hyper = v.config, v.config.hyper
     tx = make_optimizer(config, hyper)
@@ -98,7 +99,8 @@ def profile_ours(v: Variant, n: int, top: int = 25) -> list[dict[str, Any]]:
 
     import jax
     from jax.profiler import ProfileData
-    from lstm_ar.train import make_train, seed_keys
+
+    from lstm_ar.training.train import make_train, seed_keys
 
     keys = seed_keys(0, 0, n)
     compiled, _ = common.compile_jax(jax.vmap(make_train(v.config, v.data)), keys)

@@ -5,7 +5,7 @@
 
 Prints seed-steps per second (wall and per CPU-second) for each (block, unroll) and the library's
 default choice;
-writes benchmarks/results/tune_blocking.json. ``lstm_ar.batched_rollout.default_blocking`` was
+writes benchmarks/results/tune_blocking.json. ``lstm_ar.dynamics.batched_rollout.default_blocking`` was
 chosen from these sweeps.
 """
 
@@ -52,9 +52,10 @@ def main(argv=None):
     args = common.parse_args("tune_blocking", __doc__.splitlines()[0], argv, extra=_extra)
     import jax
     import jax.numpy as jnp
-    from lstm_ar.batched_rollout import default_blocking, rollout_batched, weight_bytes_per_model
+
     from lstm_ar.config import ModelConfig
-    from lstm_ar.forecaster import init_params
+    from lstm_ar.dynamics.batched_rollout import default_blocking, rollout_batched, weight_bytes_per_model
+    from lstm_ar.model.forecaster import init_params
     if args.quick:
         args.hidden, args.batch, args.steps, args.blocks, args.unroll = (4,), (8,), 10, (2, 8), (1,)
     info = common.machine(with_torch=False)

@@ -13,7 +13,7 @@ mean) are in each report's references.
 """
 
 from lstm_ar.cli import run_cli
-from lstm_ar.data_scenarios import SCENARIOS
+from lstm_ar.scenarios.data import SCENARIOS
 
 
 def main(argv=None):

@@ -5,7 +5,7 @@
 """
 
 from lstm_ar.cli import run_cli
-from lstm_ar.diagnostics_scenarios import SCENARIOS
+from lstm_ar.scenarios.diagnostics import SCENARIOS
 
 
 def main(argv=None):

@@ -7,7 +7,7 @@ Needs the "real" extra (statsmodels ships the data): pip install -e ".[real,plot
 """
 
 from lstm_ar.cli import run_cli
-from lstm_ar.real_scenarios import SCENARIOS
+from lstm_ar.scenarios.real import SCENARIOS
 
 
 def main(argv=None):

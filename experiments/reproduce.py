@@ -7,7 +7,7 @@
 """
 
 from lstm_ar.cli import run_cli
-from lstm_ar.scenarios import SCENARIOS
+from lstm_ar.scenarios.reproduce import SCENARIOS
 
 
 def main(argv=None):

@@ -1,15 +1,15 @@
 """lstm_ar: why autoregressive LSTM forecasters collapse to one value, measured over many seeds."""
 
-from lstm_ar.activations import ACTIVATIONS, get_activation
-from lstm_ar.adam import KerasAdamState, keras_adam
-from lstm_ar.cell import LSTMCarry, LSTMCell, init_lstm_params, lstm_sequence, lstm_step, zero_carry
 from lstm_ar.config import Hyper, ModelConfig, TrainConfig
-from lstm_ar.data import Dataset, Series, linspace_identity, noisy_sine, windows
-from lstm_ar.forecaster import Forecaster, forecast, forecast_batch, init_params
-from lstm_ar.keras_interop import from_keras, to_keras
-from lstm_ar.batched_rollout import rollout_batched
-from lstm_ar.rollout import rollout, rollout_stateful, rollout_window
-from lstm_ar.train import TrainResult, make_train, seed_keys
+from lstm_ar.data.series import Dataset, Series, linspace_identity, noisy_sine, windows
+from lstm_ar.dynamics.batched_rollout import rollout_batched
+from lstm_ar.dynamics.rollout import rollout, rollout_stateful, rollout_window
+from lstm_ar.model.activations import ACTIVATIONS, get_activation
+from lstm_ar.model.cell import LSTMCarry, LSTMCell, init_lstm_params, lstm_sequence, lstm_step, zero_carry
+from lstm_ar.model.forecaster import Forecaster, forecast, forecast_batch, init_params
+from lstm_ar.model.keras_io import from_keras, to_keras
+from lstm_ar.training.keras_adam import KerasAdamState, keras_adam
+from lstm_ar.training.train import TrainResult, make_train, seed_keys
 
 __all__ = [
     "ACTIVATIONS", "Dataset", "Forecaster", "Hyper", "KerasAdamState", "LSTMCarry", "LSTMCell",

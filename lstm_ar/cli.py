@@ -17,20 +17,20 @@ import shlex
 import shutil
 import sys
 import time
-from typing import Callable, Mapping, Optional, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
-from lstm_ar import distributed
-from lstm_ar.experiment import ScenarioResult, run_scenario, summarise
-from lstm_ar.report import write_index, write_scenario
-from lstm_ar.scenarios import Scenario
-from lstm_ar.sweep import DEFAULT_LANES, default_lanes
+from lstm_ar.study import distributed
+from lstm_ar.study.experiment import ScenarioResult, run_scenario, summarise
+from lstm_ar.study.report import write_index, write_scenario
+from lstm_ar.study.scenario import Scenario
+from lstm_ar.study.sweep import DEFAULT_LANES, default_lanes
 
 QUICK_SEEDS = 8
 CHUNKS_DIR = ".chunks"
 
 
 def parse_args(doc: str, scenarios: Mapping[str, Callable[[bool], Scenario]], default_seeds: int,
-               argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
+               argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seeds", type=int, default=None,
                         help=f"seeds per variant (default {default_seeds}; {QUICK_SEEDS} with --quick)")
@@ -74,7 +74,7 @@ def parse_args(doc: str, scenarios: Mapping[str, Callable[[bool], Scenario]], de
     return args
 
 
-def default_cpu_devices(seeds: int, lanes: Optional[int], cores: Optional[int] = None) -> int:
+def default_cpu_devices(seeds: int, lanes: int | None, cores: int | None = None) -> int:
     """One CPU device per core, but no more than there are blocks of ``lanes`` seeds: a device
     beyond that would only train padding (each device trains whole blocks)."""
     cores = distributed.available_cores() if cores is None else cores
@@ -83,7 +83,7 @@ def default_cpu_devices(seeds: int, lanes: Optional[int], cores: Optional[int] =
 
 
 def run_cli(script: str, doc: str, scenarios: Mapping[str, Callable[[bool], Scenario]], *,
-            default_seeds: int, argv: Optional[Sequence[str]] = None, index_title: str = "") -> list[dict]:
+            default_seeds: int, argv: Sequence[str] | None = None, index_title: str = "") -> list[dict]:
     """Run the chosen scenarios, print each verdict, write every report; returns the summaries
     (an empty list on processes other than 0 of a multi-process run)."""
     args = parse_args(doc, scenarios, default_seeds, argv)

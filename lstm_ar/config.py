@@ -17,11 +17,11 @@ from typing import NamedTuple, Union
 
 import numpy as np
 
-from lstm_ar.activations import get_activation
+from lstm_ar.model.activations import get_activation
 
 Number = Union[float, "np.ndarray", "jax.Array"]  # noqa: F821  (jax arrays when vmapped)
 
-# Training regimes (see lstm_ar.regime): how the targets after a window are fed during training.
+# Training regimes (see lstm_ar.training.regimes): how the targets after a window are fed during training.
 REGIMES = ("teacher_forcing", "scheduled_linear", "scheduled_exponential", "scheduled_inverse_sigmoid",
            "free_running")
 
@@ -71,7 +71,7 @@ def _concrete(value):
 class ModelConfig:
     """The forecaster's static shape: LSTM(units) over a window of ``window`` values -> Dense(1).
 
-    activation / recurrent_activation: names from ``lstm_ar.activations.ACTIVATIONS``.
+    activation / recurrent_activation: names from ``lstm_ar.model.activations.ACTIVATIONS``.
     layer_norm: layer-normalise the gate pre-activations (off, as in Keras).
     """
 
@@ -97,7 +97,7 @@ class TrainConfig:
 
     hyper: default numeric hyper-parameters; ``train(key, hyper)`` may override them.
     beta_1, beta_2, epsilon: Keras Adam's constants (static).
-    regime, horizon: how targets are fed (``lstm_ar.regime``). The default, teacher forcing with
+    regime, horizon: how targets are fed (``lstm_ar.training.regimes``). The default, teacher forcing with
     horizon 1, is Keras's one-step training; any other choice trains a stateful model on
     ``horizon`` values after each window.
     """

@@ -2,7 +2,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from lstm_ar.activations import ACTIVATIONS, get_activation
+from lstm_ar.model.activations import ACTIVATIONS, get_activation
 from tests.keras_numpy import ACT
 
 

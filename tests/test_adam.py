@@ -4,7 +4,7 @@ import numpy as np
 import optax
 import pytest
 
-from lstm_ar.adam import keras_adam
+from lstm_ar.training.keras_adam import keras_adam
 from tests import keras_numpy
 
 

@@ -3,7 +3,15 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from lstm_ar.cell import LSTMCarry, LSTMCell, init_lstm_params, lstm_first_step, lstm_sequence, lstm_step, zero_carry
+from lstm_ar.model.cell import (
+    LSTMCarry,
+    LSTMCell,
+    init_lstm_params,
+    lstm_first_step,
+    lstm_sequence,
+    lstm_step,
+    zero_carry,
+)
 from tests.keras_numpy import lstm_cell
 
 U, D = 6, 2

@@ -1,7 +1,15 @@
 import numpy as np
 import pytest
 
-from lstm_ar.claims import INCONCLUSIVE, NOT_REPRODUCED, REPRODUCED, PairedClaim, RateClaim, decide, evaluate_claim
+from lstm_ar.study.claims import (
+    INCONCLUSIVE,
+    NOT_REPRODUCED,
+    REPRODUCED,
+    PairedClaim,
+    RateClaim,
+    decide,
+    evaluate_claim,
+)
 
 RATE = RateClaim("r", "A collapses", "A", "collapsed", ">", 0.5, "collapses")
 PAIRED = PairedClaim("p", "A beats B", "A", "B", "err")

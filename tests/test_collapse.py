@@ -3,7 +3,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from lstm_ar.collapse import collapse_metrics, map_fixed_points
+from lstm_ar.dynamics.collapse import collapse_metrics, map_fixed_points
 
 
 def test_constant_tail_collapses_and_counts_steps():
@@ -64,7 +64,7 @@ def test_metrics_vmap_over_seeds():
 
 
 def test_valid_horizon_counts_steps_before_the_error_passes_tolerance():
-    from lstm_ar.collapse import valid_horizon
+    from lstm_ar.dynamics.collapse import valid_horizon
 
     truth = jnp.zeros(10)
     ys = jnp.asarray([0.0, 0.1, -0.2, 0.6, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0])

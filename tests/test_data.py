@@ -1,8 +1,18 @@
 import numpy as np
 import pytest
 
-from lstm_ar.data import (linspace_identity, noisy_sine, random_walk, rescale, sine_continuation, sine_regime,
-                           stacked_windows, standardise_like, white_noise, windows)
+from lstm_ar.data.series import (
+    linspace_identity,
+    noisy_sine,
+    random_walk,
+    rescale,
+    sine_continuation,
+    sine_regime,
+    stacked_windows,
+    standardise_like,
+    white_noise,
+    windows,
+)
 
 
 def test_noisy_sine_is_the_seed_series():

@@ -6,10 +6,10 @@ import dataclasses
 import numpy as np
 import pytest
 
-from lstm_ar import data_scenarios as ds
-from lstm_ar.claims import PairedClaim, RateClaim
-from lstm_ar.data import Dataset, noisy_sine, sine_continuation, windows
-from lstm_ar.experiment import run_scenario, summarise
+from lstm_ar.data.series import Dataset, noisy_sine, sine_continuation, windows
+from lstm_ar.scenarios import data as ds
+from lstm_ar.study.claims import PairedClaim, RateClaim
+from lstm_ar.study.experiment import run_scenario, summarise
 
 
 @pytest.fixture(scope="module")

@@ -3,14 +3,21 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from lstm_ar.cell import lstm_step
 from lstm_ar.config import ModelConfig
-from lstm_ar.diagnostics import (FLOOR, input_gradient_norms, lyapunov_exponent,
-                                 rollout_max_singular, rollout_spectral_radius,
-                                 state_gradient_norms, stateful_lyapunov_exponent,
-                                 stateful_map_jacobian, window_map_jacobian)
-from lstm_ar.forecaster import encode, forecast, head, init_params
-from lstm_ar.rollout import rollout_stateful, rollout_window
+from lstm_ar.dynamics.rollout import rollout_stateful, rollout_window
+from lstm_ar.dynamics.stability import (
+    FLOOR,
+    input_gradient_norms,
+    lyapunov_exponent,
+    rollout_max_singular,
+    rollout_spectral_radius,
+    state_gradient_norms,
+    stateful_lyapunov_exponent,
+    stateful_map_jacobian,
+    window_map_jacobian,
+)
+from lstm_ar.model.cell import lstm_step
+from lstm_ar.model.forecaster import encode, forecast, head, init_params
 
 U, W, STEPS = 4, 4, 6
 M1 = ModelConfig(units=U, window=1)

@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 
 from lstm_ar.config import ModelConfig, TrainConfig
-from lstm_ar.scenarios import activation
+from lstm_ar.scenarios.reproduce import activation
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 SEEDS = 10
@@ -64,7 +64,7 @@ def _finish(proc: subprocess.Popen) -> str:
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
-    from lstm_ar.experiment import run_scenario
+    from lstm_ar.study.experiment import run_scenario
 
     if jax.default_backend() != "cpu":  # (not at import: the subprocesses import this module)
         pytest.skip("compares against CPU subprocesses")
@@ -113,7 +113,7 @@ def test_two_processes_equal_one_process_and_only_process_0_writes(runs):
 
 
 def test_a_partial_multi_process_setup_is_refused(monkeypatch):
-    from lstm_ar.distributed import initialize_distributed
+    from lstm_ar.study.distributed import initialize_distributed
 
     for name in ("JAX_COORDINATOR_ADDRESS", "JAX_NUM_PROCESSES", "JAX_PROCESS_ID"):
         monkeypatch.delenv(name, raising=False)
@@ -138,7 +138,7 @@ def _devices_in_subprocess(code: str, **env_extra) -> str:
 
 
 def test_use_cpu_cores_gives_one_device_per_core_unless_told_otherwise():
-    code = ("import jax; from lstm_ar.distributed import use_cpu_cores, available_cores; "
+    code = ("import jax; from lstm_ar.study.distributed import use_cpu_cores, available_cores; "
             "n = use_cpu_cores(); print(n, len(jax.devices()), available_cores())")
     n, devices, cores = map(int, _devices_in_subprocess(code).split())
     assert n == devices == cores
@@ -152,7 +152,7 @@ def test_use_cpu_cores_gives_one_device_per_core_unless_told_otherwise():
 
 
 def test_use_cpu_cores_after_the_backend_started_keeps_its_count():
-    from lstm_ar.distributed import use_cpu_cores
+    from lstm_ar.study.distributed import use_cpu_cores
 
     jax.numpy.zeros(1).block_until_ready()  # the backend runs from here on
     count = len(jax.devices("cpu"))

@@ -7,9 +7,14 @@ import pathlib
 import numpy as np
 import pytest
 
-from lstm_ar import (context_scenarios, data_scenarios, diagnostics_scenarios, real_scenarios, regime_scenarios,
-                     regularisation_scenarios, scenarios)
-from lstm_ar.claims import INCONCLUSIVE, NOT_REPRODUCED, REPRODUCED, RateClaim
+from lstm_ar.scenarios import context as context_scenarios
+from lstm_ar.scenarios import data as data_scenarios
+from lstm_ar.scenarios import diagnostics as diagnostics_scenarios
+from lstm_ar.scenarios import real as real_scenarios
+from lstm_ar.scenarios import regime as regime_scenarios
+from lstm_ar.scenarios import regularisation as regularisation_scenarios
+from lstm_ar.scenarios import reproduce as scenarios
+from lstm_ar.study.claims import INCONCLUSIVE, NOT_REPRODUCED, REPRODUCED, RateClaim
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 

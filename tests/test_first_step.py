@@ -3,10 +3,10 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from lstm_ar import first_step
 from lstm_ar.config import Hyper, ModelConfig, TrainConfig
-from lstm_ar.forecaster import forecast_batch, init_params
-from lstm_ar.train import Batch, first_step_masks, first_step_value_and_grad, loss_fn
+from lstm_ar.model.forecaster import forecast_batch, init_params
+from lstm_ar.training import first_step
+from lstm_ar.training.train import Batch, first_step_masks, first_step_value_and_grad, loss_fn
 
 MODEL = ModelConfig(units=5, activation="relu")
 CONFIG = TrainConfig(model=MODEL)
@@ -59,7 +59,7 @@ def test_loss_and_gradient_equal_autodiff_of_the_plain_loss(params, hyper):
 
 
 def test_decay_is_keras_adam_on_a_zero_gradient(params):
-    from lstm_ar.adam import keras_adam
+    from lstm_ar.training.keras_adam import keras_adam
     _, frozen = first_step.split(params)
     tx = keras_adam(3e-2, weight_decay=0.1)
     state = tx.init(frozen)

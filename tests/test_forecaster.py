@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from lstm_ar.config import Hyper, ModelConfig
-from lstm_ar.forecaster import Forecaster, draw_masks, dropout_mask, forecast, forecast_batch, init_params
-from lstm_ar.keras_interop import from_keras, to_keras
+from lstm_ar.model.forecaster import Forecaster, draw_masks, dropout_mask, forecast, forecast_batch, init_params
+from lstm_ar.model.keras_io import from_keras, to_keras
 from tests import keras_numpy
 
 MODEL = ModelConfig(units=5, window=3, activation="relu")

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from lstm_ar.config import Hyper, ModelConfig, TrainConfig
-from lstm_ar.experiment import run_scenario, training_groups
-from lstm_ar.scenarios import diversity
+from lstm_ar.scenarios.reproduce import diversity
+from lstm_ar.study.experiment import run_scenario, training_groups
 
 BASE = TrainConfig(model=ModelConfig(units=4, activation="relu"), epochs=2)
 VARIANTS = {
@@ -41,7 +41,7 @@ def test_swept_variants_equal_separate_runs(scenario):
 
 
 def test_variants_with_their_own_data_never_share_training(scenario):
-    from lstm_ar.data import linspace_identity
+    from lstm_ar.data.series import linspace_identity
 
     wide = linspace_identity(0.0, 1.0)
     own = dataclasses.replace(scenario, variants={"a": BASE, "b": BASE}, variant_data={"b": wide})

@@ -12,7 +12,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from lstm_ar import host_linalg
+from lstm_ar.kernels import linalg as host_linalg
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
@@ -63,7 +63,7 @@ def test_orthogonal_init_over_two_cpu_devices_finishes():
     in jaxlib's QR kernel waiting for work queued behind each other)."""
     code = ("import jax; jax.config.update('jax_num_cpu_devices', 2)\n"
             "import numpy as np; from jax.sharding import Mesh, PartitionSpec as P\n"
-            "from lstm_ar.config import ModelConfig; from lstm_ar.forecaster import init_params\n"
+            "from lstm_ar.config import ModelConfig; from lstm_ar.model.forecaster import init_params\n"
             "model = ModelConfig(units=32, window=50)\n"
             "mesh = Mesh(np.array(jax.devices()), ('s',))\n"
             "f = jax.jit(jax.shard_map(jax.vmap(lambda k: init_params(k, model)), mesh=mesh, in_specs=P('s'),"

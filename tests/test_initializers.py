@@ -2,8 +2,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from lstm_ar import initializers
-from lstm_ar.cell import init_lstm_params
+from lstm_ar.model import initializers
+from lstm_ar.model.cell import init_lstm_params
 
 
 def test_glorot_uniform_limit_uses_fused_fan_out():

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from lstm_ar.real_data import load_series, split_standardise
+from lstm_ar.data.real import load_series, split_standardise
 
 
 def test_bundled_series_load_offline():

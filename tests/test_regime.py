@@ -5,13 +5,13 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from lstm_ar.cell import lstm_step
 from lstm_ar.config import ModelConfig, TrainConfig
-from lstm_ar.data import sequences
-from lstm_ar.forecaster import encode, head, init_params
-from lstm_ar.regime import EXPONENTIAL_FINAL, inverse_sigmoid_constant, sequence_loss, teacher_probability
-from lstm_ar.rollout import rollout_stateful
-from lstm_ar.train import make_train
+from lstm_ar.data.series import sequences
+from lstm_ar.dynamics.rollout import rollout_stateful
+from lstm_ar.model.cell import lstm_step
+from lstm_ar.model.forecaster import encode, head, init_params
+from lstm_ar.training.regimes import EXPONENTIAL_FINAL, inverse_sigmoid_constant, sequence_loss, teacher_probability
+from lstm_ar.training.train import make_train
 
 MODEL = ModelConfig(units=4, window=3, activation="tanh")
 WINDOW = jnp.asarray([[0.2], [-0.1], [0.4]])

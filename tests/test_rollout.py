@@ -3,10 +3,10 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from lstm_ar.cell import lstm_step
 from lstm_ar.config import ModelConfig
-from lstm_ar.forecaster import encode, forecast, head, init_params
-from lstm_ar.rollout import rollout, rollout_stateful, rollout_window
+from lstm_ar.dynamics.rollout import rollout, rollout_stateful, rollout_window
+from lstm_ar.model.cell import lstm_step
+from lstm_ar.model.forecaster import encode, forecast, head, init_params
 
 MODEL = ModelConfig(units=6, window=3, activation="tanh")
 STEPS = 12
@@ -73,8 +73,14 @@ def test_rollout_bad_input(params):
 
 # --------------------------------------------------------------------------- batched (blocked) rollout
 
-from lstm_ar.batched_rollout import (BLOCK_WEIGHT_BYTES, MAX_BLOCK, Blocking,  # noqa: E402
-                                     default_blocking, rollout_batched, weight_bytes_per_model)
+from lstm_ar.dynamics.batched_rollout import (  # noqa: E402
+    BLOCK_WEIGHT_BYTES,
+    MAX_BLOCK,
+    Blocking,
+    default_blocking,
+    rollout_batched,
+    weight_bytes_per_model,
+)
 
 N_MODELS = 5  # not a multiple of the block: exercises the padding
 

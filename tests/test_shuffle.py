@@ -3,7 +3,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from lstm_ar.shuffle import permutation, rounds, stable_argsort
+from lstm_ar.kernels.permutation import permutation, rounds, stable_argsort
 
 
 @pytest.mark.parametrize("n", [0, 1, 2, 20, 999, 1700])

@@ -4,7 +4,7 @@ import math
 import numpy as np
 import pytest
 
-from lstm_ar import stats
+from lstm_ar.study import stats
 
 
 def _slow_trimmed_mean(values, prop=0.25):

@@ -9,11 +9,11 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from lstm_ar import sweep
-from lstm_ar.chunk_store import ChunkStore, StoreMismatch, fingerprint
-from lstm_ar.distributed import seed_mesh
-from lstm_ar.sweep import Progress, compile_seed_program, plan_program, run_seeds
-from lstm_ar.train import seed_keys
+from lstm_ar.study import sweep
+from lstm_ar.study.chunk_store import ChunkStore, StoreMismatch, fingerprint
+from lstm_ar.study.distributed import seed_mesh
+from lstm_ar.study.sweep import Progress, compile_seed_program, plan_program, run_seeds
+from lstm_ar.training.train import seed_keys
 
 N = 10
 

@@ -3,7 +3,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from lstm_ar import threefry
+from lstm_ar.kernels import threefry
 
 KEYS = jax.random.split(jax.random.key(7), 5)
 

@@ -5,11 +5,11 @@ import numpy as np
 import optax
 import pytest
 
-from lstm_ar.adam import keras_adam
 from lstm_ar.config import Hyper, ModelConfig, TrainConfig
-from lstm_ar.data import Dataset, windows
-from lstm_ar.forecaster import forecast_batch, init_params
-from lstm_ar.train import Batch, batch_indices, loss_fn, make_train, masked_mse, seed_keys
+from lstm_ar.data.series import Dataset, windows
+from lstm_ar.model.forecaster import forecast_batch, init_params
+from lstm_ar.training.keras_adam import keras_adam
+from lstm_ar.training.train import Batch, batch_indices, loss_fn, make_train, masked_mse, seed_keys
 
 MODEL = ModelConfig(units=4, window=2)
 CONFIG = TrainConfig(model=MODEL, epochs=3, batch_size=8, hyper=Hyper(learning_rate=1e-2, output_dropout=0.2))

@@ -1,0 +1,182 @@
+"""Rollouts of many models at once, each with its own weights, blocked so each block stays in cache.
+
+``jax.vmap(rollout)`` over B stacked models runs all B models one step at a time: every step
+streams all B weight sets through the core. At hidden 32 one model's recurrent kernel is 16 KiB,
+so beyond ~64 models the weights leave the L2 cache and every step reads them from memory again;
+measured throughput then falls as B grows (benchmarks/rollout.py: 2.4 M seed-steps/s at B = 64,
+0.34 M at B = 16384, stateful mode, 2-core EPYC).
+
+``rollout_batched`` computes exactly the same per-model rollout (the plain ``lstm_ar.dynamics.rollout``
+vmapped over a block of models) but cuts the B models into blocks of ``block`` models and runs all
+``steps`` steps of one block before the next (``lax.map`` over blocks), so a block's weights are
+read from memory once and then stay in cache for the whole rollout. Per model the arithmetic is
+that of the plain rollout, so results agree with ``jax.vmap(rollout)`` to float32 rounding
+(tests/test_rollout.py; the differences seen were 0 up to B = 64 and <= 3e-8 beyond).
+
+With more than one device (GPUs, or CPU devices from
+``XLA_FLAGS=--xla_force_host_platform_device_count=N``) the models are also split across the
+devices with ``shard_map``; XLA:CPU otherwise runs the whole loop on one core (measured: the
+process's CPU time equals its wall time).
+
+Shapes: ``params`` is the forecaster's parameter tree with a leading model axis on every leaf
+(``jax.vmap(init_params)(keys)``); ``context`` is f32[time] (shared by all models) or
+f32[B, time]; the result is f32[B, steps].
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax.sharding import Mesh
+from jax.sharding import PartitionSpec as P
+
+from lstm_ar.config import ModelConfig
+from lstm_ar.dynamics.rollout import ROLLOUT_MODES, rollout
+from lstm_ar.model.forecaster import Params
+
+# Bytes of the weights a block reads per step that keep it resident in a core's L2 cache (1 MiB
+# on the benchmark machine), and the largest block. Chosen with benchmarks/tune_blocking.py on a
+# shared 2-core EPYC (benchmarks/results/tune_blocking.json; seed-steps per CPU-second, hidden 32,
+# B = 1024, T = 200): stateful mode 3.0-3.5 M for blocks of 4-64 models, 2.5-3.1 M for 128-256,
+# 1.1 M unblocked; window mode 12-14 M for blocks of 16-64, 6.5-8.5 M for 128-256, 4-5 M
+# unblocked; scan unroll 2 no faster. Hidden 128 (B = 256) and 512 (B = 16): blocks of 1-32 and
+# 1-2 models were best, unblocked 3.6x slower at hidden 128.
+BLOCK_WEIGHT_BYTES = 256 * 1024
+MAX_BLOCK = 64
+
+
+class Blocking(NamedTuple):
+    """How ``rollout_batched`` cuts the work: models per block, scan unroll."""
+
+    block: int
+    unroll: int
+
+
+def weight_bytes_per_model(params: Params, mode: str = "stateful") -> int:
+    """Bytes of one model's parameters read per step (stacked tree, leading axis = models).
+
+    Window mode (each step from the zero state) never reads the recurrent kernel.
+    """
+    _check_mode(mode)
+    total = sum(math.prod(leaf.shape[1:]) * leaf.dtype.itemsize for leaf in jax.tree.leaves(params))
+    if mode == "window":
+        rk = params["lstm"]["recurrent_kernel"]
+        total -= math.prod(rk.shape[1:]) * rk.dtype.itemsize
+    return total
+
+
+def default_blocking(n_models: int, bytes_per_model: int, backend: str | None = None) -> Blocking:
+    """Blocking chosen by measurement (see ``BLOCK_WEIGHT_BYTES``).
+
+    On CPU: blocks of models whose weights fill ``BLOCK_WEIGHT_BYTES``, at most ``MAX_BLOCK``.
+    On GPU/TPU one block of all models: the accelerator wants the widest batch. Unroll 1: unrolling
+    the scan by 2 was no faster in the same sweeps.
+    """
+    backend = jax.default_backend() if backend is None else backend
+    if backend != "cpu":
+        return Blocking(block=max(n_models, 1), unroll=1)
+    block = BLOCK_WEIGHT_BYTES // max(bytes_per_model, 1)
+    return Blocking(block=max(1, min(n_models, MAX_BLOCK, block)), unroll=1)
+
+
+def _check_mode(mode: str) -> None:
+    if mode not in ROLLOUT_MODES:
+        raise ValueError(f"unknown rollout mode {mode!r}; valid: {', '.join(map(repr, ROLLOUT_MODES))}")
+
+
+def _n_models(params: Params) -> int:
+    sizes = {leaf.shape[0] if leaf.ndim else None for leaf in jax.tree.leaves(params)}
+    if len(sizes) != 1 or None in sizes:
+        raise ValueError("params must be stacked: every leaf needs the same leading (model) axis, "
+                         f"got leading sizes {sorted(map(str, sizes))}")
+    return sizes.pop()
+
+
+def _pad_models(tree, n: int):
+    """Pad the leading axis to n by repeating the last model (padding is computed, then dropped)."""
+    def pad(a):
+        extra = n - a.shape[0]
+        if extra == 0:
+            return a
+        return jnp.concatenate([a, jnp.repeat(a[-1:], extra, axis=0)], axis=0)
+    return jax.tree.map(pad, tree)
+
+
+def rollout_batched(params: Params, context: jax.Array, steps: int, model: ModelConfig, *,
+                    mode: str = "window", block: int | None = None, unroll: int | None = None,
+                    devices: Sequence[jax.Device] | None = None) -> jax.Array:
+    """Roll out B models (own weights each) for ``steps`` steps; returns f32[B, steps].
+
+    params: stacked forecaster params (leading axis B). context: f32[time] shared by all models,
+    or f32[B, time]. ``block``/``unroll`` default to ``default_blocking``. ``devices`` (default:
+    all devices of the default backend, at most B of them) share the models with ``shard_map``
+    when more than one is used or when they are given.
+    Equals ``jax.vmap(lambda p, c: rollout(p, c, steps, model, mode=mode))`` to float32 rounding.
+    """
+    _check_mode(mode)
+    if steps < 1:
+        raise ValueError(f"steps must be >= 1, got {steps}")
+    n = _n_models(params)
+    context = jnp.asarray(context, jnp.float32)
+    shared = context.ndim == 1
+    if not shared and (context.ndim != 2 or context.shape[0] != n):
+        raise ValueError(f"context must be f32[time] or f32[{n}, time], got shape {context.shape}")
+    given = devices is not None
+    devices = list(jax.devices() if devices is None else devices)
+    if not devices:
+        raise ValueError("devices must not be empty")
+    devices = devices[:n]  # never more devices than models (B = 1 runs the plain rollout)
+    use_mesh = given or len(devices) > 1
+    per_device = math.ceil(n / len(devices))
+    chosen = default_blocking(per_device, weight_bytes_per_model(params, mode), devices[0].platform)
+    block = chosen.block if block is None else block
+    unroll = chosen.unroll if unroll is None else unroll
+    if block < 1 or unroll < 1:
+        raise ValueError(f"block and unroll must be >= 1, got {block}, {unroll}")
+    block = min(block, per_device)
+    # A shared context is not broadcast to B rows (each block's vmap closes over it). Only a
+    # multi-device run pads B to a multiple of the device count (with copies of the last model).
+    padded = len(devices) * per_device if use_mesh else n
+    tree = _pad_models(params if shared else (params, context), padded)
+
+    def one(q, x):
+        return rollout(q, x, steps, model, mode=mode, unroll=unroll)
+
+    def run_block(tree):  # leaves f32[b, ...] -> f32[b, steps], all b models at once
+        args = (tree, context) if shared else tree
+        if jax.tree.leaves(tree)[0].shape[0] == 1:
+            # One model: the plain rollout, not a vmap of one. A batch-1 dot_general compiles to
+            # a slower kernel than the matrix-vector product (measured, hidden 32, stateful:
+            # 0.70 against 0.34 CPU-us per step).
+            q = jax.tree.map(lambda a: a[0], tree if shared else tree[0])
+            x = context if shared else tree[1][0]
+            return one(q, x)[None]
+        return jax.vmap(one, in_axes=(0, None) if shared else (0, 0))(*args)
+
+    def blocked(tree):  # leaves f32[m, ...] -> f32[m, steps], block by block
+        m = jax.tree.leaves(tree)[0].shape[0]
+        full = (m // block) * block
+        if full == m and m == block:
+            return run_block(tree)
+        # Whole blocks in a lax.map; the m % block models left over run as one smaller block
+        # (no padded copy of the stacked weights).
+        blocks = jax.tree.map(lambda a: a[:full].reshape((full // block, block) + a.shape[1:]), tree)
+        outs = [jax.lax.map(run_block, blocks).reshape(full, steps)]
+        if full < m:
+            outs.append(run_block(jax.tree.map(lambda a: a[full:], tree)))
+        return jnp.concatenate(outs, axis=0) if len(outs) > 1 else outs[0]
+
+    if not use_mesh:
+        out = blocked(tree)
+    else:
+        mesh = Mesh(np.asarray(devices), ("models",))
+        # check_vma=False: the shared context is the same on every device (a replicated value
+        # that the window-mode scan carries next to per-model values).
+        out = jax.shard_map(blocked, mesh=mesh, in_specs=(P("models"),), out_specs=P("models"),
+                            check_vma=False)(tree)
+    return out[:n]

@@ -1,0 +1,175 @@
+"""Gradient and stability diagnostics of one forecaster (vmap them over seeds).
+
+Vanishing gradients (the article's claim), for ``window: f32[time, 1]``:
+
+* ``input_gradient_norms[k] = |d forecast / d window[time-1-k]|``: how much the prediction
+  still depends on the input k steps back (k = 0: the most recent).
+* ``state_gradient_norms[k] = ||d h_T / d x_{T-k}||_2`` for a sequence ``xs: f32[T, 1]`` run from
+  the zero state: the same decay seen through the recurrent state, before the Dense head.
+
+Stability of the free-running rollout (see ``lstm_ar.dynamics.rollout``). Window mode iterates
+``F(x_1..x_w) = (x_2..x_w, f(x_1..x_w))`` with f the forecast; its Jacobian is a companion matrix::
+
+    J = [[0, 1, 0, .., 0], .., [0, .., 0, 1], g]      g = grad f (oldest input first)
+
+whose eigenvalues are the roots of ``l^w - g_w l^(w-1) - .. - g_1``. Its spectral radius
+``rho(J) = max |eig J|`` < 1 means nearby windows converge (locally). The largest singular value
+``sigma_max(J) >= rho(J)`` is a device-native bound: ``jnp.linalg.eigvals`` of a non-symmetric
+matrix has no TPU kernel, and on GPU JAX runs it with LAPACK on the host. Along a trajectory
+s_0, s_1 = F(s_0), .. the largest Lyapunov exponent is estimated with one tangent vector, no QR::
+
+    u_t = J(s_t) v_t,  v_{t+1} = u_t / ||u_t||,  lambda = mean_t log ||u_t||
+
+lambda < 0: contraction (collapse to a fixed point); ~0: a neutral or periodic orbit;
+> 0: chaos or divergence. A step whose ``u_t`` is exactly 0 (e.g. a constant forecast) counts
+as ``log(FLOOR)`` (about -87) instead of -inf, so means over seeds stay finite.
+In stateful mode the map is ``(h, c, y) -> (h', c', head(h'))`` with
+``(h', c') = lstm_step((h, c), y)``: state dimension 2u + 1.
+
+Step t of ``rollout_spectral_radius`` / the Lyapunov sums is taken at the state *before* the
+t-th prediction of ``rollout_window`` / ``rollout_stateful`` (t = 0: the state after the context).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import jax
+import jax.numpy as jnp
+
+from lstm_ar.config import ModelConfig
+from lstm_ar.dynamics.rollout import _as_column
+from lstm_ar.kernels import linalg as host_linalg
+from lstm_ar.model.cell import LSTMCarry, lstm_step
+from lstm_ar.model.forecaster import Params, encode, forecast, head
+
+FLOOR = float(jnp.finfo(jnp.float32).tiny)  # smallest growth counted by the Lyapunov sums
+
+
+# --- vanishing gradients ---------------------------------------------------------------------
+
+def input_gradient_norms(params: Params, window: jax.Array, model: ModelConfig) -> jax.Array:
+    """window: f32[time, 1] -> f32[time]; index k = |d forecast / d window[time-1-k]|."""
+    grad = jax.grad(lambda w: forecast(params, w, model)[0])(_as_column(window))
+    return jnp.abs(grad[::-1, 0])
+
+
+def state_gradient_norms(params: Params, xs: jax.Array, model: ModelConfig) -> jax.Array:
+    """xs: f32[T, 1] from the zero state -> f32[T]; index k = ||d h_T / d xs[T-1-k]||_2."""
+    jac = jax.jacrev(lambda s: encode(params, s, model).h)(_as_column(xs))  # f32[u, T, 1]
+    return jnp.linalg.norm(jac[:, ::-1, 0], axis=0)
+
+
+# --- window-mode map -------------------------------------------------------------------------
+
+def window_map(params: Params, window: jax.Array, model: ModelConfig) -> jax.Array:
+    """F: f32[w] -> f32[w]: drop the oldest value, append the forecast."""
+    y = forecast(params, window[:, None], model)
+    return jnp.concatenate([window[1:], y])
+
+
+def window_map_jacobian(params: Params, window: jax.Array, model: ModelConfig) -> jax.Array:
+    """dF/dwindow at window: f32[w] (or f32[w, 1]) -> f32[w, w], rows = outputs."""
+    window = _as_column(window)[:, 0]
+    return jax.jacfwd(lambda w: window_map(params, w, model))(window)
+
+
+def spectral_radius(jac: jax.Array) -> jax.Array:
+    """max |eigenvalue| of f32[n, n] -> f32[] (non-symmetric eig: host LAPACK on GPU, no TPU)."""
+    return jnp.max(jnp.abs(host_linalg.eigvals(jac)))
+
+
+def max_singular(jac: jax.Array) -> jax.Array:
+    """Largest singular value of f32[n, n] -> f32[]; an upper bound on the spectral radius."""
+    return host_linalg.singular_values(jac)[0]
+
+
+def _start_window(context: jax.Array, model: ModelConfig) -> jax.Array:
+    context = _as_column(context)
+    if context.shape[0] < model.window:
+        raise ValueError(f"context has {context.shape[0]} values, the model needs {model.window}")
+    return context[-model.window:, 0]
+
+
+def _along_window_rollout(params: Params, context: jax.Array, steps: int, model: ModelConfig,
+                          reduce: Callable[[jax.Array], jax.Array]) -> jax.Array:
+    """reduce(J_t) for t < steps along the window-mode rollout, in one scan -> f32[steps]."""
+    def map_twice(window: jax.Array):  # (F, F): jacfwd differentiates one, keeps the other
+        nxt = window_map(params, window, model)
+        return nxt, nxt
+
+    def step(window: jax.Array, _):
+        jac, nxt = jax.jacfwd(map_twice, has_aux=True)(window)
+        return nxt, reduce(jac)
+
+    _, out = jax.lax.scan(step, _start_window(context, model), None, length=steps)
+    return out
+
+
+def rollout_spectral_radius(params: Params, context: jax.Array, steps: int,
+                            model: ModelConfig) -> jax.Array:
+    """rho(J_t) along the window-mode rollout from context: f32[C] -> f32[steps]."""
+    return _along_window_rollout(params, context, steps, model, spectral_radius)
+
+
+def rollout_max_singular(params: Params, context: jax.Array, steps: int,
+                         model: ModelConfig) -> jax.Array:
+    """sigma_max(J_t) >= rho(J_t) along the window-mode rollout (any device) -> f32[steps]."""
+    return _along_window_rollout(params, context, steps, model, max_singular)
+
+
+# --- Lyapunov exponents ----------------------------------------------------------------------
+
+def _lyapunov(step_map: Callable[[jax.Array], jax.Array], state: jax.Array, steps: int,
+              tangent: jax.Array | None) -> jax.Array:
+    """Single-vector Lyapunov estimate of the map state: f32[n] -> f32[n] over ``steps``."""
+    v = jnp.ones_like(state) if tangent is None else jnp.asarray(tangent, state.dtype)
+    v = v / jnp.linalg.norm(v)
+
+    def step(carry, _):
+        state, v = carry
+        nxt, u = jax.jvp(step_map, (state,), (v,))  # u = J(state) v
+        norm = jnp.maximum(jnp.linalg.norm(u), FLOOR)
+        return (nxt, u / norm), jnp.log(norm)
+
+    _, logs = jax.lax.scan(step, (state, v), None, length=steps)
+    return jnp.mean(logs)
+
+
+def lyapunov_exponent(params: Params, context: jax.Array, steps: int, model: ModelConfig,
+                      tangent: jax.Array | None = None) -> jax.Array:
+    """Largest Lyapunov exponent of the window-mode rollout -> f32[].
+
+    tangent: f32[w] starting direction (default: all ones, normalised).
+    """
+    return _lyapunov(lambda w: window_map(params, w, model), _start_window(context, model),
+                     steps, tangent)
+
+
+def _stateful_map(params: Params, state: jax.Array, model: ModelConfig) -> jax.Array:
+    """f32[2u+1] = (h, c, y) -> (h', c', head(h'))."""
+    u = model.units
+    carry = LSTMCarry(h=state[:u], c=state[u:2 * u])
+    carry, h = lstm_step(params["lstm"], carry, state[2 * u:], activation=model.activation,
+                         recurrent_activation=model.recurrent_activation)
+    return jnp.concatenate([carry.h, carry.c, head(params, h)])
+
+
+def stateful_map_jacobian(params: Params, carry: LSTMCarry, y: jax.Array,
+                          model: ModelConfig) -> jax.Array:
+    """Jacobian of (h, c, y) -> (h', c', y') at carry (f32[u] each), y: f32[] or f32[1]
+    -> f32[2u+1, 2u+1], coordinates ordered (h, c, y)."""
+    state = jnp.concatenate([carry.h, carry.c, jnp.reshape(y, (1,))])
+    return jax.jacfwd(lambda s: _stateful_map(params, s, model))(state)
+
+
+def stateful_lyapunov_exponent(params: Params, context: jax.Array, steps: int,
+                               model: ModelConfig,
+                               tangent: jax.Array | None = None) -> jax.Array:
+    """Largest Lyapunov exponent of the stateful rollout (warm-up over context: f32[C]) -> f32[].
+
+    tangent: f32[2u+1] starting direction in (h, c, y) coordinates (default: all ones).
+    """
+    carry = encode(params, _as_column(context), model)
+    state = jnp.concatenate([carry.h, carry.c, head(params, carry.h)])
+    return _lyapunov(lambda s: _stateful_map(params, s, model), state, steps, tangent)

@@ -1,0 +1,109 @@
+"""``jax.random``'s split, fold_in, bits and bernoulli for threefry keys, bit for bit, unrolled.
+
+On CPU JAX lowers the Threefry-2x32 hash as a ``while`` loop of five trips (to keep compile
+times down), and XLA runs every trip as a handful of tiny kernels: drawing the dropout masks of
+one 32-example batch costs three such loops, more than the LSTM step itself (profile in
+``benchmarks/train.py --profile``). Here the 20 rounds are written out, so XLA fuses the whole
+hash into one elementwise kernel. Integer arithmetic is exact, so the bits are the same as
+``jax.random``'s (``tests/test_threefry.py`` compares them), given JAX's defaults:
+
+* ``jax_threefry_partitionable`` (on by default since JAX 0.5): counters are the flat index
+  of each output element as a 64-bit number split in two 32-bit halves;
+* keys of the default ``threefry2x32`` implementation.
+
+For any other key implementation, or with the flag off, each function calls ``jax.random``.
+The functions take and return typed keys, like ``jax.random``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+_ROTATIONS = ((13, 15, 26, 6), (17, 29, 16, 24))
+_PARITY = np.uint32(0x1BD11BDA)
+
+
+def hash2x32(k1: jax.Array, k2: jax.Array, x1: jax.Array, x2: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """Threefry-2x32 with 20 rounds (Salmon et al. 2011), as ``jax.random``. All u32."""
+    ks = (k1, k2, k1 ^ k2 ^ _PARITY)
+    x1, x2 = x1 + ks[0], x2 + ks[1]
+    for block in range(5):
+        for rot in _ROTATIONS[block % 2]:
+            x1 = x1 + x2
+            x2 = (x2 << np.uint32(rot)) | (x2 >> np.uint32(32 - rot))
+            x2 = x1 ^ x2
+        x1 = x1 + ks[(block + 1) % 3]
+        x2 = x2 + ks[(block + 2) % 3] + np.uint32(block + 1)
+    return x1, x2
+
+
+def is_fast(key: jax.Array) -> bool:
+    """True when the unrolled functions reproduce ``jax.random`` for this key."""
+    try:
+        impl = str(jax.random.key_impl(key))
+    except TypeError:  # raw uint32 keys: leave them to jax.random
+        return False
+    return "threefry2x32" in impl and bool(jax.config.jax_threefry_partitionable)
+
+
+def _halves(key: jax.Array) -> tuple[jax.Array, jax.Array]:
+    data = jax.random.key_data(key)
+    return data[..., 0], data[..., 1]
+
+
+def _counters(shape: Sequence[int]) -> tuple[jax.Array, jax.Array]:
+    size = math.prod(shape)
+    if size >= 2 ** 32:
+        raise NotImplementedError("more than 2^32 random values from one key")
+    low = jax.lax.iota(jnp.uint32, size).reshape(shape)
+    return jnp.zeros(shape, jnp.uint32), low
+
+
+def split(key: jax.Array, num: int = 2) -> jax.Array:
+    """``jax.random.split(key, num)`` for a single key."""
+    if not is_fast(key) or key.shape:
+        return jax.random.split(key, num)
+    k1, k2 = _halves(key)
+    hi, lo = _counters((num,))
+    y1, y2 = hash2x32(k1, k2, hi, lo)
+    return jax.random.wrap_key_data(jnp.stack([y1, y2], axis=-1), impl=jax.random.key_impl(key))
+
+
+def fold_in(key: jax.Array, data) -> jax.Array:
+    """``jax.random.fold_in(key, data)`` for a single key and a scalar integer."""
+    if not is_fast(key) or key.shape:
+        return jax.random.fold_in(key, data)
+    k1, k2 = _halves(key)
+    y1, y2 = hash2x32(k1, k2, jnp.zeros((), jnp.uint32), jnp.asarray(data).astype(jnp.uint32))
+    return jax.random.wrap_key_data(jnp.stack([y1, y2]), impl=jax.random.key_impl(key))
+
+
+def bits(key: jax.Array, shape: Sequence[int] = ()) -> jax.Array:
+    """``jax.random.bits(key, shape, jnp.uint32)`` for a single key."""
+    shape = tuple(shape)
+    if not is_fast(key) or key.shape:
+        return jax.random.bits(key, shape, jnp.uint32)
+    k1, k2 = _halves(key)
+    y1, y2 = hash2x32(k1, k2, *_counters(shape))
+    return y1 ^ y2
+
+
+def uniform(key: jax.Array, shape: Sequence[int] = ()) -> jax.Array:
+    """``jax.random.uniform(key, shape)`` (float32 in [0, 1)) for a single key."""
+    if not is_fast(key) or key.shape:
+        return jax.random.uniform(key, tuple(shape), jnp.float32)
+    mantissa = (bits(key, shape) >> np.uint32(32 - 23)) | np.float32(1.0).view(np.uint32)
+    return jnp.maximum(0.0, jax.lax.bitcast_convert_type(mantissa, jnp.float32) - 1.0)
+
+
+def bernoulli(key: jax.Array, p, shape: Sequence[int] = ()) -> jax.Array:
+    """``jax.random.bernoulli(key, p, shape)`` for a single key and a float32 p."""
+    p = jnp.asarray(p, jnp.float32)
+    if not is_fast(key) or key.shape:
+        return jax.random.bernoulli(key, p, tuple(shape))
+    return uniform(key, shape) < p

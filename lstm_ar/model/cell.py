@@ -1,0 +1,197 @@
+"""The LSTM cell: Keras 3's fused maths as a pure step function, and a Flax module around it.
+
+Parameters (Keras 3 layout, gate order [i, f, c, o]):
+  kernel:           f32[input_dim, 4u]
+  recurrent_kernel: f32[u, 4u]
+  bias:             f32[4u]
+  ln_scale, ln_bias:           f32[4u]  (only with ``layer_norm=True``)
+  ln_cell_scale, ln_cell_bias: f32[u]   (only with ``layer_norm=True``)
+
+Carry: ``LSTMCarry(h, c)``, in that order everywhere in this package (Keras's ``[h, c]``).
+
+One step, with dropout masks ``m_x`` (inputs) and ``m_h`` (recurrent; none at inference)::
+
+    r_k = (h * m_h[k]) @ recurrent_kernel_k                   for gate k in i, f, c, o
+    r   = LN(r) * ln_scale + ln_bias                          # only with layer_norm
+    z_k = (x * m_x[k]) @ kernel_k + r_k + bias_k
+    c' = rec_act(z_f) * c + rec_act(z_i) * act(z_c)
+    h' = rec_act(z_o) * act(c')                               # act(LN(c')) with layer_norm
+
+``act`` defaults to tanh and ``rec_act`` to sigmoid, as in Keras. The output of a step is h'.
+
+Dropout masks are f32[4, d] and f32[4, u], one row per gate, as Keras 3 draws them: with
+``recurrent_dropout > 0`` Keras switches to ``implementation=1`` and draws four independent
+input and four recurrent masks; otherwise one input mask is shared by the four gates (identical
+rows). Without masks the fused ``x @ kernel + h @ recurrent_kernel`` is used.
+
+Layer normalisation follows Ba et al. (2016): the recurrent term and the cell state (before the
+output activation) are normalised; the carried c stays un-normalised. The input term is left
+alone on purpose: with one input feature ``LN(x * w)`` depends only on ``sign(x)`` (up to
+epsilon), which would blind a window-1 forecaster to the value it is given.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+
+from lstm_ar.model import initializers
+from lstm_ar.model.activations import ActivationLike, get_activation
+
+Params = dict[str, jax.Array]
+LN_EPSILON = 1e-3  # Keras LayerNormalization's default epsilon.
+
+
+class LSTMCarry(NamedTuple):
+    """Recurrent state. h: f32[..., u] (hidden/output), c: f32[..., u] (cell)."""
+
+    h: jax.Array
+    c: jax.Array
+
+
+def zero_carry(units: int, batch_shape: tuple[int, ...] = (), dtype=jnp.float32) -> LSTMCarry:
+    """Keras's initial state: zeros for both h and c."""
+    zeros = jnp.zeros(batch_shape + (units,), dtype)
+    return LSTMCarry(h=zeros, c=zeros)
+
+
+def init_lstm_params(key: jax.Array, input_dim: int, units: int, *, layer_norm: bool = False,
+                     unit_forget_bias: bool = True) -> Params:
+    """Keras 3 defaults: glorot_uniform kernel, orthogonal recurrent kernel, forget bias 1."""
+    kernel_key, recurrent_key = jax.random.split(key)
+    params = {
+        "kernel": initializers.glorot_uniform(kernel_key, (input_dim, 4 * units)),
+        "recurrent_kernel": initializers.orthogonal(recurrent_key, (units, 4 * units)),
+        "bias": initializers.lstm_bias(units, unit_forget_bias=unit_forget_bias),
+    }
+    if layer_norm:
+        params.update(ln_params(units))
+    return params
+
+
+def ln_params(units: int) -> Params:
+    """Layer-norm gains (1) and offsets (0) for the recurrent term (4u) and the cell (u)."""
+    return {"ln_scale": jnp.ones((4 * units,), jnp.float32),
+            "ln_bias": jnp.zeros((4 * units,), jnp.float32),
+            "ln_cell_scale": jnp.ones((units,), jnp.float32),
+            "ln_cell_bias": jnp.zeros((units,), jnp.float32)}
+
+
+def layer_norm(z: jax.Array, scale: jax.Array, offset: jax.Array) -> jax.Array:
+    """LN over the last axis with Keras's epsilon. z: f32[..., n]; scale, offset: f32[n]."""
+    mean = jnp.mean(z, axis=-1, keepdims=True)
+    var = jnp.mean(jnp.square(z - mean), axis=-1, keepdims=True)
+    return (z - mean) * jax.lax.rsqrt(var + LN_EPSILON) * scale + offset
+
+
+def _project(v: jax.Array, w: jax.Array, mask: jax.Array | None) -> jax.Array:
+    """v: f32[n] @ w: f32[n, 4u] -> f32[4u]; with a per-gate mask f32[4, n], gate k sees v * mask[k]."""
+    if mask is None:
+        return v @ w
+    n, four_u = w.shape
+    per_gate = jnp.einsum("kn,nku->ku", v[None, :] * mask, w.reshape(n, 4, four_u // 4))
+    return per_gate.reshape(four_u)
+
+
+def _recurrent_term(params: Params, h: jax.Array, mask: jax.Array | None) -> jax.Array:
+    r = _project(h, params["recurrent_kernel"], mask)
+    if "ln_scale" in params:
+        r = layer_norm(r, params["ln_scale"], params["ln_bias"])
+    return r
+
+
+def _gates_to_carry(params: Params, z: jax.Array, c: jax.Array | None, act, rec_act) -> LSTMCarry:
+    z = z + params["bias"]
+    z_i, z_f, z_g, z_o = jnp.split(z, 4, axis=-1)
+    candidate = rec_act(z_i) * act(z_g)
+    # c is None only for the zero initial state: f * 0 + x == x exactly, so skip the product.
+    c_new = candidate if c is None else rec_act(z_f) * c + candidate
+    c_out = c_new
+    if "ln_cell_scale" in params:
+        c_out = layer_norm(c_new, params["ln_cell_scale"], params["ln_cell_bias"])
+    return LSTMCarry(h=rec_act(z_o) * act(c_out), c=c_new)
+
+
+def lstm_step(params: Params, carry: LSTMCarry, x: jax.Array, *,
+              activation: ActivationLike = "tanh", recurrent_activation: ActivationLike = "sigmoid",
+              input_mask: jax.Array | None = None,
+              recurrent_mask: jax.Array | None = None) -> tuple[LSTMCarry, jax.Array]:
+    """One LSTM step. x: f32[d]; carry.h, carry.c: f32[u]; masks f32[4, d], f32[4, u].
+
+    Returns (carry', h').
+    """
+    act, rec_act = get_activation(activation), get_activation(recurrent_activation)
+    z = _project(x, params["kernel"], input_mask) + _recurrent_term(params, carry.h, recurrent_mask)
+    new = _gates_to_carry(params, z, carry.c, act, rec_act)
+    return new, new.h
+
+
+def lstm_first_step(params: Params, x: jax.Array, *, activation: ActivationLike = "tanh",
+                    recurrent_activation: ActivationLike = "sigmoid",
+                    input_mask: jax.Array | None = None) -> tuple[LSTMCarry, jax.Array]:
+    """``lstm_step`` from the zero state without the (zero) recurrent product; bit-identical."""
+    act, rec_act = get_activation(activation), get_activation(recurrent_activation)
+    z = _project(x, params["kernel"], input_mask)
+    if "ln_bias" in params:  # LN of the zero recurrent term is exactly its offset.
+        z = z + params["ln_bias"]
+    new = _gates_to_carry(params, z, None, act, rec_act)
+    return new, new.h
+
+
+def lstm_sequence(params: Params, xs: jax.Array, *, activation: ActivationLike = "tanh",
+                  recurrent_activation: ActivationLike = "sigmoid",
+                  carry: LSTMCarry | None = None,
+                  input_mask: jax.Array | None = None,
+                  recurrent_mask: jax.Array | None = None) -> LSTMCarry:
+    """Run the cell over xs: f32[time, d]; returns the final carry (h: f32[u]).
+
+    From the zero state (``carry=None``, Keras's default) the first step skips the recurrent
+    product. The same masks are used at every timestep (Keras: one mask per sequence).
+    """
+    kw = dict(activation=activation, recurrent_activation=recurrent_activation)
+    if carry is None:
+        carry, _ = lstm_first_step(params, xs[0], input_mask=input_mask, **kw)
+        xs = xs[1:]
+    if xs.shape[0] == 0:
+        return carry
+
+    def step(carry: LSTMCarry, x: jax.Array):
+        carry, _ = lstm_step(params, carry, x, input_mask=input_mask, recurrent_mask=recurrent_mask, **kw)
+        return carry, None
+
+    carry, _ = jax.lax.scan(step, carry, xs)
+    return carry
+
+
+class LSTMCell(nn.Module):
+    """Flax wrapper of ``lstm_step`` with Keras's parameter names, layout and initialisers.
+
+    ``__call__(carry, x) -> (carry, h)`` for x: f32[d] (vmap for a batch).
+    """
+
+    features: int
+    activation: Any = "tanh"
+    recurrent_activation: Any = "sigmoid"
+    layer_norm: bool = False
+    unit_forget_bias: bool = True
+
+    @nn.compact
+    def __call__(self, carry: LSTMCarry, x: jax.Array, *, input_mask=None, recurrent_mask=None):
+        u, d = self.features, x.shape[-1]
+        params = {
+            "kernel": self.param("kernel", lambda k: initializers.glorot_uniform(k, (d, 4 * u))),
+            "recurrent_kernel": self.param("recurrent_kernel", lambda k: initializers.orthogonal(k, (u, 4 * u))),
+            "bias": self.param("bias", lambda k: initializers.lstm_bias(u, unit_forget_bias=self.unit_forget_bias)),
+        }
+        if self.layer_norm:
+            for name, value in ln_params(u).items():
+                params[name] = self.param(name, lambda _, v=value: v)
+        return lstm_step(params, carry, x, activation=self.activation,
+                         recurrent_activation=self.recurrent_activation,
+                         input_mask=input_mask, recurrent_mask=recurrent_mask)
+
+    def initialize_carry(self, batch_shape: tuple[int, ...] = ()) -> LSTMCarry:
+        return zero_carry(self.features, batch_shape)

@@ -1,0 +1,82 @@
+"""Beyond the seed, experiment 6: the context/state and training-regime comparisons on real series.
+
+For each series (``lstm_ar.data.real``: yearly sunspots, monthly CO2 changes) the model trains
+on the first 80% and is rolled out from the end of it over the remaining 20%, against the real
+values. Variants, all LSTM(32, relu) -> Dense(1), 100 epochs, Keras defaults:
+``window_1`` (the article's model), ``window_20`` and ``stateful_20`` (one window-20 model, two
+rollout modes), ``tf_k20`` and ``free_k20`` (a 20-value warm-up then 20 stateful predictions per
+example, trained teacher-forced or free-running, rolled out statefully). References without a
+model: persistence (repeat the last training value) and the training mean.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+
+import numpy as np
+
+from lstm_ar.config import ModelConfig
+from lstm_ar.data.real import load_series, split_standardise
+from lstm_ar.data.series import windows
+from lstm_ar.scenarios.common import fit_config
+from lstm_ar.study.claims import PairedClaim, RateClaim
+from lstm_ar.study.scenario import ROLLOUT_STEPS, Scenario
+
+WINDOW = 20
+EPOCHS = 100
+QUICK_DROPPED = ("tf_k20", "free_k20")  # --quick: two compiled programs fewer (and the claim comparing them)
+
+
+def _rmse(forecast: np.ndarray, truth: np.ndarray) -> float:
+    return float(np.sqrt(np.mean(np.square(forecast - truth))))
+
+
+def real_scenario(name: str, quick: bool = False) -> Scenario:
+    split = split_standardise(load_series(name))
+    steps = min(ROLLOUT_STEPS, split.test.shape[0])
+    truth = split.test[:steps]
+    persistence = _rmse(np.full(steps, split.train[-1]), truth)
+    references = {"persistence_rmse": persistence, "training_mean_rmse": _rmse(np.zeros(steps), truth)}
+    one_step = fit_config(ModelConfig(units=32, window=1, activation="relu"), EPOCHS, quick)
+    window = fit_config(ModelConfig(units=32, window=WINDOW, activation="relu"), EPOCHS, quick)
+    variants = {"window_1": one_step, "window_20": window, "stateful_20": window,
+                "tf_k20": dataclasses.replace(window, horizon=WINDOW),
+                "free_k20": dataclasses.replace(window, regime="free_running", horizon=WINDOW)}
+    if quick:  # the data, references and context/state comparison; the regimes are smoke-run by regime.py
+        variants = {n: c for n, c in variants.items() if n not in QUICK_DROPPED}
+
+    def derive(m: dict) -> dict:
+        return {"generalisation_gap": m["heldout_mse"] - m["train_mse"],
+                "rmse_minus_persistence": m["rollout_rmse"] - persistence}
+
+    claims = (
+        RateClaim(f"{name}-1d-map", "The article's window-1 model collapses on real data too", "window_1",
+                  "collapsed", ">", 0.5, "free-running rollout collapses to a constant"),
+        RateClaim(f"{name}-persistence", "A window-20 model's rollout beats repeating the last value",
+                  "window_20", "rmse_minus_persistence", "<", 0.0, "rollout RMSE below persistence's"),
+        PairedClaim(f"{name}-state", "Carrying (h, c) keeps the rollout on the series longer than window mode",
+                    "stateful_20", "window_20", "valid_horizon", lower_is_better=False),
+        PairedClaim(f"{name}-free", "Free-running training keeps the rollout on the series longer than teacher "
+                    "forcing", "free_k20", "tf_k20", "valid_horizon", lower_is_better=False),
+    )
+    if quick:
+        claims = tuple(c for c in claims if c.id != f"{name}-free")
+    data = windows(split.train, 1)
+    return Scenario(
+        name=name, title=f"Real series: {name}",
+        source=f"{name} (statsmodels), first 80% to train, rollout over the next {steps} values; "
+               f"LSTM(32, relu) -> Dense(1), {EPOCHS} epochs",
+        variants=variants, data=data, scale=float(np.std(split.train)), context=split.train,
+        test_input=data.x[-1, :, 0], test_target=float(data.y[-1, 0]), map_range=(-4.0, 4.0),
+        claims=claims, heldout=windows(split.test, 1), truth=truth, derive=derive,
+        lower_is_better=("train_mse", "heldout_mse", "rollout_rmse"), higher_is_better=("valid_horizon",),
+        rollout_steps=steps, series=split.train, heldout_series=split.test,
+        rollout_modes={n: "stateful" for n in ("stateful_20", "tf_k20", "free_k20") if n in variants},
+        references=references)
+
+
+SCENARIOS: dict[str, Callable[[bool], Scenario]] = {
+    "sunspots": lambda quick=False: real_scenario("sunspots", quick),
+    "co2": lambda quick=False: real_scenario("co2", quick),
+}

@@ -1,0 +1,166 @@
+"""Many devices and many processes: join the processes, lay seeds over a mesh, gather results.
+
+One process per host (or per GPU) runs the same script; ``initialize_distributed`` joins them
+with ``jax.distributed.initialize`` (coordinator address, process count and id from arguments,
+from ``JAX_COORDINATOR_ADDRESS`` / ``JAX_NUM_PROCESSES`` / ``JAX_PROCESS_ID``, or auto-detected
+on SLURM, Open MPI and Cloud TPU pods). After that ``jax.devices()`` lists every device of every
+process, and ``seed_mesh`` lays a one-axis ``Mesh`` ("seeds") over all of them. Each process
+trains the seeds that land on its own devices; ``gather`` brings a seed-sharded result to every
+process as numpy; only ``is_writer()`` (process 0) writes files. On CPU, cross-process
+collectives use gloo (``jax_cpu_collectives_implementation``).
+
+On one CPU host, ``use_cpu_cores`` splits the CPU into one JAX device per core: XLA:CPU runs a
+program on one core, so a sweep laid over two host devices trains twice the seeds in the same
+wall time on a 2-core machine (results do not depend on the device count: see ``lstm_ar.study.sweep``;
+unless the memory budget, split over the devices, makes the default lanes shrink, with a warning).
+
+Nothing here runs JAX computations at import: ``initialize_distributed`` and ``use_cpu_cores``
+must come first.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import warnings
+from typing import Any
+
+import jax
+import numpy as np
+from jax.experimental import multihost_utils
+from jax.sharding import Mesh
+
+SEED_AXIS = "seeds"
+ENV_NUM_PROCESSES = "JAX_NUM_PROCESSES"
+ENV_PROCESS_ID = "JAX_PROCESS_ID"
+ENV_COORDINATOR = "JAX_COORDINATOR_ADDRESS"
+FORCE_DEVICES_FLAG = "xla_force_host_platform_device_count"
+
+
+def _env_int(name: str) -> int | None:
+    value = os.environ.get(name)
+    if value in (None, ""):
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        raise ValueError(f"{name} must be an integer, got {value!r}") from None
+
+
+def initialize_distributed(coordinator: str | None = None, num_processes: int | None = None,
+                           process_id: int | None = None, *, auto: bool = False,
+                           shutdown_timeout_s: int = 3600) -> bool:
+    """Join this process to a multi-process run; returns True if it did, False if single-process.
+
+    Arguments left None are read from ``JAX_COORDINATOR_ADDRESS`` (host:port of process 0),
+    ``JAX_NUM_PROCESSES`` and ``JAX_PROCESS_ID``. With none of them set and ``auto`` False,
+    nothing happens (one process). With ``auto`` True, ``jax.distributed.initialize()`` detects
+    the cluster (SLURM's srun, Open MPI's mpirun, a Cloud TPU pod). Must run before any JAX
+    computation. On CPU the cross-process collectives are gloo unless
+    ``JAX_CPU_COLLECTIVES_IMPLEMENTATION`` says otherwise.
+    """
+    coordinator = coordinator or os.environ.get(ENV_COORDINATOR) or None
+    num_processes = num_processes if num_processes is not None else _env_int(ENV_NUM_PROCESSES)
+    process_id = process_id if process_id is not None else _env_int(ENV_PROCESS_ID)
+    given = [v is not None for v in (coordinator, num_processes, process_id)]
+    if not any(given) and not auto:
+        return False
+    if any(given) and not all(given) and not auto:
+        raise ValueError("a multi-process run needs all of --coordinator host:port, --num-processes and "
+                         "--process-id (or JAX_COORDINATOR_ADDRESS, JAX_NUM_PROCESSES, JAX_PROCESS_ID); "
+                         "or --distributed to detect them on SLURM, Open MPI or a TPU pod")
+    if num_processes is not None and num_processes < 1:
+        raise ValueError(f"num_processes must be >= 1, got {num_processes}")
+    if process_id is not None and num_processes is not None and not 0 <= process_id < num_processes:
+        raise ValueError(f"process_id must be in [0, {num_processes}), got {process_id}")
+    if coordinator is not None and ":" not in coordinator:
+        raise ValueError(f"coordinator must be host:port, got {coordinator!r}")
+    if "JAX_CPU_COLLECTIVES_IMPLEMENTATION" not in os.environ:
+        jax.config.update("jax_cpu_collectives_implementation", "gloo")
+    jax.distributed.initialize(coordinator_address=coordinator, num_processes=num_processes,
+                               process_id=process_id, shutdown_timeout_seconds=shutdown_timeout_s)
+    return True
+
+
+def available_cores() -> int:
+    """CPU cores this process may run on (its affinity mask; ``os.cpu_count()`` where there is none)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def use_cpu_cores(n: int | None = None, *, warn: bool = True) -> int:
+    """Make the CPU backend ``n`` devices (default: one per available core); returns the count in force.
+
+    XLA:CPU runs each program on one core, so a sweep over one CPU device leaves the other cores
+    idle; with one device per core, ``lstm_ar.study.sweep`` runs a block of seeds on each. It only
+    changes the CPU backend (GPUs and TPUs are untouched), must run before the first JAX
+    computation, and leaves an explicit choice alone: ``XLA_FLAGS`` naming
+    ``--xla_force_host_platform_device_count``, or ``jax_num_cpu_devices`` already set. Once
+    the backend is running the count cannot change: then it returns the count in force (0 if this
+    process has no CPU backend) and warns (unless ``warn`` is False) if ``n`` was asked for
+    explicitly and differs; so does an ``XLA_FLAGS`` count that differs from ``n``.
+    """
+    if n is not None and n < 1:
+        raise ValueError(f"the number of CPU devices must be >= 1, got {n}")
+    forced = re.findall(rf"--{FORCE_DEVICES_FLAG}=(\d+)", os.environ.get("XLA_FLAGS", ""))
+    if forced:  # XLA takes the last occurrence
+        count = int(forced[-1])
+        if warn and n is not None and count != n:
+            warnings.warn(f"XLA_FLAGS sets {count} CPU device(s); asked for {n}: XLA_FLAGS wins", stacklevel=2)
+        return count
+    current = jax.config.jax_num_cpu_devices
+    if n is None and current >= 0:
+        return current
+    want = available_cores() if n is None else int(n)
+    try:
+        jax.config.update("jax_num_cpu_devices", want)
+    except RuntimeError:  # the backend already runs: keep what it has
+        try:
+            count = len(jax.devices("cpu"))
+        except RuntimeError:  # no CPU backend in this process (e.g. JAX_PLATFORMS=cuda)
+            return 0
+        if warn and n is not None and count != n:
+            warnings.warn(f"JAX is already running with {count} CPU device(s); asked for {n}: call "
+                          f"use_cpu_cores before the first JAX computation", stacklevel=2)
+        return count
+    return want
+
+
+def is_writer() -> bool:
+    """True in exactly one process (process 0): the one that writes files and prints verdicts."""
+    return jax.process_index() == 0
+
+
+def seed_mesh() -> Mesh:
+    """A one-axis mesh ("seeds") over every device of every process, in process order."""
+    return Mesh(np.asarray(jax.devices()), (SEED_AXIS,))
+
+
+def gather(tree: Any) -> Any:
+    """A pytree of seed-sharded ``jax.Array`` -> the same pytree of full numpy arrays, on every process."""
+    if jax.process_count() == 1:
+        return jax.tree.map(np.asarray, jax.device_get(tree))
+    return multihost_utils.process_allgather(tree, tiled=True)
+
+
+def broadcast_int(value: int) -> int:
+    """Process 0's ``value`` on every process (a no-op with one process)."""
+    if jax.process_count() == 1:
+        return int(value)
+    return int(multihost_utils.broadcast_one_to_all(np.asarray(value, np.int32)))
+
+
+def min_over_processes(value: float) -> float:
+    """The smallest ``value`` over all processes (a no-op with one process)."""
+    if jax.process_count() == 1:
+        return float(value)
+    values = multihost_utils.process_allgather(np.asarray([value], np.float32))
+    return float(np.min(values))
+
+
+def finish() -> None:
+    """Leave the multi-process run (a barrier): after the last collective, before writing reports."""
+    if jax.process_count() > 1:
+        jax.distributed.shutdown()

@@ -1,0 +1,299 @@
+"""Run a scenario over many seeds: train, evaluate, summarise, judge its claims.
+
+``run_scenario`` trains every variant on the same seeds (``lstm_ar.study.sweep.run_seeds``: vmapped,
+sharded over all devices and processes, in chunks streamed to disk and resumable; variants that
+differ only in how they are rolled out train once) and evaluates each trained model once:
+one-step errors, the article's own prediction, a free-running rollout and its collapse metrics,
+and (window 1) the fixed points of the learned map.
+``summarise`` turns the per-seed values into the statistics and verdicts of ``summary.json``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import pathlib
+import time
+from collections.abc import Sequence
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from lstm_ar.config import Hyper, TrainConfig
+from lstm_ar.dynamics import stability as diagnostics
+from lstm_ar.dynamics.collapse import (
+    COLLAPSE_THRESHOLD,
+    VALID_TOLERANCE,
+    collapse_metrics,
+    map_fixed_points,
+    valid_horizon,
+)
+from lstm_ar.dynamics.rollout import rollout
+from lstm_ar.model.forecaster import Params, forecast, forecast_batch
+from lstm_ar.study import stats
+from lstm_ar.study.chunk_store import ChunkStore, fingerprint, source_fingerprint
+from lstm_ar.study.claims import diverged_as_worst, evaluate_claim
+from lstm_ar.study.scenario import Scenario
+from lstm_ar.study.sweep import run_seeds
+from lstm_ar.training.train import TrainResult, make_train
+
+N_FAN = 20  # individual rollouts kept per variant for figures
+# Scenario fields that do not change any per-seed value computed on the device (left out of the
+# fingerprint of stored chunks; ``derive`` runs on the host after loading).
+NOT_COMPUTED = ("title", "source", "variants", "claims", "derive", "lower_is_better", "higher_is_better",
+                "key_metric", "baseline", "references")
+
+
+class VariantResult(NamedTuple):
+    """metrics: name -> f[n_seeds]; rollouts: f[n_seeds, T]; epoch_loss: f[n_seeds, epochs]."""
+
+    metrics: dict[str, np.ndarray]
+    rollouts: np.ndarray
+    epoch_loss: np.ndarray
+
+
+class ScenarioResult(NamedTuple):
+    """sweep: per training group (named by its first variant), how it ran (``Sweep.describe``)."""
+
+    scenario: Scenario
+    seeds: int
+    root_seed: int
+    variants: dict[str, VariantResult]
+    runtime_s: float
+    sweep: dict | None = None
+
+
+def make_model_metrics(scenario: Scenario, variant: str):
+    """model_metrics(params) -> metrics that depend on the trained model only, not on how it is
+    rolled out: one-step MSEs, the article's prediction, probes f(x)."""
+    model = scenario.variants[variant].model
+    data, heldout, test_input = scenario.inputs(variant)
+    x, y = jnp.asarray(data.x), jnp.asarray(data.y)
+    heldout = None if heldout is None else (jnp.asarray(heldout.x), jnp.asarray(heldout.y))
+    test_input = jnp.asarray(test_input)[:, None]
+
+    def mse(params: Params, inputs, targets) -> jax.Array:
+        return jnp.mean(jnp.square(forecast_batch(params, inputs, model) - targets))
+
+    def model_metrics(params: Params) -> dict[str, jax.Array]:
+        pred = forecast(params, test_input, model)[0]
+        m = {"train_mse": mse(params, x, y), "seed_prediction": pred,
+             "seed_prediction_error": jnp.abs(pred - scenario.test_target)}
+        if heldout is not None:
+            m["heldout_mse"] = mse(params, *heldout)
+        for p in scenario.probes:
+            m[f"f({p:g})"] = forecast(params, jnp.full((1, 1), p, jnp.float32), model)[0]
+        if scenario.diagnostics:  # |d prediction / d input k steps back| at the article's test input
+            grads = diagnostics.input_gradient_norms(params, test_input, model)
+            m.update({f"grad_k{k}": grads[k] for k in range(model.window)})
+        return m
+
+    return model_metrics
+
+
+def make_rollout_metrics(scenario: Scenario, variant: str):
+    """rollout_metrics(params) -> (metrics of the variant's free-running rollout, rollout f32[T])."""
+    model = scenario.variants[variant].model
+    mode = scenario.rollout_mode(variant)
+    context = jnp.asarray(scenario.context)
+    if mode == "stateful":  # warm up over as many values as the model was trained on
+        context = context[-model.window:]
+
+    def rollout_metrics(params: Params):
+        ys = rollout(params, context, scenario.rollout_steps, model, mode=mode)
+        cm = collapse_metrics(ys, scenario.scale)
+        m = cm._asdict()
+        if scenario.truth is not None:
+            truth = jnp.asarray(scenario.truth)
+            m["rollout_rmse"] = jnp.sqrt(jnp.mean(jnp.square(ys - truth)))
+            m["valid_horizon"] = valid_horizon(ys, truth, VALID_TOLERANCE * scenario.scale)
+        if scenario.diagnostics:
+            lyapunov = diagnostics.lyapunov_exponent if mode == "window" else diagnostics.stateful_lyapunov_exponent
+            m["lyapunov"] = lyapunov(params, context, scenario.rollout_steps, model)
+            if mode == "window":  # rho(J_t) of the rollout map along the rollout
+                rho = diagnostics.rollout_spectral_radius(params, context, scenario.rollout_steps, model)
+                tail = rho[-scenario.rollout_steps // 4:]
+                m.update(rho_start=rho[0], rho_tail=jnp.median(tail),
+                         contraction_fraction=jnp.mean((rho < 1.0).astype(jnp.float32)))
+        if model.window == 1 and mode == "window":
+            scalar_map = lambda v: forecast(params, v.reshape(1, 1), model)[0]  # noqa: E731
+            fp = map_fixed_points(scalar_map, cm.settle_value, low=scenario.map_range[0],
+                                  high=scenario.map_range[1])
+            m.update(n_fixed_points=fp.count, settle_slope=fp.settle_slope,
+                     abs_settle_slope=jnp.abs(fp.settle_slope), settle_residual=fp.settle_residual)
+        return m, ys
+
+    return rollout_metrics
+
+
+def _variant_result(scenario: Scenario, metrics: dict, rollouts, epoch_loss) -> VariantResult:
+    metrics = {k: np.asarray(v, np.float64) for k, v in metrics.items()}
+    epoch_loss = np.asarray(epoch_loss)
+    metrics["diverged"] = ((metrics["diverged"] > 0) | ~np.isfinite(epoch_loss[:, -1])).astype(np.float64)
+    metrics["final_train_loss"] = np.asarray(epoch_loss[:, -1], np.float64)
+    if scenario.derive is not None:
+        metrics.update(scenario.derive(metrics))
+    return VariantResult(metrics=metrics, rollouts=np.asarray(rollouts), epoch_loss=epoch_loss)
+
+
+def group_identity(scenario: Scenario, subgroups: Sequence[Sequence[str]]) -> dict:
+    """What determines a training group's per-seed values (with the root seed and lanes, added by
+    ``run_seeds``): its configs, the scenario's data and evaluation settings, the library's source,
+    JAX and the hardware kind. Stored chunks are reused only if all of it matches."""
+    fields = {f.name: getattr(scenario, f.name) for f in dataclasses.fields(scenario) if f.name not in NOT_COMPUTED}
+    configs = {name: scenario.variants[name] for group in subgroups for name in group}
+    return {"scenario": scenario.name, "variants": [list(g) for g in subgroups],
+            "fingerprint": fingerprint({"fields": fields, "configs": configs}),
+            "library": source_fingerprint(), "jax": jax.__version__, "hardware": hardware_kind()}
+
+
+def run_group(scenario: Scenario, subgroups: Sequence[Sequence[str]], n_seeds: int, *, root_seed: int = 0,
+              chunk: int | None = None, lanes: int | None = None, progress: bool = True,
+              store_dir: str | os.PathLike | None = None,
+              resume: bool = False) -> tuple[dict[str, VariantResult] | None, dict]:
+    """Train and evaluate variants whose configs differ at most in their numeric ``Hyper``.
+
+    ``subgroups`` lists the variants per distinct hyper-parameter setting; each setting trains
+    once per seed, and every variant in it is evaluated (e.g. one model, two rollout modes). With
+    several settings, training is vmapped over them too (one compiled program for the sweep, and
+    ``lanes`` seeds x settings models per device at once); with one, its values stay compile-time
+    constants. The two paths agree to float32 rounding (tests/test_groups.py). With ``store_dir``,
+    finished chunks stream to ``store_dir/<first variant>/`` (and are reused with ``resume``).
+    Returns (results per variant, or None on processes other than 0; ``Sweep.describe()``).
+    """
+    names = [n for group in subgroups for n in group]
+    config = scenario.variants[names[0]]
+    train = make_train(config, scenario.training_data(names[0]))
+    model_metrics = make_model_metrics(scenario, names[0])  # same model and data for all
+    modes = {scenario.rollout_mode(n): make_rollout_metrics(scenario, n) for n in names}
+
+    def evaluate(result: TrainResult):
+        shared = model_metrics(result.params)
+        return {mode: rollout_metrics(result.params) for mode, rollout_metrics in modes.items()}, shared
+
+    if len(subgroups) == 1:
+        def per_seed(key: jax.Array):
+            result = train(key)
+            return evaluate(result), result.epoch_loss
+    else:
+        hypers = jax.tree.map(lambda *v: np.asarray(v, np.float32),
+                              *[scenario.variants[g[0]].hyper for g in subgroups])
+
+        def per_seed(key: jax.Array):
+            def one(hyper):
+                result = train(key, hyper)
+                return evaluate(result), result.epoch_loss
+            return jax.vmap(one)(hypers)
+
+    desc = f"{scenario.name}/{names[0]}" + (f" (+{len(names) - 1})" if len(names) > 1 else "")
+    store = None if store_dir is None else ChunkStore(pathlib.Path(store_dir) / names[0],
+                                                      group_identity(scenario, subgroups), resume=resume)
+    sweep = run_seeds(per_seed, n_seeds, root_seed=root_seed, chunk=chunk, lanes=lanes, desc=desc,
+                      progress=progress, store=store)
+    if sweep.results is None:
+        return None, sweep.describe()
+    (per_mode, shared), epoch_loss = sweep.results
+    pick = (lambda a, j: a) if len(subgroups) == 1 else (lambda a, j: a[:, j])
+    results = {}
+    for j, group in enumerate(subgroups):
+        for name in group:
+            metrics, rollouts = per_mode[scenario.rollout_mode(name)]
+            merged = {k: pick(v, j) for k, v in {**shared, **metrics}.items()}
+            results[name] = _variant_result(scenario, merged, pick(rollouts, j), pick(epoch_loss, j))
+    return results, sweep.describe()
+
+
+def training_groups(scenario: Scenario) -> list[list[list[str]]]:
+    """Group variants that share data and everything but numeric hyper-parameters (one compiled
+    program), and within a group those with equal hyper-parameters (one training run)."""
+    groups: dict[tuple, dict[TrainConfig, list[str]]] = {}
+    for name, config in scenario.variants.items():
+        data = scenario.variant_data.get(name)
+        structure = (dataclasses.replace(config, hyper=Hyper()), None if data is None else id(data))
+        groups.setdefault(structure, {}).setdefault(config, []).append(name)
+    return [list(sub.values()) for sub in groups.values()]
+
+
+def run_scenario(scenario: Scenario, n_seeds: int, *, root_seed: int = 0, chunk: int | None = None,
+                 lanes: int | None = None, progress: bool = True, store_dir: str | os.PathLike | None = None,
+                 resume: bool = False) -> ScenarioResult | None:
+    """Every training group of the scenario over seeds 0..n_seeds-1 (see ``run_group``); None on
+    processes other than 0 of a multi-process run (they only compute)."""
+    start = time.perf_counter()
+    variants: dict[str, VariantResult] = {}
+    sweeps = {}
+    for subgroups in training_groups(scenario):
+        results, sweeps[subgroups[0][0]] = run_group(scenario, subgroups, n_seeds, root_seed=root_seed, chunk=chunk,
+                                                     lanes=lanes, progress=progress, store_dir=store_dir,
+                                                     resume=resume)
+        if results is not None:
+            variants.update(results)
+    if not variants:
+        return None
+    variants = {name: variants[name] for name in scenario.variants}  # keep the declared order
+    return ScenarioResult(scenario, n_seeds, root_seed, variants, time.perf_counter() - start, sweeps)
+
+
+def hardware_kind() -> str:
+    """The kind of device (platform, device kind, CPU model), not how many: results depend on it."""
+    d = jax.devices()[0]
+    kind = f"{d.platform}:{d.device_kind}"
+    if d.platform == "cpu":
+        kind += f" ({_cpu_model()})"
+    return kind
+
+
+def _cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo") as f:
+            return next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+    except (OSError, StopIteration):
+        return "unknown CPU"
+
+
+def device_description() -> str:
+    d = jax.devices()[0]
+    desc = f"{d.platform}:{d.device_kind} x{jax.device_count()}"
+    if d.platform == "cpu":
+        desc += f" ({_cpu_model()}, {os.cpu_count()} cores)"
+    if jax.process_count() > 1:
+        desc += f", {jax.process_count()} processes"
+    return desc
+
+
+def summarise(result: ScenarioResult) -> dict[str, Any]:
+    """The ``summary.json`` dictionary: statistics per variant, paired comparisons, verdicts."""
+    sc = result.scenario
+    metrics = {name: v.metrics for name, v in result.variants.items()}
+    variants = {}
+    for name, m in metrics.items():
+        variants[name] = {
+            "metrics": {k: stats.summarize(v) for k, v in m.items() if k not in ("collapsed", "diverged")},
+            "collapse_rate": stats.rate(m["collapsed"] > 0),
+            "diverged_rate": stats.rate(m["diverged"] > 0),
+        }
+    names = list(metrics)
+    comparisons = []
+    directions = [(m, True) for m in sc.lower_is_better] + [(m, False) for m in sc.higher_is_better]
+    pairs = ([(a, sc.baseline) for a in names if a != sc.baseline] if sc.baseline is not None
+             else [(a, b) for i, a in enumerate(names) for b in names[i + 1:]])
+    for a, b in pairs:
+        for metric, lower in directions:
+            if metric in metrics[a] and metric in metrics[b]:
+                p = stats.prob_better(diverged_as_worst(metrics[a][metric], lower),
+                                      diverged_as_worst(metrics[b][metric], lower), lower_is_better=lower)
+                comparisons.append({"a": a, "b": b, "metric": metric, "lower_is_better": lower, **p})
+    return {
+        "scenario": sc.name, "title": sc.title, "source": sc.source, "seeds": result.seeds,
+        "root_seed": result.root_seed,
+        "config": {name: cfg.to_dict() for name, cfg in sc.variants.items()},
+        "rollout": {"steps": sc.rollout_steps, "modes": {n: sc.rollout_mode(n) for n in sc.variants},
+                    "collapse_threshold": COLLAPSE_THRESHOLD, "valid_tolerance": VALID_TOLERANCE,
+                    "scale": sc.scale},
+        "device": device_description(), "jax_version": jax.__version__,
+        "runtime_s": round(result.runtime_s, 3), "sweep": result.sweep or {},
+        "references": dict(sc.references), "variants": variants, "comparisons": comparisons,
+        "claims": [evaluate_claim(c, metrics) for c in sc.claims],
+    }

@@ -1,0 +1,81 @@
+"""Training regimes for a stateful forecaster: teacher forcing, scheduled sampling, free running.
+
+A training example is a warm-up window ``f32[w, 1]`` and the next ``k`` values ``f32[k]``. The
+LSTM reads the window from the zero state, then makes k predictions while carrying (h, c).
+After prediction j the next input is the true value with probability ``p`` (a coin flipped per
+step inside ``lax.scan``) and the model's own prediction otherwise; the loss is the mean squared
+error of the k predictions, back-propagated through any fed-back predictions::
+
+    p = 1: teacher forcing        p = 0: free running (loss on a k-step rollout)
+    scheduled sampling (Bengio et al. 2015): p decays over training, step i of N:
+      linear:            p_i = 1 - i / N
+      exponential:       p_i = 0.01 ** (i / N)                  (k ** i with k = 0.01 ** (1/N))
+      inverse_sigmoid:   p_i = c / (c + exp(i / c)), c log c = N / 2 (p = 1/2 half-way)
+
+A model trained this way is rolled out with ``rollout_stateful`` (warm-up, then feed back).
+"""
+
+from __future__ import annotations
+
+import math
+
+import jax
+import jax.numpy as jnp
+
+from lstm_ar.config import REGIMES, ModelConfig
+from lstm_ar.model.cell import lstm_step
+from lstm_ar.model.forecaster import DropoutMasks, Params, encode, head
+
+EXPONENTIAL_FINAL = 0.01
+
+
+def inverse_sigmoid_constant(total_steps: int) -> float:
+    """c with c log c = total_steps / 2 (Newton's method), so the schedule crosses 1/2 half-way."""
+    target = max(total_steps / 2.0, math.e)
+    c = target / math.log(target)
+    for _ in range(50):
+        c -= (c * math.log(c) - target) / (math.log(c) + 1.0)
+    return c
+
+
+def teacher_probability(regime: str, step, total_steps: int) -> jax.Array:
+    """Probability of feeding the true value at training step ``step`` (0-based) of total_steps."""
+    if regime not in REGIMES:
+        raise ValueError(f"unknown regime {regime!r}; valid: {', '.join(REGIMES)}")
+    frac = jnp.asarray(step, jnp.float32) / total_steps
+    if regime == "teacher_forcing":
+        return jnp.ones_like(frac)
+    if regime == "free_running":
+        return jnp.zeros_like(frac)
+    if regime == "scheduled_linear":
+        return jnp.clip(1.0 - frac, 0.0, 1.0)
+    if regime == "scheduled_exponential":
+        return jnp.power(jnp.float32(EXPONENTIAL_FINAL), frac)
+    c = inverse_sigmoid_constant(total_steps)
+    return c / (c + jnp.exp(jnp.asarray(step, jnp.float32) / c))
+
+
+def sequence_loss(params: Params, window: jax.Array, targets: jax.Array, teacher_prob, key: jax.Array,
+                  model: ModelConfig, masks: DropoutMasks | None = None) -> jax.Array:
+    """Mean squared error of k stateful predictions. window: f32[w, 1], targets: f32[k]."""
+    carry = encode(params, window, model, masks)
+    out_mask = None if masks is None else masks.output
+
+    def predict(h):
+        return head(params, h if out_mask is None else h * out_mask)
+
+    coins = jax.random.bernoulli(key, teacher_prob, targets.shape)
+
+    def step(state, inputs):
+        carry, y = state
+        target, coin = inputs
+        err = jnp.square(y[0] - target)
+        fed = jnp.where(coin, target, y[0])[None]
+        carry, h = lstm_step(params["lstm"], carry, fed, activation=model.activation,
+                             recurrent_activation=model.recurrent_activation,
+                             input_mask=None if masks is None else masks.input,
+                             recurrent_mask=None if masks is None else masks.recurrent)
+        return (carry, predict(h)), err
+
+    _, errors = jax.lax.scan(step, (carry, predict(carry.h)), (targets, coins))
+    return jnp.mean(errors)
