@@ -1,6 +1,7 @@
 """Shared benchmark machinery: arguments, machine description, timing, memory, output.
 
-Every benchmark script (``benchmarks/rollout.py``, ``benchmarks/train.py``) uses the same pieces:
+Every benchmark (``python -m benchmarks.rollout``, ``python -m benchmarks.train``, ...) uses the
+same pieces:
 
 * ``parse_args(name, description)`` -> namespace with ``quick`` and ``out``
   (default ``benchmarks/results/<name>.json``; ``--quick`` defaults to ``<name>_quick.json`` in
@@ -40,8 +41,6 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from lstm_ar.study.distributed import available_cores
-
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 SCHEMA_VERSION = 1
 
@@ -50,8 +49,19 @@ SCHEMA_VERSION = 1
 
 def parse_args(name: str, description: str, argv: Sequence[str] | None = None,
                extra: Callable[[argparse.ArgumentParser], None] | None = None) -> argparse.Namespace:
-    """``--quick`` (seconds; what CI runs) and ``--out PATH``; ``extra(parser)`` may add more."""
-    parser = argparse.ArgumentParser(description=description)
+    """The arguments every benchmark takes: ``--quick`` (seconds; what CI runs) and ``--out PATH``.
+
+    Args:
+      name: the benchmark's module name (``benchmarks.<name>``): default output
+        ``benchmarks/results/<name>.json`` (``<name>_quick.json`` in the temp dir with --quick).
+      description: the ``--help`` text.
+      argv: the arguments (default ``sys.argv[1:]``).
+      extra: ``extra(parser)`` adds the benchmark's own arguments.
+
+    Returns:
+      The namespace, with ``out`` resolved and ``command`` (``python -m benchmarks.<name> ...``).
+    """
+    parser = argparse.ArgumentParser(prog=f"python -m benchmarks.{name}", description=description)
     parser.add_argument("--quick", action="store_true",
                         help="tiny sizes, a few seconds; checks that the benchmark runs and writes JSON")
     parser.add_argument("--out", type=Path, default=None,
@@ -63,8 +73,7 @@ def parse_args(name: str, description: str, argv: Sequence[str] | None = None,
     if args.out is None:
         args.out = (Path(tempfile.gettempdir()) / f"{name}_quick.json" if args.quick
                     else RESULTS_DIR / f"{name}.json")
-    args.command = " ".join([Path(sys.executable).name, *sys.argv]) if argv is None else \
-        " ".join(["python", f"benchmarks/{name}.py", *argv])
+    args.command = " ".join(["python", "-m", f"benchmarks.{name}", *(sys.argv[1:] if argv is None else argv)])
     return args
 
 
@@ -121,9 +130,19 @@ def ints(text: str) -> tuple[int, ...]:
 
 
 def machine(with_torch: bool = True) -> dict[str, Any]:
-    """Describe the machine and software this run used."""
+    """Describe the machine and software this run used.
+
+    Args:
+      with_torch: also PyTorch's version (and threads, when torch is imported).
+
+    Returns:
+      CPU, cores, caches, memory, load average, platform, Python, numpy, JAX (version, backend,
+      devices, XLA flags), GPU names on a GPU backend.
+    """
     import jax
     import numpy as np
+
+    from lstm_ar.study.distributed import available_cores
 
     info = {
         "cpu": _cpu_model(),
@@ -187,6 +206,15 @@ def time_call(fn: Callable[[], Any], *, reps: int = 5, warmup: int = 1, min_time
 
     At least ``reps`` timed calls after ``warmup`` untimed ones, more (up to ``max_reps``) until
     ``min_time_s`` has been spent timing; the median is the reported figure.
+
+    Args:
+      fn: the call to time.
+      reps, warmup, min_time_s, max_reps: as above.
+      compile_s: recorded in the result (the caller compiled ``fn``'s program).
+      block: waits for ``fn``'s result (default ``jax.block_until_ready``).
+
+    Returns:
+      A ``Timing``.
     """
     if reps < 1:
         raise ValueError(f"reps must be >= 1, got {reps}")
@@ -206,7 +234,16 @@ def time_call(fn: Callable[[], Any], *, reps: int = 5, warmup: int = 1, min_time
 
 
 def compile_jax(fn: Callable, *args: Any, static_argnums: tuple[int, ...] = (), **jit_kwargs: Any):
-    """AOT-compile ``jax.jit(fn)`` for ``args``; returns (compiled, seconds to lower and compile)."""
+    """AOT-compile ``jax.jit(fn)`` for ``args``.
+
+    Args:
+      fn: the function.
+      *args: example arguments (their shapes and dtypes fix the program).
+      static_argnums, **jit_kwargs: passed to ``jax.jit``.
+
+    Returns:
+      (the compiled program, seconds to lower and compile).
+    """
     import jax
     start = time.perf_counter()
     compiled = jax.jit(fn, static_argnums=static_argnums, **jit_kwargs).lower(*args).compile()
@@ -215,7 +252,16 @@ def compile_jax(fn: Callable, *args: Any, static_argnums: tuple[int, ...] = (), 
 
 def time_jax(fn: Callable, *args: Any, reps: int = 5, warmup: int = 1, min_time_s: float = 0.0,
              max_reps: int = 1000) -> Timing:
-    """AOT-compile ``fn`` for ``args`` (compile time kept apart), then time the compiled call."""
+    """AOT-compile ``fn`` for ``args`` (compile time kept apart), then time the compiled call.
+
+    Args:
+      fn: the function.
+      *args: its arguments.
+      reps, warmup, min_time_s, max_reps: as ``time_call``.
+
+    Returns:
+      A ``Timing`` with ``compile_s``.
+    """
     compiled, compile_s = compile_jax(fn, *args)
     return time_call(lambda: compiled(*args), reps=reps, warmup=warmup, min_time_s=min_time_s,
                      max_reps=max_reps, compile_s=compile_s)
@@ -288,30 +334,44 @@ class PeakRSS:
 
 # --------------------------------------------------------------------------- output
 
-def _jsonable(x: Any) -> Any:
+def jsonable(x: Any) -> Any:
+    """``x`` with what JSON cannot hold converted: paths to str, numpy scalars to Python, inf/nan to None."""
     if isinstance(x, dict):
-        return {str(k): _jsonable(v) for k, v in x.items()}
+        return {str(k): jsonable(v) for k, v in x.items()}
     if isinstance(x, (list, tuple)):
-        return [_jsonable(v) for v in x]
+        return [jsonable(v) for v in x]
     if isinstance(x, Path):
         return str(x)
     if isinstance(x, float) and not math.isfinite(x):
         return None
     if hasattr(x, "item") and getattr(x, "ndim", 1) == 0:  # numpy / jax scalars
-        return _jsonable(x.item())
+        return jsonable(x.item())
     return x
 
 
 def write_json(path: Path, name: str, args: argparse.Namespace, results: Any,
                info: dict[str, Any] | None = None, **extra: Any) -> dict[str, Any]:
-    """Write {benchmark, schema, quick, command, timestamp, machine, results, ...} to ``path``."""
+    """Write one benchmark's JSON document (to a temporary name, then renamed).
+
+    Args:
+      path: the output file.
+      name: the benchmark.
+      args: ``parse_args``'s namespace (``quick``, ``command``).
+      results: the benchmark's results (numpy scalars and paths are converted; non-finite -> null).
+      info: ``machine()`` from the start of the run (default: measured now).
+      **extra: further top-level fields.
+
+    Returns:
+      The document: ``benchmark, schema, quick, command, timestamp, machine, machine_name,
+      **extra, results``.
+    """
     info = machine() if info is None else info
     info = dict(info, loadavg_end=list(os.getloadavg()) if hasattr(os, "getloadavg") else None)
     doc = {"benchmark": name, "schema": SCHEMA_VERSION, "quick": bool(args.quick),
            "command": args.command,
            "timestamp": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
            "machine": info, "machine_name": machine_name(info), **extra, "results": results}
-    doc = _jsonable(doc)
+    doc = jsonable(doc)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(path.suffix + ".tmp")

@@ -6,8 +6,8 @@ better of the two), and an in-cache copy rate (``cache_bytes_per_s``: one core's
 times the cores). ``floor_seconds(flops, bytes_, limit)``: max(flops / FLOP/s, bytes / B/s).
 As a script it prints (and saves) the limit:
 
-    python benchmarks/hardware.py            # writes benchmarks/results/hardware.json
-    python benchmarks/hardware.py --quick    # small sizes, a second or two
+    python -m benchmarks.hardware            # writes benchmarks/results/hardware.json
+    python -m benchmarks.hardware --quick    # small sizes, a second or two
 
 The rollout and train benchmarks measure the same limit in their own run (``hardware_limit``)
 and state each benchmark's floor against it (``floor_seconds``); this script is for looking at
@@ -16,15 +16,9 @@ it alone.
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
 from typing import Any
 
-if __package__ in (None, ""):
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from benchmarks import common  # noqa: E402
-from lstm_ar.study.distributed import available_cores  # noqa: E402
+from benchmarks import common
 
 
 def _numpy_limit(n: int, copy_bytes: int, reps: int) -> dict[str, float]:
@@ -85,6 +79,12 @@ def hardware_limit(quick: bool = False) -> dict[str, Any]:
     GEMM: an n x n x n product (2 n^3 FLOPs). Copy: a buffer far larger than the last-level cache,
     read once and written once (2 x its size in bytes). ``flops_per_s`` / ``bytes_per_s`` are the
     larger of the JAX and numpy figures: the limit any implementation on this machine could reach.
+
+    Args:
+      quick: small sizes and few reps (a second or two).
+
+    Returns:
+      ``flops_per_s, bytes_per_s, cache_bytes_per_s``, the JAX and numpy figures apart, the sizes.
     """
     n = 512 if quick else 2048
     copy_bytes = (32 if quick else 512) * 2 ** 20
@@ -95,6 +95,7 @@ def hardware_limit(quick: bool = False) -> dict[str, Any]:
     out["bytes_per_s"] = max(out["jax"]["copy_bytes_per_s"], out["numpy"]["copy_bytes_per_s"])
     # In-cache bandwidth: one core copying 2 x 128 KiB (fits L2), times the usable cores (an
     # estimate of the aggregate; every core has its own L2).
+    from lstm_ar.study.distributed import available_cores
     cores = available_cores()
     out["cache_copy_bytes"] = 128 * 1024
     out["cache_bytes_per_s_per_core"] = _cache_copy_bytes_per_s(128 * 1024, reps)
@@ -103,11 +104,21 @@ def hardware_limit(quick: bool = False) -> dict[str, Any]:
 
 
 def floor_seconds(flops: float, bytes_: float, limit: dict[str, Any]) -> float:
-    """Roofline floor: the time the FLOPs or the bytes need at the measured limit, whichever is more."""
+    """Roofline floor: the time the FLOPs or the bytes need at the measured limit, whichever is more.
+
+    Args:
+      flops: floating-point operations.
+      bytes_: bytes moved to or from memory.
+      limit: ``hardware_limit()``.
+
+    Returns:
+      Seconds.
+    """
     return max(flops / limit["flops_per_s"], bytes_ / limit["bytes_per_s"])
 
 
 def main(argv=None) -> dict:
+    """``python -m benchmarks.hardware [--quick] [--out PATH]``: measure, print and save the limit."""
     args = common.parse_args("hardware", __doc__.splitlines()[0], argv)
     info = common.machine(with_torch=False)
     common.progress(f"measuring the hardware limit on {common.machine_name(info)}")

@@ -1,14 +1,18 @@
 """Plot of benchmarks/results/train.json: seeds per second against N (log-log), ours and peers.
 
-    python benchmarks/plot_train.py [benchmarks/results/train.json]   # writes train.png beside it
+    python -m benchmarks.plot_train [benchmarks/results/train.json]   # writes train.png beside it
+
+``python -m benchmarks.train`` draws it after each run (unless ``--no-plot``). Needs matplotlib.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
-import sys
 from pathlib import Path
 from typing import Any
+
+RESULTS = Path(__file__).resolve().parent / "results"
 
 STYLE = {"ours": ("C0", "o", "-"), "ours_1device": ("C0", "o", "--"), "ours_reference": ("C0", "s", ":"),
          "python_loop": ("C1", "^", "--"), "torch_loop": ("C3", "v", "--"), "torch_vmap": ("C2", "D", "-."),
@@ -20,6 +24,7 @@ LABEL = {"ours": "ours: seeds vmapped, one device per core", "ours_1device": "ou
 
 
 def plot(doc: dict[str, Any], out: Path) -> Path:
+    """Draw a train.json document (``benchmarks.train``'s output) to the PNG ``out``; returns ``out``."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -34,7 +39,7 @@ def plot(doc: dict[str, Any], out: Path) -> Path:
     if not any(r["impl"] == "keras" for r in rows):
         keras = 1.0 / 30.0
         ax.axhline(keras, color="C7", linestyle=":", linewidth=1)
-        ax.text(1, keras * 1.15, "Keras, ~30 s per seed (the issue's figure, not measured)", fontsize=7, color="C7")
+        ax.text(1, keras * 1.15, "Keras, ~30 s per seed (assumed, not measured)", fontsize=7, color="C7")
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("seeds trained at once (N)")
@@ -50,6 +55,18 @@ def plot(doc: dict[str, Any], out: Path) -> Path:
     return out
 
 
+def main(argv=None) -> Path:
+    """``python -m benchmarks.plot_train [JSON]``; returns the PNG's path (beside the JSON)."""
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("json", type=Path, nargs="?", default=RESULTS / "train.json",
+                   help="a train benchmark's JSON (default benchmarks/results/train.json); the PNG goes beside it")
+    args = p.parse_args(argv)
+    if not args.json.exists():
+        raise SystemExit(f"{args.json} not found: run python -m benchmarks.train first")
+    path = plot(json.loads(args.json.read_text()), args.json.with_suffix(".png"))
+    print(f"wrote {path}")
+    return path
+
+
 if __name__ == "__main__":
-    path = Path(sys.argv[1] if len(sys.argv) > 1 else Path(__file__).parent / "results" / "train.json")
-    print(plot(json.loads(path.read_text()), path.with_suffix(".png")))
+    main()

@@ -1,7 +1,7 @@
 """What one rollout step compiles to: the operations in the innermost loop body of our rollout.
 
-    python benchmarks/profile_rollout.py                       # hidden 32, B = 1024, both modes
-    python benchmarks/profile_rollout.py --hidden 32 --batch 1 --impl ours_vmap
+    python -m benchmarks.profile_rollout                       # hidden 32, B = 1024, both modes
+    python -m benchmarks.profile_rollout --hidden 32 --batch 1 --impl ours_vmap
 
 Prints, for each mode, the optimized HLO's innermost ``while`` body (one time step): its
 instructions by kind (dots, loop fusions, reduce fusions, ...), each fusion's root, and the
@@ -13,14 +13,9 @@ benchmarks/results/profile_rollout.json.
 from __future__ import annotations
 
 import re
-import sys
 from collections import Counter
-from pathlib import Path
 
-if __package__ in (None, ""):
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from benchmarks import common  # noqa: E402
+from benchmarks import common
 
 _COMPUTATION = re.compile(r"^(ENTRY )?%?([\w.-]+) .*\{\s*$")
 _INSTR = re.compile(r"^\s*(ROOT )?%?([\w.-]+) = (\S+) (\w[\w-]*)\(")
@@ -54,6 +49,15 @@ def innermost_body(hlo: str) -> tuple[str, list[str]]:
 
 
 def step_ops(lines: list[str]) -> dict:
+    """Count one step's kernels by kind.
+
+    Args:
+      lines: the instruction lines of the per-step while body (``innermost_body``).
+
+    Returns:
+      ``kernels_per_step``, ``by_kind`` (op or fusion kind -> count) and ``dots`` (the dot and
+      output-fusion instructions, shortened).
+    """
     kinds, dots = Counter(), []
     for line in lines:
         m = _INSTR.match(line)
@@ -72,6 +76,7 @@ def step_ops(lines: list[str]) -> dict:
 
 
 def main(argv=None) -> dict:
+    """``python -m benchmarks.profile_rollout [--hidden U --batch B --impl I --steps T]``: per mode, the step's ops."""
     def extra(p):
         p.add_argument("--hidden", type=int, default=32)
         p.add_argument("--batch", type=int, default=1024)

@@ -1,8 +1,10 @@
 """Rollout benchmark: free-running rollouts of B forecasters (own weights each), ours against peers.
 
-    python benchmarks/rollout.py            # full run (8 CPU-minutes; 14 min wall on a loaded 2-core box), writes
-                                            # benchmarks/results/rollout.json and prints a table
-    python benchmarks/rollout.py --quick    # seconds; what CI runs (tiny sizes, temp-dir JSON)
+    python -m benchmarks.rollout           # full run (8 CPU-minutes; 14 min wall on a loaded 2-core
+                                           # box), writes benchmarks/results/rollout.json, prints a table
+    python -m benchmarks.rollout --quick   # seconds; what CI runs (tiny sizes, temp-dir JSON)
+
+(from the repository root; ``lstm-ar bench rollout ARGS`` runs the same).
 
 For hidden u in {32, 128, 512} and B in {1, 64, 1024, 16384} models (skipped where B models'
 weights alone exceed ``--max-weight-gib``), both rollout modes (window mode with window 1, the
@@ -12,15 +14,17 @@ seed's models; stateful mode), T = 1000 steps. Implementations, measured in the 
   over the CPU devices, one per core by default; AOT-compiled, compile time reported apart,
   median of reps with block_until_ready);
 * ``ours_vmap``: ``jax.vmap`` of the plain ``lstm_ar.dynamics.rollout.rollout`` (one lax.scan);
-* ``jit_step_loop``: a Python loop over a jitted step of all B models;
-* peers from ``benchmarks/rollout_peers.py``: numpy loop, PyTorch eager (baddbmm over stacked
-  weights), nn.LSTMCell (B = 1), torch.compile; Keras's ``model(x)`` loop at B = 1 from
-  ``benchmarks/keras_peer.py`` in a Python with TensorFlow (``--keras-python``).
+* peers from ``benchmarks/peers/``: ``jit_step_loop`` (a Python loop over a jitted step of all B
+  models), numpy loop, PyTorch eager (baddbmm over stacked weights), nn.LSTMCell (B = 1),
+  torch.compile; Keras's ``model(x)`` loop at B = 1 (``benchmarks/peers/keras_script.py``) in a
+  Python with TensorFlow (``--keras-python``). A peer whose package is missing is recorded as
+  ``unavailable`` with the reason.
 
 Peers slower than ``--budget-s`` per measurement run fewer steps and are extrapolated per step
-(``steps_measured`` < ``steps`` in the JSON). Each (u, B) group runs in a fresh subprocess, ours
-first, so its peak resident memory is its own (Linux high-water mark reset per measurement).
-Every measurement's first predictions are compared with ours (``max_abs_diff_vs_ours``).
+(``steps_measured`` < ``steps`` in the JSON). Each (u, B) group runs in a fresh subprocess
+(``benchmarks/rollout_worker.py``), ours first, so its peak resident memory is its own (Linux
+high-water mark reset per measurement). Every measurement's first predictions are compared with
+ours (``max_abs_diff_vs_ours``).
 """
 
 from __future__ import annotations
@@ -32,11 +36,10 @@ import tempfile
 import time
 from pathlib import Path
 
-if __package__ in (None, ""):
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from benchmarks import common, hardware
+from benchmarks.rollout_worker import MODES
 
-from benchmarks import common, hardware  # noqa: E402
-from benchmarks.rollout_worker import MODES  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]  # the checkout: the worker runs as python -m from here
 
 NAME = "rollout"
 IMPLS = ("ours", "ours_vmap", "jit_step_loop", "numpy_loop", "torch_eager", "torch_lstmcell",
@@ -60,15 +63,8 @@ def _extra_args(p) -> None:
                    help="JAX devices the CPU is split into in the workers (default one per core: "
                         "lstm_ar.study.distributed.use_cpu_cores); ours shards the models over them")
     p.add_argument("--keras-python", default=None,
-                   help="a python with TensorFlow for the Keras peer (benchmarks/keras_runner.py); default: "
+                   help="a python with TensorFlow for the Keras peer (benchmarks/peers/keras.py); default: "
                         "$LSTM_AR_KERAS_PYTHON, else this python if it can import tensorflow")
-    p.add_argument("--worker", default=None, help=argparse_hidden())
-    p.add_argument("--worker-out", default=None, help=argparse_hidden())
-
-
-def argparse_hidden():
-    import argparse
-    return argparse.SUPPRESS
 
 
 # --------------------------------------------------------------------------- work counts
@@ -79,6 +75,14 @@ def counts(u: int, n_models: int, mode: str) -> dict:
     window (zero state, no recurrent product): x*W + b (8u), c = i*g, h = o*tanh(c) (2u),
     head (2u); exp/tanh: 4u. Weights read per step: W, b (8u), dense (u + 1); state: y in/out.
     stateful adds h @ U (8u^2), f*c + (2u); exp/tanh: 5u; U (4u^2) read; h, c in/out (4u).
+
+    Args:
+      u: hidden units.
+      n_models: B.
+      mode: ``"window"`` or ``"stateful"``.
+
+    Returns:
+      ``flops, transcendentals, weight_bytes, bytes`` per step, for all B models.
     """
     if mode == "window":
         flops, trans, weights, state = 12 * u, 4 * u, 9 * u + 1, 2
@@ -89,7 +93,16 @@ def counts(u: int, n_models: int, mode: str) -> dict:
 
 
 def floors(c: dict, limit: dict) -> dict:
-    """Per-step floors (s): compute (GEMM rate), bytes from DRAM (copy rate), bytes from cache."""
+    """Per-step floors (s): compute (GEMM rate), bytes from DRAM (copy rate), bytes from cache.
+
+    Args:
+      c: ``counts(...)``.
+      limit: ``hardware.hardware_limit()``.
+
+    Returns:
+      ``compute_s, dram_s, cache_s``, ``floor_s`` (compute or cache, whichever is slower: the
+      weights stay in cache when blocked) and ``floor_streaming_s`` (compute or DRAM).
+    """
     compute = c["flops"] / limit["flops_per_s"]
     dram = c["bytes"] / limit["bytes_per_s"]
     cache = c["bytes"] / limit["cache_bytes_per_s"]
@@ -103,9 +116,8 @@ def floors(c: dict, limit: dict) -> dict:
 def _run_worker(spec: dict, groups: list) -> list[dict]:
     with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as f:
         out = f.name
-    cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", json.dumps({**spec, "groups": groups}),
-           "--worker-out", out]
-    proc = subprocess.run(cmd, cwd=Path(__file__).resolve().parents[1])
+    cmd = [sys.executable, "-m", "benchmarks.rollout_worker", json.dumps({**spec, "groups": groups}), out]
+    proc = subprocess.run(cmd, cwd=ROOT)
     if proc.returncode != 0:
         raise RuntimeError(f"worker for {groups} failed with exit code {proc.returncode}")
     records = json.loads(Path(out).read_text())
@@ -114,7 +126,15 @@ def _run_worker(spec: dict, groups: list) -> list[dict]:
 
 
 def summarise(records: list[dict], limit: dict) -> list[dict]:
-    """One row per (u, B, mode): ours per step, seed-steps/s, ratios, floors, peak RSS."""
+    """One row per (u, B, mode): ours per step, seed-steps/s, ratios, floors, peak RSS.
+
+    Args:
+      records: the workers' measurements (one per implementation, mode and group).
+      limit: ``hardware.hardware_limit()``.
+
+    Returns:
+      The rows; ``ratio_vs[peer]`` is peer seconds per step / ours (> 1: ours faster).
+    """
     rows = []
     for r in records:
         if r["impl"] != "ours":
@@ -142,7 +162,15 @@ def summarise(records: list[dict], limit: dict) -> list[dict]:
 
 
 def check_targets(rows: list[dict], quick: bool) -> list[dict]:
-    """The issue's targets, each with the measured figure (meaningful only for the full run)."""
+    """The rollout targets, each with the measured figure (meaningful only for the full run).
+
+    Args:
+      rows: ``summarise(...)``.
+      quick: adds a note that the sizes are not the targets' configuration.
+
+    Returns:
+      ``{"target", "measured", "met", ...}`` per target that the rows can judge.
+    """
     out = []
     h32 = [r for r in rows if r["hidden"] == 32]
     for r in (r for r in h32 if r["batch"] == 1):
@@ -172,15 +200,27 @@ def check_targets(rows: list[dict], quick: bool) -> list[dict]:
     return out
 
 
-def main(argv=None) -> dict:
-    args = common.parse_args(NAME, __doc__.splitlines()[0], argv, extra=_extra_args)
-    if args.worker:
-        from benchmarks import rollout_worker
-        rollout_worker.worker(args.worker, args.worker_out)
-        return {}
+def check_args(args) -> None:
+    """Refuse bad arguments before anything is measured (``SystemExit`` naming the value)."""
     unknown = set(args.peers) - set(PEERS)
     if unknown:
         raise SystemExit(f"unknown peers {sorted(unknown)}; valid: {','.join(PEERS)}")
+    for flag, values in (("--hidden", args.hidden), ("--batch", args.batch),
+                         ("--torch-compile-hidden", args.torch_compile_hidden)):
+        if values is not None and (not values or min(values) < 1):
+            raise SystemExit(f"{flag} must be positive integers, got {values}")
+    for flag, value in (("--steps", args.steps), ("--cpu-devices", args.cpu_devices)):
+        if value is not None and value < 1:
+            raise SystemExit(f"{flag} must be >= 1, got {value}")
+    for flag, value in (("--budget-s", args.budget_s), ("--max-weight-gib", args.max_weight_gib)):
+        if value is not None and not value > 0:  # (also refuses nan)
+            raise SystemExit(f"{flag} must be > 0, got {value}")
+
+
+def main(argv=None) -> dict:
+    """Run the rollout benchmark (arguments as ``--help`` lists); returns ``{"rows", "targets"}``."""
+    args = common.parse_args(NAME, __doc__.splitlines()[0], argv, extra=_extra_args)
+    check_args(args)
     hidden = args.hidden or ((4,) if args.quick else (32, 128, 512))
     batch = args.batch or ((1, 3) if args.quick else (1, 64, 1024, 16384))
     steps = args.steps or (20 if args.quick else 1000)
@@ -190,8 +230,6 @@ def main(argv=None) -> dict:
             "peers": list(peers),
             "torch_compile_hidden": list(args.torch_compile_hidden), "cpu_devices": args.cpu_devices,
             "keras_python": args.keras_python}
-    if args.cpu_devices is not None and args.cpu_devices < 1:
-        raise SystemExit(f"--cpu-devices must be >= 1, got {args.cpu_devices}")
     from lstm_ar.study.distributed import available_cores
     spec["cpu_devices"] = args.cpu_devices or available_cores()
     info = common.machine()

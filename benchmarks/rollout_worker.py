@@ -1,9 +1,10 @@
-"""The rollout benchmark's measuring side: one (hidden, B) group of models in a fresh process.
+"""The rollout benchmark's measuring side: groups of (hidden, B) models in a fresh process.
 
-``benchmarks/rollout.py`` starts this in a subprocess per group (``--worker``) so each group's
-peak resident memory is its own. ``worker`` splits the CPU into devices first (before JAX starts),
-then ``measure_group`` builds B Keras-initialised models and times ours first (both modes), then
-each peer on the same weights, checking every peer's first predictions against ours.
+``benchmarks/rollout.py`` runs ``python -m benchmarks.rollout_worker SPEC_JSON OUT_JSON`` once
+per group so each group's peak resident memory is its own. ``worker`` splits the CPU into devices
+first (before JAX starts), then ``measure_group`` builds B Keras-initialised models and times ours
+first (both modes), then each peer (``benchmarks.peers``) on the same weights, checking every
+peer's first predictions against ours.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import json
 import math
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -22,7 +24,15 @@ CHECK_STEPS = 20  # predictions compared with ours
 
 
 def distinct_models(u: int, n_models: int) -> int:
-    """How many models get their own Keras initialisation; the rest are copies (see _weights)."""
+    """How many of B models get their own Keras initialisation; the rest are copies (see _weights).
+
+    Args:
+      u: hidden units.
+      n_models: B.
+
+    Returns:
+      min(B, max(1, 2**22 // u**2)).
+    """
     return min(n_models, max(1, 2 ** 22 // (u * u)))
 
 
@@ -55,14 +65,12 @@ def _numpy_weights(params) -> dict:
 
 
 def _jax_build(impl: str, params, model, mode: str):
-    """n -> (call returning f32[B, n], compile seconds) for our JAX variants."""
+    """n -> (call returning f32[B, n], compile seconds) for ours, ours_vmap and jit_step_loop."""
     import jax
     import jax.numpy as jnp
 
     from lstm_ar.dynamics.batched_rollout import rollout_batched
     from lstm_ar.dynamics.rollout import rollout
-    from lstm_ar.model.cell import lstm_first_step, lstm_step
-    from lstm_ar.model.forecaster import head
     ctx = jnp.asarray([X0], jnp.float32)
 
     if impl in ("ours", "ours_vmap"):
@@ -77,37 +85,13 @@ def _jax_build(impl: str, params, model, mode: str):
             return (lambda: compiled(*args)), compile_s
         return build
 
-    kw = dict(activation=model.activation, recurrent_activation=model.recurrent_activation)
-
-    def first(p, y):  # -> (carry, prediction) of one model
-        carry, h = lstm_first_step(p["lstm"], y[None], **kw)
-        return carry, head(p, h)[0]
-
-    def one_step(p, carry, y):
-        if mode == "window":
-            return first(p, y)
-        carry, h = lstm_step(p["lstm"], carry, y[None], **kw)
-        return carry, head(p, h)[0]
-
-    n_models = jax.tree.leaves(params)[0].shape[0]
-    start = jax.jit(jax.vmap(first))
-    stepper, compile_s = common.compile_jax(jax.vmap(one_step), params, *start(params, jnp.full((n_models,), X0)))
-
-    def build(n):
-        def run():
-            carry, y = start(params, jnp.full((n_models,), X0, jnp.float32))
-            ys = []
-            for _ in range(n):
-                ys.append(y)
-                carry, y = stepper(params, carry, y)
-            return jnp.stack(ys, axis=1)
-        return run, compile_s
-    return build
+    from benchmarks.peers import jax_loops
+    return jax_loops.jit_step_loop(params, model, mode, X0)
 
 
 def _peer_build(impl: str, weights: dict, mode: str):
-    from benchmarks import rollout_peers
-    peer = rollout_peers.make(impl, weights, mode, X0)
+    from benchmarks import peers
+    peer = peers.rollout_peer(impl, weights, mode, X0)
     return (lambda n: ((lambda: peer.run(n)), None)), peer.note
 
 
@@ -135,8 +119,20 @@ def _measure(build, steps: int, budget_s: float, reps: int, ours_first=None, min
 
 
 def measure_group(u: int, n_models: int, spec: dict) -> list[dict]:
-    """All implementations and modes for one (u, B); ours first, torch imported only after."""
-    from benchmarks import rollout_peers
+    """All implementations and modes for one (u, B); ours first, torch imported only after.
+
+    Args:
+      u: hidden units.
+      n_models: B.
+      spec: ``worker``'s spec (steps, budget_s, reps, min_time_s, peers, torch_compile_hidden,
+        keras_python).
+
+    Returns:
+      One record per (mode, implementation): ``status`` ok (with the timing, peak RSS and
+      ``max_abs_diff_vs_ours``), skipped or unavailable (with ``reason``).
+    """
+    from benchmarks.peers import PeerUnavailable
+    from benchmarks.peers.torch_rollout import torch_threads
     steps, budget, reps = spec["steps"], spec["budget_s"], spec["reps"]
     model, params = _weights(u, n_models)
     records, ours_out = [], {}
@@ -167,30 +163,41 @@ def measure_group(u: int, n_models: int, spec: dict) -> list[dict]:
                     build, note = _best_threads(impl, weights, mode)
                 rec, _ = _measure(build, steps, budget, reps, ours_out[mode], min_time_s=spec["min_time_s"])
                 records.append({**row, "status": "ok", "note": note, **rec,
-                                "torch_threads": rollout_peers.torch_threads(None) if "torch" in impl else None})
-            except rollout_peers.PeerUnavailable as e:
+                                "torch_threads": torch_threads(None) if "torch" in impl else None})
+            except PeerUnavailable as e:
                 records.append({**row, "status": "unavailable", "reason": str(e)})
     return records
 
 
 def measure_keras(weights: dict, mode: str, steps: int, spec: dict, ours_first) -> dict:
-    """Keras ``model(x)`` in a loop (B = 1), run by ``benchmarks/keras_peer.py`` in a Python with
-    TensorFlow; the fastest of its ways to call the model is the figure (all are recorded)."""
+    """Keras ``model(x)`` in a loop (B = 1), run by ``benchmarks/peers/keras_script.py`` in a Python
+    with TensorFlow; the fastest of its ways to call the model is the figure (all are recorded).
+
+    Args:
+      weights: the models' numpy weights (``benchmarks.peers.rollout_peer``'s layout).
+      mode: ``"window"`` or ``"stateful"``.
+      steps: rollout length.
+      spec: ``worker``'s spec (``budget_s``, ``keras_python``).
+      ours_first: ours' first predictions ``f32[B, k]``, for the agreement check.
+
+    Returns:
+      The record's fields: ``status`` ok with the timing, or skipped/unavailable with ``reason``.
+    """
     import numpy as np
 
-    from benchmarks import keras_runner
+    from benchmarks.peers import keras as keras_peer
     if weights["kernel"].shape[0] != 1:
         return {"status": "skipped", "reason": "one Keras model per seed: measured at B = 1 only"}
-    python, how = keras_runner.keras_python(spec.get("keras_python"))
+    python, how = keras_peer.keras_python(spec.get("keras_python"))
     if python is None:
         return {"status": "unavailable", "reason": how}
     with tempfile.TemporaryDirectory() as d:
         path = Path(d) / "weights.npz"
         np.savez(path, **weights)
         try:
-            out = keras_runner.run_peer(python, ["rollout", "--weights", str(path), "--mode", mode,
-                                                 "--steps", str(steps), "--x0", str(X0),
-                                                 "--budget-s", str(max(3.0, 3 * spec["budget_s"]))])
+            out = keras_peer.run_peer(python, ["rollout", "--weights", str(path), "--mode", mode,
+                                               "--steps", str(steps), "--x0", str(X0),
+                                               "--budget-s", str(max(3.0, 3 * spec["budget_s"]))])
         except (RuntimeError, subprocess.TimeoutExpired) as e:
             return {"status": "unavailable", "reason": f"the Keras peer failed: {e}"}
     best = out["entries"][out["best"]]
@@ -208,7 +215,7 @@ def measure_keras(weights: dict, mode: str, steps: int, spec: dict, ours_first) 
 
 def _best_threads(impl: str, weights: dict, mode: str):
     """PyTorch peers: pick the faster of 1 thread and all cores on a short probe (shared machine)."""
-    from benchmarks import rollout_peers
+    from benchmarks.peers.torch_rollout import torch_threads
     build, note = _peer_build(impl, weights, mode)
     if not impl.startswith("torch"):
         return build, note
@@ -216,16 +223,36 @@ def _best_threads(impl: str, weights: dict, mode: str):
     timings = {}
     from lstm_ar.study.distributed import available_cores
     for threads in sorted({1, available_cores()}):
-        rollout_peers.torch_threads(threads)
+        torch_threads(threads)
         timings[threads] = common.time_call(call, reps=2, warmup=1).median_s
     best = min(timings, key=timings.get)
-    rollout_peers.torch_threads(best)
+    torch_threads(best)
     return build, f"{note}; threads probed {timings} -> {best}"
 
 
 def worker(spec_json: str, out_path: str) -> None:
+    """Measure every group of ``spec_json`` and write the records (a JSON list) to ``out_path``.
+
+    Args:
+      spec_json: ``benchmarks.rollout.main``'s spec: steps, budget_s, reps, min_time_s, peers,
+        torch_compile_hidden, cpu_devices, keras_python, and groups ``[[hidden, B], ...]``.
+      out_path: where the records go.
+    """
     from lstm_ar.study.distributed import use_cpu_cores
     spec = json.loads(spec_json)
     use_cpu_cores(spec["cpu_devices"])  # before JAX starts
     records = [r for u, b in spec["groups"] for r in measure_group(u, b, spec)]
-    Path(out_path).write_text(json.dumps(common._jsonable(records)))
+    Path(out_path).write_text(json.dumps(common.jsonable(records)))
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m benchmarks.rollout_worker SPEC_JSON OUT_JSON`` (started by ``benchmarks.rollout``)."""
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 2:
+        raise SystemExit("usage: python -m benchmarks.rollout_worker SPEC_JSON OUT_JSON "
+                         "(started by python -m benchmarks.rollout)")
+    worker(*args)
+
+
+if __name__ == "__main__":
+    main()

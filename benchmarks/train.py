@@ -1,14 +1,13 @@
 """Training benchmark: the seed suite over N seeds, ours (the library's sweep program) against peers.
 
-    python benchmarks/train.py              # full run (~6 min on 2 cores): writes
+    python -m benchmarks.train              # full run (~6 min on 2 cores): writes
                                             # benchmarks/results/train.json and train.png
-    python benchmarks/train.py --quick      # ~20 s; what CI runs (1 variant, 1 epoch)
-    python benchmarks/train.py --profile    # also: where the time goes (jax.profiler, top ops)
+    python -m benchmarks.train --quick      # ~20 s; what CI runs (1 variant, 1 epoch)
+    python -m benchmarks.train --profile    # also: where the time goes (jax.profiler, top ops)
 
-The seed suite is the article's five trainings at its settings (``lstm_ar.scenarios.reproduce``):
-Example 1 (LSTM(32, relu), x -> x on 100 points, 100 epochs = 400 Adam steps), Example 2's
-sigmoid and relu models (999 examples, 20 epochs = 640 steps each), Example 3 without and with
-Dropout(0.2) (50 epochs = 1600 steps each): 4880 steps of batch 32 per seed.
+(from the repository root; ``lstm-ar bench train ARGS`` runs the same). The seed suite
+(``benchmarks/suite.py``) is the article's five trainings at its settings: 4880 steps of batch 32
+per seed.
 
 Implementations, measured in the same run:
 
@@ -17,16 +16,20 @@ Implementations, measured in the same run:
   seeds laid over them (``shard_map``), a block of ``lanes`` seeds vmapped per device
   (``ours_layout``); per variant, AOT compiled (compile time reported apart), timed with
   ``block_until_ready``. ``ours_1device``: the same on one device (one core).
-* ``ours_reference``: the same with ``make_train(..., reference=True)``, the plain
-  implementation that the speed changes are tested against (``tests/test_train.py``).
+* ``ours_reference``: the same with the plain ``make_train`` (``benchmarks.suite.make_train(...,
+  plain=True)``), the implementation that the fast path is tested against.
+
+Peers (``benchmarks/peers/``; a peer whose package is missing is recorded as unavailable, with
+the reason):
+
 * ``python_loop``: a Python loop over single-seed runs of ``jax.jit(make_train(...))``.
-* ``torch_loop`` / ``torch_vmap``: ``benchmarks/train_peers.py`` (the same model and Keras
-  training in PyTorch, per seed / ``torch.func.vmap`` over stacked states). They are slow, so
-  each runs whole epochs until ``--peer-budget-s`` per variant is spent and the time per step
-  is extrapolated to the full suite (``extrapolated: true``, with the epochs measured).
-* ``keras``: the article's own code (``benchmarks/keras_peer.py``), seed after seed, in a Python
-  with TensorFlow (``benchmarks/keras_runner.py``; else recorded as unavailable, with the reason);
-  per seed = the median over the seeds after the first (the first also pays TensorFlow's start-up).
+* ``torch_loop`` / ``torch_vmap``: the same model and Keras training in PyTorch, per seed /
+  ``torch.func.vmap`` over stacked states. They are slow, so each runs whole epochs until
+  ``--peer-budget-s`` per variant is spent and the time per step is extrapolated to the full
+  suite (``extrapolated: true``, with the epochs measured).
+* ``keras``: the article's own code (``benchmarks/peers/keras_script.py``), seed after seed, in a
+  Python with TensorFlow (``--keras-python``); per seed = the median over the seeds after the
+  first (the first also pays TensorFlow's start-up).
 
 Per row: seconds for the suite (compile apart), seeds per second, seconds per 1000 seeds, peak
 resident memory (Linux high-water mark reset before the row), the ratio to ours at the same N
@@ -41,21 +44,17 @@ from __future__ import annotations
 import math
 import statistics
 import subprocess
-import sys
 import time
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
-if __package__ in (None, ""):
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from benchmarks import common, hardware, train_costs  # noqa: E402
+from benchmarks import common, hardware, suite, train_costs
+from benchmarks.suite import Variant
 
 NAME = "train"
-SUITE = (("diversity", "relu"), ("activation", "sigmoid"), ("activation", "relu"),
-         ("dropout", "no_dropout"), ("dropout", "dropout"))
-QUICK_SUITE = (("dropout", "dropout"),)
-KERAS_S_PER_SEED = 30.0  # the issue: ~30 s per seed on a 2-core CPU (used only when Keras is not measured)
+# Seconds per seed assumed for the article's Keras code when this run does not measure it (an
+# estimate for a 2-core CPU; the committed results/train.json measured 21 s per seed).
+KERAS_S_PER_SEED = 30.0
 CPU_TARGET_S_PER_1000 = 20.0
 GPU_TARGET_S_PER_10000 = 10.0
 MEMORY_TARGET_BYTES = 4 * 2 ** 30
@@ -81,46 +80,21 @@ def _extra_args(p) -> None:
     p.add_argument("--no-plot", action="store_true", help="do not write the PNG next to the JSON")
 
 
-class Variant(NamedTuple):
-    name: str
-    config: Any   # lstm_ar.config.TrainConfig
-    data: Any     # lstm_ar.data.series.Dataset
-
-    @property
-    def steps(self) -> int:
-        return self.config.epochs * -(-self.data.n // self.config.batch_size)
-
-
-def suite(quick: bool) -> list[Variant]:
-    """The seed's trainings (quick: Example 3 with dropout, one epoch)."""
-    import dataclasses
-
-    from lstm_ar.scenarios.reproduce import SCENARIOS
-    out = []
-    for scenario_name, variant in (QUICK_SUITE if quick else SUITE):
-        sc = SCENARIOS[scenario_name]()
-        config = sc.variants[variant]
-        if quick:
-            config = dataclasses.replace(config, epochs=1)
-        out.append(Variant(f"{scenario_name}/{variant}", config, sc.training_data(variant)))
-    return out
-
-
-def peer_spec(v: Variant) -> dict[str, Any]:
-    """What the PyTorch peers need to train a variant (numpy data, numbers)."""
-    c = v.config
-    return {"units": c.model.units, "activation": c.model.activation, "epochs": c.epochs,
-            "batch_size": c.batch_size, "output_dropout": float(c.hyper.output_dropout),
-            "learning_rate": float(c.hyper.learning_rate),
-            "x": v.data.x[:, 0, 0].astype("float32"), "y": v.data.y[:, 0].astype("float32")}
-
-
 # --------------------------------------------------------------------------- ours
 
 def ours_layout(n: int, devices: int) -> tuple[int, int]:
-    """(devices, lanes) for n seeds: the most devices (at most ``devices``) that split n evenly,
-    then the widest block of at most 256 lanes (the experiments' default) that splits each
-    device's share evenly, so the chunk is exactly n seeds (no padding) for any core count."""
+    """How ours lays n seeds over the devices, so the chunk is exactly n seeds (no padding).
+
+    The most devices (at most ``devices``) that split n evenly, then the widest block of at most
+    256 lanes (the experiments' default) that splits each device's share evenly.
+
+    Args:
+      n: seeds.
+      devices: CPU devices available.
+
+    Returns:
+      (devices used, lanes per block).
+    """
     from lstm_ar.study.sweep import DEFAULT_LANES
 
     used = max(d for d in range(1, min(devices, n) + 1) if n % d == 0)
@@ -129,27 +103,39 @@ def ours_layout(n: int, devices: int) -> tuple[int, int]:
     return used, lanes
 
 
-def run_ours(variants: list[Variant], n: int, *, reference: bool = False, reps: int = 1,
+def run_ours(variants: list[Variant], n: int, *, plain: bool = False, reps: int = 1,
              devices: int | None = None) -> dict[str, Any]:
-    """The library's sweep program (``lstm_ar.study.sweep.compile_seed_program``: seeds laid over the
-    devices, ``lanes`` seeds vmapped per device, blocks in ``lax.map``) training n seeds of each
-    variant: compile and run times, final losses. ``devices``: how many of the CPU devices (one
-    per core, ``distributed.use_cpu_cores``) to use; default all."""
+    """Time the library's sweep program training n seeds of each variant.
+
+    ``lstm_ar.study.sweep.compile_seed_program``: seeds laid over the devices, ``lanes`` seeds
+    vmapped per device, blocks in ``lax.map``; compile timed apart.
+
+    Args:
+      variants: the suite.
+      n: seeds.
+      plain: the plain ``make_train`` (row ``ours_reference``) instead of the fast default.
+      reps: timed calls (the median is the figure).
+      devices: how many of the CPU devices (one per core, ``distributed.use_cpu_cores``) to use;
+        default all.
+
+    Returns:
+      One row: ``impl, n_seeds, run_s, compile_s, seeds_per_s, s_per_1000_seeds, per_variant,
+      peak_rss_bytes, devices, lanes, ...``.
+    """
     import jax
     import numpy as np
     from jax.sharding import Mesh
 
     from lstm_ar.study.distributed import SEED_AXIS
     from lstm_ar.study.sweep import compile_seed_program, seed_indices
-    from lstm_ar.training.train import make_train
 
     used, lanes = ours_layout(n, devices or jax.device_count())
     mesh = Mesh(np.asarray(jax.devices()[:used]), (SEED_AXIS,))
-    impl = "ours_reference" if reference else ("ours" if devices is None else f"ours_{used}device")
+    impl = "ours_reference" if plain else ("ours" if devices is None else f"ours_{used}device")
     per_variant = []
     with common.PeakRSS() as mem:
         for v in variants:
-            train = make_train(v.config, v.data, reference=reference)
+            train = suite.make_train(v.config, v.data, plain=plain)
             start = time.perf_counter()
             program = compile_seed_program(lambda key: train(key).epoch_loss, root_seed=0, lanes=lanes, chunk=n,
                                            mesh=mesh)
@@ -173,29 +159,11 @@ def run_ours(variants: list[Variant], n: int, *, reference: bool = False, reps: 
 
 
 def run_python_loop(variants: list[Variant], ns: tuple[int, ...]) -> list[dict[str, Any]]:
-    """A Python loop over single-seed jitted runs: one compile per variant, then max(ns) calls
-    one after another; the time after the first n calls gives the row for each n."""
-    import jax
-    import numpy as np
+    """The ``python_loop`` peer (``benchmarks.peers.jax_loops``): one row per n in ``ns``."""
+    from benchmarks.peers import jax_loops
 
-    from lstm_ar.training.train import make_train, seed_keys
-
-    ns = tuple(sorted(ns))
-    keys = seed_keys(0, 0, ns[-1])
-    per_n: dict[int, list] = {n: [] for n in ns}
-    with common.PeakRSS() as mem:
-        for v in variants:
-            compiled, compile_s = common.compile_jax(make_train(v.config, v.data), keys[0])
-            jax.block_until_ready(compiled(keys[0]))  # warm-up
-            losses, start = [], time.perf_counter()
-            for i in range(ns[-1]):
-                losses.append(float(jax.block_until_ready(compiled(keys[i])).epoch_loss[-1]))
-                if i + 1 in per_n:
-                    per_n[i + 1].append({"variant": v.name, "steps_per_seed": v.steps, "compile_s": compile_s,
-                                         "run_s": time.perf_counter() - start,
-                                         "final_loss_median": float(np.median(losses))})
-            common.progress(f"python_loop N={ns[-1]} {v.name}: run {time.perf_counter() - start:.2f}s")
-    return [_row("python_loop", n, per_n[n], mem.result()) for n in ns]
+    per_n, mem = jax_loops.python_loop(variants, ns)
+    return [_row("python_loop", n, per_n[n], mem) for n in sorted(per_n)]
 
 
 def _row(impl: str, n: int, per_variant: list[dict], mem: dict, **extra) -> dict[str, Any]:
@@ -211,19 +179,19 @@ def _row(impl: str, n: int, per_variant: list[dict], mem: dict, **extra) -> dict
 # --------------------------------------------------------------------------- peers
 
 def run_keras(variants: list[Variant], args) -> tuple[dict | None, str]:
-    """The article's own Keras code (``benchmarks/keras_peer.py``) in a Python with TensorFlow,
-    seeds one after another: (row, how it ran) or (None, why not). Only for the full suite: the
-    peer runs the article's scripts, which do not come in a --quick size."""
-    from benchmarks import keras_runner
+    """The article's own Keras code (``benchmarks/peers/keras_script.py``) in a Python with
+    TensorFlow, seeds one after another: (row, how it ran) or (None, why not). Only for the full
+    suite: the peer runs the article's scripts, which do not come in a --quick size."""
+    from benchmarks.peers import keras as keras_peer
     if args.quick:
         return None, "not run with --quick (the peer runs the article's full scripts)"
-    python, how = keras_runner.keras_python(args.keras_python)
+    python, how = keras_peer.keras_python(args.keras_python)
     if python is None:
         return None, how
     seeds = 3 if args.keras_seeds is None else args.keras_seeds
     common.progress(f"keras: the article's code for {seeds} seed(s) with {python} ({how})")
     try:
-        out = keras_runner.run_peer(python, ["train", "--seeds", str(seeds)])
+        out = keras_peer.run_peer(python, ["train", "--seeds", str(seeds)])
     except (RuntimeError, subprocess.TimeoutExpired) as e:
         return None, f"the Keras peer failed: {e}"
     steps = {v.name: v.steps for v in variants}
@@ -247,22 +215,34 @@ def run_torch(kind: str, variants: list[Variant], n: int, budget_s: float) -> di
 
     Per variant: one epoch as a probe, then one training run of as many epochs as fit in
     ``budget_s`` (all of them when they fit); its time per epoch gives the full variant's time.
+
+    Args:
+      kind: ``"torch_loop"`` or ``"torch_vmap"``.
+      variants: the suite.
+      n: seeds.
+      budget_s: seconds per variant before the run is cut short and extrapolated.
+
+    Returns:
+      One row, ``extrapolated`` when any variant was.
+
+    Raises:
+      benchmarks.peers.PeerUnavailable: torch is missing.
     """
     import numpy as np
 
-    from benchmarks import train_peers
+    from benchmarks.peers import torch_train
 
     def train(spec, epochs):
         one = dict(spec, epochs=epochs)
         start = time.perf_counter()
-        losses = ([train_peers.torch_loop(one, seed) for seed in range(n)] if kind == "torch_loop"
-                  else list(train_peers.torch_vmap(one, n)))
+        losses = ([torch_train.torch_loop(one, seed) for seed in range(n)] if kind == "torch_loop"
+                  else list(torch_train.torch_vmap(one, n)))
         return time.perf_counter() - start, float(np.median(losses))
 
     per_variant = []
     with common.PeakRSS() as mem:
         for v in variants:
-            spec = peer_spec(v)
+            spec = suite.peer_spec(v)
             probe_s, _ = train(spec, 1)
             epochs = int(min(v.config.epochs, max(1, budget_s // max(probe_s, 1e-9))))
             spent, loss = train(spec, epochs)
@@ -281,6 +261,16 @@ def run_torch(kind: str, variants: list[Variant], n: int, budget_s: float) -> di
 # --------------------------------------------------------------------------- main
 
 def targets(rows: list[dict], info: dict, on_gpu: bool) -> list[dict[str, Any]]:
+    """The training targets, each with the measured figure (the full suite only).
+
+    Args:
+      rows: the measured rows (``ours`` at least one N).
+      info: ``common.machine()``.
+      on_gpu: whether JAX ran on a GPU (the CPU and GPU targets apply to one each).
+
+    Returns:
+      ``{"target", "applies", "met", ...}`` per target.
+    """
     ours = {r["n_seeds"]: r for r in rows if r["impl"] == "ours"}
     out = []
     big = ours.get(1024) or ours[max(ours)]
@@ -291,7 +281,7 @@ def targets(rows: list[dict], info: dict, on_gpu: bool) -> list[dict[str, Any]]:
     keras_s = keras[0]["run_s"] / keras[0]["n_seeds"] if keras else KERAS_S_PER_SEED
     ratio = keras_s / (big["run_s"] / big["n_seeds"])
     out.append({"target": ">= 1500x Keras, per seed" + (" (Keras measured in this run)" if keras else
-                " (the issue's ~30 s per seed: Keras not measured in this run)"),
+                f" (~{KERAS_S_PER_SEED:g} s per seed assumed: Keras not measured in this run)"),
                 "applies": True, "keras_s_per_seed": keras_s, "measured_here": bool(keras), "ratio": ratio,
                 "met": ratio >= 1500})
     torch_loop = [r for r in rows if r["impl"] == "torch_loop"]
@@ -313,16 +303,26 @@ def targets(rows: list[dict], info: dict, on_gpu: bool) -> list[dict[str, Any]]:
     return out
 
 
-def main(argv=None) -> dict[str, Any]:
-    args = common.parse_args(NAME, __doc__.splitlines()[0], argv, extra=_extra_args)
+def check_args(args) -> None:
+    """Refuse bad arguments before anything is measured (``SystemExit`` naming the value)."""
     unknown = set(args.peers) - set(PEERS)
     if unknown:
         raise SystemExit(f"unknown peers {sorted(unknown)}; valid: {', '.join(PEERS)}")
+    if args.seeds is not None and (not args.seeds or min(args.seeds) < 1):
+        raise SystemExit(f"--seeds must be positive integers, got {args.seeds}")
+    for flag, value in (("--keras-seeds", args.keras_seeds), ("--torch-threads", args.torch_threads),
+                        ("--cpu-devices", args.cpu_devices)):
+        if value is not None and value < 1:
+            raise SystemExit(f"{flag} must be >= 1, got {value}")
+    if args.peer_budget_s is not None and not args.peer_budget_s > 0:  # (also refuses nan)
+        raise SystemExit(f"--peer-budget-s must be > 0, got {args.peer_budget_s}")
+
+
+def main(argv=None) -> dict[str, Any]:
+    """Run the training benchmark (arguments as ``--help`` lists); returns the JSON document written."""
+    args = common.parse_args(NAME, __doc__.splitlines()[0], argv, extra=_extra_args)
+    check_args(args)
     seeds = args.seeds or ((4,) if args.quick else (1, 16, 256, 1024, 4096))
-    if any(n < 1 for n in seeds):
-        raise SystemExit(f"--seeds must be positive, got {seeds}")
-    if args.keras_seeds is not None and args.keras_seeds < 1:
-        raise SystemExit(f"--keras-seeds must be >= 1, got {args.keras_seeds}")
     budget = args.peer_budget_s if args.peer_budget_s is not None else (1.0 if args.quick else 6.0)
 
     from lstm_ar.study.distributed import use_cpu_cores
@@ -331,7 +331,7 @@ def main(argv=None) -> dict[str, Any]:
     import jax
     info = dict(common.machine(), cpu_devices=n_devices)
     on_gpu = jax.default_backend() == "gpu"
-    variants = suite(args.quick)
+    variants = suite.suite(args.quick)
     common.progress(f"train benchmark on {common.machine_name(info)}; suite "
                     f"{', '.join(v.name for v in variants)}; {sum(v.steps for v in variants)} steps per seed")
     limit = hardware.hardware_limit(quick=args.quick)
@@ -343,21 +343,21 @@ def main(argv=None) -> dict[str, Any]:
         for n in ((4,) if args.quick else (256, 1024)):
             rows.append(run_ours(variants, n, devices=1))
     if "ours_reference" in args.peers:
-        rows.append(run_ours(variants, 4 if args.quick else 64, reference=True))
+        rows.append(run_ours(variants, 4 if args.quick else 64, plain=True))
     if "python_loop" in args.peers:
         rows.extend(run_python_loop(variants, (1, 2) if args.quick else (1, 16, 256)))
     for kind, ns in (("torch_loop", (1,) if args.quick else (2,)),
                      ("torch_vmap", (4,) if args.quick else (16, 256))):
         if kind not in args.peers:
             continue
+        from benchmarks.peers import PeerUnavailable, import_torch
         try:
-            from benchmarks import train_peers
-            torch = train_peers.torch_module()
+            torch = import_torch()
             torch.set_num_threads(args.torch_threads)
             info = dict(info, torch_threads=torch.get_num_threads())
             for n in ns:
                 rows.append(run_torch(kind, variants, n, budget))
-        except train_peers.PeerUnavailable as e:
+        except PeerUnavailable as e:
             skipped.append({"impl": kind, "status": "unavailable", "reason": str(e)})
     if "keras" in args.peers:
         row, why = run_keras(variants, args)
@@ -389,7 +389,7 @@ def main(argv=None) -> dict[str, Any]:
                           "units": v.config.model.units, "activation": v.config.model.activation,
                           "output_dropout": float(v.config.hyper.output_dropout)} for v in variants],
                "rows": rows, "skipped": skipped, "step_cost": costs, "floor": floor,
-               # the issue's targets are for the full seed suite; --quick trains one epoch of one variant
+               # the targets are for the full seed suite; --quick trains one epoch of one variant
                "targets": [] if args.quick else targets(rows, info, on_gpu), "profile": profile,
                "notes": ["wall-clock times on a machine shared with other jobs: see loadavg_start/end",
                          "ours at N <= 16: median of 3 calls after a warm-up; N >= 256: one call, no warm-up",

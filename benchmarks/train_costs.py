@@ -9,55 +9,41 @@ the time per XLA operation.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from benchmarks import common, hardware
+from benchmarks import common, hardware, suite
+from benchmarks.suite import Variant
 
-if TYPE_CHECKING:
-    from benchmarks.train import Variant
 
 def step_cost(v: Variant, n: int) -> dict[str, Any]:
-    """FLOPs / bytes / transcendentals per seed-step: XLA's cost analysis of one compiled step
-    (ours, vmapped over n seeds), and a by-hand minimum for the window-1 model."""
-    import jax
-    import jax.numpy as jnp
+    """FLOPs / bytes / transcendentals per seed-step of one variant.
 
-    from lstm_ar.model.forecaster import init_params
-    from lstm_ar.training import first_step
-    from lstm_ar.training.train import Batch, TrainCarry, first_step_masks, make_optimizer, train_step
+    XLA's cost analysis of one compiled training step (ours, vmapped over n seeds; what the
+    program does) and a by-hand minimum for the window-1 model (what any program must do).
+
+    Args:
+      v: a variant of the seed suite.
+      n: seeds the step is vmapped over (the figures are per seed).
+
+    Returns:
+      ``variant, n_seeds, xla_flops, xla_bytes, xla_transcendentals, ideal_flops, ideal_bytes,
+      trainable_parameters``.
+    """
+    import jax
 
     config, hyper = v.config, v.config.hyper
-    tx = make_optimizer(config, hyper)
     b = config.batch_size
-    compact = first_step.supports(config)
-    x = jnp.asarray(v.data.x[:b, 0, 0] if compact else v.data.x[:b])
-    batch = Batch(x=x, y=jnp.asarray(v.data.y[:b]), mask=jnp.ones((b,), jnp.float32))
-
-    def init(key):
-        params = init_params(key, config.model)
-        frozen = None
-        if compact:
-            params, frozen = first_step.split(params)
-        return TrainCarry(params, tx.init(params), frozen)
-
-    keys = jax.random.split(jax.random.key(0), n)
-    carries = jax.vmap(init)(keys)
+    program = suite.step_program(config, v.data, n)  # the library's step functions, wrapped in suite.py
+    compact = program.layout == "first_step"
 
     def xla_cost(fn, *args) -> dict:
         cost = jax.jit(fn).lower(*args).compile().cost_analysis()
         return cost[0] if isinstance(cost, (list, tuple)) else cost
 
-    if compact:  # as make_train runs it: the epoch's masks drawn before the minibatch loop
-        draw = jax.vmap(lambda k: first_step_masks(k, b, config, hyper))
-        masks = draw(keys)
-        step = jax.vmap(lambda c, k, m: train_step(c, batch, k, config=config, hyper=hyper, tx=tx, masks=m))
-        costs = [xla_cost(step, carries, keys, masks)] + ([xla_cost(draw, keys)] if masks is not None else [])
-    else:
-        step = jax.vmap(lambda c, k: train_step(c, batch, k, config=config, hyper=hyper, tx=tx))
-        costs = [xla_cost(step, carries, keys)]
+    costs = [xla_cost(fn, *args) for fn, args in program.parts]
     cost = {k: sum(c.get(k, 0.0) for c in costs) for k in ("flops", "bytes accessed", "transcendentals")}
     u = config.model.units
-    trainable = 7 * u + 1 if compact else sum(a.size for a in jax.tree.leaves(init_params(keys[0], config.model)))
+    trainable = program.trainable
     # By hand, per example and unit (window 1): forward z (3 gates x mul+add), c = i*g, h = o*act(c),
     # head mul+add: ~11 FLOPs and 4 transcendental-class ops (two sigmoids, two activations);
     # backward about twice that. Adam: ~12 FLOPs per trainable parameter.
@@ -75,7 +61,17 @@ def step_cost(v: Variant, n: int) -> dict[str, Any]:
 
 
 def floors(costs: list[dict], variants: list[Variant], limit: dict) -> dict[str, Any]:
-    """Seconds per 1000 seeds of the suite at the machine limit, for XLA's and the ideal counts."""
+    """Seconds per 1000 seeds of the suite at the machine limit, for XLA's and the ideal counts.
+
+    Args:
+      costs: ``step_cost`` of each variant.
+      variants: the suite (for the steps per seed).
+      limit: ``hardware.hardware_limit()``.
+
+    Returns:
+      ``{"xla": ..., "ideal": ...}``, each with ``flops_per_seed, bytes_per_seed,
+      floor_s_per_1000, floor_s_per_1000_in_cache``.
+    """
     steps = {v.name: v.steps for v in variants}
     out = {}
     for kind in ("xla", "ideal"):
@@ -100,10 +96,8 @@ def profile_ours(v: Variant, n: int, top: int = 25) -> list[dict[str, Any]]:
     import jax
     from jax.profiler import ProfileData
 
-    from lstm_ar.training.train import make_train, seed_keys
-
-    keys = seed_keys(0, 0, n)
-    compiled, _ = common.compile_jax(jax.vmap(make_train(v.config, v.data)), keys)
+    keys = suite.seed_keys(0, 0, n)
+    compiled, _ = common.compile_jax(jax.vmap(suite.make_train(v.config, v.data)), keys)
     jax.block_until_ready(compiled(keys))
     with tempfile.TemporaryDirectory() as d:
         with jax.profiler.trace(d):

@@ -1,7 +1,7 @@
 """Sweep ``rollout_batched``'s blocking (models per block, scan unroll).
 
-    python benchmarks/tune_blocking.py --hidden 32 --batch 1024 --mode stateful
-    python benchmarks/tune_blocking.py --quick
+    python -m benchmarks.tune_blocking --hidden 32 --batch 1024 --mode stateful
+    python -m benchmarks.tune_blocking --quick
 
 Prints seed-steps per second (wall and per CPU-second) for each (block, unroll) and the library's
 default choice;
@@ -11,14 +11,9 @@ chosen from these sweeps.
 
 from __future__ import annotations
 
-import sys
 import time
-from pathlib import Path
 
-if __package__ in (None, ""):
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from benchmarks import common  # noqa: E402
+from benchmarks import common
 
 
 def _extra(p):
@@ -48,7 +43,8 @@ def _time_wall_and_cpu(call, reps: int) -> tuple[float, float]:
     return min(walls), min(cpus)
 
 
-def main(argv=None):
+def main(argv=None) -> list[dict]:
+    """``python -m benchmarks.tune_blocking [...]``: one row per (hidden, B, mode, block, unroll)."""
     args = common.parse_args("tune_blocking", __doc__.splitlines()[0], argv, extra=_extra)
     import jax
     import jax.numpy as jnp

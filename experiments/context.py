@@ -4,13 +4,12 @@
     python experiments/context.py --quick          # smoke run
 """
 
-from lstm_ar.cli import run_cli
-from lstm_ar.scenarios.context import SCENARIOS
+from lstm_ar.cli import run_experiment
 
 
 def main(argv=None):
-    return run_cli("experiments/context.py", __doc__, SCENARIOS, default_seeds=256, argv=argv,
-                   index_title="lstm_ar: context length and carried state")
+    """Run the experiment (same as ``lstm-ar run context``); returns its summaries."""
+    return run_experiment("context", argv, doc=__doc__)
 
 
 if __name__ == "__main__":

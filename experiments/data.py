@@ -4,7 +4,7 @@
     python experiments/data.py --only random_walk white_noise
     python experiments/data.py --quick             # smoke run
 
-Scenarios (lstm_ar/data_scenarios.py): training_range (Example 1: range width vs training
+Scenarios (lstm_ar/scenarios/data.py): training_range (Example 1: range width vs training
 length); multi_regime and multi_regime_unseen (a mixture of sine amplitudes and frequencies vs the
 seed's one series, judged on the seed's sine and on an unseen regime); scale_raw and scale_offset
 (the seed's series unstandardised, and as 10 x + 50); random_walk and white_noise (controls where
@@ -12,13 +12,12 @@ a flat forecast is the MSE-optimal one). Forecasts without a model (repeat the l
 mean) are in each report's references.
 """
 
-from lstm_ar.cli import run_cli
-from lstm_ar.scenarios.data import SCENARIOS
+from lstm_ar.cli import run_experiment
 
 
 def main(argv=None):
-    return run_cli("experiments/data.py", __doc__, SCENARIOS, default_seeds=256, argv=argv,
-                   index_title="lstm_ar: is the collapse a data problem? (range, regimes, scale, controls)")
+    """Run the experiment (same as ``lstm-ar run data``); returns its summaries."""
+    return run_experiment("data", argv, doc=__doc__)
 
 
 if __name__ == "__main__":

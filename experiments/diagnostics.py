@@ -4,13 +4,12 @@
     python experiments/diagnostics.py --quick      # smoke run
 """
 
-from lstm_ar.cli import run_cli
-from lstm_ar.scenarios.diagnostics import SCENARIOS
+from lstm_ar.cli import run_experiment
 
 
 def main(argv=None):
-    return run_cli("experiments/diagnostics.py", __doc__, SCENARIOS, default_seeds=128, argv=argv,
-                   index_title="lstm_ar: gradient flow and contraction")
+    """Run the experiment (same as ``lstm-ar run diagnostics``); returns its summaries."""
+    return run_experiment("diagnostics", argv, doc=__doc__)
 
 
 if __name__ == "__main__":

@@ -6,13 +6,12 @@ Needs the "real" extra (statsmodels ships the data): pip install -e ".[real,plot
     python experiments/real.py --only sunspots --quick
 """
 
-from lstm_ar.cli import run_cli
-from lstm_ar.scenarios.real import SCENARIOS
+from lstm_ar.cli import run_experiment
 
 
 def main(argv=None):
-    return run_cli("experiments/real.py", __doc__, SCENARIOS, default_seeds=128, argv=argv,
-                   index_title="lstm_ar: real series")
+    """Run the experiment (same as ``lstm-ar run real``); returns its summaries."""
+    return run_experiment("real", argv, doc=__doc__)
 
 
 if __name__ == "__main__":

@@ -4,13 +4,12 @@
     python experiments/regime.py --quick           # smoke run (k = 10, tf/ss_invsig/free only, 2 epochs)
 """
 
-from lstm_ar.cli import run_cli
-from lstm_ar.scenarios.regime import SCENARIOS
+from lstm_ar.cli import run_experiment
 
 
 def main(argv=None):
-    return run_cli("experiments/regime.py", __doc__, SCENARIOS, default_seeds=64, argv=argv,
-                   index_title="lstm_ar: training regime")
+    """Run the experiment (same as ``lstm-ar run regime``); returns its summaries."""
+    return run_experiment("regime", argv, doc=__doc__)
 
 
 if __name__ == "__main__":

@@ -4,13 +4,12 @@
     python experiments/regularisation.py --quick   # smoke run (3 variants, 2 epochs)
 """
 
-from lstm_ar.cli import run_cli
-from lstm_ar.scenarios.regularisation import SCENARIOS
+from lstm_ar.cli import run_experiment
 
 
 def main(argv=None):
-    return run_cli("experiments/regularisation.py", __doc__, SCENARIOS, default_seeds=128, argv=argv,
-                   index_title="lstm_ar: regularisation and optimisation")
+    """Run the experiment (same as ``lstm-ar run regularisation``); returns its summaries."""
+    return run_experiment("regularisation", argv, doc=__doc__)
 
 
 if __name__ == "__main__":

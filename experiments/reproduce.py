@@ -6,13 +6,12 @@
     python experiments/reproduce.py --only activation dropout
 """
 
-from lstm_ar.cli import run_cli
-from lstm_ar.scenarios.reproduce import SCENARIOS
+from lstm_ar.cli import run_experiment
 
 
 def main(argv=None):
-    return run_cli("experiments/reproduce.py", __doc__, SCENARIOS, default_seeds=1024, argv=argv,
-                   index_title="lstm_ar: the seed article's claims, tested across seeds")
+    """Run the experiment (same as ``lstm-ar reproduce``); returns its summaries."""
+    return run_experiment("reproduce", argv, doc=__doc__)
 
 
 if __name__ == "__main__":

@@ -3,8 +3,12 @@
 * ``ModelConfig`` and ``TrainConfig`` are frozen (hashable) dataclasses: changing any field
   changes the compiled program (shapes, activations, epochs, batch size).
 * ``Hyper`` is a NamedTuple of numbers (a pytree): learning rate, dropout rates, weight decay,
-  clipping. Pass one to ``train(key, hyper)`` with array leaves and ``jax.vmap`` over them to
-  sweep a hyper-parameter without recompiling.
+  clipping. ``train(key, hyper)`` takes one setting (0-d leaves); to sweep a hyper-parameter
+  without recompiling give a stack (1-D leaves) to ``lstm_ar.training.train_many``, which checks
+  it with ``validate_hyper`` and vmaps ``train`` over it.
+* Which dropout masks exist is static (``TrainConfig.dropout_sites``, names in
+  ``DROPOUT_SITES``); their rates are ``Hyper``'s numbers. A nonzero rate at a site the config
+  does not have is an error wherever the rate is concrete.
 
 Nothing here is mutated after construction; ``dataclasses.replace`` makes variants.
 """
@@ -15,9 +19,10 @@ import dataclasses
 import math
 from typing import NamedTuple, Union
 
+import jax
 import numpy as np
 
-from lstm_ar.model.activations import get_activation
+from lstm_ar.activations import get_activation
 
 Number = Union[float, "np.ndarray", "jax.Array"]  # noqa: F821  (jax arrays when vmapped)
 
@@ -45,33 +50,141 @@ class Hyper(NamedTuple):
     global_clipnorm: Number = math.inf
 
 
-def validate_hyper(hyper: Hyper) -> None:
-    """Raise ValueError for out-of-range values (checked only where values are concrete)."""
-    for name in ("dropout", "recurrent_dropout", "output_dropout"):
-        value = _concrete(getattr(hyper, name))
-        if value is not None and not np.all((value >= 0.0) & (value < 1.0)):
-            raise ValueError(f"{name} must be in [0, 1), got {value}")
-    for name in ("learning_rate", "global_clipnorm"):
-        value = _concrete(getattr(hyper, name))
-        if value is not None and not np.all(value > 0.0):
-            raise ValueError(f"{name} must be > 0, got {value}")
-    value = _concrete(hyper.weight_decay)
-    if value is not None and not np.all(value >= 0.0):
-        raise ValueError(f"weight_decay must be >= 0, got {value}")
+# Dropout sites of the forecaster and the Hyper field holding each one's rate.
+DROPOUT_SITES = {"input": "dropout", "recurrent": "recurrent_dropout", "output": "output_dropout"}
 
 
-def _concrete(value):
-    try:
-        return np.asarray(value, dtype=np.float64)
-    except Exception:  # a tracer: not checkable here
+def is_concrete(value) -> bool:
+    """True unless ``value`` is a JAX tracer (a value known only when the program runs)."""
+    return not isinstance(value, jax.core.Tracer)
+
+
+def _checked_leaf(name: str, value) -> np.ndarray | None:
+    """The concrete value as float64 (any shape), None for a tracer; TypeError for non-numbers."""
+    if not is_concrete(value):
         return None
+    array = np.asarray(value)
+    if array.dtype == bool or array.dtype.kind not in "fiu":
+        raise TypeError(f"Hyper.{name} must be a real number or array of them, got {value!r} "
+                        f"(dtype {array.dtype})")
+    return array.astype(np.float64)
+
+
+def validate_hyper(hyper: Hyper, *, dropout_sites: tuple[str, ...] | None = None) -> None:
+    """Check every concrete leaf of ``hyper``: scalars, or arrays of stacked values (for vmap).
+
+    Valid: ``learning_rate`` finite and > 0; ``weight_decay`` finite and >= 0; ``global_clipnorm``
+    > 0 (``inf``: no clipping); the three dropout rates in [0, 1); no NaN anywhere. Leaves that are
+    tracers (inside ``jit``/``vmap``) cannot be checked here: validate a stack before vmapping it.
+
+    Args:
+      hyper: a ``Hyper``; each leaf a number or an array (e.g. f32[variants]).
+      dropout_sites: when given, a nonzero rate at a site not listed is an error too (the program
+        built for those sites would ignore it).
+
+    Raises:
+      TypeError: ``hyper`` is not a Hyper, or a leaf is not a real number.
+      ValueError: a value out of range; the message names the field, the value and the range.
+    """
+    if not isinstance(hyper, Hyper):
+        raise TypeError(f"hyper must be a Hyper, got {type(hyper).__name__}")
+    values = {name: _checked_leaf(name, getattr(hyper, name)) for name in Hyper._fields}
+
+    def fail(name: str, valid: str, bad: np.ndarray) -> None:
+        shown = values[name] if values[name].ndim == 0 else f"{values[name].tolist()} (bad at {np.argwhere(bad).tolist()})"
+        raise ValueError(f"Hyper.{name} must be {valid}, got {shown}")
+
+    for name, value in values.items():
+        if value is not None and np.any(np.isnan(value)):
+            fail(name, "a number (not NaN)", np.isnan(value))
+    checks = {
+        "learning_rate": ("finite and > 0", lambda v: np.isfinite(v) & (v > 0)),
+        "weight_decay": ("finite and >= 0", lambda v: np.isfinite(v) & (v >= 0)),
+        "global_clipnorm": ("> 0 (inf: no clipping)", lambda v: v > 0),
+        **{rate: ("in [0, 1)", lambda v: (v >= 0) & (v < 1)) for rate in DROPOUT_SITES.values()},
+    }
+    for name, (valid, ok) in checks.items():
+        value = values[name]
+        if value is not None and not np.all(ok(value)):
+            fail(name, valid, ~ok(value))
+    if dropout_sites is not None:
+        for site, name in DROPOUT_SITES.items():
+            value = values[name]
+            if site not in dropout_sites and value is not None and np.any(value != 0):
+                raise ValueError(f"Hyper.{name} is {value.tolist()} but the dropout site {site!r} is not among "
+                                 f"dropout_sites {tuple(dropout_sites)}; add {site!r} to TrainConfig.dropout_sites "
+                                 f"(the rate would otherwise be ignored)")
+
+
+def resolve_dropout_sites(sites, hyper: Hyper) -> tuple[str, ...]:
+    """The sorted tuple of dropout sites: ``sites`` checked, or (None) those whose rate in
+    ``hyper`` is nonzero.
+
+    Args:
+      sites: None, or an iterable of names from ``DROPOUT_SITES`` ("input", "recurrent", "output").
+      hyper: a Hyper with concrete (scalar) rates, read only when ``sites`` is None.
+
+    Returns:
+      tuple[str, ...] of distinct site names in sorted order.
+
+    Raises:
+      TypeError: ``sites`` is a string (not a tuple of names).
+      ValueError: an unknown site name; the message lists the valid ones.
+    """
+    if sites is None:
+        traced = [name for name in DROPOUT_SITES.values() if not is_concrete(getattr(hyper, name))]
+        if traced:
+            raise TypeError(f"dropout_sites=None reads the sites from concrete rates; {traced} are traced: "
+                            f"give dropout_sites explicitly")
+        return tuple(sorted(site for site, name in DROPOUT_SITES.items() if np.any(np.asarray(getattr(hyper, name)) != 0)))
+    if isinstance(sites, str):
+        raise TypeError(f"dropout_sites must be a tuple of site names, got the string {sites!r}; "
+                        f"e.g. ({sites!r},)")
+    sites = tuple(sites)
+    unknown = [s for s in sites if s not in DROPOUT_SITES]
+    if unknown:
+        raise ValueError(f"unknown dropout site(s) {unknown}; valid: {', '.join(DROPOUT_SITES)}")
+    return tuple(sorted(set(sites)))
+
+
+def require_scalar_hyper(hyper: Hyper, owner: str = "Hyper") -> None:
+    """Refuse a concrete leaf of ``hyper`` that is not 0-d: one training run takes one setting.
+
+    Args:
+      hyper: a ``Hyper``; tracers (under ``jit``/``vmap``) are left alone.
+      owner: how the message names ``hyper`` (e.g. "TrainConfig.hyper").
+
+    Raises:
+      ValueError: a leaf with a shape; the message names the field and its shape and says how to
+        train several settings.
+    """
+    for name in Hyper._fields:
+        value = getattr(hyper, name)
+        if is_concrete(value) and np.ndim(value) != 0:
+            raise ValueError(f"{owner}.{name} must be a single number (0-d), got an array of shape {np.shape(value)}; "
+                             f"to train several settings use lstm_ar.training.train_many(config, data, keys, hyper) "
+                             f"or jax.vmap(train, in_axes=(None, Hyper(0, ...)))")
+
+
+def _positive_int(config, name: str) -> None:
+    """Check ``config.<name>`` is a positive int (Python or numpy, not bool); store it as int."""
+    value = getattr(config, name)
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value <= 0:
+        raise ValueError(f"{name} must be a positive int, got {value!r}")
+    object.__setattr__(config, name, int(value))
+
+
+def _unit_interval_float(name: str, value) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)) \
+            or not 0.0 <= float(value) < 1.0:
+        raise ValueError(f"{name} must be a number in [0, 1), got {value!r}")
 
 
 @dataclasses.dataclass(frozen=True)
 class ModelConfig:
     """The forecaster's static shape: LSTM(units) over a window of ``window`` values -> Dense(1).
 
-    activation / recurrent_activation: names from ``lstm_ar.model.activations.ACTIVATIONS``.
+    activation / recurrent_activation: names from ``lstm_ar.activations.ACTIVATIONS``.
     layer_norm: layer-normalise the gate pre-activations (off, as in Keras).
     """
 
@@ -83,10 +196,8 @@ class ModelConfig:
     unit_forget_bias: bool = True
 
     def __post_init__(self):
-        if not (isinstance(self.units, int) and self.units > 0):
-            raise ValueError(f"units must be a positive int, got {self.units!r}")
-        if not (isinstance(self.window, int) and self.window > 0):
-            raise ValueError(f"window must be a positive int, got {self.window!r}")
+        _positive_int(self, "units")
+        _positive_int(self, "window")
         get_activation(self.activation)
         get_activation(self.recurrent_activation)
 
@@ -100,6 +211,10 @@ class TrainConfig:
     regime, horizon: how targets are fed (``lstm_ar.training.regimes``). The default, teacher forcing with
     horizon 1, is Keras's one-step training; any other choice trains a stateful model on
     ``horizon`` values after each window.
+    dropout_sites: where dropout masks exist in the compiled program, a sorted tuple of names
+    from ``DROPOUT_SITES`` ("input", "output", "recurrent"); their rates stay numeric (in
+    ``Hyper``, vmappable). None (the default) resolves to the sites whose rate in ``hyper`` is
+    nonzero. A nonzero rate at a site that is not listed is an error, never ignored.
     """
 
     model: ModelConfig = ModelConfig()
@@ -112,17 +227,28 @@ class TrainConfig:
     hyper: Hyper = Hyper()
     regime: str = "teacher_forcing"
     horizon: int = 1
+    dropout_sites: tuple[str, ...] | None = None
 
     def __post_init__(self):
+        if not isinstance(self.model, ModelConfig):
+            raise TypeError(f"model must be a ModelConfig, got {type(self.model).__name__}")
         if self.regime not in REGIMES:
             raise ValueError(f"unknown regime {self.regime!r}; valid: {', '.join(REGIMES)}")
-        if not (isinstance(self.horizon, int) and self.horizon > 0):
-            raise ValueError(f"horizon must be a positive int, got {self.horizon!r}")
-        if not (isinstance(self.epochs, int) and self.epochs > 0):
-            raise ValueError(f"epochs must be a positive int, got {self.epochs!r}")
-        if not (isinstance(self.batch_size, int) and self.batch_size > 0):
-            raise ValueError(f"batch_size must be a positive int, got {self.batch_size!r}")
+        for name in ("epochs", "batch_size", "horizon"):
+            _positive_int(self, name)
+        _unit_interval_float("beta_1", self.beta_1)
+        _unit_interval_float("beta_2", self.beta_2)
+        if isinstance(self.epsilon, bool) or not isinstance(self.epsilon, (int, float, np.floating, np.integer)) \
+                or not (math.isfinite(self.epsilon) and self.epsilon > 0):
+            raise ValueError(f"epsilon must be a finite number > 0, got {self.epsilon!r}")
+        if not isinstance(self.shuffle, bool):
+            raise ValueError(f"shuffle must be True or False, got {self.shuffle!r}")
+        if not isinstance(self.hyper, Hyper):
+            raise TypeError(f"hyper must be a Hyper, got {type(self.hyper).__name__}")
+        require_scalar_hyper(self.hyper, "TrainConfig.hyper")
         validate_hyper(self.hyper)
+        object.__setattr__(self, "dropout_sites", resolve_dropout_sites(self.dropout_sites, self.hyper))
+        validate_hyper(self.hyper, dropout_sites=self.dropout_sites)
 
     @property
     def one_step(self) -> bool:
@@ -132,6 +258,7 @@ class TrainConfig:
     def to_dict(self) -> dict:
         """JSON-ready view (for summary files); an infinite value (no clipping) becomes None."""
         out = dataclasses.asdict(self)
+        out["dropout_sites"] = list(self.dropout_sites)
         out["hyper"] = {k: float(v) if math.isfinite(float(v)) else None
                         for k, v in self.hyper._asdict().items()}
         return out

@@ -2,7 +2,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from lstm_ar.model.activations import ACTIVATIONS, get_activation
+from lstm_ar.activations import ACTIVATIONS, get_activation
 from tests.keras_numpy import ACT
 
 
@@ -32,3 +32,19 @@ def test_callable_passes_through():
     fn = lambda x: 2 * x  # noqa: E731
     assert get_activation(fn) is fn
     assert set(ACT) <= set(ACTIVATIONS)
+
+
+def test_config_imports_no_model_code():
+    # Strings become callables at the config boundary: lstm_ar.activations sits beside config,
+    # and config (the bottom layer) imports nothing from lstm_ar.model.
+    import ast
+    import importlib.util
+    import pathlib
+
+    import lstm_ar.config
+    tree = ast.parse(pathlib.Path(lstm_ar.config.__file__).read_text())
+    imported = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+    imported |= {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
+    assert "lstm_ar.activations" in imported
+    assert not [name for name in imported if name.startswith("lstm_ar.model")]
+    assert importlib.util.find_spec("lstm_ar.model.activations") is None

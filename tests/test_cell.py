@@ -76,9 +76,9 @@ def test_sequence_scan_equals_python_loop_with_masks_reused(params):
 
 
 def test_flax_cell_equals_pure_step():
-    cell = LSTMCell(features=U, activation="relu")
-    carry = cell.initialize_carry()
+    cell = LSTMCell(features=U, activation_fn="relu")
     x = jnp.asarray([0.3, -1.0])
+    carry = cell.initialize_carry(None, x.shape)
     variables = cell.init(jax.random.key(0), carry, x)
     p = variables["params"]
     assert p["kernel"].shape == (D, 4 * U) and p["recurrent_kernel"].shape == (U, 4 * U)

@@ -2,17 +2,20 @@ import numpy as np
 import pytest
 
 from lstm_ar.study.claims import (
+    DOES_NOT_HOLD,
+    HOLDS,
     INCONCLUSIVE,
     NOT_REPRODUCED,
     REPRODUCED,
     PairedClaim,
     RateClaim,
+    article_claims,
     decide,
     evaluate_claim,
 )
 
-RATE = RateClaim("r", "A collapses", "A", "collapsed", ">", 0.5, "collapses")
-PAIRED = PairedClaim("p", "A beats B", "A", "B", "err")
+RATE, PAIRED = article_claims((RateClaim("r", "A collapses", "A", "collapsed", ">", 0.5, "collapses"),
+                               PairedClaim("p", "A beats B", "A", "B", "err")))
 
 
 def test_rate_verdict_flips_with_the_data():
@@ -48,8 +51,59 @@ def test_diverged_seeds_count_against_their_variant():
 
 
 def test_decide_edges():
-    assert decide(None, None) == INCONCLUSIVE
-    assert decide(0.51, 0.9) == REPRODUCED
-    assert decide(0.1, 0.49) == NOT_REPRODUCED
+    assert decide(None, None, source="article") == INCONCLUSIVE
+    assert decide(0.51, 0.9, source="article") == REPRODUCED
+    assert decide(0.1, 0.49, source="article") == NOT_REPRODUCED
     with pytest.raises(ValueError, match="op"):
         RateClaim("x", "t", "A", "m", "==", 1.0, "")
+
+
+def test_a_users_claim_holds_or_does_not_hold():
+    user_rate = RateClaim("r", "A collapses", "A", "collapsed", ">", 0.5)  # default source: the user's
+    user_paired = PairedClaim("p", "A beats B", "A", "B", "err")
+    assert user_rate.source == user_paired.source == "user" and RATE.source == PAIRED.source == "article"
+    n = 200
+    for flags, verdict in ((np.ones(n), HOLDS), (np.zeros(n), DOES_NOT_HOLD),
+                           (np.r_[np.ones(n // 2), np.zeros(n // 2)], INCONCLUSIVE)):
+        out = evaluate_claim(user_rate, {"A": {"collapsed": flags}})
+        assert out["verdict"] == verdict and out["source"] == "user"
+        article = evaluate_claim(RATE, {"A": {"collapsed": flags}})  # same numbers, the article's words
+        assert article["verdict"] == {HOLDS: REPRODUCED, DOES_NOT_HOLD: NOT_REPRODUCED}.get(verdict, INCONCLUSIVE)
+        assert article["source"] == "article"
+    base = np.random.default_rng(1).normal(size=300)
+    assert evaluate_claim(user_paired, {"A": {"err": base - 1}, "B": {"err": base}})["verdict"] == HOLDS
+    assert evaluate_claim(user_paired, {"A": {"err": base + 1}, "B": {"err": base}})["verdict"] == DOES_NOT_HOLD
+    assert decide(0.6, 0.9, source="user") == HOLDS and decide(None, None, source="user") == INCONCLUSIVE
+
+
+def test_a_misnamed_variant_or_metric_is_a_clear_error():
+    with pytest.raises(ValueError, match="names metric 'er'.*valid: err, rmse"):
+        evaluate_claim(PairedClaim("p", "t", "A", "B", "er"), {"A": {"err": np.ones(3), "rmse": np.ones(3)},
+                                                               "B": {"err": np.ones(3)}})
+    with pytest.raises(ValueError, match="names variant 'C'; valid: A, B"):
+        evaluate_claim(PairedClaim("p", "t", "A", "C", "err"), {"A": {"err": np.ones(3)}, "B": {"err": np.ones(3)}})
+
+
+def test_claims_refuse_bad_fields():
+    with pytest.raises(ValueError, match="source must be one of"):
+        RateClaim("x", "t", "A", "m", ">", 1.0, source="paper")
+    with pytest.raises(ValueError, match="value must be a finite number"):
+        RateClaim("x", "t", "A", "m", ">", float("nan"))
+    with pytest.raises(ValueError, match="with itself"):
+        PairedClaim("x", "t", "A", "A", "m")
+
+
+def test_decide_defaults_to_the_users_words_like_the_claims():
+    """decide() used to default to the article's words while RateClaim / PairedClaim default to the user's."""
+    assert decide(0.51, 0.9) == HOLDS and decide(0.1, 0.49) == DOES_NOT_HOLD
+    assert RateClaim("r", "t", "A", "m", ">", 1.0).source == "user"
+
+
+def test_the_article_catalogue_claims_keep_the_article_words():
+    from lstm_ar.scenarios.reproduce import SCENARIOS
+
+    claims = [c for factory in SCENARIOS.values() for c in factory(True).claims]
+    assert claims and all(c.source == "article" for c in claims)
+    flags = np.ones(100)
+    verdicts = {evaluate_claim(c, {v: {c.metric: flags} for v in c.variants})["verdict"] for c in claims}
+    assert verdicts <= {REPRODUCED, NOT_REPRODUCED, INCONCLUSIVE}

@@ -71,3 +71,113 @@ def test_valid_horizon_counts_steps_before_the_error_passes_tolerance():
     assert int(valid_horizon(ys, truth, 0.5)) == 3
     assert int(valid_horizon(jnp.zeros(10), truth, 0.5)) == 10
     assert int(valid_horizon(jnp.full(10, jnp.nan), truth, 0.5)) == 0
+
+
+# --- against an independent reference: the definitions written out in plain Python/numpy -------
+
+def reference_metrics(ys, scale, threshold=0.05, tail=50):
+    """The module docstring's definitions, in float64 loops."""
+    ys = [float(y) for y in ys]
+    if not all(np.isfinite(ys)):
+        return dict(diverged=True, collapsed=False, ratio=np.inf, settle=np.nan, steps=len(ys))
+    last = ys[-tail:]
+    settle = sum(last) / tail
+    ratio = (sum((y - settle) ** 2 for y in last) / tail) ** 0.5 / scale
+    collapsed = ratio < threshold
+    # first step from which every later value stays within threshold * scale of the settle value
+    steps = min(t for t in range(len(ys) + 1) if all(abs(y - settle) < threshold * scale for y in ys[t:]))
+    return dict(diverged=False, collapsed=collapsed, ratio=ratio, settle=settle,
+                steps=steps if collapsed else len(ys))
+
+
+def linear_map_rollout(a, b, x0, steps):
+    """x_{t+1} = a x_t + b: fixed point b / (1 - a), slope a; collapses iff |a| < 1."""
+    xs, x = [], x0
+    for _ in range(steps):
+        x = a * x + b
+        xs.append(x)
+    return np.asarray(xs)
+
+
+@pytest.mark.parametrize("a,collapses", [(0.5, True), (-0.8, True), (0.95, True), (-1.0, False), (1.02, False)])
+def test_linear_map_rollouts_match_the_reference(a, collapses):
+    b, x0, scale = 0.3, 2.0, 0.7
+    ys = linear_map_rollout(a, b, x0, 200)
+    ys = ys.astype(np.float32)
+    m, ref = collapse_metrics(jnp.asarray(ys), scale), reference_metrics(ys, scale)
+    assert bool(m.collapsed) == ref["collapsed"] == collapses
+    np.testing.assert_allclose(m.tail_std_ratio, ref["ratio"], rtol=1e-4, atol=1e-6)  # float32 std of a constant
+    np.testing.assert_allclose(m.settle_value, ref["settle"], rtol=1e-5, atol=1e-6)
+    assert int(m.steps_to_collapse) == ref["steps"]
+    if collapses:  # settles near the fixed point, and enters its band when |a|^t |x0 - x*| < 0.05 scale
+        x_star = b / (1 - a)
+        np.testing.assert_allclose(m.settle_value, x_star, atol=abs(x0 - x_star) * abs(a) ** 150 + 1e-6)
+        first = int(np.ceil(np.log(0.05 * scale / abs(x0 - x_star)) / np.log(abs(a))))
+        assert int(m.steps_to_collapse) in (first - 1, first)  # t counts from x_1, and ceil() may land one past the edge
+        fp = map_fixed_points(lambda x: a * x + b, m.settle_value, low=-10.0, high=10.0)
+        assert int(fp.count) == 1
+        np.testing.assert_allclose(fp.settle_slope, a, rtol=1e-6)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_random_plateau_series_match_the_reference(seed):
+    rng = np.random.default_rng(seed)
+    # a wandering start, then a plateau with small noise (sometimes above the threshold)
+    ys = np.concatenate([rng.normal(0.0, 1.0, 40), 0.3 + rng.normal(0.0, [0.01, 0.03, 0.06, 0.2][seed], 80)])
+    m, ref = collapse_metrics(jnp.asarray(ys, jnp.float32), 1.0), reference_metrics(ys.astype(np.float32), 1.0)
+    assert bool(m.collapsed) == ref["collapsed"] and int(m.steps_to_collapse) == ref["steps"]
+    np.testing.assert_allclose([m.tail_std_ratio, m.settle_value], [ref["ratio"], ref["settle"]], rtol=1e-5)
+
+
+def test_fixed_points_of_an_lstm_map_match_a_root_finder():
+    """A window-1 LSTM forecaster's fixed points and slopes against scipy's brentq on the numpy map."""
+    from scipy.optimize import brentq
+
+    from lstm_ar.config import ModelConfig
+    from lstm_ar.model.forecaster import forecast, init_params
+    from lstm_ar.model.keras_io import to_keras
+    from tests import keras_numpy
+
+    model = ModelConfig(units=4, window=1)
+    params = jax.tree.map(lambda w: 3.0 * w, init_params(jax.random.key(2), model))
+    weights = to_keras(params)
+    g = lambda x: float(keras_numpy.forecaster([[x]], weights)[0]) - x  # noqa: E731
+    grid = np.linspace(-3.0, 3.0, 512)
+    values = np.asarray([g(x) for x in grid])
+    roots = [brentq(g, lo, hi, xtol=1e-12) for lo, hi, v0, v1 in zip(grid[:-1], grid[1:], values[:-1], values[1:])
+             if v0 * v1 < 0]
+    assert roots  # f(x) - x changes sign: at least one fixed point
+    fixed_points = jax.jit(lambda s: map_fixed_points(lambda x: forecast(params, x.reshape(1, 1), model)[0], s,
+                                                      low=-3.0, high=3.0))
+    for root in roots:
+        fp = fixed_points(jnp.asarray(root, jnp.float32))
+        assert int(fp.count) == len(roots)
+        eps = 1e-6
+        slope = (g(root + eps) - g(root - eps)) / (2 * eps) + 1.0
+        np.testing.assert_allclose(fp.settle_slope, slope, rtol=1e-4, atol=1e-6)
+        np.testing.assert_allclose(fp.settle_residual, 0.0, atol=1e-6)
+
+
+def test_bad_arguments_are_refused_before_compute():
+    from lstm_ar.dynamics.collapse import valid_horizon
+
+    ys = jnp.zeros(60)
+    for scale in (0.0, -1.0, np.nan, np.inf, 1e39):  # before: a zero scale gave ratio nan, "not collapsed"
+        with pytest.raises(ValueError, match="scale must be finite and > 0"):
+            collapse_metrics(ys, scale)
+    with pytest.raises(ValueError, match="threshold must be finite and > 0"):
+        collapse_metrics(ys, 1.0, threshold=0.0)
+    with pytest.raises(TypeError, match="tail must be an int >= 1, got 50.0"):
+        collapse_metrics(ys, 1.0, tail=50.0)
+    with pytest.raises(ValueError, match="grid must be an int >= 2, got 1"):
+        map_fixed_points(lambda x: x, jnp.asarray(0.0), low=0.0, high=1.0, grid=1)
+    with pytest.raises(ValueError, match="need finite low < high, got low=1.0, high=1.0"):
+        map_fixed_points(lambda x: x, jnp.asarray(0.0), low=1.0, high=1.0)
+    with pytest.raises(ValueError, match=r"ys and truth must both be f32\[T\], got shapes \(10,\) and \(9,\)"):
+        valid_horizon(jnp.zeros(10), jnp.zeros(9), 0.5)
+    with pytest.raises(ValueError, match="tolerance must be finite and > 0"):
+        valid_horizon(jnp.zeros(10), jnp.zeros(10), -0.5)
+    with pytest.raises(TypeError, match="scale must be real"):
+        collapse_metrics(ys, "1.0")
+    # traced scales are not checkable, and pass through
+    assert bool(jax.jit(lambda s: collapse_metrics(ys, s).collapsed)(1.0))

@@ -6,7 +6,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from lstm_ar.data.series import Dataset, noisy_sine, sine_continuation, windows
+from lstm_ar.data.series import Dataset, windows
 from lstm_ar.scenarios import data as ds
 from lstm_ar.study.claims import PairedClaim, RateClaim
 from lstm_ar.study.experiment import run_scenario, summarise
@@ -51,19 +51,45 @@ def test_the_new_scenarios_and_their_claims(scenarios):
     assert scenarios["training_range"].variants.keys() == {"width_0.2", "width_0.5", "width_1", "width_0.2_epochs_1000"}
 
 
+T = np.linspace(0, 10 * np.pi, 1000)  # the article's time grid
+DT = 10 * np.pi / 999
+
+
+def raw_sine(amplitude=1.0, frequency=1.0, seed=42):
+    """``amplitude sin(frequency t) + 0.1 randn(1000)`` as the article draws it (by hand, numpy)."""
+    return amplitude * np.sin(frequency * T) + 0.1 * np.random.RandomState(seed).randn(1000)
+
+
+def by_hand_windows(values, w):
+    """(values[i : i + w] -> values[i + w]) pairs with a Python loop."""
+    x = np.array([values[i:i + w] for i in range(len(values) - w)])
+    y = np.array([values[i + w] for i in range(len(values) - w)])
+    return x, y
+
+
+SEED_RAW = raw_sine()
+SEED_MEAN, SEED_STD = SEED_RAW.mean(), SEED_RAW.std()
+
+
+def on_seed_scale(values):
+    return (values - SEED_MEAN) / SEED_STD
+
+
 def test_mixture_is_the_five_regimes_windowed_separately(scenarios):
     sc = scenarios["multi_regime"]
-    seed = noisy_sine()
-    for w in ds.WINDOWS:
+    regimes = [on_seed_scale(raw_sine(a, f, s)) for (a, f), s in
+               zip([(1, 1), (0.5, 0.5), (0.5, 2), (2, 0.5), (2, 2)], [42, 1, 2, 3, 4])]
+    for w in (1, 5):
         mixture, single = sc.inputs(f"mixture_w{w}")[0], sc.inputs(f"single_w{w}")[0]
-        assert mixture.n == len(ds.REGIMES) * (1000 - w) and single.n == 1000 - w
-        parts = [windows(s, w) for s in ds.regime_mixture(seed)]
-        np.testing.assert_array_equal(mixture.x, np.concatenate([p.x for p in parts]))
-        np.testing.assert_array_equal(single.x, windows(seed.values, w).x)
-    # the first regime is the seed's own series; the same number of Adam steps (batch 32)
-    np.testing.assert_allclose(ds.regime_mixture(seed)[0], seed.values, atol=1e-5)
+        parts = [by_hand_windows(r, w) for r in regimes]
+        np.testing.assert_allclose(mixture.x[:, :, 0], np.concatenate([p[0] for p in parts]), atol=2e-6)
+        np.testing.assert_allclose(mixture.y[:, 0], np.concatenate([p[1] for p in parts]), atol=2e-6)
+        x, y = by_hand_windows(on_seed_scale(SEED_RAW), w)
+        np.testing.assert_allclose(single.x[:, :, 0], x, atol=2e-6)
+        np.testing.assert_allclose(single.y[:, 0], y, atol=2e-6)
+    # the same number of Adam steps (batch 32): 20 epochs of 999 examples, 4 of 5 x 999
     steps = {n: sc.variants[n].epochs * -(-sc.inputs(n)[0].n // 32) for n in ("single_w1", "mixture_w1")}
-    assert abs(steps["mixture_w1"] - steps["single_w1"]) / steps["single_w1"] < 0.05
+    assert steps == {"single_w1": 20 * 32, "mixture_w1": 4 * 157}
     # both multi-regime scenarios train the same models on the same data
     other = scenarios["multi_regime_unseen"]
     for name in sc.variants:
@@ -72,80 +98,85 @@ def test_mixture_is_the_five_regimes_windowed_separately(scenarios):
 
 
 def test_held_out_targets_are_shared_by_every_window(scenarios):
-    for name in ("multi_regime", "scale_offset"):
-        sc = scenarios[name]
-        targets = {n: sc.inputs(n)[1].y for n in sc.variants}
-        first = next(iter(targets.values()))
-        assert first.shape == (1000 - max(ds.WINDOWS), 1)
-        for n, y in targets.items():
-            np.testing.assert_array_equal(y, first)
-            window = sc.variants[n].model.window
-            assert sc.inputs(n)[1].x.shape[1] == window and sc.inputs(n)[2].shape == (window,)
-            np.testing.assert_array_equal(sc.inputs(n)[2], sc.series[-1 - window:-1])
+    """Held-out one-step targets: the fresh-noise series (seed 43) after its first 5 values (the
+    longest window), the same for every window; each window reads the values just before them."""
+    fresh = on_seed_scale(raw_sine(seed=43))
+    sc = scenarios["multi_regime"]
+    for name, w in (("single_w1", 1), ("mixture_w1", 1), ("single_w5", 5), ("mixture_w5", 5)):
+        heldout = sc.inputs(name)[1]
+        np.testing.assert_allclose(heldout.y[:, 0], fresh[5:], atol=2e-6)
+        np.testing.assert_allclose(heldout.x[:, :, 0], [fresh[i - w:i] for i in range(5, 1000)], atol=2e-6)
+        np.testing.assert_allclose(sc.inputs(name)[2], on_seed_scale(SEED_RAW)[999 - w:999], atol=2e-6)
+    big = scenarios["scale_offset"]  # not standardised: 10 (sin + noise) + 50
+    fresh_big = 10 * raw_sine(seed=43) + 50
+    for w in (1, 5):
+        np.testing.assert_allclose(big.inputs(f"w{w}")[1].y[:, 0], fresh_big[5:], rtol=1e-6)
 
 
 def test_sine_references_are_persistence_and_mean_on_the_clean_continuation(scenarios):
     sc = scenarios["multi_regime"]
-    seed = noisy_sine()
-    truth = sine_continuation(seed, 999, 200)
-    np.testing.assert_array_equal(sc.truth, truth)
-    last, mean = seed.values[998], seed.values[:999].astype(np.float64).mean()
-    assert sc.references["persistence_rmse"] == pytest.approx(np.sqrt(np.mean((truth - last) ** 2)), rel=1e-6)
-    assert sc.references["mean_rmse"] == pytest.approx(np.sqrt(np.mean((truth - mean) ** 2)), rel=1e-6)
+    truth = on_seed_scale(np.sin(DT * np.arange(999, 1199)))  # the noiseless sine after x[998], by hand
+    np.testing.assert_allclose(sc.truth, truth, atol=2e-6)
+    context = on_seed_scale(SEED_RAW)[:999]
+    assert sc.references["persistence_rmse"] == pytest.approx(np.sqrt(np.mean((truth - context[-1]) ** 2)), rel=1e-5)
+    assert sc.references["mean_rmse"] == pytest.approx(np.sqrt(np.mean((truth - context.mean()) ** 2)), rel=1e-5)
+    fresh = on_seed_scale(raw_sine(seed=43))[4:]  # held-out windows of 1 over the shared targets
+    assert sc.references["persistence_one_step_mse"] == pytest.approx(np.mean(np.diff(fresh) ** 2), rel=1e-5)
     unseen = scenarios["multi_regime_unseen"]
-    assert np.abs(unseen.truth).max() > 1.4 * np.abs(truth).max()  # amplitude 1.5 on the seed's scale
+    np.testing.assert_allclose(unseen.truth, on_seed_scale(1.5 * np.sin(1.5 * DT * np.arange(999, 1199))), atol=2e-6)
+    np.testing.assert_allclose(unseen.context, on_seed_scale(raw_sine(1.5, 1.5, 5))[:999], atol=2e-6)
 
 
-def test_scale_variants_are_affine_copies(scenarios):
-    raw, big = scenarios["scale_raw"], scenarios["scale_offset"]
-    np.testing.assert_allclose(big.series, 10 * raw.series.astype(np.float64) + 50, rtol=1e-6)
-    np.testing.assert_allclose(big.truth, 10 * raw.truth.astype(np.float64) + 50, rtol=1e-6)
-    assert big.scale == pytest.approx(10 * raw.scale, rel=1e-5)
-    for key in ("persistence_rmse", "mean_rmse"):  # errors scale with the series
-        assert big.references[key] == pytest.approx(10 * raw.references[key], rel=1e-5)
-    # relative errors are comparable across scales
-    m = {"rollout_rmse": np.array([7.0, 7.0]), "heldout_mse": np.array([2.0, 2.0]), "settle_value": np.array([0.5, 45.0])}
-    rel_big = big.derive(m)
-    rel_raw = raw.derive({"rollout_rmse": m["rollout_rmse"] / 10, "heldout_mse": m["heldout_mse"] / 100,
-                          "settle_value": (m["settle_value"] - 50) / 10})
-    for key in ("relative_rollout_rmse", "relative_heldout_mse", "heldout_mse_over_persistence", "settle_outside_range"):
-        np.testing.assert_allclose(rel_big[key], rel_raw[key], rtol=1e-5)
-    # settling at 0.5 is far below the data (about 40..60); 45 is inside it
-    low = float(big.context.min())
-    np.testing.assert_allclose(rel_big["settle_outside_range"], [(low - 0.5) / big.scale, 0.0], rtol=1e-6)
+def test_scale_scenarios_are_the_raw_series(scenarios):
+    for name, scale, offset in (("scale_raw", 1.0, 0.0), ("scale_offset", 10.0, 50.0)):
+        sc = scenarios[name]
+        series = scale * SEED_RAW + offset
+        np.testing.assert_allclose(sc.series, series, rtol=1e-6, atol=1e-6)
+        truth = scale * np.sin(DT * np.arange(999, 1199)) + offset
+        np.testing.assert_allclose(sc.truth, truth, rtol=1e-6, atol=1e-6)
+        assert sc.scale == pytest.approx(series[:999].std(), rel=1e-5)
+        assert sc.references["persistence_rmse"] == pytest.approx(np.sqrt(np.mean((truth - series[998]) ** 2)),
+                                                                 rel=1e-5)
+        assert sc.map_range == pytest.approx((series.mean() - 4 * series.std(), series.mean() + 4 * series.std()),
+                                             rel=1e-5)
+        m = {"rollout_rmse": np.array([2.0 * scale]), "heldout_mse": np.array([3.0 * scale ** 2]),
+             "settle_value": np.array([series[:999].min() - scale])}
+        derived = sc.derive(m)
+        std = series[:999].std()
+        np.testing.assert_allclose(derived["relative_rollout_rmse"], 2.0 * scale / std, rtol=1e-5)
+        np.testing.assert_allclose(derived["relative_heldout_mse"], 3.0 * scale ** 2 / std ** 2, rtol=1e-5)
+        np.testing.assert_allclose(derived["settle_outside_range"], scale / std, rtol=1e-5)
 
 
 @pytest.mark.parametrize("kind", ["random_walk", "white_noise"])
 def test_controls_are_judged_against_the_optimal_flat_forecast(scenarios, kind):
     sc = scenarios[kind]
-    context = sc.context
-    assert context.shape == (ds.CONTROL_TRAIN,) and abs(context.mean()) < 1e-5 and abs(context.std() - 1) < 1e-5
-    assert np.all(sc.truth == sc.truth[0])  # flat
+    draws = np.random.default_rng({"random_walk": 7, "white_noise": 11}[kind]).standard_normal(1200)
+    process = np.cumsum(draws) if kind == "random_walk" else draws
+    mean, std = process[:1000].mean(), process[:1000].std()
+    context, future = (process[:1000] - mean) / std, (process[1000:] - mean) / std
+    np.testing.assert_allclose(sc.context, context, atol=1e-5)
+    level = context[-1] if kind == "random_walk" else -mean / std  # the MSE-optimal flat forecast
+    np.testing.assert_allclose(sc.truth, np.full(200, level), atol=1e-5)
+    variance = np.arange(1, 201) / std ** 2 if kind == "random_walk" else np.full(200, 1 / std ** 2)
     refs = sc.references
-    if kind == "random_walk":
-        assert sc.truth[0] == context[-1] and refs["persistence_rmse"] == 0.0
-        # the standardised increments are the process's unit steps on the standardised scale
-        steps = np.random.default_rng(ds.CONTROL_SEEDS[kind]).standard_normal(1000)[1:]
-        np.testing.assert_allclose(np.diff(context) / np.sqrt(refs["process_one_step_mse"]), steps, atol=2e-3)
-        k = np.arange(1, 201)
-        assert refs["optimal_expected_rmse"] == pytest.approx(np.sqrt(refs["process_one_step_mse"] * k.mean()))
-    else:
-        values = np.random.default_rng(ds.CONTROL_SEEDS[kind]).standard_normal(1000)
-        np.testing.assert_allclose(context / np.sqrt(refs["process_one_step_mse"]), values - values.mean(), atol=1e-4)
-        assert refs["mean_rmse"] < 0.1  # the process mean (0) is near the training mean
-        assert refs["optimal_expected_rmse"] == pytest.approx(np.sqrt(refs["process_one_step_mse"]))
-    # the held-out targets are the realised future, the same values the realised references use
-    future = sc.inputs("w1")[1].y[:, 0]
-    assert future.shape == (200,) and sc.inputs("w1")[1].x[0, 0, 0] == context[-1]
+    assert refs["process_one_step_mse"] == pytest.approx(1 / std ** 2, rel=1e-6)
+    assert refs["optimal_expected_rmse"] == pytest.approx(np.sqrt(variance.mean()), rel=1e-6)
     assert refs["persistence_rmse_realised"] == pytest.approx(np.sqrt(np.mean((future - context[-1]) ** 2)), rel=1e-5)
+    assert refs["mean_rmse_realised"] == pytest.approx(np.sqrt(np.mean((future - context.mean()) ** 2)), rel=1e-5)
+    # the held-out targets are the realised future; the first reads the last training value
+    heldout = sc.inputs("w1")[1]
+    np.testing.assert_allclose(heldout.y[:, 0], future, atol=1e-5)
+    assert heldout.x[0, 0, 0] == pytest.approx(context[-1], abs=1e-5)
+    mean_one_step = np.mean((future - context.mean()) ** 2)
+    assert refs["mean_one_step_mse"] == pytest.approx(mean_one_step, rel=1e-5)
     # a rollout exactly on the optimal forecast has expected RMSE ratio 1; any offset is worse
     derived = sc.derive({"rollout_rmse": np.array([0.0, 0.5]), "heldout_mse": np.array([1.0, 1.0]),
-                         "settle_value": sc.truth[:2].astype(np.float64)})
-    np.testing.assert_array_equal(derived["settle_outside_range"], 0.0)
-    np.testing.assert_allclose(derived["expected_rmse_ratio"][0], 1.0)
-    np.testing.assert_allclose(derived["settle_minus_optimum"], 0.0, atol=1e-6)
-    assert derived["expected_rmse_ratio"][1] > 1.0
-    np.testing.assert_allclose(derived["expected_rmse"], np.hypot([0.0, 0.5], refs["optimal_expected_rmse"]))
+                         "settle_value": np.array([level, level + 0.5])})
+    np.testing.assert_allclose(derived["expected_rmse"], np.sqrt(np.array([0.0, 0.25]) + variance.mean()), rtol=1e-6)
+    np.testing.assert_allclose(derived["expected_rmse_ratio"], derived["expected_rmse"] / np.sqrt(variance.mean()))
+    np.testing.assert_allclose(derived["settle_minus_optimum"], [0.0, 0.5], atol=1e-6)
+    np.testing.assert_allclose(derived["heldout_mse_over_mean"], 1.0 / mean_one_step, rtol=1e-5)
 
 
 def test_data_scenario_needs_data_for_every_variant(scenarios):
@@ -163,6 +194,7 @@ def test_a_data_scenario_runs_end_to_end():
     sc = dataclasses.replace(sc, variants={"w1": dataclasses.replace(sc.variants["w1"], epochs=1)})
     result = run_scenario(sc, 2, progress=False)
     m = result.variants["w1"].metrics
+    assert set(m) == set(sc.metric_names()["w1"])  # listed without training
     refs = sc.references
     np.testing.assert_allclose(m["heldout_mse_over_mean"], m["heldout_mse"] / refs["mean_one_step_mse"])
     np.testing.assert_allclose(m["expected_rmse"], np.hypot(m["rollout_rmse"], refs["optimal_expected_rmse"]))

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from lstm_ar.config import ModelConfig
-from lstm_ar.dynamics.rollout import rollout_stateful, rollout_window
+from lstm_ar.dynamics.rollout import rollout_stateful
 from lstm_ar.dynamics.stability import (
     FLOOR,
     input_gradient_norms,
@@ -16,8 +16,10 @@ from lstm_ar.dynamics.stability import (
     stateful_map_jacobian,
     window_map_jacobian,
 )
-from lstm_ar.model.cell import lstm_step
-from lstm_ar.model.forecaster import encode, forecast, head, init_params
+from lstm_ar.model.cell import LSTMCarry
+from lstm_ar.model.forecaster import init_params
+from lstm_ar.model.keras_io import to_keras
+from tests import keras_numpy
 
 U, W, STEPS = 4, 4, 6
 M1 = ModelConfig(units=U, window=1)
@@ -33,13 +35,44 @@ input_grads = jax.jit(input_gradient_norms, static_argnums=2)
 state_grads = jax.jit(state_gradient_norms, static_argnums=2)
 
 
-def _grad_forecast(model):
-    """Batched d forecast / d window: (params, f32[n, time]) -> f32[n, time]."""
-    return jax.jit(jax.vmap(jax.grad(lambda p, w: forecast(p, w[:, None], model)[0], argnums=1),
-                            (None, 0)))
+# --- an independent oracle: the numpy (float64) Keras transcription, differentiated by central
+# finite differences. Nothing below calls the JAX code under test.
+
+def np_forecast(params, window):
+    """f(window) in float64: window f64[time] -> float."""
+    return float(keras_numpy.forecaster(np.asarray(window, np.float64)[:, None], to_keras(params))[0])
 
 
-grad1, gradw = _grad_forecast(M1), _grad_forecast(MW)
+def np_jacobian(f, x, eps=1e-5):
+    """Central differences of f: f64[n] -> f64[m] at x -> f64[m, n]."""
+    x = np.asarray(x, np.float64)
+    cols = [(np.atleast_1d(f(x + eps * e)) - np.atleast_1d(f(x - eps * e))) / (2 * eps) for e in np.eye(x.size)]
+    return np.stack(cols, axis=1)
+
+
+def np_window_rollout(params, context, steps, window):
+    """The window-mode rollout in float64 -> (windows f64[steps, window] before each step, ys f64[steps])."""
+    series, windows = list(np.asarray(context, np.float64)), []
+    for _ in range(steps):
+        windows.append(series[-window:])
+        series.append(np_forecast(params, series[-window:]))
+    return np.asarray(windows), np.asarray(series[len(series) - steps:])
+
+
+def companion(grad):
+    """The window map's Jacobian from the forecast's gradient (oldest input first)."""
+    w = grad.size
+    return np.vstack([np.eye(w, k=1)[:-1], grad[None, :]])
+
+
+def np_lyapunov(jacobians):
+    v = np.ones(jacobians[0].shape[0]) / np.sqrt(jacobians[0].shape[0])
+    logs = []
+    for jac in jacobians:
+        u = jac @ v
+        logs.append(np.log(np.linalg.norm(u)))
+        v = u / np.linalg.norm(u)
+    return np.mean(logs)
 
 
 @jax.jit
@@ -91,34 +124,35 @@ def test_linear_window_map_radius_is_the_companion_root():
 
 def test_window1_jacobian_is_the_map_slope():
     params = _scaled(jax.random.key(0))
-    xs = jnp.linspace(-1.5, 1.5, 7)[:, None]
-    jac = jacobian(params, xs, M1)
+    xs = np.linspace(-1.5, 1.5, 7)
+    jac = jacobian(params, jnp.asarray(xs, jnp.float32)[:, None], M1)
     assert jac.shape == (7, 1, 1)
-    np.testing.assert_allclose(jac[:, 0, 0], grad1(params, xs)[:, 0], rtol=1e-5)
+    slopes = [np_jacobian(lambda w: np_forecast(params, w), [x])[0, 0] for x in xs]
+    np.testing.assert_allclose(jac[:, 0, 0], slopes, rtol=1e-4, atol=1e-6)
+    assert np.ptp(slopes) > 0.1  # a non-trivial map
 
 
 def test_window_jacobian_is_a_companion_matrix():
     params = _scaled(jax.random.key(1))
-    windows = jax.random.normal(jax.random.key(2), (3, W))
-    jac, grad = jacobian(params, windows, MW), gradw(params, windows)
-    shift = np.eye(W, k=1)[:-1]
-    for j, g in zip(np.asarray(jac), np.asarray(grad)):
-        np.testing.assert_array_equal(j[:-1], shift)
-        np.testing.assert_allclose(j[-1], g, rtol=1e-5, atol=1e-7)
-    assert np.any(np.abs(grad) > 1e-2)  # not a trivial check
+    windows = np.asarray(jax.random.normal(jax.random.key(2), (3, W)), np.float64)
+    jac = jacobian(params, jnp.asarray(windows, jnp.float32), MW)
+    for j, window in zip(np.asarray(jac), windows):
+        grad = np_jacobian(lambda w: np_forecast(params, w), window)[0]
+        np.testing.assert_allclose(j, companion(grad), rtol=1e-4, atol=1e-6)
+        assert np.any(np.abs(grad) > 1e-2)  # not a trivial check
 
 
 def test_rollout_spectra_follow_the_rollout_and_companion_roots():
     params = _scaled(jax.random.key(3))
-    ys = rollout_window(params, CONTEXT, STEPS, MW)
-    series = jnp.concatenate([CONTEXT[-W:], ys])
-    windows = jnp.stack([series[t:t + W] for t in range(STEPS)])
-    jac = np.asarray(jacobian(params, windows, MW), np.float64)
+    windows, _ = np_window_rollout(params, CONTEXT, STEPS, W)
+    jacs = [companion(np_jacobian(lambda v: np_forecast(params, v), w)[0]) for w in windows]
     rho, sigma = spectral(params, CONTEXT, STEPS, MW), singular(params, CONTEXT, STEPS, MW)
-    roots = [np.max(np.abs(np.roots(np.concatenate([[1.0], -j[-1, ::-1]])))) for j in jac]
+    # the companion matrix's eigenvalues are the roots of l^W - g_W l^(W-1) - .. - g_1
+    roots = [np.max(np.abs(np.roots(np.concatenate([[1.0], -j[-1, ::-1]])))) for j in jacs]
     np.testing.assert_allclose(rho, roots, rtol=1e-4, atol=1e-6)
-    np.testing.assert_allclose(sigma, [np.linalg.norm(j, 2) for j in jac], rtol=1e-5)
+    np.testing.assert_allclose(sigma, [np.linalg.norm(j, 2) for j in jacs], rtol=1e-4)
     assert np.all(np.asarray(sigma) >= np.asarray(rho) - 1e-6)
+    np.testing.assert_allclose(lyapunov(params, CONTEXT, STEPS, MW), np_lyapunov(jacs), atol=1e-4)
 
 
 def test_constant_forecast_is_a_total_contraction():
@@ -136,30 +170,39 @@ def test_constant_forecast_is_a_total_contraction():
 
 def test_window1_lyapunov_is_mean_log_slope_along_rollout():
     params = _scaled(jax.random.key(5))
-    ys = rollout_window(params, CONTEXT, STEPS, M1)
-    xs = jnp.concatenate([CONTEXT[-1:], ys[:-1]])[:, None]
-    slopes = np.asarray(grad1(params, xs)[:, 0], np.float64)
-    np.testing.assert_allclose(lyapunov(params, CONTEXT, STEPS, M1),
-                               np.mean(np.log(np.abs(slopes))), atol=1e-4)
+    windows, _ = np_window_rollout(params, CONTEXT, STEPS, 1)
+    slopes = [np_jacobian(lambda v: np_forecast(params, v), w)[0, 0] for w in windows]
+    np.testing.assert_allclose(lyapunov(params, CONTEXT, STEPS, M1), np.mean(np.log(np.abs(slopes))), atol=1e-4)
 
 
 def test_input_gradient_norms_match_finite_differences():
-    params, eps = _scaled(jax.random.key(6), 2.0), 1e-3
-    window = jax.random.normal(jax.random.key(7), (W + 2, 1))
-    norms = input_grads(params, window, MW)
-    assert norms.shape == (W + 2,)
-    bumps = eps * jnp.eye(W + 2)[:, :, None]  # f32[time, time, 1]
-    f = jax.jit(jax.vmap(lambda w: forecast(params, w, MW)[0]))
-    window_b = jnp.broadcast_to(window[None], bumps.shape)
-    fd = (f(window_b + bumps) - f(window_b - bumps)) / (2 * eps)  # oldest first
-    np.testing.assert_allclose(norms, np.abs(fd)[::-1], rtol=1e-2, atol=1e-4)
+    params = _scaled(jax.random.key(6), 2.0)
+    window = np.asarray(jax.random.normal(jax.random.key(7), (W + 2,)), np.float64)
+    norms = input_grads(params, jnp.asarray(window, jnp.float32)[:, None], MW)
+    fd = np_jacobian(lambda w: np_forecast(params, w), window)[0]  # oldest first
+    np.testing.assert_allclose(norms, np.abs(fd)[::-1], rtol=1e-4, atol=1e-6)
+
+
+def np_final_h(params, xs):
+    """h_T of the LSTM run over xs: f64[T] from the zero state (float64 numpy)."""
+    kernel, recurrent, bias, _, _ = (np.asarray(a, np.float64) for a in to_keras(params))
+    h = c = np.zeros(recurrent.shape[0])
+    for x in xs:
+        h, c = keras_numpy.lstm_cell(np.asarray([x]), h, c, kernel, recurrent, bias)
+    return h
+
+
+def test_state_gradient_norms_match_finite_differences():
+    params = _scaled(jax.random.key(8), 1.0)
+    xs = np.asarray(jax.random.normal(jax.random.key(9), (W + 2,)), np.float64)
+    norms = state_grads(params, jnp.asarray(xs, jnp.float32)[:, None], MW)
+    fd = np_jacobian(lambda s: np_final_h(params, s), xs)  # f64[u, T]
+    np.testing.assert_allclose(norms, np.linalg.norm(fd, axis=0)[::-1], rtol=1e-4, atol=1e-7)
 
 
 def test_state_gradient_vanishes_without_recurrence_or_memory():
     params = _scaled(jax.random.key(8), 1.0)
     xs = jax.random.normal(jax.random.key(9), (W + 2, 1))
-    norms = state_grads(params, xs, MW)
-    assert norms.shape == (W + 2,) and np.all(np.isfinite(norms)) and np.all(norms > 0)
     lstm = dict(params["lstm"], recurrent_kernel=jnp.zeros((U, 4 * U)),
                 bias=params["lstm"]["bias"].at[U:2 * U].set(-20.0))  # forget gate ~ 2e-9
     norms = state_grads(dict(params, lstm=lstm), xs, MW)
@@ -178,25 +221,27 @@ def test_spectral_radius_vmaps_over_seeds():
 
 def test_stateful_jacobian_and_lyapunov_follow_the_stateful_rollout():
     params = _scaled(jax.random.key(11), 2.0)
+    kernel, recurrent, bias, dense_kernel, dense_bias = (np.asarray(a, np.float64) for a in to_keras(params))
+
+    def step(state):  # (h, c, y) -> (h', c', y') in float64, written from the Keras transcription
+        h, c = keras_numpy.lstm_cell(state[2 * U:], state[:U], state[U:2 * U], kernel, recurrent, bias)
+        return np.concatenate([h, c, h @ dense_kernel + dense_bias])
+
+    h = c = np.zeros(U)
+    for x in np.asarray(CONTEXT, np.float64):
+        h, c = keras_numpy.lstm_cell(np.asarray([x]), h, c, kernel, recurrent, bias)
+    state, jacs, ys = np.concatenate([h, c, h @ dense_kernel + dense_bias]), [], []
     jac_fn = jax.jit(stateful_map_jacobian, static_argnums=3)
-    carry = encode(params, CONTEXT[:, None], MW)
-    y, v, logs, ys = head(params, carry.h), np.ones(2 * U + 1) / np.sqrt(2 * U + 1), [], []
     for _ in range(STEPS):
-        jac = np.asarray(jac_fn(params, carry, y, MW), np.float64)
-        assert jac.shape == (2 * U + 1, 2 * U + 1)
-        # y' = head(h'): the last row is the dense kernel applied to the h' rows
-        np.testing.assert_allclose(jac[-1], np.asarray(params["dense"]["kernel"])[:, 0] @ jac[:U],
-                                   rtol=1e-5, atol=1e-7)
-        u = jac @ v
-        logs.append(np.log(np.linalg.norm(u)))
-        v = u / np.linalg.norm(u)
-        ys.append(float(y[0]))
-        carry, h = lstm_step(params["lstm"], carry, y)
-        y = head(params, h)
-    np.testing.assert_allclose(ys, rollout_stateful(params, CONTEXT, STEPS, MW), rtol=1e-5,
-                               atol=1e-6)
+        jacs.append(np_jacobian(step, state))
+        carry = LSTMCarry(jnp.asarray(state[:U], jnp.float32), jnp.asarray(state[U:2 * U], jnp.float32))
+        jac = jac_fn(params, carry, jnp.asarray(state[2 * U:], jnp.float32), MW)
+        np.testing.assert_allclose(jac, jacs[-1], rtol=1e-4, atol=1e-6)
+        ys.append(state[-1])
+        state = step(state)
+    np.testing.assert_allclose(rollout_stateful(params, CONTEXT, STEPS, MW), ys, rtol=1e-5, atol=1e-6)
     lam = jax.jit(stateful_lyapunov_exponent, static_argnums=(2, 3))(params, CONTEXT, STEPS, MW)
-    np.testing.assert_allclose(lam, np.mean(logs), atol=1e-4)
+    np.testing.assert_allclose(lam, np_lyapunov(jacs), atol=1e-4)
 
 
 def test_short_context_is_an_error():

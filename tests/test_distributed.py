@@ -172,3 +172,15 @@ def test_the_cli_splits_the_cpu_only_into_devices_that_get_whole_blocks():
     assert default_cpu_devices(100, None, cores=8) == 1    # fewer seeds: one block of 128 lanes
     assert default_cpu_devices(100, 16, cores=8) == 7      # explicit lanes: 7 blocks
     assert default_cpu_devices(5, 1, cores=1) == 1
+
+
+def test_broadcast_words_carry_any_64_bit_int():
+    """Seed indices reach 2**32 - 1: broadcast_int sends two int32 words (collectives run without x64)."""
+    from lstm_ar.study.distributed import _int_to_words, _words_to_int
+
+    for value in (0, 1, -1, 2 ** 31, 2 ** 32 - 1, 2 ** 32, -2 ** 40 - 3, 2 ** 63 - 1, -2 ** 63):
+        words = _int_to_words(value)
+        assert words.dtype == np.int32 and words.shape == (2,)
+        assert _words_to_int(words) == value
+    with pytest.raises(ValueError, match="64 bits"):
+        _int_to_words(2 ** 63)

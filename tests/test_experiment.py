@@ -82,7 +82,8 @@ def test_per_seed_values_recompute_the_summary(run):
 def test_bad_arguments_exit_with_a_message(capsys):
     with pytest.raises(SystemExit):
         _load_script("reproduce").main(["--seeds", "0"])
-    assert "--seeds must be >= 1" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "--seeds" in err and ">= 1" in err
 
 
 # --quick trains fewer variants than a full run where variants are separate compiled programs (the
@@ -180,6 +181,9 @@ def test_diagnostics_experiment_runs_end_to_end(tmp_path):
     s = json.loads((tmp_path / "gradient_flow" / "summary.json").read_text())
     assert set(s["variants"]) == {"sigmoid", "relu"}  # quick: tanh only in full runs
     metrics = s["variants"]["relu"]["metrics"]
+    # the names listed without training are the ones computed (collapsed, diverged: as rates)
+    listed = diagnostics_scenarios.gradient_flow(quick=True).metric_names()["relu"]
+    assert set(metrics) | {"collapsed", "diverged"} == set(listed)
     assert {"grad_k0", "grad_k19", "grad_ratio", "lyapunov", "rho_start", "rho_tail", "contraction_fraction",
             "rho_agrees"} <= set(metrics)
     assert metrics["rho_start"]["median"] > 0 and 0 <= metrics["contraction_fraction"]["median"] <= 1

@@ -1,3 +1,5 @@
+import pathlib
+
 import numpy as np
 import pytest
 
@@ -152,3 +154,35 @@ def test_many_variants_wrap_into_rows(tmp_path):
     two_rows = mpimg.imread(figures.plot_rollout_fan(tmp_path / "b.png", rollouts, medians={}))
     assert two_rows.shape[0] > 1.8 * one_row.shape[0]  # 6 panels: 4 + 2 in two rows
     assert two_rows.shape[1] == one_row.shape[1]  # no wider than 4 panels
+
+
+def test_a_figure_is_written_whole_or_not_at_all(monkeypatch, tmp_path):
+    """savefig wrote straight to the final name: a failure left half a PNG (or truncated the old one)."""
+    x = np.arange(3.0)
+    given = tmp_path / "c.png"
+    figures.plot_curves(given, x, {"a": x}, xlabel="x", ylabel="y")
+    before = given.read_bytes()
+    plt = figures._pyplot()
+    figure_class = type(plt.figure())
+    plt.close("all")
+
+    def broken(self, fname, **kwargs):
+        pathlib.Path(fname).write_bytes(PNG_MAGIC)  # a few bytes, then the disk is full
+        raise OSError("No space left on device")
+
+    monkeypatch.setattr(figure_class, "savefig", broken)
+    with pytest.raises(OSError, match="No space"):
+        figures.plot_curves(given, x, {"a": 2 * x}, xlabel="x", ylabel="y")
+    assert given.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["c.png"]
+    assert plt.get_fignums() == []  # the figure is closed even so
+
+
+def test_a_figure_is_never_written_through_a_symlink(tmp_path):
+    target = tmp_path / "elsewhere.png"
+    target.write_bytes(b"precious")
+    (tmp_path / "fig.png").symlink_to(target)
+    x = np.arange(3.0)
+    with pytest.raises(ValueError, match="symlink"):
+        figures.plot_curves(tmp_path / "fig.png", x, {"a": x}, xlabel="x", ylabel="y")
+    assert target.read_bytes() == b"precious"

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from lstm_ar.config import Hyper, ModelConfig
-from lstm_ar.model.forecaster import Forecaster, draw_masks, dropout_mask, forecast, forecast_batch, init_params
+from lstm_ar.model.forecaster import draw_batch_masks, draw_masks, dropout_mask, forecast, forecast_batch, init_params
 from lstm_ar.model.keras_io import from_keras, to_keras
 from tests import keras_numpy
 
@@ -51,7 +51,7 @@ def test_training_forward_with_masks_matches_numpy_keras():
     weights = _keras_weights(rng)
     params = from_keras(weights)
     hyper = Hyper(dropout=0.3, recurrent_dropout=0.4, output_dropout=0.5)
-    masks = draw_masks(jax.random.key(7), hyper, units=5)
+    masks = draw_masks(jax.random.key(7), hyper, units=5, sites=("input", "output", "recurrent"))
     window = rng.normal(size=(3, 1)).astype(np.float32)
     got = forecast(params, jnp.asarray(window), MODEL, masks)
     want = keras_numpy.forecaster(window, weights, "relu",
@@ -68,9 +68,13 @@ def test_dropout_mask_is_inverted_with_the_right_rate():
 
 
 def test_input_masks_shared_across_gates_unless_recurrent_dropout():
-    shared = draw_masks(jax.random.key(0), Hyper(dropout=0.5), units=64, input_dim=64)
+    shared = draw_masks(jax.random.key(0), Hyper(dropout=0.5), units=64, input_dim=64, sites=("input",))
     assert all(np.array_equal(shared.input[0], shared.input[k]) for k in range(4))
-    per_gate = draw_masks(jax.random.key(0), Hyper(dropout=0.5, recurrent_dropout=0.2), units=64, input_dim=64)
+    # with a recurrent site the choice follows the (numeric) rate: zero -> shared
+    zero_rate = draw_masks(jax.random.key(0), Hyper(dropout=0.5), units=64, input_dim=64, sites=("input", "recurrent"))
+    np.testing.assert_array_equal(zero_rate.input, shared.input)
+    per_gate = draw_masks(jax.random.key(0), Hyper(dropout=0.5, recurrent_dropout=0.2), units=64, input_dim=64,
+                          sites=("input", "recurrent"))
     assert not np.array_equal(per_gate.input[0], per_gate.input[1])
     assert not np.array_equal(per_gate.recurrent[0], per_gate.recurrent[1])
 
@@ -79,23 +83,14 @@ def test_dropout_only_in_training_and_each_example_gets_its_own_mask():
     params = init_params(jax.random.key(0), MODEL)
     x = jnp.ones((64, 3, 1))
     hyper = Hyper(dropout=0.5, recurrent_dropout=0.5, output_dropout=0.5)
-    inference = forecast_batch(params, x, MODEL, hyper=hyper)
+    inference = forecast_batch(params, x, MODEL)
     np.testing.assert_allclose(inference, inference[:1].repeat(64, 0))  # same input, same output
-    training = forecast_batch(params, x, MODEL, hyper=hyper, key=jax.random.key(1))
+    masks = draw_batch_masks(jax.random.key(1), hyper, 64, 5, sites=("input", "output", "recurrent"))
+    assert masks.input.shape == (64, 4, 1) and masks.recurrent.shape == (64, 4, 5) and masks.output.shape == (64, 5)
+    training = forecast_batch(params, x, MODEL, masks)
     assert len(np.unique(np.asarray(training))) > 10
-    no_rate = forecast_batch(params, x, MODEL, hyper=Hyper(), key=jax.random.key(1))
-    np.testing.assert_allclose(no_rate, inference, rtol=1e-6)
-
-
-def test_flax_module_equals_pure_function():
-    module = Forecaster(model=MODEL, hyper=Hyper(output_dropout=0.5))
-    x = jax.random.normal(jax.random.key(0), (8, 3, 1))
-    variables = module.init(jax.random.key(1), x)
-    params = variables["params"]["params_tree"]
-    np.testing.assert_array_equal(module.apply(variables, x), forecast_batch(params, x, MODEL))
-    train = lambda k: module.apply(variables, x, deterministic=False, rngs={"dropout": k})  # noqa: E731
-    np.testing.assert_array_equal(train(jax.random.key(2)), train(jax.random.key(2)))
-    assert not np.allclose(train(jax.random.key(2)), module.apply(variables, x))
+    no_sites = draw_batch_masks(jax.random.key(1), hyper, 64, 5, sites=())
+    np.testing.assert_array_equal(forecast_batch(params, x, MODEL, no_sites), inference)
 
 
 def test_bad_input_rank_and_window_raise():
@@ -104,3 +99,14 @@ def test_bad_input_rank_and_window_raise():
         forecast_batch(params, jnp.ones((4, 3)), MODEL)
     with pytest.raises(ValueError, match=r"\[batch, 3, 1\]"):
         forecast_batch(params, jnp.ones((4, 2, 1)), MODEL)
+
+
+def test_the_documented_parameter_layout_names_every_parameter():
+    import re
+
+    from lstm_ar.model import forecaster
+    layout = forecaster.__doc__.split("::", 1)[1].split("\n\n", 2)[1]  # the literal block
+    documented = set(re.findall(r'"(\w+)"', layout))
+    params = init_params(jax.random.key(0), ModelConfig(units=3, layer_norm=True))
+    actual = set(params) | {name for group in params.values() for name in group}
+    assert actual <= documented, f"undocumented: {sorted(actual - documented)}"

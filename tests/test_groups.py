@@ -8,13 +8,20 @@ import pytest
 
 from lstm_ar.config import Hyper, ModelConfig, TrainConfig
 from lstm_ar.scenarios.reproduce import diversity
-from lstm_ar.study.experiment import run_scenario, training_groups
+from lstm_ar.study.experiment import group_config, run_group, run_scenario, training_groups
 
 BASE = TrainConfig(model=ModelConfig(units=4, activation="relu"), epochs=2)
+
+
+def with_hyper(config: TrainConfig, **rates) -> TrainConfig:
+    """The config with other numeric hyper-parameters (dropout sites from the new rates)."""
+    return dataclasses.replace(config, hyper=Hyper(**rates), dropout_sites=None)
+
+
 VARIANTS = {
     "base": BASE,
-    "fast": dataclasses.replace(BASE, hyper=Hyper(learning_rate=1e-2)),
-    "drop": dataclasses.replace(BASE, hyper=Hyper(output_dropout=0.3, weight_decay=1e-2)),
+    "fast": with_hyper(BASE, learning_rate=1e-2),
+    "drop": with_hyper(BASE, output_dropout=0.3, weight_decay=1e-2),
     "wide": dataclasses.replace(BASE, model=ModelConfig(units=5, activation="relu")),
 }
 
@@ -48,3 +55,27 @@ def test_variants_with_their_own_data_never_share_training(scenario):
     assert training_groups(own) == [[["a"]], [["b"]]]
     shared = dataclasses.replace(scenario, variants={"a": BASE, "b": BASE}, variant_data={"a": wide, "b": wide})
     assert training_groups(shared) == [[["a", "b"]]]
+
+
+def test_dropout_sites_do_not_split_a_group(scenario):
+    """The article's dropout / no-dropout pair (and the regularisation catalogue's input, recurrent
+    and output dropout variants) differ only in rates: one compiled program, vmapped over the
+    rates, with every dropout site (a rate of 0 at a compiled site is no dropout); a single
+    setting compiles its own sites."""
+    variants = {"none": BASE, "output": with_hyper(BASE, output_dropout=0.2),
+                "input": with_hyper(BASE, dropout=0.1)}
+    assert [variants[n].dropout_sites for n in variants] == [(), ("output",), ("input",)]
+    sc = dataclasses.replace(scenario, variants=variants)
+    assert training_groups(sc) == [[["none"], ["output"], ["input"]]]
+    assert group_config(sc, [["none"], ["output"], ["input"]]).dropout_sites == ("input", "output", "recurrent")
+    assert group_config(sc, [["output"]]).dropout_sites == ("output",)
+    assert group_config(sc, [["none"]]).dropout_sites == ()
+
+
+def test_stacked_hyper_parameters_are_validated_before_vmapping(scenario):
+    """Each config's values are valid as Python floats; stacked as float32 for vmap, 1e-46 becomes
+    a learning rate of exactly 0, which would train nothing: refused before compiling."""
+    tiny = with_hyper(BASE, learning_rate=1e-46)
+    sc = dataclasses.replace(scenario, variants={"base": BASE, "tiny": tiny})
+    with pytest.raises(ValueError, match="learning_rate must be finite and > 0"):
+        run_group(sc, training_groups(sc)[0], 2, progress=False)

@@ -36,3 +36,8 @@ def test_lstm_params_forget_bias_and_shapes():
     np.testing.assert_array_equal(p["bias"], np.r_[np.zeros(8), np.ones(8), np.zeros(16)])
     no_forget = init_lstm_params(jax.random.key(0), 1, 8, unit_forget_bias=False)
     np.testing.assert_array_equal(no_forget["bias"], jnp.zeros(32))
+
+
+def test_flax_style_bias_initialisers_match_lstm_bias():
+    np.testing.assert_array_equal(initializers.unit_forget_bias(None, (12,)), initializers.lstm_bias(3))
+    np.testing.assert_array_equal(initializers.zeros(None, (12,)), initializers.lstm_bias(3, unit_forget_bias=False))

@@ -132,6 +132,6 @@ def test_batched_rollout_bad_input(stacked):
         rollout_batched(init_params(jax.random.key(0), ModelConfig(units=6, window=3)) | {"x": jnp.ones(2)},
                         CONTEXT, 3, MODEL)
     with pytest.raises(ValueError, match="steps must be"):
-        rollout_batched(stacked, CONTEXT, 0, MODEL)
-    with pytest.raises(ValueError, match="block and unroll"):
+        rollout_batched(stacked, CONTEXT, -1, MODEL)
+    with pytest.raises(ValueError, match="block must be an int >= 1, got 0"):
         rollout_batched(stacked, CONTEXT, 3, MODEL, block=0)

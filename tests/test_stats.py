@@ -1,17 +1,28 @@
+"""lstm_ar.study.stats against independent oracles: scipy (trim_mean, bootstrap with the percentile
+method), statsmodels (Wilson intervals) and direct numpy computations."""
+
 import json
 import math
 
 import numpy as np
 import pytest
+import scipy.stats
+from statsmodels.stats.proportion import proportion_confint
 
 from lstm_ar.study import stats
 
+EXACT = dict(rtol=1e-12, atol=1e-15)  # same numbers up to float64 summation order
 
-def _slow_trimmed_mean(values, prop=0.25):
-    xs = sorted(float(v) for v in values)
-    g = int(prop * len(xs))
-    kept = xs[g : len(xs) - g]
-    return sum(kept) / len(kept)
+
+def scipy_percentile_ci(x, statistic, *, n_boot, seed, level=0.95):
+    """scipy's percentile bootstrap fed the generator ``bootstrap_ci`` uses: the same resamples."""
+    res = scipy.stats.bootstrap((np.asarray(x, np.float64),), statistic, n_resamples=n_boot, method="percentile",
+                                confidence_level=level, rng=np.random.default_rng(seed), vectorized=True)
+    return res.confidence_interval.low, res.confidence_interval.high
+
+
+def scipy_iqm(x, axis=-1):
+    return scipy.stats.trim_mean(x, 0.25, axis=axis)
 
 
 def test_finite_drops_nan_and_inf():
@@ -20,25 +31,40 @@ def test_finite_drops_nan_and_inf():
     np.testing.assert_array_equal(out, [1.0, 2.0, 3.0])
 
 
-def test_iqm_hand_computed():
-    assert stats.iqm(np.arange(100)) == pytest.approx(49.5)  # mean of 25..74
-    assert stats.iqm([1.0, 2.0, 3.0, 1000.0]) == pytest.approx(2.5)  # drops 1 each end
-    assert stats.iqm([7.0]) == 7.0
+@pytest.mark.parametrize("n", [1, 2, 3, 4, 5, 7, 8, 13, 100, 101])
+def test_iqm_equals_scipy_trim_mean(n):
+    x = np.random.default_rng(n).standard_cauchy(n)
+    np.testing.assert_allclose(stats.iqm(x), scipy.stats.trim_mean(x, 0.25), **EXACT)
+
+
+def test_iqm_hand_values_and_empty():
+    assert stats.iqm(np.arange(100)) == 49.5  # mean of 25..74
+    assert stats.iqm([1.0, 2.0, 3.0, 1000.0]) == 2.5  # drops one value at each end
     assert math.isnan(stats.iqm([]))
 
 
-@pytest.mark.parametrize("n", [5, 8, 13, 101])
-def test_iqm_matches_slow_reference(n):
-    x = np.random.default_rng(n).standard_cauchy(n)
-    assert stats.iqm(x) == pytest.approx(_slow_trimmed_mean(x), rel=1e-12)
+@pytest.mark.parametrize("level", [0.95, 0.8])
+@pytest.mark.parametrize("ours,theirs", [(stats.iqm, scipy_iqm), (np.median, np.median), (np.mean, np.mean),
+                                         (lambda s: float(np.std(s)), np.std)])
+def test_bootstrap_ci_equals_scipy_percentile_bootstrap(ours, theirs, level):
+    x = np.random.default_rng(3).lognormal(size=41)
+    got = stats.bootstrap_ci(x, ours, n_boot=999, seed=11, level=level)
+    np.testing.assert_allclose(got, scipy_percentile_ci(x, theirs, n_boot=999, seed=11, level=level), **EXACT)
 
 
-def test_bootstrap_ci_of_mean_normal():
+def test_bootstrap_ci_drops_non_finite_seeds_first():
+    x = np.random.default_rng(4).normal(size=30)
+    dirty = np.concatenate([x[:10], [np.nan, np.inf], x[10:], [-np.inf]])
+    np.testing.assert_allclose(stats.bootstrap_ci(dirty, n_boot=500, seed=2),
+                               scipy_percentile_ci(x, scipy_iqm, n_boot=500, seed=2), **EXACT)
+
+
+def test_bootstrap_ci_of_mean_has_the_normal_theory_width():
+    # independent of the resampling stream: Monte-Carlo error of a 2000-resample interval << 10%
     x = np.random.default_rng(123).standard_normal(2000)
-    lo, hi = stats.bootstrap_ci(x, np.mean, n_boot=1000, seed=1)
-    assert lo < 0.0 < hi
-    expected = 2 * 1.96 / math.sqrt(2000)
-    assert abs((hi - lo) - expected) / expected < 0.2
+    lo, hi = stats.bootstrap_ci(x, np.mean, n_boot=2000, seed=1)
+    half = scipy.stats.norm.ppf(0.975) * x.std(ddof=1) / math.sqrt(x.size)
+    np.testing.assert_allclose([lo, hi], [x.mean() - half, x.mean() + half], atol=0.1 * half)
 
 
 def test_bootstrap_ci_deterministic_and_seed_dependent():
@@ -46,68 +72,98 @@ def test_bootstrap_ci_deterministic_and_seed_dependent():
     a = stats.bootstrap_ci(x, seed=7)
     assert a == stats.bootstrap_ci(x, seed=7)
     assert a != stats.bootstrap_ci(x, seed=8)
-    assert a[0] <= stats.iqm(x) <= a[1]
-
-
-def test_bootstrap_ci_generic_callable_matches_vectorised():
-    x = np.random.default_rng(3).standard_normal(30)
-    fast = stats.bootstrap_ci(x, np.median, n_boot=300, seed=5)
-    slow = stats.bootstrap_ci(x, lambda s: float(np.median(s)), n_boot=300, seed=5)
-    assert fast == pytest.approx(slow)
 
 
 def test_bootstrap_ci_degenerate_inputs():
     assert stats.bootstrap_ci([4.0]) == (4.0, 4.0)
+    assert stats.bootstrap_ci([4.0, np.nan]) == (4.0, 4.0)
     lo, hi = stats.bootstrap_ci([])
     assert math.isnan(lo) and math.isnan(hi)
 
 
-def test_wilson_known_value():
-    lo, hi = stats.wilson_ci(5, 10)
-    assert lo == pytest.approx(0.2366, abs=1e-4)
-    assert hi == pytest.approx(0.7634, abs=1e-4)
+@pytest.mark.parametrize("statistic", [stats.iqm, np.median])
+def test_bootstrap_in_blocks_equals_one_draw(monkeypatch, statistic):
+    """Blocked resampling (bounded memory) gives exactly the one-matrix bootstrap (scipy draws one matrix)."""
+    x = np.random.default_rng(3).normal(size=101)
+    theirs = {stats.iqm: scipy_iqm, np.median: np.median}[statistic]
+    monkeypatch.setattr(stats, "BOOT_BLOCK", 7 * x.size + 3)  # 7 rows a block, 500 = 71 * 7 + 3
+    np.testing.assert_allclose(stats.bootstrap_ci(x, statistic, n_boot=500, seed=0),
+                               scipy_percentile_ci(x, theirs, n_boot=500, seed=0), **EXACT)
+
+
+@pytest.mark.parametrize("level", [0.95, 0.8, 0.99])
+@pytest.mark.parametrize("k,n", [(0, 1), (1, 1), (0, 10), (1, 10), (5, 10), (9, 10), (10, 10), (3, 1000),
+                                 (999, 1000), (128, 256)])
+def test_wilson_ci_equals_statsmodels(k, n, level):
+    got = stats.wilson_ci(k, n, level=level)
+    np.testing.assert_allclose(got, proportion_confint(k, n, alpha=1 - level, method="wilson"), rtol=1e-12, atol=1e-14)
+    assert (got[0] == 0.0) == (k == 0) and (got[1] == 1.0) == (k == n)  # closed ends exact
+
+
+def test_wilson_ci_no_trials_is_uninformative():
     assert stats.wilson_ci(0, 0) == (0.0, 1.0)
-    assert stats.wilson_ci(0, 20)[0] == 0.0
 
 
-def test_rate_all_true():
-    r = stats.rate(np.ones(12, dtype=bool))
-    assert r["value"] == 1.0 and r["k"] == 12 and r["n"] == 12
-    assert r["ci95"][1] == 1.0 and r["ci95"][0] < 1.0
+def test_rate_equals_statsmodels_and_counts_directly():
+    flags = np.random.default_rng(5).random(37) < 0.3
+    r = stats.rate(flags)
+    k = int(np.count_nonzero(flags))
+    assert (r["k"], r["n"], r["value"]) == (k, 37, k / 37)
+    np.testing.assert_allclose(r["ci95"], proportion_confint(k, 37, alpha=0.05, method="wilson"), rtol=1e-12)
+    assert stats.rate(flags.astype(np.int64)) == r == stats.rate(flags.astype(np.float32))
+    json.dumps(r)
+    assert stats.rate(np.zeros(0, bool)) == {"value": None, "k": 0, "n": 0, "ci95": [0.0, 1.0]}
+
+
+def test_rate_refuses_flags_that_are_not_booleans():
+    # before: astype(bool) counted a nan (or 0.3) as True
+    with pytest.raises(ValueError, match=r"flags must be booleans .*1 other value\(s\), e\.g\. nan"):
+        stats.rate(np.asarray([1.0, 0.0, np.nan]))
+    with pytest.raises(ValueError, match=r"e\.g\. 0\.3"):
+        stats.rate([0.3, 1.0])
+    with pytest.raises(TypeError, match="dtype <U"):
+        stats.rate(["yes", "no"])
+
+
+def direct_prob_better(a, b, lower_is_better=True):
+    """P(A beats B) per seed pair, written out: win 1, tie 1/2, loss 0; non-finite pairs dropped."""
+    ok = np.isfinite(a) & np.isfinite(b)
+    a, b = a[ok], b[ok]
+    wins = (a < b) if lower_is_better else (a > b)
+    return (wins.sum() + 0.5 * (a == b).sum()) / ok.sum(), wins + 0.5 * (a == b)
+
+
+@pytest.mark.parametrize("lower_is_better", [True, False])
+def test_prob_better_equals_direct_count_and_scipy_bootstrap(lower_is_better):
+    rng = np.random.default_rng(6)
+    a, b = rng.integers(0, 4, 60).astype(float), rng.integers(0, 5, 60).astype(float)  # many ties
+    a[[3, 17]], b[[8]] = np.nan, np.inf
+    p, scores = direct_prob_better(a, b, lower_is_better)
+    r = stats.prob_better(a, b, lower_is_better=lower_is_better, n_boot=800, seed=9)
+    assert (r["n"], r["n_dropped"]) == (57, 3)
+    np.testing.assert_allclose(r["prob_a_better"], p, **EXACT)
+    np.testing.assert_allclose(r["ci95"], scipy_percentile_ci(scores, np.mean, n_boot=800, seed=9), **EXACT)
     json.dumps(r)
 
 
-def test_prob_better_identical():
+def test_prob_better_hand_cases():
     x = np.random.default_rng(0).standard_normal(20)
-    r = stats.prob_better(x, x.copy())
-    assert r["prob_a_better"] == 0.5
-    assert r["ci95"] == [0.5, 0.5]
-
-
-def test_prob_better_strict_and_direction():
-    b = np.random.default_rng(1).standard_normal(15)
-    a = b - 1.0
-    assert stats.prob_better(a, b)["prob_a_better"] == 1.0
-    assert stats.prob_better(a, b, lower_is_better=False)["prob_a_better"] == 0.0
-
-
-def test_prob_better_drops_nonfinite_pairs():
-    a = np.array([0.0, np.nan, 1.0, 2.0])
-    b = np.array([1.0, 0.0, np.inf, 2.0])
-    r = stats.prob_better(a, b)
-    assert (r["n"], r["n_dropped"]) == (2, 2)
-    assert r["prob_a_better"] == pytest.approx(0.75)  # one win, one tie
+    assert stats.prob_better(x, x.copy()) | {"ci95": None} == {"prob_a_better": 0.5, "ci95": None, "n": 20, "n_dropped": 0}
+    assert stats.prob_better(x - 1, x)["prob_a_better"] == 1.0
+    assert stats.prob_better(x - 1, x, lower_is_better=False)["prob_a_better"] == 0.0
     r = stats.prob_better([np.nan], [1.0])
     assert r["prob_a_better"] is None and r["ci95"] == [None, None]
-    json.dumps(r)
 
 
-def test_summarize_counts_nonfinite():
-    s = stats.summarize(np.array([1.0, 2.0, 3.0, 4.0, np.nan, np.inf]))
-    assert (s["n"], s["n_nonfinite"]) == (4, 2)
-    assert s["median"] == 2.5 and s["mean"] == 2.5 and s["iqm"] == 2.5
-    assert s["q25"] == pytest.approx(1.75) and s["q75"] == pytest.approx(3.25)
-    assert s["ci95"][0] <= 2.5 <= s["ci95"][1]
+def test_summarize_equals_numpy_and_scipy():
+    x = np.random.default_rng(7).standard_cauchy(53)
+    dirty = np.concatenate([x, [np.nan, np.inf]])
+    s = stats.summarize(dirty, n_boot=300, seed=4)
+    assert (s["n"], s["n_nonfinite"]) == (53, 2)
+    np.testing.assert_allclose([s["median"], s["iqm"], s["mean"], s["q25"], s["q75"]],
+                               [np.median(x), scipy.stats.trim_mean(x, 0.25), np.mean(x),
+                                np.percentile(x, 25), np.percentile(x, 75)], **EXACT)
+    np.testing.assert_allclose(s["ci95"], scipy_percentile_ci(x, scipy_iqm, n_boot=300, seed=4), **EXACT)
     json.loads(json.dumps(s, allow_nan=False))
 
 
@@ -131,17 +187,16 @@ def test_bad_inputs_raise():
         stats.wilson_ci(1, 2, level=0.0)
     with pytest.raises(ValueError, match="same seeds"):
         stats.prob_better([1.0, 2.0], [1.0])
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="need 0 <= k <= n, got k=3, n=2"):
         stats.wilson_ci(3, 2)
-
-
-@pytest.mark.parametrize("statistic", [stats.iqm, np.median])
-def test_bootstrap_in_blocks_equals_one_draw(monkeypatch, statistic):
-    """Blocked resampling (bounded memory) gives exactly the one-matrix bootstrap."""
-    x = np.random.default_rng(3).normal(size=101)
-    idx = np.random.default_rng(0).integers(0, x.size, size=(500, x.size))
-    whole = ({stats.iqm: stats._iqm_rows, np.median: lambda s: np.median(s, axis=-1)}[statistic])(x[idx])
-    alpha = 1.0 - 0.95
-    expected = tuple(np.quantile(whole, [alpha / 2, 1.0 - alpha / 2]))
-    monkeypatch.setattr(stats, "BOOT_BLOCK", 7 * x.size + 3)  # 7 rows a block, 500 = 71 * 7 + 3
-    assert stats.bootstrap_ci(x, statistic, n_boot=500, seed=0) == expected
+    with pytest.raises(ValueError, match="n must be an int >= 0, got -1"):
+        stats.wilson_ci(0, -1)
+    # before: a float count was used as is (k=2.5 of n=10 gave an interval)
+    with pytest.raises(TypeError, match="k must be an int >= 0, got 2.5"):
+        stats.wilson_ci(2.5, 10)
+    with pytest.raises(TypeError, match="n must be an int"):
+        stats.wilson_ci(1, True)
+    with pytest.raises(TypeError, match="n_boot must be an int >= 1, got 10.5"):
+        stats.bootstrap_ci([1.0, 2.0], n_boot=10.5)
+    with pytest.raises(ValueError, match="n_boot must be an int >= 1, got 0"):
+        stats.bootstrap_ci([1.0, 2.0], n_boot=0)

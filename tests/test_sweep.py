@@ -1,21 +1,62 @@
-"""The sweep runner: seed i's result depends on i alone (not on chunk size), runs resume from
-their stored chunks without recomputing them, and a chunk's memory is bounded as documented."""
+"""The sweep runner, checked against values: seed i's outputs equal a numpy oracle (an independent
+Threefry) whatever the chunk size, lanes padding, device count or root seed; runs resume from their
+stored chunks without recomputing them, and only from chunks of the very same run; bad arguments and
+sweeps that cannot fit in memory are refused before anything compiles."""
 
 import io
 import json
+import os
+import pathlib
+import shutil
+import subprocess
+import sys
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from lstm_ar.study import sweep
-from lstm_ar.study.chunk_store import ChunkStore, StoreMismatch, fingerprint
+from lstm_ar.study import fs, sweep
+from lstm_ar.study.chunk_store import ChunkStore, StoreMismatch, chunk_name, fingerprint
 from lstm_ar.study.distributed import seed_mesh
-from lstm_ar.study.sweep import Progress, compile_seed_program, plan_program, run_seeds
-from lstm_ar.training.train import seed_keys
+from lstm_ar.study.sweep import NotEnoughMemory, Progress, compile_seed_program, plan_program, run_seeds
 
 N = 10
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+
+
+def _rotl(x, r):
+    return (x << np.uint32(r)) | (x >> np.uint32(32 - r))
+
+
+def threefry2x32(k0, k1, x0, x1):
+    """Threefry-2x32 (20 rounds, Salmon et al. 2011) in numpy: the oracle for JAX's keys."""
+    k0, k1, x0, x1 = (np.asarray(v, np.uint32) for v in (k0, k1, x0, x1))
+    ks = (k0, k1, k0 ^ k1 ^ np.uint32(0x1BD11BDA))
+    with np.errstate(over="ignore"):
+        x0, x1 = x0 + ks[0], x1 + ks[1]
+        for i in range(5):
+            for r in ((13, 15, 26, 6), (17, 29, 16, 24))[i % 2]:
+                x0 = x0 + x1
+                x1 = _rotl(x1, r) ^ x0
+            x0, x1 = x0 + ks[(i + 1) % 3], x1 + ks[(i + 2) % 3] + np.uint32(i + 1)
+    return x0, x1
+
+
+def known(key):
+    """Outputs that are exact functions of the seed's key: u32[2], u32[3], f32[2, 2]."""
+    kd = jax.random.key_data(key)
+    return {"key": kd, "mix": kd[0] * jnp.asarray([1, 3, 5], jnp.uint32) + kd[1],
+            "frac": ((kd[:, None] >> jnp.asarray([[0, 16]], jnp.uint32)) & 0xFFFF).astype(jnp.float32) / 65536}
+
+
+def known_in_numpy(root_seed, n):
+    """``known`` for seeds 0..n-1: seed i's key is fold_in(key(root_seed), i) = threefry(root key, (0, i))."""
+    kd = np.stack(threefry2x32(0, root_seed, 0, np.arange(n, dtype=np.uint32)), -1)  # key(r) = (0, r)
+    with np.errstate(over="ignore"):
+        mix = kd[:, :1] * np.asarray([1, 3, 5], np.uint32) + kd[:, 1:]
+    frac = ((kd[:, :, None] >> np.asarray([0, 16], np.uint32)) & 0xFFFF).astype(np.float32) / 65536
+    return {"key": kd, "mix": mix, "frac": frac}
 
 
 def tiny_fit(key):
@@ -39,6 +80,32 @@ def tiny_fit(key):
     return {"losses": losses, "w": params["w"]}
 
 
+def tiny_fit_in_numpy(key_data):
+    """``tiny_fit`` of one seed from its key's data, by the numpy loop and a hand-written gradient."""
+    key = jax.random.wrap_key_data(np.asarray(key_data, np.uint32))
+    w_key, u_key = jax.random.split(key)
+    w = 0.5 * np.asarray(jax.random.normal(w_key, (3, 3)), np.float64)
+    u = np.asarray(jax.random.normal(u_key, (3,)), np.float64)
+    xs = np.sin(np.linspace(0.0, 3.0, 12))
+    losses = []
+    for _ in range(5):
+        hs, h = [np.zeros(3)], np.zeros(3)
+        for x in xs[:-1]:
+            h = np.tanh(w @ h + u * x)
+            hs.append(h)
+        err = np.asarray([hs[t + 1].sum() for t in range(11)]) - xs[1:]
+        losses.append(np.mean(err ** 2))
+        gw, gu, dh = np.zeros((3, 3)), np.zeros(3), np.zeros(3)
+        for t in reversed(range(11)):  # backpropagation through time
+            dh = dh + 2 * err[t] / 11
+            da = dh * (1 - hs[t + 1] ** 2)
+            gw += np.outer(da, hs[t])
+            gu += da * xs[t]
+            dh = w.T @ da
+        w, u = w - 0.1 * gw, u - 0.1 * gu
+    return np.asarray(losses), w
+
+
 def assert_same(a, b):
     for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b)):
         np.testing.assert_array_equal(x, y)
@@ -49,17 +116,39 @@ def reference():
     return run_seeds(tiny_fit, N, lanes=4, progress=False).results
 
 
-def test_keys_are_fold_in_of_the_root():
-    got = run_seeds(jax.random.key_data, N, root_seed=3, lanes=4, chunk=7, progress=False).results
-    np.testing.assert_array_equal(got, jax.random.key_data(seed_keys(3, 0, N)))
+@pytest.mark.parametrize("root_seed, lanes, chunk", [(0, 4, None), (3, 1, 7), (2 ** 32 - 1, 8, 3), (5, 16, 10)])
+def test_every_seed_equals_the_numpy_oracle(root_seed, lanes, chunk):
+    """Lanes 1..16 (16 pads 10 seeds with 6 more), chunks of 1 block to all seeds, the top root seed."""
+    got = run_seeds(known, N, root_seed=np.uint32(root_seed), lanes=lanes, chunk=chunk, progress=False)
+    assert got.resumed_seeds == 0 and got.lanes == lanes
+    for name, want in known_in_numpy(root_seed, N).items():
+        np.testing.assert_array_equal(got.results[name], want, err_msg=name)
 
 
-def test_chunk_sizes_1_7_and_n_give_identical_results(reference):
-    assert reference["losses"].shape == (N, 5) and reference["w"].shape == (N, 3, 3)
+def test_devices_do_not_change_any_seed(tmp_path):
+    """Three CPU devices in a subprocess, each training its own blocks of 2 lanes: the numpy values."""
+    code = ("import sys, numpy as np; from lstm_ar.study.sweep import run_seeds; from tests.test_sweep import known; "
+            "s = run_seeds(known, 10, root_seed=7, lanes=2, chunk=5, progress=False); "
+            "np.savez(sys.argv[1], devices=s.devices, **s.results)")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("XLA_FLAGS", "JAX_"))}
+    env.update(JAX_PLATFORMS="cpu", PYTHONPATH=str(ROOT), XLA_FLAGS="--xla_force_host_platform_device_count=3")
+    done = subprocess.run([sys.executable, "-c", code, str(tmp_path / "out.npz")], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    got = np.load(tmp_path / "out.npz")
+    assert int(got["devices"]) == 3
+    for name, want in known_in_numpy(7, N).items():
+        np.testing.assert_array_equal(got[name], want, err_msg=name)
+
+
+def test_chunk_sizes_1_7_and_n_give_identical_results_equal_to_numpy(reference):
+    keys = known_in_numpy(0, N)["key"]
+    for i in (0, N - 1):  # training itself against a numpy loop with a hand-written gradient
+        losses, w = tiny_fit_in_numpy(keys[i])
+        np.testing.assert_allclose(reference["losses"][i], losses, rtol=2e-5, atol=1e-6)
+        np.testing.assert_allclose(reference["w"][i], w, rtol=2e-5, atol=1e-6)
     for chunk in (1, 7, N):
         assert_same(run_seeds(tiny_fit, N, lanes=4, chunk=chunk, progress=False).results, reference)
-    other_root = run_seeds(tiny_fit, N, lanes=4, root_seed=1, progress=False).results
-    assert not np.array_equal(other_root["losses"], reference["losses"])
 
 
 def test_one_compile_for_many_chunks_and_a_padded_last_one():
@@ -108,9 +197,9 @@ def test_a_killed_run_resumes_without_recomputing_finished_chunks(tmp_path, refe
 
 
 def test_resume_refuses_chunks_of_another_run_and_a_fresh_run_discards_them(tmp_path):
-    run_seeds(tiny_fit, 4, lanes=2, progress=False, store=ChunkStore(tmp_path, {"what": "a"}))
+    run_seeds(known, 4, lanes=2, progress=False, store=ChunkStore(tmp_path, {"what": "a"}))
     with pytest.raises(StoreMismatch, match="root_seed"):
-        run_seeds(tiny_fit, 4, lanes=2, root_seed=1, progress=False,
+        run_seeds(known, 4, lanes=2, root_seed=1, progress=False,
                   store=ChunkStore(tmp_path, {"what": "a"}, resume=True))
     with pytest.raises(StoreMismatch, match="what"):
         ChunkStore(tmp_path, {"what": "b"}, resume=True).begin({"root_seed": 0, "lanes": 2})
@@ -119,6 +208,71 @@ def test_resume_refuses_chunks_of_another_run_and_a_fresh_run_discards_them(tmp_
     fresh.begin({"root_seed": 0, "lanes": 2}, log=log)
     assert fresh.finished_until() == 0 and "discarding 2" in log.getvalue()
     assert json.loads((tmp_path / "manifest.json").read_text())["identity"]["what"] == "b"
+
+
+def test_resume_refuses_a_chunk_of_another_root_seed_copied_in(tmp_path):
+    """Seeds 4..7 of a root-seed-0 run copied into a stopped root-seed-1 run are refused by name,
+    not reported as root seed 1; without them the run resumes to root seed 1's values."""
+    identity = {"what": "known"}
+    run_seeds(known, 8, lanes=2, chunk=4, progress=False, store=ChunkStore(tmp_path / "a", identity))
+    with pytest.raises(KeyboardInterrupt):
+        run_seeds(known, 8, root_seed=1, lanes=2, chunk=4, progress=False,
+                  store=KilledAfter(tmp_path / "b", identity, kill_after=1))
+    foreign = tmp_path / "b" / chunk_name(4, 8)
+    shutil.copy(tmp_path / "a" / chunk_name(4, 8), foreign)
+    with pytest.raises(StoreMismatch, match=r"seeds-000000004-000000008\.npz comes from a different run.*root_seed"):
+        run_seeds(known, 8, root_seed=1, lanes=2, chunk=4, progress=False,
+                  store=ChunkStore(tmp_path / "b", identity, resume=True))
+    foreign.unlink()
+    resumed = run_seeds(known, 8, root_seed=1, lanes=2, chunk=4, progress=False,
+                        store=ChunkStore(tmp_path / "b", identity, resume=True))
+    assert resumed.resumed_seeds == 4
+    for name, want in known_in_numpy(1, 8).items():
+        np.testing.assert_array_equal(resumed.results[name], want, err_msg=name)
+
+
+def test_a_symlinked_chunk_folder_is_refused_before_compiling(tmp_path, monkeypatch):
+    outside = tmp_path / "outside"
+    (outside / "relu").mkdir(parents=True)
+    (outside / "relu" / "precious.txt").write_text("keep me")
+    (tmp_path / "out" / "scenario").mkdir(parents=True)
+    (tmp_path / "out" / "scenario" / ".chunks").symlink_to(outside, target_is_directory=True)
+    monkeypatch.setattr(sweep, "_compile", lambda *a: pytest.fail("compiled before checking the store"))
+    with pytest.raises(fs.UnsafePath, match=r"\.chunks"):
+        run_seeds(known, 4, lanes=2, progress=False,
+                  store=ChunkStore(tmp_path / "out" / "scenario" / ".chunks" / "relu", {"what": "known"}))
+    assert (outside / "relu" / "precious.txt").read_text() == "keep me"
+
+
+@pytest.mark.parametrize("root_seed", [2 ** 32, -1, 2 ** 40])
+def test_a_root_seed_outside_32_bits_is_refused(root_seed, monkeypatch):
+    """jax.random.key keeps 32 bits: 2**32 would run root seed 0, -1 root seed 2**32 - 1."""
+    monkeypatch.setattr(jax.stages.Lowered, "compile", lambda *a: pytest.fail("compiled a refused run"))
+    with pytest.raises(ValueError, match=rf"root_seed must be in \[0, 4294967296\).*got {root_seed}"):
+        run_seeds(known, 3, root_seed=root_seed, progress=False)
+
+
+def test_a_sweep_whose_outputs_cannot_fit_is_refused_before_compiling(monkeypatch):
+    monkeypatch.setattr(sweep, "available_host_memory", lambda: 64 * 2 ** 20)
+    monkeypatch.setattr(sweep, "_compile", lambda *a: pytest.fail("compiled before checking host memory"))
+    n = 4_000_000  # 36 bytes per seed of ``known``: 137 MiB, over the 64 MiB available
+    with pytest.raises(NotEnoughMemory, match=rf"{n} seeds need about 0\.13 GiB .*36 bytes per seed.*0\.06 GiB "
+                                              r"available; run fewer seeds \(at most about 1864\d\d\d fit\)"):
+        run_seeds(known, n, lanes=4, progress=False)
+    assert issubclass(NotEnoughMemory, MemoryError) and issubclass(NotEnoughMemory, ValueError)
+    with pytest.raises(NotEnoughMemory, match="1000 seeds"):  # an explicit limit, e.g. from the command line
+        run_seeds(known, 1000, lanes=4, progress=False, host_memory=1000)
+
+
+def test_on_a_cpu_the_chunk_working_set_counts_as_host_memory():
+    if jax.default_backend() != "cpu":
+        pytest.skip("device memory is not host memory here")
+    program = compile_seed_program(known, root_seed=0, lanes=4, chunk=4 * len(jax.devices()))
+    if program.bytes_per_device is None:
+        pytest.skip("this backend reports no memory analysis")
+    outputs = sweep.host_bytes_needed(36, N, program.chunk)
+    with pytest.raises(NotEnoughMemory, match=rf"{N} seeds need .*working set on \d+ CPU device"):
+        run_seeds(known, N, lanes=4, progress=False, host_memory=outputs + 1)  # outputs fit, the chunk does not
 
 
 def test_fingerprint_sees_array_contents():
@@ -167,10 +321,34 @@ def test_progress_reports_every_chunk():
     assert len(lines) == 2 and "4/10" in lines[0] and "10/10" in lines[1]
 
 
-def test_bad_arguments():
+def test_bad_arguments_are_refused_before_tracing():
+    def traced(key):
+        pytest.fail("traced a refused run")
+
     with pytest.raises(ValueError, match="n_seeds"):
-        run_seeds(tiny_fit, 0)
+        run_seeds(traced, 0)
+    with pytest.raises(TypeError, match="n_seeds must be an integer, got 2.0"):
+        run_seeds(traced, 2.0)
+    with pytest.raises(TypeError, match="n_seeds must be an integer, got True"):
+        run_seeds(traced, True)
     with pytest.raises(ValueError, match="chunk"):
-        run_seeds(tiny_fit, 3, chunk=0)
+        run_seeds(traced, 3, chunk=0)
     with pytest.raises(ValueError, match="lanes"):
-        run_seeds(tiny_fit, 3, lanes=0)
+        run_seeds(traced, 3, lanes=0)
+    with pytest.raises(TypeError, match="lanes"):
+        run_seeds(traced, 3, lanes=2.5)
+    with pytest.raises(TypeError, match="root_seed must be an integer, got 1.5"):
+        run_seeds(traced, 3, root_seed=1.5)
+    with pytest.raises(TypeError, match="root_seed"):
+        run_seeds(traced, 3, root_seed="1")
+    with pytest.raises(TypeError, match="store"):
+        run_seeds(traced, 3, store="results/.chunks")
+    assert sweep.check_root_seed(np.int64(2 ** 32 - 1)) == 2 ** 32 - 1
+
+
+def test_the_memory_names_stay_importable_from_sweep():
+    from lstm_ar.study import memory
+
+    for name in ("NotEnoughMemory", "INDEX_BYTES_PER_SEED", "MEMORY_FRACTION", "available_host_memory",
+                 "memory_budget", "compiled_bytes", "bytes_per_seed", "host_bytes_needed", "check_host_memory"):
+        assert getattr(sweep, name) is getattr(memory, name), name

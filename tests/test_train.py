@@ -1,3 +1,5 @@
+import dataclasses
+
 import chex
 import jax
 import jax.numpy as jnp
@@ -7,9 +9,9 @@ import pytest
 
 from lstm_ar.config import Hyper, ModelConfig, TrainConfig
 from lstm_ar.data.series import Dataset, windows
-from lstm_ar.model.forecaster import forecast_batch, init_params
+from lstm_ar.model.forecaster import DropoutMasks, draw_masks, forecast_batch, init_params
+from lstm_ar.training import TrainResult, fast, first_step, make_train, plain, seed_keys, train_many
 from lstm_ar.training.keras_adam import keras_adam
-from lstm_ar.training.train import Batch, batch_indices, loss_fn, make_train, masked_mse, seed_keys
 
 MODEL = ModelConfig(units=4, window=2)
 CONFIG = TrainConfig(model=MODEL, epochs=3, batch_size=8, hyper=Hyper(learning_rate=1e-2, output_dropout=0.2))
@@ -26,6 +28,18 @@ def vmapped(train):
     return jax.jit(jax.vmap(train))(seed_keys(0, 0, 3))
 
 
+def test_entry_point_chooses_the_variant():
+    window1 = TrainConfig(model=ModelConfig(units=4), epochs=1)
+    data1 = windows(np.arange(10.0), 1)
+    assert make_train(window1, data1).__module__ == first_step.__name__
+    assert make_train(CONFIG, DATA).__module__ == fast.__name__
+    assert make_train(CONFIG, DATA, fast=False).__module__ == plain.__name__
+    assert make_train(window1, data1, fast=False).__module__ == plain.__name__
+    from lstm_ar import make_train as top
+    from lstm_ar.training.train import make_train as in_module
+    assert top is make_train and in_module is make_train
+
+
 def test_vmap_over_seeds_equals_per_seed_runs(train, vmapped):
     keys = seed_keys(0, 0, 3)
     single = jax.jit(train)
@@ -40,6 +54,12 @@ def test_no_retrace_on_second_call(train):
     counted = jax.jit(chex.assert_max_traces(train, n=1))
     jax.block_until_ready(counted(jax.random.key(0)))
     jax.block_until_ready(counted(jax.random.key(1)))
+    # new hyper-parameter values are new inputs of one program, not new programs
+    # (the rates at sites the config lacks stay concrete: traced there, they are refused)
+    with_hyper = jax.jit(chex.assert_max_traces(
+        lambda k, lr, rate: train(k, CONFIG.hyper._replace(learning_rate=lr, output_dropout=rate)), n=1))
+    for lr in (1e-2, 3e-2):
+        jax.block_until_ready(with_hyper(jax.random.key(2), jnp.float32(lr), jnp.float32(0.2)))
 
 
 def test_loss_decreases_and_is_finite(vmapped):
@@ -49,69 +69,280 @@ def test_loss_decreases_and_is_finite(vmapped):
 
 
 def test_batch_indices_cover_each_example_once_with_padding_masked():
-    idx, mask = batch_indices(jax.random.key(0), 20, 8, True)
+    idx, mask = plain.batch_indices(jax.random.key(0), 20, 8, True)
     assert idx.shape == (3, 8)
     real = np.asarray(idx)[np.asarray(mask) == 1]
     np.testing.assert_array_equal(np.sort(real), np.arange(20))
     np.testing.assert_array_equal(np.asarray(mask).sum(axis=1), [8, 8, 4])
-    idx2, _ = batch_indices(jax.random.key(1), 20, 8, True)
+    idx2, _ = plain.batch_indices(jax.random.key(1), 20, 8, True)
     assert not np.array_equal(idx, idx2)  # reshuffled with a new key
 
 
 def test_masked_mse_ignores_padding():
     pred, y = jnp.asarray([[1.0], [2.0], [100.0]]), jnp.asarray([[0.0], [0.0], [0.0]])
-    np.testing.assert_allclose(masked_mse(pred, y, jnp.asarray([1.0, 1.0, 0.0])), 2.5)
+    np.testing.assert_allclose(plain.masked_mse(pred, y, jnp.asarray([1.0, 1.0, 0.0])), 2.5)
 
 
-def test_partial_last_batch_is_used_as_keras_does():
-    # One epoch, no shuffle, no dropout: Keras takes a step on examples 0..7, 8..15 and then a
-    # step on the 4 leftovers, each on that batch's own mean loss. Reproduce it by hand.
-    config = TrainConfig(model=MODEL, epochs=1, batch_size=8, shuffle=False)
+def test_scan_equals_a_python_loop_over_the_documented_keys():
+    # One epoch of the plain path, shuffled, with output dropout, against a Python loop that
+    # follows the keys of plain's docstring step by step; the partial last batch takes a step on
+    # its own mean loss, as Keras does.
+    config = TrainConfig(model=MODEL, epochs=1, batch_size=8, hyper=Hyper(output_dropout=0.3))
     key = jax.random.key(5)
-    result = jax.jit(make_train(config, DATA))(key)
-    init_key, _, _ = jax.random.split(key, 3)
+    result = jax.jit(make_train(config, DATA, fast=False))(key)
+    init_key, shuffle_key, dropout_key = jax.random.split(key, 3)
     params = init_params(init_key, MODEL)
     tx = keras_adam()
     state = tx.init(params)
-    losses = []
+    order = np.asarray(jax.random.permutation(jax.random.fold_in(shuffle_key, 0), 20))
+    epoch_key = jax.random.fold_in(dropout_key, 0)
 
     @jax.jit
-    def step(params, state, batch):
-        loss, grads = jax.value_and_grad(loss_fn)(params, batch, None, config, Hyper())
+    def step(params, state, x, y, example_keys):
+        def loss(p):
+            masks = jax.vmap(lambda k: draw_masks(k, config.hyper, 4, sites=("output",)))(example_keys)
+            return jnp.mean(jnp.square(forecast_batch(p, x, MODEL, masks) - y))
+        value, grads = jax.value_and_grad(loss)(params)
         updates, state = tx.update(grads, state, params)
-        return optax.apply_updates(params, updates), state, loss
+        return optax.apply_updates(params, updates), state, value
 
-    for lo, hi in ((0, 8), (8, 16), (16, 20)):
-        batch = Batch(jnp.asarray(DATA.x[lo:hi]), jnp.asarray(DATA.y[lo:hi]), jnp.ones(hi - lo))
-        params, state, loss = step(params, state, batch)
-        losses.append(float(loss) * (hi - lo))
+    total = 0.0
+    for b, (lo, hi) in enumerate(((0, 8), (8, 16), (16, 20))):
+        idx = order[lo:hi]
+        # a batch always draws 8 example keys; the partial batch's 4 real examples use the first 4
+        example_keys = jax.random.split(jax.random.fold_in(epoch_key, b), 8)[:hi - lo]
+        params, state, value = step(params, state, jnp.asarray(DATA.x[idx]), jnp.asarray(DATA.y[idx]), example_keys)
+        total += float(value) * (hi - lo)
     chex.assert_trees_all_close(result.params, params, rtol=1e-5, atol=1e-6)
-    np.testing.assert_allclose(result.epoch_loss[0], sum(losses) / 20, rtol=1e-5)
+    np.testing.assert_allclose(result.epoch_loss[0], total / 20, rtol=1e-5)
     # Dropping the partial batch would give different parameters.
-    trimmed = jax.jit(make_train(config, Dataset(DATA.x[:16], DATA.y[:16])))(key)
+    trimmed = jax.jit(make_train(config, Dataset(DATA.x[:16], DATA.y[:16]), fast=False))(key)
     assert not np.allclose(trimmed.params["dense"]["bias"], result.params["dense"]["bias"])
 
 
+def _vmap_hyper(train, hyper: Hyper, axes: Hyper):
+    """``jax.vmap(train, in_axes=(None, axes))`` with the unmapped fields closed over (concrete):
+    under ``jit`` a rate passed as an argument is traced even when it is not mapped."""
+    mapped = {name: getattr(hyper, name) for name in Hyper._fields if getattr(axes, name) is not None}
+    return lambda key: jax.vmap(lambda stack: train(key, hyper._replace(**stack)))(mapped)
+
+
+def _single(train, key, hyper: Hyper) -> TrainResult:
+    """One run with the concrete ``hyper`` (closed over: jit's arguments are traced)."""
+    return jax.jit(lambda k: train(k, hyper))(key)
+
+
 def test_hyper_can_be_vmapped(train):
-    lrs = jnp.asarray([1e-4, 1e-2])
-    hyper = Hyper(learning_rate=lrs, output_dropout=jnp.asarray([0.0, 0.3]))
-    out = jax.jit(jax.vmap(train, in_axes=(None, Hyper(0, None, None, 0, None, None))))(
-        jax.random.key(0), hyper._replace(dropout=0.0, recurrent_dropout=0.0, weight_decay=0.0,
-                                          global_clipnorm=jnp.inf))
+    lrs, rates = [1e-4, 1e-2], [0.0, 0.3]
+    hyper = CONFIG.hyper._replace(learning_rate=jnp.asarray(lrs), output_dropout=jnp.asarray(rates))
+    key = jax.random.key(0)
+    out = jax.jit(_vmap_hyper(train, hyper, Hyper(0, None, None, 0, None, None)))(key)
     assert out.epoch_loss.shape == (2, 3)
+    for i, (lr, rate) in enumerate(zip(lrs, rates, strict=True)):
+        one = _single(train, key, CONFIG.hyper._replace(learning_rate=lr, output_dropout=rate))
+        chex.assert_trees_all_close(jax.tree.map(lambda a, i=i: a[i], out), one, rtol=1e-5, atol=1e-7)
     assert out.epoch_loss[1, -1] < out.epoch_loss[0, -1]  # 100x the learning rate learns faster
 
 
-@pytest.mark.parametrize("bad", [dict(dropout=-0.1), dict(output_dropout=1.0), dict(recurrent_dropout=1.5),
-                                 dict(learning_rate=0.0)])
+def test_train_many_equals_single_runs_per_key_and_setting():
+    keys = seed_keys(0, 0, 2)
+    rates = np.asarray([0.0, 0.3], np.float32)
+    out = train_many(CONFIG, DATA, keys, CONFIG.hyper._replace(output_dropout=rates))
+    assert out.epoch_loss.shape == (2, 2, 3)
+    train = make_train(CONFIG, DATA)
+    for k in range(2):
+        for j, rate in enumerate(rates):
+            one = _single(train, keys[k], CONFIG.hyper._replace(output_dropout=float(rate)))
+            chex.assert_trees_all_close(jax.tree.map(lambda a, k=k, j=j: a[k, j], out), one, rtol=1e-5, atol=1e-7)
+    # no stack: one run per key, as jax.vmap(train) over the keys, with config.hyper by default
+    per_key = train_many(CONFIG, DATA, keys)
+    assert per_key.epoch_loss.shape == (2, 3)
+    chex.assert_trees_all_close(per_key, jax.jit(jax.vmap(make_train(CONFIG, DATA)))(keys), rtol=1e-6, atol=1e-7)
+    import lstm_ar.training
+    assert "train_many" in lstm_ar.training.__all__
+
+
+def test_train_many_checks_the_stack_before_compiling():
+    keys = seed_keys(0, 0, 2)
+    no_sites = TrainConfig(model=MODEL, epochs=1, batch_size=8)
+    with pytest.raises(ValueError, match=r"learning_rate must be finite and > 0.*bad at \[\[1\]\]"):
+        train_many(CONFIG, DATA, keys, CONFIG.hyper._replace(learning_rate=np.asarray([1e-3, -1.0])))
+    with pytest.raises(ValueError, match="output_dropout is .* but the dropout site 'output'"):
+        train_many(no_sites, DATA, keys, Hyper(output_dropout=np.asarray([0.0, 0.9])))
+    with pytest.raises(ValueError, match="one nonzero length"):
+        train_many(CONFIG, DATA, keys, CONFIG.hyper._replace(learning_rate=np.asarray([1e-3, 1e-2]),
+                                                             output_dropout=np.asarray([0.1, 0.2, 0.3])))
+    with pytest.raises(ValueError, match="numbers or 1-D arrays"):
+        train_many(CONFIG, DATA, keys, CONFIG.hyper._replace(learning_rate=np.full((2, 2), 1e-3)))
+    with pytest.raises(TypeError, match="keys must be"):
+        train_many(CONFIG, DATA, np.zeros((2, 2), np.uint32))
+    with pytest.raises(TypeError, match="must be a Hyper"):
+        train_many(CONFIG, DATA, keys, {"learning_rate": 1e-3})
+
+
+def test_traced_rate_at_a_missing_site_is_refused_at_trace_time():
+    # With no dropout site a vmapped output_dropout of [0, 0.9] would train bit-identical members.
+    no_sites = TrainConfig(model=MODEL, epochs=1, batch_size=8)
+    train = make_train(no_sites, DATA)
+    with pytest.raises(ValueError, match="output_dropout is traced .* 'output' is not among dropout_sites"):
+        jax.vmap(train, in_axes=(None, Hyper(None, None, None, 0, None, None)))(
+            jax.random.key(0), Hyper(output_dropout=jnp.asarray([0.0, 0.9])))
+    with pytest.raises(ValueError, match="dropout is traced"):
+        jax.jit(train)(jax.random.key(0), Hyper())  # every leaf traced, no site configured
+    # traced values at configured sites are fine; concrete zeros elsewhere too
+    jax.eval_shape(lambda k, r: train(k, Hyper(learning_rate=r)), jax.random.key(0), jnp.float32(1e-2))
+
+
+def test_a_stacked_hyper_without_vmap_is_a_clear_error(train):
+    with pytest.raises(ValueError, match=r"Hyper.learning_rate must be a single number \(0-d\), got an array of "
+                                         r"shape \(2,\); .*train_many.*jax.vmap\(train, in_axes"):
+        train(jax.random.key(0), Hyper(learning_rate=np.array([1e-3, 1e-2])))
+    with pytest.raises(ValueError, match=r"TrainConfig.hyper.weight_decay must be a single number .*shape \(1,\)"):
+        TrainConfig(hyper=Hyper(weight_decay=np.array([0.1])))
+    assert TrainConfig(hyper=Hyper(learning_rate=np.float32(1e-2))).hyper.learning_rate == np.float32(1e-2)
+
+
+def test_make_train_checks_the_data_once(monkeypatch):
+    from lstm_ar.training import train as train_module
+    from lstm_ar.training import validation
+    calls = []
+
+    def counted(*args, **kwargs):
+        calls.append(1)
+        return validation.check_dataset(*args, **kwargs)
+
+    for module in (train_module, plain, fast, first_step):
+        if hasattr(module, "check_dataset"):
+            monkeypatch.setattr(module, "check_dataset", counted)
+    window1 = TrainConfig(model=ModelConfig(units=4), epochs=1)
+    for config, data, use_fast in ((CONFIG, DATA, True), (CONFIG, DATA, False), (window1, windows(np.arange(10.0), 1), True)):
+        calls.clear()
+        make_train(config, data, fast=use_fast)
+        assert len(calls) == 1
+
+
+# --- bad input: a clear error before any compute ---
+
+BAD_HYPERS = [dict(dropout=-0.1), dict(output_dropout=1.0), dict(recurrent_dropout=1.5), dict(learning_rate=0.0),
+              dict(learning_rate=np.inf), dict(learning_rate=np.nan), dict(learning_rate=-1e-3),
+              dict(weight_decay=np.inf), dict(weight_decay=-0.1), dict(global_clipnorm=0.0),
+              dict(global_clipnorm=np.nan), dict(dropout=np.nan)]
+
+
+@pytest.mark.parametrize("bad", BAD_HYPERS, ids=lambda b: "-".join(f"{k}={v}" for k, v in b.items()))
 def test_bad_hyper_is_a_clear_error(bad):
-    with pytest.raises(ValueError, match="must be"):
-        TrainConfig(hyper=Hyper(**bad))
-    with pytest.raises(ValueError, match="must be"):
-        make_train(CONFIG, DATA)(jax.random.key(0), Hyper(**bad))
+    (name, value), = bad.items()
+    with pytest.raises(ValueError, match=f"Hyper.{name} must be"):
+        TrainConfig(hyper=Hyper(**bad), dropout_sites=("input", "output", "recurrent"))
+    train = make_train(dataclasses.replace(CONFIG, dropout_sites=("input", "output", "recurrent")), DATA)
+    with pytest.raises(ValueError, match=f"Hyper.{name} must be"):
+        train(jax.random.key(0), Hyper(**bad))
 
 
-def test_bad_config_and_data_are_clear_errors():
+def test_stacked_hyper_arrays_are_validated_element_by_element():
+    from lstm_ar.config import validate_hyper
+    good = Hyper(learning_rate=np.asarray([1e-3, 1e-2]), output_dropout=np.asarray([0.0, 0.2]))
+    validate_hyper(good)
+    with pytest.raises(ValueError, match=r"learning_rate must be finite and > 0.*bad at \[\[1\]\]"):
+        validate_hyper(good._replace(learning_rate=np.asarray([1e-3, -1e-3])))
+    # concrete arrays given to train are checked at the call, before anything runs
+    with pytest.raises(ValueError, match="learning_rate"):
+        make_train(CONFIG, DATA)(jax.random.key(0), good._replace(learning_rate=np.asarray([1e-3, -1e-3])))
+    with pytest.raises(TypeError, match="real number"):
+        validate_hyper(good._replace(weight_decay=np.asarray([1j, 0.0])))
+    with pytest.raises(TypeError, match="must be a Hyper"):
+        validate_hyper({"learning_rate": 1e-3})
+
+
+@pytest.mark.parametrize("field,value", [("beta_1", 1.5), ("beta_1", -0.1), ("beta_2", 1.0), ("epsilon", -1.0),
+                                         ("epsilon", 0.0), ("epsilon", np.inf), ("epsilon", np.nan)])
+def test_bad_adam_constants_are_clear_errors(field, value):
+    with pytest.raises(ValueError, match=field):
+        TrainConfig(**{field: value})
+
+
+def test_dropout_sites_are_static_and_checked():
+    assert TrainConfig().dropout_sites == ()
+    assert TrainConfig(hyper=Hyper(output_dropout=0.2, dropout=0.1)).dropout_sites == ("input", "output")
+    assert TrainConfig(dropout_sites=["recurrent", "output", "output"]).dropout_sites == ("output", "recurrent")
+    with pytest.raises(ValueError, match="unknown dropout site.*valid: input, recurrent, output"):
+        TrainConfig(dropout_sites=("outputs",))
+    with pytest.raises(TypeError, match="tuple of site names"):
+        TrainConfig(dropout_sites="output")
+    with pytest.raises(ValueError, match="'output' is not among dropout_sites"):
+        TrainConfig(hyper=Hyper(output_dropout=0.2), dropout_sites=("input",))
+    # a concretely nonzero rate at a site the program does not have is refused at the call
+    train = make_train(TrainConfig(model=MODEL, epochs=3, batch_size=8), DATA)
+    with pytest.raises(ValueError, match="output_dropout is 0.2 but the dropout site 'output'"):
+        train(jax.random.key(0), Hyper(output_dropout=0.2))
+    with pytest.raises(ValueError, match="recurrent_dropout"):
+        train(jax.random.key(0), Hyper(recurrent_dropout=np.asarray([0.0, 0.1])))
+
+
+def _count_primitive(jaxpr, name: str) -> int:
+    """Equations of primitive ``name`` in a jaxpr and every sub-jaxpr (scan, cond, jit bodies)."""
+    count = 0
+    for eqn in jaxpr.eqns:
+        count += eqn.primitive.name == name
+        for value in eqn.params.values():
+            for sub in value if isinstance(value, (tuple, list)) else (value,):
+                if hasattr(sub, "eqns") or hasattr(sub, "jaxpr"):
+                    count += _count_primitive(getattr(sub, "jaxpr", sub), name)
+    return count
+
+
+@pytest.mark.parametrize("window", [1, 2])
+def test_the_masks_drawn_come_from_the_config_not_from_tracers(window):
+    # The same random hashes (unrolled Threefry: its shifts) whether the rates are the config's
+    # numbers or traced arrays: the dropout sites are static configuration.
+    config = TrainConfig(model=ModelConfig(units=4, window=window), epochs=1, batch_size=8,
+                         hyper=Hyper(output_dropout=0.2))
+    train = make_train(config, windows(np.sin(np.linspace(0, 6, 12)).astype(np.float32), window))
+    key = jax.random.key(0)
+    concrete = jax.make_jaxpr(train)(key)
+    traced = jax.make_jaxpr(lambda k, rate: train(k, config.hyper._replace(output_dropout=rate)))(key, jnp.float32(0.2))
+    assert _count_primitive(concrete.jaxpr, "shift_left") == _count_primitive(traced.jaxpr, "shift_left") > 0
+
+
+def test_traced_and_concrete_rates_compile_the_same_program():
+    # Which masks are drawn comes from the config, not from whether a rate is a tracer: the
+    # same hyper-parameters passed as traced arrays give the same bits as the config's numbers.
+    config = TrainConfig(model=ModelConfig(units=4, activation="relu"), epochs=2, batch_size=8,
+                         hyper=Hyper(learning_rate=1e-2, output_dropout=0.2))
+    data = windows(np.sin(np.linspace(0, 6, 21)).astype(np.float32), 1)
+    train = make_train(config, data)
+    concrete = jax.jit(train)(jax.random.key(3))
+    traced = jax.jit(lambda k, lr, rate: train(k, config.hyper._replace(learning_rate=lr, output_dropout=rate)))(
+        jax.random.key(3), jnp.float32(1e-2), jnp.float32(0.2))
+    jax.tree.map(np.testing.assert_array_equal, traced, concrete)
+
+
+@pytest.mark.parametrize("x,match", [
+    (np.zeros((0, 2, 1), np.float32), "empty"),
+    (np.ones((20, 2, 1), np.complex64), "complex"),
+    (np.ones((20, 2, 1), bool), "dtype bool"),
+])
+def test_bad_dataset_values_are_clear_errors(x, match):
+    y = np.zeros((x.shape[0], 1), np.float32)
+    for fast_path in (True, False):
+        with pytest.raises(ValueError, match=match):
+            make_train(CONFIG, Dataset(x, y), fast=fast_path)
+
+
+def test_non_finite_data_is_refused_with_counts_and_first_index():
+    x = DATA.x.copy()
+    x[3, 1, 0], x[7, 0, 0], x[9, 0, 0] = np.nan, np.inf, -np.inf
+    with pytest.raises(ValueError, match=r"data.x has 1 NaN and 2 inf values.*first at index \(3, 1, 0\)"):
+        make_train(CONFIG, Dataset(x, DATA.y))
+    y = DATA.y.astype(np.float64)
+    y[5, 0] = 1e39  # finite in float64, inf in float32
+    with pytest.raises(ValueError, match=r"data.y has 0 NaN and 1 inf values \(after conversion to float32\)"):
+        make_train(CONFIG, Dataset(DATA.x, y))
+    # integers are real numbers: accepted and converted
+    make_train(CONFIG, Dataset(np.round(DATA.x * 10).astype(np.int32), DATA.y))
+
+
+def test_bad_config_and_data_shapes_are_clear_errors():
     with pytest.raises(ValueError, match="units"):
         ModelConfig(units=0)
     with pytest.raises(ValueError, match="unknown activation"):
@@ -130,45 +361,67 @@ def test_seed_keys_do_not_depend_on_how_many_run():
     np.testing.assert_array_equal(a[5:7], b)
 
 
+@pytest.mark.parametrize("root", [2 ** 32, -1, 2 ** 40])
+def test_seed_keys_refuse_roots_that_would_wrap(root):
+    with pytest.raises(ValueError, match=r"root seed must be in \[0, 4294967295\]"):
+        seed_keys(root, 0, 2)
+
+
+def test_seed_keys_refuse_bad_ranges_and_types():
+    np.testing.assert_array_equal(jax.random.key_data(seed_keys(2 ** 32 - 1, 0, 1)),
+                                  jax.random.key_data(jax.random.fold_in(jax.random.key(2 ** 32 - 1), 0))[None])
+    with pytest.raises(ValueError, match="start"):
+        seed_keys(0, -1, 2)
+    with pytest.raises(ValueError, match="stop"):
+        seed_keys(0, 3, 2)
+    with pytest.raises(TypeError, match="root seed must be an int"):
+        seed_keys(1.5, 0, 2)
+    with pytest.raises(TypeError, match="root seed must be an int"):
+        seed_keys(True, 0, 2)
+
+
 def test_trained_model_forecasts_better_than_init(vmapped):
     params0 = jax.tree.map(lambda a: a[0], vmapped.params)
     pred = forecast_batch(params0, jnp.asarray(DATA.x), MODEL)
     assert float(jnp.mean((pred - DATA.y) ** 2)) < float(np.var(DATA.y))
 
 
-# --- the fast default against the plain implementation (make_train(..., reference=True)) ---
+# --- each fast variant against the plain path (make_train(..., fast=False)) ---
 
 DATA1 = windows(np.sin(np.linspace(0, 6, 21)).astype(np.float32), 1)  # window 1: first_step layout
 WINDOW1 = {
-    "relu_output_dropout": TrainConfig(model=ModelConfig(units=4, activation="relu"), epochs=3, batch_size=8,
+    "relu_output_dropout": TrainConfig(model=ModelConfig(units=4, activation="relu"), epochs=2, batch_size=8,
                                        hyper=Hyper(learning_rate=1e-2, output_dropout=0.2)),
     "sigmoid_every_option": TrainConfig(
-        model=ModelConfig(units=4, activation="sigmoid"), epochs=3, batch_size=8,
+        model=ModelConfig(units=4, activation="sigmoid"), epochs=2, batch_size=8,
         hyper=Hyper(learning_rate=1e-2, dropout=0.3, recurrent_dropout=0.2, output_dropout=0.1,
                     weight_decay=0.05, global_clipnorm=0.5)),
 }
 
 
-def _fast_and_reference(config, data, keys, hyper=None, in_axes=0):
-    run = lambda ref: jax.jit(jax.vmap(make_train(config, data, reference=ref), in_axes=in_axes))(keys, hyper)  # noqa: E731
-    return run(False), run(True)
+def _fast_and_plain(config, data, keys, hyper=None, axes=None) -> tuple[TrainResult, TrainResult]:
+    if hyper is None:
+        run = lambda f: jax.jit(jax.vmap(make_train(config, data, fast=f)))(keys)  # noqa: E731
+    else:
+        run = lambda f: jax.jit(_vmap_hyper(make_train(config, data, fast=f), hyper, axes))(keys)  # noqa: E731
+    return run(True), run(False)
 
 
 @pytest.mark.parametrize("name", list(WINDOW1))
-def test_window1_fast_path_equals_reference_within_float32_rounding(name):
+def test_window1_layout_equals_plain_within_float32_rounding(name):
     config = WINDOW1[name]
-    keys = seed_keys(0, 0, 3)
-    fast, ref = _fast_and_reference(config, DATA1, keys)
+    keys = seed_keys(0, 0, 2)
+    fast_result, ref = _fast_and_plain(config, DATA1, keys)
     # same shuffles and masks (else these would differ at O(1e-2)); only rounding differs
-    chex.assert_trees_all_close(fast, ref, rtol=1e-5, atol=1e-6)
+    chex.assert_trees_all_close(fast_result, ref, rtol=1e-5, atol=1e-6)
     # parameters with an always-zero gradient: without weight decay left exactly as initialised
     # (as Adam leaves them: bit-identical); with it, decayed as Adam decays them (to rounding:
     # XLA may fuse p - p * wd * lr into one multiply-add in one program and not the other)
     u = config.model.units
     init = jax.vmap(lambda k: init_params(jax.random.split(k, 3)[0], config.model))(keys)
-    for got, want, start in ((fast.params["lstm"]["recurrent_kernel"], ref.params["lstm"]["recurrent_kernel"],
+    for got, want, start in ((fast_result.params["lstm"]["recurrent_kernel"], ref.params["lstm"]["recurrent_kernel"],
                               init["lstm"]["recurrent_kernel"]),
-                             (fast.params["lstm"]["bias"][:, u:2 * u], ref.params["lstm"]["bias"][:, u:2 * u],
+                             (fast_result.params["lstm"]["bias"][:, u:2 * u], ref.params["lstm"]["bias"][:, u:2 * u],
                               init["lstm"]["bias"][:, u:2 * u])):
         if config.hyper.weight_decay == 0.0:
             np.testing.assert_array_equal(got, want)
@@ -178,28 +431,54 @@ def test_window1_fast_path_equals_reference_within_float32_rounding(name):
             assert not np.allclose(got, start, rtol=1e-4)
 
 
-def test_window1_fast_path_with_vmapped_hyper_equals_reference():
-    # traced rates: the masks must be drawn and the frozen part decayed (weight decay traced)
+def test_window1_layout_with_vmapped_hyper_equals_plain():
+    # traced rates: the masks at the configured site drawn, the frozen part decayed per member
     config = WINDOW1["relu_output_dropout"]
     hyper = Hyper(learning_rate=jnp.asarray([1e-2, 3e-2]), output_dropout=jnp.asarray([0.0, 0.3]),
                   weight_decay=jnp.asarray([0.0, 0.1]))
-    axes = (None, Hyper(0, None, None, 0, 0, None))
-    fast, ref = _fast_and_reference(config, DATA1, jax.random.key(4), hyper, axes)
-    chex.assert_trees_all_close(fast, ref, rtol=1e-5, atol=1e-6)
-    kernel = fast.params["lstm"]["recurrent_kernel"]
+    axes = Hyper(0, None, None, 0, 0, None)
+    fast_result, ref = _fast_and_plain(config, DATA1, jax.random.key(4), hyper, axes)
+    chex.assert_trees_all_close(fast_result, ref, rtol=1e-5, atol=1e-6)
+    kernel = fast_result.params["lstm"]["recurrent_kernel"]
     np.testing.assert_array_equal(kernel[0], ref.params["lstm"]["recurrent_kernel"][0])  # no decay: exact
     assert not np.allclose(kernel[1], kernel[0], rtol=1e-4)  # decayed
 
 
-def test_generic_path_equals_reference(vmapped):
-    # window 2 (no first_step layout): fast shuffles, unrolled threefry, zero-rate masks skipped
-    ref = jax.jit(jax.vmap(make_train(CONFIG, DATA, reference=True)))(seed_keys(0, 0, 3))
+def test_generic_fast_path_equals_plain(vmapped):
+    # window 2 (no window-1 layout): key-sort shuffles, unrolled threefry, masks at the output site
+    ref = jax.jit(jax.vmap(make_train(CONFIG, DATA, fast=False)))(seed_keys(0, 0, 3))
     chex.assert_trees_all_close(vmapped, ref, rtol=1e-5, atol=1e-6)
 
 
-def test_fast_shuffle_is_the_reference_shuffle():
+def test_generic_fast_path_equals_plain_for_a_regime_with_every_dropout_site():
+    from lstm_ar.data.series import sequences
+    config = TrainConfig(model=ModelConfig(units=3, window=3), epochs=1, batch_size=8, regime="scheduled_linear",
+                         horizon=3, hyper=Hyper(learning_rate=1e-2, dropout=0.2, recurrent_dropout=0.1,
+                                                output_dropout=0.1))
+    data = sequences(np.sin(np.linspace(0, 6, 25)), 3, 3)
+    fast_result, ref = _fast_and_plain(config, data, seed_keys(1, 0, 1))
+    chex.assert_trees_all_close(fast_result, ref, rtol=1e-5, atol=1e-6)
+
+
+def test_fast_random_numbers_are_the_plain_ones_bit_for_bit():
     key = jax.random.key(9)
-    for n, bs in ((20, 8), (999, 32)):
-        fast = batch_indices(key, n, bs, True)
-        ref = batch_indices(key, n, bs, True, reference=True)
-        jax.tree.map(np.testing.assert_array_equal, fast, ref)
+    jax.tree.map(np.testing.assert_array_equal, jax.jit(fast.batch_indices, static_argnums=(1, 2, 3))(key, 20, 8, True),
+                 plain.batch_indices(key, 20, 8, True))
+    every = Hyper(dropout=0.3, recurrent_dropout=0.2, output_dropout=0.4)
+    for config in (TrainConfig(model=MODEL, hyper=every), TrainConfig(model=MODEL, hyper=every, regime="free_running",
+                                                                       horizon=2)):
+        got = jax.jit(lambda k, c=config: fast.draw_batch(k, 8, c, every))(key)
+        want = jax.jit(lambda k, c=config: plain.draw_batch(k, 8, c, every))(key)
+        jax.tree.map(np.testing.assert_array_equal, got[0], want[0])
+        if want[1] is not None:
+            np.testing.assert_array_equal(jax.random.key_data(got[1]), jax.random.key_data(want[1]))
+
+
+def test_fewer_sites_change_no_bits_of_the_others():
+    key, every = jax.random.key(2), Hyper(dropout=0.3, recurrent_dropout=0.2, output_dropout=0.4)
+    all_sites = draw_masks(key, every, 6, sites=("input", "output", "recurrent"))
+    output_only = draw_masks(key, every, 6, sites=("output",))
+    assert output_only.input is None and output_only.recurrent is None
+    np.testing.assert_array_equal(output_only.output, all_sites.output)
+    np.testing.assert_array_equal(draw_masks(key, every, 6, sites=("recurrent",)).recurrent, all_sites.recurrent)
+    assert draw_masks(key, every, 6, sites=()) == DropoutMasks(None, None, None)

@@ -16,6 +16,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from lstm_ar.data.series import check_series, standardisation
+
 TRAIN_FRACTION = 0.8
 
 
@@ -49,14 +51,27 @@ def load_series(name: str) -> np.ndarray:
 
 
 def split_standardise(values: np.ndarray, train_fraction: float = TRAIN_FRACTION) -> SplitSeries:
-    """Split in time and standardise both parts with the training part's statistics."""
-    values = np.asarray(values, np.float64)
-    if values.ndim != 1 or not np.all(np.isfinite(values)):
-        raise ValueError("values must be a finite 1-D series")
+    """Split in time and standardise both parts with the training part's statistics.
+
+    Args:
+      values: f[T], real, finite, 1-D (``check_series``).
+      train_fraction: the share of values, from the start, that trains, in (0, 1).
+
+    Returns:
+      ``SplitSeries`` with train f32[n_train] (the nearest whole number to train_fraction T) and
+      test f32[T - n_train], both
+      ``(x - mean) / std`` with the training part's mean and std. A split that leaves either part
+      with fewer than 2 values, or a constant training part, raises ValueError.
+    """
+    values = np.asarray(check_series(values, name="values", min_length=4, what="2 to train and 2 to test"),
+                        np.float64)
     if not 0.0 < train_fraction < 1.0:
         raise ValueError(f"train_fraction must be in (0, 1), got {train_fraction}")
     n_train = int(round(train_fraction * values.shape[0]))
+    if not 2 <= n_train <= values.shape[0] - 2:
+        raise ValueError(f"train_fraction {train_fraction} of {values.shape[0]} values leaves {n_train} to train and "
+                         f"{values.shape[0] - n_train} to test; each part needs at least 2")
     train, test = values[:n_train], values[n_train:]
-    mean, std = float(train.mean()), float(train.std())
+    mean, std = standardisation(train, name="the training part")
     return SplitSeries(train=((train - mean) / std).astype(np.float32),
                        test=((test - mean) / std).astype(np.float32), mean=mean, std=std)

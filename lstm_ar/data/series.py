@@ -14,7 +14,10 @@ Beyond the seed (experiment 4, ``lstm_ar.scenarios.data``):
   that no window straddles two series (multi-regime training data).
 * ``random_walk`` and ``white_noise``: controls where a flat forecast is MSE-optimal.
 
-Series are numpy float32 on the host; ``Dataset`` holds the model's arrays.
+Series are numpy float32 on the host; ``Dataset`` holds the model's arrays. Every function that
+takes a series checks it first (``check_series``): a real, finite, 1-D array long enough for what
+is asked of it, with an error naming the problem (how many values are NaN or inf and where the
+first one is; a constant series that cannot be standardised) before anything is computed.
 """
 
 from __future__ import annotations
@@ -22,6 +25,72 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
+
+from lstm_ar.checks import check_int
+
+# A series whose std is at most this times max(1, |mean|) is constant up to float64 rounding
+# (the mean of n copies of x is off by ~n eps |x|, and so is the std it leaves).
+CONSTANT_TOLERANCE = 1e-12
+
+
+def check_series(values, *, name: str = "series", min_length: int = 1, what: str = "") -> np.ndarray:
+    """``values`` as a numpy array, or a clear error: it must be real (complex values are refused,
+    not silently truncated to their real part), numeric, 1-D, finite and hold at least
+    ``min_length`` values (``what`` says what needs them).
+
+    Args:
+      values: f[T] array-like.
+      name: how the error messages call it.
+      min_length: the fewest values accepted.
+      what: why ``min_length`` values are needed (appended to the error).
+
+    Returns:
+      The validated values as a numpy array of their own (real) dtype, f[T].
+    """
+    array = np.asarray(values)
+    if np.iscomplexobj(array):
+        raise TypeError(f"{name} has complex values (dtype {array.dtype}); a series must be real: pass "
+                        "np.real(x) or np.abs(x) explicitly if that is what you mean")
+    if array.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must hold real numbers, got dtype {array.dtype}")
+    if array.ndim != 1:
+        raise ValueError(f"{name} must be 1-D (one value per time step), got shape {array.shape}"
+                         + ("; use .ravel() for a single column" if array.ndim == 2 and 1 in array.shape else ""))
+    if array.shape[0] < min_length:
+        need = f" ({what})" if what else ""
+        raise ValueError(f"{name} has {array.shape[0]} values; at least {min_length} are needed{need}")
+    bad = ~np.isfinite(array)
+    if bad.any():
+        nan = int(np.isnan(array).sum())
+        raise ValueError(f"{name} has {int(bad.sum())} non-finite values ({nan} NaN, {int(bad.sum()) - nan} inf), "
+                         f"the first at index {int(np.argmax(bad))}; remove or interpolate them first")
+    return array
+
+
+def standardisation(values, *, name: str = "series") -> tuple[float, float]:
+    """(mean, std) of a series, in float64, to standardise it and its held-out part with.
+
+    Args:
+      values: f[T], checked with ``check_series`` (at least 2 values).
+      name: how the error messages call it.
+
+    Returns:
+      (mean, std), std > 0. A constant series raises ValueError: dividing by its std would turn
+      every value into NaN, or (a std of float rounding, e.g. 1.4e-17 for 1000 copies of 0.1)
+      into noise blown up to +-1. Constant means every value equal, or
+      ``std <= CONSTANT_TOLERANCE * max(1, |mean|)``.
+    """
+    array = check_series(values, name=name, min_length=2, what="a mean and a standard deviation")
+    array = np.asarray(array, np.float64)
+    mean, std = float(array.mean()), float(array.std())
+    if array.max() == array.min():
+        raise ValueError(f"{name} is constant (every value is {array[0]:g}, std 0): it cannot be standardised, "
+                         "and a constant series has nothing to forecast")
+    if not std > CONSTANT_TOLERANCE * max(1.0, abs(mean)):
+        raise ValueError(f"{name} is constant up to rounding (std {std:.3g} around mean {mean:g}, at most "
+                         f"{CONSTANT_TOLERANCE:g} x max(1, |mean|)): it cannot be standardised, and a constant "
+                         "series has nothing to forecast")
+    return mean, std
 
 
 class Dataset(NamedTuple):
@@ -58,25 +127,42 @@ def noisy_sine(n_points: int = 1000, *, periods: float = 5.0, noise: float = 0.1
     t = np.linspace(0, 2 * periods * np.pi, n_points)
     clean = amplitude * np.sin(frequency * t)
     values = clean + noise * rng.randn(n_points)
-    mean, std = (float(np.mean(values)), float(np.std(values))) if standardise else (0.0, 1.0)
+    mean, std = standardisation(values, name="noisy_sine") if standardise else (0.0, 1.0)
     return Series(values=((values - mean) / std).astype(np.float32),
                   clean=((clean - mean) / std).astype(np.float32), mean=mean, std=std)
 
 
 def windows(series: np.ndarray, window: int = 1) -> Dataset:
-    """All (series[t : t + window] -> series[t + window]) pairs. series: f[T] -> n = T - window."""
+    """All (series[t : t + window] -> series[t + window]) pairs.
+
+    Args:
+      series: f[T], real, finite, at least ``window + 1`` values (``check_series``).
+      window: the number of values each example reads, an int >= 1.
+
+    Returns:
+      ``Dataset`` with x: f32[T - window, window, 1], y: f32[T - window, 1].
+    """
+    window = _positive_int(window, "window")
+    series = check_series(series, min_length=window + 1, what=f"window {window} needs window + 1 for one example")
     series = np.asarray(series, np.float32)
-    if series.ndim != 1:
-        raise ValueError(f"series must be 1-D, got shape {series.shape}")
-    if not 1 <= window < series.shape[0]:
-        raise ValueError(f"window must be in [1, {series.shape[0] - 1}], got {window}")
     n = series.shape[0] - window
     idx = np.arange(n)[:, None] + np.arange(window)[None, :]
     return Dataset(x=series[idx][..., None], y=series[window:, None])
 
 
 def linspace_identity(low: float = 0.4, high: float = 0.6, n_points: int = 100) -> Dataset:
-    """Example 1: inputs and targets are the same points (the model is fit x -> x)."""
+    """Example 1: inputs and targets are the same points (the model is fit x -> x).
+
+    Args:
+      low, high: finite ends of the range, low < high.
+      n_points: how many evenly spaced points (int >= 1).
+
+    Returns:
+      ``Dataset`` with x: f32[n_points, 1, 1], y: f32[n_points, 1], equal values.
+    """
+    n_points = _positive_int(n_points, "n_points")
+    if not (np.isfinite(low) and np.isfinite(high) and low < high):
+        raise ValueError(f"need finite low < high, got low={low!r}, high={high!r}")
     values = np.linspace(low, high, n_points).astype(np.float32)
     return Dataset(x=values.reshape(n_points, 1, 1), y=values.reshape(n_points, 1))
 
@@ -130,25 +216,40 @@ def random_walk(n_points: int, *, step_std: float = 1.0, seed: int = 0) -> np.nd
     """Gaussian random walk x_t = x_{t-1} + step_std N(0, 1), x_{-1} = 0, from
     ``np.random.default_rng(seed)``. f64[n_points]. Its MSE-optimal forecast, one step or k
     steps ahead, is the last value (persistence): flat."""
-    if n_points < 1 or not step_std > 0:
-        raise ValueError(f"need n_points >= 1 and step_std > 0, got {n_points}, {step_std}")
+    n_points = check_int(n_points, "n_points", 1)
+    if not (np.isfinite(step_std) and step_std > 0):
+        raise ValueError(f"step_std must be finite and > 0, got {step_std!r}")
     return np.cumsum(step_std * np.random.default_rng(seed).standard_normal(n_points))
 
 
 def white_noise(n_points: int, *, std: float = 1.0, mean: float = 0.0, seed: int = 0) -> np.ndarray:
     """i.i.d. mean + std N(0, 1) from ``np.random.default_rng(seed)``. f64[n_points]. Its
     MSE-optimal forecast at every horizon is ``mean``: flat."""
-    if n_points < 1 or not std > 0:
-        raise ValueError(f"need n_points >= 1 and std > 0, got {n_points}, {std}")
+    n_points = check_int(n_points, "n_points", 1)
+    if not (np.isfinite(std) and std > 0):
+        raise ValueError(f"std must be finite and > 0, got {std!r}")
     return mean + std * np.random.default_rng(seed).standard_normal(n_points)
 
 
 def sequences(series: np.ndarray, window: int, horizon: int) -> Dataset:
-    """(series[t : t + window] -> series[t + window : t + window + horizon]) pairs:
-    x: f32[n, window, 1], y: f32[n, horizon], n = T - window - horizon + 1."""
+    """(series[t : t + window] -> series[t + window : t + window + horizon]) pairs.
+
+    Args:
+      series: f[T], real, finite, at least ``window + horizon`` values (``check_series``).
+      window: values read before predicting (int >= 1).
+      horizon: values predicted after each window (int >= 1).
+
+    Returns:
+      ``Dataset`` with x: f32[n, window, 1], y: f32[n, horizon], n = T - window - horizon + 1.
+    """
+    window, horizon = _positive_int(window, "window"), _positive_int(horizon, "horizon")
+    series = check_series(series, min_length=window + horizon,
+                          what=f"window {window} and horizon {horizon} need window + horizon for one example")
     series = np.asarray(series, np.float32)
-    if horizon < 1:
-        raise ValueError(f"horizon must be >= 1, got {horizon}")
     base = windows(series[:series.shape[0] - horizon + 1], window)
     idx = np.arange(base.n)[:, None] + window + np.arange(horizon)[None, :]
     return Dataset(x=base.x, y=series[idx])
+
+
+def _positive_int(value, name: str) -> int:
+    return check_int(value, name, 1)

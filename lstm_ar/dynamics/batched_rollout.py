@@ -20,7 +20,7 @@ process's CPU time equals its wall time).
 
 Shapes: ``params`` is the forecaster's parameter tree with a leading model axis on every leaf
 (``jax.vmap(init_params)(keys)``); ``context`` is f32[time] (shared by all models) or
-f32[B, time]; the result is f32[B, steps].
+f32[B, time] (not the column f32[time, 1] that ``rollout`` also takes); the result is f32[B, steps].
 """
 
 from __future__ import annotations
@@ -35,8 +35,9 @@ import numpy as np
 from jax.sharding import Mesh
 from jax.sharding import PartitionSpec as P
 
+from lstm_ar.checks import check_int, real_float32
 from lstm_ar.config import ModelConfig
-from lstm_ar.dynamics.rollout import ROLLOUT_MODES, rollout
+from lstm_ar.dynamics.rollout import check_mode, check_steps, check_univariate, rollout
 from lstm_ar.model.forecaster import Params
 
 # Bytes of the weights a block reads per step that keep it resident in a core's L2 cache (1 MiB
@@ -62,7 +63,7 @@ def weight_bytes_per_model(params: Params, mode: str = "stateful") -> int:
 
     Window mode (each step from the zero state) never reads the recurrent kernel.
     """
-    _check_mode(mode)
+    check_mode(mode)
     total = sum(math.prod(leaf.shape[1:]) * leaf.dtype.itemsize for leaf in jax.tree.leaves(params))
     if mode == "window":
         rk = params["lstm"]["recurrent_kernel"]
@@ -82,11 +83,6 @@ def default_blocking(n_models: int, bytes_per_model: int, backend: str | None = 
         return Blocking(block=max(n_models, 1), unroll=1)
     block = BLOCK_WEIGHT_BYTES // max(bytes_per_model, 1)
     return Blocking(block=max(1, min(n_models, MAX_BLOCK, block)), unroll=1)
-
-
-def _check_mode(mode: str) -> None:
-    if mode not in ROLLOUT_MODES:
-        raise ValueError(f"unknown rollout mode {mode!r}; valid: {', '.join(map(repr, ROLLOUT_MODES))}")
 
 
 def _n_models(params: Params) -> int:
@@ -110,22 +106,44 @@ def _pad_models(tree, n: int):
 def rollout_batched(params: Params, context: jax.Array, steps: int, model: ModelConfig, *,
                     mode: str = "window", block: int | None = None, unroll: int | None = None,
                     devices: Sequence[jax.Device] | None = None) -> jax.Array:
-    """Roll out B models (own weights each) for ``steps`` steps; returns f32[B, steps].
+    """Roll out B models (own weights each) for ``steps`` steps.
 
-    params: stacked forecaster params (leading axis B). context: f32[time] shared by all models,
-    or f32[B, time]. ``block``/``unroll`` default to ``default_blocking``. ``devices`` (default:
-    all devices of the default backend, at most B of them) share the models with ``shard_map``
-    when more than one is used or when they are given.
     Equals ``jax.vmap(lambda p, c: rollout(p, c, steps, model, mode=mode))`` to float32 rounding.
+
+    Args:
+      params: stacked forecaster params (leading axis B on every leaf; univariate models).
+      context: f32[time] shared by all models, or f32[B, time] (one row per model); real and
+        finite in float32, with ``time >= model.window`` in window mode (>= 1 in stateful mode).
+        A 2-D context of shape (n, 1) is refused: ``rollout`` reads f32[time, 1] as one shared
+        column, here it would be B contexts of one value each; pass ``context[:, 0]`` to share it.
+      steps: number of predictions, a Python/numpy int >= 0.
+      model: the forecasters' static configuration.
+      mode: "window" or "stateful".
+      block, unroll: models per block and scan unroll (ints >= 1); default ``default_blocking``.
+      devices: devices to share the models over with ``shard_map`` (default: all devices of the
+        default backend, at most B of them); used when more than one, or when given.
+
+    Returns:
+      f32[B, steps].
     """
-    _check_mode(mode)
-    if steps < 1:
-        raise ValueError(f"steps must be >= 1, got {steps}")
+    check_mode(mode)
+    steps = check_steps(steps)
+    block = None if block is None else check_int(block, "block", 1)
+    unroll = None if unroll is None else check_int(unroll, "unroll", 1)
     n = _n_models(params)
-    context = jnp.asarray(context, jnp.float32)
-    shared = context.ndim == 1
-    if not shared and (context.ndim != 2 or context.shape[0] != n):
-        raise ValueError(f"context must be f32[time] or f32[{n}, time], got shape {context.shape}")
+    check_univariate(params)
+    shape = np.shape(context)
+    if len(shape) == 2 and shape[1] == 1:
+        raise ValueError(f"context of shape {shape} is ambiguous: a context shared by all models is f32[time] "
+                         f"and per-model contexts are f32[{n}, time]; pass context[:, 0] to share it (a column "
+                         "f32[time, 1], which rollout accepts, is not read here)")
+    if len(shape) not in (1, 2) or (len(shape) == 2 and shape[0] != n):
+        raise ValueError(f"context must be f32[time] or f32[{n}, time], got shape {shape}")
+    needed = model.window if mode == "window" else 1
+    if shape[-1] < needed:
+        raise ValueError(f"context has {shape[-1]} values per model, the model needs {needed}")
+    shared = len(shape) == 1
+    context = jnp.asarray(real_float32(context, "context"), jnp.float32)
     given = devices is not None
     devices = list(jax.devices() if devices is None else devices)
     if not devices:
@@ -134,11 +152,8 @@ def rollout_batched(params: Params, context: jax.Array, steps: int, model: Model
     use_mesh = given or len(devices) > 1
     per_device = math.ceil(n / len(devices))
     chosen = default_blocking(per_device, weight_bytes_per_model(params, mode), devices[0].platform)
-    block = chosen.block if block is None else block
+    block = min(chosen.block if block is None else block, per_device)
     unroll = chosen.unroll if unroll is None else unroll
-    if block < 1 or unroll < 1:
-        raise ValueError(f"block and unroll must be >= 1, got {block}, {unroll}")
-    block = min(block, per_device)
     # A shared context is not broadcast to B rows (each block's vmap closes over it). Only a
     # multi-device run pads B to a multiple of the device count (with copies of the last model).
     padded = len(devices) * per_device if use_mesh else n

@@ -24,6 +24,9 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
+
+from lstm_ar.checks import check_int, real_float32
 
 COLLAPSE_THRESHOLD = 0.05
 TAIL = 50
@@ -40,9 +43,36 @@ class CollapseMetrics(NamedTuple):
     settle_value: jax.Array
 
 
+def _check_positive(value, name: str) -> None:
+    """A concrete ``value`` must be real (else TypeError), finite in float32 and > 0 (else
+    ValueError); a traced one is not checkable and passes."""
+    try:
+        values = real_float32(value, name)
+    except ValueError:
+        values = None
+    if isinstance(values, jax.core.Tracer):
+        return
+    if values is None or not np.all(values > 0):
+        raise ValueError(f"{name} must be finite and > 0 (in float32), got {value!r}")
+
+
 def collapse_metrics(ys: jax.Array, scale, *, threshold: float = COLLAPSE_THRESHOLD,
                      tail: int = TAIL) -> CollapseMetrics:
-    """ys: f32[T] rollout; scale: std of the training series."""
+    """Collapse statistics of one rollout (definitions in the module docstring).
+
+    Args:
+      ys: f32[T] rollout, ``T >= tail``.
+      scale: std of the training series (> 0), f32[] or a number.
+      threshold: relative size of the band that counts as "stopped moving" (> 0).
+      tail: number of final steps the tail statistics use (an int >= 1).
+
+    Returns:
+      ``CollapseMetrics`` of scalars.
+    """
+    tail = check_int(tail, "tail", 1)
+    _check_positive(scale, "scale")
+    _check_positive(threshold, "threshold")
+    ys = jnp.asarray(ys)
     if ys.ndim != 1 or ys.shape[0] < tail:
         raise ValueError(f"rollout must be f32[T] with T >= tail={tail}, got shape {ys.shape}")
     diverged = ~jnp.all(jnp.isfinite(ys))
@@ -74,7 +104,20 @@ class FixedPoints(NamedTuple):
 def map_fixed_points(f: Callable[[jax.Array], jax.Array], settle_value: jax.Array, *,
                      low: float, high: float, grid: int = 512) -> FixedPoints:
     """Fixed points of a scalar map f on [low, high] (roots of f(x) - x on a grid), and
-    the slope of f at the rollout's settle value (by forward-mode autodiff)."""
+    the slope of f at the rollout's settle value (by forward-mode autodiff).
+
+    Args:
+      f: the map f32[] -> f32[] (e.g. a window-1 forecaster).
+      settle_value: f32[] where the slope and residual are taken (nan: both nan).
+      low, high: the searched interval, finite with ``low < high``.
+      grid: number of grid points (an int >= 2).
+
+    Returns:
+      ``FixedPoints`` of scalars.
+    """
+    grid = check_int(grid, "grid", 2)
+    if not (np.isfinite(low) and np.isfinite(high) and low < high):
+        raise ValueError(f"need finite low < high, got low={low}, high={high}")
     xs = jnp.linspace(low, high, grid)
     g = jax.vmap(f)(xs) - xs
     # a root is a grid point where g is exactly 0, or a grid cell where g changes sign
@@ -88,6 +131,16 @@ def map_fixed_points(f: Callable[[jax.Array], jax.Array], settle_value: jax.Arra
 
 
 def valid_horizon(ys: jax.Array, truth: jax.Array, tolerance) -> jax.Array:
-    """Steps before |ys - truth| first exceeds tolerance (or is not finite); T if never. i32[]."""
+    """Steps before |ys - truth| first exceeds tolerance (or is not finite); T if never.
+
+    Args:
+      ys: f32[T] rollout. truth: f32[T] the known continuation. tolerance: f32[] or a number > 0.
+
+    Returns:
+      i32[].
+    """
+    if jnp.shape(ys) != jnp.shape(truth) or jnp.ndim(ys) != 1:
+        raise ValueError(f"ys and truth must both be f32[T], got shapes {jnp.shape(ys)} and {jnp.shape(truth)}")
+    _check_positive(tolerance, "tolerance")
     bad = ~(jnp.abs(ys - truth) <= tolerance)
     return jnp.where(jnp.any(bad), jnp.argmax(bad), ys.shape[0])

@@ -8,36 +8,132 @@ Two modes, both one ``lax.scan`` over steps, written for one model and vmapped o
 * ``rollout_stateful``: warm the LSTM up over a context from the zero state, then carry (h, c)
   forward and feed each prediction back as the next input.
 
-Both return f32[steps]: the predictions y_1 .. y_steps following the context.
+Both return f32[steps]: the predictions y_1 .. y_steps following the context. Inputs are checked
+before anything is compiled: ``steps`` a non-negative int, the context f32[time] or f32[time, 1]
+and long enough, real, and finite once in float32 (when its values are known, i.e. not traced),
+the model univariate.
 """
 
 from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
+from lstm_ar.checks import check_int, real_float32
 from lstm_ar.config import ModelConfig
 from lstm_ar.model.cell import LSTMCarry, lstm_step
 from lstm_ar.model.forecaster import Params, encode, forecast, head
 
 ROLLOUT_MODES = ("window", "stateful")
 
-def _as_column(context: jax.Array) -> jax.Array:
-    context = jnp.asarray(context, jnp.float32)
-    if context.ndim == 1:
-        context = context[:, None]
-    if context.ndim != 2 or context.shape[1] != 1:
-        raise ValueError(f"context must be f32[time] or f32[time, 1], got shape {context.shape}")
-    return context
+
+def check_steps(steps: int, *, minimum: int = 0) -> int:
+    """Validate a step count (the length of a ``lax.scan``, so it must be concrete).
+
+    Args:
+      steps: a Python or numpy int; a bool, a float (``2.5`` would silently run 2 steps) or an
+        array is refused.
+      minimum: the smallest valid value.
+
+    Returns:
+      ``steps`` as a Python int.
+
+    Raises:
+      TypeError: not an int. ValueError: below ``minimum``.
+    """
+    return check_int(steps, "steps", minimum)
+
+
+def check_unroll(unroll: int) -> int:
+    """Validate a ``lax.scan`` unroll factor.
+
+    Args:
+      unroll: a Python or numpy int >= 1.
+
+    Returns:
+      ``unroll`` as a Python int.
+
+    Raises:
+      TypeError: a bool, float or other type. ValueError: below 1.
+    """
+    return check_int(unroll, "unroll", 1)
+
+
+def check_real_finite(x, name: str = "context") -> None:
+    """Refuse complex, boolean or non-numeric input, and (where values are known) nan/inf or
+    values that overflow float32 (``lstm_ar.checks.real_float32``).
+
+    Args:
+      x: an array-like; ``name`` is used in the messages.
+
+    Raises:
+      TypeError: the dtype is not float or int (complex input would lose its imaginary part).
+      ValueError: a concrete ``x`` holds nan or inf, or a value that becomes inf in float32.
+
+    A traced ``x`` (inside ``jit``/``vmap``) has its dtype checked; its values cannot be (nor those
+    of an array spread over other processes).
+    """
+    real_float32(x, name)
+
+
+def check_univariate(params: Params) -> None:
+    """A rollout feeds each prediction back as the next input: the LSTM must take 1 feature.
+
+    Args:
+      params: forecaster parameters (a leading model axis is allowed).
+
+    Raises:
+      ValueError: the LSTM kernel is not f32[..., 1, 4u].
+    """
+    kernel = params["lstm"]["kernel"]
+    if kernel.ndim < 2 or kernel.shape[-2] != 1:
+        raise ValueError(f"rollout needs a univariate model (LSTM kernel f32[1, 4u]), got kernel shape {kernel.shape}")
+
+
+def as_column(context: jax.Array, min_length: int = 1) -> jax.Array:
+    """Validate a context and lay it out as a column.
+
+    Args:
+      context: f32[time] or f32[time, 1]; real (float or int dtype) and, when concrete, finite
+        in float32.
+      min_length: the fewest values accepted.
+
+    Returns:
+      f32[time, 1].
+
+    Raises:
+      TypeError: complex, boolean or non-numeric values.
+      ValueError: another shape (checked before the values), fewer than ``min_length`` values, nan/inf, or a
+        value that overflows float32.
+    """
+    shape = np.shape(context)
+    if len(shape) not in (1, 2) or (len(shape) == 2 and shape[1] != 1):
+        raise ValueError(f"context must be f32[time] or f32[time, 1], got shape {shape}")
+    if shape[0] < min_length:
+        raise ValueError(f"context has {shape[0]} values, the model needs {min_length}")
+    context = jnp.asarray(real_float32(context, "context"), jnp.float32)
+    return context[:, None] if context.ndim == 1 else context
 
 
 def rollout_window(params: Params, context: jax.Array, steps: int, model: ModelConfig,
                    *, unroll: int = 1) -> jax.Array:
-    """Window-mode rollout. context: f32[time] (its last ``model.window`` values start it)."""
-    context = _as_column(context)
-    if context.shape[0] < model.window:
-        raise ValueError(f"context has {context.shape[0]} values, the model needs {model.window}")
-    window = context[-model.window:]
+    """Window-mode rollout: each prediction from the last ``model.window`` values, zero state.
+
+    Args:
+      params: one forecaster's parameters (univariate: LSTM kernel f32[1, 4u]).
+      context: f32[time] or f32[time, 1], real and finite, ``time >= model.window``; its last
+        ``model.window`` values start the rollout.
+      steps: number of predictions, a Python/numpy int >= 0.
+      model: the forecaster's static configuration.
+      unroll: ``lax.scan`` unroll factor, an int >= 1.
+
+    Returns:
+      f32[steps]: the predictions y_1 .. y_steps following the context.
+    """
+    steps, unroll = check_steps(steps), check_unroll(unroll)
+    check_univariate(params)
+    window = as_column(context, model.window)[-model.window:]
 
     def step(window: jax.Array, _):
         y = forecast(params, window, model)
@@ -49,8 +145,21 @@ def rollout_window(params: Params, context: jax.Array, steps: int, model: ModelC
 
 def rollout_stateful(params: Params, context: jax.Array, steps: int, model: ModelConfig,
                      *, unroll: int = 1) -> jax.Array:
-    """Stateful rollout. context: f32[time] warm-up inputs; carries (h, c) across all steps."""
-    carry = encode(params, _as_column(context), model)
+    """Stateful rollout: warm up over the context, then carry (h, c) across all steps.
+
+    Args:
+      params: one forecaster's parameters (univariate: LSTM kernel f32[1, 4u]).
+      context: f32[time] or f32[time, 1] warm-up inputs, real and finite, ``time >= 1``.
+      steps: number of predictions, a Python/numpy int >= 0.
+      model: the forecaster's static configuration.
+      unroll: ``lax.scan`` unroll factor, an int >= 1.
+
+    Returns:
+      f32[steps]: the predictions y_1 .. y_steps following the context.
+    """
+    steps, unroll = check_steps(steps), check_unroll(unroll)
+    check_univariate(params)
+    carry = encode(params, as_column(context), model)
     y = head(params, carry.h)
 
     def step(state: tuple[LSTMCarry, jax.Array], _):
@@ -63,11 +172,28 @@ def rollout_stateful(params: Params, context: jax.Array, steps: int, model: Mode
     return ys
 
 
+def check_mode(mode: str) -> None:
+    """ValueError unless ``mode`` is one of ``ROLLOUT_MODES``."""
+    if not (isinstance(mode, str) and mode in ROLLOUT_MODES):
+        raise ValueError(f"unknown rollout mode {mode!r}; valid: {', '.join(map(repr, ROLLOUT_MODES))}")
+
+
 def rollout(params: Params, context: jax.Array, steps: int, model: ModelConfig, *,
             mode: str = "window", unroll: int = 1) -> jax.Array:
-    """Dispatch on ``mode`` in {"window", "stateful"}."""
+    """Free-running rollout in ``mode`` ("window" or "stateful"); see ``rollout_window`` / ``rollout_stateful``.
+
+    Args:
+      params: one forecaster's parameters.
+      context: f32[time] or f32[time, 1], real and finite.
+      steps: number of predictions, a Python/numpy int >= 0.
+      model: the forecaster's static configuration.
+      mode: "window" (Keras's way) or "stateful".
+      unroll: ``lax.scan`` unroll factor, an int >= 1.
+
+    Returns:
+      f32[steps]: the predictions following the context.
+    """
+    check_mode(mode)
     if mode == "window":
         return rollout_window(params, context, steps, model, unroll=unroll)
-    if mode == "stateful":
-        return rollout_stateful(params, context, steps, model, unroll=unroll)
-    raise ValueError(f"unknown rollout mode {mode!r}; valid: {', '.join(map(repr, ROLLOUT_MODES))}")
+    return rollout_stateful(params, context, steps, model, unroll=unroll)

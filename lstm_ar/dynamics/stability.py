@@ -36,9 +36,10 @@ from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from lstm_ar.config import ModelConfig
-from lstm_ar.dynamics.rollout import _as_column
+from lstm_ar.dynamics.rollout import as_column, check_real_finite, check_steps
 from lstm_ar.kernels import linalg as host_linalg
 from lstm_ar.model.cell import LSTMCarry, lstm_step
 from lstm_ar.model.forecaster import Params, encode, forecast, head
@@ -49,46 +50,93 @@ FLOOR = float(jnp.finfo(jnp.float32).tiny)  # smallest growth counted by the Lya
 # --- vanishing gradients ---------------------------------------------------------------------
 
 def input_gradient_norms(params: Params, window: jax.Array, model: ModelConfig) -> jax.Array:
-    """window: f32[time, 1] -> f32[time]; index k = |d forecast / d window[time-1-k]|."""
-    grad = jax.grad(lambda w: forecast(params, w, model)[0])(_as_column(window))
+    """How much the forecast depends on each input, most recent first.
+
+    Args:
+      params: one forecaster's parameters.
+      window: f32[time, 1] (or f32[time]).
+      model: the forecaster's static configuration.
+
+    Returns:
+      f32[time]; index k = |d forecast / d window[time-1-k]|.
+    """
+    grad = jax.grad(lambda w: forecast(params, w, model)[0])(as_column(window))
     return jnp.abs(grad[::-1, 0])
 
 
 def state_gradient_norms(params: Params, xs: jax.Array, model: ModelConfig) -> jax.Array:
-    """xs: f32[T, 1] from the zero state -> f32[T]; index k = ||d h_T / d xs[T-1-k]||_2."""
-    jac = jax.jacrev(lambda s: encode(params, s, model).h)(_as_column(xs))  # f32[u, T, 1]
+    """How much the final hidden state depends on each input, most recent first.
+
+    Args:
+      params: one forecaster's parameters.
+      xs: f32[T, 1] (or f32[T]) run from the zero state.
+      model: the forecaster's static configuration.
+
+    Returns:
+      f32[T]; index k = ||d h_T / d xs[T-1-k]||_2.
+    """
+    jac = jax.jacrev(lambda s: encode(params, s, model).h)(as_column(xs))  # f32[u, T, 1]
     return jnp.linalg.norm(jac[:, ::-1, 0], axis=0)
 
 
 # --- window-mode map -------------------------------------------------------------------------
 
 def window_map(params: Params, window: jax.Array, model: ModelConfig) -> jax.Array:
-    """F: f32[w] -> f32[w]: drop the oldest value, append the forecast."""
+    """The window-mode rollout map F: drop the oldest value, append the forecast.
+
+    Args:
+      params: one forecaster's parameters.
+      window: f32[w], oldest first.
+      model: the forecaster's static configuration.
+
+    Returns:
+      f32[w].
+    """
     y = forecast(params, window[:, None], model)
     return jnp.concatenate([window[1:], y])
 
 
 def window_map_jacobian(params: Params, window: jax.Array, model: ModelConfig) -> jax.Array:
-    """dF/dwindow at window: f32[w] (or f32[w, 1]) -> f32[w, w], rows = outputs."""
-    window = _as_column(window)[:, 0]
+    """The Jacobian of ``window_map`` (a companion matrix).
+
+    Args:
+      params: one forecaster's parameters.
+      window: f32[w] or f32[w, 1], oldest first.
+      model: the forecaster's static configuration.
+
+    Returns:
+      f32[w, w], dF/dwindow, rows = outputs.
+    """
+    window = as_column(window)[:, 0]
     return jax.jacfwd(lambda w: window_map(params, w, model))(window)
 
 
 def spectral_radius(jac: jax.Array) -> jax.Array:
-    """max |eigenvalue| of f32[n, n] -> f32[] (non-symmetric eig: host LAPACK on GPU, no TPU)."""
+    """Spectral radius (non-symmetric eig: host LAPACK on GPU, no TPU kernel).
+
+    Args:
+      jac: f32[n, n].
+
+    Returns:
+      f32[], max |eigenvalue|.
+    """
     return jnp.max(jnp.abs(host_linalg.eigvals(jac)))
 
 
 def max_singular(jac: jax.Array) -> jax.Array:
-    """Largest singular value of f32[n, n] -> f32[]; an upper bound on the spectral radius."""
+    """Largest singular value, an upper bound on the spectral radius.
+
+    Args:
+      jac: f32[n, n].
+
+    Returns:
+      f32[].
+    """
     return host_linalg.singular_values(jac)[0]
 
 
 def _start_window(context: jax.Array, model: ModelConfig) -> jax.Array:
-    context = _as_column(context)
-    if context.shape[0] < model.window:
-        raise ValueError(f"context has {context.shape[0]} values, the model needs {model.window}")
-    return context[-model.window:, 0]
+    return as_column(context, model.window)[-model.window:, 0]
 
 
 def _along_window_rollout(params: Params, context: jax.Array, steps: int, model: ModelConfig,
@@ -102,19 +150,40 @@ def _along_window_rollout(params: Params, context: jax.Array, steps: int, model:
         jac, nxt = jax.jacfwd(map_twice, has_aux=True)(window)
         return nxt, reduce(jac)
 
-    _, out = jax.lax.scan(step, _start_window(context, model), None, length=steps)
+    start = _start_window(context, model)
+    _, out = jax.lax.scan(step, start, None, length=check_steps(steps))
     return out
 
 
 def rollout_spectral_radius(params: Params, context: jax.Array, steps: int,
                             model: ModelConfig) -> jax.Array:
-    """rho(J_t) along the window-mode rollout from context: f32[C] -> f32[steps]."""
+    """rho(J_t) along the window-mode rollout.
+
+    Args:
+      params: one forecaster's parameters.
+      context: f32[C] or f32[C, 1], real and finite, C >= model.window.
+      steps: an int >= 0.
+      model: the forecaster's static configuration.
+
+    Returns:
+      f32[steps]; step t at the window before the t-th prediction.
+    """
     return _along_window_rollout(params, context, steps, model, spectral_radius)
 
 
 def rollout_max_singular(params: Params, context: jax.Array, steps: int,
                          model: ModelConfig) -> jax.Array:
-    """sigma_max(J_t) >= rho(J_t) along the window-mode rollout (any device) -> f32[steps]."""
+    """sigma_max(J_t) >= rho(J_t) along the window-mode rollout (runs on any device).
+
+    Args:
+      params: one forecaster's parameters.
+      context: f32[C] or f32[C, 1], real and finite, C >= model.window.
+      steps: an int >= 0.
+      model: the forecaster's static configuration.
+
+    Returns:
+      f32[steps].
+    """
     return _along_window_rollout(params, context, steps, model, max_singular)
 
 
@@ -123,6 +192,13 @@ def rollout_max_singular(params: Params, context: jax.Array, steps: int,
 def _lyapunov(step_map: Callable[[jax.Array], jax.Array], state: jax.Array, steps: int,
               tangent: jax.Array | None) -> jax.Array:
     """Single-vector Lyapunov estimate of the map state: f32[n] -> f32[n] over ``steps``."""
+    steps = check_steps(steps, minimum=1)
+    if tangent is not None:
+        check_real_finite(tangent, "tangent")
+        if np.shape(tangent) != state.shape:
+            raise ValueError(f"tangent must have the state's shape {state.shape}, got {np.shape(tangent)}")
+        if not isinstance(tangent, jax.core.Tracer) and not np.any(np.asarray(tangent)):
+            raise ValueError("tangent must not be all zeros (it is normalised)")
     v = jnp.ones_like(state) if tangent is None else jnp.asarray(tangent, state.dtype)
     v = v / jnp.linalg.norm(v)
 
@@ -138,9 +214,17 @@ def _lyapunov(step_map: Callable[[jax.Array], jax.Array], state: jax.Array, step
 
 def lyapunov_exponent(params: Params, context: jax.Array, steps: int, model: ModelConfig,
                       tangent: jax.Array | None = None) -> jax.Array:
-    """Largest Lyapunov exponent of the window-mode rollout -> f32[].
+    """Largest Lyapunov exponent of the window-mode rollout.
 
-    tangent: f32[w] starting direction (default: all ones, normalised).
+    Args:
+      params: one forecaster's parameters.
+      context: f32[C] or f32[C, 1], real and finite, C >= model.window.
+      steps: an int >= 1.
+      model: the forecaster's static configuration.
+      tangent: f32[w] starting direction (default: all ones, normalised).
+
+    Returns:
+      f32[], mean log growth per step.
     """
     return _lyapunov(lambda w: window_map(params, w, model), _start_window(context, model),
                      steps, tangent)
@@ -157,8 +241,17 @@ def _stateful_map(params: Params, state: jax.Array, model: ModelConfig) -> jax.A
 
 def stateful_map_jacobian(params: Params, carry: LSTMCarry, y: jax.Array,
                           model: ModelConfig) -> jax.Array:
-    """Jacobian of (h, c, y) -> (h', c', y') at carry (f32[u] each), y: f32[] or f32[1]
-    -> f32[2u+1, 2u+1], coordinates ordered (h, c, y)."""
+    """Jacobian of the stateful rollout map (h, c, y) -> (h', c', y').
+
+    Args:
+      params: one forecaster's parameters.
+      carry: ``LSTMCarry`` with h, c: f32[u].
+      y: f32[] or f32[1], the value fed back.
+      model: the forecaster's static configuration.
+
+    Returns:
+      f32[2u+1, 2u+1], coordinates ordered (h, c, y).
+    """
     state = jnp.concatenate([carry.h, carry.c, jnp.reshape(y, (1,))])
     return jax.jacfwd(lambda s: _stateful_map(params, s, model))(state)
 
@@ -166,10 +259,18 @@ def stateful_map_jacobian(params: Params, carry: LSTMCarry, y: jax.Array,
 def stateful_lyapunov_exponent(params: Params, context: jax.Array, steps: int,
                                model: ModelConfig,
                                tangent: jax.Array | None = None) -> jax.Array:
-    """Largest Lyapunov exponent of the stateful rollout (warm-up over context: f32[C]) -> f32[].
+    """Largest Lyapunov exponent of the stateful rollout.
 
-    tangent: f32[2u+1] starting direction in (h, c, y) coordinates (default: all ones).
+    Args:
+      params: one forecaster's parameters.
+      context: f32[C] or f32[C, 1] warm-up inputs, real and finite, C >= 1.
+      steps: an int >= 1.
+      model: the forecaster's static configuration.
+      tangent: f32[2u+1] starting direction in (h, c, y) coordinates (default: all ones).
+
+    Returns:
+      f32[], mean log growth per step.
     """
-    carry = encode(params, _as_column(context), model)
+    carry = encode(params, as_column(context), model)
     state = jnp.concatenate([carry.h, carry.c, head(params, carry.h)])
     return _lyapunov(lambda s: _stateful_map(params, s, model), state, steps, tangent)

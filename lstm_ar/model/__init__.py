@@ -1,2 +1,2 @@
-"""The model: activations, initialisers, the LSTM cell (pure step + Flax module), the forecaster
+"""The model: initialisers, the LSTM cell (pure step + Flax module), the forecaster
 (LSTM -> [Dropout] -> Dense(1)) and Keras weight/file interop."""

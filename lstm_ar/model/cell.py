@@ -32,16 +32,18 @@ epsilon), which would blind a window-1 forecaster to the value it is given.
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from collections.abc import Callable
+from typing import NamedTuple
 
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
+from lstm_ar.activations import ActivationLike, get_activation
 from lstm_ar.model import initializers
-from lstm_ar.model.activations import ActivationLike, get_activation
 
 Params = dict[str, jax.Array]
+Initializer = Callable[..., jax.Array]  # (key, shape, dtype) -> array, as flax's initialisers
 LN_EPSILON = 1e-3  # Keras LayerNormalization's default epsilon.
 
 
@@ -80,20 +82,26 @@ def ln_params(units: int) -> Params:
             "ln_cell_bias": jnp.zeros((units,), jnp.float32)}
 
 
+def _lead(v: jax.Array, like: jax.Array) -> jax.Array:
+    """v: f32[n] with unit leading axes to the rank of like: f32[..., n] (explicit broadcasting)."""
+    return v if v.ndim == like.ndim else v.reshape((1,) * (like.ndim - v.ndim) + v.shape)
+
+
 def layer_norm(z: jax.Array, scale: jax.Array, offset: jax.Array) -> jax.Array:
     """LN over the last axis with Keras's epsilon. z: f32[..., n]; scale, offset: f32[n]."""
     mean = jnp.mean(z, axis=-1, keepdims=True)
     var = jnp.mean(jnp.square(z - mean), axis=-1, keepdims=True)
-    return (z - mean) * jax.lax.rsqrt(var + LN_EPSILON) * scale + offset
+    return (z - mean) * jax.lax.rsqrt(var + LN_EPSILON) * _lead(scale, z) + _lead(offset, z)
 
 
 def _project(v: jax.Array, w: jax.Array, mask: jax.Array | None) -> jax.Array:
-    """v: f32[n] @ w: f32[n, 4u] -> f32[4u]; with a per-gate mask f32[4, n], gate k sees v * mask[k]."""
+    """v: f32[..., n] @ w: f32[n, 4u] -> f32[..., 4u]; with a per-gate mask f32[..., 4, n], gate k
+    sees v * mask[..., k, :]."""
     if mask is None:
         return v @ w
     n, four_u = w.shape
-    per_gate = jnp.einsum("kn,nku->ku", v[None, :] * mask, w.reshape(n, 4, four_u // 4))
-    return per_gate.reshape(four_u)
+    per_gate = jnp.einsum("...kn,nku->...ku", v[..., None, :] * mask, w.reshape(n, 4, four_u // 4))
+    return per_gate.reshape(per_gate.shape[:-2] + (four_u,))
 
 
 def _recurrent_term(params: Params, h: jax.Array, mask: jax.Array | None) -> jax.Array:
@@ -104,7 +112,7 @@ def _recurrent_term(params: Params, h: jax.Array, mask: jax.Array | None) -> jax
 
 
 def _gates_to_carry(params: Params, z: jax.Array, c: jax.Array | None, act, rec_act) -> LSTMCarry:
-    z = z + params["bias"]
+    z = z + _lead(params["bias"], z)
     z_i, z_f, z_g, z_o = jnp.split(z, 4, axis=-1)
     candidate = rec_act(z_i) * act(z_g)
     # c is None only for the zero initial state: f * 0 + x == x exactly, so skip the product.
@@ -119,7 +127,7 @@ def lstm_step(params: Params, carry: LSTMCarry, x: jax.Array, *,
               activation: ActivationLike = "tanh", recurrent_activation: ActivationLike = "sigmoid",
               input_mask: jax.Array | None = None,
               recurrent_mask: jax.Array | None = None) -> tuple[LSTMCarry, jax.Array]:
-    """One LSTM step. x: f32[d]; carry.h, carry.c: f32[u]; masks f32[4, d], f32[4, u].
+    """One LSTM step. x: f32[..., d]; carry.h, carry.c: f32[..., u]; masks f32[..., 4, d], f32[..., 4, u].
 
     Returns (carry', h').
     """
@@ -136,7 +144,7 @@ def lstm_first_step(params: Params, x: jax.Array, *, activation: ActivationLike 
     act, rec_act = get_activation(activation), get_activation(recurrent_activation)
     z = _project(x, params["kernel"], input_mask)
     if "ln_bias" in params:  # LN of the zero recurrent term is exactly its offset.
-        z = z + params["ln_bias"]
+        z = z + _lead(params["ln_bias"], z)
     new = _gates_to_carry(params, z, None, act, rec_act)
     return new, new.h
 
@@ -166,32 +174,60 @@ def lstm_sequence(params: Params, xs: jax.Array, *, activation: ActivationLike =
     return carry
 
 
-class LSTMCell(nn.Module):
-    """Flax wrapper of ``lstm_step`` with Keras's parameter names, layout and initialisers.
+class LSTMCell(nn.RNNCellBase):
+    r"""Keras 3's LSTM cell as a Flax module: ``lstm_step`` with the parameters declared here.
 
-    ``__call__(carry, x) -> (carry, h)`` for x: f32[d] (vmap for a batch).
+    The maths (gate order [i, f, c, o]; ``*`` elementwise; masks only in training)::
+
+        z  = (x * m_x) @ kernel + (h * m_h) @ recurrent_kernel + bias     # f32[..., 4u]
+        i, f, g, o = gate_fn(z_i), gate_fn(z_f), activation_fn(z_c), gate_fn(z_o)
+        c' = f * c + i * g
+        h' = o * activation_fn(c')
+
+    with layer normalisation of the recurrent term and of c' (before its activation) when
+    ``layer_norm`` is set (module docstring). Parameters (``kernel`` f32[d, 4u],
+    ``recurrent_kernel`` f32[u, 4u], ``bias`` f32[4u][, ``ln_*``]) have Keras's names, layout and
+    initialisers, the layout of ``init_lstm_params``, so the pure functions take them as they are.
+
+    Attributes:
+      features: number of units u.
+      gate_fn: the gates' activation (Keras ``recurrent_activation``), a name or a callable.
+      activation_fn: the candidate's and output's activation (Keras ``activation``).
+      kernel_init, recurrent_kernel_init, bias_init: ``(key, shape, dtype) -> array``; Keras's
+        glorot uniform, orthogonal and unit-forget-bias by default.
+      layer_norm: add the layer-norm gains and offsets (``ln_params``).
     """
 
     features: int
-    activation: Any = "tanh"
-    recurrent_activation: Any = "sigmoid"
+    gate_fn: ActivationLike = "sigmoid"
+    activation_fn: ActivationLike = "tanh"
+    kernel_init: Initializer = initializers.glorot_uniform
+    recurrent_kernel_init: Initializer = initializers.orthogonal
+    bias_init: Initializer = initializers.unit_forget_bias
     layer_norm: bool = False
-    unit_forget_bias: bool = True
 
     @nn.compact
-    def __call__(self, carry: LSTMCarry, x: jax.Array, *, input_mask=None, recurrent_mask=None):
-        u, d = self.features, x.shape[-1]
+    def __call__(self, carry: LSTMCarry, inputs: jax.Array, *, input_mask: jax.Array | None = None,
+                 recurrent_mask: jax.Array | None = None) -> tuple[LSTMCarry, jax.Array]:
+        """One step. inputs: f32[..., d]; carry.h, carry.c: f32[..., u]; masks f32[..., 4, d] and
+        f32[..., 4, u] (or None). Returns (carry', h': f32[..., u])."""
+        u, d = self.features, inputs.shape[-1]
         params = {
-            "kernel": self.param("kernel", lambda k: initializers.glorot_uniform(k, (d, 4 * u))),
-            "recurrent_kernel": self.param("recurrent_kernel", lambda k: initializers.orthogonal(k, (u, 4 * u))),
-            "bias": self.param("bias", lambda k: initializers.lstm_bias(u, unit_forget_bias=self.unit_forget_bias)),
+            "kernel": self.param("kernel", self.kernel_init, (d, 4 * u), jnp.float32),
+            "recurrent_kernel": self.param("recurrent_kernel", self.recurrent_kernel_init, (u, 4 * u), jnp.float32),
+            "bias": self.param("bias", self.bias_init, (4 * u,), jnp.float32),
         }
         if self.layer_norm:
             for name, value in ln_params(u).items():
                 params[name] = self.param(name, lambda _, v=value: v)
-        return lstm_step(params, carry, x, activation=self.activation,
-                         recurrent_activation=self.recurrent_activation,
-                         input_mask=input_mask, recurrent_mask=recurrent_mask)
+        return lstm_step(params, carry, inputs, activation=self.activation_fn,
+                         recurrent_activation=self.gate_fn, input_mask=input_mask, recurrent_mask=recurrent_mask)
 
-    def initialize_carry(self, batch_shape: tuple[int, ...] = ()) -> LSTMCarry:
-        return zero_carry(self.features, batch_shape)
+    @nn.nowrap
+    def initialize_carry(self, rng: jax.Array | None, input_shape: tuple[int, ...]) -> LSTMCarry:
+        """Keras's zero state for inputs of shape ``input_shape`` (batch dims + (d,)); rng unused."""
+        return zero_carry(self.features, tuple(input_shape[:-1]))
+
+    @property
+    def num_feature_axes(self) -> int:
+        return 1

@@ -1,16 +1,18 @@
 """The forecaster: LSTM over a window from the zero state -> [Dropout] -> Dense(1).
 
 This is Keras's ``Sequential([LSTM(u, ...), Dropout(r), Dense(1)])`` with
-``return_sequences=False``. Params::
+``return_sequences=False``. Params (the same tree for the pure functions, the Flax ``Forecaster``,
+training and ``from_keras``)::
 
-    {"lstm": {"kernel", "recurrent_kernel", "bias"[, "ln_scale", "ln_bias"]},
+    {"lstm": {"kernel", "recurrent_kernel", "bias"
+              [, "ln_scale", "ln_bias", "ln_cell_scale", "ln_cell_bias"]},
      "dense": {"kernel": f32[u, 1], "bias": f32[1]}}
 
 Pure functions act on one example (``window: f32[time, 1]``); ``forecast_batch`` vmaps them.
 Dropout (training only) is inverted dropout with one mask per example and sequence, reused at
 every timestep: input masks f32[4, d] and recurrent masks f32[4, u] (one row per gate, see
-``lstm_ar.model.cell``), and the output Dropout layer's mask f32[u]. A mask whose rate is a concrete
-zero may be left out (``None``): it would be all ones, and drawing it costs random bits.
+``lstm_ar.model.cell``), and the output Dropout layer's mask f32[u]. Which masks exist is static
+(``TrainConfig.dropout_sites``); a site without dropout has ``None`` there.
 """
 
 from __future__ import annotations
@@ -20,12 +22,10 @@ from typing import Any, NamedTuple
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
-import numpy as np
 
-from lstm_ar.config import Hyper, ModelConfig
-from lstm_ar.kernels import threefry
+from lstm_ar.config import Hyper, ModelConfig, resolve_dropout_sites, validate_hyper
 from lstm_ar.model import initializers
-from lstm_ar.model.cell import LSTMCarry, init_lstm_params, lstm_sequence
+from lstm_ar.model.cell import LSTMCarry, LSTMCell, init_lstm_params, lstm_sequence
 
 Params = dict[str, Any]
 
@@ -52,51 +52,60 @@ def init_params(key: jax.Array, model: ModelConfig, input_dim: int = 1) -> Param
     }
 
 
-def dropout_mask(key: jax.Array, rate, shape: tuple[int, ...], *, rng=threefry) -> jax.Array:
+def dropout_mask(key: jax.Array, rate, shape: tuple[int, ...]) -> jax.Array:
     """Inverted dropout mask: 0 with probability ``rate``, else ``1 / (1 - rate)``.
 
-    ``rng``: ``lstm_ar.kernels.threefry`` (default: the same bits as ``jax.random``, faster on CPU) or
-    ``jax.random``.
+    Args:
+      key: a ``jax.random`` key.
+      rate: number in [0, 1) (may be traced).
+      shape: the mask's shape.
+
+    Returns:
+      f32[shape].
     """
     keep = 1.0 - jnp.asarray(rate, jnp.float32)
-    return rng.bernoulli(key, keep, shape).astype(jnp.float32) / keep
-
-
-def is_zero(rate) -> bool:
-    """True when ``rate`` is concretely zero (a Python/numpy number, not a traced value)."""
-    try:
-        return bool(np.all(np.asarray(rate) == 0))
-    except (TypeError, jax.errors.TracerArrayConversionError, jax.errors.ConcretizationTypeError):
-        return False
+    return jax.random.bernoulli(key, keep, shape).astype(jnp.float32) / keep
 
 
 def draw_masks(key: jax.Array, hyper: Hyper, units: int, input_dim: int = 1, *,
-               skip_zero: bool = False, recurrent: bool = True, rng=threefry) -> DropoutMasks:
-    """One set of masks for one example's sequence, drawn as Keras 3 draws them.
+               sites: tuple[str, ...]) -> DropoutMasks:
+    """One set of masks for one example's sequence, drawn as Keras 3 draws them, at ``sites``.
 
     Keras uses ``implementation=1`` (four independent input masks, one per gate) exactly when
-    ``recurrent_dropout > 0``, else one input mask shared by the gates. The choice is made with
-    ``jnp.where`` so the rates stay numeric (vmappable).
+    ``recurrent_dropout > 0``, else one input mask shared by the gates. With a recurrent site the
+    choice is a ``jnp.where`` on the rate, so rates stay numeric (vmappable). Each site has its own
+    key (``input_key, recurrent_key, output_key = split(key, 3)``), so the masks drawn do not
+    depend on which other sites exist.
 
-    ``skip_zero``: leave out (``None``) the masks whose rate is concretely zero; ``recurrent=False``
-    leaves out the recurrent masks (a window-1 model from the zero state never reads them). Each
-    mask has its own key, so the masks that are drawn are the same either way. ``rng``: see
-    ``dropout_mask``.
+    Args:
+      key: a ``jax.random`` key for this example.
+      hyper: the rates (``dropout``, ``recurrent_dropout``, ``output_dropout``); numbers or tracers.
+      units: u; input_dim: d.
+      sites: the sites to draw (names from ``lstm_ar.config.DROPOUT_SITES``); None elsewhere.
+
+    Returns:
+      DropoutMasks(input f32[4, d] | None, recurrent f32[4, u] | None, output f32[u] | None).
     """
-    input_key, recurrent_key, output_key = rng.split(key, 3)
-    skip = is_zero if skip_zero else (lambda rate: False)  # noqa: E731
-    input_mask = None
-    if not skip(hyper.dropout):
-        per_gate_inputs = dropout_mask(input_key, hyper.dropout, (4, input_dim), rng=rng)
-        shared_input = jnp.broadcast_to(per_gate_inputs[:1], (4, input_dim))
-        input_mask = jnp.where(jnp.asarray(hyper.recurrent_dropout) > 0, per_gate_inputs, shared_input)
-    recurrent_mask = None
-    if recurrent and not skip(hyper.recurrent_dropout):
-        recurrent_mask = dropout_mask(recurrent_key, hyper.recurrent_dropout, (4, units), rng=rng)
-    output_mask = None
-    if not skip(hyper.output_dropout):
-        output_mask = dropout_mask(output_key, hyper.output_dropout, (units,), rng=rng)
+    input_key, recurrent_key, output_key = jax.random.split(key, 3)
+    input_mask = recurrent_mask = output_mask = None
+    if "input" in sites:
+        per_gate_inputs = dropout_mask(input_key, hyper.dropout, (4, input_dim))
+        input_mask = jnp.broadcast_to(per_gate_inputs[:1], (4, input_dim))
+        if "recurrent" in sites:
+            input_mask = jnp.where(jnp.asarray(hyper.recurrent_dropout) > 0, per_gate_inputs, input_mask)
+    if "recurrent" in sites:
+        recurrent_mask = dropout_mask(recurrent_key, hyper.recurrent_dropout, (4, units))
+    if "output" in sites:
+        output_mask = dropout_mask(output_key, hyper.output_dropout, (units,))
     return DropoutMasks(input=input_mask, recurrent=recurrent_mask, output=output_mask)
+
+
+def draw_batch_masks(key: jax.Array, hyper: Hyper, batch: int, units: int, input_dim: int = 1, *,
+                     sites: tuple[str, ...]) -> DropoutMasks:
+    """Masks for a batch: example i uses ``draw_masks(split(key, batch)[i], ...)``. Leaves have a
+    leading axis of size ``batch`` (None at sites not drawn)."""
+    keys = jax.random.split(key, batch)
+    return jax.vmap(lambda k: draw_masks(k, hyper, units, input_dim, sites=sites))(keys)
 
 
 def head(params: Params, h: jax.Array) -> jax.Array:
@@ -131,39 +140,67 @@ def check_inputs(x: jax.Array, model: ModelConfig, input_dim: int = 1) -> None:
         raise ValueError(f"expected inputs [batch, {model.window}, {input_dim}], got shape {x.shape}")
 
 
-def forecast_batch(params: Params, x: jax.Array, model: ModelConfig, *,
-                   hyper: Hyper | None = None, key: jax.Array | None = None,
-                   reference: bool = False) -> jax.Array:
+def forecast_batch(params: Params, x: jax.Array, model: ModelConfig,
+                   masks: DropoutMasks | None = None) -> jax.Array:
     """Batched forecast. x: f32[batch, time, d] -> f32[batch, 1].
 
-    With ``key`` (training), each example draws its own dropout masks from ``hyper``'s rates
-    (none for a rate that is concretely zero); without it (inference) there is no dropout.
-    ``reference=True`` draws every mask with ``jax.random`` (the plain implementation).
+    Args:
+      params: the forecaster's parameters (layout above).
+      x: f32[batch, time, d] windows.
+      model: the static shape (window, activations).
+      masks: None (inference: no dropout) or per-example masks with a leading batch axis
+        (``draw_batch_masks``; training).
+
+    Returns:
+      f32[batch, 1] one-step forecasts.
     """
     input_dim = params["lstm"]["kernel"].shape[0]
     check_inputs(x, model, input_dim)
-    if key is None:
+    if masks is None:
         return jax.vmap(lambda w: forecast(params, w, model))(x)
-    hyper = Hyper() if hyper is None else hyper
-    rng = jax.random if reference else threefry
-    keys = rng.split(key, x.shape[0])
-    masks = jax.vmap(lambda k: draw_masks(k, hyper, model.units, input_dim, skip_zero=not reference,
-                                          recurrent=model.window > 1 or reference, rng=rng))(keys)
     return jax.vmap(lambda w, m: forecast(params, w, model, m))(x, masks)
 
 
 class Forecaster(nn.Module):
-    """Flax module of the same model; ``params`` of ``init`` have the layout above.
+    """The forecaster as a Flax module: ``LSTMCell`` named "lstm" over the window, then
+    [Dropout] and ``Dense(1)`` named "dense".
 
-    ``__call__(x: f32[batch, time, d], deterministic=True)``; in training (``deterministic=False``)
-    dropout masks come from ``self.make_rng('dropout')``.
+    ``Forecaster(model).init(key, x)["params"]`` has the layout of ``init_params`` (the one
+    ``make_train`` trains and ``from_keras`` builds), so ``apply({"params": p}, x)`` runs any of
+    them and equals ``forecast_batch(p, x, model)``. In training (``deterministic=False``) each
+    example draws its masks at ``dropout_sites`` from ``make_rng("dropout")`` with ``hyper``'s
+    rates (``draw_batch_masks``), one mask per sequence as Keras does.
+
+    Attributes:
+      model: the static shape (units, window, activations, layer norm, forget bias).
+      hyper: the dropout rates used in training (other fields are ignored here).
+      dropout_sites: the sites with dropout; None: those whose rate in ``hyper`` is nonzero.
     """
 
     model: ModelConfig = ModelConfig()
     hyper: Hyper = Hyper()
+    dropout_sites: tuple[str, ...] | None = None
 
     @nn.compact
     def __call__(self, x: jax.Array, deterministic: bool = True) -> jax.Array:
-        params = self.param("params_tree", lambda k: init_params(k, self.model, x.shape[-1]))
-        key = None if deterministic else self.make_rng("dropout")
-        return forecast_batch(params, x, self.model, hyper=self.hyper, key=key)
+        """x: f32[batch, time, d] -> f32[batch, 1]."""
+        model = self.model
+        check_inputs(x, model, x.shape[-1])
+        batch, _, input_dim = x.shape
+        masks = DropoutMasks(None, None, None)
+        if not deterministic:
+            sites = resolve_dropout_sites(self.dropout_sites, self.hyper)
+            validate_hyper(self.hyper, dropout_sites=sites)  # a rate at a missing site is not ignored
+            masks = draw_batch_masks(self.make_rng("dropout"), self.hyper, batch, model.units, input_dim, sites=sites)
+        cell = LSTMCell(features=model.units, gate_fn=model.recurrent_activation, activation_fn=model.activation,
+                        layer_norm=model.layer_norm,
+                        bias_init=initializers.unit_forget_bias if model.unit_forget_bias else initializers.zeros,
+                        name="lstm")
+
+        def step(cell: LSTMCell, carry: LSTMCarry, x_t: jax.Array):
+            return cell(carry, x_t, input_mask=masks.input, recurrent_mask=masks.recurrent)
+
+        run = nn.scan(step, variable_broadcast="params", split_rngs={"params": False}, in_axes=1, out_axes=1)
+        carry, _ = run(cell, cell.initialize_carry(None, x[:, 0].shape), x)
+        h = carry.h if masks.output is None else carry.h * masks.output
+        return nn.Dense(1, kernel_init=initializers.glorot_uniform, bias_init=initializers.zeros, name="dense")(h)

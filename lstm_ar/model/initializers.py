@@ -6,7 +6,8 @@
 * ``orthogonal``: Keras's QR construction over the *whole* ``(u, 4u)`` recurrent kernel: a
   normal ``(4u, u)`` matrix, ``q, r = qr(a)``, ``q *= sign(diag(r))``, transposed, so the
   result has orthonormal rows (``W @ W.T = I_u``), gain 1.
-* ``lstm_bias``: zeros with ``unit_forget_bias``: +1 on the forget block ``[u:2u]``.
+* ``lstm_bias``: zeros with ``unit_forget_bias``: +1 on the forget block ``[u:2u]``;
+  ``unit_forget_bias`` and ``zeros`` are the same as flax initialisers ``(key, shape, dtype)``.
 """
 
 from __future__ import annotations
@@ -42,3 +43,14 @@ def lstm_bias(units: int, dtype=jnp.float32, unit_forget_bias: bool = True) -> j
     return jnp.concatenate(
         [jnp.zeros(units, dtype), forget(units, dtype), jnp.zeros(2 * units, dtype)]
     )
+
+
+def unit_forget_bias(key: jax.Array | None, shape: tuple[int], dtype=jnp.float32) -> jax.Array:
+    """``lstm_bias`` with the forget block at 1, as a flax initialiser; shape (4u,); key unused."""
+    (four_u,) = shape
+    return lstm_bias(four_u // 4, dtype, unit_forget_bias=True)
+
+
+def zeros(key: jax.Array | None, shape: tuple[int, ...], dtype=jnp.float32) -> jax.Array:
+    """Zeros as a flax initialiser (Keras's Dense bias; the LSTM bias without unit forget bias)."""
+    return jnp.zeros(shape, dtype)

@@ -1,30 +1,136 @@
-"""Keras weights in and out: ``from_keras(model.get_weights())`` and ``to_keras(params)``.
+"""Keras weights in and out: ``from_keras(model)`` or ``from_keras(model.get_weights())``, ``to_keras(params)``.
 
-Keras's ``get_weights()`` for ``Sequential([LSTM(u), (Dropout(r),) Dense(1)])`` is
-``[kernel f32[d, 4u], recurrent_kernel f32[u, 4u], bias f32[4u], dense_kernel f32[u, 1],
-dense_bias f32[1]]`` (Dropout has no weights). Our layout is Keras's, so this is a relabelling.
+Supported Keras model: a univariate one-step forecaster
+``Sequential([Input((window, 1)), LSTM(u, ...), (Dropout(r),) Dense(1)])`` with biases, the
+LSTM returning only its last output and the Dense head linear. Its ``get_weights()`` is
+``[kernel f32[1, 4u], recurrent_kernel f32[u, 4u], bias f32[4u], dense_kernel f32[u, 1],
+dense_bias f32[1]]`` (Dropout has no weights). Our layout is Keras's (gate order i, f, c, o), so
+the conversion is a relabelling; anything else is refused with a ValueError that says what was
+found. Keras itself is not imported here: a model is read through ``layers``, ``get_config()``
+and ``get_weights()``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import jax.numpy as jnp
 import numpy as np
 
+from lstm_ar.config import ModelConfig
 from lstm_ar.model.forecaster import Params
 
+SUPPORTED = "a univariate LSTM(u) -> [Dropout] -> Dense(1) forecaster (input f32[batch, window, 1])"
+_NAMES = ("LSTM kernel", "LSTM recurrent_kernel", "LSTM bias", "Dense kernel", "Dense bias")
 
-def from_keras(weights: Sequence[np.ndarray]) -> Params:
-    """Params from ``model.get_weights()`` of LSTM -> [Dropout] -> Dense(1)."""
+
+def _is_keras_model(obj: Any) -> bool:
+    return hasattr(obj, "layers") and hasattr(obj, "get_weights")
+
+
+def _keras_layers(model: Any) -> tuple[Any, Any]:
+    """(LSTM layer, Dense layer) of a supported Keras model, or a ValueError naming what was found."""
+    layers = [layer for layer in model.layers if type(layer).__name__ != "InputLayer"]
+    kinds = [type(layer).__name__ for layer in layers]
+    if kinds not in (["LSTM", "Dense"], ["LSTM", "Dropout", "Dense"]):
+        raise ValueError(f"Keras model has layers {kinds}; supported: {SUPPORTED}")
+    lstm, dense = layers[0], layers[-1]
+    lstm_cfg, dense_cfg = lstm.get_config(), dense.get_config()
+    wrong = {key: lstm_cfg.get(key) for key, ok in
+             (("use_bias", True), ("return_sequences", False), ("return_state", False),
+              ("go_backwards", False), ("stateful", False)) if lstm_cfg.get(key, ok) != ok}
+    if wrong:
+        raise ValueError(f"Keras LSTM has {wrong}; supported: {SUPPORTED} with use_bias=True, "
+                         "return_sequences=False, return_state=False, go_backwards=False, stateful=False")
+    if dense_cfg.get("units") != 1 or dense_cfg.get("activation", "linear") not in ("linear", None) \
+            or not dense_cfg.get("use_bias", True):
+        raise ValueError(f"Keras Dense head has units={dense_cfg.get('units')}, "
+                         f"activation={dense_cfg.get('activation')!r}, use_bias={dense_cfg.get('use_bias')}; "
+                         f"supported: {SUPPORTED} with a linear Dense(1) with bias")
+    return lstm, dense
+
+
+def model_config_from_keras(model: Any, *, window: int | None = None) -> ModelConfig:
+    """The ``ModelConfig`` of a supported Keras model (units, window, activations, forget bias).
+
+    Args:
+      model: a built ``keras.Sequential([Input((window, 1)), LSTM(u, ...), [Dropout], Dense(1)])``.
+      window: the input length, needed only when the model was built without one (``Input((None, 1))``).
+
+    Returns:
+      ModelConfig with ``layer_norm=False`` (a Keras LSTM has no layer normalisation).
+    """
+    lstm, _ = _keras_layers(model)
+    cfg = lstm.get_config()
+    if window is None:
+        shape = tuple(model.input_shape)
+        if len(shape) != 3 or shape[2] != 1:
+            raise ValueError(f"Keras model input shape is {shape}; supported: {SUPPORTED}")
+        window = shape[1]
+        if window is None:
+            raise ValueError("Keras model has no fixed input length (Input((None, 1))): pass window=")
+    for key in ("activation", "recurrent_activation"):
+        if not isinstance(cfg[key], str):
+            raise ValueError(f"Keras LSTM {key} {cfg[key]!r} is not a built-in activation name")
+    return ModelConfig(units=int(cfg["units"]), window=int(window), activation=cfg["activation"],
+                       recurrent_activation=cfg["recurrent_activation"],
+                       unit_forget_bias=bool(cfg.get("unit_forget_bias", True)))
+
+
+def _float32(w: Any, name: str) -> np.ndarray:
+    arr = np.asarray(w)
+    if arr.dtype.kind not in "fiu":
+        raise TypeError(f"{name} has dtype {arr.dtype}; supported: real (float or int) weights")
+    with np.errstate(over="ignore"):  # too large for float32 -> inf, refused below
+        arr = arr.astype(np.float32)
+    bad = int(np.size(arr) - np.count_nonzero(np.isfinite(arr)))
+    if bad:
+        raise ValueError(f"{name} has {bad} non-finite value(s) (nan/inf, or too large for float32) "
+                         f"of {arr.size}; weights must be finite")
+    return arr
+
+
+def from_keras(weights: Sequence[np.ndarray] | Any) -> Params:
+    """Params from a Keras forecaster or its ``get_weights()`` list.
+
+    Args:
+      weights: a built Keras model ``Sequential([Input((window, 1)), LSTM(u), [Dropout], Dense(1)])``,
+        or its ``model.get_weights()``: ``[kernel f32[1, 4u], recurrent_kernel f32[u, 4u],
+        bias f32[4u], dense_kernel f32[u, 1], dense_bias f32[1]]``.
+
+    Returns:
+      The forecaster's parameter tree (float32), the layout ``init_params`` builds.
+
+    Raises:
+      ValueError: a layer stack, shape or value outside ``SUPPORTED`` (more than one input feature, a
+        Dense head with several outputs, mismatched shapes, a wrong number of arrays, nan/inf).
+      TypeError: complex or non-numeric weights.
+    """
+    if _is_keras_model(weights):
+        _keras_layers(weights)
+        weights = weights.get_weights()
+    if isinstance(weights, (str, bytes)) or not isinstance(weights, Sequence):
+        raise TypeError(f"from_keras takes a Keras model or its get_weights() list, got {type(weights).__name__}")
     if len(weights) != 5:
-        raise ValueError(f"expected 5 arrays (LSTM kernel, recurrent kernel, bias, Dense kernel, "
-                         f"Dense bias), got {len(weights)}")
-    kernel, recurrent, bias, dense_kernel, dense_bias = (np.asarray(w, np.float32) for w in weights)
+        raise ValueError(f"expected 5 arrays ({', '.join(_NAMES)}), got {len(weights)}; supported: {SUPPORTED}")
+    kernel, recurrent, bias, dense_kernel, dense_bias = (_float32(w, n) for w, n in zip(weights, _NAMES))
+    for name, w, ndim in zip(_NAMES, (kernel, recurrent, bias, dense_kernel, dense_bias), (2, 2, 1, 2, 1)):
+        if w.ndim != ndim:
+            raise ValueError(f"{name} has shape {w.shape}, expected {ndim} axes; supported: {SUPPORTED}")
     units = recurrent.shape[0]
-    expected = {"kernel": (kernel.shape[0], 4 * units), "recurrent_kernel": (units, 4 * units),
-                "bias": (4 * units,), "dense kernel": (units, 1), "dense bias": (1,)}
-    for (name, shape), w in zip(expected.items(), (kernel, recurrent, bias, dense_kernel, dense_bias)):
+    if units < 1 or recurrent.shape[1] != 4 * units:
+        raise ValueError(f"LSTM recurrent_kernel has shape {recurrent.shape}, expected (u, 4u) for u units")
+    if kernel.shape[1] != 4 * units:
+        raise ValueError(f"LSTM kernel has shape {kernel.shape}, expected (1, {4 * units}) for {units} units")
+    if kernel.shape[0] != 1:
+        raise ValueError(f"LSTM kernel has shape {kernel.shape}: {kernel.shape[0]} input features; "
+                         f"supported: {SUPPORTED}")
+    if dense_kernel.shape[0] == units and dense_kernel.shape[1] != 1:
+        raise ValueError(f"Dense kernel has shape {dense_kernel.shape}: a head with {dense_kernel.shape[1]} "
+                         f"outputs; supported: {SUPPORTED}")
+    expected = {"LSTM bias": (4 * units,), "Dense kernel": (units, 1), "Dense bias": (1,)}
+    for (name, shape), w in zip(expected.items(), (bias, dense_kernel, dense_bias)):
         if w.shape != shape:
             raise ValueError(f"{name} has shape {w.shape}, expected {shape} for {units} units")
     return {"lstm": {"kernel": jnp.asarray(kernel), "recurrent_kernel": jnp.asarray(recurrent),
@@ -33,9 +139,22 @@ def from_keras(weights: Sequence[np.ndarray]) -> Params:
 
 
 def to_keras(params: Params) -> list[np.ndarray]:
-    """The inverse: a list for ``model.set_weights`` (layer norm has no Keras LSTM equivalent)."""
+    """The inverse of ``from_keras``: a list for ``model.set_weights``.
+
+    Args:
+      params: a forecaster parameter tree (one model, no leading seed axis).
+
+    Returns:
+      ``[kernel, recurrent_kernel, bias, dense_kernel, dense_bias]`` as numpy arrays.
+
+    Raises:
+      ValueError: a layer-normalised LSTM (no Keras LSTM equivalent), or stacked params.
+    """
     if "ln_scale" in params["lstm"]:
         raise ValueError("a layer-normalised LSTM has no Keras LSTM equivalent")
     lstm, dense = params["lstm"], params["dense"]
+    if np.ndim(lstm["kernel"]) != 2:
+        raise ValueError(f"to_keras takes one model's params (LSTM kernel f32[d, 4u]), got kernel shape "
+                         f"{np.shape(lstm['kernel'])}: index a stacked tree first, e.g. jax.tree.map(lambda a: a[i], params)")
     return [np.asarray(a) for a in (lstm["kernel"], lstm["recurrent_kernel"], lstm["bias"],
                                     dense["kernel"], dense["bias"])]

@@ -1,1 +1,84 @@
-"""Catalogues of scenarios, one per experiment, named as the command that runs it."""
+"""Catalogues of scenarios, one per experiment, named as the command that runs it.
+
+``EXPERIMENTS`` maps each command name (``lstm-ar reproduce``, ``lstm-ar run NAME``) to an
+``Experiment``: the catalogue module ``lstm_ar.scenarios.<name>`` (imported only when the
+experiment runs or its help is shown), its default seed count, the title of its ``REPORT.md``
+and the one-line question it answers. Each catalogue module defines ``SCENARIOS``: scenario name
+-> factory ``f(quick: bool) -> Scenario``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the registry itself imports nothing heavy
+    from lstm_ar.study.scenario import Scenario
+
+
+@dataclasses.dataclass(frozen=True)
+class Experiment:
+    """One command: a catalogue of scenarios with its defaults.
+
+    name: the command name and the catalogue module ``lstm_ar.scenarios.<name>``;
+    default_seeds: seeds per variant when ``--seeds`` is not given; title: heading of the
+    experiment's ``REPORT.md``; question: what it asks, in one line (shown by ``--help``).
+    """
+
+    name: str
+    default_seeds: int
+    title: str
+    question: str
+
+    @property
+    def module(self) -> str:
+        return f"lstm_ar.scenarios.{self.name}"
+
+    def scenarios(self) -> Mapping[str, Callable[[bool], Scenario]]:
+        """The catalogue: scenario name -> factory ``f(quick) -> Scenario`` (imports the module).
+
+        Returns:
+            The module's ``SCENARIOS`` mapping, in its declared order.
+        """
+        return importlib.import_module(self.module).SCENARIOS
+
+
+# The main job first; ``lstm-ar run NAME`` takes the others.
+REPRODUCE = "reproduce"
+EXPERIMENTS: dict[str, Experiment] = {e.name: e for e in (
+    Experiment("reproduce", 1024, "lstm_ar: the seed article's claims, tested across seeds",
+               "Do the article's three examples and each of its claims hold across seeds?"),
+    Experiment("context", 256, "lstm_ar: context length and carried state",
+               "Does a longer context or carried state stop the rollout collapsing?"),
+    Experiment("regime", 64, "lstm_ar: training regime",
+               "Does training on the model's own predictions (scheduled sampling, free running) stop the collapse?"),
+    Experiment("regularisation", 128, "lstm_ar: regularisation and optimisation",
+               "Do dropout, weight decay, clipping, layer norm or the learning rate stop the collapse?"),
+    Experiment("data", 256, "lstm_ar: is the collapse a data problem? (range, regimes, scale, controls)",
+               "Is the collapse a data problem (training range, mixed regimes, scale, random-walk controls)?"),
+    Experiment("diagnostics", 128, "lstm_ar: gradient flow and contraction",
+               "Does the activation change gradient flow, and are collapsing rollouts contractions?"),
+    Experiment("real", 128, "lstm_ar: real series",
+               "Do the context/state and training-regime findings hold on real series (sunspots, CO2)?"),
+)}
+FOLLOW_UPS = tuple(name for name in EXPERIMENTS if name != REPRODUCE)
+
+
+def get_experiment(name: str) -> Experiment:
+    """The registered experiment called ``name``.
+
+    Args:
+        name: a key of ``EXPERIMENTS``.
+
+    Returns:
+        Its ``Experiment``.
+
+    Raises:
+        ValueError: ``name`` is not registered (the message lists the valid names).
+    """
+    try:
+        return EXPERIMENTS[name]
+    except KeyError:
+        raise ValueError(f"unknown experiment {name!r}; valid: {', '.join(EXPERIMENTS)}") from None

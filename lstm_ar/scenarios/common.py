@@ -17,6 +17,7 @@ import numpy as np
 
 from lstm_ar.config import Hyper, ModelConfig, TrainConfig
 from lstm_ar.data.series import Series, noisy_sine, sine_continuation, standardise_like, windows
+from lstm_ar.study.claims import article_claims
 from lstm_ar.study.scenario import ROLLOUT_STEPS, Scenario
 
 
@@ -46,7 +47,7 @@ def sine_scenario(name, title, source, variants, claims, **extra) -> Scenario:
         name=name, title=title, source=source, variants=variants, data=data,
         scale=float(np.std(series.values[:-1])), context=series.values[:-1],
         test_input=data.x[-1, :, 0], test_target=float(data.y[-1, 0]), map_range=(-3.0, 3.0),
-        claims=claims, heldout=heldout, truth=sine_continuation(series, n - 1, ROLLOUT_STEPS),
+        claims=article_claims(claims), heldout=heldout, truth=sine_continuation(series, n - 1, ROLLOUT_STEPS),
         derive=derive, series=series.values, heldout_series=fresh,
         lower_is_better=("train_mse", "heldout_mse", "generalisation_gap", "seed_prediction_error", "rollout_rmse"),
         **extra)

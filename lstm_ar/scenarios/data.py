@@ -46,7 +46,7 @@ from lstm_ar.data.series import (
 )
 from lstm_ar.scenarios.common import fit_config, sine_setup
 from lstm_ar.scenarios.reproduce import diversity
-from lstm_ar.study.claims import PairedClaim, RateClaim
+from lstm_ar.study.claims import PairedClaim, RateClaim, article_claims
 from lstm_ar.study.scenario import ROLLOUT_STEPS, Scenario
 
 WIDTHS = (0.2, 0.5, 1.0)
@@ -95,7 +95,7 @@ def training_range(quick: bool = False) -> Scenario:
         seed, name="training_range", title="Training range vs training length (Example 1 generalised)",
         source=f"LSTM(32, relu) -> Dense(1) fit x -> x on 100 points of ranges {widths} centred on 0.5, "
                f"100 epochs; and the seed's range for {LONG_EPOCHS} epochs",
-        variants=variants, variant_data=data, claims=claims, probes=(0.4, 0.6), derive=_slope_error,
+        variants=variants, variant_data=data, claims=article_claims(claims), probes=(0.4, 0.6), derive=_slope_error,
         lower_is_better=("slope_error", "seed_prediction_error", "rollout_rmse"), baseline="width_0.2")
 
 
@@ -116,6 +116,7 @@ class DataScenario(Scenario):
             raise ValueError(f"scenario {self.name!r}: no training data for variants {missing}")
         if self.series is None or self.heldout_series is None:
             raise ValueError(f"scenario {self.name!r} needs a series and a held-out series")
+        super().__post_init__()
 
     @property
     def longest_window(self) -> int:
@@ -177,7 +178,8 @@ def judged_on(name: str, title: str, source: str, variants: dict, variant_data: 
     refs.update(references or {})
     return DataScenario(
         name=name, title=title, source=source, variants=variants, data=data, scale=scale, context=context,
-        test_input=data.x[-1, :, 0], test_target=float(data.y[-1, 0]), map_range=map_range, claims=claims,
+        test_input=data.x[-1, :, 0], test_target=float(data.y[-1, 0]), map_range=map_range,
+        claims=article_claims(claims),
         heldout=windows(heldout, 1), truth=truth,
         derive=derive or relative_metrics(scale, refs, (float(np.min(context)), float(np.max(context)))),
         lower_is_better=("heldout_mse", "seed_prediction_error", "rollout_rmse"),

@@ -20,7 +20,7 @@ from lstm_ar.config import ModelConfig
 from lstm_ar.data.real import load_series, split_standardise
 from lstm_ar.data.series import windows
 from lstm_ar.scenarios.common import fit_config
-from lstm_ar.study.claims import PairedClaim, RateClaim
+from lstm_ar.study.claims import PairedClaim, RateClaim, article_claims
 from lstm_ar.study.scenario import ROLLOUT_STEPS, Scenario
 
 WINDOW = 20
@@ -69,7 +69,7 @@ def real_scenario(name: str, quick: bool = False) -> Scenario:
                f"LSTM(32, relu) -> Dense(1), {EPOCHS} epochs",
         variants=variants, data=data, scale=float(np.std(split.train)), context=split.train,
         test_input=data.x[-1, :, 0], test_target=float(data.y[-1, 0]), map_range=(-4.0, 4.0),
-        claims=claims, heldout=windows(split.test, 1), truth=truth, derive=derive,
+        claims=article_claims(claims), heldout=windows(split.test, 1), truth=truth, derive=derive,
         lower_is_better=("train_mse", "heldout_mse", "rollout_rmse"), higher_is_better=("valid_horizon",),
         rollout_steps=steps, series=split.train, heldout_series=split.test,
         rollout_modes={n: "stateful" for n in ("stateful_20", "tf_k20", "free_k20") if n in variants},

@@ -39,7 +39,7 @@ def regularisation(quick: bool = False) -> Scenario:
     variants: dict[str, TrainConfig] = {"baseline": baseline}
     chosen = dict(list(HYPER_VARIANTS.items())[:2]) if quick else HYPER_VARIANTS
     for name, change in chosen.items():
-        variants[name] = dataclasses.replace(baseline, hyper=Hyper(**change))
+        variants[name] = dataclasses.replace(baseline, hyper=Hyper(**change), dropout_sites=None)  # sites from the rates
     variants["layer_norm"] = dataclasses.replace(baseline, model=dataclasses.replace(model, layer_norm=True))
     claims = (
         PairedClaim("G-dropout", "Dropout ... forces the model to be more robust (rollout stays valid longer)",

@@ -16,7 +16,7 @@ import numpy as np
 from lstm_ar.config import ModelConfig
 from lstm_ar.data.series import linspace_identity
 from lstm_ar.scenarios.common import fit_config, sine_scenario
-from lstm_ar.study.claims import PairedClaim, RateClaim
+from lstm_ar.study.claims import PairedClaim, RateClaim, article_claims
 from lstm_ar.study.scenario import ROLLOUT_STEPS, Scenario
 
 
@@ -47,7 +47,7 @@ def diversity(quick: bool = False) -> Scenario:
         variants={"relu": fit_config(ModelConfig(units=32, activation="relu"), 100, quick)},
         data=data, scale=float(np.std(data.y)), context=np.asarray([0.6], np.float32),
         test_input=np.asarray([0.6], np.float32), test_target=0.6, map_range=(0.0, 1.0),
-        claims=claims, truth=np.full(ROLLOUT_STEPS, 0.6, np.float32), probes=(0.0, 0.4, 0.6, 1.0),
+        claims=article_claims(claims), truth=np.full(ROLLOUT_STEPS, 0.6, np.float32), probes=(0.0, 0.4, 0.6, 1.0),
         derive=_diversity_derived, lower_is_better=("train_mse", "seed_prediction_error", "rollout_rmse"))
 
 

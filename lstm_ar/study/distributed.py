@@ -145,11 +145,25 @@ def gather(tree: Any) -> Any:
     return multihost_utils.process_allgather(tree, tiled=True)
 
 
+def _int_to_words(value: int) -> np.ndarray:
+    """A 64-bit signed int as two int32 words (high, low): collectives run without x64."""
+    value = int(value)
+    if not -2 ** 63 <= value < 2 ** 63:
+        raise ValueError(f"{value} does not fit in 64 bits")
+    return np.asarray([value >> 32, value & 0xFFFFFFFF], np.int64).astype(np.uint32).view(np.int32)
+
+
+def _words_to_int(words: np.ndarray) -> int:
+    high, low = (int(w) for w in np.asarray(words, np.int32))
+    return (high << 32) | (low & 0xFFFFFFFF)
+
+
 def broadcast_int(value: int) -> int:
-    """Process 0's ``value`` on every process (a no-op with one process)."""
+    """Process 0's ``value`` (any 64-bit int, e.g. a seed index past 2**31) on every process (a
+    no-op with one process)."""
     if jax.process_count() == 1:
         return int(value)
-    return int(multihost_utils.broadcast_one_to_all(np.asarray(value, np.int32)))
+    return _words_to_int(multihost_utils.broadcast_one_to_all(_int_to_words(value)))
 
 
 def min_over_processes(value: float) -> float:

@@ -21,7 +21,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from lstm_ar.config import Hyper, TrainConfig
+from lstm_ar.config import DROPOUT_SITES, Hyper, TrainConfig, resolve_dropout_sites, validate_hyper
 from lstm_ar.dynamics import stability as diagnostics
 from lstm_ar.dynamics.collapse import (
     COLLAPSE_THRESHOLD,
@@ -32,18 +32,19 @@ from lstm_ar.dynamics.collapse import (
 )
 from lstm_ar.dynamics.rollout import rollout
 from lstm_ar.model.forecaster import Params, forecast, forecast_batch
+from lstm_ar.study import metrics as registry
 from lstm_ar.study import stats
 from lstm_ar.study.chunk_store import ChunkStore, fingerprint, source_fingerprint
 from lstm_ar.study.claims import diverged_as_worst, evaluate_claim
 from lstm_ar.study.scenario import Scenario
 from lstm_ar.study.sweep import run_seeds
-from lstm_ar.training.train import TrainResult, make_train
+from lstm_ar.training import TrainResult, make_train
 
 N_FAN = 20  # individual rollouts kept per variant for figures
 # Scenario fields that do not change any per-seed value computed on the device (left out of the
 # fingerprint of stored chunks; ``derive`` runs on the host after loading).
 NOT_COMPUTED = ("title", "source", "variants", "claims", "derive", "lower_is_better", "higher_is_better",
-                "key_metric", "baseline", "references")
+                "figures", "baseline", "references", "standardisation")
 
 
 class VariantResult(NamedTuple):
@@ -66,8 +67,17 @@ class ScenarioResult(NamedTuple):
 
 
 def make_model_metrics(scenario: Scenario, variant: str):
-    """model_metrics(params) -> metrics that depend on the trained model only, not on how it is
-    rolled out: one-step MSEs, the article's prediction, probes f(x)."""
+    """The metrics that depend on the trained model only, not on how it is rolled out.
+
+    Args:
+      scenario: the scenario.
+      variant: the variant whose model and data to use.
+
+    Returns:
+      ``model_metrics(params) -> {name: f32[]}``: one-step MSEs (training, held-out), the
+      prediction at the test input and its error, probes f(x), and with diagnostics the input
+      gradients ``grad_k{k}``.
+    """
     model = scenario.variants[variant].model
     data, heldout, test_input = scenario.inputs(variant)
     x, y = jnp.asarray(data.x), jnp.asarray(data.y)
@@ -94,7 +104,16 @@ def make_model_metrics(scenario: Scenario, variant: str):
 
 
 def make_rollout_metrics(scenario: Scenario, variant: str):
-    """rollout_metrics(params) -> (metrics of the variant's free-running rollout, rollout f32[T])."""
+    """The metrics of a variant's free-running rollout.
+
+    Args:
+      scenario: the scenario.
+      variant: the variant whose model and rollout mode to use.
+
+    Returns:
+      ``rollout_metrics(params) -> ({name: f32[]}, rollout f32[rollout_steps])``: collapse
+      metrics, errors against the truth, the fixed points of a window-1 map, diagnostics.
+    """
     model = scenario.variants[variant].model
     mode = scenario.rollout_mode(variant)
     context = jnp.asarray(scenario.context)
@@ -106,7 +125,7 @@ def make_rollout_metrics(scenario: Scenario, variant: str):
         cm = collapse_metrics(ys, scenario.scale)
         m = cm._asdict()
         if scenario.truth is not None:
-            truth = jnp.asarray(scenario.truth)
+            truth = jnp.asarray(scenario.truth[:scenario.rollout_steps])
             m["rollout_rmse"] = jnp.sqrt(jnp.mean(jnp.square(ys - truth)))
             m["valid_horizon"] = valid_horizon(ys, truth, VALID_TOLERANCE * scenario.scale)
         if scenario.diagnostics:
@@ -160,11 +179,27 @@ def run_group(scenario: Scenario, subgroups: Sequence[Sequence[str]], n_seeds: i
     several settings, training is vmapped over them too (one compiled program for the sweep, and
     ``lanes`` seeds x settings models per device at once); with one, its values stay compile-time
     constants. The two paths agree to float32 rounding (tests/test_groups.py). With ``store_dir``,
-    finished chunks stream to ``store_dir/<first variant>/`` (and are reused with ``resume``).
-    Returns (results per variant, or None on processes other than 0; ``Sweep.describe()``).
+    finished chunks stream to ``store_dir/<first variant>/`` (and are reused with ``resume``); nothing
+    outside ``store_dir``'s parent folder is written or removed.
+    Vmapped hyper-parameter stacks are validated concretely (``validate_hyper``) before any
+    compiling: inside the program they are tracers.
+
+    Args:
+      scenario: the scenario.
+      subgroups: variant names per hyper-parameter setting (one group of ``training_groups``).
+      n_seeds: seeds 0..n_seeds-1.
+      root_seed, chunk, lanes, progress, store_dir, resume: see ``lstm_ar.study.sweep.run_seeds``.
+
+    Returns:
+      (results per variant, or None on processes other than 0; ``Sweep.describe()``).
     """
     names = [n for group in subgroups for n in group]
-    config = scenario.variants[names[0]]
+    config = group_config(scenario, subgroups)
+    hypers = None
+    if len(subgroups) > 1:  # checked concretely here: inside the vmapped program they are tracers
+        hypers = jax.tree.map(lambda *v: np.asarray(v, np.float32),
+                              *[scenario.variants[g[0]].hyper for g in subgroups])
+        validate_hyper(hypers, dropout_sites=config.dropout_sites)
     train = make_train(config, scenario.training_data(names[0]))
     model_metrics = make_model_metrics(scenario, names[0])  # same model and data for all
     modes = {scenario.rollout_mode(n): make_rollout_metrics(scenario, n) for n in names}
@@ -178,9 +213,6 @@ def run_group(scenario: Scenario, subgroups: Sequence[Sequence[str]], n_seeds: i
             result = train(key)
             return evaluate(result), result.epoch_loss
     else:
-        hypers = jax.tree.map(lambda *v: np.asarray(v, np.float32),
-                              *[scenario.variants[g[0]].hyper for g in subgroups])
-
         def per_seed(key: jax.Array):
             def one(hyper):
                 result = train(key, hyper)
@@ -188,8 +220,10 @@ def run_group(scenario: Scenario, subgroups: Sequence[Sequence[str]], n_seeds: i
             return jax.vmap(one)(hypers)
 
     desc = f"{scenario.name}/{names[0]}" + (f" (+{len(names) - 1})" if len(names) > 1 else "")
+    # the store may touch nothing outside store_dir's parent (the scenario's folder), nor follow a link below it
     store = None if store_dir is None else ChunkStore(pathlib.Path(store_dir) / names[0],
-                                                      group_identity(scenario, subgroups), resume=resume)
+                                                      group_identity(scenario, subgroups), resume=resume,
+                                                      inside=pathlib.Path(store_dir).parent)
     sweep = run_seeds(per_seed, n_seeds, root_seed=root_seed, chunk=chunk, lanes=lanes, desc=desc,
                       progress=progress, store=store)
     if sweep.results is None:
@@ -205,13 +239,50 @@ def run_group(scenario: Scenario, subgroups: Sequence[Sequence[str]], n_seeds: i
     return results, sweep.describe()
 
 
+def _structure(config: TrainConfig) -> TrainConfig:
+    """The config without what may differ inside one compiled program: numeric hyper-parameters
+    and the dropout sites (a group compiles the union of its variants' sites)."""
+    return dataclasses.replace(config, hyper=Hyper(), dropout_sites=())
+
+
+def group_config(scenario: Scenario, subgroups: Sequence[Sequence[str]]) -> TrainConfig:
+    """The config a training group compiles: its first variant's, with the dropout sites every
+    variant in it needs (one program serves a variant with dropout and one without; a rate of 0
+    at a compiled site is no dropout).
+
+    One hyper-parameter setting compiles the union of its variants' sites. Several settings,
+    vmapped over their rates, compile every site: the program the committed results were computed
+    with. (Compiling only the union there gives the same models up to float32 rounding, not the
+    same bits: a window-1 model that multiplies its input by a mask of ones rounds differently.)
+
+    Args:
+      scenario: the scenario.
+      subgroups: variant names per hyper-parameter setting (``training_groups``).
+
+    Returns:
+      The config to build ``make_train`` from.
+    """
+    names = [name for group in subgroups for name in group]
+    config = scenario.variants[names[0]]
+    sites = (set(DROPOUT_SITES) if len(subgroups) > 1
+             else {site for name in names for site in scenario.variants[name].dropout_sites})
+    return dataclasses.replace(config, dropout_sites=resolve_dropout_sites(sites, config.hyper))
+
+
 def training_groups(scenario: Scenario) -> list[list[list[str]]]:
-    """Group variants that share data and everything but numeric hyper-parameters (one compiled
-    program), and within a group those with equal hyper-parameters (one training run)."""
+    """Group variants that share data and everything but numeric hyper-parameters and dropout
+    sites (one compiled program), and within a group those with equal configs (one training run).
+
+    Args:
+      scenario: the scenario.
+
+    Returns:
+      groups -> subgroups -> variant names, in the order the variants are declared.
+    """
     groups: dict[tuple, dict[TrainConfig, list[str]]] = {}
     for name, config in scenario.variants.items():
         data = scenario.variant_data.get(name)
-        structure = (dataclasses.replace(config, hyper=Hyper()), None if data is None else id(data))
+        structure = (_structure(config), None if data is None else id(data))
         groups.setdefault(structure, {}).setdefault(config, []).append(name)
     return [list(sub.values()) for sub in groups.values()]
 
@@ -219,8 +290,17 @@ def training_groups(scenario: Scenario) -> list[list[list[str]]]:
 def run_scenario(scenario: Scenario, n_seeds: int, *, root_seed: int = 0, chunk: int | None = None,
                  lanes: int | None = None, progress: bool = True, store_dir: str | os.PathLike | None = None,
                  resume: bool = False) -> ScenarioResult | None:
-    """Every training group of the scenario over seeds 0..n_seeds-1 (see ``run_group``); None on
-    processes other than 0 of a multi-process run (they only compute)."""
+    """Every training group of the scenario over seeds 0..n_seeds-1 (see ``run_group``).
+
+    Args:
+      scenario: the scenario (checked when it was built).
+      n_seeds: how many seeds.
+      root_seed, chunk, lanes, progress, store_dir, resume: see ``run_group``.
+
+    Returns:
+      The ``ScenarioResult`` (variants in their declared order), or None on processes other than 0
+      of a multi-process run (they only compute).
+    """
     start = time.perf_counter()
     variants: dict[str, VariantResult] = {}
     sweeps = {}
@@ -264,15 +344,29 @@ def device_description() -> str:
 
 
 def summarise(result: ScenarioResult) -> dict[str, Any]:
-    """The ``summary.json`` dictionary: statistics per variant, paired comparisons, verdicts."""
+    """The ``summary.json`` dictionary: statistics per variant, paired comparisons, verdicts.
+
+    Per variant, ``missing`` maps each metric another variant has and this one does not to the
+    reason (e.g. no held-out data). Claims carry their verdict in their source's words
+    (``lstm_ar.study.claims``). With ``Scenario.standardisation``, ``standardisation`` gives the
+    mean and std that turn the series' values back into the user's units.
+
+    Args:
+      result: what ``run_scenario`` returned.
+
+    Returns:
+      The JSON-ready summary.
+    """
     sc = result.scenario
     metrics = {name: v.metrics for name, v in result.variants.items()}
+    names_by_variant = {name: tuple(m) for name, m in metrics.items()}
     variants = {}
     for name, m in metrics.items():
         variants[name] = {
             "metrics": {k: stats.summarize(v) for k, v in m.items() if k not in ("collapsed", "diverged")},
             "collapse_rate": stats.rate(m["collapsed"] > 0),
             "diverged_rate": stats.rate(m["diverged"] > 0),
+            "missing": registry.absent(sc, name, names_by_variant),
         }
     names = list(metrics)
     comparisons = []
@@ -296,4 +390,6 @@ def summarise(result: ScenarioResult) -> dict[str, Any]:
         "runtime_s": round(result.runtime_s, 3), "sweep": result.sweep or {},
         "references": dict(sc.references), "variants": variants, "comparisons": comparisons,
         "claims": [evaluate_claim(c, metrics) for c in sc.claims],
+        **({"standardisation": dict(zip(("mean", "std"), map(float, sc.standardisation)))}
+           if sc.standardisation is not None else {}),
     }

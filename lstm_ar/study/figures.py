@@ -8,15 +8,19 @@
 - ``robust_limits``: y-range that ignores a few diverging seeds (used by the fan).
 
 matplotlib is imported lazily (Agg backend), so ``lstm_ar`` imports without it.
-Every function saves a PNG at dpi 120, closes its figure and returns the path.
+Every function saves a PNG at dpi 120 (to a temporary name, then renamed: never half a file,
+never through a symbolic link), closes its figure and returns the path.
 """
 
 from __future__ import annotations
 
+import os
 import pathlib
 from collections.abc import Sequence
 
 import numpy as np
+
+from lstm_ar.study.fs import atomic_path
 
 DPI = 120
 MAX_COLUMNS = 4  # rollout fans wrap into rows beyond this many variants
@@ -36,8 +40,11 @@ def _pyplot():
 def _save(fig, path) -> pathlib.Path:
     path = pathlib.Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=DPI, bbox_inches="tight")
-    _pyplot().close(fig)
+    try:
+        with atomic_path(path) as tmp:  # the temporary name has no ".png": name the format
+            fig.savefig(tmp, dpi=DPI, bbox_inches="tight", format=path.suffix.lstrip(".") or "png")
+    finally:
+        _pyplot().close(fig)
     return path
 
 
@@ -58,6 +65,16 @@ def robust_limits(arrays: Sequence[np.ndarray], *, keep: Sequence[np.ndarray] = 
     finite range of the ``keep`` arrays (e.g. context and truth) is always
     included. A ``margin`` fraction of the span is added on both sides; a
     degenerate range is widened; no finite values at all gives (-1, 1).
+
+    Args:
+        arrays: values of any shapes (None entries are skipped).
+        keep: values whose full finite range is always shown.
+        q: the percentile range (lower, upper) in percent.
+        whisker: the Tukey fence in interquartile ranges.
+        margin: added on both sides, as a fraction of the span.
+
+    Returns:
+        (lo, hi) y-limits.
     """
     vals, kept = _finite_values(arrays), _finite_values(keep)
     bounds = []
@@ -81,7 +98,7 @@ def _masked(a, lo: float = -np.inf, hi: float = np.inf) -> np.ndarray:
     return np.clip(np.where(np.isfinite(a), a, np.nan), lo, hi)
 
 
-def plot_rollout_fan(path, rollouts: dict[str, np.ndarray], *, medians: dict[str, np.ndarray],
+def plot_rollout_fan(path: str | os.PathLike, rollouts: dict[str, np.ndarray], *, medians: dict[str, np.ndarray],
                      context: np.ndarray | None = None, truth: np.ndarray | None = None,
                      title: str = "", ylabel: str = "value") -> pathlib.Path:
     """One panel per variant (shared y, at most ``MAX_COLUMNS`` a row): individual rollouts,
@@ -91,6 +108,18 @@ def plot_rollout_fan(path, rollouts: dict[str, np.ndarray], *, medians: dict[str
     medians:  variant -> f[T] median over all seeds (may contain nan).
     context:  f[C] last C series values before the rollout, drawn at x = -C..-1.
     truth:    f[T] true continuation, drawn at x = 0..T-1 (step 0 = first prediction).
+
+    Args:
+        path: the PNG to write (its folder is created).
+        rollouts: as above.
+        medians: as above.
+        context: as above (None: not drawn).
+        truth: as above (None: not drawn).
+        title: the figure's title.
+        ylabel: the y-axis label.
+
+    Returns:
+        ``path`` as a ``pathlib.Path``.
     """
     plt = _pyplot()
     names = list(rollouts)
@@ -130,13 +159,24 @@ def plot_rollout_fan(path, rollouts: dict[str, np.ndarray], *, medians: dict[str
     return _save(fig, path)
 
 
-def plot_metric_distribution(path, values: dict[str, np.ndarray], *, metric: str,
+def plot_metric_distribution(path: str | os.PathLike, values: dict[str, np.ndarray], *, metric: str,
                              log: bool = False, threshold: float | None = None,
                              title: str = "") -> pathlib.Path:
     """Per-variant jittered strip of per-seed values plus a box (median, IQR, 1.5-IQR whiskers).
 
     values: variant -> f[n_seeds] per-seed values of ``metric``. Non-finite values (and,
     if ``log``, values <= 0) are excluded from the plot; their counts go in the tick label.
+
+    Args:
+        path: the PNG to write (its folder is created).
+        values: as above.
+        metric: the y-axis label.
+        log: a log y-axis.
+        threshold: a horizontal line (the collapse threshold), if given.
+        title: the figure's title.
+
+    Returns:
+        ``path`` as a ``pathlib.Path``.
     """
     plt = _pyplot()
     rng = np.random.default_rng(0)
@@ -172,11 +212,25 @@ def plot_metric_distribution(path, values: dict[str, np.ndarray], *, metric: str
     return _save(fig, path)
 
 
-def plot_curves(path, x: np.ndarray, curves: dict[str, np.ndarray], *, xlabel: str,
+def plot_curves(path: str | os.PathLike, x: np.ndarray, curves: dict[str, np.ndarray], *, xlabel: str,
                 ylabel: str, title: str = "", log_y: bool = False,
                 bands: dict[str, tuple[np.ndarray, np.ndarray]] | None = None) -> pathlib.Path:
     """Line plot of curves f[K] against x f[K]; ``bands`` name -> (lower f[K], upper f[K])
-    are shaded (e.g. bootstrap CIs), in the colour of the curve of the same name."""
+    are shaded (e.g. bootstrap CIs), in the colour of the curve of the same name.
+
+    Args:
+        path: the PNG to write (its folder is created).
+        x: f[K] the swept values.
+        curves: name -> f[K].
+        xlabel: the x-axis label.
+        ylabel: the y-axis label.
+        title: the figure's title.
+        log_y: a log y-axis.
+        bands: name -> (lower f[K], upper f[K]), shaded.
+
+    Returns:
+        ``path`` as a ``pathlib.Path``.
+    """
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(6.0, 4.0))
     x = _masked(x)

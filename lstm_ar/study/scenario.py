@@ -1,21 +1,52 @@
-"""The ``Scenario`` type: one experiment as data (variants, data, rollout, probes, claims).
+"""The ``Scenario`` type: one experiment as data, checked when it is built.
 
-A scenario is built by a catalogue in ``lstm_ar.scenarios`` and run by
-``lstm_ar.study.experiment.run_scenario``.
+A scenario needs a name, its variants (name -> ``TrainConfig``, all trained on the same seeds)
+and data: a ``series`` (the training series; held-out values in ``heldout_series``), or ready
+``data`` windows. Everything else is optional: ``truth`` (the continuation a rollout is judged
+against; it sets the rollout length, else ``ROLLOUT_STEPS`` = 200 steps, recorded in the summary),
+``rollout_steps``, ``claims``, ``probes``, ``figures``. The scenario's and the variants' names
+become folders below the output folder and must match ``NAME_RE``.
+The fields the article's catalogues set by hand (``scale``, ``context``, ``test_input``,
+``test_target``, ``map_range``) default to values derived from the data:
+
+* ``scale``: the std of the training series (of the training targets without a series);
+* ``context``: the training series (rollouts start after its last value);
+* ``test_input`` / ``test_target``: the last training window and the value after it;
+* ``map_range``: the context's range widened by half its span on each side.
+
+``__post_init__`` checks every name before any training: the variants and metrics each claim
+names (``lstm_ar.study.metrics.produced`` lists a variant's metrics without training), the
+comparison metrics, the figures, probes, rollout modes, baseline, the truth's length and the data
+(finite, 1-D, long enough for every window), with a ValueError that lists the valid names.
+
+``Scenario.from_series`` builds a whole study of any 1-D series in one call
+(``lstm_ar.study.scenario_series``). A scenario is run by ``lstm_ar.study.experiment.run_scenario``.
+
+Derived fields are stored when the scenario is built, so ``dataclasses.replace(sc, series=...)``
+keeps the old derived values: build a new ``Scenario`` (or pass them) when the data changes.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+import math
+import re
+from collections.abc import Callable, Mapping
 
 import numpy as np
 
 from lstm_ar.config import TrainConfig
-from lstm_ar.data.series import Dataset, sequences, windows
-from lstm_ar.study.claims import Claim
+from lstm_ar.data.series import Dataset, check_series, sequences, windows
+from lstm_ar.dynamics.collapse import TAIL
+from lstm_ar.study import metrics as registry
+from lstm_ar.study import scenario_series
+from lstm_ar.study.claims import Claim, PairedClaim, RateClaim
 
-ROLLOUT_STEPS = 200
+ROLLOUT_STEPS = 200  # free-running steps of a scenario without truth (recorded in summary.json: rollout.steps)
+# Scenario and variant names become folder names below --out: no "/", no leading "." (no "..", no hidden folder)
+NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.=+-]*$")
+NAME_RULE = "a letter or digit, then letters, digits and _ . = + - (no '/', no leading '.')"
+ROLLOUT_MODES = ("window", "stateful")
 Derive = Callable[[dict], dict]
 
 
@@ -23,55 +54,107 @@ Derive = Callable[[dict], dict]
 class Scenario:
     """One experiment. ``variants`` maps a name to its training config (same data, same seeds).
 
-    probes: inputs x at which f(x) is recorded as metric ``f(x)``; derive: numpy function adding
-    derived per-seed metrics; lower_is_better / higher_is_better: metrics compared between
-    variants. ``data``, ``heldout`` and ``test_input`` are for window-1 models; a variant with a
-    longer window gets its examples from ``series`` / ``heldout_series`` (see ``inputs``).
-    ``rollout_modes`` maps a variant to "window" (default) or "stateful".
+    Required: ``name``, ``variants``, and ``series`` f32[T] or ``data`` (window-1 examples). The
+    scenario's and the variants' names become folders below the output folder, so each must match
+    ``NAME_RE``: a letter or digit, then letters, digits and ``_ . = + -`` (no ``/``, no leading ``.``).
+
+    Optional:
+      heldout_series: f32[T'] held-out values; every variant's held-out one-step MSE is on windows
+        of it (its first ``heldout_context`` values are inputs only, so every window can be judged
+        on the same targets). ``heldout``: explicit window-1 held-out examples instead.
+      truth: f32[>= rollout_steps] the continuation rollouts are judged against (rollout RMSE,
+        valid horizon). ``rollout_steps``: free-running steps (default: the truth's length; without
+        truth ``ROLLOUT_STEPS`` = 200; ``summarise`` records the length used as ``rollout.steps``).
+      claims: ``RateClaim`` / ``PairedClaim``s judged after the run. ``probes``: inputs x at which
+        f(x) is recorded (metric ``f(x)``). ``figures``: metrics whose per-seed distribution is drawn.
+      derive: numpy function metrics -> extra per-seed metrics. ``lower_is_better`` /
+        ``higher_is_better``: metrics compared between variants (all pairs, or each with ``baseline``).
+      rollout_modes: variant -> "window" (default) or "stateful". ``variant_data``: per-variant
+        training data. ``diagnostics``: add gradient-flow and Lyapunov metrics. ``references``:
+        numbers reported beside the results (e.g. no-model forecasts). ``standardisation``: (mean,
+        std) that turns the series back into the user's units.
+      scale, context, test_input, test_target, map_range: derived from the data when left out
+        (see the module docstring).
     """
 
     name: str
-    title: str
-    source: str
     variants: dict[str, TrainConfig]
-    data: Dataset
-    scale: float
-    context: np.ndarray
-    test_input: np.ndarray
-    test_target: float
-    map_range: tuple[float, float]
-    claims: tuple[Claim, ...]
+    series: np.ndarray | None = None
+    heldout_series: np.ndarray | None = None
+    data: Dataset | None = None
     heldout: Dataset | None = None
     truth: np.ndarray | None = None
+    rollout_steps: int | None = None
+    claims: tuple[Claim, ...] = ()
     probes: tuple[float, ...] = ()
+    figures: tuple[str, ...] = ("tail_std_ratio",)
+    title: str = ""
+    source: str = ""
     derive: Derive | None = None
     lower_is_better: tuple[str, ...] = ()
     higher_is_better: tuple[str, ...] = ()
-    key_metric: str = "tail_std_ratio"
-    rollout_steps: int = ROLLOUT_STEPS
-    series: np.ndarray | None = None
-    heldout_series: np.ndarray | None = None
     rollout_modes: dict[str, str] = dataclasses.field(default_factory=dict)
     baseline: str | None = None  # if set, variants are compared with it only (not all pairs)
     variant_data: dict[str, Dataset] = dataclasses.field(default_factory=dict)  # per-variant training data
     diagnostics: bool = False  # add gradient-flow (grad_k*) and Lyapunov-exponent metrics
     references: dict[str, float] = dataclasses.field(default_factory=dict)  # e.g. baseline RMSEs
+    heldout_context: int = 0
+    standardisation: tuple[float, float] | None = None
+    # the article's fields: derived from the data when None
+    scale: float | None = None
+    context: np.ndarray | None = None
+    test_input: np.ndarray | None = None
+    test_target: float | None = None
+    map_range: tuple[float, float] | None = None
+
+    def __post_init__(self):
+        self._check_structure()
+        self._resolve_defaults()
+        self._check_data()
+        self._check_names()
+
+    # Scenario.from_series(values, *, name=..., windows=(1, 20), ...): a study of any 1-D series
+    from_series = staticmethod(scenario_series.from_series)
+
+    # -- what each variant sees ------------------------------------------------------------------
 
     def inputs(self, variant: str) -> tuple[Dataset, Dataset | None, np.ndarray]:
-        """(training data, held-out data, the article's test input f32[window]) for a variant."""
+        """What a variant is trained and judged on one step at a time.
+
+        Args:
+          variant: one of ``variants``.
+
+        Returns:
+          (training data, held-out data or None, the test input f32[window]). Held-out data is
+          ``heldout`` for window 1 when given, else windows of ``heldout_series`` (for every window).
+        """
         window = self.variants[variant].model.window
         if variant in self.variant_data:
-            return self.variant_data[variant], None, self.test_input
+            return self.variant_data[variant], self._heldout(window), self.test_input
         if window == 1:
-            return self.data, self.heldout, self.test_input
+            return self.data, self._heldout(1), self.test_input
         if self.series is None:
             raise ValueError(f"scenario {self.name!r} has no series to cut windows of {window} from")
-        heldout = None if self.heldout_series is None else windows(self.heldout_series, window)
-        return windows(self.series, window), heldout, self.series[-1 - window:-1]
+        return windows(self.series, window), self._heldout(window), self.series[-1 - window:-1]
+
+    def _heldout(self, window: int) -> Dataset | None:
+        if window == 1 and self.heldout is not None:
+            return self.heldout
+        if self.heldout_series is None:
+            return None
+        return windows(self.heldout_series[max(self.heldout_context - window, 0):], window)
 
     def training_data(self, variant: str) -> Dataset:
-        """What the variant trains on: one-step windows, or windows and the next ``horizon``
-        values for the other training regimes (``lstm_ar.training.regimes``)."""
+        """What the variant trains on.
+
+        Args:
+          variant: one of ``variants``.
+
+        Returns:
+          One-step windows (x: f32[n, window, 1], y: f32[n, 1]), or windows and the next
+          ``horizon`` values (y: f32[n, horizon]) for the other training regimes
+          (``lstm_ar.training.regimes``).
+        """
         config = self.variants[variant]
         if config.one_step:
             return self.inputs(variant)[0]
@@ -80,4 +163,215 @@ class Scenario:
         return sequences(self.series, config.model.window, config.horizon)
 
     def rollout_mode(self, variant: str) -> str:
+        """How a variant is rolled out.
+
+        Args:
+          variant: one of ``variants``.
+
+        Returns:
+          "window" (the default) or "stateful".
+        """
         return self.rollout_modes.get(variant, "window")
+
+    @property
+    def key_metric(self) -> str:
+        """The first of ``figures`` (the metric whose distribution a report draws first)."""
+        return self.figures[0] if self.figures else "tail_std_ratio"
+
+    def metric_names(self) -> dict[str, tuple[str, ...]]:
+        """Every per-seed metric each variant will have, without training.
+
+        Returns:
+          variant -> metric identifiers (``lstm_ar.study.metrics.produced``).
+        """
+        return {v: registry.produced(self, v) for v in self.variants}
+
+    # -- checks, in the order __post_init__ runs them ---------------------------------------------
+
+    def _fail(self, message: str):
+        raise ValueError(f"scenario {self.name!r}: {message}")
+
+    def _check_structure(self) -> None:
+        if not (isinstance(self.name, str) and NAME_RE.match(self.name)):
+            raise ValueError(f"a scenario name (its output folder) must be {NAME_RULE}, got {self.name!r}")
+        if not isinstance(self.variants, Mapping) or not self.variants:
+            self._fail("needs at least one variant (name -> TrainConfig)")
+        for name, config in self.variants.items():
+            if not (isinstance(name, str) and NAME_RE.match(name)):
+                self._fail(f"a variant name (its chunk folder) must be {NAME_RULE}, got {name!r}")
+            if not isinstance(config, TrainConfig):
+                self._fail(f"variant {name!r} must be a TrainConfig, got {type(config).__name__}")
+        valid = _names(self.variants)
+        for field, names in (("rollout_modes", self.rollout_modes), ("variant_data", self.variant_data)):
+            unknown = sorted(set(names) - set(self.variants))
+            if unknown:
+                self._fail(f"{field} names unknown variants {unknown}; valid: {valid}")
+        for variant, mode in self.rollout_modes.items():
+            if mode not in ROLLOUT_MODES:
+                self._fail(f"rollout mode of {variant!r} must be one of {ROLLOUT_MODES}, got {mode!r}")
+        if self.baseline is not None and self.baseline not in self.variants:
+            self._fail(f"baseline {self.baseline!r} is not a variant; valid: {valid}")
+        if self.series is None and self.data is None:
+            self._fail("needs data: a series (f[T]) or window-1 examples (data)")
+        if not isinstance(self.heldout_context, int) or self.heldout_context < 0:
+            self._fail(f"heldout_context must be an int >= 0, got {self.heldout_context!r}")
+        if self.rollout_steps is not None and (isinstance(self.rollout_steps, bool)
+                                               or not isinstance(self.rollout_steps, (int, np.integer))
+                                               or self.rollout_steps < TAIL):
+            self._fail(f"rollout_steps must be an int >= {TAIL} (the collapse metrics read the last {TAIL} "
+                       f"steps), got {self.rollout_steps!r}")
+
+    def _resolve_defaults(self) -> None:
+        put = object.__setattr__.__get__(self)  # frozen: set the derived fields once, here
+        if self.series is not None:
+            put("series", self._series(self.series, "series", 2))
+        if self.heldout_series is not None:
+            put("heldout_series", self._series(self.heldout_series, "heldout_series", 2))
+        if self.data is None:
+            put("data", windows(self.series, 1))
+        if self.truth is not None:
+            put("truth", self._series(self.truth, "truth", 1))
+        if self.rollout_steps is None:
+            put("rollout_steps", ROLLOUT_STEPS if self.truth is None else int(self.truth.shape[0]))
+        put("rollout_steps", int(self.rollout_steps))
+        if self.scale is None:
+            base = self.series if self.series is not None else np.asarray(self.data.y)[:, 0]
+            put("scale", float(np.std(np.asarray(base, np.float64))))
+        if self.context is None:
+            put("context", self.series if self.series is not None
+                else np.append(self.data.x[-1, :, 0], self.data.y[-1, 0]).astype(np.float32))
+        else:
+            put("context", self._series(self.context, "context", 1))
+        if self.test_input is None:
+            put("test_input", np.asarray(self.data.x[-1, :, 0]))
+        if self.test_target is None:
+            put("test_target", float(self.data.y[-1, 0]))
+        for field in ("scale", "test_target"):
+            value = getattr(self, field)
+            if isinstance(value, (int, np.integer, np.floating)) and not isinstance(value, bool):
+                put(field, float(value))
+        if self.map_range is None:
+            low, high = float(np.min(self.context)), float(np.max(self.context))
+            margin = max(high - low, self.scale) / 2
+            put("map_range", (low - margin, high + margin))
+        put("probes", tuple(self.probes))
+        put("figures", tuple(self.figures))
+        put("claims", tuple(self.claims))
+        put("lower_is_better", tuple(self.lower_is_better))
+        put("higher_is_better", tuple(self.higher_is_better))
+
+    def _series(self, values, field: str, min_length: int) -> np.ndarray:
+        try:
+            array = check_series(values, name=f"{field} of scenario {self.name!r}", min_length=min_length)
+        except (TypeError, ValueError) as err:
+            raise type(err)(str(err)) from None
+        return array if array.dtype == np.float32 else array.astype(np.float32)
+
+    def _check_data(self) -> None:
+        if not (isinstance(self.scale, float) and math.isfinite(self.scale) and self.scale > 0):
+            self._fail(f"scale (the training series' std) must be a finite number > 0, got {self.scale!r}; "
+                       "a constant series cannot be judged for collapse")
+        if not math.isfinite(self.test_target):
+            self._fail(f"test_target must be finite, got {self.test_target!r}")
+        low, high = self.map_range
+        if not (math.isfinite(low) and math.isfinite(high) and low < high):
+            self._fail(f"map_range must be finite (low, high) with low < high, got {self.map_range!r}")
+        for field, data in [("data", self.data), ("heldout", self.heldout),
+                            *[(f"variant_data[{n!r}]", d) for n, d in self.variant_data.items()]]:
+            if data is not None:
+                _check_dataset(self.name, field, data)
+        if self.truth is not None and self.truth.shape[0] < self.rollout_steps:
+            self._fail(f"truth has {self.truth.shape[0]} values but the rollout is {self.rollout_steps} steps; "
+                       f"give at least {self.rollout_steps} values of truth or set rollout_steps <= "
+                       f"{self.truth.shape[0]}")
+        if not np.all(np.isfinite(np.asarray(self.test_input, np.float64))):
+            self._fail("test_input has non-finite values")
+        bad = {k: v for k, v in self.references.items()
+               if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)) or not math.isfinite(v)}
+        if bad:
+            self._fail(f"references must be finite numbers (they are written to summary.json), got {bad}")
+        if self.standardisation is not None and not (
+                len(self.standardisation) == 2 and all(math.isfinite(v) for v in self.standardisation)
+                and self.standardisation[1] > 0):
+            self._fail(f"standardisation must be (mean, std) with std > 0, got {self.standardisation!r}")
+        for variant, config in self.variants.items():
+            window = config.model.window
+            try:
+                data, heldout, test_input = self.inputs(variant)
+                training = self.training_data(variant)
+            except ValueError as err:
+                problem = str(err)
+            else:
+                problem = None
+            if problem is not None:
+                self._fail(f"variant {variant!r} (window {window}, horizon {config.horizon}): {problem}")
+            if data.x.shape[1] != window or training.x.shape[1] != window:
+                self._fail(f"variant {variant!r} has window {window} but its training data has windows of "
+                           f"{training.x.shape[1]}")
+            if heldout is not None and heldout.x.shape[1] != window:
+                self._fail(f"variant {variant!r} has window {window} but its held-out data has windows of "
+                           f"{heldout.x.shape[1]}")
+            if np.shape(test_input) != (window,):
+                self._fail(f"variant {variant!r} has window {window} but the test input has shape "
+                           f"{np.shape(test_input)}")
+            if self.context.shape[0] < window:
+                self._fail(f"variant {variant!r} has window {window} but the rollout context has only "
+                           f"{self.context.shape[0]} values")
+
+    def _check_names(self) -> None:
+        probe_names = []
+        for p in self.probes:
+            if isinstance(p, bool) or not isinstance(p, (int, float, np.integer, np.floating)) or not np.isfinite(p):
+                self._fail(f"probes must be finite numbers, got {p!r}")
+            probe_names.append(registry.probe_name(p))
+        if len(set(probe_names)) != len(probe_names):
+            self._fail(f"probes {self.probes} give duplicate metric names {probe_names}")
+        produced = self.metric_names()
+        anywhere = sorted({m for ms in produced.values() for m in ms})
+        for field in ("lower_is_better", "higher_is_better"):
+            unknown = [m for m in getattr(self, field) if m not in anywhere]
+            if unknown:
+                self._fail(f"{field} names metrics no variant has: {unknown}; valid: {', '.join(anywhere)}")
+        for metric in self.figures:
+            lacking = [v for v, ms in produced.items() if metric not in ms]
+            if lacking:
+                self._fail(f"figure metric {metric!r} is missing from variants {lacking}; valid: "
+                           f"{', '.join(_common(produced))}")
+        ids = [c.id for c in self.claims]
+        if len(set(ids)) != len(ids):
+            self._fail(f"claim ids must be unique, got {ids}")
+        for claim in self.claims:
+            if not isinstance(claim, (RateClaim, PairedClaim)):
+                self._fail(f"claims must be RateClaim or PairedClaim, got {type(claim).__name__}")
+            for variant in claim.variants:
+                if variant not in self.variants:
+                    self._fail(f"claim {claim.id!r} names variant {variant!r}; valid: {_names(self.variants)}")
+            for variant in claim.variants:
+                if claim.metric not in produced[variant]:
+                    known = registry.describe(claim.metric) is not None
+                    why = f" ({registry.why_absent(self, variant, claim.metric)})" if known else ""
+                    self._fail(f"claim {claim.id!r} names metric {claim.metric!r}, which variant {variant!r} does "
+                               f"not have{why}; valid: {', '.join(produced[variant])}")
+
+
+def _names(variants: Mapping[str, TrainConfig]) -> str:
+    return ", ".join(variants)
+
+
+def _common(produced: Mapping[str, tuple[str, ...]]) -> list[str]:
+    first = next(iter(produced.values()))
+    return [m for m in first if all(m in ms for ms in produced.values())]
+
+
+def _check_dataset(scenario: str, field: str, data: Dataset) -> None:
+    x, y = np.asarray(data.x), np.asarray(data.y)
+    if np.iscomplexobj(x) or np.iscomplexobj(y):
+        raise TypeError(f"scenario {scenario!r}: {field} has complex values; data must be real")
+    if x.ndim != 3 or x.shape[2] != 1 or y.ndim != 2 or y.shape[0] != x.shape[0] or x.shape[0] < 1:
+        raise ValueError(f"scenario {scenario!r}: {field} must be x: f32[n, window, 1], y: f32[n, horizon] with "
+                         f"n >= 1, got x {x.shape}, y {y.shape}")
+    for part, values in (("x", x), ("y", y)):
+        bad = ~np.isfinite(values)
+        if bad.any():
+            raise ValueError(f"scenario {scenario!r}: {field}.{part} has {int(bad.sum())} non-finite values, the first "
+                             f"at index {np.unravel_index(int(np.argmax(bad)), values.shape)}")

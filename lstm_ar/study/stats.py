@@ -40,8 +40,23 @@ def _check_level(level: float) -> None:
         raise ValueError(f"level must be in (0, 1), got {level}")
 
 
+def _check_int(value, name: str, minimum: int) -> int:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be an int >= {minimum}, got {value!r} of type {type(value).__name__}")
+    if value < minimum:
+        raise ValueError(f"{name} must be an int >= {minimum}, got {value}")
+    return int(value)
+
+
 def finite(x: ArrayLike) -> np.ndarray:
-    """Finite values of ``x: f[n]`` as float64, in their original order."""
+    """The finite values of a per-seed result.
+
+    Args:
+      x: f[n].
+
+    Returns:
+      f64[m], m <= n: the finite values in their original order.
+    """
     arr = _as_1d(x)
     return arr[np.isfinite(arr)]
 
@@ -54,10 +69,15 @@ def _iqm_rows(x: np.ndarray) -> np.ndarray:
 
 
 def iqm(x: ArrayLike) -> float:
-    """Interquartile mean of ``x: f[n]``; equals scipy.stats.trim_mean(x, 0.25).
+    """Interquartile mean; equals ``scipy.stats.trim_mean(x, 0.25)`` (tests/test_stats.py).
 
     Sorts, drops int(0.25 * n) values from each end and averages the rest.
-    Empty input gives nan.
+
+    Args:
+      x: f[n].
+
+    Returns:
+      The IQM as a float; nan for empty input.
     """
     arr = _as_1d(x)
     return float("nan") if arr.size == 0 else float(_iqm_rows(arr))
@@ -81,19 +101,30 @@ def bootstrap_ci(
     n_boot: int = 2000,
     seed: int = 0,
 ) -> tuple[float, float]:
-    """Percentile bootstrap CI of ``statistic`` over seeds ``x: f[n_seeds]``.
+    """Percentile bootstrap CI of ``statistic`` over seeds.
+
+    Equals ``scipy.stats.bootstrap((x,), statistic, n_resamples=n_boot, method="percentile",
+    rng=np.random.default_rng(seed))`` on the finite values: the same resamples (tests/test_stats.py).
 
     Non-finite values are dropped first. Seeds are resampled with replacement
     ``n_boot`` times (index matrix i[n_boot, n_seeds] from
     ``np.random.default_rng(seed)``, drawn in blocks of rows of at most ``BOOT_BLOCK`` values),
     so the result is deterministic per seed and memory does not grow with ``n_boot * n_seeds``.
     ``iqm``, ``np.median`` and ``np.mean`` are evaluated vectorised; any other
-    callable ``f[n] -> float`` is applied row by row. One value v gives (v, v),
-    no values gives (nan, nan).
+    callable ``f[n] -> float`` is applied row by row.
+
+    Args:
+      x: f[n_seeds] per-seed results.
+      statistic: ``f[n] -> float``.
+      level: confidence level in (0, 1).
+      n_boot: number of resamples (an int >= 1).
+      seed: seed of the resampling generator.
+
+    Returns:
+      (low, high); one finite value v gives (v, v), none gives (nan, nan).
     """
     _check_level(level)
-    if n_boot < 1:
-        raise ValueError(f"n_boot must be >= 1, got {n_boot}")
+    n_boot = _check_int(n_boot, "n_boot", 1)
     vals = finite(x)
     if vals.size == 0:
         return float("nan"), float("nan")
@@ -120,10 +151,23 @@ def bootstrap_ci(
 def wilson_ci(k: int, n: int, *, level: float = 0.95) -> tuple[float, float]:
     """Wilson score interval for a proportion of ``k`` successes in ``n`` trials.
 
-    n == 0 gives the uninformative (0.0, 1.0).
+    Args:
+      k: successes, an int in [0, n].
+      n: trials, an int >= 0.
+      level: confidence level in (0, 1).
+
+    Returns:
+      (low, high); n == 0 gives the uninformative (0.0, 1.0). Equals statsmodels'
+    ``proportion_confint(k, n, alpha=1 - level, method="wilson")`` (tests/test_stats.py), except that
+    k = 0 and k = n give exactly 0.0 and 1.0 at the closed end.
+
+    Raises:
+      TypeError: k or n is not an int (a bool or a float count is refused).
+      ValueError: not 0 <= k <= n, or level outside (0, 1).
     """
     _check_level(level)
-    if n < 0 or not 0 <= k <= n:
+    k, n = _check_int(k, "k", 0), _check_int(n, "n", 0)
+    if k > n:
         raise ValueError(f"need 0 <= k <= n, got k={k}, n={n}")
     if n == 0:
         return 0.0, 1.0
@@ -140,11 +184,18 @@ def wilson_ci(k: int, n: int, *, level: float = 0.95) -> tuple[float, float]:
 def summarize(
     x: ArrayLike, *, level: float = 0.95, n_boot: int = 2000, seed: int = 0
 ) -> dict:
-    """JSON-ready summary of per-seed results ``x: f[n_seeds]``.
+    """JSON-ready summary of per-seed results.
 
     Statistics use finite values only; ``n`` counts them and ``n_nonfinite``
     counts the rest. ``ci95`` is the bootstrap CI of the IQM at ``level``.
-    With no finite values every float entry is None (never NaN).
+
+    Args:
+      x: f[n_seeds].
+      level, n_boot, seed: as in ``bootstrap_ci``.
+
+    Returns:
+      dict with n, n_nonfinite, median, iqm, mean, ci95 [low, high], q25, q75; with no finite
+      values every float entry is None (never NaN).
     """
     arr = _as_1d(x)
     vals = finite(arr)
@@ -166,8 +217,28 @@ def summarize(
 
 
 def rate(flags: ArrayLike, *, level: float = 0.95) -> dict:
-    """Proportion of True in ``flags: bool[n]`` with a Wilson interval (JSON-ready)."""
-    arr = _as_1d(flags, "flags", dtype=bool)
+    """Proportion of True in ``flags: bool[n]`` with a Wilson interval (JSON-ready).
+
+    Flags must be booleans, or numbers that are exactly 0 or 1: a nan or any other number is
+    refused (``astype(bool)`` would count it as True).
+
+    Args:
+      flags: bool[n].
+      level: confidence level in (0, 1).
+
+    Returns:
+      dict with value (k / n, None when n == 0), k, n and ci95 [low, high].
+    """
+    arr = np.asarray(flags)
+    if arr.ndim != 1:
+        raise ValueError(f"flags must be 1-D, got shape {arr.shape}")
+    if arr.dtype != bool:
+        if arr.dtype.kind not in "iuf":
+            raise TypeError(f"flags must be booleans (or 0/1 numbers), got dtype {arr.dtype}")
+        bad = arr[(arr != 0) & (arr != 1)]
+        if bad.size:
+            raise ValueError(f"flags must be booleans (or 0/1 numbers), got {bad.size} other value(s), e.g. {bad[0]}")
+        arr = arr.astype(bool)
     k, n = int(arr.sum()), int(arr.size)
     lo, hi = wilson_ci(k, n, level=level)
     return {"value": k / n if n else None, "k": k, "n": n, "ci95": [lo, hi]}
@@ -187,6 +258,15 @@ def prob_better(
     Per seed the score is 1 if a_i is better than b_i, 0.5 on a tie, 0 if worse;
     ``prob_a_better`` is the mean score and ``ci95`` its percentile bootstrap CI
     over seeds. Pairs where either value is non-finite are dropped (``n_dropped``).
+
+    Args:
+      a, b: f[n_seeds], paired by seed.
+      lower_is_better: which side wins.
+      level, n_boot, seed: as in ``bootstrap_ci``.
+
+    Returns:
+      dict with prob_a_better, ci95 [low, high], n (pairs used) and n_dropped; None entries when
+      no pair is finite.
     """
     a_arr, b_arr = _as_1d(a, "a"), _as_1d(b, "b")
     if a_arr.shape != b_arr.shape:

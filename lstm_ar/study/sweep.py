@@ -15,13 +15,13 @@ evaluate) for seeds 0..n_seeds-1, where seed i's key is ``fold_in(key(root_seed)
   devices, one block per device), laid over ``distributed.seed_mesh()`` with
   ``NamedSharding(mesh, P("seeds"))`` through ``shard_map``, and gathered to every process.
   The program is compiled once (ahead of time); the last chunk is padded with real seeds.
-* memory per chunk, per device: a working set fixed by ``lanes`` (``lanes`` seeds training at
-  once; about 81 MiB at 256 lanes for the article's LSTM(32)) plus, for each of the chunk's seeds
-  on the device, its outputs and ``INDEX_BYTES_PER_SEED`` (tests/test_sweep.py). It is read from
-  the compiled program (``memory_analysis``) and checked against ``memory_budget()`` before
-  anything runs. On the host, process 0 keeps every seed's outputs (n_seeds x outputs) and one chunk.
+* memory: a chunk's working set per device and every seed's outputs on the host are checked
+  before anything runs (``lstm_ar.study.memory``); a default ``lanes`` over the device budget
+  shrinks until it fits, a run that cannot fit is refused with ``NotEnoughMemory`` naming the
+  seed count, the estimate and the memory available. (Its names stay importable from here.)
 * streaming and resume: with a ``ChunkStore``, process 0 writes each finished chunk to disk, and
-  a resumed run loads the finished chunks instead of recomputing them.
+  a resumed run loads the finished chunks instead of recomputing them, each checked to come from
+  this very run (identity, run id, seed range, output shapes) before it is used.
 
 Progress goes to stderr, one line per chunk, from process 0 only.
 """
@@ -29,7 +29,6 @@ Progress goes to stderr, one line per chunk, from process 0 only.
 from __future__ import annotations
 
 import math
-import os
 import sys
 import time
 from collections.abc import Callable
@@ -42,11 +41,52 @@ from jax.sharding import Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
 
 from lstm_ar.study import distributed
-from lstm_ar.study.chunk_store import ChunkStore
+from lstm_ar.study.chunk_store import ChunkStore, StoreMismatch, chunk_name
+from lstm_ar.study.memory import INDEX_BYTES_PER_SEED as INDEX_BYTES_PER_SEED
+from lstm_ar.study.memory import MEMORY_FRACTION as MEMORY_FRACTION
+from lstm_ar.study.memory import (
+    NotEnoughMemory,
+    available_host_memory,
+    bytes_per_seed,
+    check_host_and_devices,
+    check_host_memory,
+    compiled_bytes,
+    devices_on_host,
+    memory_budget,
+)
+from lstm_ar.study.memory import host_bytes_needed as host_bytes_needed
 
 DEFAULT_LANES = 256
-INDEX_BYTES_PER_SEED = 12  # a chunk's u32 seed index and its key (2 x u32), besides the outputs
-MEMORY_FRACTION = 0.5  # of the memory free per device (host RAM / local devices on CPU)
+SEED_LIMIT = 2 ** 32  # root seeds and seed indices are uint32 (jax.random.key / fold_in keep 32 bits)
+
+
+def _check_int(name: str, value: Any, low: int, high: int | None = None, why: str = "") -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be an integer, got {value!r} ({type(value).__name__})")
+    value = int(value)
+    if value < low or (high is not None and value >= high):
+        valid = f">= {low}" if high is None else f"in [{low}, {high})"
+        raise ValueError(f"{name} must be {valid}{why}, got {value}")
+    return value
+
+
+def check_root_seed(root_seed: Any) -> int:
+    """The root seed as an int, if it is an integer in [0, 2**32).
+
+    ``jax.random.key`` keeps 32 bits, so 2**32 would silently run root seed 0 and -1 root seed
+    2**32 - 1; both are refused instead.
+
+    Args:
+      root_seed: the value to check (Python or numpy integer; not bool, not float).
+
+    Returns:
+      ``int(root_seed)``.
+
+    Raises:
+      TypeError: not an integer. ValueError: outside [0, 2**32).
+    """
+    return _check_int("root_seed", root_seed, 0, SEED_LIMIT,
+                      " (jax.random.key keeps 32 bits: other values would alias a seed in that range)")
 
 
 class Progress:
@@ -102,50 +142,24 @@ class Sweep(NamedTuple):
         return {k: v for k, v in self._asdict().items() if k != "results"}
 
 
-def _meminfo_available() -> int:
-    try:
-        with open("/proc/meminfo") as f:
-            for line in f:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_AVPHYS_PAGES")
+def lower_seed_program(per_seed: Callable, *, root_seed: int, lanes: int, chunk: int,
+                       mesh: Mesh | None = None) -> tuple[jax.stages.Lowered, NamedSharding]:
+    """Trace and lower ``per_seed`` for chunks of ``chunk`` seed indices over ``mesh`` (not compiled).
 
+    Args:
+      per_seed: one seed's key -> pytree of arrays.
+      root_seed: seed i's key is ``fold_in(key(root_seed), i)``; in [0, 2**32).
+      lanes: seeds vmapped at once per device.
+      chunk: seeds per call, a multiple of lanes x devices.
+      mesh: the seed mesh (default: every device, ``distributed.seed_mesh()``).
 
-def memory_budget(device: jax.Device | None = None, fraction: float = MEMORY_FRACTION) -> int:
-    """Bytes one chunk may use per device: ``fraction`` of what is free on it.
-
-    GPU / TPU: ``device.memory_stats()`` (bytes_limit - bytes_in_use). CPU (no stats): the
-    host's MemAvailable divided by the local devices, which share it.
+    Returns:
+      (the lowered program: ``u32[chunk]`` seed indices -> pytree of ``[chunk, ...]``, its input sharding).
     """
-    device = jax.local_devices()[0] if device is None else device
-    stats = device.memory_stats() if hasattr(device, "memory_stats") else None
-    if stats and "bytes_limit" in stats:
-        free = int(stats["bytes_limit"]) - int(stats.get("bytes_in_use", 0))
-    else:
-        free = _meminfo_available() // jax.local_device_count()
-    return int(fraction * free)
-
-
-def compiled_bytes(compiled) -> int | None:
-    """Per-device bytes of a compiled program: arguments + outputs + temporaries - aliased."""
-    try:
-        m = compiled.memory_analysis()
-    except Exception:  # not every backend reports it
-        return None
-    if m is None:
-        return None
-    return int(m.argument_size_in_bytes + m.output_size_in_bytes + m.temp_size_in_bytes - m.alias_size_in_bytes)
-
-
-def compile_seed_program(per_seed: Callable, *, root_seed: int, lanes: int, chunk: int,
-                         mesh: Mesh | None = None) -> SeedProgram:
-    """Compile ``per_seed`` for chunks of ``chunk`` seed indices laid over ``mesh`` (default: all devices)."""
     mesh = distributed.seed_mesh() if mesh is None else mesh
+    root = check_root_seed(root_seed)
     if chunk % (lanes * mesh.size):
         raise ValueError(f"chunk {chunk} must be a multiple of lanes x devices = {lanes} x {mesh.size}")
-    root = int(root_seed)
 
     def device_fn(idx: jax.Array):  # u32[chunk / devices]: this device's seeds, whole blocks
         keys = jax.vmap(lambda i: jax.random.fold_in(jax.random.key(root), i))(idx)
@@ -155,8 +169,25 @@ def compile_seed_program(per_seed: Callable, *, root_seed: int, lanes: int, chun
     spec = P(distributed.SEED_AXIS)
     sharding = NamedSharding(mesh, spec)
     fn = jax.jit(jax.shard_map(device_fn, mesh=mesh, in_specs=spec, out_specs=spec, check_vma=False))
-    compiled = fn.lower(jax.ShapeDtypeStruct((chunk,), jnp.uint32, sharding=sharding)).compile()
-    return SeedProgram(compiled, root, lanes, chunk, sharding, compiled_bytes(compiled))
+    return fn.lower(jax.ShapeDtypeStruct((chunk,), jnp.uint32, sharding=sharding)), sharding
+
+
+def compile_seed_program(per_seed: Callable, *, root_seed: int, lanes: int, chunk: int,
+                         mesh: Mesh | None = None) -> SeedProgram:
+    """Compile ``per_seed`` for chunks of ``chunk`` seed indices laid over ``mesh`` (default: all devices).
+
+    Args: as ``lower_seed_program``.
+
+    Returns:
+      The ``SeedProgram``.
+    """
+    lowered, sharding = lower_seed_program(per_seed, root_seed=root_seed, lanes=lanes, chunk=chunk, mesh=mesh)
+    return _compile(lowered, int(root_seed), lanes, chunk, sharding)
+
+
+def _compile(lowered, root_seed: int, lanes: int, chunk: int, sharding: NamedSharding) -> SeedProgram:
+    compiled = lowered.compile()
+    return SeedProgram(compiled, root_seed, lanes, chunk, sharding, compiled_bytes(compiled))
 
 
 def default_lanes(n_seeds: int) -> int:
@@ -165,46 +196,71 @@ def default_lanes(n_seeds: int) -> int:
 
 
 def plan_program(per_seed: Callable, n_seeds: int, *, root_seed: int, lanes: int | None, chunk: int | None,
-                 budget: int, mesh: Mesh) -> SeedProgram:
+                 budget: int, mesh: Mesh, host_memory: int | None = None) -> SeedProgram:
     """Choose lanes and chunk, compile, and check the chunk's memory against ``budget`` per device.
 
     A default ``lanes`` over budget shrinks (to the power of two the measured bytes allow, at
     least halving) until it fits; an explicit ``lanes`` or ``chunk`` over budget raises
-    ``MemoryError``.
+    ``NotEnoughMemory`` (a ``MemoryError``). With ``host_memory``, the outputs of all seeds are
+    first checked against it (``check_host_memory``), after tracing and before compiling.
+
+    Args:
+      per_seed, root_seed: as ``lower_seed_program``.
+      n_seeds: seeds to run.
+      lanes, chunk: as asked (None: choose).
+      budget: bytes per device a chunk may use.
+      mesh: the seed mesh.
+      host_memory: host bytes available for the outputs (None: not checked).
+
+    Returns:
+      The compiled ``SeedProgram``.
     """
     auto = lanes is None
     lanes = default_lanes(n_seeds) if auto else int(lanes)
     while True:
         step = lanes * mesh.size
         size = min(-(-(chunk or step) // step), -(-n_seeds // step)) * step
-        program = compile_seed_program(per_seed, root_seed=root_seed, lanes=lanes, chunk=size, mesh=mesh)
+        if -(-n_seeds // size) * size > SEED_LIMIT:
+            raise ValueError(f"{n_seeds} seeds padded to chunks of {size} pass seed index 2**32 - 1: run fewer seeds")
+        lowered, sharding = lower_seed_program(per_seed, root_seed=root_seed, lanes=lanes, chunk=size, mesh=mesh)
+        if host_memory is not None:
+            check_host_memory(bytes_per_seed(lowered.out_info), n_seeds, size, host_memory)
+        program = _compile(lowered, int(root_seed), lanes, size, sharding)
         used = program.bytes_per_device
         if used is None or used <= budget:
+            if host_memory is not None and used is not None and devices_on_host(mesh):
+                check_host_and_devices(bytes_per_seed(lowered.out_info), n_seeds, size, used, host_memory)
             return program
         if not auto or chunk is not None or lanes == 1:
-            raise MemoryError(f"a chunk of {size} seeds ({lanes} lanes x {mesh.size} devices) needs "
-                              f"{used / 2**20:.1f} MiB per device, over the budget of {budget / 2**20:.1f} MiB; "
-                              f"pass a smaller --lanes or --chunk")
+            raise NotEnoughMemory(f"a chunk of {size} seeds ({lanes} lanes x {mesh.size} devices) needs "
+                                  f"{used / 2**20:.1f} MiB per device, over the budget of {budget / 2**20:.1f} MiB; "
+                                  f"pass a smaller --lanes or --chunk")
         lanes = max(1, 1 << int(math.floor(math.log2(max(1.0, lanes * budget / used)))))
         lanes = min(lanes, step // mesh.size // 2)  # strictly fewer than before
 
 
 def seed_indices(start: int, program: SeedProgram) -> jax.Array:
     """u32[chunk] global array of seeds start..start+chunk-1, each process filling its shards."""
+    if not 0 <= start <= start + program.chunk <= SEED_LIMIT:
+        raise ValueError(f"seeds {start}..{start + program.chunk - 1} leave the uint32 range of seed indices")
     host = np.arange(start, start + program.chunk, dtype=np.uint32)
     return jax.make_array_from_callback((program.chunk,), program.sharding, lambda index: host[index])
 
 
 def _resume(store: ChunkStore, program: SeedProgram, results: list, shapes: list, n_seeds: int) -> int:
-    """Start (or check) the store; copy its finished chunks into ``results``; return the next seed."""
+    """Start (or check) the store; copy its finished chunks into ``results``, each verified to come
+    from this run (``ChunkStore.load``) and to hold this program's outputs; return the next seed."""
     store.begin({"root_seed": program.root_seed, "lanes": program.lanes})
     start = 0
     for lo, hi in store.finished():
         if lo >= n_seeds:
             break
         loaded = store.load(lo, hi)
-        if [(a.shape[1:], a.dtype) for a in loaded] != shapes:
-            raise ValueError(f"{store.folder}: chunk {lo}-{hi} does not match this run's outputs")
+        got = [(a.shape[1:], a.dtype) for a in loaded]
+        if got != shapes:
+            raise StoreMismatch(f"{store.folder / chunk_name(lo, hi)} holds outputs {got}, not this run's {shapes}; "
+                                f"delete it and every later chunk (a resumed run recomputes every seed from {lo} on) "
+                                f"or run without --resume to start over")
         for dst, src in zip(results, loaded):
             dst[lo:min(hi, n_seeds)] = src[:min(hi, n_seeds) - lo]
         start = hi
@@ -213,27 +269,55 @@ def _resume(store: ChunkStore, program: SeedProgram, results: list, shapes: list
 
 def run_seeds(per_seed: Callable[[jax.Array], Any], n_seeds: int, *, root_seed: int = 0,
               chunk: int | None = None, lanes: int | None = None, desc: str = "", progress: bool = True,
-              store: ChunkStore | None = None, budget: int | None = None) -> Sweep:
+              store: ChunkStore | None = None, budget: int | None = None,
+              host_memory: int | None = None) -> Sweep:
     """``per_seed(key)`` for seeds 0..n_seeds-1 over all devices; see the module docstring.
 
-    per_seed: one seed's key -> pytree of arrays (traced once, vmapped over lanes).
-    chunk: seeds per call (rounded up to a multiple of lanes x devices); default lanes x devices.
-    lanes: seeds trained at once per device; default ``default_lanes(n_seeds)``, reduced to fit.
-    store: stream finished chunks there (process 0) and, if it resumes, skip finished ones.
-    budget: bytes per device a chunk may use (default ``memory_budget()``, smallest over processes).
-    Returns a ``Sweep``; its ``results`` leaves are numpy arrays [n_seeds, ...] on process 0.
+    Every argument is checked before anything is traced, and the outputs' host memory before
+    anything is compiled.
+
+    Args:
+      per_seed: one seed's key -> pytree of arrays (traced once, vmapped over lanes).
+      n_seeds: seeds to run, an integer in [1, 2**32].
+      root_seed: seed i's key is ``fold_in(key(root_seed), i)``; an integer in [0, 2**32).
+      chunk: seeds per call (rounded up to a multiple of lanes x devices); default lanes x devices.
+      lanes: seeds trained at once per device; default ``default_lanes(n_seeds)``, reduced to fit.
+      desc: the progress bar's label.
+      progress: show a progress bar (process 0 only).
+      store: stream finished chunks there (process 0) and, if it resumes, reuse the verified ones.
+      budget: bytes per device a chunk may use (default ``memory_budget()``, smallest over processes).
+      host_memory: host bytes the outputs may use (default ``available_host_memory()``, smallest
+        over processes).
+
+    Returns:
+      A ``Sweep``; its ``results`` leaves are numpy arrays ``[n_seeds, ...]`` on process 0.
+
+    Raises:
+      TypeError / ValueError: a bad argument. NotEnoughMemory: the outputs or a chunk cannot fit.
+      StoreMismatch / CorruptChunk: a stored chunk of another run, or unreadable (with ``store``).
     """
-    if n_seeds < 1:
-        raise ValueError(f"n_seeds must be >= 1, got {n_seeds}")
-    if chunk is not None and chunk < 1:
-        raise ValueError(f"chunk must be >= 1, got {chunk}")
-    if lanes is not None and lanes < 1:
-        raise ValueError(f"lanes must be >= 1, got {lanes}")
+    n_seeds = _check_int("n_seeds", n_seeds, 1, SEED_LIMIT + 1)
+    root_seed = check_root_seed(root_seed)
+    chunk = None if chunk is None else _check_int("chunk", chunk, 1)
+    lanes = None if lanes is None else _check_int("lanes", lanes, 1)
+    budget = None if budget is None else _check_int("budget", budget, 1)
+    host_memory = None if host_memory is None else _check_int("host_memory", host_memory, 1)
+    if store is not None and not isinstance(store, ChunkStore):
+        raise TypeError(f"store must be a ChunkStore or None, got {type(store).__name__}")
+    writer = distributed.is_writer()
+    early = None
+    if store is not None and writer:  # a symlinked store folder is refused before compiling
+        try:
+            store.check_location()
+        except Exception as e:
+            early = e
+    if distributed.broadcast_int(-1 if early is not None else 0) < 0:
+        raise early if early is not None else RuntimeError("process 0 cannot use its chunk store (see its log)")
     mesh = distributed.seed_mesh()
     budget = int(distributed.min_over_processes(memory_budget() if budget is None else budget))
+    host_memory = int(distributed.min_over_processes(available_host_memory() if host_memory is None else host_memory))
     program = plan_program(per_seed, n_seeds, root_seed=root_seed, lanes=lanes, chunk=chunk, budget=budget,
-                           mesh=mesh)
-    writer = distributed.is_writer()
+                           mesh=mesh, host_memory=host_memory)
     if lanes is None and program.lanes < default_lanes(n_seeds) and writer:
         sys.stderr.write(f"{desc or 'sweep'}: {default_lanes(n_seeds)} lanes exceed the memory budget of "
                          f"{budget / 2**20:.0f} MiB per device; using {program.lanes} (results differ from the "

@@ -11,8 +11,10 @@ exactly zero; Keras's Adam then keeps their moments at zero and their update at 
 ``-(p * weight_decay * lr)``: nothing at all without weight decay. Training therefore packs the
 parameters that can change into one flat vector (one Adam update over 7u + 1 numbers instead of
 per-leaf updates over 4u + 4u^2 + ...), keeps the others aside (``Frozen``), decays those only
-when the weight decay is not a concrete zero, and puts everything back in the usual layout at
-the end.
+where the weight decay is nonzero (``decay_if_any``, a ``lax.cond`` on the number), and puts
+everything back in the usual layout at the end. ``make_train`` here is
+``lstm_ar.training.fast.make_train`` (same keys, same masks, same ``train(key, hyper=None) ->
+TrainResult``) in this layout, with its own carry ``FirstStepCarry``.
 
 Layout of ``theta: f32[7u + 1]``: ``[k_i, k_c, k_o, b_i, b_c, b_o, w, b]`` (gate order of
 ``lstm_ar.model.cell``, forget gate left out). ``tests/test_first_step.py`` checks it against the
@@ -21,14 +23,21 @@ plain forward/gradient and ``tests/test_train.py`` the whole training against th
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
+import optax
 
-from lstm_ar.config import ModelConfig, TrainConfig
-from lstm_ar.model.activations import get_activation
-from lstm_ar.model.forecaster import DropoutMasks, Params
+from lstm_ar.activations import get_activation
+from lstm_ar.config import Hyper, ModelConfig, TrainConfig
+from lstm_ar.data.series import Dataset
+from lstm_ar.kernels import threefry
+from lstm_ar.model.forecaster import DropoutMasks, Params, init_params
+from lstm_ar.training import fast
+from lstm_ar.training.plain import MINIBATCH_UNROLL, Batch, TrainResult, epoch_mean, make_optimizer, masked_mse
+from lstm_ar.training.validation import check_dataset, check_hyper
 
 GATES = (0, 2, 3)  # i, c, o in the fused [i, f, c, o] layout; f (1) is not used from c0 = 0
 
@@ -103,3 +112,95 @@ def decay(frozen: Frozen, learning_rate, weight_decay) -> Frozen:
     """Keras Adam's step on a parameter whose gradient is always zero: ``p - p * wd * lr``."""
     rate = jnp.asarray(weight_decay, jnp.float32) * jnp.asarray(learning_rate, jnp.float32)
     return jax.tree.map(lambda p: p + (-(p * rate)), frozen)
+
+
+def decay_if_any(frozen: Frozen, learning_rate, weight_decay) -> Frozen:
+    """``decay`` where the weight decay is nonzero, else the parameters untouched (a ``lax.cond``:
+    skipped at run time for a zero decay; under vmap over decays, a select per member)."""
+    return jax.lax.cond(jnp.asarray(weight_decay) != 0, lambda f: decay(f, learning_rate, weight_decay),
+                        lambda f: f, frozen)
+
+
+class FirstStepCarry(NamedTuple):
+    """theta: f32[7u + 1] (trained); opt_state: Keras Adam's state over theta; frozen: the rest."""
+
+    theta: jax.Array
+    opt_state: optax.OptState
+    frozen: Frozen
+
+
+def batch_masks(key: jax.Array, batch_size: int, config: TrainConfig, hyper: Hyper) -> DropoutMasks | None:
+    """The masks ``lstm_ar.training.fast.draw_batch`` draws for a window-1 batch (same keys, same
+    bits), less the recurrent mask (never read); None when the config has no input or output site."""
+    if not {"input", "output"} & set(config.dropout_sites):
+        return None
+    masks, _ = fast.draw_batch(key, batch_size, config, hyper)
+    return masks._replace(recurrent=None)
+
+
+def loss(parts: tuple[jax.Array, ...], batch: Batch, masks: DropoutMasks | None, model: ModelConfig) -> jax.Array:
+    """The batch loss of the plain path in this layout (``parts = unpack(theta)``); batch.x: f32[b]."""
+    pred = predict(parts, batch.x, model, masks)
+    return masked_mse(pred[:, None], batch.y, batch.mask)
+
+
+def value_and_grad(theta: jax.Array, batch: Batch, masks: DropoutMasks | None,
+                   model: ModelConfig) -> tuple[jax.Array, jax.Array]:
+    """Loss and gradient f32[7u + 1] with respect to theta. Differentiating with respect to the
+    eight parts (sliced outside) rather than theta keeps the backward pass free of pads."""
+    value, grads = jax.value_and_grad(loss)(unpack(theta, model.units), batch, masks, model)
+    return value, jnp.concatenate(grads)
+
+
+def train_step(carry: FirstStepCarry, batch: Batch, masks: DropoutMasks | None, *, model: ModelConfig,
+               hyper: Hyper, tx: optax.GradientTransformation) -> tuple[FirstStepCarry, jax.Array]:
+    """One Adam step on theta and Keras's decay-only step on the frozen parameters; returns the new
+    carry and the batch loss (before the update)."""
+    value, grads = value_and_grad(carry.theta, batch, masks, model)
+    updates, opt_state = tx.update(grads, carry.opt_state, carry.theta)
+    frozen = decay_if_any(carry.frozen, hyper.learning_rate, hyper.weight_decay)
+    return FirstStepCarry(optax.apply_updates(carry.theta, updates), opt_state, frozen), value
+
+
+def make_train(config: TrainConfig, data: Dataset) -> Callable[..., TrainResult]:
+    """``lstm_ar.training.fast.make_train`` in this layout, for configs ``supports`` accepts:
+    same arguments, same ``train(key, hyper=None) -> TrainResult``, same results to float32
+    rounding (the parameters of always-zero gradient exactly, without weight decay)."""
+    if not supports(config):
+        raise ValueError("the window-1 layout needs window 1, one-step teacher forcing and no layer norm; "
+                         f"got window {config.model.window}, regime {config.regime!r}, horizon {config.horizon}, "
+                         f"layer_norm {config.model.layer_norm}: use lstm_ar.training.fast.make_train")
+    x_host, y_host = check_dataset(data, config)
+    x, y = jnp.asarray(x_host[:, 0, 0]), jnp.asarray(y_host)  # x: f32[n], the window's one value
+    n = int(x.shape[0])
+    steps = -(-n // config.batch_size)
+
+    def train(key: jax.Array, hyper: Hyper | None = None) -> TrainResult:
+        hyper = config.hyper if hyper is None else hyper
+        check_hyper(hyper, config)
+        init_key, shuffle_key, dropout_key = threefry.split(key, 3)
+        tx = make_optimizer(config, hyper)
+        theta, frozen = split(init_params(init_key, config.model))
+        carry = FirstStepCarry(theta, tx.init(theta), frozen)
+
+        def epoch(carry: FirstStepCarry, e: jax.Array):
+            idx, mask = fast.batch_indices(threefry.fold_in(shuffle_key, e), n, config.batch_size, config.shuffle)
+            epoch_key = threefry.fold_in(dropout_key, e)
+            # The epoch's masks are drawn before its minibatch loop, from the same keys. Inside the
+            # loop XLA fuses the (integer, "cheap") hash into each consumer of a mask, forward and
+            # backward, and so computes it four times per step.
+            masks = jax.vmap(lambda b: batch_masks(threefry.fold_in(epoch_key, b), config.batch_size,
+                                                   config, hyper))(jnp.arange(steps))
+
+            def minibatch(carry: FirstStepCarry, inputs):
+                batch_idx, batch_mask, masks_b = inputs
+                batch = Batch(x=x[batch_idx], y=y[batch_idx], mask=batch_mask)
+                return train_step(carry, batch, masks_b, model=config.model, hyper=hyper, tx=tx)
+
+            carry, losses = jax.lax.scan(minibatch, carry, (idx, mask, masks), unroll=MINIBATCH_UNROLL)
+            return carry, epoch_mean(losses, mask, n)
+
+        carry, epoch_loss = jax.lax.scan(epoch, carry, jnp.arange(config.epochs))
+        return TrainResult(params=merge(carry.theta, carry.frozen), epoch_loss=epoch_loss)
+
+    return train

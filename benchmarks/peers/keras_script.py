@@ -4,7 +4,7 @@ Run with a Python that has TensorFlow (a separate venv; the project's own venv h
 It imports only the standard library, numpy and tensorflow/keras, and prints ONE JSON object on
 the last line of stdout; everything else (Keras progress bars, TF logs) goes to stderr.
 
-  python benchmarks/keras_peer.py train --seeds K [--examples 1,2,3] [--epochs-scale F] [--threads N]
+  python benchmarks/peers/keras_script.py train --seeds K [--examples 1,2,3] [--epochs-scale F] [--threads N]
       The article's three examples for seeds 0..K-1, faithfully: keras.utils.set_random_seed(seed)
       at the top of each example (as if each example script were run with that seed), Keras
       defaults (batch 32, Adam lr 1e-3), and the predict call each example makes. The article's
@@ -14,11 +14,11 @@ the last line of stdout; everything else (Keras progress bars, TF logs) goes to 
       variant's epochs (at least 2: the first epoch also traces the train step, so the full fit is
       extrapolated from the median of the later epochs).
 
-  python benchmarks/keras_peer.py rollout --weights W.npz --mode window|stateful --steps N
+  python benchmarks/peers/keras_script.py rollout --weights W.npz --mode window|stateful --steps N
                                  [--x0 0.5] [--activation tanh] [--budget-s 20]
       One forecaster LSTM(u) -> Dense(1) loaded from W.npz (Keras layout: kernel [1,4u], recurrent
       [u,4u], bias [4u], dense [u,1], dense_bias [1]; a leading model axis of size 1, as in
-      benchmarks/rollout_peers.py, is accepted) and rolled out from x0, each prediction fed back.
+      benchmarks/peers/numpy_rollout.py, is accepted) and rolled out from x0, each prediction fed back.
       window: the model(x) of a non-stateful LSTM, zero state every step; stateful: an LSTM with
       stateful=True and batch size 1 carries (h, c). Timed as model(x) in an eager loop, as
       model.predict_on_batch, and as a tf.function-wrapped step.
@@ -38,7 +38,7 @@ import numpy as np
 
 BATCH = 32  # Keras's default fit batch size, which the article leaves as is
 # (example, name, activation, dropout, epochs, data) in the article's order within each example;
-# names are the project's scenario/variant names (benchmarks/train.py)
+# names are the project's scenario/variant names (benchmarks/suite.py)
 VARIANTS = ((1, "diversity/relu", "relu", 0.0, 100, "linspace"),
             (2, "activation/sigmoid", "sigmoid", 0.0, 20, "sine"),
             (2, "activation/relu", "relu", 0.0, 20, "sine"),
@@ -103,6 +103,7 @@ def run_variant(keras, variant, scale):
 
 
 def train(args):
+    """The ``train`` subcommand: the article's examples for seeds 0..K-1; returns the result object."""
     tf, keras, threads, import_s = import_tf(args.threads)
     import warnings
     warnings.filterwarnings("ignore", message=".*input_shape.*")  # Keras 3 on the article's style
@@ -150,7 +151,7 @@ def load_weights(path):
             raise SystemExit(f"{path} lacks {sorted(missing)} (has {sorted(f.files)})")
         w = {k: np.asarray(f[k], np.float32) for k in ("kernel", "recurrent", "bias", "dense", "dense_bias")}
     rec = w["recurrent"]
-    if rec.ndim == 3:  # rollout_peers layout with a leading model axis
+    if rec.ndim == 3:  # the rollout peers' layout, with a leading model axis
         if rec.shape[0] != 1:
             raise SystemExit(f"one model per run: recurrent has {rec.shape[0]} models")
         rec = rec[0]
@@ -188,6 +189,7 @@ def rollout_fns(tf, model, stateful):
 
 
 def rollout(args):
+    """The ``rollout`` subcommand: one model's rollout, timed three ways; returns the result object."""
     weights = load_weights(args.weights)  # before the slow TensorFlow import: fail fast
     tf, keras, threads, import_s = import_tf(args.threads)
     u, stateful = weights[1].shape[0], args.mode == "stateful"
@@ -220,6 +222,7 @@ def rollout(args):
 
 
 def main(argv=None):
+    """Parse the subcommand, run it with stdout kept for the one JSON line, print that line."""
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = p.add_subparsers(dest="cmd", required=True)
     t = sub.add_parser("train", help="time the article's three examples over seeds")

@@ -1,4 +1,4 @@
-"""Peers for the training benchmark: the seed suite written in PyTorch, per seed and vmapped.
+"""The training benchmark's PyTorch peers: the seed suite written in PyTorch, per seed and vmapped.
 
 The model and training are the seed's Keras ones, ported literally (what a PyTorch user would
 write): LSTM(u) from the zero state over the one-value window (the full cell, h0 @ R and the
@@ -22,18 +22,7 @@ from typing import Any
 
 import numpy as np
 
-
-class PeerUnavailable(RuntimeError):
-    """The peer cannot run here (the reason is the message)."""
-
-
-def torch_module():
-    try:
-        import torch
-    except ImportError as e:
-        raise PeerUnavailable(f"torch not installed ({e}); pip install torch") from None
-    return torch
-
+from benchmarks.peers import PeerUnavailable, import_torch
 
 ACTIVATIONS = ("relu", "sigmoid", "tanh")
 
@@ -101,8 +90,16 @@ class KerasAdam:
 
 
 def torch_loop(spec: dict, seed: int) -> float:
-    """Train one seed of one suite variant; returns its final epoch loss."""
-    torch = torch_module()
+    """Train one seed of one suite variant.
+
+    Args:
+      spec: ``benchmarks.suite.peer_spec`` of the variant.
+      seed: the torch generator's seed.
+
+    Returns:
+      The final epoch's training loss.
+    """
+    torch = import_torch()
     gen = torch.Generator().manual_seed(seed)
     act, rec_act = _act(torch, spec["activation"]), torch.sigmoid
     p = {k: v.requires_grad_() for k, v in _init(torch, spec["units"], gen).items()}
@@ -129,8 +126,17 @@ def torch_loop(spec: dict, seed: int) -> float:
 
 
 def torch_vmap(spec: dict, n_seeds: int, seed: int = 0) -> np.ndarray:
-    """Train ``n_seeds`` models of one variant at once with torch.func.vmap; final epoch losses."""
-    torch = torch_module()
+    """Train ``n_seeds`` models of one variant at once with ``torch.func.vmap``.
+
+    Args:
+      spec: ``benchmarks.suite.peer_spec`` of the variant.
+      n_seeds: models trained side by side (stacked weights and Adam moments).
+      seed: the torch generator's seed.
+
+    Returns:
+      f32[n_seeds]: each model's final epoch loss.
+    """
+    torch = import_torch()
     from torch.func import grad_and_value, vmap
 
     gen = torch.Generator().manual_seed(seed)

@@ -1,7 +1,7 @@
 """Plot the rollout benchmark: seed-steps per second against the number of models B, log-log.
 
-    python benchmarks/plot.py                          # benchmarks/results/rollout.json -> rollout.png
-    python benchmarks/plot.py --json X.json --out X.png --hidden 128
+    python -m benchmarks.plot_rollout                  # benchmarks/results/rollout.json -> rollout.png
+    python -m benchmarks.plot_rollout --json X.json --out X.png --hidden 128
 
 One panel per rollout mode, one line per implementation (ours and each peer that ran), at one
 hidden size. Needs matplotlib (the ``plots`` extra).
@@ -27,6 +27,16 @@ def series(doc: dict, hidden: int, mode: str) -> dict[str, list[tuple[int, float
 
 
 def plot(doc: dict, hidden: int, out: Path) -> Path:
+    """Draw a rollout.json document at one hidden size to the PNG ``out``.
+
+    Args:
+      doc: ``benchmarks.rollout``'s JSON document.
+      hidden: the hidden size to plot (one of ``doc["hidden"]``).
+      out: the PNG path.
+
+    Returns:
+      ``out``.
+    """
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -55,13 +65,14 @@ def plot(doc: dict, hidden: int, out: Path) -> Path:
 
 
 def main(argv=None) -> Path:
+    """``python -m benchmarks.plot_rollout [--json J] [--out PNG] [--hidden U]``; returns the PNG's path."""
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--json", type=Path, default=RESULTS / "rollout.json")
     p.add_argument("--out", type=Path, default=RESULTS / "rollout.png")
     p.add_argument("--hidden", type=int, default=32)
     args = p.parse_args(argv)
     if not args.json.exists():
-        raise SystemExit(f"{args.json} not found: run python benchmarks/rollout.py first")
+        raise SystemExit(f"{args.json} not found: run python -m benchmarks.rollout first")
     doc = json.loads(args.json.read_text())
     if args.hidden not in doc["hidden"]:
         raise SystemExit(f"hidden {args.hidden} not in {args.json} (has {doc['hidden']})")

@@ -1,0 +1,86 @@
+"""Argument checks shared by the data and dynamics layers (bottom layer: numpy and jax only).
+
+* ``check_int``: a count (steps, window, unroll, ...) must be a Python or numpy int, not a bool,
+  a float (``2.5`` would silently become 2) or an array, and at least ``minimum``.
+* ``real_float32``: values a model will read in float32 must be real (float or int dtype, not
+  complex, bool or text), finite, and stay finite once converted to float32 (a float64 ``1e39``
+  would become inf).
+
+Exception types are the same everywhere: TypeError for a value of the wrong type, ValueError for
+a value of the right type that is not valid.
+"""
+
+from __future__ import annotations
+
+import jax
+import numpy as np
+
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
+def check_int(value, name: str, minimum: int) -> int:
+    """``value`` as a Python int, or a clear error.
+
+    Args:
+      value: a Python or numpy int; a bool, a float or an array is refused.
+      name: how the error messages call it.
+      minimum: the smallest valid value.
+
+    Returns:
+      ``int(value)``.
+
+    Raises:
+      TypeError: not an int. ValueError: below ``minimum``.
+    """
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be an int >= {minimum}, got {value!r} of type {type(value).__name__}")
+    if value < minimum:
+        raise ValueError(f"{name} must be an int >= {minimum}, got {value}")
+    return int(value)
+
+
+def _index(flat: int, shape: tuple[int, ...]) -> str:
+    """Where the ``flat``-th value of an array of ``shape`` is, for an error message."""
+    if not shape:
+        return "(a scalar)"
+    where = np.unravel_index(flat, shape)
+    return f"at index {tuple(int(i) for i in where) if len(where) > 1 else int(where[0])}"
+
+
+def real_float32(values, name: str):
+    """Check values that are read in float32, and convert them.
+
+    Args:
+      values: an array-like of any shape; a traced array (inside ``jit``/``vmap``), or one spread
+        over other processes, has only its dtype checked (its values are not known here).
+      name: how the error messages call it.
+
+    Returns:
+      The values as a numpy f32 array of the same shape when they are known; otherwise
+      ``values`` unchanged.
+
+    Raises:
+      TypeError: the dtype is not float or int (complex input would lose its imaginary part).
+      ValueError: a known value is nan or inf, or is finite but overflows float32
+        (|x| > 3.4e38 becomes inf).
+    """
+    dtype = values.dtype if hasattr(values, "dtype") else np.asarray(values).dtype
+    if np.dtype(dtype).kind not in "fiu":
+        raise TypeError(f"{name} must be real (float or int), got dtype {dtype}")
+    if isinstance(values, jax.core.Tracer) or not getattr(values, "is_fully_addressable", True):
+        return values
+    array = np.asarray(values)
+    finite = np.isfinite(array)
+    if not finite.all():
+        first = int(np.argmin(finite))
+        raise ValueError(f"{name} has {array.size - int(finite.sum())} non-finite value(s) (nan/inf), "
+                         f"the first {_index(first, array.shape)}: {array.ravel()[first]}")
+    with np.errstate(over="ignore"):
+        converted = array.astype(np.float32)
+    fits = np.isfinite(converted)
+    if not fits.all():
+        first = int(np.argmin(fits))
+        raise ValueError(f"{name} has {array.size - int(fits.sum())} value(s) too large for float32 "
+                         f"(|x| > {FLOAT32_MAX:.4g}); the first, {array.ravel()[first]:g} "
+                         f"{_index(first, array.shape)}, overflows float32")
+    return converted

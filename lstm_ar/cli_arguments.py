@@ -1,0 +1,321 @@
+"""The ``lstm-ar`` command's arguments: the parsers, their types and the checks before a run.
+
+``build_parser`` makes the whole command (``reproduce``, ``run NAME``, ``bench SUITE``);
+``experiment_parser`` the stand-alone parser of one experiment (``experiments/*.py``). Both add
+the same options (``add_run_options``). Every value argparse can check is checked by its type
+(``positive_int``, ``seed_count``, ``non_negative_int``, ``root_seed``); ``check_arguments`` checks
+the rest (``--only`` names, the process flags, ``--out``) before anything is computed. A bad value exits
+with status 2 and a message naming it and what is valid. Running the parsed command is
+``lstm_ar.cli``'s job.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import pathlib
+from collections.abc import Callable, Iterable, Mapping
+
+from lstm_ar.scenarios import EXPERIMENTS, FOLLOW_UPS, REPRODUCE, Experiment
+from lstm_ar.study.distributed import ENV_COORDINATOR, ENV_NUM_PROCESSES, ENV_PROCESS_ID
+from lstm_ar.study.scenario import Scenario
+from lstm_ar.study.sweep import DEFAULT_LANES
+
+PROG = "lstm-ar"
+QUICK_SEEDS = 8
+ROOT_SEEDS = 2**32  # a root seed is a uint32: jax.random.key(root_seed)
+BENCH_SUITES = ("rollout", "train")
+
+Catalogue = Mapping[str, Callable[[bool], Scenario]]
+
+
+def positive_int(text: str) -> int:
+    """argparse type: an integer >= 1.
+
+    Args:
+        text: the command-line word.
+
+    Returns:
+        Its value; ``argparse.ArgumentTypeError`` (a usage error naming the value) otherwise.
+    """
+    value = _int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is not a positive integer (>= 1)")
+    return value
+
+
+def seed_count(text: str) -> int:
+    """argparse type: a number of seeds per variant, in [1, 2**32] (seed indices are uint32).
+
+    Args:
+        text: the command-line word.
+
+    Returns:
+        Its value; ``argparse.ArgumentTypeError`` (a usage error naming the value) otherwise.
+    """
+    value = positive_int(text)
+    if value > ROOT_SEEDS:
+        raise argparse.ArgumentTypeError(f"{value} is outside [1, 2**32] = [1, {ROOT_SEEDS}] (seed indices are uint32)")
+    return value
+
+
+def non_negative_int(text: str) -> int:
+    """argparse type: an integer >= 0.
+
+    Args:
+        text: the command-line word.
+
+    Returns:
+        Its value; ``argparse.ArgumentTypeError`` (a usage error naming the value) otherwise.
+    """
+    value = _int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{value} is negative (must be >= 0)")
+    return value
+
+
+def root_seed(text: str) -> int:
+    """argparse type: a root seed in [0, 2**32) (``jax.random.key`` would reduce others mod 2**32).
+
+    Args:
+        text: the command-line word.
+
+    Returns:
+        Its value; ``argparse.ArgumentTypeError`` (a usage error naming the value) otherwise.
+    """
+    value = _int(text)
+    if not 0 <= value < ROOT_SEEDS:
+        raise argparse.ArgumentTypeError(f"{value} is outside [0, 2**32) = [0, {ROOT_SEEDS - 1}]")
+    return value
+
+
+def _int(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+
+
+class CatalogueParser(argparse.ArgumentParser):
+    """A parser whose help ends with its catalogue's scenario names, read only when help is shown.
+
+    ``catalogue`` (None, or a function returning the scenario names) is set after construction;
+    a catalogue whose optional dependency is missing says so instead of listing its names.
+    """
+
+    catalogue: Callable[[], Iterable[str]] | None = None
+
+    def format_help(self) -> str:
+        """argparse's help, then the scenario names (for ``--only``)."""
+        text = super().format_help()
+        if self.catalogue is not None:
+            try:
+                text += f"\nscenarios (for --only): {', '.join(self.catalogue())}\n"
+            except ImportError as err:  # an optional dependency of the catalogue is missing
+                text += f"\nscenarios: cannot be listed ({err})\n"
+        return text
+
+
+def add_run_options(parser: argparse.ArgumentParser, *, default_seeds: int) -> None:
+    """The options every experiment takes (``--seeds``, ``--out``, ``--only``, ..., the process group).
+
+    Args:
+        parser: the experiment's parser.
+        default_seeds: seeds per variant without ``--seeds`` (and without ``--quick``).
+    """
+    parser.add_argument("--seeds", type=seed_count, default=None,
+                        help=f"seeds per variant, 1..2**32 (default {default_seeds}; {QUICK_SEEDS} with --quick)")
+    parser.add_argument("--root-seed", type=root_seed, default=0,
+                        help="seed i uses fold_in(key(root_seed), i); 0 <= root seed < 2**32 (default 0)")
+    parser.add_argument("--chunk", type=positive_int, default=None,
+                        help="seeds per step: results are saved and progress shown after each chunk; rounded up "
+                             "to a multiple of lanes x devices (default: lanes x devices)")
+    parser.add_argument("--lanes", type=positive_int, default=None,
+                        help=f"seeds trained at once on each device (default {DEFAULT_LANES}, fewer for smaller "
+                             "runs or if the memory budget needs it); changing it changes results by float32 "
+                             "rounding only")
+    parser.add_argument("--resume", action="store_true",
+                        help="reuse the finished chunks a stopped run left in <out>/<scenario>/.chunks "
+                             "(an error if they come from a different config, code or root seed)")
+    parser.add_argument("--out", default="results",
+                        help="output folder (default: results/); locked while the run lasts")
+    parser.add_argument("--only", nargs="+", metavar="SCENARIO", default=None,
+                        help="run only these scenarios (listed at the end)")
+    parser.add_argument("--quick", action="store_true", help=f"smoke run: {QUICK_SEEDS} seeds, at most 2 epochs")
+    parser.add_argument("--no-plots", action="store_true", help="skip the PNG figures")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument("--cpu-devices", type=positive_int, default=None,
+                        help="JAX devices the CPU is split into, each training its own block of --lanes seeds "
+                             "(default: one per core, at most one per block, in a single-process run; 1 per "
+                             "process in a multi-process one); results do not depend on it unless the memory budget "
+                             "per device makes the default lanes shrink (a warning says so); only the CPU backend "
+                             "is split")
+    group = parser.add_argument_group("multiple processes (hosts); or set JAX_COORDINATOR_ADDRESS, "
+                                      "JAX_NUM_PROCESSES, JAX_PROCESS_ID")
+    group.add_argument("--coordinator", default=None, help="host:port of process 0")
+    group.add_argument("--num-processes", type=positive_int, default=None, help="number of processes")
+    group.add_argument("--process-id", type=non_negative_int, default=None,
+                       help="this process's id, 0..num-processes-1")
+    group.add_argument("--distributed", action="store_true",
+                       help="detect the processes from SLURM (srun), Open MPI or a Cloud TPU pod")
+
+
+def experiment_description(experiment: Experiment, prog: str) -> str:
+    """The help text of one experiment's command: its question, two example lines, what it writes.
+
+    Args:
+        experiment: the registered experiment (``lstm_ar.scenarios.EXPERIMENTS``).
+        prog: the command that runs it, as the user types it (``lstm-ar run context``).
+
+    Returns:
+        The description, for a ``RawDescriptionHelpFormatter``.
+    """
+    return (f"{experiment.question}\n\n"
+            f"  {prog}                 # {experiment.default_seeds} seeds per variant -> results/<scenario>/\n"
+            f"  {prog} --quick         # smoke run: {QUICK_SEEDS} seeds, at most 2 epochs\n\n"
+            f"The scenarios are defined in lstm_ar/scenarios/{experiment.name}.py; each writes "
+            f"<out>/<scenario>/{{summary.json,report.md,per_seed.csv,per_seed.npz,*.png}} and <out>/REPORT.md "
+            f"indexes every scenario in <out>.")
+
+
+def _experiment_parser(parser: CatalogueParser, experiment: Experiment) -> CatalogueParser:
+    """A registered experiment's subcommand: ``_run_parser`` plus which experiment and parser it is."""
+    _run_parser(parser, experiment.scenarios, default_seeds=experiment.default_seeds)
+    parser.set_defaults(experiment=experiment.name, parser=parser)
+    return parser
+
+
+def _run_parser(parser: CatalogueParser, catalogue: Catalogue | Callable[[], Iterable[str]], *,
+                default_seeds: int) -> CatalogueParser:
+    """The run options (``add_run_options``) and the catalogue whose names the help lists."""
+    add_run_options(parser, default_seeds=default_seeds)
+    parser.catalogue = (lambda: list(catalogue())) if callable(catalogue) else (lambda: list(catalogue))
+    return parser
+
+
+def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
+    """The ``lstm-ar`` parser: subcommands ``reproduce``, ``run NAME`` and ``bench SUITE``.
+
+    Args:
+        prog: the program name shown in usage lines and recorded as the command.
+
+    Returns:
+        The parser; parsed arguments carry ``command`` (the subcommand) and, for experiments,
+        ``experiment`` (its registry name) and ``parser`` (the subcommand's parser, for errors).
+    """
+    raw = argparse.RawDescriptionHelpFormatter
+    top = CatalogueParser(prog=prog, formatter_class=raw, description=(
+        "Why does an autoregressive LSTM forecaster collapse to a single value? Train many seeds of each "
+        "model, roll them out, judge the claims.\n\n"
+        f"  {prog} reproduce --quick            # a smoke run of the main job (seconds)\n"
+        f"  {prog} reproduce                    # the article's three examples, "
+        f"{EXPERIMENTS[REPRODUCE].default_seeds} seeds each -> results/\n"
+        f"  {prog} run --help                   # the follow-up experiments\n"
+        f"  {prog} run context --seeds 64\n"
+        f"  {prog} bench rollout --quick        # benchmarks (source checkout only)"))
+    commands = top.add_subparsers(dest="command", metavar="COMMAND", required=True, parser_class=CatalogueParser)
+
+    reproduce = EXPERIMENTS[REPRODUCE]
+    _experiment_parser(commands.add_parser(
+        REPRODUCE, formatter_class=raw, help=f"{reproduce.question} (default {reproduce.default_seeds} seeds)",
+        description=experiment_description(reproduce, f"{prog} {REPRODUCE}")), reproduce)
+
+    run = commands.add_parser("run", formatter_class=raw, help="run a follow-up experiment (run --help lists them)",
+                              description=f"Run one follow-up experiment (listed below).\n\n"
+                                          f"  {prog} run NAME --help   # its options and scenarios")
+    names = run.add_subparsers(dest="experiment", metavar="NAME", required=True, parser_class=CatalogueParser)
+    for name in FOLLOW_UPS:
+        experiment = EXPERIMENTS[name]
+        _experiment_parser(names.add_parser(
+            name, formatter_class=raw, help=f"{experiment.question} (default {experiment.default_seeds} seeds)",
+            description=experiment_description(experiment, f"{prog} run {name}")), experiment)
+
+    bench = commands.add_parser("bench", formatter_class=raw, help="run a benchmark suite (source checkout only)",
+                                description="Run python -m benchmarks.SUITE [ARGS...] from the source checkout "
+                                            "(the folder above the lstm_ar package, which holds benchmarks/); "
+                                            "benchmarks are not part of an installed package. Relative paths in "
+                                            "ARGS are relative to the current folder.\n\n"
+                                            f"  {prog} bench rollout --quick\n  {prog} bench train --help")
+    bench.add_argument("suite", choices=BENCH_SUITES, metavar="SUITE", help=f"one of: {', '.join(BENCH_SUITES)}")
+    extra = bench.add_argument("args", nargs=argparse.REMAINDER, metavar="ARGS",
+                               help="optional: passed to the benchmark (e.g. --quick, --help)")
+    extra.required = False  # a REMAINDER positional counts as required; none is fine (the suite's defaults)
+    return top
+
+
+def experiment_parser(description: str, catalogue: Catalogue | Callable[[], Iterable[str]], *, default_seeds: int,
+                      prog: str | None = None) -> argparse.ArgumentParser:
+    """A stand-alone parser for one experiment (what ``experiments/*.py`` and ``run_cli`` use).
+
+    Args:
+        description: the help text (a script's docstring).
+        catalogue: the scenarios (a mapping, or a function returning their names).
+        default_seeds: seeds per variant without ``--seeds``.
+        prog: the program name (default: from ``sys.argv``).
+
+    Returns:
+        The parser.
+    """
+    parser = CatalogueParser(prog=prog, description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
+    return _run_parser(parser, catalogue, default_seeds=default_seeds)
+
+
+def check_arguments(parser: argparse.ArgumentParser, args: argparse.Namespace, scenarios: Iterable[str],
+                    default_seeds: int) -> list[str]:
+    """Check what argparse alone cannot, before anything runs; a bad value exits with status 2.
+
+    Fills ``args.seeds`` (``QUICK_SEEDS`` with ``--quick``, else ``default_seeds``).
+
+    Args:
+        parser: reports the error (``parser.error``).
+        args: the parsed arguments.
+        scenarios: the catalogue's scenario names, in order.
+        default_seeds: seeds per variant without ``--seeds``.
+
+    Returns:
+        The scenario names to run, in the catalogue's order if ``--only`` was not given, else in
+        ``--only``'s order (duplicates dropped).
+    """
+    try:
+        valid = list(scenarios)
+    except ImportError as err:  # an optional dependency of the catalogue is missing
+        parser.error(f"this experiment cannot run here: {err}")
+    if args.seeds is None:
+        args.seeds = QUICK_SEEDS if args.quick else default_seeds
+    if args.only is not None:
+        unknown = [name for name in args.only if name not in valid]
+        if unknown:
+            parser.error(f"--only: unknown scenario(s) {', '.join(map(repr, unknown))}; valid: {', '.join(valid)}")
+    _check_processes(parser, args)
+    if not args.out:
+        parser.error("--out must name a folder, got ''")
+    out = pathlib.Path(args.out)
+    if out.exists() and not out.is_dir():
+        parser.error(f"--out {args.out} exists and is not a folder; choose another output folder")
+    for parent in out.parents:  # a file where a parent folder should be: cannot be created
+        if parent.exists():
+            if not parent.is_dir():
+                parser.error(f"--out {args.out} cannot be created: {parent} is not a folder")
+            break
+    return list(dict.fromkeys(args.only)) if args.only is not None else valid
+
+
+def _check_processes(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """All three process flags (or their ``JAX_*`` variables) or none, unless ``--distributed`` detects them."""
+    given = {"--coordinator": args.coordinator or os.environ.get(ENV_COORDINATOR) or None,
+             "--num-processes": args.num_processes if args.num_processes is not None
+             else os.environ.get(ENV_NUM_PROCESSES) or None,
+             "--process-id": args.process_id if args.process_id is not None else os.environ.get(ENV_PROCESS_ID) or None}
+    for variable in (ENV_NUM_PROCESSES, ENV_PROCESS_ID):
+        value = os.environ.get(variable) or None
+        if value is not None and not value.strip().lstrip("-").isdigit():
+            parser.error(f"the environment variable {variable} must be an integer, got {value!r}")
+    if args.num_processes is not None and args.process_id is not None and args.process_id >= args.num_processes:
+        parser.error(f"--process-id {args.process_id} must be below --num-processes {args.num_processes}")
+    missing = [flag for flag, value in given.items() if value is None]
+    if not args.distributed and 0 < len(missing) < len(given):
+        parser.error(f"a multi-process run needs all of --coordinator host:port, --num-processes and --process-id "
+                     f"(or {ENV_COORDINATOR}, {ENV_NUM_PROCESSES}, {ENV_PROCESS_ID}); missing: {', '.join(missing)}; "
+                     "or --distributed to detect them on SLURM, Open MPI or a TPU pod")
+    if args.coordinator is not None and ":" not in args.coordinator:
+        parser.error(f"--coordinator must be host:port, got {args.coordinator!r}")

@@ -1,0 +1,257 @@
+"""Per-seed metrics: one name each, defined once, and which ones a variant produces.
+
+``METRICS`` is the registry: identifier -> ``Metric`` (the glossary words, the unit, which side is
+worse). Files keep the identifiers; reports and the docs glossary show the words. Two families
+are templates: ``f(x)`` (the trained map at a probe x, e.g. ``f(0.6)``) and ``grad_k{k}``
+(``grad_k0``, ``grad_k19``); ``describe`` resolves those too.
+
+``produced(scenario, variant)`` lists the metrics a variant will have after training, computed
+from the scenario alone (no training): the collapse metrics of every rollout, the one-step errors,
+the probes, the comparisons with a truth where there is one, the fixed points of a window-1 map,
+the diagnostics, and what the scenario's ``derive`` adds (found by calling it on placeholder
+values, which also checks that it reads only metrics the variant has). ``absent`` says why a
+metric that another variant has is missing from this one. ``lstm_ar.study.experiment`` computes
+exactly these names (tested).
+
+Units: "model units" are those of the series as the model sees it (standardised where the
+scenario standardised it, e.g. the article's sine and ``from_series``; raw where it did not);
+"data units" are the user's own, before ``from_series`` standardised them. The collapse
+threshold and valid horizon are relative to the training series' std (``Scenario.scale``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any, NamedTuple
+
+import numpy as np
+
+LOWER, HIGHER = "lower", "higher"  # which side is worse
+
+
+class Metric(NamedTuple):
+    """One per-seed metric: ``id`` (in files), ``words`` (glossary), ``unit``, ``worse`` ("lower",
+    "higher", or None where neither side is worse in itself)."""
+
+    id: str
+    words: str
+    unit: str
+    worse: str | None
+
+
+_DEFINITIONS = (
+    # collapse of the free-running rollout (lstm_ar.dynamics.collapse), every variant
+    ("tail_std_ratio", "std of the last 50 rollout steps / the training series' std (0: stopped moving)", "ratio",
+     LOWER),
+    ("collapsed", "1 if the rollout's tail std is below 5% of the training series' std, else 0", "0/1", HIGHER),
+    ("diverged", "1 if the rollout or the final training loss is not finite, else 0", "0/1", HIGHER),
+    ("steps_to_collapse", "first rollout step from which every value stays within 5% of a std of the settle value "
+     "(the rollout length if it never settles)", "steps", LOWER),
+    ("settle_value", "mean of the last 50 rollout steps: the value a collapsed rollout sits on", "model units", None),
+    # one-step errors and the article's single prediction, every variant
+    ("train_mse", "one-step mean squared error on the training examples", "model units squared", HIGHER),
+    ("heldout_mse", "one-step mean squared error on held-out examples", "model units squared", HIGHER),
+    ("final_train_loss", "training loss of the last epoch", "model units squared", HIGHER),
+    ("seed_prediction", "the prediction for the test input (the last training window)", "model units", None),
+    ("seed_prediction_error", "|prediction - the value after the test input|", "model units", HIGHER),
+    # against a known continuation (scenarios with a truth)
+    ("rollout_rmse", "root mean squared error of the rollout against the truth", "model units", HIGHER),
+    ("valid_horizon", "rollout steps before the error first exceeds 0.5 x the training series' std", "steps",
+     LOWER),
+    # the 1-D map of a window-1 model rolled out in window mode
+    ("n_fixed_points", "fixed points f(x) = x of the learned 1-D map on the scenario's map range", "count", None),
+    ("settle_slope", "f'(x) of the learned map at the settle value (|f'| < 1: an attractor)", "slope", None),
+    ("abs_settle_slope", "|f'(x)| at the settle value", "slope", None),
+    ("settle_residual", "|f(x) - x| at the settle value (0 at a true fixed point)", "model units", None),
+    # diagnostics (Scenario.diagnostics)
+    ("lyapunov", "largest Lyapunov exponent of the rollout (< 0: nearby rollouts converge)", "per step", None),
+    ("rho_start", "spectral radius of the rollout map's Jacobian at the first prediction", "ratio", None),
+    ("rho_tail", "median spectral radius of the rollout map's Jacobian over the last quarter of the rollout",
+     "ratio", None),
+    ("contraction_fraction", "share of rollout steps whose Jacobian has spectral radius < 1", "fraction", None),
+    # derived by the catalogues
+    ("generalisation_gap", "heldout_mse - train_mse", "model units squared", HIGHER),
+    ("slope_in_range", "(f(0.6) - f(0.4)) / 0.2: the map's slope over the training range (identity: 1)", "slope",
+     None),
+    ("abs_slope_in_range", "|slope_in_range|", "slope", LOWER),
+    ("slope_outside_range", "mean slope of f over [0, 0.4] and [0.6, 1], outside the training range", "slope", None),
+    ("extrapolation_slope_error", "|slope_outside_range - 1|", "slope", HIGHER),
+    ("slope_error", "|slope_in_range - 1|", "slope", HIGHER),
+    ("settle_outside_range", "how far outside [min, max] of the context the rollout settles (0 inside)",
+     "training stds", HIGHER),
+    ("relative_rollout_rmse", "rollout_rmse / the training series' std", "ratio", HIGHER),
+    ("relative_heldout_mse", "heldout_mse / the training series' variance", "ratio", HIGHER),
+    ("rmse_minus_persistence", "rollout_rmse - the RMSE of repeating the last value", "model units", HIGHER),
+    ("rmse_minus_mean", "rollout_rmse - the RMSE of forecasting the context's mean", "model units", HIGHER),
+    ("heldout_mse_over_persistence", "heldout_mse / the one-step MSE of repeating the last value", "ratio", HIGHER),
+    ("heldout_mse_over_mean", "heldout_mse / the one-step MSE of forecasting the mean", "ratio", HIGHER),
+    ("expected_rmse", "expected RMSE of the rollout against the process's future", "model units", HIGHER),
+    ("expected_rmse_ratio", "expected_rmse / the optimal forecast's expected RMSE (1: optimal)", "ratio", HIGHER),
+    ("settle_minus_optimum", "settle value - the optimal flat forecast", "model units", None),
+    ("grad_ratio", "grad_k(window-1) / grad_k0: how much of the oldest input survives", "ratio", LOWER),
+    ("rho_agrees", "1 if [rho_tail < 1] equals the collapse verdict, else 0", "0/1", None),
+    # Scenario.from_series: back on the user's scale
+    ("rollout_rmse_raw", "rollout_rmse on the series' own scale (x the training part's std)", "data units",
+     HIGHER),
+    ("heldout_mse_raw", "heldout_mse on the series' own scale", "data units squared", HIGHER),
+    ("settle_value_raw", "settle_value on the series' own scale", "data units", None),
+)
+METRICS: dict[str, Metric] = {d[0]: Metric(*d) for d in _DEFINITIONS}
+TEMPLATES = {
+    "f(x)": Metric("f(x)", "the trained model's prediction for the single input x (a probe)", "model units", None),
+    "grad_k{k}": Metric("grad_k{k}", "|d prediction / d input k steps back| at the test input", "per model unit",
+                        None),
+}
+COLLAPSE = ("tail_std_ratio", "collapsed", "diverged", "steps_to_collapse", "settle_value")
+_TEMPLATE_RE = {"f(x)": re.compile(r"^f\(.+\)$"), "grad_k{k}": re.compile(r"^grad_k\d+$")}
+
+
+def describe(name: str) -> Metric | None:
+    """The registry entry of a metric identifier (templates resolved), or None for one the
+    registry does not define (e.g. a user's ``derive``).
+
+    Args:
+      name: a metric identifier, e.g. ``rollout_rmse``, ``f(0.6)``, ``grad_k3``.
+
+    Returns:
+      Its ``Metric`` (with ``id`` the given name), or None.
+    """
+    if name in METRICS:
+        return METRICS[name]
+    for template, pattern in _TEMPLATE_RE.items():
+        if pattern.match(name):
+            return TEMPLATES[template]._replace(id=name)
+    return None
+
+
+def glossary() -> list[Metric]:
+    """Every registered metric and template, in definition order (for the docs glossary).
+
+    Returns:
+      The ``Metric`` entries: ``METRICS`` then ``TEMPLATES``.
+    """
+    return [*METRICS.values(), *TEMPLATES.values()]
+
+
+def probe_name(x: float) -> str:
+    """The identifier of the probe metric at input x: ``f(0.6)``."""
+    return f"f({x:g})"
+
+
+def computed(scenario: Any, variant: str) -> dict[str, None]:
+    """The metrics ``run_scenario`` computes for a variant before ``derive`` (an ordered set).
+
+    Args:
+      scenario: a ``lstm_ar.study.scenario.Scenario``.
+      variant: one of its variant names.
+
+    Returns:
+      identifier -> None, in the order they are computed.
+    """
+    window = scenario.variants[variant].model.window
+    mode = scenario.rollout_mode(variant)
+    names = ["train_mse", "seed_prediction", "seed_prediction_error"]
+    if scenario.inputs(variant)[1] is not None:
+        names.append("heldout_mse")
+    names += [probe_name(p) for p in scenario.probes]
+    if scenario.diagnostics:
+        names += [f"grad_k{k}" for k in range(window)]
+    names += list(COLLAPSE)
+    if scenario.truth is not None:
+        names += ["rollout_rmse", "valid_horizon"]
+    if scenario.diagnostics:
+        names.append("lyapunov")
+        if mode == "window":
+            names += ["rho_start", "rho_tail", "contraction_fraction"]
+    if window == 1 and mode == "window":
+        names += ["n_fixed_points", "settle_slope", "abs_settle_slope", "settle_residual"]
+    names.append("final_train_loss")
+    return dict.fromkeys(names)
+
+
+def why_absent(scenario: Any, variant: str, name: str) -> str:
+    """Why a variant does not compute a metric (for the summary's ``missing`` map).
+
+    Args:
+      scenario: the scenario.
+      variant: one of its variant names.
+      name: a metric identifier the variant lacks.
+
+    Returns:
+      The reason, in words.
+    """
+    window = scenario.variants[variant].model.window
+    if name == "heldout_mse":
+        return "no held-out data (give heldout_series, or heldout for window-1 models)"
+    if name in ("rollout_rmse", "valid_horizon"):
+        return "no truth to judge the rollout against"
+    if name in ("n_fixed_points", "settle_slope", "abs_settle_slope", "settle_residual"):
+        return (f"window {window}: the rollout is not a 1-D map" if window != 1
+                else "stateful rollout: the rollout is not a 1-D map of the value")
+    if name in ("rho_start", "rho_tail", "contraction_fraction") and scenario.diagnostics:
+        return "stateful rollout: the window map's Jacobian does not apply"
+    if name.startswith("grad_k") and scenario.diagnostics:
+        return f"window {window} has inputs k = 0..{window - 1} only"
+    if name in ("lyapunov", "rho_start", "rho_tail", "contraction_fraction") or name.startswith("grad_k"):
+        return "diagnostics are off"
+    return "the scenario's derive does not give it for this variant"
+
+
+def derived(scenario: Any, variant: str, base: Mapping[str, None] | None = None) -> dict[str, None]:
+    """The names ``scenario.derive`` adds for a variant, found by calling it on placeholder values
+    (ones); a derive that reads a metric the variant does not compute raises ValueError.
+
+    Args:
+      scenario: the scenario.
+      variant: one of its variant names.
+      base: ``computed(scenario, variant)`` if already known.
+
+    Returns:
+      identifier -> None, in the order ``derive`` returns them.
+    """
+    if scenario.derive is None:
+        return {}
+    base = computed(scenario, variant) if base is None else base
+    placeholder = {name: np.ones(2) for name in base}
+    try:
+        with np.errstate(all="ignore"):
+            out = scenario.derive(placeholder)
+    except KeyError as err:
+        name = err.args[0] if err.args else "?"
+        reason = why_absent(scenario, variant, name) if describe(name) is not None else "no metric has this name"
+        raise ValueError(f"scenario {scenario.name!r}: derive reads metric {name!r}, which variant {variant!r} does "
+                         f"not have ({reason}); it has: {', '.join(base)}") from None
+    if not isinstance(out, Mapping):
+        raise TypeError(f"scenario {scenario.name!r}: derive must return a dict of metrics, got {type(out).__name__}")
+    return dict.fromkeys(out)
+
+
+def produced(scenario: Any, variant: str) -> tuple[str, ...]:
+    """Every per-seed metric the variant will have after ``run_scenario``, without training.
+
+    Args:
+      scenario: the scenario.
+      variant: one of its variant names.
+
+    Returns:
+      The identifiers, computed ones first, then ``derive``'s.
+    """
+    base = computed(scenario, variant)
+    return tuple({**base, **derived(scenario, variant, base)})
+
+
+def absent(scenario: Any, variant: str, names: Mapping[str, Any] | None = None) -> dict[str, str]:
+    """Metrics some other variant of the scenario has and this one does not, with the reason.
+
+    Args:
+      scenario: the scenario.
+      variant: one of its variant names.
+      names: variant -> its metric names, if already known (``produced`` per variant otherwise).
+
+    Returns:
+      identifier -> why it is missing (sorted by identifier).
+    """
+    names = {v: produced(scenario, v) for v in scenario.variants} if names is None else names
+    everywhere = {m for ms in names.values() for m in ms}
+    return {m: why_absent(scenario, variant, m) for m in sorted(everywhere - set(names[variant]))}

@@ -1,0 +1,131 @@
+"""The output folder's index: which scenario folders it holds, and ``REPORT.md`` listing them all.
+
+``read_summaries`` finds every ``<out>/<scenario>/summary.json`` (a scenario folder's last file to
+be written: ``lstm_ar.study.report``), and says why a folder with report files but no usable
+summary is not indexed. ``write_index`` writes ``REPORT.md``: this run's scenarios with every
+verdict, then the other scenarios already in the folder, each flagged when another command,
+seed count or root seed wrote it. ``REPORT.md`` is written to a temporary name and renamed, and a
+symbolic link in its place is replaced, never written through.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+from collections.abc import Sequence
+from typing import Any
+
+from lstm_ar.study.fs import atomic_write_text
+
+SUMMARY, INDEX = "summary.json", "REPORT.md"
+REPORT_FILES = (SUMMARY, "report.md", "per_seed.csv", "per_seed.npz")  # a scenario folder's, besides figures (*.png)
+
+
+def read_summaries(out_dir: str | os.PathLike) -> tuple[dict[str, dict], dict[str, str]]:
+    """The scenarios already in ``out_dir``: every ``<name>/summary.json`` (symbolic links skipped).
+
+    Args:
+        out_dir: the output folder.
+
+    Returns:
+        (name -> summary dictionary, name -> why a folder with report files has no usable summary).
+    """
+    out = pathlib.Path(out_dir)
+    found: dict[str, dict] = {}
+    problems: dict[str, str] = {}
+    if not out.is_dir():
+        return found, problems
+    for folder in sorted(out.iterdir()):
+        if folder.name.startswith(".") or folder.is_symlink() or not folder.is_dir():
+            continue
+        path = folder / SUMMARY
+        if path.is_symlink():
+            problems[folder.name] = f"{SUMMARY} is a symbolic link (not read)"
+        elif path.is_file():
+            try:
+                summary = json.loads(path.read_text())
+                if not _is_summary(summary):
+                    raise ValueError("not a scenario summary")
+                found[folder.name] = summary
+            except (OSError, ValueError) as err:
+                problems[folder.name] = f"{SUMMARY} is unreadable ({err})"
+        elif any((folder / name).exists() for name in REPORT_FILES[1:]):
+            problems[folder.name] = f"incomplete: report files without {SUMMARY} (a run stopped while writing)"
+    return found, problems
+
+
+def _is_summary(summary: Any) -> bool:
+    return (isinstance(summary, dict) and isinstance(summary.get("title"), str) and isinstance(summary.get("seeds"), int)
+            and isinstance(summary.get("runtime_s", 0.0), (int, float)) and isinstance(summary.get("claims"), list)
+            and all(isinstance(c, dict) and {"id", "text", "verdict"} <= set(c) for c in summary["claims"]))
+
+
+def index_markdown(summaries: Sequence[dict], command: str, *, others: dict[str, dict] | None = None,
+                   problems: dict[str, str] | None = None, title: str = "") -> str:
+    """The ``REPORT.md`` text: this run's scenarios, then the others already in the folder.
+
+    Args:
+        summaries: this run's summaries, in run order.
+        command: this run's command line.
+        others: name -> summary of scenarios in the folder from earlier runs; each one written by
+            another command or with another seed count or root seed is flagged.
+        problems: name -> why a scenario folder could not be indexed.
+        title: the heading when every scenario comes from this run.
+
+    Returns:
+        Markdown text.
+    """
+    others, problems = others or {}, problems or {}
+    seeds = {(s["seeds"], s["root_seed"]) for s in summaries}
+    mixed = bool(others or problems)
+    lines = [f"# {'lstm_ar results' if mixed else title or 'lstm_ar results'}", "", f"Command: `{command}`", ""]
+    if mixed:
+        lines += [f"This run ({title or 'lstm_ar'}) wrote {len(summaries)} scenario(s); the folder also holds "
+                  f"{len(others) + len(problems)} from earlier runs, listed after them.", ""]
+
+    def section(s: dict, note: str = "") -> list[str]:
+        out = [f"## [{s['title']}]({s['scenario']}/report.md)", ""]
+        if note:
+            out += [f"> {note}", ""]
+        out += [f"{s['seeds']} seeds on `{s.get('device', '?')}`, {float(s.get('runtime_s', 0.0)):.1f} s.", "",
+                "| id | claim | verdict |", "|---|---|---|"]
+        out += [f"| {c['id']} | {c['text']} | **{c['verdict']}** |" for c in s["claims"]]
+        return out + [""]
+
+    for s in summaries:
+        lines += section(s)
+    for name, s in others.items():
+        same = s.get("command") == command and (s.get("seeds"), s.get("root_seed")) in seeds
+        note = "" if same else (f"From an earlier run: `{s.get('command', 'unknown command')}`, {s.get('seeds')} seeds, "
+                                f"root seed {s.get('root_seed')}.")
+        lines += section({**s, "scenario": name}, note)
+    for name, why in problems.items():
+        lines += [f"## {name}", "", f"> Not indexed: {why}.", ""]
+    return "\n".join(lines)
+
+
+def write_index(out_dir: str | os.PathLike, summaries: Sequence[dict], command: str, *,
+                title: str = "") -> pathlib.Path:
+    """Write ``out_dir/REPORT.md``: this run's scenarios with every verdict, merged with the other
+    scenario folders already in ``out_dir`` (read from their ``summary.json``).
+
+    Args:
+        out_dir: the output folder.
+        summaries: this run's summaries.
+        command: this run's command line.
+        title: the heading.
+
+    Returns:
+        The path of ``REPORT.md``.
+    """
+    out = pathlib.Path(out_dir)
+    found, problems = read_summaries(out)
+    mine = {s["scenario"] for s in summaries}
+    others = {name: s for name, s in found.items() if name not in mine}
+    problems = {name: why for name, why in problems.items() if name not in mine}
+    path = out / INDEX
+    if path.is_symlink():  # replace the link, never write through it
+        path.unlink()
+    atomic_write_text(path, index_markdown(summaries, command, others=others, problems=problems, title=title))
+    return path

@@ -1,0 +1,228 @@
+"""The ``report.md`` text of one scenario, from its ``summary.json`` dictionary.
+
+A report opens with what was run (seeds, device, rollout, references, the standardisation that
+turns the model's values back into the user's units, the command and commit), then the claims
+with their verdicts, a table per variant, the paired comparisons and the figures.
+
+Each variant's table lists every per-seed metric it has, in the glossary's order
+(``lstm_ar.study.metrics``: registered metrics first, then the probes ``f(x)``, the input
+gradients ``grad_k{k}`` thinned to ``GRAD_SHOWN`` and the last one, then the scenario's own
+``derive`` metrics), each with its identifier (as in the files), unit and glossary words. The
+collapse and divergence flags are shown as rates above the table. Below it, the metrics another
+variant has and this one does not, each with the reason (the summary's ``missing`` map).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+
+from lstm_ar.study import metrics as registry
+
+RATES = ("collapsed", "diverged")  # shown as rates with Wilson intervals, not in the tables
+GRAD_SHOWN = (0, 1, 5, 10)  # input gradients shown besides the oldest input's (per_seed.csv has all)
+DERIVED_WORDS = "defined by the scenario's derive"
+
+
+def _fmt(x) -> str:
+    if x is None:
+        return "n/a"
+    if isinstance(x, (int, np.integer)) or (abs(x) >= 100 and float(x).is_integer()):
+        return f"{int(x)}"
+    return f"{x:.4g}"
+
+
+def _pct(r: dict) -> str:
+    lo, hi = r["ci95"]
+    return f"{100 * r['value']:.1f}% [{100 * lo:.1f}, {100 * hi:.1f}]" if r["value"] is not None else "n/a"
+
+
+def _modes(modes: dict) -> str:
+    kinds = sorted(set(modes.values()))
+    if len(kinds) == 1:
+        return f"{kinds[0]} mode"
+    return ", ".join(f"{n}: {m}" for n, m in modes.items())
+
+
+def _cell(text: str) -> str:
+    """Text safe inside a Markdown table cell (the glossary writes |x| for absolute values)."""
+    return text.replace("|", "\\|")
+
+
+def table_metrics(names: Iterable[str]) -> list[str]:
+    """The metrics a report's table shows, in glossary order.
+
+    Registered metrics come in the registry's order (``lstm_ar.study.metrics.METRICS``), then the
+    probes ``f(x)`` in the order given, then the input gradients ``grad_k{k}`` for k in
+    ``GRAD_SHOWN`` and the largest k, then metrics the registry does not define (a scenario's
+    ``derive``) in the order given. The 0/1 flags ``collapsed`` and ``diverged`` are left out
+    (reports show them as rates).
+
+    Args:
+        names: a variant's metric identifiers.
+
+    Returns:
+        The identifiers to show, in order.
+    """
+    names = [n for n in dict.fromkeys(names) if n not in RATES]
+    order = {name: i for i, name in enumerate(registry.METRICS)}
+    grads = sorted(int(n[len("grad_k"):]) for n in names if n.startswith("grad_k") and registry.describe(n))
+    shown = set(GRAD_SHOWN) | set(grads[-1:])
+
+    def rank(item: tuple[int, str]) -> tuple:
+        position, name = item
+        if name in order:
+            return 0, order[name], position
+        if registry.describe(name) is None:
+            return 3, 0, position
+        if name.startswith("grad_k"):
+            return 2, int(name[len("grad_k"):]), position
+        return 1, 0, position  # a probe f(x)
+
+    kept = [(i, n) for i, n in enumerate(names)
+            if not (n.startswith("grad_k") and registry.describe(n) and int(n[len("grad_k"):]) not in shown)]
+    return [name for _, name in sorted(kept, key=rank)]
+
+
+def metric_words(name: str) -> tuple[str, str]:
+    """A metric's unit and glossary words, as a report shows them.
+
+    Args:
+        name: a metric identifier.
+
+    Returns:
+        (unit, words): the words end with which side is worse where one is; a metric the registry
+        does not define (a ``derive``'s) has no unit and ``DERIVED_WORDS``.
+    """
+    metric = registry.describe(name)
+    if metric is None:
+        return "", DERIVED_WORDS
+    worse = f"; {metric.worse} is worse" if metric.worse else ""
+    return metric.unit, metric.words + worse
+
+
+def variant_table(stats: dict) -> list[str]:
+    """The table of one variant: a row per metric (``table_metrics``) with its statistics and words.
+
+    Args:
+        stats: the variant's ``metrics`` entry of ``summary.json`` (identifier -> ``stats.summarize``).
+
+    Returns:
+        Markdown lines.
+    """
+    lines = ["| metric | median | IQM | 95% CI (IQM) | non-finite | unit | meaning |", "|---|---|---|---|---|---|---|"]
+    for metric in table_metrics(stats):
+        s = stats[metric]
+        lo, hi = s["ci95"]
+        unit, words = metric_words(metric)
+        lines.append(f"| `{_cell(metric)}` | {_fmt(s['median'])} | {_fmt(s['iqm'])} | [{_fmt(lo)}, {_fmt(hi)}] | "
+                     f"{s['n_nonfinite']} | {_cell(unit)} | {_cell(words)} |")
+    return lines
+
+
+def missing_lines(missing: dict[str, str]) -> list[str]:
+    """The metrics a variant lacks and why (the summary's ``missing`` map), one line per reason.
+
+    Args:
+        missing: identifier -> the reason it is absent for this variant.
+
+    Returns:
+        Markdown lines (none when nothing is missing): the metrics that share a reason are listed
+        together (``grad_k1``, ``grad_k2``, ... in numeric order), the reasons in order of first use.
+    """
+    if not missing:
+        return []
+    by_reason: dict[str, list[str]] = {}
+    for name, why in missing.items():
+        by_reason.setdefault(why, []).append(name)
+    return ["Not computed for this variant (other variants have them):", "",
+            *(f"- {', '.join(f'`{n}`' for n in sorted(names, key=_natural))}: {why}" for why, names in by_reason.items()),
+            ""]
+
+
+def _natural(name: str) -> list:
+    """Sort key that orders the numbers inside names by value (grad_k2 before grad_k10)."""
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name)]
+
+
+def standardisation_line(summary: dict) -> list[str]:
+    """How the model's values map back to the user's units, when the scenario standardised its series.
+
+    Args:
+        summary: a ``summary.json`` dictionary, with ``standardisation`` {"mean", "std"} or without.
+
+    Returns:
+        Markdown lines (none without a standardisation).
+    """
+    scale = summary.get("standardisation")
+    if not scale:
+        return []
+    raw = any(name.endswith("_raw") for v in summary["variants"].values() for name in v["metrics"])
+    return [f"The series was standardised: a value v in model units is mean + std x v in the series' own units, "
+            f"with mean = {scale['mean']:.6g} and std = {scale['std']:.6g}"
+            + ("; metrics ending in `_raw` are already in the series' own units." if raw else "."), ""]
+
+
+def markdown(summary: dict, figures: Sequence[str]) -> str:
+    """The ``report.md`` text of one scenario: claims with verdicts, a table per variant, comparisons, figures.
+
+    Args:
+        summary: the scenario's ``summary.json`` dictionary.
+        figures: the file names of its figures (linked from the report).
+
+    Returns:
+        Markdown text.
+    """
+    lines = [f"# {summary['title']}", "",
+             f"Source: `{summary['source']}`.", "",
+             f"{summary['seeds']} seeds (root seed {summary['root_seed']}), device `{summary['device']}`, "
+             f"JAX {summary['jax_version']}, {summary['runtime_s']:.1f} s. Rollout: {summary['rollout']['steps']} "
+             f"free-running steps ({_modes(summary['rollout']['modes'])}); collapsed = std of the last 50 steps "
+             f"< {summary['rollout']['collapse_threshold']} x the training series' std "
+             f"({summary['rollout']['scale']:.4g}).", "",
+             *(["Reference forecasts (no model): "
+                + ", ".join(f"{k} = {v:.4g}" for k, v in summary["references"].items()) + ".", ""]
+               if summary.get("references") else []),
+             *standardisation_line(summary),
+             *([provenance_line(summary), ""] if "command" in summary else []),
+             "## Claims", "", "| id | claim | verdict | evidence |", "|---|---|---|---|"]
+    for c in summary["claims"]:
+        lines.append(f"| {c['id']} | {c['text']} | **{c['verdict']}** | {c['evidence']} |")
+    if not summary["claims"]:
+        lines[-2:] = ["The scenario states no claims."]
+    lines += ["", "## Per variant", "",
+              "Median, interquartile mean (IQM) and bootstrap 95% CI of the IQM over seeds; rates with "
+              "Wilson 95% intervals. Identifiers as in per_seed.csv; the glossary words beside them.", ""]
+    for name, v in summary["variants"].items():
+        lines += [f"### {name}", "",
+                  f"Collapse rate {_pct(v['collapse_rate'])}; diverged {_pct(v['diverged_rate'])}.", "",
+                  *variant_table(v["metrics"]), "", *missing_lines(v.get("missing", {}))]
+    if summary["comparisons"]:
+        lines += ["## Paired comparisons", "", "P(A beats B) over the same seeds, bootstrap 95% CI; a diverged "
+                  "seed counts as its variant's worst value.",
+                  "", "| A | B | metric | better is | P(A better) | 95% CI |", "|---|---|---|---|---|---|"]
+        for c in summary["comparisons"]:
+            lo, hi = c["ci95"]
+            lines.append(f"| {c['a']} | {c['b']} | {c['metric']} | {'lower' if c['lower_is_better'] else 'higher'} | "
+                         f"{_fmt(c['prob_a_better'])} | [{_fmt(lo)}, {_fmt(hi)}] |")
+        lines.append("")
+    lines += ["## Figures", ""] + [f"![{f}]({f})" for f in figures] + [""]
+    return "\n".join(lines)
+
+
+def provenance_line(summary: dict) -> str:
+    """One line saying how a summary was made: the command and, when recorded, the git commit.
+
+    Args:
+        summary: a ``summary.json`` dictionary with ``command`` (and optionally ``provenance``).
+
+    Returns:
+        Markdown text.
+    """
+    line = f"Command: `{summary['command']}`"
+    git = summary.get("provenance", {}).get("git")
+    if git:
+        line += f"; code at commit `{git['commit'][:12]}`" + (" with uncommitted changes" if git["dirty"] else "")
+    return line + "."

@@ -1,0 +1,92 @@
+"""Checks at the training entry, before any compute: the data set and the hyper-parameters.
+
+``check_dataset`` turns a ``Dataset`` into the float32 arrays training reads, refusing what would
+otherwise train silently to NaN or to something else than asked (empty, complex, non-finite,
+wrongly shaped). ``check_hyper`` validates a ``Hyper`` given to ``train(key, hyper)`` wherever
+its leaves are concrete: one setting (0-d leaves), ranges (``lstm_ar.config.validate_hyper``) and
+dropout rates at sites the program does not have. A traced dropout rate at a site the program does
+not have is refused when ``train`` is traced (it could never take effect). Other traced values
+(under ``jit``/``vmap``) are the caller's to validate before stacking them: ``train_many`` does
+(``validate_hyper(stack, dropout_sites=config.dropout_sites)``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from lstm_ar.config import DROPOUT_SITES, Hyper, TrainConfig, is_concrete, require_scalar_hyper, validate_hyper
+from lstm_ar.data.series import Dataset
+
+
+def _finite_float32(name: str, values) -> np.ndarray:
+    array = np.asarray(values)
+    if array.dtype == bool or array.dtype.kind not in "fiu":
+        raise ValueError(f"data.{name} must hold real floating-point or integer values, got dtype {array.dtype}"
+                         + (" (complex values are refused: their imaginary part would be lost)"
+                            if array.dtype.kind == "c" else ""))
+    if array.size == 0:
+        raise ValueError(f"data.{name} is empty (shape {array.shape}); training needs at least one example")
+    with np.errstate(over="ignore"):  # an overflow to inf is reported below
+        out = array.astype(np.float32)
+    bad = ~np.isfinite(out)
+    if bad.any():
+        n_nan, n_inf = int(np.isnan(out).sum()), int(np.isinf(out).sum())
+        first = tuple(int(i) for i in np.argwhere(bad)[0])
+        overflow = " (after conversion to float32)" if np.isfinite(array[first]) else ""
+        raise ValueError(f"data.{name} has {n_nan} NaN and {n_inf} inf values{overflow}, the first at index "
+                         f"{first}; clean or drop them before training")
+    return out
+
+
+def check_dataset(data: Dataset, config: TrainConfig, input_dim: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """The training arrays of ``data``, checked.
+
+    Args:
+      data: ``Dataset(x, y)`` with x: [n, window, input_dim] and y: [n, horizon], real and finite.
+      config: gives the window (``config.model.window``) and horizon.
+      input_dim: features per time step (1 for the forecaster).
+
+    Returns:
+      (x: f32[n, window, input_dim], y: f32[n, horizon]) as numpy arrays.
+
+    Raises:
+      ValueError: empty, complex or non-numeric, NaN or inf (with counts and the first index),
+        or shapes that do not match the config.
+    """
+    if not (hasattr(data, "x") and hasattr(data, "y")):
+        raise ValueError(f"data must be a Dataset(x, y), got {type(data).__name__}")
+    x, y = _finite_float32("x", data.x), _finite_float32("y", data.y)
+    window, horizon = config.model.window, config.horizon
+    if x.ndim != 3 or x.shape[1:] != (window, input_dim):
+        raise ValueError(f"expected inputs data.x of shape [batch, {window}, {input_dim}] (window {window}), "
+                         f"got shape {x.shape}")
+    if y.shape != (x.shape[0], horizon):
+        raise ValueError(f"targets must be [{x.shape[0]}, {horizon}] (horizon {horizon}), got {y.shape}")
+    return x, y
+
+
+def check_hyper(hyper: Hyper, config: TrainConfig) -> None:
+    """Check ``hyper`` for one training run of a program built from ``config``.
+
+    Concrete leaves must be single numbers (0-d) in range; a dropout rate, concrete and nonzero
+    or traced, must be at a site in ``config.dropout_sites`` (elsewhere no mask exists and the rate
+    would be ignored). Runs when ``train`` is called or traced, before anything is compiled.
+
+    Args:
+      hyper: a ``Hyper`` of numbers or tracers.
+      config: the static configuration the program is built from.
+
+    Raises:
+      TypeError: not a Hyper, or a leaf that is not a real number.
+      ValueError: a leaf with a shape (a stack: use ``train_many`` or ``jax.vmap``), a value out of
+        range, or a rate at a site not in ``config.dropout_sites``.
+    """
+    if not isinstance(hyper, Hyper):
+        raise TypeError(f"hyper must be a Hyper, got {type(hyper).__name__}")
+    require_scalar_hyper(hyper)
+    validate_hyper(hyper, dropout_sites=config.dropout_sites)
+    for site, name in DROPOUT_SITES.items():
+        if site not in config.dropout_sites and not is_concrete(getattr(hyper, name)):
+            raise ValueError(f"Hyper.{name} is traced (jit/vmap) but the dropout site {site!r} is not among "
+                             f"dropout_sites {config.dropout_sites}: the rate could never take effect; add {site!r} "
+                             f"to TrainConfig.dropout_sites, or pass a concrete 0.0")
