@@ -339,8 +339,9 @@ def main(argv=None) -> dict[str, Any]:
 
     for n in seeds:
         rows.append(run_ours(variants, n, reps=3 if n <= 16 else 1))
-    if "ours_1device" in args.peers and jax.device_count() > 1:  # what the extra cores add
-        for n in ((4,) if args.quick else (256, 1024)):
+    # what the extra cores add (not in --quick: one more compile of the same program, one device)
+    if "ours_1device" in args.peers and jax.device_count() > 1 and not args.quick:
+        for n in (256, 1024):
             rows.append(run_ours(variants, n, devices=1))
     if "ours_reference" in args.peers:
         rows.append(run_ours(variants, 4 if args.quick else 64, plain=True))

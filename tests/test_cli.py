@@ -2,6 +2,7 @@
 output folder locked, reports merged and kept inside ``--out``. One tiny run in all (module fixture)."""
 
 import contextlib
+import dataclasses
 import importlib.util
 import json
 import os
@@ -18,6 +19,42 @@ from lstm_ar.study.fs import OutputLock
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 TINY = ["reproduce", "--quick", "--seeds", "2", "--only", "activation", "--no-progress", "--no-plots"]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_variant_activation():
+    """The runs here test the command, not the catalogue (tests/test_experiment.py runs the scenario
+    as it is): Example 2 with its sigmoid model only and the claim on it, one compile per run."""
+    from lstm_ar.scenarios import reproduce
+
+    def activation(quick=False):
+        sc = reproduce.activation(quick)
+        return dataclasses.replace(sc, variants={"sigmoid": sc.variants["sigmoid"]},
+                                   claims=tuple(c for c in sc.claims if getattr(c, "variant", None) == "sigmoid"))
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setitem(reproduce.SCENARIOS, "activation", activation)
+        yield
+
+
+@pytest.fixture(scope="module")
+def compilation_cache(tmp_path_factory):
+    """JAX's persistent compilation cache in a temporary folder, for this module's runs only: the
+    script's run loads the programs the command's run compiled (the same executables, so the same
+    bytes either way) instead of compiling them again."""
+    import jax
+    from jax._src import compilation_cache as cache
+
+    names = ("jax_compilation_cache_dir", "jax_persistent_cache_min_compile_time_secs",
+             "jax_persistent_cache_min_entry_size_bytes")
+    before = {name: getattr(jax.config, name) for name in names}
+    for name, value in zip(names, (str(tmp_path_factory.mktemp("xla_cache")), 0.0, 0)):
+        jax.config.update(name, value)
+    cache.reset_cache()
+    yield
+    for name, value in before.items():
+        jax.config.update(name, value)
+    cache.reset_cache()
 
 
 @pytest.fixture
@@ -228,7 +265,7 @@ def test_bench_without_a_source_checkout_says_where_benchmarks_live(monkeypatch,
 
 
 @pytest.fixture(scope="module")
-def tiny_run(tmp_path_factory):
+def tiny_run(tmp_path_factory, compilation_cache):
     base = tmp_path_factory.mktemp("cli")
     out, outside = base / "out", base / "outside.md"
     outside.write_text("precious\n")
@@ -251,6 +288,7 @@ def test_a_run_writes_its_files_and_releases_the_lock(tiny_run):
     assert not (out / ".lock").exists()
     summary = json.loads((out / "activation" / "summary.json").read_text())
     assert summary["root_seed"] == 4294967295 and summary["seeds"] == 2
+    assert set(summary["variants"]) == {"sigmoid"} and [c["id"] for c in summary["claims"]] == ["E2-sigmoid-flat"]
 
 
 def test_a_symlinked_report_md_is_not_followed(tiny_run):
@@ -293,7 +331,7 @@ def test_the_argument_names_stay_importable_from_cli():
         assert getattr(cli, name) is getattr(cli_arguments, name), name
 
 
-def test_the_script_and_the_command_write_the_same_per_seed_csv(tiny_run, tmp_path):
+def test_the_script_and_the_command_write_the_same_per_seed_csv(tiny_run, compilation_cache, tmp_path):
     """``python experiments/reproduce.py`` and ``lstm-ar reproduce`` are one code path: same bytes."""
     _, out, _ = tiny_run
     words = [*TINY[1:], "--root-seed", "4294967295", "--out", str(tmp_path / "script")]

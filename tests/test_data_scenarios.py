@@ -199,5 +199,6 @@ def test_a_data_scenario_runs_end_to_end():
     np.testing.assert_allclose(m["heldout_mse_over_mean"], m["heldout_mse"] / refs["mean_one_step_mse"])
     np.testing.assert_allclose(m["expected_rmse"], np.hypot(m["rollout_rmse"], refs["optimal_expected_rmse"]))
     summary = summarise(result)
+    assert summary["references"]["optimal_expected_rmse"] > 0 and "expected_rmse_ratio" in summary["variants"]["w1"]["metrics"]
     assert summary["references"] == refs and {c["id"] for c in summary["claims"]} == {c.id for c in sc.claims}
     assert isinstance(sc.inputs("w1")[1], Dataset)

@@ -70,7 +70,8 @@ def runs(tmp_path_factory):
         pytest.skip("compares against CPU subprocesses")
     tmp = tmp_path_factory.mktemp("distributed")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("XLA_FLAGS", "JAX_"))}
-    env.update(JAX_PLATFORMS="cpu", PYTHONPATH=str(ROOT))
+    # the compiler settings of this process (tests/conftest.py), so that equal means bit-equal
+    env.update(JAX_PLATFORMS="cpu", PYTHONPATH=str(ROOT), XLA_FLAGS=os.environ.get("LSTM_AR_TEST_XLA_FLAGS", ""))
     coordinator = f"127.0.0.1:{_free_port()}"
     procs = {
         "four_devices": _start(tmp / "four", ["--cpu-devices", "4"], env),

@@ -31,7 +31,9 @@ def test_init_has_the_layout_of_init_params(model):
     assert jax.tree.structure(params) == jax.tree.structure(want)  # no extra level of names
     assert _layout(params) == _layout(want)
     np.testing.assert_array_equal(params["lstm"]["bias"], want["lstm"]["bias"])  # Keras's (forget) bias
-    np.testing.assert_array_equal(Forecaster(model=model).apply({"params": want}, x), forecast_batch(want, x, model))
+    # the same maths; nn.scan and lax.scan may fuse the layer norm differently: equal to float32 rounding
+    np.testing.assert_allclose(Forecaster(model=model).apply({"params": want}, x), forecast_batch(want, x, model),
+                               rtol=1e-6, atol=1e-7)
 
 
 def test_apply_equals_the_pure_function_and_dropout_is_training_only():

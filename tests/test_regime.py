@@ -64,7 +64,8 @@ def test_probability_zero_is_free_running(params):
 
 def test_free_running_gradient_matches_finite_difference(params):
     p64 = jax.tree.map(lambda a: np.asarray(a, np.float64), params)
-    loss = lambda p: sequence_loss(p, WINDOW, TARGETS, 0.0, jax.random.key(1), MODEL)  # noqa: E731
+    # one compiled loss, called for every finite difference (eager, each call runs op by op)
+    loss = jax.jit(lambda p: sequence_loss(p, WINDOW, TARGETS, 0.0, jax.random.key(1), MODEL))
     grad = jax.grad(loss)(params)
     eps = 1e-2
     for path, idx in ((("lstm", "recurrent_kernel"), (1, 5)), (("lstm", "kernel"), (0, 2)), (("dense", "kernel"), (3, 0))):
@@ -77,7 +78,8 @@ def test_free_running_gradient_matches_finite_difference(params):
 
 
 def test_coin_is_flipped_per_step(params):
-    losses = {float(sequence_loss(params, WINDOW, TARGETS, 0.5, jax.random.key(i), MODEL)) for i in range(20)}
+    loss = jax.jit(lambda k: sequence_loss(params, WINDOW, TARGETS, 0.5, k, MODEL))  # one program, 20 keys
+    losses = {float(loss(jax.random.key(i))) for i in range(20)}
     assert len(losses) > 4  # different coin sequences give different losses
 
 

@@ -5,12 +5,21 @@ import pytest
 
 from lstm_ar.kernels.permutation import permutation, rounds, stable_argsort
 
+SIZES = [0, 1, 2, 20, 999, 1700]
 
-@pytest.mark.parametrize("n", [0, 1, 2, 20, 999, 1700])
-def test_permutation_is_bit_identical_to_jax(n):
+
+@pytest.fixture(scope="module")
+def permutations():
+    """Ours (jitted) and jax's (eager) permutations of each size in SIZES, ours in one compiled program."""
     keys = jax.random.split(jax.random.key(3), 16)
-    ours = jax.jit(jax.vmap(lambda k: permutation(k, n)))(keys)
-    theirs = jax.vmap(lambda k: jax.random.permutation(k, n))(keys)
+    ours = jax.jit(lambda ks: {n: jax.vmap(lambda k, n=n: permutation(k, n))(ks) for n in SIZES})(keys)
+    theirs = {n: jax.vmap(lambda k, n=n: jax.random.permutation(k, n))(keys) for n in SIZES}
+    return ours, theirs
+
+
+@pytest.mark.parametrize("n", SIZES)
+def test_permutation_is_bit_identical_to_jax(n, permutations):
+    ours, theirs = permutations[0][n], permutations[1][n]
     assert ours.dtype == theirs.dtype
     np.testing.assert_array_equal(ours, theirs)
 

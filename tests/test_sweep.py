@@ -111,6 +111,25 @@ def assert_same(a, b):
         np.testing.assert_array_equal(x, y)
 
 
+@pytest.fixture(scope="module", autouse=True)
+def compilation_cache(tmp_path_factory):
+    """JAX's persistent compilation cache in a temporary folder, for this module only: each
+    ``run_seeds`` call traces its own program, and one that another call here already compiled
+    (same chunk program, another chunk count or store) is loaded instead of compiled again."""
+    from jax._src import compilation_cache as cache
+
+    names = ("jax_compilation_cache_dir", "jax_persistent_cache_min_compile_time_secs",
+             "jax_persistent_cache_min_entry_size_bytes")
+    before = {name: getattr(jax.config, name) for name in names}
+    for name, value in zip(names, (str(tmp_path_factory.mktemp("xla_cache")), 0.0, 0)):
+        jax.config.update(name, value)
+    cache.reset_cache()
+    yield
+    for name, value in before.items():
+        jax.config.update(name, value)
+    cache.reset_cache()
+
+
 @pytest.fixture(scope="module")
 def reference():
     return run_seeds(tiny_fit, N, lanes=4, progress=False).results

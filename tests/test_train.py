@@ -28,6 +28,26 @@ def vmapped(train):
     return jax.jit(jax.vmap(train))(seed_keys(0, 0, 3))
 
 
+@pytest.fixture(scope="module")
+def plain_vmapped():
+    """The plain path over the same three seeds as ``vmapped``: the reference of several tests."""
+    return jax.jit(jax.vmap(make_train(CONFIG, DATA, fast=False)))(seed_keys(0, 0, 3))
+
+
+@pytest.fixture(scope="module")
+def single(train):
+    """One compiled single-seed run, shared by every test that runs ``train`` alone: traced once."""
+    return jax.jit(chex.assert_max_traces(train, n=1))
+
+
+@pytest.fixture(scope="module")
+def single_with_hyper(train):
+    """One compiled single run with the learning rate and output dropout as (traced) inputs: one
+    program for every setting, traced once however many settings and keys call it."""
+    return jax.jit(chex.assert_max_traces(
+        lambda k, lr, rate: train(k, CONFIG.hyper._replace(learning_rate=lr, output_dropout=rate)), n=1))
+
+
 def test_entry_point_chooses_the_variant():
     window1 = TrainConfig(model=ModelConfig(units=4), epochs=1)
     data1 = windows(np.arange(10.0), 1)
@@ -40,9 +60,8 @@ def test_entry_point_chooses_the_variant():
     assert top is make_train and in_module is make_train
 
 
-def test_vmap_over_seeds_equals_per_seed_runs(train, vmapped):
+def test_vmap_over_seeds_equals_per_seed_runs(single, vmapped):
     keys = seed_keys(0, 0, 3)
-    single = jax.jit(train)
     for i in range(3):
         one = single(keys[i])
         chex.assert_trees_all_close(jax.tree.map(lambda a: a[i], vmapped), one, rtol=1e-5, atol=1e-6)
@@ -50,16 +69,14 @@ def test_vmap_over_seeds_equals_per_seed_runs(train, vmapped):
     assert not np.allclose(vmapped.params["dense"]["kernel"][0], vmapped.params["dense"]["kernel"][1])
 
 
-def test_no_retrace_on_second_call(train):
-    counted = jax.jit(chex.assert_max_traces(train, n=1))
-    jax.block_until_ready(counted(jax.random.key(0)))
-    jax.block_until_ready(counted(jax.random.key(1)))
+def test_no_retrace_on_second_call(single, single_with_hyper):
+    # ``single`` counts its traces (at most 1) across every test of the module that calls it
+    jax.block_until_ready(single(jax.random.key(0)))
+    jax.block_until_ready(single(jax.random.key(1)))
     # new hyper-parameter values are new inputs of one program, not new programs
     # (the rates at sites the config lacks stay concrete: traced there, they are refused)
-    with_hyper = jax.jit(chex.assert_max_traces(
-        lambda k, lr, rate: train(k, CONFIG.hyper._replace(learning_rate=lr, output_dropout=rate)), n=1))
     for lr in (1e-2, 3e-2):
-        jax.block_until_ready(with_hyper(jax.random.key(2), jnp.float32(lr), jnp.float32(0.2)))
+        jax.block_until_ready(single_with_hyper(jax.random.key(2), jnp.float32(lr), jnp.float32(0.2)))
 
 
 def test_loss_decreases_and_is_finite(vmapped):
@@ -83,19 +100,17 @@ def test_masked_mse_ignores_padding():
     np.testing.assert_allclose(plain.masked_mse(pred, y, jnp.asarray([1.0, 1.0, 0.0])), 2.5)
 
 
-def test_scan_equals_a_python_loop_over_the_documented_keys():
-    # One epoch of the plain path, shuffled, with output dropout, against a Python loop that
-    # follows the keys of plain's docstring step by step; the partial last batch takes a step on
-    # its own mean loss, as Keras does.
-    config = TrainConfig(model=MODEL, epochs=1, batch_size=8, hyper=Hyper(output_dropout=0.3))
-    key = jax.random.key(5)
-    result = jax.jit(make_train(config, DATA, fast=False))(key)
+def test_scan_equals_a_python_loop_over_the_documented_keys(plain_vmapped):
+    # Every epoch of the plain path (seed 0 of the shared reference: shuffled, with output dropout)
+    # against a Python loop that follows the keys of plain's docstring step by step; the partial
+    # last batch takes a step on its own mean loss, as Keras does.
+    config = CONFIG
+    result = jax.tree.map(lambda a: a[0], plain_vmapped)
+    key = seed_keys(0, 0, 1)[0]
     init_key, shuffle_key, dropout_key = jax.random.split(key, 3)
     params = init_params(init_key, MODEL)
-    tx = keras_adam()
+    tx = keras_adam(config.hyper.learning_rate)
     state = tx.init(params)
-    order = np.asarray(jax.random.permutation(jax.random.fold_in(shuffle_key, 0), 20))
-    epoch_key = jax.random.fold_in(dropout_key, 0)
 
     @jax.jit
     def step(params, state, x, y, example_keys):
@@ -106,18 +121,23 @@ def test_scan_equals_a_python_loop_over_the_documented_keys():
         updates, state = tx.update(grads, state, params)
         return optax.apply_updates(params, updates), state, value
 
-    total = 0.0
-    for b, (lo, hi) in enumerate(((0, 8), (8, 16), (16, 20))):
-        idx = order[lo:hi]
-        # a batch always draws 8 example keys; the partial batch's 4 real examples use the first 4
-        example_keys = jax.random.split(jax.random.fold_in(epoch_key, b), 8)[:hi - lo]
-        params, state, value = step(params, state, jnp.asarray(DATA.x[idx]), jnp.asarray(DATA.y[idx]), example_keys)
-        total += float(value) * (hi - lo)
+    epoch_loss = []
+    for e in range(config.epochs):
+        order = np.asarray(jax.random.permutation(jax.random.fold_in(shuffle_key, e), 20))
+        epoch_key = jax.random.fold_in(dropout_key, e)
+        total = 0.0
+        for b, (lo, hi) in enumerate(((0, 8), (8, 16), (16, 20))):
+            before_partial = params
+            idx = order[lo:hi]
+            # a batch always draws 8 example keys; the partial batch's 4 real examples use the first 4
+            example_keys = jax.random.split(jax.random.fold_in(epoch_key, b), 8)[:hi - lo]
+            params, state, value = step(params, state, jnp.asarray(DATA.x[idx]), jnp.asarray(DATA.y[idx]), example_keys)
+            total += float(value) * (hi - lo)
+        epoch_loss.append(total / 20)
     chex.assert_trees_all_close(result.params, params, rtol=1e-5, atol=1e-6)
-    np.testing.assert_allclose(result.epoch_loss[0], total / 20, rtol=1e-5)
+    np.testing.assert_allclose(result.epoch_loss, epoch_loss, rtol=1e-5)
     # Dropping the partial batch would give different parameters.
-    trimmed = jax.jit(make_train(config, Dataset(DATA.x[:16], DATA.y[:16]), fast=False))(key)
-    assert not np.allclose(trimmed.params["dense"]["bias"], result.params["dense"]["bias"])
+    assert not np.allclose(before_partial["dense"]["bias"], result.params["dense"]["bias"])
 
 
 def _vmap_hyper(train, hyper: Hyper, axes: Hyper):
@@ -127,37 +147,33 @@ def _vmap_hyper(train, hyper: Hyper, axes: Hyper):
     return lambda key: jax.vmap(lambda stack: train(key, hyper._replace(**stack)))(mapped)
 
 
-def _single(train, key, hyper: Hyper) -> TrainResult:
-    """One run with the concrete ``hyper`` (closed over: jit's arguments are traced)."""
-    return jax.jit(lambda k: train(k, hyper))(key)
-
-
-def test_hyper_can_be_vmapped(train):
+def test_hyper_can_be_vmapped(train, single_with_hyper):
     lrs, rates = [1e-4, 1e-2], [0.0, 0.3]
     hyper = CONFIG.hyper._replace(learning_rate=jnp.asarray(lrs), output_dropout=jnp.asarray(rates))
     key = jax.random.key(0)
     out = jax.jit(_vmap_hyper(train, hyper, Hyper(0, None, None, 0, None, None)))(key)
     assert out.epoch_loss.shape == (2, 3)
     for i, (lr, rate) in enumerate(zip(lrs, rates, strict=True)):
-        one = _single(train, key, CONFIG.hyper._replace(learning_rate=lr, output_dropout=rate))
+        one = single_with_hyper(key, jnp.float32(lr), jnp.float32(rate))
         chex.assert_trees_all_close(jax.tree.map(lambda a, i=i: a[i], out), one, rtol=1e-5, atol=1e-7)
     assert out.epoch_loss[1, -1] < out.epoch_loss[0, -1]  # 100x the learning rate learns faster
 
 
-def test_train_many_equals_single_runs_per_key_and_setting():
+def test_train_many_equals_single_runs_per_key_and_setting(single_with_hyper, vmapped):
     keys = seed_keys(0, 0, 2)
     rates = np.asarray([0.0, 0.3], np.float32)
     out = train_many(CONFIG, DATA, keys, CONFIG.hyper._replace(output_dropout=rates))
     assert out.epoch_loss.shape == (2, 2, 3)
-    train = make_train(CONFIG, DATA)
+    lr = jnp.float32(CONFIG.hyper.learning_rate)
     for k in range(2):
         for j, rate in enumerate(rates):
-            one = _single(train, keys[k], CONFIG.hyper._replace(output_dropout=float(rate)))
+            one = single_with_hyper(keys[k], lr, jnp.float32(rate))
             chex.assert_trees_all_close(jax.tree.map(lambda a, k=k, j=j: a[k, j], out), one, rtol=1e-5, atol=1e-7)
     # no stack: one run per key, as jax.vmap(train) over the keys, with config.hyper by default
     per_key = train_many(CONFIG, DATA, keys)
     assert per_key.epoch_loss.shape == (2, 3)
-    chex.assert_trees_all_close(per_key, jax.jit(jax.vmap(make_train(CONFIG, DATA)))(keys), rtol=1e-6, atol=1e-7)
+    # (seed_keys(0, 0, 2) are the first two of the fixture's seed_keys(0, 0, 3))
+    chex.assert_trees_all_close(per_key, jax.tree.map(lambda a: a[:2], vmapped), rtol=1e-6, atol=1e-7)
     import lstm_ar.training
     assert "train_many" in lstm_ar.training.__all__
 
@@ -304,16 +320,16 @@ def test_the_masks_drawn_come_from_the_config_not_from_tracers(window):
     assert _count_primitive(concrete.jaxpr, "shift_left") == _count_primitive(traced.jaxpr, "shift_left") > 0
 
 
-def test_traced_and_concrete_rates_compile_the_same_program():
+def test_traced_and_concrete_rates_compile_the_same_program(window1_runs):
     # Which masks are drawn comes from the config, not from whether a rate is a tracer: the
-    # same hyper-parameters passed as traced arrays give the same bits as the config's numbers.
-    config = TrainConfig(model=ModelConfig(units=4, activation="relu"), epochs=2, batch_size=8,
-                         hyper=Hyper(learning_rate=1e-2, output_dropout=0.2))
-    data = windows(np.sin(np.linspace(0, 6, 21)).astype(np.float32), 1)
-    train = make_train(config, data)
-    concrete = jax.jit(train)(jax.random.key(3))
-    traced = jax.jit(lambda k, lr, rate: train(k, config.hyper._replace(learning_rate=lr, output_dropout=rate)))(
-        jax.random.key(3), jnp.float32(1e-2), jnp.float32(0.2))
+    # same hyper-parameters passed as traced arrays give the same bits as the config's numbers
+    # (the concrete run: the fast result of the window1_runs fixture, same config, data and keys).
+    config = WINDOW1["relu_output_dropout"]
+    train = make_train(config, DATA1)
+    concrete = window1_runs["relu_output_dropout"][0]
+    traced = jax.jit(lambda keys, lr, rate: jax.vmap(
+        lambda k: train(k, config.hyper._replace(learning_rate=lr, output_dropout=rate)))(keys))(
+        seed_keys(0, 0, 2), jnp.float32(1e-2), jnp.float32(0.2))
     jax.tree.map(np.testing.assert_array_equal, traced, concrete)
 
 
@@ -407,11 +423,18 @@ def _fast_and_plain(config, data, keys, hyper=None, axes=None) -> tuple[TrainRes
     return run(True), run(False)
 
 
+@pytest.fixture(scope="module")
+def window1_runs():
+    """Fast and plain results of each WINDOW1 config over two seeds, computed once per module."""
+    keys = seed_keys(0, 0, 2)
+    return {name: _fast_and_plain(config, DATA1, keys) for name, config in WINDOW1.items()}
+
+
 @pytest.mark.parametrize("name", list(WINDOW1))
-def test_window1_layout_equals_plain_within_float32_rounding(name):
+def test_window1_layout_equals_plain_within_float32_rounding(name, window1_runs):
     config = WINDOW1[name]
     keys = seed_keys(0, 0, 2)
-    fast_result, ref = _fast_and_plain(config, DATA1, keys)
+    fast_result, ref = window1_runs[name]
     # same shuffles and masks (else these would differ at O(1e-2)); only rounding differs
     chex.assert_trees_all_close(fast_result, ref, rtol=1e-5, atol=1e-6)
     # parameters with an always-zero gradient: without weight decay left exactly as initialised
@@ -444,10 +467,9 @@ def test_window1_layout_with_vmapped_hyper_equals_plain():
     assert not np.allclose(kernel[1], kernel[0], rtol=1e-4)  # decayed
 
 
-def test_generic_fast_path_equals_plain(vmapped):
+def test_generic_fast_path_equals_plain(vmapped, plain_vmapped):
     # window 2 (no window-1 layout): key-sort shuffles, unrolled threefry, masks at the output site
-    ref = jax.jit(jax.vmap(make_train(CONFIG, DATA, fast=False)))(seed_keys(0, 0, 3))
-    chex.assert_trees_all_close(vmapped, ref, rtol=1e-5, atol=1e-6)
+    chex.assert_trees_all_close(vmapped, plain_vmapped, rtol=1e-5, atol=1e-6)
 
 
 def test_generic_fast_path_equals_plain_for_a_regime_with_every_dropout_site():
@@ -465,10 +487,11 @@ def test_fast_random_numbers_are_the_plain_ones_bit_for_bit():
     jax.tree.map(np.testing.assert_array_equal, jax.jit(fast.batch_indices, static_argnums=(1, 2, 3))(key, 20, 8, True),
                  plain.batch_indices(key, 20, 8, True))
     every = Hyper(dropout=0.3, recurrent_dropout=0.2, output_dropout=0.4)
-    for config in (TrainConfig(model=MODEL, hyper=every), TrainConfig(model=MODEL, hyper=every, regime="free_running",
-                                                                       horizon=2)):
-        got = jax.jit(lambda k, c=config: fast.draw_batch(k, 8, c, every))(key)
-        want = jax.jit(lambda k, c=config: plain.draw_batch(k, 8, c, every))(key)
+    configs = (TrainConfig(model=MODEL, hyper=every), TrainConfig(model=MODEL, hyper=every, regime="free_running",
+                                                                   horizon=2))
+    # one compiled program draws both paths' numbers for both configs
+    drawn = jax.jit(lambda k: [(fast.draw_batch(k, 8, c, every), plain.draw_batch(k, 8, c, every)) for c in configs])(key)
+    for got, want in drawn:
         jax.tree.map(np.testing.assert_array_equal, got[0], want[0])
         if want[1] is not None:
             np.testing.assert_array_equal(jax.random.key_data(got[1]), jax.random.key_data(want[1]))

@@ -27,7 +27,8 @@ def provenance(argv: Sequence[str]) -> dict:
     Returns:
         ``{"argv": [...], "python": ..., "versions": {package: version or None}}`` plus, when the
         package runs from a git checkout, ``"git": {"commit": sha, "dirty": bool}`` (tracked files
-        changed since the commit).
+        of the package or its build configuration changed since the commit; results written into
+        the checkout do not count).
     """
     record: dict[str, Any] = {"argv": list(argv), "python": platform.python_version(),
                               "versions": {name: _version(name) for name in VERSIONED}}
@@ -51,7 +52,8 @@ def git_state(root: pathlib.Path) -> dict | None:
         root: the folder above the ``lstm_ar`` package.
 
     Returns:
-        The commit and whether tracked files differ from it, or None.
+        The commit and whether the code (the ``lstm_ar`` package, ``pyproject.toml``) differs from
+        it, or None.
     """
     if not (root / ".git").exists():
         return None
@@ -62,7 +64,7 @@ def git_state(root: pathlib.Path) -> dict | None:
 
     try:
         commit = git("rev-parse", "HEAD")
-        dirty = bool(git("status", "--porcelain", "--untracked-files=no"))
+        dirty = bool(git("status", "--porcelain", "--untracked-files=no", "--", "lstm_ar", "pyproject.toml"))
     except (OSError, subprocess.SubprocessError):
         return None
     return {"commit": commit, "dirty": dirty}
