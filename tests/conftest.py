@@ -16,6 +16,8 @@ TEST_XLA_FLAGS = "" if os.environ.get("LSTM_AR_TEST_XLA_OPT", "0") == "default" 
 os.environ["LSTM_AR_TEST_XLA_FLAGS"] = TEST_XLA_FLAGS
 os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " " + TEST_XLA_FLAGS).strip()
 
+import contextlib  # noqa: E402
+
 import jax  # noqa: E402  (after XLA_FLAGS: the backend reads it when it starts)
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
@@ -26,3 +28,24 @@ jax.config.update("jax_numpy_rank_promotion", "raise")
 @pytest.fixture(scope="session")
 def rng():
     return np.random.default_rng(0)
+
+
+@contextlib.contextmanager
+def compilation_cache(folder):
+    """JAX's persistent compilation cache in ``folder`` while the block runs (then as before): a
+    program another run in the block already compiled is loaded instead of compiled again (the same
+    executable, so the same bytes either way). Uses JAX's private ``reset_cache`` (JAX is pinned)."""
+    from jax._src import compilation_cache as cache
+
+    names = ("jax_compilation_cache_dir", "jax_persistent_cache_min_compile_time_secs",
+             "jax_persistent_cache_min_entry_size_bytes")
+    before = {name: getattr(jax.config, name) for name in names}
+    for name, value in zip(names, (str(folder), 0.0, 0)):
+        jax.config.update(name, value)
+    cache.reset_cache()
+    try:
+        yield
+    finally:
+        for name, value in before.items():
+            jax.config.update(name, value)
+        cache.reset_cache()

@@ -16,6 +16,7 @@ import pytest
 from lstm_ar import cli
 from lstm_ar.scenarios import EXPERIMENTS, FOLLOW_UPS
 from lstm_ar.study.fs import OutputLock
+from tests.conftest import compilation_cache as conftest_compilation_cache
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 TINY = ["reproduce", "--quick", "--seeds", "2", "--only", "activation", "--no-progress", "--no-plots"]
@@ -42,19 +43,8 @@ def compilation_cache(tmp_path_factory):
     """JAX's persistent compilation cache in a temporary folder, for this module's runs only: the
     script's run loads the programs the command's run compiled (the same executables, so the same
     bytes either way) instead of compiling them again."""
-    import jax
-    from jax._src import compilation_cache as cache
-
-    names = ("jax_compilation_cache_dir", "jax_persistent_cache_min_compile_time_secs",
-             "jax_persistent_cache_min_entry_size_bytes")
-    before = {name: getattr(jax.config, name) for name in names}
-    for name, value in zip(names, (str(tmp_path_factory.mktemp("xla_cache")), 0.0, 0)):
-        jax.config.update(name, value)
-    cache.reset_cache()
-    yield
-    for name, value in before.items():
-        jax.config.update(name, value)
-    cache.reset_cache()
+    with conftest_compilation_cache(tmp_path_factory.mktemp("xla_cache")):
+        yield
 
 
 @pytest.fixture

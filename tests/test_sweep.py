@@ -20,6 +20,7 @@ from lstm_ar.study import fs, sweep
 from lstm_ar.study.chunk_store import ChunkStore, StoreMismatch, chunk_name, fingerprint
 from lstm_ar.study.distributed import seed_mesh
 from lstm_ar.study.sweep import NotEnoughMemory, Progress, compile_seed_program, plan_program, run_seeds
+from tests.conftest import compilation_cache as conftest_compilation_cache
 
 N = 10
 ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -116,18 +117,8 @@ def compilation_cache(tmp_path_factory):
     """JAX's persistent compilation cache in a temporary folder, for this module only: each
     ``run_seeds`` call traces its own program, and one that another call here already compiled
     (same chunk program, another chunk count or store) is loaded instead of compiled again."""
-    from jax._src import compilation_cache as cache
-
-    names = ("jax_compilation_cache_dir", "jax_persistent_cache_min_compile_time_secs",
-             "jax_persistent_cache_min_entry_size_bytes")
-    before = {name: getattr(jax.config, name) for name in names}
-    for name, value in zip(names, (str(tmp_path_factory.mktemp("xla_cache")), 0.0, 0)):
-        jax.config.update(name, value)
-    cache.reset_cache()
-    yield
-    for name, value in before.items():
-        jax.config.update(name, value)
-    cache.reset_cache()
+    with conftest_compilation_cache(tmp_path_factory.mktemp("xla_cache")):
+        yield
 
 
 @pytest.fixture(scope="module")
