@@ -2,6 +2,8 @@
 
     lstm-ar reproduce [options]         the article's three examples, 1,024 seeds -> results/
     lstm-ar run NAME [options]          a follow-up experiment (``lstm-ar run --help`` lists them)
+    lstm-ar study --csv FILE [options]  your own series: LSTMs and remedies, a verdict in plain words
+    lstm-ar diagnose MODEL --csv FILE   your own Keras model: does it collapse, why, what fixes it
     lstm-ar bench rollout|train [args]  a benchmark suite (source checkout only)
 
 Every experiment runs on one device or many (on a CPU, by default one device per core, at most
@@ -17,7 +19,13 @@ second run on the same ``--out`` is refused at once, naming the running one. Wha
 during the run but the user can fix (``USER_ERRORS``: stored chunks of another run or unreadable
 ones on ``--resume``, more seeds than memory holds, a path leading out of ``--out``) also exits
 with status 2 and a message; ``REPORT.md`` then lists the scenarios finished before it.
-``experiments/*.py`` are thin wrappers around ``run_experiment``.
+``experiments/*.py`` are thin wrappers around ``run_experiment``. A catalogue module that defines
+a ``main(argv, prog=...)`` function instead of ``SCENARIOS`` runs its own command line:
+``lstm-ar run NAME ...`` calls it with the words after NAME.
+
+``study`` and ``diagnose`` (``lstm_ar.user``) read the user's file and check everything before
+any compute: a problem the user can fix (``lstm_ar.user.io.InputError``) exits with status 2
+and ``lstm-ar study: error: ...``.
 
 The parsers and the checks before a run are in ``lstm_ar.cli_arguments`` (their names stay
 importable from here); this module dispatches the parsed command and runs it.
@@ -27,6 +35,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib
 import os
 import pathlib
 import shlex
@@ -51,17 +60,18 @@ from lstm_ar.cli_arguments import add_run_options as add_run_options
 from lstm_ar.cli_arguments import non_negative_int as non_negative_int
 from lstm_ar.cli_arguments import positive_int as positive_int
 from lstm_ar.cli_arguments import root_seed as root_seed
-from lstm_ar.scenarios import Experiment, get_experiment
+from lstm_ar.scenarios import EXPERIMENTS, Experiment, get_experiment
 from lstm_ar.study import distributed
 from lstm_ar.study.chunk_store import StoreMismatch
 from lstm_ar.study.experiment import ScenarioResult, run_scenario, summarise
-from lstm_ar.study.fs import FolderLocked, OutputLock, UnsafePath, check_inside, remove_tree
+from lstm_ar.study.fs import FolderLocked, OutputLock, UnsafePath, atomic_write_text, check_inside, remove_tree
 from lstm_ar.study.memory import NotEnoughMemory
 from lstm_ar.study.provenance import provenance
 from lstm_ar.study.report import scenario_folder, write_scenario
 from lstm_ar.study.report_index import write_index
 from lstm_ar.study.scenario import Scenario
 from lstm_ar.study.sweep import default_lanes
+from lstm_ar.user.io import InputError
 
 CHUNKS_DIR = ".chunks"
 USAGE_ERROR = 2  # argparse's exit status for bad arguments; also a refused output folder
@@ -287,6 +297,221 @@ def run_bench(suite: str, args: Sequence[str]) -> int:
 
 
 # ----------------------------------------------------------------------------------------------
+# Experiments with their own command line
+
+
+def own_command_line(words: Sequence[str]):
+    """The ``main`` of ``lstm-ar run NAME``'s catalogue module, when it defines ``main`` instead of ``SCENARIOS``.
+
+    Args:
+        words: the command line after the program name.
+
+    Returns:
+        The module's ``main(argv, prog=...)``, or None (the experiment runs through ``execute``).
+    """
+    if len(words) < 2 or words[0] != "run" or words[1] not in EXPERIMENTS:
+        return None
+    module = importlib.import_module(EXPERIMENTS[words[1]].module)
+    entry = getattr(module, "main", None)
+    return entry if callable(entry) and not hasattr(module, "SCENARIOS") else None
+
+
+def _run_own(entry, argv: Sequence[str], *, prog: str) -> int:
+    """Run an experiment's own ``main``; its return value (an int) or ``SystemExit`` code is the exit status."""
+    try:
+        code = entry(list(argv), prog=prog)
+    except SystemExit as exit_:
+        code = exit_.code
+        return code if isinstance(code, int) else (0 if code is None else 1)
+    return code if isinstance(code, int) and not isinstance(code, bool) else 0
+
+
+# ----------------------------------------------------------------------------------------------
+# Your own series and model (lstm_ar.user)
+
+
+def _check_out(parser: argparse.ArgumentParser, out: str) -> pathlib.Path:
+    """``--out`` must name a folder that exists or can be created (else exit status 2)."""
+    if not out:
+        parser.error("--out must name a folder, got ''")
+    path = pathlib.Path(out)
+    if path.exists() and not path.is_dir():
+        parser.error(f"--out {out} exists and is not a folder; choose another output folder")
+    for parent in path.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                parser.error(f"--out {out} cannot be created: {parent} is not a folder")
+            break
+    return path
+
+
+def _user_defaults(args: argparse.Namespace) -> None:
+    """Fill ``--seeds``, ``--epochs`` and ``--remedies`` from ``--quick``."""
+    from lstm_ar.user import study
+
+    if args.seeds is None:
+        args.seeds = study.QUICK_SEEDS if args.quick else study.FULL_SEEDS
+    if args.epochs is None:
+        args.epochs = study.QUICK_EPOCHS if args.quick else study.DEFAULT_EPOCHS
+    if args.remedies is None:
+        args.remedies = "none" if args.quick else "default"
+
+
+def _warn(parser: argparse.ArgumentParser, notes: Sequence[str]) -> None:
+    for note in notes:
+        print(f"{parser.prog}: warning: {note}", file=sys.stderr)
+
+
+def _run_user(parser: argparse.ArgumentParser, args: argparse.Namespace, plan, command: Sequence[str], *,
+              extra=None) -> dict:
+    """Lock ``--out``, run the plan's study, write its report, print the verdict (shared by study and diagnose).
+
+    ``extra(result, summary) -> (markdown lines, own map or None)`` adds diagnose's section.
+    """
+    from lstm_ar.user.report import write_user_report
+    from lstm_ar.user.study import run_study
+
+    out_dir = _check_out(parser, args.out)
+    distributed.use_cpu_cores(default_cpu_devices(args.seeds, args.lanes), warn=False)
+    command_line = " ".join(shlex.quote(w) if i else w for i, w in enumerate(command))
+    start = time.perf_counter()
+    with contextlib.ExitStack() as stack:
+        refusal = _claim_output(stack, out_dir, [plan.scenario], command_line)
+        if refusal is not None:
+            parser.error(refusal)
+        variants = len(plan.scenario.variants)
+        print(f"Training {variants} variant{'s' * (variants > 1)} x {args.seeds} seeds on {plan.train.size} values, "
+              f"judged on {plan.heldout.size} held-out values", file=sys.stderr)
+        try:
+            result, summary = run_study(plan, args.seeds, root_seed=args.root_seed, lanes=args.lanes,
+                                        progress=not args.no_progress,
+                                        store_dir=out_dir / plan.scenario.name / CHUNKS_DIR)
+        except USER_ERRORS as err:
+            parser.error(str(err))
+        summary["command"] = command_line
+        summary["provenance"] = provenance(command)
+        lines, own_map = extra(result, summary) if extra is not None else ([], None)
+        out = write_user_report(out_dir, result, summary, plots=not args.no_plots, extra=lines, own_map=own_map)
+        chunks = out_dir / plan.scenario.name / CHUNKS_DIR
+        if os.path.lexists(chunks):
+            remove_tree(chunks, inside=out_dir)
+        write_index(out_dir, [summary], command_line, title="lstm_ar: your own series")
+    print(f"\nVerdict ({args.seeds} seeds, {time.perf_counter() - start:.1f} s) -> {out}/report.md")
+    for sentence in summary["user"]["verdict"]:
+        print(f"  - {sentence}")
+    return summary
+
+
+def _load(parser: argparse.ArgumentParser, args: argparse.Namespace):
+    """The user's series and the number of training values, or exit status 2 with the reason."""
+    from lstm_ar.user.io import load_series, split_point
+
+    try:
+        data = load_series(args.data, column=args.column, time_column=args.time_column, fill=args.fill)
+        return data, split_point(data, test_fraction=args.test_fraction, test_from=args.test_from)
+    except InputError as err:
+        parser.error(str(err))
+
+
+def run_study_command(parser: argparse.ArgumentParser, args: argparse.Namespace, *, command: Sequence[str]) -> dict:
+    """``lstm-ar study``: check everything, then train, judge and report (``lstm_ar.user.study``).
+
+    Args:
+        parser: the subcommand's parser (reports bad input: exit status 2).
+        args: its parsed arguments.
+        command: the command line as words (program first).
+
+    Returns:
+        The summary written (with the verdict under ``user``).
+    """
+    from lstm_ar.user.study import parse_remedies, parse_windows, plan_study
+
+    _user_defaults(args)
+    _check_out(parser, args.out)
+    data, n_train = _load(parser, args)
+    try:
+        plan = plan_study(data, n_train, windows=parse_windows(args.window), units=args.units,
+                          activation=args.activation, epochs=args.epochs, remedies=parse_remedies(args.remedies),
+                          season=args.season, backtest_origins=args.backtests, name=args.name)
+    except InputError as err:
+        parser.error(str(err))
+    _warn(parser, plan.notes)
+    return _run_user(parser, args, plan, command)
+
+
+def run_diagnose_command(parser: argparse.ArgumentParser, args: argparse.Namespace, *, command: Sequence[str]) -> dict:
+    """``lstm-ar diagnose``: load and check the model and the series, then diagnose, retrain and report
+    (``lstm_ar.user.diagnose``).
+
+    Args:
+        parser: the subcommand's parser (reports bad input: exit status 2).
+        args: its parsed arguments.
+        command: the command line as words (program first).
+
+    Returns:
+        The summary written (the diagnosis under ``user.diagnosis``).
+    """
+    from lstm_ar.user import diagnose
+    from lstm_ar.user.model_file import load_model
+
+    _user_defaults(args)
+    out_dir = _check_out(parser, args.out)
+    try:
+        model = load_model(args.model, window=args.window, activation=args.activation,
+                           recurrent_activation=args.recurrent_activation)
+    except InputError as err:
+        parser.error(str(err))
+    data, n_train = _load(parser, args)
+    try:
+        plan, diagnosis = diagnose.prepare(model, data, n_train, scaling=args.scaling, remedies=args.remedies,
+                                           retrain=not args.no_retrain, epochs=args.epochs, season=args.season,
+                                           backtest_origins=args.backtests, name=args.name)
+    except InputError as err:
+        parser.error(str(err))
+    print(diagnosis.agreement_line, file=sys.stderr)
+    if plan is not None:
+        _warn(parser, plan.notes)
+        return _run_user(parser, args, plan, command, extra=diagnosis.report)
+    return _write_diagnosis(parser, args, diagnosis, data, command, out_dir)
+
+
+def _write_diagnosis(parser: argparse.ArgumentParser, args: argparse.Namespace, diagnosis, data, command: Sequence[str],
+                     out_dir: pathlib.Path) -> dict:
+    """``diagnose --no-retrain``: the diagnosis alone, in ``<out>/<name>/{summary.json,report.md,learned_map.png}``."""
+    from lstm_ar.study.report import write_json
+    from lstm_ar.user.diagnose import diagnosis_markdown
+    from lstm_ar.user.study import scenario_name
+
+    _warn(parser, data.notes)
+    command_line = " ".join(shlex.quote(w) if i else w for i, w in enumerate(command))
+    name = args.name or scenario_name(data.column)
+    summary = {"scenario": name, "command": command_line, "provenance": provenance(command),
+               "user": {"diagnosis": diagnosis.summary(), "verdict": diagnosis.lines, "notes": list(data.notes)}}
+    with contextlib.ExitStack() as stack:
+        refusal = _claim_output(stack, out_dir, [], command_line)
+        if refusal is None:
+            try:
+                folder = scenario_folder(out_dir, name)
+            except ValueError as err:
+                refusal = str(err)
+        if refusal is not None:
+            parser.error(refusal)
+        folder.mkdir(parents=True, exist_ok=True)
+        own = diagnosis.own_map()
+        if own is not None and not args.no_plots:
+            from lstm_ar.study.answer_figures import plot_cobweb
+
+            plot_cobweb(folder / "learned_map.png", own[0], own[1][None], own[2][None],
+                        title="your model: learned map, fixed points and cobweb of its rollout")
+        atomic_write_text(folder / "report.md", diagnosis_markdown(diagnosis, command_line))
+        write_json(folder / "diagnosis.json", summary)
+    print(f"\nVerdict -> {folder}/report.md")
+    for sentence in diagnosis.lines:
+        print(f"  - {sentence}")
+    return summary
+
+
+# ----------------------------------------------------------------------------------------------
 # Entry point
 
 
@@ -302,11 +527,20 @@ def main(argv: Sequence[str] | None = None, *, prog: str = PROG) -> int:
         benchmark's status.
     """
     words = sys.argv[1:] if argv is None else list(argv)
+    own = own_command_line(words)
+    if own is not None:
+        return _run_own(own, words[2:], prog=f"{prog} run {words[1]}")
     parser = build_parser(prog)
     try:
         args = parser.parse_args(words)
         if args.command == "bench":
             return run_bench(args.suite, args.args)
+        if args.command == "study":
+            run_study_command(args.parser, args, command=[*prog.split(), *words])
+            return 0
+        if args.command == "diagnose":
+            run_diagnose_command(args.parser, args, command=[*prog.split(), *words])
+            return 0
         experiment = get_experiment(args.experiment)
         execute(args.parser, args, _LazyCatalogue(experiment), default_seeds=experiment.default_seeds,
                 command=[*prog.split(), *words], index_title=experiment.title)

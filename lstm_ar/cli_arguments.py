@@ -1,6 +1,7 @@
 """The ``lstm-ar`` command's arguments: the parsers, their types and the checks before a run.
 
-``build_parser`` makes the whole command (``reproduce``, ``run NAME``, ``bench SUITE``);
+``build_parser`` makes the whole command (``reproduce``, ``run NAME``, ``study``, ``diagnose``,
+``bench SUITE``); ``add_user_options`` the options of the two commands on a user's own series;
 ``experiment_parser`` the stand-alone parser of one experiment (``experiments/*.py``). Both add
 the same options (``add_run_options``). Every value argparse can check is checked by its type
 (``positive_int``, ``seed_count``, ``non_negative_int``, ``root_seed``); ``check_arguments`` checks
@@ -86,6 +87,24 @@ def root_seed(text: str) -> int:
     value = _int(text)
     if not 0 <= value < ROOT_SEEDS:
         raise argparse.ArgumentTypeError(f"{value} is outside [0, 2**32) = [0, {ROOT_SEEDS - 1}]")
+    return value
+
+
+def fraction(text: str) -> float:
+    """argparse type: a number in (0, 1).
+
+    Args:
+        text: the command-line word.
+
+    Returns:
+        Its value; ``argparse.ArgumentTypeError`` (a usage error naming the value) otherwise.
+    """
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0.0 < value < 1.0:
+        raise argparse.ArgumentTypeError(f"{value:g} is not in (0, 1)")
     return value
 
 
@@ -212,6 +231,8 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
         f"{EXPERIMENTS[REPRODUCE].default_seeds} seeds each -> results/\n"
         f"  {prog} run --help                   # the follow-up experiments\n"
         f"  {prog} run context --seeds 64\n"
+        f"  {prog} study --csv data.csv --column y   # your own series: which LSTM collapses, and why\n"
+        f"  {prog} diagnose model.keras --csv data.csv --column y   # your own Keras model\n"
         f"  {prog} bench rollout --quick        # benchmarks (source checkout only)"))
     commands = top.add_subparsers(dest="command", metavar="COMMAND", required=True, parser_class=CatalogueParser)
 
@@ -229,6 +250,8 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
         _experiment_parser(names.add_parser(
             name, formatter_class=raw, help=f"{experiment.question} (default {experiment.default_seeds} seeds)",
             description=experiment_description(experiment, f"{prog} run {name}")), experiment)
+
+    add_user_commands(commands, prog)
 
     bench = commands.add_parser("bench", formatter_class=raw, help="run a benchmark suite (source checkout only)",
                                 description="Run python -m benchmarks.SUITE [ARGS...] from the source checkout "
@@ -319,3 +342,105 @@ def _check_processes(parser: argparse.ArgumentParser, args: argparse.Namespace) 
                      "or --distributed to detect them on SLURM, Open MPI or a TPU pod")
     if args.coordinator is not None and ":" not in args.coordinator:
         parser.error(f"--coordinator must be host:port, got {args.coordinator!r}")
+
+
+def add_user_options(parser: argparse.ArgumentParser, *, model: bool) -> None:
+    """The options of ``study`` and ``diagnose``: the data, the split, the variants, the run.
+
+    Args:
+        parser: the subcommand's parser.
+        model: True for ``diagnose`` (its window and activations describe the user's model).
+    """
+    from lstm_ar.user.io import FILLS
+    from lstm_ar.user.study import DEFAULT_EPOCHS, DEFAULT_REMEDIES, DEFAULT_WINDOWS, QUICK_EPOCHS, QUICK_SEEDS, REMEDIES
+
+    data = parser.add_argument_group("the series")
+    data.add_argument("--csv", "--data", dest="data", metavar="FILE", required=True,
+                      help="the series' file: CSV (any delimiter), Parquet (.parquet) or NumPy (.npy)")
+    data.add_argument("--column", default=None, help="the series' column (default: the only one besides --time-column; "
+                                                     "for a 2-D .npy: 0, 1, ...)")
+    data.add_argument("--time-column", default=None,
+                      help="the column of dates or times (sorted if out of order; irregular steps are reported)")
+    data.add_argument("--fill", choices=FILLS, default=None,
+                      help="what to do with missing values (default: refuse them): interpolate linearly, or drop them")
+    split = data.add_mutually_exclusive_group()
+    split.add_argument("--test-fraction", type=fraction, default=None,
+                       help="share of the values held out at the end to judge the rollouts (default 0.2)")
+    split.add_argument("--test-from", default=None, metavar="DATE",
+                       help="hold out every value from this date (or number) of --time-column on")
+    variants = parser.add_argument_group("the models")
+    if model:
+        variants.add_argument("--window", type=positive_int, default=None,
+                              help="the model's input length (needed for .npz weights, or a model built with "
+                                   "Input((None, 1)))")
+        variants.add_argument("--activation", default=None,
+                              help="the LSTM's activation (.npz weights only; default tanh, Keras's)")
+        variants.add_argument("--recurrent-activation", default=None,
+                              help="the LSTM's recurrent activation (.npz weights only; default sigmoid)")
+        variants.add_argument("--scaling", choices=("raw", "standard", "minmax"), default="raw",
+                              help="what the model was trained on: the raw values (default), values standardised "
+                                   "or min-max scaled with the training part's statistics")
+        variants.add_argument("--no-retrain", action="store_true",
+                              help="only diagnose the model; do not retrain its architecture with the remedies")
+    else:
+        variants.add_argument("--window", default=",".join(map(str, DEFAULT_WINDOWS)), metavar="W[,W...]",
+                              help=f"LSTM windows to compare (default {','.join(map(str, DEFAULT_WINDOWS))})")
+        variants.add_argument("--units", type=positive_int, default=32, help="LSTM units (default 32)")
+        variants.add_argument("--activation", default="tanh", help="LSTM cell activation (default tanh)")
+    variants.add_argument("--epochs", type=positive_int, default=None,
+                          help=f"training epochs (default {DEFAULT_EPOCHS}; {QUICK_EPOCHS} with --quick)")
+    variants.add_argument("--remedies", default=None, metavar="default|none|LIST",
+                          help=f"remedies trained beside the {'model' if model else 'windows'}: default "
+                               f"({', '.join(DEFAULT_REMEDIES)}; none with --quick), none, or a comma-separated list "
+                               f"of {', '.join(REMEDIES)}")
+    variants.add_argument("--season", type=positive_int, default=None,
+                          help="season length in steps: adds the seasonal naive reference")
+    variants.add_argument("--backtests", type=non_negative_int, default=20, metavar="K",
+                          help="rolling forecast origins over the held-out part (default 20), where the harness "
+                               "supports them")
+    run = parser.add_argument_group("the run")
+    run.add_argument("--seeds", type=seed_count, default=None,
+                     help=f"seeds per variant (default 64; {QUICK_SEEDS} with --quick)")
+    run.add_argument("--root-seed", type=root_seed, default=0, help="seed i uses fold_in(key(root_seed), i) (default 0)")
+    run.add_argument("--lanes", type=positive_int, default=None, help="seeds trained at once on each device")
+    run.add_argument("--out", default="results", help="output folder (default: results/); locked while the run lasts")
+    run.add_argument("--name", default=None, help="the report's folder name (default: from the column)")
+    run.add_argument("--quick", action="store_true",
+                     help=f"smoke run: {QUICK_SEEDS} seeds, {QUICK_EPOCHS} epochs, no remedies unless given")
+    run.add_argument("--no-plots", action="store_true", help="skip the PNG figures")
+    run.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def add_user_commands(commands, prog: str) -> None:
+    """The ``study`` and ``diagnose`` subcommands.
+
+    Args:
+        commands: the top parser's subparsers.
+        prog: the program name.
+    """
+    raw = argparse.RawDescriptionHelpFormatter
+    study = commands.add_parser(
+        "study", formatter_class=raw, help="your own series: train LSTMs and remedies on it, say whether and why they "
+                                           "collapse", description=(
+            "Train LSTM forecasters (one per --window) and the remedies on one column of your file, roll them out over "
+            "the held-out end of it, and judge them against forecasts without an LSTM (persistence, the mean, "
+            "seasonal naive, least-squares AR(p) by AIC). The verdict, in plain words, opens the report and is "
+            "printed.\n\n"
+            f"  {prog} study --csv sales.csv --column units --time-column date --quick\n"
+            f"  {prog} study --csv sales.csv --column units --window 1,20,50 --seeds 64 --out results\n\n"
+            "Writes <out>/<name>/{summary.json,report.md,per_seed.csv,per_seed.npz,*.png} and <out>/REPORT.md."))
+    add_user_options(study, model=False)
+    study.set_defaults(parser=study)
+    diagnose = commands.add_parser(
+        "diagnose", formatter_class=raw, help="your own Keras model: does its rollout collapse, why, and what fixes it",
+        description=(
+            "Load a Keras 3 .keras file, a legacy .h5 file or an .npz of get_weights() arrays (Input -> LSTM -> "
+            "[Dropout] -> Dense(1), one feature), roll it out exactly as Keras would on your series, say whether it "
+            "collapses, to what value, how fast and why; then retrain the same architecture across seeds with the "
+            "remedies and judge them against the references.\n\n"
+            f"  {prog} diagnose model.keras --csv sales.csv --column units --quick\n"
+            f"  {prog} diagnose weights.npz --window 20 --csv sales.csv --column units --scaling standard\n\n"
+            "Reading .keras/.h5 files needs Keras 3 (pip install 'lstm_ar[keras]'); it runs on the JAX backend."))
+    diagnose.add_argument("model", metavar="MODEL", help="a .keras, .h5 or .npz file")
+    add_user_options(diagnose, model=True)
+    diagnose.set_defaults(parser=diagnose)

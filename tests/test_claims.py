@@ -107,3 +107,20 @@ def test_the_article_catalogue_claims_keep_the_article_words():
     flags = np.ones(100)
     verdicts = {evaluate_claim(c, {v: {c.metric: flags} for v in c.variants})["verdict"] for c in claims}
     assert verdicts <= {REPRODUCED, NOT_REPRODUCED, INCONCLUSIVE}
+
+
+def test_seeds_flagged_diverged_lose_even_with_finite_values():
+    """A rollout at 1e20 is finite: only the diverged flag (the divergence bound) makes it lose."""
+    n = 40
+    runaway = np.r_[np.full(30, 1e-3), np.full(10, 1e-6)]  # the 10 runaway seeds have the "best" values
+    flags = np.r_[np.zeros(30), np.ones(10)]
+    metrics = {"A": {"err": runaway, "diverged": flags, "tail": np.full(n, 1.0)},
+               "B": {"err": np.full(n, 1e-4), "diverged": np.zeros(n), "tail": np.full(n, 1.0)}}
+    paired = evaluate_claim(PAIRED, metrics)
+    assert paired["prob_a_better"] == 0.0  # before: the 10 runaway seeds won, 0.25
+    unflagged = {k: {m: v for m, v in d.items() if m != "diverged"} for k, d in metrics.items()}
+    assert evaluate_claim(PAIRED, unflagged)["prob_a_better"] == 0.25
+    rate = RateClaim("t", "A keeps moving", "A", "tail", ">", 0.5)
+    assert evaluate_claim(rate, metrics)["rate"]["k"] == 30  # diverged seeds do not satisfy the predicate
+    about_divergence = RateClaim("d", "A diverges", "A", "diverged", ">", 0.5)
+    assert evaluate_claim(about_divergence, metrics)["rate"]["k"] == 10  # ... unless the claim is about diverging

@@ -71,7 +71,7 @@ def test_top_level_help_lists_the_subcommands(capsys):
     assert cli.main(["--help"]) == 0
     text = capsys.readouterr().out
     assert text.startswith("usage: lstm-ar")
-    for word in ("reproduce", "run", "bench"):
+    for word in ("reproduce", "run", "study", "diagnose", "bench"):
         assert re.search(rf"^\s+{word}\b", text, re.M), word
 
 
@@ -83,7 +83,14 @@ def test_run_help_lists_every_follow_up_with_its_question_and_seeds(capsys):
         assert f"{name} {experiment.question} (default {experiment.default_seeds} seeds)" in text
 
 
-@pytest.mark.parametrize("name", FOLLOW_UPS)
+def has_scenarios(name: str) -> bool:
+    """Whether the experiment is a catalogue of scenarios (not one with its own ``main``)."""
+    import importlib
+
+    return hasattr(importlib.import_module(EXPERIMENTS[name].module), "SCENARIOS")
+
+
+@pytest.mark.parametrize("name", [n for n in FOLLOW_UPS if has_scenarios(n)])
 def test_run_name_help_shows_its_options_and_scenarios(name, capsys):
     assert cli.main(["run", name, "--help"]) == 0
     text = capsys.readouterr().out
@@ -123,8 +130,7 @@ def test_the_scripts_take_the_same_options(capsys):
     (["reproduce", "--chunk", "-4"], "--chunk: -4 is not a positive integer"),
     (["run", "context", "--cpu-devices", "0"], "--cpu-devices: 0 is not a positive integer"),
     (["run", "context", "--num-processes", "2", "--process-id", "2"], "--process-id 2 must be below"),
-    (["run", "nope"], "invalid choice: 'nope' (choose from 'context', 'regime', 'regularisation', 'data', "
-                      "'diagnostics', 'real')"),
+    (["run", "nope"], "invalid choice: 'nope' (choose from " + ", ".join(map(repr, FOLLOW_UPS)) + ")"),
     (["run", "data", "--only", "random_walk", "brownian"], "unknown scenario(s) 'brownian'; valid: training_range,"),
     (["reproduce", "--only", "activation", "Dropout"], "valid: diversity, activation, dropout"),
     # these used to end in a traceback (ValueError from run_seeds / jax.distributed)
@@ -216,6 +222,49 @@ def test_a_symlinked_scenario_folder_is_refused_before_computing(tmp_path, capsy
     assert cli.main([*TINY, "--out", str(tmp_path / "out")]) == 2
     assert "symbolic link" in capsys.readouterr().err
     assert list(outside.iterdir()) == []
+
+
+# ----------------------------------------------------------------------------------------------
+# An experiment with its own command line: ``lstm-ar run NAME`` calls its module's main
+
+
+@pytest.fixture
+def own_main_experiment(monkeypatch):
+    """A registered experiment ``fake`` whose catalogue module defines ``main`` instead of ``SCENARIOS``."""
+    import types
+
+    from lstm_ar import cli_arguments, scenarios
+
+    calls = []
+    module = types.ModuleType("lstm_ar.scenarios.fake")
+
+    def main(argv, prog):
+        calls.append((list(argv), prog))
+        if "--help" in argv:
+            print(f"usage: {prog} [--x X]")
+            raise SystemExit(0)
+        return 3
+
+    module.main = main
+    monkeypatch.setitem(sys.modules, "lstm_ar.scenarios.fake", module)
+    monkeypatch.setitem(scenarios.EXPERIMENTS, "fake", scenarios.Experiment("fake", 8, "fake", "Does the fake cure it?"))
+    monkeypatch.setattr(cli_arguments, "FOLLOW_UPS", (*cli_arguments.FOLLOW_UPS, "fake"))
+    return calls
+
+
+def test_run_dispatches_to_a_catalogue_main(own_main_experiment, capsys):
+    assert cli.main(["run", "fake", "--x", "1", "--quick"]) == 3
+    assert own_main_experiment == [(["--x", "1", "--quick"], "lstm-ar run fake")]
+    assert cli.main(["run", "fake", "--help"]) == 0
+    assert capsys.readouterr().out.startswith("usage: lstm-ar run fake")
+    assert cli.main(["run", "--help"]) == 0
+    assert "fake Does the fake cure it? (default 8 seeds)" in " ".join(capsys.readouterr().out.split())
+
+
+def test_run_keeps_catalogues_with_scenarios_on_the_usual_path(monkeypatch):
+    """A catalogue with SCENARIOS (and even a main) runs through execute, not its main."""
+    assert cli.own_command_line(["run", "context", "--quick"]) is None
+    assert cli.own_command_line(["reproduce", "--quick"]) is None and cli.own_command_line(["run"]) is None
 
 
 # ----------------------------------------------------------------------------------------------

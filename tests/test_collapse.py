@@ -181,3 +181,30 @@ def test_bad_arguments_are_refused_before_compute():
         collapse_metrics(ys, "1.0")
     # traced scales are not checkable, and pass through
     assert bool(jax.jit(lambda s: collapse_metrics(ys, s).collapsed)(1.0))
+
+
+# --- the divergence bound ---------------------------------------------------------------------
+
+def test_a_rollout_that_blows_up_is_diverged_even_while_finite():
+    from lstm_ar.dynamics.collapse import DIVERGENCE_BOUND
+
+    t = jnp.arange(260.0)
+    geometric = 1.2 ** t  # reaches 1e20 (finite in float32) by the end; its tail does not "stop moving"
+    assert np.isfinite(np.asarray(geometric)).all() and float(geometric[-1]) > 1e20
+    to_1e3 = jnp.concatenate([jnp.sin(t[:200]), jnp.full(60, 1e3)])  # sits at 1e3: a flat, finite tail
+    at_50 = jnp.concatenate([jnp.sin(t[:200]), jnp.full(60, 50.0)])  # 50 stds: far, but inside the bound
+    m = jax.vmap(lambda y: collapse_metrics(y, 1.0))(jnp.stack([geometric, to_1e3, at_50]))
+    np.testing.assert_array_equal(m.diverged, [True, True, False])
+    np.testing.assert_array_equal(m.collapsed, [False, False, True])  # a rollout sitting at 1e3 is not "collapsed"
+    np.testing.assert_allclose(m.max_abs_deviation, [float(geometric[-1]), 1e3, 50.0], rtol=1e-6)
+    assert DIVERGENCE_BOUND == 100.0
+    # the bound is relative to the scale and measured from the centre
+    assert not bool(collapse_metrics(to_1e3, 20.0).diverged)  # 1e3 / 20 = 50 stds
+    assert not bool(collapse_metrics(jnp.full(60, 1e3), 1.0, center=950.0).diverged)  # |1e3 - 950| = 50
+    assert bool(collapse_metrics(jnp.full(60, 50.0), 1.0, center=-60.0).diverged)  # |50 + 60| = 110
+    inf = collapse_metrics(jnp.concatenate([jnp.ones(60), jnp.full(4, jnp.inf)]), 1.0)
+    assert bool(inf.diverged) and np.isinf(inf.max_abs_deviation)
+    with pytest.raises(ValueError, match="center"):
+        collapse_metrics(at_50, 1.0, center=np.nan)
+    with pytest.raises(ValueError, match="bound must be finite and > 0"):
+        collapse_metrics(at_50, 1.0, bound=0.0)

@@ -284,12 +284,47 @@ def test_the_tables_show_every_metric_with_its_glossary_words_and_identifier():
     assert shown == ["tail_std_ratio", "final_train_loss", "seed_prediction_error", "rollout_rmse_raw", "f(0.6)",
                      "grad_k0", "grad_k7", "my_score"]  # glossary order; grad_k3 thinned; collapsed is a rate
     words = {row.split("`")[1]: row for row in rows}
-    assert ("| `seed_prediction_error` | 0.25 | 0.25 | [0.125, 0.5] | 0 | model units | "
+    assert ("| `seed_prediction_error` | 0.25 | 0.25 | [0.125, 0.5] | 0 | 0 | model units | "
             "\\|prediction - the value after the test input\\|; higher is worse |") in words["seed_prediction_error"]
     assert "| data units | rollout_rmse on the series' own scale" in words["rollout_rmse_raw"]
     assert "the trained model's prediction for the single input x (a probe)" in words["f(0.6)"]
     assert words["my_score"].endswith("|  | defined by the scenario's derive |")
-    assert all(len(re.findall(r"(?<!\\)\|", row)) == 8 for row in rows)  # 7 cells: no pipe splits a cell
+    assert all(len(re.findall(r"(?<!\\)\|", row)) == 9 for row in rows)  # 8 cells: no pipe splits a cell
+
+
+def test_a_statistic_made_infinite_by_diverged_seeds_reads_diverged():
+    summary = _summary()
+    summary["rollout"]["divergence_bound"] = 100.0
+    summary["variants"]["a"]["metrics"]["rollout_rmse"] = {
+        "median": "inf", "iqm": "inf", "ci95": [12.5, "inf"], "n_nonfinite": 9, "n_worst": 70, "n_left_out": 0}
+    summary["variants"]["a"]["metrics"]["settle_value"] = {**_stat(0.5), "n_worst": 0, "n_left_out": 70}
+    text = report.markdown(summary, [])
+    words = {row.split("`")[1]: row for row in _table_rows(text, "a")}
+    assert words["rollout_rmse"].startswith("| `rollout_rmse` | diverged | diverged | [12.5, diverged] | 9 | 70 |")
+    assert "| 0 (70 left out) |" in words["settle_value"]
+    assert "diverged = a value beyond 100 stds of the training mean or not finite" in text
+
+
+def test_the_report_shows_the_linear_references_and_p_beats():
+    summary = _summary()
+    summary["linear_references"] = {
+        "persistence": {"rollout_rmse": 1.0, "valid_horizon": 9.0, "collapsed": 1.0},
+        "ar_30": {"order": 30, "rollout_rmse": 0.059, "valid_horizon": 200.0, "collapsed": 0.0,
+                  "spectral_radius": 0.9993},
+        "ar_aic": {"order": 38, "rollout_rmse": 0.0216, "valid_horizon": 200.0, "collapsed": 0.0},
+        "best_ar": {"of": "ar_30", "chosen_on": "truth", "order": 30, "rollout_rmse": 0.059}}
+    beats = {"prob_a_better": 0.25, "ci95": [0.1, 0.4], "n": 8, "n_dropped": 0, "lower_is_better": True}
+    for v in ("a", "b"):
+        summary["variants"][v]["vs_references"] = {"best_ar": {"rollout_rmse": beats}, "persistence": {"rollout_rmse": beats}}
+    text = report.markdown(summary, [])
+    section = text.split("## Linear references\n")[1].split("\n## ")[0]
+    assert "`best_ar` = `ar_30`) is chosen on the truth itself: an optimistic reference" in section
+    assert "| reference | order | rollout_rmse | valid_horizon | collapsed | spectral_radius |" in section
+    assert "| **ar_30** | 30 | 0.059 | 200 | 0 | 0.9993 |" in section
+    assert "| persistence | n/a | 1 | 9 | 1 | n/a |" in section
+    assert "| variant | rollout_rmse vs best_ar | rollout_rmse vs persistence |" in section
+    assert "| a | 0.25 [0.1, 0.4] | 0.25 [0.1, 0.4] |" in section
+    assert "Linear references" not in report.markdown(_summary(), [])
 
 
 def test_the_report_says_why_a_variant_lacks_a_metric():

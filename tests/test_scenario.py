@@ -79,6 +79,27 @@ def test_from_series_runs_end_to_end_with_raw_units(toy):
     assert summary["seeds"] == 2 and {c["id"] for c in summary["claims"]} == {c.id for c in sc.claims}
 
 
+def test_the_summary_has_linear_references_and_p_beats(toy):
+    _, sc, result, summary = toy
+    assert sc.center == pytest.approx(0.0, abs=1e-6)  # the training series' mean, once standardised
+    refs = summary["linear_references"]
+    assert {"persistence", "mean", "ar_1", "ar_aic", "ar_bic", "direct", "best_ar"} <= set(refs)
+    assert refs["best_ar"]["of"] == result.linear_references.best_ar and refs["best_ar"]["chosen_on"] == "truth"
+    assert refs["persistence"]["rollout_rmse"] == pytest.approx(sc.references["persistence_rmse"], rel=1e-5)
+    for v in summary["variants"].values():
+        assert set(v["vs_references"]) == {"best_ar", "ar_aic", "persistence"}
+        c = v["vs_references"]["persistence"]["rollout_rmse"]
+        assert c["n"] == 2 and c["lower_is_better"] and 0 <= c["prob_a_better"] <= 1
+        assert v["metrics"]["rollout_rmse"]["worse"] == "higher" and "n_worst" in v["metrics"]["rollout_rmse"]
+    assert summary["rollout"]["divergence_bound"] == 100.0
+    # the window-1 map at MAP_GRID points for cobweb figures; none for window 3
+    from lstm_ar.study.experiment import MAP_GRID, map_grid
+    assert result.variants["window_1"].map_curve.shape == (2, MAP_GRID)
+    assert result.variants["window_3"].map_curve is None
+    grid = map_grid(sc)
+    assert grid[0] == np.float32(sc.map_range[0]) and grid[-1] == np.float32(sc.map_range[1])
+
+
 def test_the_metrics_listed_without_training_are_the_ones_computed(toy):
     _, sc, result, _ = toy
     for name, v in result.variants.items():
@@ -153,6 +174,12 @@ BASE = dict(name="s", variants={"w1": TINY, "w3": TINY3}, series=np.sin(np.arang
     (dict(series=np.ones(50, np.float32)), "scale .* must be a finite number > 0"),
     (dict(series=np.r_[np.zeros(3), np.nan, np.ones(40)]), "1 non-finite values .* the first at index 3"),
     (dict(series=np.sin(np.arange(3.0))), "window 3"),
+    (dict(backtest_origins=3), "backtest_origins = 3 needs a training series and the held-out values after it"),
+    (dict(backtest_origins=2.0), "backtest_origins must be an int >= 0, got 2.0"),
+    (dict(backtest_origins=2, heldout_series=np.zeros(10), backtest_horizon=1), "backtest_horizon must be None or an int"),
+    (dict(backtest_origins=9, heldout_series=np.arange(10.0)), "9 backtest origins do not fit: the held-out part has 10 "
+     "values, so with a horizon of 5 there are only 6"),
+    (dict(center=float("inf")), "center .* must be a finite number"),
 ])
 def test_every_name_and_length_is_checked_when_built(change, message):
     with pytest.raises(ValueError, match=message):

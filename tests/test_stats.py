@@ -200,3 +200,63 @@ def test_bad_inputs_raise():
         stats.bootstrap_ci([1.0, 2.0], n_boot=10.5)
     with pytest.raises(ValueError, match="n_boot must be an int >= 1, got 0"):
         stats.bootstrap_ci([1.0, 2.0], n_boot=0)
+
+
+# --- diverged seeds counted as the worst value ---------------------------------------------------
+
+def _regime_like(seed=0):
+    """128 per-seed rollout RMSEs as the committed tf_k10 runs have them: most ordinary, 46 finite
+    but beyond the divergence bound (1e6 to 1e20), 9 infinite; shuffled."""
+    rng = np.random.default_rng(seed)
+    values = np.concatenate([rng.uniform(0.1, 3.0, 73), 10.0 ** rng.uniform(6, 20, 46), np.full(9, np.inf)])
+    diverged = np.arange(128) >= 73
+    order = rng.permutation(128)
+    return values[order], diverged[order]
+
+
+def test_diverged_seeds_count_as_the_worst_value():
+    values, diverged = _regime_like()
+    old = stats.summarize(values)  # finite values only: the 46 runaway seeds count as ordinary, the 9 vanish
+    assert (old["n"], old["n_nonfinite"]) == (119, 9)
+    assert old["median"] == np.median(values[np.isfinite(values)])
+    new = stats.summarize(values, worse="higher", diverged=diverged, n_boot=200)
+    ranked = sorted(np.where(diverged, np.inf, values))  # independent: the order statistics by hand
+    assert (new["n"], new["n_worst"], new["n_left_out"]) == (128, 55, 0)
+    assert new["median"] == (ranked[63] + ranked[64]) / 2 and np.isfinite(new["median"])
+    assert new["median"] > old["median"]
+    assert new["q25"] == ranked[31] + 0.75 * (ranked[32] - ranked[31])
+    assert new["q75"] == np.inf and new["iqm"] == np.inf  # the middle half holds worst-counted seeds
+    assert new["ci95"] == [np.inf, np.inf]  # 43% worst: every resample's IQM is infinite too
+    # lower is worse: they sit at -inf
+    low = stats.summarize(-values, worse="lower", diverged=diverged, n_boot=200)
+    assert low["median"] == -new["median"] and low["q25"] == -np.inf
+    # no worse side: left out and counted
+    left = stats.summarize(values, worse=None, diverged=diverged, n_boot=200)
+    assert (left["n"], left["n_left_out"], left["n_worst"]) == (73, 55, 0)
+    assert left["median"] == np.median(values[~diverged])
+
+
+def test_a_majority_of_diverged_seeds_gives_an_infinite_median_written_legibly():
+    values, diverged = _regime_like(1)
+    flags = diverged | (np.arange(128) < 20)  # 75 diverged of 128
+    s = stats.summarize(values, worse="higher", diverged=flags, n_boot=100)
+    assert s["median"] == np.inf and s["n_worst"] == int(flags.sum())
+    written = json.loads(json.dumps(stats.json_number(s), allow_nan=False))
+    assert written["median"] == "inf" and written["n_worst"] == int(flags.sum())
+    assert stats.json_number({"a": [-np.inf, np.nan, 1.5, None]}) == {"a": ["-inf", None, 1.5, None]}
+
+
+def test_quantiles_with_infinities_match_numpy_on_finite_values():
+    x = np.random.default_rng(3).normal(size=11)
+    qs = [0.0, 0.1, 0.25, 0.5, 0.9, 1.0]
+    np.testing.assert_array_equal(stats.quantiles(x, qs), np.quantile(x, qs))
+    with_inf = np.concatenate([x, [np.inf, np.inf]])  # numpy gives nan between two infinities
+    q = stats.quantiles(with_inf, [0.5, 0.99, 1.0])
+    assert q[0] == np.quantile(with_inf, 0.5) and q[1] == np.inf and q[2] == np.inf
+
+
+def test_summarize_refuses_bad_worst_arguments():
+    with pytest.raises(ValueError, match="worse must be one of"):
+        stats.summarize([1.0, 2.0], worse="up")
+    with pytest.raises(ValueError, match="one flag per seed: 1 flags for 2 values"):
+        stats.summarize([1.0, 2.0], worse="higher", diverged=[True])

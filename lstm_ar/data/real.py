@@ -4,6 +4,8 @@
 * ``co2``: Mauna Loa CO2, weekly 1958-2001, averaged per month, gaps interpolated, then
   differenced month to month (526 values): the yearly cycle without the rising trend, which no
   model trained on the past could extrapolate (Example 1's lesson).
+* ``elnino``: monthly sea surface temperature of the El Nino region, 1950-2010 (732 values; a
+  yearly cycle with irregular El Nino and La Nina swings).
 
 Install with ``pip install -e ".[real]"``. Each series is split in time: the first 80% trains,
 the rest is the truth a rollout is judged against; both are standardised with the training
@@ -19,6 +21,7 @@ import numpy as np
 from lstm_ar.data.series import check_series, standardisation
 
 TRAIN_FRACTION = 0.8
+SERIES = ("sunspots", "co2", "elnino")
 
 
 class SplitSeries(NamedTuple):
@@ -39,7 +42,7 @@ def _statsmodels_datasets():
 
 
 def load_series(name: str) -> np.ndarray:
-    """The raw series (float64) by name: 'sunspots' or 'co2'."""
+    """The raw series (float64) by name: one of ``SERIES`` ('sunspots', 'co2', 'elnino')."""
     datasets = _statsmodels_datasets()
     if name == "sunspots":
         return datasets.sunspots.load_pandas().data["SUNACTIVITY"].to_numpy(np.float64)
@@ -47,7 +50,10 @@ def load_series(name: str) -> np.ndarray:
         weekly = datasets.co2.load_pandas().data["co2"]
         monthly = weekly.resample("MS").mean().interpolate()
         return np.diff(monthly.to_numpy(np.float64))
-    raise ValueError(f"unknown series {name!r}; valid: 'sunspots', 'co2'")
+    if name == "elnino":  # one row per year, one column per month
+        table = datasets.elnino.load_pandas().data
+        return table.drop(columns="YEAR").to_numpy(np.float64).reshape(-1)
+    raise ValueError(f"unknown series {name!r}; valid: {', '.join(map(repr, SERIES))}")
 
 
 def split_standardise(values: np.ndarray, train_fraction: float = TRAIN_FRACTION) -> SplitSeries:

@@ -4,8 +4,13 @@ A rollout ``ys: f32[T]`` has *collapsed* when its tail has (almost) stopped movi
 
 * ``tail_std_ratio = std(ys[-tail:]) / scale`` with ``scale`` the std of the training series.
   ``collapsed = tail_std_ratio < threshold`` (default ``COLLAPSE_THRESHOLD = 0.05``: the tail
-  moves by less than 5% of what the data moves). A period-2 cycle or a diverging rollout is not
-  collapsed; a non-finite rollout is *diverged* and never collapsed.
+  moves by less than 5% of what the data moves). A period-2 cycle is not collapsed.
+* ``diverged``: a value is not finite, or strays more than ``DIVERGENCE_BOUND = 100`` training
+  stds from the training series' mean: ``|y - center| > DIVERGENCE_BOUND * scale``. A diverged
+  rollout is never collapsed (a rollout sitting at 1e20 has a tail that does not move, yet it
+  has not settled on the data). ``max_abs_deviation = max |y - center| / scale`` (inf when a
+  value is not finite) says how far it went.
+  ``tail_std_ratio`` is inf and ``settle_value`` nan only when a value is not finite.
 * ``settle_value``: the mean of the tail, the value the rollout sits on.
 * ``steps_to_collapse``: the first step from which every later value stays within
   ``threshold * scale`` of the settle value (T if it never settles).
@@ -30,6 +35,10 @@ from lstm_ar.checks import check_int, real_float32
 
 COLLAPSE_THRESHOLD = 0.05
 TAIL = 50
+# diverged: |y - center| > 100 training stds. A series the model was fitted to stays within a few
+# stds of its mean; 100 leaves room for a rollout that overshoots it several-fold without counting
+# as diverged, while the runaway rollouts that called for a bound reach 1e6 and beyond.
+DIVERGENCE_BOUND = 100.0
 VALID_TOLERANCE = 0.5  # valid horizon: steps until |error| first exceeds 0.5 x the series' std
 
 
@@ -41,6 +50,7 @@ class CollapseMetrics(NamedTuple):
     diverged: jax.Array
     steps_to_collapse: jax.Array
     settle_value: jax.Array
+    max_abs_deviation: jax.Array
 
 
 def _check_positive(value, name: str) -> None:
@@ -57,7 +67,7 @@ def _check_positive(value, name: str) -> None:
 
 
 def collapse_metrics(ys: jax.Array, scale, *, threshold: float = COLLAPSE_THRESHOLD,
-                     tail: int = TAIL) -> CollapseMetrics:
+                     tail: int = TAIL, center=0.0, bound: float = DIVERGENCE_BOUND) -> CollapseMetrics:
     """Collapse statistics of one rollout (definitions in the module docstring).
 
     Args:
@@ -65,6 +75,8 @@ def collapse_metrics(ys: jax.Array, scale, *, threshold: float = COLLAPSE_THRESH
       scale: std of the training series (> 0), f32[] or a number.
       threshold: relative size of the band that counts as "stopped moving" (> 0).
       tail: number of final steps the tail statistics use (an int >= 1).
+      center: the training series' mean, f32[] or a number (deviations are measured from it).
+      bound: ``diverged`` when a value strays more than ``bound * scale`` from ``center`` (> 0).
 
     Returns:
       ``CollapseMetrics`` of scalars.
@@ -72,10 +84,14 @@ def collapse_metrics(ys: jax.Array, scale, *, threshold: float = COLLAPSE_THRESH
     tail = check_int(tail, "tail", 1)
     _check_positive(scale, "scale")
     _check_positive(threshold, "threshold")
+    _check_positive(bound, "bound")
+    _check_finite(center, "center")
     ys = jnp.asarray(ys)
     if ys.ndim != 1 or ys.shape[0] < tail:
         raise ValueError(f"rollout must be f32[T] with T >= tail={tail}, got shape {ys.shape}")
-    diverged = ~jnp.all(jnp.isfinite(ys))
+    finite = jnp.all(jnp.isfinite(ys))
+    deviation = jnp.where(finite, jnp.max(jnp.abs(ys - center)) / scale, jnp.inf)
+    diverged = ~finite | (deviation > bound)
     tail_values = ys[-tail:]
     ratio = jnp.std(tail_values) / scale
     settle = jnp.mean(tail_values)
@@ -84,12 +100,19 @@ def collapse_metrics(ys: jax.Array, scale, *, threshold: float = COLLAPSE_THRESH
     trailing = jnp.sum(jnp.cumprod(near[::-1].astype(jnp.int32)))
     collapsed = (ratio < threshold) & ~diverged
     return CollapseMetrics(
-        tail_std_ratio=jnp.where(diverged, jnp.inf, ratio),
+        tail_std_ratio=jnp.where(finite, ratio, jnp.inf),
         collapsed=collapsed,
         diverged=diverged,
         steps_to_collapse=jnp.where(collapsed, ys.shape[0] - trailing, ys.shape[0]),
-        settle_value=jnp.where(diverged, jnp.nan, settle),
+        settle_value=jnp.where(finite, settle, jnp.nan),
+        max_abs_deviation=deviation,
     )
+
+
+def _check_finite(value, name: str) -> None:
+    """A concrete ``value`` must be real (else TypeError) and finite in float32 (else ValueError);
+    a traced one passes."""
+    real_float32(value, name)
 
 
 class FixedPoints(NamedTuple):

@@ -62,6 +62,15 @@ EXPERIMENTS: dict[str, Experiment] = {e.name: e for e in (
                "Does the activation change gradient flow, and are collapsing rollouts contractions?"),
     Experiment("real", 128, "lstm_ar: real series",
                "Do the context/state and training-regime findings hold on real series (sunspots, CO2)?"),
+    # Custom experiments: their module defines main(argv, prog=...) instead of SCENARIOS.
+    Experiment("cause", 4, "lstm_ar: why the rollout collapses (regression dilution, measured)",
+               "Does the one-lag shrinkage formula explain the collapse, over noise levels and windows?"),
+    Experiment("cure", 64, "lstm_ar: what fixes the collapse? The cure search on the noisy sine",
+               "Which remedy makes an LSTM track the noisy sine for 200 steps on most seeds and realisations?"),
+    Experiment("realisations", 64, "lstm_ar: the article's claims over noise realisations",
+               "Do the article's verdicts hold on other draws of the noise, not only numpy seed 42?"),
+    Experiment("transfer", 16, "lstm_ar: do the recipes hold on real series? (rolling-origin backtests)",
+               "Do the cure's recipes beat the linear references on sunspots, CO2 and El Nino, over 20 origins?"),
 )}
 FOLLOW_UPS = tuple(name for name in EXPERIMENTS if name != REPRODUCE)
 

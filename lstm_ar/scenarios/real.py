@@ -6,7 +6,11 @@ values. Variants, all LSTM(32, relu) -> Dense(1), 100 epochs, Keras defaults:
 ``window_1`` (the article's model), ``window_20`` and ``stateful_20`` (one window-20 model, two
 rollout modes), ``tf_k20`` and ``free_k20`` (a 20-value warm-up then 20 stateful predictions per
 example, trained teacher-forced or free-running, rolled out statefully). References without a
-model: persistence (repeat the last training value) and the training mean.
+model: persistence (repeat the last training value) and the training mean; and the linear
+references of every scenario (``lstm_ar.study.references``). Besides the single rollout from the
+end of the training part, every model and reference is judged by a rolling-origin backtest over
+the held-out part: ``BACKTEST_ORIGINS`` = 20 origins, each with ``min(200, held-out // 2)``
+values after it (``lstm_ar.study.backtest``).
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from lstm_ar.study.scenario import ROLLOUT_STEPS, Scenario
 
 WINDOW = 20
 EPOCHS = 100
+BACKTEST_ORIGINS = 20  # forecast origins across the held-out part
 QUICK_DROPPED = ("tf_k20", "free_k20")  # --quick: two compiled programs fewer (and the claim comparing them)
 
 
@@ -70,10 +75,11 @@ def real_scenario(name: str, quick: bool = False) -> Scenario:
         variants=variants, data=data, scale=float(np.std(split.train)), context=split.train,
         test_input=data.x[-1, :, 0], test_target=float(data.y[-1, 0]), map_range=(-4.0, 4.0),
         claims=article_claims(claims), heldout=windows(split.test, 1), truth=truth, derive=derive,
-        lower_is_better=("train_mse", "heldout_mse", "rollout_rmse"), higher_is_better=("valid_horizon",),
+        lower_is_better=("train_mse", "heldout_mse", "rollout_rmse", "backtest_rmse"),
+        higher_is_better=("valid_horizon", "backtest_valid_horizon"),
         rollout_steps=steps, series=split.train, heldout_series=split.test,
         rollout_modes={n: "stateful" for n in ("stateful_20", "tf_k20", "free_k20") if n in variants},
-        references=references)
+        references=references, backtest_origins=BACKTEST_ORIGINS)
 
 
 SCENARIOS: dict[str, Callable[[bool], Scenario]] = {

@@ -15,7 +15,7 @@ import numpy as np
 
 from lstm_ar.config import ModelConfig
 from lstm_ar.data.series import linspace_identity
-from lstm_ar.scenarios.common import fit_config, sine_scenario
+from lstm_ar.scenarios.common import ARTICLE_NOISE_SEED, fit_config, sine_scenario
 from lstm_ar.study.claims import PairedClaim, RateClaim, article_claims
 from lstm_ar.study.scenario import ROLLOUT_STEPS, Scenario
 
@@ -51,8 +51,9 @@ def diversity(quick: bool = False) -> Scenario:
         derive=_diversity_derived, lower_is_better=("train_mse", "seed_prediction_error", "rollout_rmse"))
 
 
-def activation(quick: bool = False) -> Scenario:
-    """Example 2: noisy sine, window 1, LSTM(32, sigmoid) vs LSTM(32, relu), 20 epochs."""
+def activation(quick: bool = False, noise_seed: int = ARTICLE_NOISE_SEED) -> Scenario:
+    """Example 2: noisy sine, window 1, LSTM(32, sigmoid) vs LSTM(32, relu), 20 epochs (another
+    draw of the noise with ``noise_seed``)."""
     claims = (
         RateClaim("E2-sigmoid-flat", "[sigmoid] performs poorly by converging to a mean and by showing a relatively flat output",
                   "sigmoid", "collapsed", ">", 0.5, "free-running rollout collapses to a constant"),
@@ -65,11 +66,12 @@ def activation(quick: bool = False) -> Scenario:
                           "LSTM(32, sigmoid | relu) -> Dense(1), noisy sine x[:-1] -> x[1:], 20 epochs",
                           {"sigmoid": fit_config(ModelConfig(units=32, activation="sigmoid"), 20, quick),
                            "relu": fit_config(ModelConfig(units=32, activation="relu"), 20, quick)},
-                          claims)
+                          claims, noise_seed=noise_seed)
 
 
-def dropout(quick: bool = False) -> Scenario:
-    """Example 3: noisy sine, relu, 50 epochs, no dropout vs Dropout(0.2) after the LSTM."""
+def dropout(quick: bool = False, noise_seed: int = ARTICLE_NOISE_SEED) -> Scenario:
+    """Example 3: noisy sine, relu, 50 epochs, no dropout vs Dropout(0.2) after the LSTM (another
+    draw of the noise with ``noise_seed``)."""
     model = ModelConfig(units=32, activation="relu")
     claims = (
         RateClaim("E3-constant", "The model without dropout ... performs poorly by making a constant prediction",
@@ -85,7 +87,7 @@ def dropout(quick: bool = False) -> Scenario:
                           "LSTM(32, relu) -> [Dropout(0.2)] -> Dense(1), noisy sine x[:-1] -> x[1:], 50 epochs",
                           {"no_dropout": fit_config(model, 50, quick),
                            "dropout": fit_config(model, 50, quick, output_dropout=0.2)},
-                          claims)
+                          claims, noise_seed=noise_seed)
 
 
 SCENARIOS: dict[str, Callable[[bool], Scenario]] = {

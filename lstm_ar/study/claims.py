@@ -5,11 +5,13 @@ A claim is one sentence of the source article tied to a measurement:
 * ``RateClaim``: "variant V does X": a per-seed predicate ``metric op value`` must hold for a
   majority of seeds. Verdict from the Wilson 95% interval of the proportion: ``reproduced`` if
   it lies above 50%, ``not reproduced`` if it lies below, else ``inconclusive``. A seed whose
-  metric is not finite (diverged) does not satisfy the predicate.
+  metric is not finite, or that diverged (its ``diverged`` flag: the rollout left the
+  divergence bound, ``lstm_ar.dynamics.collapse.DIVERGENCE_BOUND``), does not satisfy the
+  predicate (unless the claim is about ``diverged`` itself).
 * ``PairedClaim``: "A beats B on metric": the paired probability that A beats B over the same
   seeds must exceed 0.5. Verdict from its bootstrap 95% interval the same way (an interval of
-  exactly [0.5, 0.5], no difference at all, is ``not reproduced``). A diverged seed counts as the
-  worst possible value of its variant.
+  exactly [0.5, 0.5], no difference at all, is ``not reproduced``). A diverged seed (flagged, or
+  with a non-finite value) counts as the worst possible value of its variant.
 
 Verdict words depend on where a claim comes from (``source``): a claim of the source article is
 ``reproduced`` / ``not reproduced`` / ``inconclusive``; a user's own claim about their series
@@ -125,19 +127,30 @@ def decide(lo: float | None, hi: float | None, *, chance: float = 0.5, source: s
     return neither
 
 
-def diverged_as_worst(x: np.ndarray, lower_is_better: bool) -> np.ndarray:
-    """Replace non-finite values by the worst value, so diverged seeds lose comparisons.
+def diverged_as_worst(x: np.ndarray, lower_is_better: bool, diverged: np.ndarray | None = None) -> np.ndarray:
+    """Replace non-finite values (and the values of diverged seeds) by the worst value, so
+    diverged seeds lose comparisons.
 
     Args:
       x: f[n_seeds] per-seed values.
       lower_is_better: which side is better.
+      diverged: bool[n_seeds] (or 0/1) flags of seeds that diverged, or None (non-finite values only).
 
     Returns:
-      f64[n_seeds] with NaN and inf replaced by the largest (or most negative) float64.
+      f64[n_seeds] with NaN, inf and flagged seeds replaced by the largest (or most negative) float64.
     """
     worst = np.finfo(np.float64).max * (1 if lower_is_better else -1)
     x = np.asarray(x, np.float64)
-    return np.where(np.isfinite(x), x, worst)
+    keep = np.isfinite(x)
+    if diverged is not None:
+        keep &= ~(np.asarray(diverged) > 0)
+    return np.where(keep, x, worst)
+
+
+def _diverged(metrics: Metrics, variant: str) -> np.ndarray | None:
+    """The variant's ``diverged`` flags, when the metrics hold them."""
+    flags = metrics.get(variant, {}).get("diverged")
+    return None if flags is None else np.asarray(flags) > 0
 
 
 def evaluate_claim(claim: Claim, metrics: Metrics) -> dict:
@@ -153,6 +166,9 @@ def evaluate_claim(claim: Claim, metrics: Metrics) -> dict:
     if isinstance(claim, RateClaim):
         values = np.asarray(_lookup(metrics, claim.variant, claim), np.float64)
         flags = np.isfinite(values) & _OPS[claim.op](np.nan_to_num(values, nan=0.0), claim.value)
+        diverged = _diverged(metrics, claim.variant)
+        if diverged is not None and claim.metric != "diverged":
+            flags &= ~diverged
         r = stats.rate(flags)
         lo, hi = r["ci95"]
         verdict = decide(lo, hi, source=claim.source)
@@ -162,8 +178,8 @@ def evaluate_claim(claim: Claim, metrics: Metrics) -> dict:
         return {"id": claim.id, "text": claim.text, "verdict": verdict, "evidence": evidence,
                 "kind": "rate", "variant": claim.variant, "metric": claim.metric,
                 "predicate": f"{claim.metric} {claim.op} {claim.value:g}", "rate": r, "source": claim.source}
-    a = diverged_as_worst(_lookup(metrics, claim.a, claim), claim.lower_is_better)
-    b = diverged_as_worst(_lookup(metrics, claim.b, claim), claim.lower_is_better)
+    a = diverged_as_worst(_lookup(metrics, claim.a, claim), claim.lower_is_better, _diverged(metrics, claim.a))
+    b = diverged_as_worst(_lookup(metrics, claim.b, claim), claim.lower_is_better, _diverged(metrics, claim.b))
     p = stats.prob_better(a, b, lower_is_better=claim.lower_is_better)
     lo, hi = p["ci95"]
     verdict = decide(lo, hi, source=claim.source)

@@ -4,7 +4,11 @@
 sharded over all devices and processes, in chunks streamed to disk and resumable; variants that
 differ only in how they are rolled out train once) and evaluates each trained model once:
 one-step errors, the article's own prediction, a free-running rollout and its collapse metrics,
-and (window 1) the fixed points of the learned map.
+(window 1) the fixed points of the learned map and the map itself on ``MAP_GRID`` points (for
+cobweb figures), and with ``Scenario.backtest_origins`` a rolling-origin backtest, the rollouts
+from every origin vmapped inside the per-seed program (``lstm_ar.study.backtest``). The linear
+references (``lstm_ar.study.references``) are fitted and judged once per scenario, outside the
+seed loop.
 ``summarise`` turns the per-seed values into the statistics and verdicts of ``summary.json``.
 """
 
@@ -25,6 +29,7 @@ from lstm_ar.config import DROPOUT_SITES, Hyper, TrainConfig, resolve_dropout_si
 from lstm_ar.dynamics import stability as diagnostics
 from lstm_ar.dynamics.collapse import (
     COLLAPSE_THRESHOLD,
+    DIVERGENCE_BOUND,
     VALID_TOLERANCE,
     collapse_metrics,
     map_fixed_points,
@@ -33,14 +38,17 @@ from lstm_ar.dynamics.collapse import (
 from lstm_ar.dynamics.rollout import rollout
 from lstm_ar.model.forecaster import Params, forecast, forecast_batch
 from lstm_ar.study import metrics as registry
+from lstm_ar.study import references as linear
 from lstm_ar.study import stats
+from lstm_ar.study.backtest import backtest_metrics
 from lstm_ar.study.chunk_store import ChunkStore, fingerprint, source_fingerprint
 from lstm_ar.study.claims import diverged_as_worst, evaluate_claim
 from lstm_ar.study.scenario import Scenario
 from lstm_ar.study.sweep import run_seeds
 from lstm_ar.training import TrainResult, make_train
 
-N_FAN = 20  # individual rollouts kept per variant for figures
+N_FAN = 20  # individual rollouts (and window-1 maps) kept per variant for figures
+MAP_GRID = 64  # points at which a window-1 map f(x) is kept for cobweb figures
 # Scenario fields that do not change any per-seed value computed on the device (left out of the
 # fingerprint of stored chunks; ``derive`` runs on the host after loading).
 NOT_COMPUTED = ("title", "source", "variants", "claims", "derive", "lower_is_better", "higher_is_better",
@@ -48,15 +56,21 @@ NOT_COMPUTED = ("title", "source", "variants", "claims", "derive", "lower_is_bet
 
 
 class VariantResult(NamedTuple):
-    """metrics: name -> f[n_seeds]; rollouts: f[n_seeds, T]; epoch_loss: f[n_seeds, epochs]."""
+    """metrics: name -> f[n_seeds]; rollouts: f[n_seeds, T]; epoch_loss: f[n_seeds, epochs];
+    map_curve: f32[min(n_seeds, N_FAN), MAP_GRID] the learned map f(x) at ``map_grid(scenario)``
+    for the first seeds of a window-1 variant rolled out in window mode, else None (not in
+    per_seed.csv)."""
 
     metrics: dict[str, np.ndarray]
     rollouts: np.ndarray
     epoch_loss: np.ndarray
+    map_curve: np.ndarray | None = None
 
 
 class ScenarioResult(NamedTuple):
-    """sweep: per training group (named by its first variant), how it ran (``Sweep.describe``)."""
+    """sweep: per training group (named by its first variant), how it ran (``Sweep.describe``);
+    linear_references: the scenario's references (``lstm_ar.study.references.evaluate``; None
+    without a training series, or when not computed: ``summarise`` then leaves them out)."""
 
     scenario: Scenario
     seeds: int
@@ -64,6 +78,24 @@ class ScenarioResult(NamedTuple):
     variants: dict[str, VariantResult]
     runtime_s: float
     sweep: dict | None = None
+    linear_references: linear.LinearReferences | None = None
+
+
+def map_grid(scenario: Scenario) -> np.ndarray:
+    """The inputs x at which ``VariantResult.map_curve`` holds f(x).
+
+    Args:
+      scenario: the scenario.
+
+    Returns:
+      f32[MAP_GRID]: evenly spaced over ``scenario.map_range``.
+    """
+    return np.linspace(*scenario.map_range, MAP_GRID, dtype=np.float32)
+
+
+def has_map_curve(scenario: Scenario, variant: str) -> bool:
+    """Whether the variant iterates a 1-D map (window 1, window mode), so it keeps ``map_curve``."""
+    return scenario.variants[variant].model.window == 1 and scenario.rollout_mode(variant) == "window"
 
 
 def make_model_metrics(scenario: Scenario, variant: str):
@@ -111,23 +143,32 @@ def make_rollout_metrics(scenario: Scenario, variant: str):
       variant: the variant whose model and rollout mode to use.
 
     Returns:
-      ``rollout_metrics(params) -> ({name: f32[]}, rollout f32[rollout_steps])``: collapse
-      metrics, errors against the truth, the fixed points of a window-1 map, diagnostics.
+      ``rollout_metrics(params) -> ({name: f32[]}, rollout f32[rollout_steps], extras)``: collapse
+      metrics, errors against the truth, the backtest metrics, the fixed points of a window-1 map,
+      diagnostics; ``extras`` is ``{"map_curve": f32[MAP_GRID]}`` for a window-1 map, else ``{}``.
     """
     model = scenario.variants[variant].model
     mode = scenario.rollout_mode(variant)
     context = jnp.asarray(scenario.context)
     if mode == "stateful":  # warm up over as many values as the model was trained on
         context = context[-model.window:]
+    backtest = scenario.backtest()
+    if backtest is not None:  # both modes read the last `window` values before each origin
+        origin_contexts = jnp.asarray(backtest.contexts(model.window))
+        origin_truths = jnp.asarray(backtest.truths())
+    grid = jnp.asarray(map_grid(scenario))
 
     def rollout_metrics(params: Params):
         ys = rollout(params, context, scenario.rollout_steps, model, mode=mode)
-        cm = collapse_metrics(ys, scenario.scale)
+        cm = collapse_metrics(ys, scenario.scale, center=scenario.center)
         m = cm._asdict()
         if scenario.truth is not None:
             truth = jnp.asarray(scenario.truth[:scenario.rollout_steps])
             m["rollout_rmse"] = jnp.sqrt(jnp.mean(jnp.square(ys - truth)))
             m["valid_horizon"] = valid_horizon(ys, truth, VALID_TOLERANCE * scenario.scale)
+        if backtest is not None:
+            origin_ys = jax.vmap(lambda c: rollout(params, c, backtest.horizon, model, mode=mode))(origin_contexts)
+            m.update(backtest_metrics(origin_ys, origin_truths, scenario.scale, center=scenario.center)._asdict())
         if scenario.diagnostics:
             lyapunov = diagnostics.lyapunov_exponent if mode == "window" else diagnostics.stateful_lyapunov_exponent
             m["lyapunov"] = lyapunov(params, context, scenario.rollout_steps, model)
@@ -142,19 +183,23 @@ def make_rollout_metrics(scenario: Scenario, variant: str):
                                   high=scenario.map_range[1])
             m.update(n_fixed_points=fp.count, settle_slope=fp.settle_slope,
                      abs_settle_slope=jnp.abs(fp.settle_slope), settle_residual=fp.settle_residual)
-        return m, ys
+        extras = {}
+        if has_map_curve(scenario, variant):
+            extras["map_curve"] = jax.vmap(lambda v: forecast(params, v.reshape(1, 1), model)[0])(grid)
+        return m, ys, extras
 
     return rollout_metrics
 
 
-def _variant_result(scenario: Scenario, metrics: dict, rollouts, epoch_loss) -> VariantResult:
+def _variant_result(scenario: Scenario, metrics: dict, rollouts, epoch_loss, map_curve=None) -> VariantResult:
     metrics = {k: np.asarray(v, np.float64) for k, v in metrics.items()}
     epoch_loss = np.asarray(epoch_loss)
     metrics["diverged"] = ((metrics["diverged"] > 0) | ~np.isfinite(epoch_loss[:, -1])).astype(np.float64)
     metrics["final_train_loss"] = np.asarray(epoch_loss[:, -1], np.float64)
     if scenario.derive is not None:
         metrics.update(scenario.derive(metrics))
-    return VariantResult(metrics=metrics, rollouts=np.asarray(rollouts), epoch_loss=epoch_loss)
+    curve = None if map_curve is None else np.asarray(map_curve[:N_FAN], np.float32)
+    return VariantResult(metrics=metrics, rollouts=np.asarray(rollouts), epoch_loss=epoch_loss, map_curve=curve)
 
 
 def group_identity(scenario: Scenario, subgroups: Sequence[Sequence[str]]) -> dict:
@@ -233,9 +278,10 @@ def run_group(scenario: Scenario, subgroups: Sequence[Sequence[str]], n_seeds: i
     results = {}
     for j, group in enumerate(subgroups):
         for name in group:
-            metrics, rollouts = per_mode[scenario.rollout_mode(name)]
+            metrics, rollouts, extras = per_mode[scenario.rollout_mode(name)]
             merged = {k: pick(v, j) for k, v in {**shared, **metrics}.items()}
-            results[name] = _variant_result(scenario, merged, pick(rollouts, j), pick(epoch_loss, j))
+            curve = pick(extras["map_curve"], j) if "map_curve" in extras else None
+            results[name] = _variant_result(scenario, merged, pick(rollouts, j), pick(epoch_loss, j), curve)
     return results, sweep.describe()
 
 
@@ -313,7 +359,8 @@ def run_scenario(scenario: Scenario, n_seeds: int, *, root_seed: int = 0, chunk:
     if not variants:
         return None
     variants = {name: variants[name] for name in scenario.variants}  # keep the declared order
-    return ScenarioResult(scenario, n_seeds, root_seed, variants, time.perf_counter() - start, sweeps)
+    refs = linear.evaluate(scenario)  # deterministic: once per scenario, outside the seed loop
+    return ScenarioResult(scenario, n_seeds, root_seed, variants, time.perf_counter() - start, sweeps, refs)
 
 
 def hardware_kind() -> str:
@@ -343,13 +390,39 @@ def device_description() -> str:
     return desc
 
 
+def summarise_metric(name: str, values: np.ndarray, diverged: np.ndarray) -> dict:
+    """One metric's summary: diverged seeds count as its worst value where the registry gives it a
+    worse side, else they are left out (``stats.summarize``); JSON-ready (+-inf as "inf"/"-inf").
+
+    Args:
+      name: the metric's identifier.
+      values: f[n_seeds].
+      diverged: bool[n_seeds] the seeds whose rollout or training diverged.
+
+    Returns:
+      The ``stats.summarize`` dictionary with ``worse`` (the side counted as worst, or None).
+    """
+    metric = registry.describe(name)
+    worse = None if metric is None else metric.worse
+    return {**stats.json_number(stats.summarize(values, worse=worse, diverged=diverged)), "worse": worse}
+
+
 def summarise(result: ScenarioResult) -> dict[str, Any]:
     """The ``summary.json`` dictionary: statistics per variant, paired comparisons, verdicts.
 
-    Per variant, ``missing`` maps each metric another variant has and this one does not to the
-    reason (e.g. no held-out data). Claims carry their verdict in their source's words
+    Per variant, ``metrics`` maps each metric to its statistics (``summarise_metric``): a diverged
+    seed (``diverged``: the rollout left ``DIVERGENCE_BOUND`` training stds around the training
+    mean or was not finite, or training diverged) counts as the metric's worst value (``n_worst``)
+    where the registry gives it a worse side, and is left out otherwise (``n_left_out``); a
+    statistic that is then infinite is written as the string "inf" or "-inf" (JSON has no
+    infinity). ``missing`` maps each metric another variant has and this one does not to the
+    reason (e.g. no held-out data); ``vs_references`` gives P(variant beats reference) for the
+    linear references ``best_ar``, ``ar_aic`` and ``persistence`` (``lstm_ar.study.references.compare``).
+    ``linear_references`` holds every reference's metrics (``lstm_ar.study.references.summary``;
+    absent when ``result.linear_references`` is None). Claims carry their verdict in their source's words
     (``lstm_ar.study.claims``). With ``Scenario.standardisation``, ``standardisation`` gives the
-    mean and std that turn the series' values back into the user's units.
+    mean and std that turn the series' values back into the user's units; with a backtest,
+    ``backtest`` gives its origins and horizon.
 
     Args:
       result: what ``run_scenario`` returned.
@@ -358,15 +431,18 @@ def summarise(result: ScenarioResult) -> dict[str, Any]:
       The JSON-ready summary.
     """
     sc = result.scenario
+    refs = result.linear_references
     metrics = {name: v.metrics for name, v in result.variants.items()}
     names_by_variant = {name: tuple(m) for name, m in metrics.items()}
     variants = {}
     for name, m in metrics.items():
+        diverged = m["diverged"] > 0
         variants[name] = {
-            "metrics": {k: stats.summarize(v) for k, v in m.items() if k not in ("collapsed", "diverged")},
+            "metrics": {k: summarise_metric(k, v, diverged) for k, v in m.items() if k not in ("collapsed", "diverged")},
             "collapse_rate": stats.rate(m["collapsed"] > 0),
-            "diverged_rate": stats.rate(m["diverged"] > 0),
+            "diverged_rate": stats.rate(diverged),
             "missing": registry.absent(sc, name, names_by_variant),
+            **({"vs_references": linear.compare(m, refs)} if refs is not None else {}),
         }
     names = list(metrics)
     comparisons = []
@@ -376,20 +452,26 @@ def summarise(result: ScenarioResult) -> dict[str, Any]:
     for a, b in pairs:
         for metric, lower in directions:
             if metric in metrics[a] and metric in metrics[b]:
-                p = stats.prob_better(diverged_as_worst(metrics[a][metric], lower),
-                                      diverged_as_worst(metrics[b][metric], lower), lower_is_better=lower)
+                p = stats.prob_better(diverged_as_worst(metrics[a][metric], lower, metrics[a]["diverged"]),
+                                      diverged_as_worst(metrics[b][metric], lower, metrics[b]["diverged"]),
+                                      lower_is_better=lower)
                 comparisons.append({"a": a, "b": b, "metric": metric, "lower_is_better": lower, **p})
+    backtest = sc.backtest()
     return {
         "scenario": sc.name, "title": sc.title, "source": sc.source, "seeds": result.seeds,
         "root_seed": result.root_seed,
         "config": {name: cfg.to_dict() for name, cfg in sc.variants.items()},
         "rollout": {"steps": sc.rollout_steps, "modes": {n: sc.rollout_mode(n) for n in sc.variants},
                     "collapse_threshold": COLLAPSE_THRESHOLD, "valid_tolerance": VALID_TOLERANCE,
-                    "scale": sc.scale},
+                    "divergence_bound": DIVERGENCE_BOUND, "scale": sc.scale, "center": sc.center},
         "device": device_description(), "jax_version": jax.__version__,
         "runtime_s": round(result.runtime_s, 3), "sweep": result.sweep or {},
         "references": dict(sc.references), "variants": variants, "comparisons": comparisons,
         "claims": [evaluate_claim(c, metrics) for c in sc.claims],
+        **({"linear_references": linear.summary(refs)} if refs is not None else {}),
+        **({"backtest": {"origins": backtest.origins.tolist(), "horizon": backtest.horizon,
+                         "heldout_values": int(backtest.history.shape[0] - backtest.start)}}
+           if backtest is not None else {}),
         **({"standardisation": dict(zip(("mean", "std"), map(float, sc.standardisation)))}
            if sc.standardisation is not None else {}),
     }

@@ -1,11 +1,18 @@
 """Headless matplotlib figures for multi-seed rollout experiments.
 
 - ``plot_rollout_fan``: free-running rollouts of a few seeds per variant, with the
-  median over *all* seeds, the context before the rollout and the true continuation.
+  median over *all* seeds, the context before the rollout and the true continuation. Given all
+  seeds' rollouts, a variant whose seeds end in separate places (``settle_groups``) gets one median
+  and 10-90% band per group, labelled with its share of seeds, instead of one overall median.
+- ``settle_values`` / ``settle_groups``: where each seed's rollout ends, and the groups those
+  values form (split at gaps wider than ``SPLIT_GAP`` x the series' scale).
 - ``plot_metric_distribution``: per-seed values of one metric per variant, as a
   jittered strip plus a box (median, IQR); non-finite seeds are counted, not drawn.
 - ``plot_curves``: a metric against a swept value, with optional shaded intervals.
 - ``robust_limits``: y-range that ignores a few diverging seeds (used by the fan).
+
+The figures of the answer (cobweb, phase diagram, forest, survival, loss curves) are in
+``lstm_ar.study.answer_figures``.
 
 matplotlib is imported lazily (Agg backend), so ``lstm_ar`` imports without it.
 Every function saves a PNG at dpi 120 (to a temporary name, then renamed: never half a file,
@@ -16,14 +23,21 @@ from __future__ import annotations
 
 import os
 import pathlib
+import warnings
 from collections.abc import Sequence
+from typing import NamedTuple
 
 import numpy as np
 
+from lstm_ar.dynamics.collapse import TAIL
 from lstm_ar.study.fs import atomic_path
 
 DPI = 120
 MAX_COLUMNS = 4  # rollout fans wrap into rows beyond this many variants
+SPLIT_GAP = 0.5  # settle values more than this x the series' scale apart are separate groups
+MIN_SHARE = 0.05  # a group with a smaller share of seeds is counted in the legend, not drawn
+BAND = (10.0, 90.0)  # percentiles of a group's band in the fan
+GROUP_COLOURS = ("tab:blue", "tab:red", "tab:green", "tab:purple", "tab:orange", "tab:brown")
 
 
 def _pyplot():
@@ -98,16 +112,120 @@ def _masked(a, lo: float = -np.inf, hi: float = np.inf) -> np.ndarray:
     return np.clip(np.where(np.isfinite(a), a, np.nan), lo, hi)
 
 
+class SettleGroup(NamedTuple):
+    """Seeds whose rollouts end in the same place.
+
+    members: i[k] the seeds' indices (rows of the rollouts), ascending.
+    value: the median settle value of the members.
+    share: k / all seeds (diverged seeds included in the count).
+    """
+
+    members: np.ndarray
+    value: float
+    share: float
+
+
+def settle_values(rollouts: np.ndarray, *, tail: int = TAIL) -> np.ndarray:
+    """Where each rollout ends: the mean of its last ``min(tail, T)`` steps (the collapse metrics'
+    ``settle_value``); nan where one of those steps is not finite.
+
+    Args:
+        rollouts: f[S, T] rollouts (f[T]: one seed), T >= 1.
+        tail: the number of final steps averaged (an int >= 1).
+
+    Returns:
+        f64[S] the settle values.
+    """
+    r = np.asarray(rollouts, dtype=np.float64)
+    r = r[None] if r.ndim == 1 else r
+    if r.ndim != 2 or r.shape[1] < 1:
+        raise ValueError(f"rollouts must be f[S, T] with T >= 1, got shape {np.shape(rollouts)}")
+    if isinstance(tail, bool) or not isinstance(tail, (int, np.integer)) or tail < 1:
+        raise ValueError(f"tail must be an int >= 1, got {tail!r}")
+    end = r[:, -min(int(tail), r.shape[1]):]
+    with np.errstate(over="ignore", invalid="ignore"):
+        mean = end.mean(axis=1)
+    return np.where(np.all(np.isfinite(end), axis=1) & np.isfinite(mean), mean, np.nan)
+
+
+def settle_groups(settle: np.ndarray, *, scale: float, gap: float = SPLIT_GAP) -> list[SettleGroup]:
+    """Split seeds into groups by where their rollouts end, deterministically.
+
+    The finite settle values are sorted; a new group starts wherever two neighbours are more than
+    ``gap * scale`` apart (single linkage in one dimension: the result does not depend on the
+    seeds' order). Non-finite values (diverged seeds) belong to no group but count in the shares.
+
+    Args:
+        settle: f[S] settle values (``settle_values``), S >= 1.
+        scale: the series' scale (its std), finite and > 0.
+        gap: the split distance in units of ``scale``, finite and > 0.
+
+    Returns:
+        The groups in ascending order of value (empty when no value is finite).
+    """
+    v = np.asarray(settle, dtype=np.float64)
+    if v.ndim != 1 or v.size < 1:
+        raise ValueError(f"settle must be f[S] with S >= 1, got shape {np.shape(settle)}")
+    for name, x in (("scale", scale), ("gap", gap)):
+        if isinstance(x, bool) or not isinstance(x, (int, float, np.number)) or not (np.isfinite(x) and x > 0):
+            raise ValueError(f"{name} must be a finite number > 0, got {x!r}")
+    finite = np.flatnonzero(np.isfinite(v))
+    if finite.size == 0:
+        return []
+    order = finite[np.argsort(v[finite], kind="stable")]
+    cuts = np.flatnonzero(np.diff(v[order]) > gap * scale) + 1
+    return [SettleGroup(members=np.sort(idx), value=float(np.median(v[idx])), share=idx.size / v.size)
+            for idx in np.split(order, cuts)]
+
+
+def _fan_scale(scale, context, truth, rolls) -> float:
+    """The series' scale for the split: ``scale`` if given, else the std of the truth, the context or
+    the rollouts (the first that is finite and > 0), else 1."""
+    if scale is not None:
+        return float(scale)
+    for values in (truth, context, rolls):
+        finite = _finite_values([values])
+        if finite.size > 1 and np.std(finite) > 0:
+            return float(np.std(finite))
+    return 1.0
+
+
+def _group_label(group: SettleGroup) -> str:
+    return f"{group.share:.0%} settle at {group.value:+.3g} ({group.members.size} seeds)"
+
+
+def _draw_groups(ax, everything: np.ndarray, groups: list[SettleGroup], clip) -> None:
+    """Each drawn group's median and band (percentiles ``BAND``) over its seeds, and one legend entry
+    for the small groups and the diverged seeds together."""
+    steps = np.arange(everything.shape[1])
+    for g, group in enumerate(groups):
+        members = _masked(everything[group.members], *clip)
+        with warnings.catch_warnings():  # a step where every member is nan has no median
+            warnings.simplefilter("ignore", RuntimeWarning)
+            mid = np.nanmedian(members, axis=0)
+            lo, hi = np.nanpercentile(members, BAND, axis=0)
+        colour = GROUP_COLOURS[g % len(GROUP_COLOURS)]
+        ax.fill_between(steps, lo, hi, color=colour, alpha=0.15, lw=0)
+        ax.plot(steps, mid, color=colour, lw=2.5, label=_group_label(group))
+
+
 def plot_rollout_fan(path: str | os.PathLike, rollouts: dict[str, np.ndarray], *, medians: dict[str, np.ndarray],
                      context: np.ndarray | None = None, truth: np.ndarray | None = None,
-                     title: str = "", ylabel: str = "value") -> pathlib.Path:
+                     title: str = "", ylabel: str = "value", all_rollouts: dict[str, np.ndarray] | None = None,
+                     scale: float | None = None, median_label: str = "median of all seeds") -> pathlib.Path:
     """One panel per variant (shared y, at most ``MAX_COLUMNS`` a row): individual rollouts,
-    all-seed median, context, truth.
+    all-seed median (or one median per group of seeds), context, truth.
 
     rollouts: variant -> f[n_shown, T] free-running rollouts of a few seeds (f[T] = one seed).
     medians:  variant -> f[T] median over all seeds (may contain nan).
     context:  f[C] last C series values before the rollout, drawn at x = -C..-1.
     truth:    f[T] true continuation, drawn at x = 0..T-1 (step 0 = first prediction).
+    all_rollouts: variant -> f[S, T] every seed's rollout. For such a variant the seeds are split by
+      ``settle_groups(settle_values(all_rollouts[v]), scale=scale)``; when two or more groups hold at
+      least ``MIN_SHARE`` of the seeds each, each of those is drawn with its own median and
+      10-90% band, labelled "62% settle at +0.98 (635 seeds)", the shown seeds are coloured by the
+      nearest drawn group, and the legend counts the seeds in smaller groups and the diverged ones;
+      ``medians[v]`` is then not drawn (the median of a split set lies between its groups).
 
     Args:
         path: the PNG to write (its folder is created).
@@ -117,6 +235,10 @@ def plot_rollout_fan(path: str | os.PathLike, rollouts: dict[str, np.ndarray], *
         truth: as above (None: not drawn).
         title: the figure's title.
         ylabel: the y-axis label.
+        all_rollouts: as above (None, or a variant missing from it: one overall median).
+        median_label: the legend's words for ``medians`` (say so when they are of some seeds only).
+        scale: the series' scale (std of the training series) for the split; None: the std of the
+          truth, else of the context, else of the rollouts.
 
     Returns:
         ``path`` as a ``pathlib.Path``.
@@ -124,6 +246,14 @@ def plot_rollout_fan(path: str | os.PathLike, rollouts: dict[str, np.ndarray], *
     plt = _pyplot()
     names = list(rollouts)
     rolls = {k: np.atleast_2d(np.asarray(v, dtype=np.float64)) for k, v in rollouts.items()}
+    everything = {}
+    for k, v in (all_rollouts or {}).items():
+        if k not in rollouts:
+            raise ValueError(f"all_rollouts has variant {k!r}, which rollouts lacks; variants: {names}")
+        everything[k] = np.atleast_2d(np.asarray(v, dtype=np.float64))
+        if everything[k].ndim != 2 or everything[k].shape[0] < 1 or everything[k].shape[1] < 1:
+            raise ValueError(f"all_rollouts[{k!r}] must be f[S, T], got shape {np.shape(v)}")
+    split_scale = _fan_scale(scale, context, truth, [*everything.values()]) if everything else 1.0
     lo, hi = robust_limits([*rolls.values(), *(medians.get(k) for k in names)],
                            keep=[context, truth])
     clip = (lo - 10 * (hi - lo), hi + 10 * (hi - lo))  # keep far-off seeds renderable
@@ -135,6 +265,12 @@ def plot_rollout_fan(path: str | os.PathLike, rollouts: dict[str, np.ndarray], *
         ax.set_visible(False)
     for i, (ax, name) in enumerate(zip(axes.flat, names)):
         colour, r = f"C{i % 10}", rolls[name]
+        groups, small = [], []
+        if name in everything:
+            found = settle_groups(settle_values(everything[name]), scale=split_scale)
+            drawn = [g for g in found if g.share >= MIN_SHARE]
+            if len(drawn) > 1:
+                groups, small = drawn, [g for g in found if g.share < MIN_SHARE]
         if context is not None:
             c = _masked(context, *clip)
             ax.plot(np.arange(-c.size, 0), c, color="grey", lw=1.2, label="context")
@@ -142,12 +278,22 @@ def plot_rollout_fan(path: str | os.PathLike, rollouts: dict[str, np.ndarray], *
             t = _masked(truth, *clip)
             ax.plot(np.arange(t.size), t, "k--", lw=1.2, label="truth")
         steps = np.arange(r.shape[1])
+        nearest = _nearest_group(settle_values(r), groups) if groups else np.full(len(r), -1)
         for j, row in enumerate(r):
             label = (f"{len(r)} seeds" if len(r) != 1 else "1 seed") if j == 0 else None
-            ax.plot(steps, _masked(row, *clip), color=colour, lw=0.7, alpha=0.35, label=label)
-        if name in medians:
+            shade = colour if nearest[j] < 0 else GROUP_COLOURS[nearest[j] % len(GROUP_COLOURS)]
+            ax.plot(steps, _masked(row, *clip), color=shade, lw=0.7, alpha=0.35, label=label)
+        if groups:
+            _draw_groups(ax, everything[name], groups, clip)
+            total = everything[name].shape[0]
+            diverged = total - sum(g.members.size for g in (*groups, *small))
+            rest = [f"{sum(g.members.size for g in small)} seeds in smaller groups (< {MIN_SHARE:.0%} each)"] if small else []
+            rest += [f"{diverged} seeds diverged"] if diverged else []
+            if rest:
+                ax.plot([], [], " ", label="; ".join(rest))
+        elif name in medians:
             m = _masked(medians[name], *clip)
-            ax.plot(np.arange(m.size), m, color=colour, lw=2.5, label="median of all seeds")
+            ax.plot(np.arange(m.size), m, color=colour, lw=2.5, label=median_label)
         ax.axvline(-0.5, color="0.7", lw=0.8, ls=":")
         ax.set(title=name, xlabel="step", ylim=(lo, hi))
         ax.legend(fontsize=7, loc="best")
@@ -157,6 +303,13 @@ def plot_rollout_fan(path: str | os.PathLike, rollouts: dict[str, np.ndarray], *
         fig.suptitle(title)
     fig.tight_layout()
     return _save(fig, path)
+
+
+def _nearest_group(settle: np.ndarray, groups: list[SettleGroup]) -> np.ndarray:
+    """i[S] the index of the group whose value is nearest each settle value (-1 where not finite)."""
+    values = np.asarray([g.value for g in groups])
+    nearest = np.argmin(np.abs(np.nan_to_num(settle)[:, None] - values[None, :]), axis=1)
+    return np.where(np.isfinite(settle), nearest, -1)
 
 
 def plot_metric_distribution(path: str | os.PathLike, values: dict[str, np.ndarray], *, metric: str,

@@ -45,10 +45,13 @@ _DEFINITIONS = (
     ("tail_std_ratio", "std of the last 50 rollout steps / the training series' std (0: stopped moving)", "ratio",
      LOWER),
     ("collapsed", "1 if the rollout's tail std is below 5% of the training series' std, else 0", "0/1", HIGHER),
-    ("diverged", "1 if the rollout or the final training loss is not finite, else 0", "0/1", HIGHER),
+    ("diverged", "1 if the rollout leaves 100 training stds around the training mean or is not finite, or the "
+     "final training loss is not finite, else 0", "0/1", HIGHER),
     ("steps_to_collapse", "first rollout step from which every value stays within 5% of a std of the settle value "
      "(the rollout length if it never settles)", "steps", LOWER),
     ("settle_value", "mean of the last 50 rollout steps: the value a collapsed rollout sits on", "model units", None),
+    ("max_abs_deviation", "largest |rollout value - the training mean| / the training series' std (inf if not "
+     "finite; above 100: diverged)", "training stds", HIGHER),
     # one-step errors and the article's single prediction, every variant
     ("train_mse", "one-step mean squared error on the training examples", "model units squared", HIGHER),
     ("heldout_mse", "one-step mean squared error on held-out examples", "model units squared", HIGHER),
@@ -59,6 +62,12 @@ _DEFINITIONS = (
     ("rollout_rmse", "root mean squared error of the rollout against the truth", "model units", HIGHER),
     ("valid_horizon", "rollout steps before the error first exceeds 0.5 x the training series' std", "steps",
      LOWER),
+    # rolling-origin backtests (Scenario.backtest_origins > 0)
+    ("backtest_rmse", "mean over the backtest origins of each origin's rollout RMSE against the held-out values",
+     "model units", HIGHER),
+    ("backtest_valid_horizon", "mean over the backtest origins of each origin's valid horizon", "steps", LOWER),
+    ("backtest_collapse_rate", "share of the backtest origins whose rollout collapsed (tail std over the last "
+     "min(50, horizon) steps < 5% of the training series' std)", "fraction", HIGHER),
     # the 1-D map of a window-1 model rolled out in window mode
     ("n_fixed_points", "fixed points f(x) = x of the learned 1-D map on the scenario's map range", "count", None),
     ("settle_slope", "f'(x) of the learned map at the settle value (|f'| < 1: an attractor)", "slope", None),
@@ -103,7 +112,8 @@ TEMPLATES = {
     "grad_k{k}": Metric("grad_k{k}", "|d prediction / d input k steps back| at the test input", "per model unit",
                         None),
 }
-COLLAPSE = ("tail_std_ratio", "collapsed", "diverged", "steps_to_collapse", "settle_value")
+COLLAPSE = ("tail_std_ratio", "collapsed", "diverged", "steps_to_collapse", "settle_value", "max_abs_deviation")
+BACKTEST = ("backtest_rmse", "backtest_valid_horizon", "backtest_collapse_rate")
 _TEMPLATE_RE = {"f(x)": re.compile(r"^f\(.+\)$"), "grad_k{k}": re.compile(r"^grad_k\d+$")}
 
 
@@ -160,6 +170,8 @@ def computed(scenario: Any, variant: str) -> dict[str, None]:
     names += list(COLLAPSE)
     if scenario.truth is not None:
         names += ["rollout_rmse", "valid_horizon"]
+    if getattr(scenario, "backtest_origins", 0):
+        names += list(BACKTEST)
     if scenario.diagnostics:
         names.append("lyapunov")
         if mode == "window":
@@ -186,6 +198,8 @@ def why_absent(scenario: Any, variant: str, name: str) -> str:
         return "no held-out data (give heldout_series, or heldout for window-1 models)"
     if name in ("rollout_rmse", "valid_horizon"):
         return "no truth to judge the rollout against"
+    if name in BACKTEST:
+        return "no backtest (Scenario.backtest_origins is 0)"
     if name in ("n_fixed_points", "settle_slope", "abs_settle_slope", "settle_residual"):
         return (f"window {window}: the rollout is not a 1-D map" if window != 1
                 else "stateful rollout: the rollout is not a 1-D map of the value")

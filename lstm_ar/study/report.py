@@ -5,7 +5,8 @@ Files under ``out_dir/<scenario>/``:
 * ``summary.json``: statistics per variant, paired comparisons, claim verdicts and the run's
   provenance (command, git commit, library versions: ``lstm_ar.study.provenance``).
 * ``per_seed.csv`` and ``per_seed.npz``: every per-seed value (the npz also holds all rollouts
-  and epoch losses), so anyone can recompute the statistics.
+  and epoch losses, and for window-1 maps ``<variant>/map_curve``, f(x) of the first seeds at
+  ``map_grid``), so anyone can recompute the statistics.
 * ``report.md``: the claims with verdicts and a table per variant (``lstm_ar.study.report_markdown``).
 * ``rollouts.png``, a ``<metric>.png`` per figure metric and, with diagnostics,
   ``gradient_flow.png`` (``lstm_ar.study.report_figures``).
@@ -34,7 +35,7 @@ from typing import Any
 
 import numpy as np
 
-from lstm_ar.study.experiment import ScenarioResult
+from lstm_ar.study.experiment import ScenarioResult, map_grid
 from lstm_ar.study.fs import atomic_path, atomic_write_bytes, atomic_write_text, remove_tree
 from lstm_ar.study.provenance import GIT_TIMEOUT_S as GIT_TIMEOUT_S
 from lstm_ar.study.provenance import VERSIONED as VERSIONED
@@ -93,7 +94,7 @@ def per_seed_csv(result: ScenarioResult) -> bytes:
 
 
 def write_per_seed(out: str | os.PathLike, result: ScenarioResult) -> None:
-    """Write ``per_seed.csv`` and ``per_seed.npz`` (every metric, rollout and epoch loss) into ``out``.
+    """Write ``per_seed.csv`` and ``per_seed.npz`` (every metric, rollout, epoch loss and window-1 map) into ``out``.
 
     Args:
         out: an existing folder.
@@ -105,6 +106,9 @@ def write_per_seed(out: str | os.PathLike, result: ScenarioResult) -> None:
         arrays.update({f"{name}/{k}": v.metrics[k] for k in sorted(v.metrics)})
         arrays[f"{name}/rollouts"] = v.rollouts
         arrays[f"{name}/epoch_loss"] = v.epoch_loss
+        if getattr(v, "map_curve", None) is not None:
+            arrays[f"{name}/map_curve"] = v.map_curve
+            arrays["map_grid"] = map_grid(result.scenario)
     atomic_write_bytes(out / "per_seed.csv", per_seed_csv(result))
     with atomic_path(out / "per_seed.npz") as tmp, open(tmp, "wb") as f:  # a file object: no ".npz" appended
         np.savez_compressed(f, root_seed=result.root_seed, **arrays)
@@ -156,7 +160,7 @@ def write_scenario(out_dir: str | os.PathLike, result: ScenarioResult, summary: 
     stage.mkdir()
     try:
         write_per_seed(stage, result)
-        names = write_figures(stage, result) if plots else []
+        names = write_figures(stage, result, summary) if plots else []
         atomic_write_text(stage / "report.md", markdown(summary, names))
         write_json(stage / SUMMARY, summary)
         _commit(stage, out)

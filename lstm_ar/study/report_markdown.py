@@ -10,6 +10,11 @@ gradients ``grad_k{k}`` thinned to ``GRAD_SHOWN`` and the last one, then the sce
 ``derive`` metrics), each with its identifier (as in the files), unit and glossary words. The
 collapse and divergence flags are shown as rates above the table. Below it, the metrics another
 variant has and this one does not, each with the reason (the summary's ``missing`` map).
+
+A statistic that diverged seeds made infinite (``summary.json`` writes it "inf" or "-inf") is
+shown as "diverged". With linear references, a "Linear references" table lists each one's
+rollout metrics, and a table gives P(variant beats it) for the best AR (chosen on the truth: an
+optimistic reference), AR by AIC and persistence.
 """
 
 from __future__ import annotations
@@ -26,9 +31,19 @@ GRAD_SHOWN = (0, 1, 5, 10)  # input gradients shown besides the oldest input's (
 DERIVED_WORDS = "defined by the scenario's derive"
 
 
+DIVERGED = "diverged"  # how a statistic that diverged seeds made infinite is shown
+REFERENCE_COLUMNS = ("order", "rollout_rmse", "valid_horizon", "collapsed", "diverged", "tail_std_ratio",
+                     "max_abs_deviation", "spectral_radius", "backtest_rmse", "backtest_valid_horizon",
+                     "backtest_collapse_rate")
+
+
 def _fmt(x) -> str:
     if x is None:
         return "n/a"
+    if isinstance(x, str):  # "inf" / "-inf": JSON's stand-in for an infinite statistic
+        return DIVERGED if x in ("inf", "-inf") else x
+    if isinstance(x, float) and not np.isfinite(x):
+        return DIVERGED if np.isinf(x) else "n/a"
     if isinstance(x, (int, np.integer)) or (abs(x) >= 100 and float(x).is_integer()):
         return f"{int(x)}"
     return f"{x:.4g}"
@@ -112,13 +127,63 @@ def variant_table(stats: dict) -> list[str]:
     Returns:
         Markdown lines.
     """
-    lines = ["| metric | median | IQM | 95% CI (IQM) | non-finite | unit | meaning |", "|---|---|---|---|---|---|---|"]
+    lines = ["| metric | median | IQM | 95% CI (IQM) | non-finite | counted worst | unit | meaning |",
+             "|---|---|---|---|---|---|---|---|"]
     for metric in table_metrics(stats):
         s = stats[metric]
         lo, hi = s["ci95"]
         unit, words = metric_words(metric)
+        worst = s.get("n_worst", 0) or 0
+        left = s.get("n_left_out", 0) or 0
+        counted = f"{worst}" if not left else f"{worst} ({left} left out)"
         lines.append(f"| `{_cell(metric)}` | {_fmt(s['median'])} | {_fmt(s['iqm'])} | [{_fmt(lo)}, {_fmt(hi)}] | "
-                     f"{s['n_nonfinite']} | {_cell(unit)} | {_cell(words)} |")
+                     f"{s['n_nonfinite']} | {counted} | {_cell(unit)} | {_cell(words)} |")
+    return lines
+
+
+def reference_lines(summary: dict) -> list[str]:
+    """The "Linear references" section: each reference's metrics, then P(variant beats it).
+
+    Args:
+        summary: a ``summary.json`` dictionary (``linear_references`` and per variant ``vs_references``).
+
+    Returns:
+        Markdown lines (none without linear references).
+    """
+    refs = summary.get("linear_references")
+    if not refs:
+        return []
+    columns = [c for c in REFERENCE_COLUMNS if any(c in m for m in refs.values())]
+    best = refs.get("best_ar", {}).get("of")
+    lines = ["## Linear references", "",
+             "Fitted by least squares on the same training series as the LSTMs and rolled out from the same "
+             "point (`lstm_ar.study.references`): persistence, the training mean, AR(p), AR with the order "
+             "chosen by AIC and by BIC, a direct linear forecaster."
+             + (f" The best AR (`best_ar` = `{best}`) is chosen on the truth itself: an optimistic reference; "
+                "AIC and BIC choose without seeing it." if best else ""), "",
+             "| reference | " + " | ".join(columns) + " |", "|---|" + "---|" * len(columns)]
+    for name, m in refs.items():
+        if name == "best_ar":
+            continue
+        label = f"**{name}**" if name == best else name
+        lines.append(f"| {label} | " + " | ".join(_fmt(m.get(c)) for c in columns) + " |")
+    lines.append("")
+    vs = {name: v.get("vs_references", {}) for name, v in summary["variants"].items()}
+    pairs = sorted({(ref, metric) for by_ref in vs.values() for ref, ms in by_ref.items() for metric in ms},
+                   key=lambda rm: (rm[1], rm[0]))
+    if pairs:
+        lines += ["P(the variant beats the reference) over seeds, bootstrap 95% CI; a diverged seed loses, a tie "
+                  "counts 1/2.", "",
+                  "| variant | " + " | ".join(f"{metric} vs {ref}" for ref, metric in pairs) + " |",
+                  "|---|" + "---|" * len(pairs)]
+        for name, by_ref in vs.items():
+            cells = []
+            for ref, metric in pairs:
+                c = by_ref.get(ref, {}).get(metric)
+                cells.append("n/a" if c is None or c["prob_a_better"] is None else
+                             f"{_fmt(c['prob_a_better'])} [{_fmt(c['ci95'][0])}, {_fmt(c['ci95'][1])}]")
+            lines.append(f"| {name} | " + " | ".join(cells) + " |")
+        lines.append("")
     return lines
 
 
@@ -181,7 +246,13 @@ def markdown(summary: dict, figures: Sequence[str]) -> str:
              f"JAX {summary['jax_version']}, {summary['runtime_s']:.1f} s. Rollout: {summary['rollout']['steps']} "
              f"free-running steps ({_modes(summary['rollout']['modes'])}); collapsed = std of the last 50 steps "
              f"< {summary['rollout']['collapse_threshold']} x the training series' std "
-             f"({summary['rollout']['scale']:.4g}).", "",
+             f"({summary['rollout']['scale']:.4g})"
+             + (f"; diverged = a value beyond {summary['rollout']['divergence_bound']:g} stds of the training mean or "
+                "not finite (counted as the worst value in medians and intervals)"
+                if "divergence_bound" in summary["rollout"] else "") + ".", "",
+             *([f"Backtest: {len(summary['backtest']['origins'])} forecast origins over the "
+                f"{summary['backtest']['heldout_values']} held-out values, {summary['backtest']['horizon']} steps each.",
+                ""] if summary.get("backtest") else []),
              *(["Reference forecasts (no model): "
                 + ", ".join(f"{k} = {v:.4g}" for k, v in summary["references"].items()) + ".", ""]
                if summary.get("references") else []),
@@ -199,6 +270,7 @@ def markdown(summary: dict, figures: Sequence[str]) -> str:
         lines += [f"### {name}", "",
                   f"Collapse rate {_pct(v['collapse_rate'])}; diverged {_pct(v['diverged_rate'])}.", "",
                   *variant_table(v["metrics"]), "", *missing_lines(v.get("missing", {}))]
+    lines += reference_lines(summary)
     if summary["comparisons"]:
         lines += ["## Paired comparisons", "", "P(A beats B) over the same seeds, bootstrap 95% CI; a diverged "
                   "seed counts as its variant's worst value.",

@@ -10,6 +10,8 @@ The fields the article's catalogues set by hand (``scale``, ``context``, ``test_
 ``test_target``, ``map_range``) default to values derived from the data:
 
 * ``scale``: the std of the training series (of the training targets without a series);
+* ``center``: the mean of the same values (the divergence bound is measured from it:
+  ``lstm_ar.dynamics.collapse.DIVERGENCE_BOUND``);
 * ``context``: the training series (rollouts start after its last value);
 * ``test_input`` / ``test_target``: the last training window and the value after it;
 * ``map_range``: the context's range widened by half its span on each side.
@@ -18,6 +20,13 @@ The fields the article's catalogues set by hand (``scale``, ``context``, ``test_
 names (``lstm_ar.study.metrics.produced`` lists a variant's metrics without training), the
 comparison metrics, the figures, probes, rollout modes, baseline, the truth's length and the data
 (finite, 1-D, long enough for every window), with a ValueError that lists the valid names.
+
+With ``backtest_origins = n > 0`` every model is also judged by a rolling-origin backtest over
+the held-out continuation (``heldout_continuation``: ``heldout_series`` after its first
+``heldout_context`` values, the values right after the training series): ``n`` origins spread
+evenly over it, each with ``backtest_horizon`` values after it (default ``min(rollout_steps,
+held-out length // 2)``); see ``lstm_ar.study.backtest``. Too many origins for the held-out part
+is a ValueError naming the numbers, raised when the scenario is built.
 
 ``Scenario.from_series`` builds a whole study of any 1-D series in one call
 (``lstm_ar.study.scenario_series``). A scenario is run by ``lstm_ar.study.experiment.run_scenario``.
@@ -38,6 +47,7 @@ import numpy as np
 from lstm_ar.config import TrainConfig
 from lstm_ar.data.series import Dataset, check_series, sequences, windows
 from lstm_ar.dynamics.collapse import TAIL
+from lstm_ar.study import backtest as backtests
 from lstm_ar.study import metrics as registry
 from lstm_ar.study import scenario_series
 from lstm_ar.study.claims import Claim, PairedClaim, RateClaim
@@ -73,8 +83,10 @@ class Scenario:
         training data. ``diagnostics``: add gradient-flow and Lyapunov metrics. ``references``:
         numbers reported beside the results (e.g. no-model forecasts). ``standardisation``: (mean,
         std) that turns the series back into the user's units.
-      scale, context, test_input, test_target, map_range: derived from the data when left out
-        (see the module docstring).
+      backtest_origins: rolling-origin backtest origins over ``heldout_continuation`` (0: none).
+        ``backtest_horizon``: steps judged at each origin (default ``min(rollout_steps, L // 2)``).
+      scale, center, context, test_input, test_target, map_range: derived from the data when left
+        out (see the module docstring).
     """
 
     name: str
@@ -100,12 +112,15 @@ class Scenario:
     references: dict[str, float] = dataclasses.field(default_factory=dict)  # e.g. baseline RMSEs
     heldout_context: int = 0
     standardisation: tuple[float, float] | None = None
+    backtest_origins: int = 0
+    backtest_horizon: int | None = None
     # the article's fields: derived from the data when None
     scale: float | None = None
     context: np.ndarray | None = None
     test_input: np.ndarray | None = None
     test_target: float | None = None
     map_range: tuple[float, float] | None = None
+    center: float | None = None
 
     def __post_init__(self):
         self._check_structure()
@@ -174,6 +189,25 @@ class Scenario:
         return self.rollout_modes.get(variant, "window")
 
     @property
+    def heldout_continuation(self) -> np.ndarray | None:
+        """The held-out values right after the training series: ``heldout_series`` after its first
+        ``heldout_context`` values (those repeat the end of the training series), or None."""
+        if self.heldout_series is None:
+            return None
+        return self.heldout_series[self.heldout_context:]
+
+    def backtest(self) -> backtests.Backtest | None:
+        """The rolling-origin backtest (``lstm_ar.study.backtest.build``), or None without one.
+
+        Returns:
+          The ``Backtest`` (origins, horizon, the training series and held-out continuation).
+        """
+        if not self.backtest_origins:
+            return None
+        return backtests.build(self.series, self.heldout_continuation, self.backtest_origins, self.backtest_horizon,
+                               self.rollout_steps)
+
+    @property
     def key_metric(self) -> str:
         """The first of ``figures`` (the metric whose distribution a report draws first)."""
         return self.figures[0] if self.figures else "tail_std_ratio"
@@ -234,9 +268,11 @@ class Scenario:
         if self.rollout_steps is None:
             put("rollout_steps", ROLLOUT_STEPS if self.truth is None else int(self.truth.shape[0]))
         put("rollout_steps", int(self.rollout_steps))
+        base = self.series if self.series is not None else np.asarray(self.data.y)[:, 0]
         if self.scale is None:
-            base = self.series if self.series is not None else np.asarray(self.data.y)[:, 0]
             put("scale", float(np.std(np.asarray(base, np.float64))))
+        if self.center is None:
+            put("center", float(np.mean(np.asarray(base, np.float64))))
         if self.context is None:
             put("context", self.series if self.series is not None
                 else np.append(self.data.x[-1, :, 0], self.data.y[-1, 0]).astype(np.float32))
@@ -246,7 +282,7 @@ class Scenario:
             put("test_input", np.asarray(self.data.x[-1, :, 0]))
         if self.test_target is None:
             put("test_target", float(self.data.y[-1, 0]))
-        for field in ("scale", "test_target"):
+        for field in ("scale", "center", "test_target"):
             value = getattr(self, field)
             if isinstance(value, (int, np.integer, np.floating)) and not isinstance(value, bool):
                 put(field, float(value))
@@ -271,6 +307,9 @@ class Scenario:
         if not (isinstance(self.scale, float) and math.isfinite(self.scale) and self.scale > 0):
             self._fail(f"scale (the training series' std) must be a finite number > 0, got {self.scale!r}; "
                        "a constant series cannot be judged for collapse")
+        if not (isinstance(self.center, float) and math.isfinite(self.center)):
+            self._fail(f"center (the training series' mean) must be a finite number, got {self.center!r}")
+        self._check_backtest()
         if not math.isfinite(self.test_target):
             self._fail(f"test_target must be finite, got {self.test_target!r}")
         low, high = self.map_range
@@ -317,6 +356,33 @@ class Scenario:
             if self.context.shape[0] < window:
                 self._fail(f"variant {variant!r} has window {window} but the rollout context has only "
                            f"{self.context.shape[0]} values")
+
+    def _check_backtest(self) -> None:
+        origins, horizon = self.backtest_origins, self.backtest_horizon
+        if isinstance(origins, bool) or not isinstance(origins, (int, np.integer)) or origins < 0:
+            self._fail(f"backtest_origins must be an int >= 0, got {origins!r}")
+        if horizon is not None and (isinstance(horizon, bool) or not isinstance(horizon, (int, np.integer))
+                                    or horizon < backtests.MIN_HORIZON):
+            self._fail(f"backtest_horizon must be None or an int >= {backtests.MIN_HORIZON}, got {horizon!r}")
+        if not origins:
+            return
+        if self.series is None or self.heldout_series is None:
+            self._fail(f"backtest_origins = {origins} needs a training series and the held-out values after it "
+                       "(series and heldout_series)")
+        held = self.heldout_continuation.shape[0]
+        h = backtests.default_horizon(self.rollout_steps, held) if horizon is None else int(horizon)
+        if h < backtests.MIN_HORIZON:
+            self._fail(f"the held-out part ({held} values after heldout_context = {self.heldout_context}) is too short "
+                       f"for a backtest: the default horizon min(rollout_steps, {held} // 2) = {h} is below "
+                       f"{backtests.MIN_HORIZON}")
+        try:
+            backtests.origins(held, int(origins), h)
+        except ValueError as err:
+            self._fail(str(err))
+        longest = max(config.model.window for config in self.variants.values())
+        if self.series.shape[0] < longest:
+            self._fail(f"a backtest context starts with the training series ({self.series.shape[0]} values), shorter "
+                       f"than the longest window {longest}")
 
     def _check_names(self) -> None:
         probe_names = []

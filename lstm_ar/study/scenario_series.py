@@ -22,6 +22,10 @@ What it builds, step by step:
    the training part against them (``truth``: the held-out continuation).
 6. References without a model: repeating the last training value (``persistence_rmse``) and the
    training mean (``mean_rmse``); ``rmse_minus_persistence`` < 0 means the model beats persistence.
+   The linear references (AR(p), AR by AIC/BIC, a direct linear forecaster) are fitted on the
+   same training part by ``run_scenario`` (``lstm_ar.study.references``).
+7. With ``backtest_origins > 0``, a rolling-origin backtest over the held-out values as well
+   (``lstm_ar.study.backtest``; ``backtest_horizon`` steps per origin).
 
 Claims are the user's (verdicts ``holds`` / ``does not hold`` / ``inconclusive``) unless marked
 ``source="article"``.
@@ -49,7 +53,8 @@ def from_series(values, *, name: str = "series", title: str | None = None,
                 epochs: int = DEFAULT_EPOCHS, rollout_steps: int | None = None, test_fraction: float = 0.2,
                 heldout=None, claims: Sequence[Claim] = (), probes: Sequence[float] = (),
                 figures: Sequence[str] = ("tail_std_ratio",), hyper: Hyper | None = None,
-                diagnostics: bool = False, derive: Derive | None = None):
+                diagnostics: bool = False, derive: Derive | None = None, backtest_origins: int = 0,
+                backtest_horizon: int | None = None):
     """A scenario that trains one LSTM forecaster per window on a series and judges it on the
     held-out continuation (see the module docstring).
 
@@ -69,6 +74,9 @@ def from_series(values, *, name: str = "series", title: str | None = None,
       hyper: numeric hyper-parameters for every variant (default: Keras's).
       diagnostics: add the gradient-flow and Lyapunov metrics.
       derive: a numpy function adding per-seed metrics (after the ones added here).
+      backtest_origins: forecast origins of a rolling-origin backtest over the held-out values
+        (0: none; too many for the held-out part is a ValueError naming the numbers).
+      backtest_horizon: steps judged at each origin (default ``min(rollout_steps, held-out // 2)``).
 
     Returns:
       The ``lstm_ar.study.scenario.Scenario``, checked.
@@ -121,7 +129,8 @@ def from_series(values, *, name: str = "series", title: str | None = None,
         heldout_context=longest, truth=truth, rollout_steps=steps, claims=tuple(claims), probes=tuple(probes),
         figures=tuple(figures), derive=_raw_units(mean, std, references["persistence_rmse"], derive),
         lower_is_better=("train_mse", "heldout_mse", "rollout_rmse"), higher_is_better=("valid_horizon",),
-        diagnostics=diagnostics, references=references, standardisation=(mean, std))
+        diagnostics=diagnostics, references=references, standardisation=(mean, std),
+        backtest_origins=backtest_origins, backtest_horizon=backtest_horizon)
 
 
 def _windows(windows: Sequence[int]) -> tuple[int, ...]:

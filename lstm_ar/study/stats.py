@@ -11,7 +11,13 @@ report robust point estimates with uncertainty over seeds instead of a bare mean
   over seeds (resampling seeds with replacement), vectorised for iqm/median/mean.
 - ``wilson_ci``: Wilson score interval for a proportion k/n (e.g. the fraction
   of seeds that diverged or solved a task); well behaved at k = 0 and k = n.
-- ``summarize``: JSON-ready summary (n, median, IQM with bootstrap CI, mean, quartiles).
+- ``summarize``: JSON-ready summary (n, median, IQM with bootstrap CI, mean, quartiles). Given
+  which side of a metric is worse and which seeds diverged, diverged seeds (and non-finite
+  values) count as the worst value (+inf or -inf) instead of being dropped, so a median over 128
+  seeds of which 70 ran away is +inf, not the median of the 58 that did not; for a metric with
+  no worse side they are left out, and the summary says how many (``n_worst``, ``n_left_out``).
+- ``json_number``: a statistic as JSON can hold it (JSON has no infinity: +inf and -inf are
+  written as the strings ``"inf"`` and ``"-inf"``, nan as null).
 - ``rate``: JSON-ready proportion of True flags with a Wilson interval.
 - ``prob_better``: paired probability that variant A beats variant B on the same
   seed (ties count 1/2), with a bootstrap CI over seeds.
@@ -125,7 +131,11 @@ def bootstrap_ci(
     """
     _check_level(level)
     n_boot = _check_int(n_boot, "n_boot", 1)
-    vals = finite(x)
+    return _bootstrap(finite(x), statistic, level, n_boot, seed)
+
+
+def _bootstrap(vals: np.ndarray, statistic: Statistic, level: float, n_boot: int, seed: int) -> tuple[float, float]:
+    """``bootstrap_ci`` of values that are finite or infinite of one sign (worst-counted seeds)."""
     if vals.size == 0:
         return float("nan"), float("nan")
     if vals.size == 1:
@@ -144,8 +154,38 @@ def bootstrap_ci(
             parts.append(np.array([statistic(s) for s in samples], dtype=np.float64))
     stats = np.concatenate(parts)
     alpha = 1.0 - level
-    lo, hi = np.quantile(stats, [alpha / 2, 1.0 - alpha / 2])
+    lo, hi = quantiles(stats, [alpha / 2, 1.0 - alpha / 2])
     return float(lo), float(hi)
+
+
+def quantiles(x: np.ndarray, qs) -> np.ndarray:
+    """``np.quantile(x, qs)`` (linear interpolation), also where ``x`` holds infinities of one sign:
+    a quantile that interpolates towards an infinite value is that infinity (numpy gives nan
+    between two infinities).
+
+    Args:
+      x: f[n], n >= 1, finite or +-inf (no nan).
+      qs: the quantiles in [0, 1].
+
+    Returns:
+      f64[len(qs)].
+    """
+    x = np.asarray(x, np.float64)
+    if np.isfinite(x).all():
+        return np.quantile(x, qs)
+    ordered = np.sort(x)
+    out = []
+    for q in np.atleast_1d(qs):
+        h = (ordered.size - 1) * float(q)
+        lo, hi = int(np.floor(h)), int(np.ceil(h))
+        a, b = ordered[lo], ordered[hi]
+        if lo == hi or a == b:
+            out.append(a)
+        elif not np.isfinite(a) or not np.isfinite(b):
+            out.append(b if not np.isfinite(b) else a)
+        else:
+            out.append(a + (h - lo) * (b - a))
+    return np.asarray(out, np.float64)
 
 
 def wilson_ci(k: int, n: int, *, level: float = 0.95) -> tuple[float, float]:
@@ -181,32 +221,61 @@ def wilson_ci(k: int, n: int, *, level: float = 0.95) -> tuple[float, float]:
     return float(lo), float(hi)
 
 
+WORSE_SIDES = ("lower", "higher")  # as lstm_ar.study.metrics: which side of a metric is worse
+
+
 def summarize(
-    x: ArrayLike, *, level: float = 0.95, n_boot: int = 2000, seed: int = 0
+    x: ArrayLike, *, worse: str | None = None, diverged: ArrayLike | None = None,
+    level: float = 0.95, n_boot: int = 2000, seed: int = 0
 ) -> dict:
     """JSON-ready summary of per-seed results.
 
-    Statistics use finite values only; ``n`` counts them and ``n_nonfinite``
-    counts the rest. ``ci95`` is the bootstrap CI of the IQM at ``level``.
+    Without ``worse`` and ``diverged``: statistics over the finite values; ``n`` counts them and
+    ``n_nonfinite`` the rest.
+
+    With ``diverged`` (bool[n_seeds], the seeds whose rollout or training diverged) or ``worse``:
+    a seed is *worst-counted* when it diverged or its value is not finite. For a metric with a
+    worse side (``worse`` "higher" or "lower"), worst-counted seeds take the worst value (+inf or
+    -inf) and stay in every statistic (median, IQM and its interval, quartiles, mean): the
+    median is +inf once half the seeds are; ``n_worst`` counts them. For a metric without one
+    (``worse`` None, e.g. a settle value or a slope), they are left out; ``n_left_out`` counts
+    them. A statistic may then be +-inf: ``json_number`` writes it for JSON.
 
     Args:
       x: f[n_seeds].
+      worse: "higher", "lower" or None (``lstm_ar.study.metrics.Metric.worse``).
+      diverged: bool[n_seeds] (or 0/1 numbers), or None.
       level, n_boot, seed: as in ``bootstrap_ci``.
 
     Returns:
-      dict with n, n_nonfinite, median, iqm, mean, ci95 [low, high], q25, q75; with no finite
-      values every float entry is None (never NaN).
+      dict with n (values in the statistics), n_nonfinite (non-finite per-seed values), n_worst,
+      n_left_out, median, iqm, mean, ci95 [low, high], q25, q75; with no value every float entry
+      is None (never NaN). Floats may be +-inf (worst-counted seeds).
     """
     arr = _as_1d(x)
-    vals = finite(arr)
-    out: dict = {"n": int(vals.size), "n_nonfinite": int(arr.size - vals.size)}
+    if worse is not None and worse not in WORSE_SIDES:
+        raise ValueError(f"worse must be one of {WORSE_SIDES} or None, got {worse!r}")
+    flags = np.zeros(arr.shape, bool) if diverged is None else _as_1d(diverged, "diverged", bool)
+    if flags.shape != arr.shape:
+        raise ValueError(f"diverged must have one flag per seed: {flags.size} flags for {arr.size} values")
+    bad = flags | ~np.isfinite(arr)
+    n_worst = n_left_out = 0
+    if worse is not None:
+        vals = np.where(bad, np.inf if worse == "higher" else -np.inf, arr)
+        n_worst = int(bad.sum())
+    else:
+        vals = arr[~bad]
+        n_left_out = int(bad.sum())
+    out: dict = {"n": int(vals.size), "n_nonfinite": int((~np.isfinite(arr)).sum()), "n_worst": n_worst,
+                 "n_left_out": n_left_out}
     if vals.size == 0:
         out.update(median=None, iqm=None, mean=None, ci95=[None, None], q25=None, q75=None)
         return out
-    lo, hi = bootstrap_ci(vals, iqm, level=level, n_boot=n_boot, seed=seed)
-    q25, q75 = np.quantile(vals, [0.25, 0.75])
+    _check_level(level)
+    lo, hi = _bootstrap(vals, iqm, level, _check_int(n_boot, "n_boot", 1), seed)
+    q25, median, q75 = quantiles(vals, [0.25, 0.5, 0.75])
     out.update(
-        median=float(np.median(vals)),
+        median=float(np.median(vals)) if np.isfinite(vals).all() else float(median),
         iqm=iqm(vals),
         mean=float(np.mean(vals)),
         ci95=[lo, hi],
@@ -214,6 +283,30 @@ def summarize(
         q75=float(q75),
     )
     return out
+
+
+def json_number(value):
+    """A statistic as JSON holds it: finite floats as they are, +inf / -inf as the strings
+    ``"inf"`` / ``"-inf"`` (JSON has no infinity; a median of worst-counted diverged seeds is
+    +inf), nan as None; lists and dicts converted throughout.
+
+    Args:
+      value: a float, None, or a list / dict of them.
+
+    Returns:
+      The JSON-ready value.
+    """
+    if isinstance(value, dict):
+        return {k: json_number(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_number(v) for v in value]
+    if isinstance(value, (float, np.floating)):
+        if np.isnan(value):
+            return None
+        if np.isinf(value):
+            return "inf" if value > 0 else "-inf"
+        return float(value)
+    return value
 
 
 def rate(flags: ArrayLike, *, level: float = 0.95) -> dict:

@@ -1,0 +1,215 @@
+"""``lstm-ar run cause``: why the rollout collapses, measured against the one-lag formula.
+
+Least-squares AR(p) and LSTMs of the same windows on the article's noisy sine at noise levels from
+0 to 0.5 (``lstm_ar.remedies.cause``): the one-lag slope against ``rho = cos(w) s2 / (s2 + n2)``,
+the AR companion spectral radius and the LSTM rollout map's, and a phase diagram (collapse and
+full-horizon rates over noise level x window) for both, side by side.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import pathlib
+import shlex
+import sys
+import time
+from collections.abc import Sequence
+
+DEFAULT_SEEDS = 4
+DEFAULT_REALISATIONS = 2
+AR_REALISATIONS = 16
+
+
+def build_parser(prog: str) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seeds", type=int, default=None, help=f"LSTM seeds per realisation (default {DEFAULT_SEEDS})")
+    parser.add_argument("--realisations", type=int, default=None,
+                        help=f"noise realisations per level for the LSTMs (default {DEFAULT_REALISATIONS}; "
+                             f"the AR grid uses {AR_REALISATIONS})")
+    parser.add_argument("--epochs", type=int, default=None, help="LSTM training epochs (default 100; quick: 2)")
+    parser.add_argument("--windows", default=None, help="comma-separated windows (default 1,2,5,10,20,50,100)")
+    parser.add_argument("--noise-levels", default=None, help="comma-separated noise stds (default 0,0.05,0.1,0.2,0.3,0.5)")
+    parser.add_argument("--out", default=None, help="output folder (default experiments/results/cause_<S>x<R>)")
+    parser.add_argument("--quick", action="store_true", help="tiny LSTMs, 2 epochs, windows 1 and 5")
+    parser.add_argument("--no-progress", action="store_true")
+    parser.add_argument("--no-plots", action="store_true")
+    return parser
+
+
+def _numbers(parser, text: str, kind, name: str, low: float):
+    try:
+        values = tuple(kind(v) for v in text.split(",") if v.strip())
+    except ValueError:
+        parser.error(f"--{name} must be comma-separated numbers, got {text!r}")
+    if not values or any(not (v >= low) or v != v or v == float("inf") for v in values):
+        parser.error(f"--{name} must be finite numbers >= {low}, got {text!r}")
+    return values
+
+
+def check_arguments(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Fill the defaults and refuse bad values (exit 2) before any compute."""
+    from lstm_ar.remedies.cause import NOISE_LEVELS, WINDOWS
+
+    args.seeds = (2 if args.quick else DEFAULT_SEEDS) if args.seeds is None else args.seeds
+    args.realisations = (1 if args.quick else DEFAULT_REALISATIONS) if args.realisations is None else args.realisations
+    args.epochs = (2 if args.quick else 100) if args.epochs is None else args.epochs
+    for name in ("seeds", "realisations", "epochs"):
+        if getattr(args, name) < 1:
+            parser.error(f"--{name} must be >= 1, got {getattr(args, name)}")
+    args.windows = ((1, 5) if args.quick else WINDOWS) if args.windows is None else \
+        _numbers(parser, args.windows, int, "windows", 1)
+    if max(args.windows) > 400:
+        parser.error(f"--windows must leave training examples in the 1000-value series (<= 400), got {args.windows}")
+    args.noise_levels = ((0.0, 0.1) if args.quick else NOISE_LEVELS) if args.noise_levels is None else \
+        _numbers(parser, args.noise_levels, float, "noise-levels", 0.0)
+    if args.out is None:
+        args.out = f"experiments/results/cause_{args.seeds}x{args.realisations}" + ("_quick" if args.quick else "")
+
+
+def main(argv: Sequence[str] | None = None, *, prog: str = "lstm-ar run cause") -> int:
+    """Run the cause study from the command line; returns the exit status."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(prog)
+    args = parser.parse_args(argv)
+    check_arguments(parser, args)
+    from lstm_ar.study import distributed
+
+    distributed.use_cpu_cores(max(1, min(distributed.available_cores(), args.seeds)), warn=False)
+    from lstm_ar.study.fs import FolderLocked, OutputLock, UnsafePath
+
+    command = " ".join([prog, *map(shlex.quote, argv)])
+    out = pathlib.Path(args.out)
+    try:
+        with OutputLock(out, command=command):
+            run(args, out, command)
+    except (FolderLocked, UnsafePath) as err:
+        parser.error(str(err))
+    return 0
+
+
+def run(args: argparse.Namespace, out: pathlib.Path, command: str) -> dict:
+    """Compute both grids and write summary.json, cells.csv, report.md and the figures."""
+    import numpy as np
+
+    from lstm_ar.remedies import cause
+    from lstm_ar.study.experiment import device_description
+    from lstm_ar.study.fs import atomic_write_text
+    from lstm_ar.study.provenance import provenance
+
+    start = time.perf_counter()
+    steps = 200
+    units = 8 if args.quick else 32
+    ar = cause.ar_grid(cause.realisation_stack(args.noise_levels, 2 if args.quick else AR_REALISATIONS, steps),
+                       args.windows)
+    lstm, raw = cause.lstm_grid(cause.realisation_stack(args.noise_levels, args.realisations, steps), args.windows,
+                                args.seeds, lambda w: cause.default_recipe(w, epochs=args.epochs, units=units),
+                                progress=not args.no_progress,
+                                lanes=max(1, args.seeds // max(1, len(__import__("jax").devices()))))
+    predicted = cause.formula(args.noise_levels)
+    w1 = args.windows.index(1) if 1 in args.windows else None
+    summary = {
+        "experiment": "cause", "title": "lstm_ar: why the rollout collapses (regression dilution, measured)",
+        "seeds": args.seeds, "realisations": args.realisations, "ar_realisations": 2 if args.quick else AR_REALISATIONS,
+        "epochs": args.epochs, "units": units, "windows": list(args.windows), "noise_levels": list(args.noise_levels),
+        "formula_rho": predicted.tolist(),
+        "ar": {k: v.tolist() for k, v in ar.cells.items()},
+        "lstm": {k: v.tolist() for k, v in lstm.cells.items()},
+        "lstm_window1_abs_slope": None if w1 is None else lstm.cells["rho_settled"][:, w1].tolist(),
+        "device": device_description(), "command": command, "runtime_s": time.perf_counter() - start,
+        "provenance": provenance(command.split()),
+    }
+    summary["figures"] = []
+    if not args.no_plots:
+        try:
+            summary["figures"] = figures(out, summary, ar, lstm)
+        except ImportError as err:  # matplotlib is the plots extra
+            print(f"cause: figures skipped ({err}); install the plots extra to draw them", file=sys.stderr)
+    from lstm_ar.study.stats import json_number
+
+    atomic_write_text(out / "cells.csv", cells_csv(summary), inside=out)
+    atomic_write_text(out / "summary.json", json.dumps(json_number(summary), indent=1, allow_nan=False), inside=out)
+    atomic_write_text(out / "report.md", markdown(summary), inside=out)
+    ols = "-" if w1 is None else np.round(ar.cells["slope1"][:, w1], 3).tolist()
+    print(f"cause: formula rho at noise {list(args.noise_levels)}: {np.round(predicted, 3).tolist()}; least squares "
+          f"(window 1): {ols}. Report: {out / 'report.md'}")
+    return summary
+
+
+def cells_csv(summary: dict) -> str:
+    """One line per (family, noise level, window) with every cell value."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    keys = sorted(set(summary["ar"]) | set(summary["lstm"]))
+    writer.writerow(["family", "noise", "window", *keys])
+    for family in ("ar", "lstm"):
+        for i, noise in enumerate(summary["noise_levels"]):
+            for j, window in enumerate(summary["windows"]):
+                cells = summary[family]
+                writer.writerow([family, noise, window, *(f"{cells[k][i][j]:.6g}" if k in cells else "" for k in keys)])
+    return buffer.getvalue()
+
+
+def _table(summary: dict, family: str, key: str, digits: int = 2) -> list[str]:
+    windows = summary["windows"]
+    lines = ["| noise \\ window | " + " | ".join(map(str, windows)) + " |", "|---" * (len(windows) + 1) + "|"]
+    for i, noise in enumerate(summary["noise_levels"]):
+        vals = summary[family][key][i]
+        lines.append(f"| {noise:g} | " + " | ".join("-" if v != v else f"{v:.{digits}f}" for v in vals) + " |")
+    return lines
+
+
+def markdown(summary: dict) -> str:
+    """report.md of the cause study."""
+    lines = [f"# {summary['title']}", "",
+             f"Least-squares AR(p) on {summary['ar_realisations']} noise realisations per level; LSTM({summary['units']}, "
+             f"tanh), one-step Keras training for {summary['epochs']} epochs, {summary['seeds']} model seeds x "
+             f"{summary['realisations']} realisations per cell. Rollouts of 200 steps from the end of the series, judged "
+             f"against the noiseless continuation. Device: {summary['device']}. Command: `{summary['command']}`. "
+             f"Runtime {summary['runtime_s']:.0f} s.", "",
+             "## One lag: the formula against least squares and the LSTM", "",
+             "| noise std | formula rho = cos(w) s2/(s2+n2) | least-squares AR(1) slope | LSTM window 1: median |f'| at "
+             "the value its rollout settled on (collapsed pairs) |", "|---|---|---|---|"]
+    w1 = summary["windows"].index(1) if 1 in summary["windows"] else None
+    for i, noise in enumerate(summary["noise_levels"]):
+        ols = summary["ar"]["slope1"][i][w1] if w1 is not None else float("nan")
+        lstm = summary["lstm"]["rho_settled"][i][w1] if w1 is not None else float("nan")
+        lines.append(f"| {noise:g} | {summary['formula_rho'][i]:.4f} | {ols:.4f} | {lstm:.3f} |")
+    lines += ["", "## Phase diagram: share of rollouts valid for all 200 steps", "", "Least-squares AR(p = window):", ""]
+    lines += _table(summary, "ar", "valid_full") + ["", "LSTM:", ""] + _table(summary, "lstm", "valid_full")
+    lines += ["", "## Phase diagram: share of rollouts that collapse", "", "Least-squares AR(p = window):", ""]
+    lines += _table(summary, "ar", "collapsed") + ["", "LSTM:", ""] + _table(summary, "lstm", "collapsed")
+    lines += ["", "## Spectral radius of the rollout map", "",
+              "AR(p): companion matrix (median over realisations):", ""] + _table(summary, "ar", "rho", 3)
+    lines += ["", "LSTM: Jacobian of the window map at the end of the rollout (median over pairs that did not diverge):",
+              ""] + _table(summary, "lstm", "rho_end", 3) + [""]
+    if summary.get("figures"):
+        lines += ["## Figures", ""] + [f"![{f}]({f})" for f in summary["figures"]] + [""]
+    return "\n".join(lines)
+
+
+def figures(out: pathlib.Path, summary: dict, ar, lstm) -> list[str]:
+    """Phase diagrams (AR and LSTM side by side) and the one-lag slope against the formula."""
+    import numpy as np
+
+    from lstm_ar.study.answer_figures import plot_phase_diagram
+    from lstm_ar.study.figures import plot_curves
+
+    noise, windows = np.asarray(summary["noise_levels"]), np.asarray(summary["windows"])
+    names = []
+    for key, label in (("valid_full", "share valid for all 200 steps"), ("collapsed", "share collapsed")):
+        plot_phase_diagram(out / f"phase_{key}.png", noise, windows,
+                           {"least-squares AR(p = window)": ar.cells[key], "LSTM": lstm.cells[key]},
+                           title=f"Phase diagram: {label}", metric_label=label)
+        names.append(f"phase_{key}.png")
+    if 1 in summary["windows"]:
+        j = summary["windows"].index(1)
+        plot_curves(out / "shrinkage.png", noise, {"formula cos(w) s2/(s2+n2)": np.asarray(summary["formula_rho"]),
+                                                    "least-squares AR(1) slope": ar.cells["slope1"][:, j],
+                                                    "LSTM window 1 |f'| where it settled": lstm.cells["rho_settled"][:, j]},
+                    xlabel="noise std (before standardisation)", ylabel="slope of the one-step map",
+                    title="Regression dilution: the one-lag map shrinks as the noise grows")
+        names.append("shrinkage.png")
+    return names

@@ -1,0 +1,239 @@
+"""``lstm-ar run cure``: search the remedies for an LSTM that tracks the article's noisy sine.
+
+Every candidate of ``lstm_ar.remedies.catalogue`` is trained on model seeds x noise realisations
+(``lstm_ar.remedies.search``), judged against the noiseless continuation and against least-squares
+references fitted to the same data (``lstm_ar.remedies.references``); the report gives the frontier
+and whether the goal (valid on >= 90% of pairs, at least as good as the best AR(p) on half) is met.
+Finished candidates are saved as they complete and reused by a later run of the same question and
+code (``lstm_ar.remedies.store``); ``--fresh`` recomputes them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import pathlib
+import shlex
+import sys
+import time
+from collections.abc import Sequence
+
+DEFAULT_SEEDS = 64
+DEFAULT_REALISATIONS = 16
+
+
+def build_parser(prog: str) -> argparse.ArgumentParser:
+    from lstm_ar.remedies.catalogue import CANDIDATES
+
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter,
+                                     epilog="candidates: " + ", ".join(CANDIDATES))
+    parser.add_argument("--seeds", type=int, default=None, help=f"model seeds (default {DEFAULT_SEEDS}; quick: 2)")
+    parser.add_argument("--realisations", type=int, default=None,
+                        help=f"noise realisations of the series (default {DEFAULT_REALISATIONS}; quick: 2)")
+    parser.add_argument("--noise", type=float, default=0.1, help="noise std before standardisation (article: 0.1)")
+    parser.add_argument("--only", default=None,
+                        help="comma-separated candidate names (default: all; quick: one per remedy)")
+    parser.add_argument("--max-order", type=int, default=None, help="largest AR order of the references (default 60)")
+    parser.add_argument("--root-seed", type=int, default=0)
+    parser.add_argument("--lanes", type=int, default=None, help="seeds vmapped per device at once")
+    parser.add_argument("--out", default=None, help="output folder (default experiments/results/cure_<S>x<R>)")
+    parser.add_argument("--quick", action="store_true", help="tiny models, 2 epochs: checks the pipeline in seconds")
+    parser.add_argument("--fresh", action="store_true", help="recompute candidates saved by an earlier run")
+    parser.add_argument("--reuse-any-code", action="store_true",
+                        help="reuse saved candidates computed by another version of the code (for a change known not to "
+                             "alter the numbers; summary.json records which code computed each row)")
+    parser.add_argument("--no-progress", action="store_true")
+    parser.add_argument("--no-plots", action="store_true")
+    return parser
+
+
+def check_arguments(parser: argparse.ArgumentParser, args: argparse.Namespace) -> list[str]:
+    """Fill the defaults and refuse bad values (exit 2) before any compute; returns the candidates."""
+    from lstm_ar.remedies.catalogue import CANDIDATES
+
+    args.seeds = (2 if args.quick else DEFAULT_SEEDS) if args.seeds is None else args.seeds
+    args.realisations = (2 if args.quick else DEFAULT_REALISATIONS) if args.realisations is None else args.realisations
+    args.max_order = (10 if args.quick else 60) if args.max_order is None else args.max_order
+    for name, low in (("seeds", 1), ("realisations", 1), ("max_order", 1), ("root_seed", 0)):
+        if getattr(args, name) < low:
+            parser.error(f"--{name.replace('_', '-')} must be >= {low}, got {getattr(args, name)}")
+    if args.realisations > 10_000:
+        parser.error(f"--realisations must be <= 10000, got {args.realisations}")
+    if args.root_seed >= 2 ** 32:
+        parser.error(f"--root-seed must be < 2**32, got {args.root_seed}")
+    if not (args.noise >= 0 and args.noise < float("inf")):
+        parser.error(f"--noise must be a finite number >= 0, got {args.noise}")
+    if args.max_order > 499:
+        parser.error(f"--max-order must leave at least as many of the 1000 values to fit as there are lags (<= 499), "
+                     f"got {args.max_order}")
+    if args.lanes is not None and args.lanes < 1:
+        parser.error(f"--lanes must be >= 1, got {args.lanes}")
+    from lstm_ar.remedies.catalogue import QUICK
+
+    default = list(QUICK) if args.quick else list(CANDIDATES)
+    names = default if args.only is None else [n.strip() for n in args.only.split(",") if n.strip()]
+    unknown = [n for n in names if n not in CANDIDATES]
+    if unknown or not names:
+        parser.error(f"unknown candidate(s) {unknown or names}; valid: {', '.join(CANDIDATES)}")
+    if args.out is None:
+        args.out = f"experiments/results/cure_{args.seeds}x{args.realisations}" + ("_quick" if args.quick else "")
+    if not args.out:
+        parser.error("--out must name a folder")
+    return names
+
+
+def main(argv: Sequence[str] | None = None, *, prog: str = "lstm-ar run cure") -> int:
+    """Run the cure search from the command line; returns the exit status."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(prog)
+    args = parser.parse_args(argv)
+    names = check_arguments(parser, args)
+
+    from lstm_ar.study import distributed
+    from lstm_ar.study.sweep import default_lanes
+
+    lanes = args.lanes or min(default_lanes(args.seeds), max(1, args.seeds // max(1, distributed.available_cores())))
+    distributed.use_cpu_cores(max(1, min(distributed.available_cores(), -(-args.seeds // lanes))), warn=False)
+    from lstm_ar.study.fs import FolderLocked, OutputLock, UnsafePath
+
+    command = " ".join([prog, *map(shlex.quote, argv)])
+    out = pathlib.Path(args.out)
+    try:
+        with OutputLock(out, command=command):
+            run(args, names, out, lanes, command)
+    except (FolderLocked, UnsafePath) as err:
+        parser.error(str(err))
+    return 0
+
+
+def run(args: argparse.Namespace, names: list[str], out: pathlib.Path, lanes: int, command: str) -> dict:
+    """Compute (or reuse) every candidate, then write summary.json, pairs.csv, report.md and figures."""
+    import numpy as np
+
+    from lstm_ar.remedies import catalogue, store
+    from lstm_ar.remedies.realisations import sine_realisations
+    from lstm_ar.remedies.references import linear_references
+    from lstm_ar.remedies.report import frontier, goal_met, reference_rows
+    from lstm_ar.remedies.search import run_recipe, summarise_pairs
+    from lstm_ar.study.experiment import device_description
+    from lstm_ar.study.fs import atomic_write_text
+    from lstm_ar.study.provenance import provenance
+
+    start = time.perf_counter()
+    data = sine_realisations(args.realisations, steps=catalogue.STEPS, noise=args.noise)
+    refs = linear_references(data, max_order=args.max_order)
+    folder = out / "candidates"
+    folder.mkdir(parents=True, exist_ok=True)
+    code = store.code_identity()
+    results, rows = {}, {}
+    for name in names:
+        candidate = catalogue.CANDIDATES[name]
+        if args.quick:
+            candidate = catalogue.quick(candidate)
+        row_names = catalogue.setting_names(name, candidate)
+        identity = {"recipe": repr(candidate.recipe), "settings": {k: list(map(float, v)) for k, v in candidate.settings.items()},
+                    "seeds": args.seeds, "realisations": args.realisations, "noise": args.noise,
+                    "root_seed": args.root_seed, "lanes": lanes, "code": code}
+        loaded = {} if args.fresh else {s: store.load(folder, row, identity, any_code=args.reuse_any_code)
+                                        for s, row in row_names.items()}
+        if not loaded or any(v is None for v in loaded.values()):
+            began = time.perf_counter()
+            computed = run_recipe(candidate.recipe, candidate.settings, data, args.seeds, root_seed=args.root_seed,
+                                  lanes=lanes, progress=not args.no_progress, desc=name)
+            record = {"runtime_s": round(time.perf_counter() - began, 1), "device": device_description(),
+                      "command": command}
+            for s, row in row_names.items():
+                store.save(folder, row, computed[s], identity, record)
+            loaded = computed
+        elif not args.no_progress:
+            print(f"{name}: reusing the saved result ({folder})", file=sys.stderr)
+        for s, row in row_names.items():
+            results[row] = loaded[s]
+            rows[row] = {"describe": candidate.recipe.describe(), "recipe": recipe_dict(candidate.recipe),
+                         "setting": candidate.settings[s]._asdict(), **summarise_pairs(loaded[s], refs)}
+            rows[row]["setting"] = {k: (float(v) if np.isfinite(v) else None) for k, v in rows[row]["setting"].items()}
+            rows[row]["goal_met"] = goal_met(rows[row])
+            meta = store.saved_meta(folder, row)
+            rows[row]["computed_with_code"] = meta.get("code")
+            rows[row]["computed"] = meta.get("record", {})
+    order = frontier(rows)
+    summary = {
+        "experiment": "cure", "title": "lstm_ar: what fixes the collapse? The cure search on the noisy sine",
+        "seeds": args.seeds, "realisations": args.realisations, "noise": args.noise, "root_seed": args.root_seed,
+        "steps": catalogue.STEPS, "quick": args.quick, "max_order": args.max_order,
+        "realisation_seeds": list(data.seeds), "best_ar_order": refs.best_order,
+        "aic_orders": [int(v) for v in refs.aic_order], "bic_orders": [int(v) for v in refs.bic_order],
+        "references": reference_rows(refs), "rows": rows, "frontier": order,
+        "goal": {"valid_full_at_least": 0.9, "beats_best_ar_at_least": 0.5,
+                 "met_by": [n for n in order if rows[n]["goal_met"]]},
+        "code": code, "device": device_description(), "command": command, "runtime_s": time.perf_counter() - start,
+        "provenance": provenance(command.split()),
+    }
+    summary["figures"] = []
+    atomic_write_text(out / "pairs.csv", pairs_csv(results), inside=out)
+    write_summary(out, summary)
+    if not args.no_plots:  # after the numbers are safe on disk; the report then lists the figures
+        summary["figures"] = write_figures(out, results, refs, summary)
+        write_summary(out, summary)
+    met = summary["goal"]["met_by"]
+    print(f"cure: {len(rows)} rows over {args.seeds} seeds x {args.realisations} realisations; goal "
+          + (f"met by {', '.join(met)}" if met else "not met") + f"; best row {order[0]}: valid on "
+          f"{rows[order[0]]['valid_full']['k']}/{rows[order[0]]['valid_full']['n']} pairs. Report: {out / 'report.md'}")
+    return summary
+
+
+def write_summary(out: pathlib.Path, summary: dict) -> None:
+    """summary.json (infinities as "inf", nan as null: valid JSON) and report.md, each atomically."""
+    from lstm_ar.remedies.report import markdown
+    from lstm_ar.study.fs import atomic_write_text
+    from lstm_ar.study.stats import json_number
+
+    text = json.dumps(json_number(summary), indent=1, default=_json_default, allow_nan=False)
+    atomic_write_text(out / "summary.json", text, inside=out)
+    atomic_write_text(out / "report.md", markdown(summary), inside=out)
+
+
+def recipe_dict(recipe) -> dict:
+    import dataclasses
+
+    d = dataclasses.asdict(recipe)
+    return d
+
+
+def _json_default(value):
+    import numpy as np
+
+    if isinstance(value, (np.floating, np.integer)):
+        return value.item()
+    raise TypeError(f"not JSON-serialisable: {type(value).__name__}")
+
+
+def pairs_csv(results: dict) -> str:
+    """One line per (row, seed, realisation) with every per-pair metric."""
+    import numpy as np
+
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    metric_names = sorted({k for r in results.values() for k in r.metrics})
+    writer.writerow(["row", "seed", "realisation", *metric_names])
+    for row, result in results.items():
+        n_seeds, n_real = result.metrics["rollout_rmse"].shape
+        for s in range(n_seeds):
+            for r in range(n_real):
+                values = [result.metrics[k][s, r] if k in result.metrics else np.nan for k in metric_names]
+                writer.writerow([row, s, r, *(f"{float(v):.9g}" for v in values)])
+    return buffer.getvalue()
+
+
+def write_figures(out: pathlib.Path, results: dict, refs, summary: dict) -> list[str]:
+    """The figures the plotting library offers (forest plot, survival curve, loss curves)."""
+    from lstm_ar.remedies import figures
+
+    try:
+        return figures.write_all(out, results, refs, summary)
+    except ImportError as err:  # matplotlib is the plots extra: the numbers are written, the figures skipped
+        print(f"cure: figures skipped ({err}); install the plots extra to draw them", file=sys.stderr)
+        return []

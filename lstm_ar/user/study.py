@@ -1,0 +1,432 @@
+"""``lstm-ar study``: the user's configurations and the remedies, on the user's series, judged
+against forecasts without an LSTM.
+
+``plan_study`` turns a loaded series (``lstm_ar.user.io``) and the options into a ``StudyPlan``:
+a ``lstm_ar.study.scenario.Scenario`` built with ``Scenario.from_series`` (standardised on the
+training part only, ``*_raw`` metrics in the user's units), one variant per ``--window``
+(``window_{w}``: LSTM(units, activation) -> Dense(1), Keras defaults) and one per remedy, plus the
+references of ``lstm_ar.user.references`` on the same truth. Everything is checked before
+anything trains; a problem the user can fix is an ``InputError``.
+
+``REMEDIES`` is the one table of remedies ``--remedies`` accepts: each changes the base
+configuration (the user's, at the first ``--window``) in one way the training code supports.
+``DEFAULT_REMEDIES`` are the ones that helped most on the noisy sine (committed ``context`` and
+``regime`` results: scheduled sampling over 40 steps kept the most seeds valid for the whole
+rollout, then a context of 50 values).
+
+``run_study`` trains and judges every variant over the seeds (``lstm_ar.study.experiment``),
+adds the user's section to the summary (references, P(beats the best reference) per variant, the
+verdict of ``lstm_ar.user.verdict``) and writes the report folder (``lstm_ar.user.report``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Callable, Sequence
+from typing import NamedTuple
+
+import numpy as np
+
+from lstm_ar.config import Hyper, ModelConfig, TrainConfig
+from lstm_ar.dynamics.collapse import TAIL
+from lstm_ar.user.io import InputError, UserSeries
+from lstm_ar.user.references import References, compute_references
+from lstm_ar.user.verdict import DataMeasures, flat_is_optimal, measure_variant, verdict
+
+
+class Remedy(NamedTuple):
+    """One remedy: ``words`` (what it changes), ``apply`` (base config -> the remedy's config),
+    ``rollout_mode`` ("window", or "stateful" for models trained on their own k-step rollouts)."""
+
+    words: str
+    apply: Callable[[TrainConfig], TrainConfig]
+    rollout_mode: str = "window"
+
+
+def _model(config: TrainConfig, **changes) -> TrainConfig:
+    return dataclasses.replace(config, model=dataclasses.replace(config.model, **changes))
+
+
+def _k_step(regime: str, k: int) -> Callable[[TrainConfig], TrainConfig]:
+    def apply(config: TrainConfig) -> TrainConfig:
+        return dataclasses.replace(_model(config, window=max(config.model.window, WARMUP)), regime=regime, horizon=k)
+    return apply
+
+
+WARMUP = 20  # values a k-step-trained model reads before its stateful predictions (the regime experiment's)
+REMEDIES: dict[str, Remedy] = {
+    "window_50": Remedy("a context of 50 values (window 50)", lambda c: _model(c, window=50)),
+    "tanh": Remedy("the tanh cell activation", lambda c: _model(c, activation="tanh")),
+    "scheduled_k40": Remedy(f"scheduled sampling (inverse sigmoid) over 40 stateful steps after a {WARMUP}-value "
+                            "warm-up, rolled out statefully", _k_step("scheduled_inverse_sigmoid", 40), "stateful"),
+    "free_running_k40": Remedy(f"training on its own 40-step stateful rollouts after a {WARMUP}-value warm-up, rolled "
+                               "out statefully", _k_step("free_running", 40), "stateful"),
+    "clip_1": Remedy("gradient clipping at global norm 1",
+                     lambda c: dataclasses.replace(c, hyper=c.hyper._replace(global_clipnorm=1.0))),
+    "epochs_x5": Remedy("five times the epochs", lambda c: dataclasses.replace(c, epochs=5 * c.epochs)),
+}
+DEFAULT_REMEDIES = ("scheduled_k40", "window_50")
+DEFAULT_WINDOWS = (1, 20)
+DEFAULT_EPOCHS = 20
+FULL_SEEDS = 64
+QUICK_SEEDS = 4
+QUICK_EPOCHS = 5
+
+
+def parse_remedies(text: str) -> tuple[str, ...]:
+    """``default``, ``none`` or a comma-separated list of ``REMEDIES`` names.
+
+    Args:
+        text: the ``--remedies`` value.
+
+    Returns:
+        The remedy names, in order, without duplicates; an ``InputError`` naming unknown ones.
+    """
+    text = text.strip()
+    if text == "default":
+        return DEFAULT_REMEDIES
+    if text == "none":
+        return ()
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    unknown = [n for n in names if n not in REMEDIES]
+    if unknown or not names:
+        raise InputError(f"--remedies: unknown remedy {', '.join(map(repr, unknown)) or repr(text)}; valid: default, none, "
+                         f"or a comma-separated list of {', '.join(REMEDIES)}")
+    return tuple(dict.fromkeys(names))
+
+
+def parse_windows(text: str) -> tuple[int, ...]:
+    """A comma-separated list of distinct windows >= 1.
+
+    Args:
+        text: the ``--window`` value, e.g. ``1,20,50``.
+
+    Returns:
+        The windows, in order; an ``InputError`` otherwise.
+    """
+    try:
+        windows = tuple(int(w) for w in text.split(","))
+    except ValueError:
+        raise InputError(f"--window must be integers separated by commas (e.g. 1,20,50), got {text!r}") from None
+    if not windows or min(windows) < 1 or len(set(windows)) != len(windows):
+        raise InputError(f"--window must be distinct integers >= 1, got {text!r}")
+    return windows
+
+
+def scenario_name(column: str) -> str:
+    """A folder name for the study from the column's name (``lstm_ar.study.scenario.NAME_RE``).
+
+    Args:
+        column: the series' column.
+
+    Returns:
+        The name (``series`` when nothing usable is left).
+    """
+    name = re.sub(r"[^A-Za-z0-9_.=+-]+", "_", column).lstrip("._=+-")
+    return name[:60] or "series"
+
+
+class StudyPlan(NamedTuple):
+    """What ``run_study`` runs: the scenario, the references on its truth, each variant's
+    description, the base config, the raw series split (``train`` and ``heldout``, user's units)
+    and notes for the user (skipped remedies, data warnings)."""
+
+    scenario: object
+    references: References
+    words: dict[str, str]
+    train: np.ndarray
+    heldout: np.ndarray
+    notes: tuple[str, ...]
+    season: int | None
+
+
+def describe_model(m: ModelConfig) -> str:
+    """``LSTM(32, tanh), window 1`` (with the recurrent activation when it is not sigmoid).
+
+    Args:
+        m: the model's shape.
+
+    Returns:
+        The words.
+    """
+    extra = "" if m.recurrent_activation == "sigmoid" else f", recurrent {m.recurrent_activation}"
+    return f"LSTM({m.units}, {m.activation}{extra}), window {m.window}"
+
+
+def describe(config: TrainConfig) -> str:
+    """``LSTM(32, tanh), window 1`` (plus the training regime when it is not one-step).
+
+    Args:
+        config: a variant's config.
+
+    Returns:
+        The words.
+    """
+    words = describe_model(config.model)
+    if not config.one_step:
+        words += f", {config.regime.replace('_', ' ')} k = {config.horizon}"
+    return words
+
+
+def _needed(config: TrainConfig) -> int:
+    """Training values a config needs: two examples of its window (``from_series``), or one of
+    window + horizon for k-step training."""
+    return config.model.window + (2 if config.one_step else config.horizon + 1)
+
+
+def _with_backtest(scenario, origins: int):
+    """The scenario with ``origins`` rolling-origin backtest origins over its held-out part, where
+    the harness has backtests (``Scenario.backtest_origins``), at most one per held-out value
+    that leaves the default horizon after it."""
+    if not origins or "backtest_origins" not in {f.name for f in dataclasses.fields(scenario)}:
+        return scenario
+    from lstm_ar.study.backtest import default_horizon
+
+    held = scenario.truth.shape[0]
+    room = held - default_horizon(scenario.rollout_steps, held) + 1
+    return dataclasses.replace(scenario, backtest_origins=int(min(origins, room)))
+
+
+def plan_study(data: UserSeries, n_train: int, *, windows: Sequence[int] = DEFAULT_WINDOWS, units: int = 32,
+               activation: str = "tanh", recurrent_activation: str = "sigmoid", epochs: int = DEFAULT_EPOCHS,
+               remedies: Sequence[str] = DEFAULT_REMEDIES,
+               season: int | None = None, backtest_origins: int = 0, name: str | None = None,
+               extra_variants: dict[str, tuple[TrainConfig, str, str]] | None = None) -> StudyPlan:
+    """The study of ``data`` (see the module docstring), checked; nothing is trained.
+
+    Args:
+        data: the loaded series.
+        n_train: how many of its values train (the rest are held out and judge the rollouts).
+        windows: the user's windows (variant ``window_{w}`` each; the first is the remedies' base).
+        units, activation, recurrent_activation, epochs: the user's LSTM and training length.
+        remedies: names from ``REMEDIES``.
+        season: the season length of the seasonal naive reference (None: none).
+        backtest_origins: forecast origins over the held-out part (used once the harness has them).
+        name: the report folder's name (default from the column).
+        extra_variants: more variants, name -> (config, rollout mode, words) (``diagnose``: the
+            user's own architecture).
+
+    Returns:
+        The ``StudyPlan``; an ``InputError`` for anything the user can fix.
+    """
+    from lstm_ar.study.scenario import Scenario
+
+    values = np.asarray(data.values, np.float64)
+    train, heldout = values[:n_train], values[n_train:]
+    try:
+        base = TrainConfig(model=ModelConfig(units=units, window=windows[0], activation=activation,
+                                             recurrent_activation=recurrent_activation), epochs=epochs, hyper=Hyper())
+    except (TypeError, ValueError) as err:
+        raise InputError(str(err)) from None
+    variants = {f"window_{w}": (_model(base, window=w), "window", describe(_model(base, window=w))) for w in windows}
+    notes = list(data.notes)
+    for remedy in remedies:
+        entry = REMEDIES[remedy]
+        config = entry.apply(base)
+        same = [n for n, (c, mode, _) in variants.items() if c == config and mode == entry.rollout_mode]
+        if same:
+            notes.append(f"remedy {remedy} left out: it is the same model as {same[0]}")
+            continue
+        if _needed(config) > train.shape[0]:
+            notes.append(f"remedy {remedy} left out: it needs {_needed(config)} training values, the training part "
+                         f"has {train.shape[0]}")
+            continue
+        variants[remedy] = (config, entry.rollout_mode, f"{describe(config)} (remedy {remedy})")
+    variants.update(extra_variants or {})
+    too_long = {n: _needed(c) for n, (c, _, _) in variants.items() if _needed(c) > train.shape[0]}
+    if too_long:
+        worst = max(too_long, key=too_long.get)
+        raise InputError(f"too few values: {values.size} in all, {train.shape[0]} to train and {heldout.size} held out; "
+                         f"{worst} ({variants[worst][2]}) needs at least {too_long[worst]} to train: give more values, "
+                         "a smaller --window or a smaller held-out part")
+    if heldout.size < TAIL:
+        raise InputError(f"too few values: {values.size} in all, {heldout.size} held out, but a rollout is judged on at "
+                         f"least {TAIL} held-out values (collapse is read from its last {TAIL} steps): give more values "
+                         "or a larger --test-fraction / an earlier --test-from")
+    if season is not None and not 1 <= season <= train.shape[0]:
+        raise InputError(f"--season {season} must be between 1 and the training values ({train.shape[0]})")
+    if np.ptp(train) == 0:
+        raise InputError(f"the training part (the first {train.shape[0]} values) is constant ({train[0]:g}): it cannot be "
+                         "standardised, and there is nothing to learn from it")
+    longest = max(c.model.window for c, _, _ in variants.values())
+    try:
+        scenario = Scenario.from_series(
+            train, heldout=heldout, name=name or scenario_name(data.column), windows=(longest,),
+            units=units, activation=activation, epochs=epochs,
+            title=f"{data.column} ({data.path}): {train.shape[0]} values to train, {heldout.size} held out")
+        scenario = dataclasses.replace(scenario, variants={n: c for n, (c, _, _) in variants.items()},
+                                       rollout_modes={n: mode for n, (_, mode, _) in variants.items() if mode != "window"})
+        scenario = _with_backtest(scenario, backtest_origins)
+    except (TypeError, ValueError) as err:
+        raise InputError(str(err)) from None
+    mean, std = scenario.standardisation
+    references = compute_references((train - mean) / std, scenario.truth, season=season)
+    return StudyPlan(scenario=scenario, references=references, words={n: w for n, (_, _, w) in variants.items()},
+                     train=train, heldout=heldout, notes=tuple(notes), season=season)
+
+
+HONEST = ("persistence", "mean", "ar_aic")  # references that choose without seeing the truth
+
+
+def judged_metric(result) -> str:
+    """``backtest_rmse`` when the variants were backtested, else ``rollout_rmse``.
+
+    Args:
+        result: the ``ScenarioResult``.
+
+    Returns:
+        The metric every forecast is judged by.
+    """
+    first = next(iter(result.variants.values())).metrics
+    return "backtest_rmse" if "backtest_rmse" in first else "rollout_rmse"
+
+
+def _seasonal_backtest_rmse(scenario, season: int) -> float:
+    """The seasonal naive forecast's mean RMSE over the scenario's backtest origins (model units)."""
+    backtest = scenario.backtest()
+    contexts, truths = backtest.contexts(season).astype(np.float64), backtest.truths().astype(np.float64)
+    forecasts = np.stack([np.resize(c, backtest.horizon) for c in contexts])
+    return float(np.mean(np.sqrt(np.mean(np.square(forecasts - truths), axis=1))))
+
+
+def reference_rmse(result, plan: StudyPlan, metric: str) -> tuple[dict[str, float], int]:
+    """Each reference's RMSE as the variants are judged (model units), and the AIC order.
+
+    The harness's linear references (``ScenarioResult.linear_references``) where the run has
+    them, so references and variants are judged on the same origins; the host references of
+    ``lstm_ar.user.references`` otherwise. Seasonal naive is computed here.
+
+    Args:
+        result: the ``ScenarioResult``.
+        plan: the study.
+        metric: ``rollout_rmse`` or ``backtest_rmse``.
+
+    Returns:
+        (label -> RMSE, the AR order AIC chose).
+    """
+    host = plan.references
+    refs = getattr(result, "linear_references", None)
+    out, order = {}, host.ar_order
+    if refs is not None and all(n in refs.metrics and metric in refs.metrics[n] for n in HONEST):
+        order = int(refs.metrics["ar_aic"]["order"])
+        for name in HONEST:
+            label = f"AR({order}) by AIC" if name == "ar_aic" else host.labels[name]
+            out[label] = float(refs.metrics[name][metric])
+    else:
+        out = {host.labels[n]: host.rmse[n] for n in HONEST}
+    if plan.season is not None:
+        out[host.labels["seasonal_naive"]] = (host.rmse["seasonal_naive"] if metric == "rollout_rmse"
+                                              else _seasonal_backtest_rmse(plan.scenario, plan.season))
+    return out, order
+
+
+def data_measures(result, plan: StudyPlan) -> DataMeasures:
+    """The data's measures for the verdict, in the user's units.
+
+    Args:
+        result: the ``ScenarioResult``.
+        plan: the study.
+
+    Returns:
+        ``DataMeasures``.
+    """
+    from lstm_ar.user.references import fit_ar_host, one_step_explained, spectral_radius_host
+
+    sc = plan.scenario
+    mean, std = sc.standardisation
+    metric = judged_metric(result)
+    rmse, order = reference_rmse(result, plan, metric)
+    rmse = {label: r * std for label, r in rmse.items()}
+    finite = {k: v for k, v in rmse.items() if np.isfinite(v)}
+    best = min(finite, key=finite.get) if finite else next(iter(rmse))
+    train_z = (plan.train - mean) / std
+    fit = fit_ar_host(train_z, order)
+    if metric == "backtest_rmse":
+        backtest = sc.backtest()
+        judged = (f"over {backtest.origins.size} rolling origins in the held-out part, {backtest.horizon} steps "
+                  "each (mean RMSE over origins)")
+    else:
+        judged = f"by one rollout of {sc.rollout_steps} steps from the end of the training part"
+    return DataMeasures(n_train=int(plan.train.size), n_heldout=int(plan.heldout.size), judged=judged, mean=float(mean),
+                        std=float(std), references=rmse, best=best, mean_label=plan.references.labels["mean"],
+                        ar_order=order, ar_radius=spectral_radius_host(fit.coefs),
+                        one_lag_slope=plan.references.one_lag_slope,
+                        explained=one_step_explained(fit, train_z, (plan.heldout - mean) / std))
+
+
+def window_one_variant(plan: StudyPlan) -> str | None:
+    """The first variant that is a window-1 model rolled out as a map (the verdict explains its collapse).
+
+    Args:
+        plan: the study.
+
+    Returns:
+        Its name, or None.
+    """
+    sc = plan.scenario
+    return next((n for n, c in sc.variants.items() if c.model.window == 1 and sc.rollout_mode(n) == "window"), None)
+
+
+def judge(result, plan: StudyPlan) -> dict:
+    """The user's section of ``summary.json``: the data, the references, per variant P(beats the
+    best reference) and the verdict's measures, and the verdict.
+
+    Args:
+        result: the ``ScenarioResult`` of ``plan.scenario``.
+        plan: the study.
+
+    Returns:
+        JSON-ready dict (``summary["user"]``).
+    """
+    from lstm_ar.study import stats
+
+    data = data_measures(result, plan)
+    best = data.references[data.best]
+    metric = judged_metric(result)
+    measures = [measure_variant(n, plan.words[n], v.metrics, judged=metric, std=data.std, best_rmse=best)
+                for n, v in result.variants.items()]
+    lines = verdict(data, measures, window_one=window_one_variant(plan))
+    number = stats.json_number
+    return number({
+        "verdict": lines,
+        "notes": list(plan.notes),
+        "data": {"values": data.n_train + data.n_heldout, "train": data.n_train, "heldout": data.n_heldout,
+                 "mean": data.mean, "std": data.std, "ar_order": data.ar_order, "ar_spectral_radius": data.ar_radius,
+                 "one_lag_slope": data.one_lag_slope, "explained_one_step": data.explained,
+                 "flat_is_optimal": flat_is_optimal(data)},
+        "judged_by": metric,
+        "references": {label: {"rmse_raw": r, "rmse": r / data.std} for label, r in data.references.items()},
+        "best_reference": data.best,
+        "variants": {m.name: {"words": m.words, "seeds": m.n, "collapsed": m.collapsed, "diverged": m.diverged,
+                              "settle_value_raw_p10_p50_p90": None if m.settle is None else [number(s) for s in m.settle],
+                              "median_steps_to_collapse": m.steps, "median_abs_settle_slope": m.slope,
+                              "median_backtest_collapse_rate": m.backtest_collapse,
+                              "median_rollout_rmse_raw": m.rmse,
+                              "beats_best_reference": stats.rate(np.arange(m.n) < m.beats)}
+                     for m in measures},
+    })
+
+
+def run_study(plan: StudyPlan, seeds: int, *, root_seed: int = 0, chunk: int | None = None, lanes: int | None = None,
+              progress: bool = True, store_dir=None, resume: bool = False):
+    """Train and judge every variant of the plan over seeds 0..seeds-1.
+
+    Args:
+        plan: the study (``plan_study``).
+        seeds: seeds per variant.
+        root_seed, chunk, lanes, progress, store_dir, resume: see ``lstm_ar.study.experiment.run_scenario``.
+
+    Returns:
+        (the ``ScenarioResult``, its summary with the user's section under ``user``), or None on
+        processes other than 0 of a multi-process run.
+    """
+    from lstm_ar.study.experiment import run_scenario, summarise
+
+    result = run_scenario(plan.scenario, seeds, root_seed=root_seed, chunk=chunk, lanes=lanes, progress=progress,
+                          store_dir=store_dir, resume=resume)
+    if result is None:
+        return None
+    summary = summarise(result)
+    summary["user"] = judge(result, plan)
+    return result, summary

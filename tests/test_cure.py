@@ -1,0 +1,73 @@
+"""``lstm-ar run cure --quick`` and ``lstm-ar run cause --quick`` end to end, in seconds: every
+remedy's code path trains, the report and the per-pair file are written, a rerun reuses the saved
+candidates, and bad arguments are refused before any compute."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import pytest
+
+from lstm_ar.remedies.catalogue import CANDIDATES, QUICK, setting_names
+from lstm_ar.scenarios import cause, cure
+
+
+@pytest.fixture(scope="module")
+def cure_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("cure") / "quick"
+    assert cure.main(["--quick", "--out", str(out), "--no-progress"]) == 0
+    return out
+
+
+def test_cure_quick_writes_every_remedy_row(cure_run):
+    summary = json.loads((cure_run / "summary.json").read_text())
+    expected = [row for name in QUICK for row in setting_names(name, CANDIDATES[name]).values()]
+    assert sorted(summary["rows"]) == sorted(expected)
+    assert sorted(summary["frontier"]) == sorted(expected)
+    for row in summary["rows"].values():
+        assert row["pairs"] == 4 and row["valid_full"]["n"] == 4
+        assert 0.0 <= row["beats_best_ar"]["prob_a_better"] <= 1.0
+    assert "sample_valid_full" in summary["rows"]["gaussian_residual_w50"]
+    with open(cure_run / "pairs.csv") as f:
+        lines = list(csv.DictReader(f))
+    assert len(lines) == 4 * len(expected)
+    report = (cure_run / "report.md").read_text()
+    assert "**Goal**" in report and "AR(AIC)" in report
+    assert summary["figures"] == ["forest.png", "survival.png", "epoch_loss.png", "rollouts.png"]
+    for name in summary["figures"]:
+        assert (cure_run / name).stat().st_size > 1000 and f"]({name})" in report
+
+
+def test_cure_rerun_reuses_saved_candidates(cure_run, capsys):
+    before = (cure_run / "pairs.csv").read_text()
+    assert cure.main(["--quick", "--out", str(cure_run)]) == 0
+    assert capsys.readouterr().err.count("reusing the saved result") == len(QUICK)
+    assert (cure_run / "pairs.csv").read_text() == before
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--seeds", "0"], "--seeds must be >= 1"),
+    (["--only", "magic"], "unknown candidate"),
+    (["--noise", "-1"], "--noise"),
+])
+def test_cure_refuses_bad_arguments(tmp_path, capsys, argv, message):
+    with pytest.raises(SystemExit) as exit_info:
+        cure.main([*argv, "--quick", "--out", str(tmp_path / "x")])
+    assert exit_info.value.code == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "x").exists()
+
+
+def test_cause_quick_measures_the_formula_and_both_grids(tmp_path):
+    out = tmp_path / "cause"
+    assert cause.main(["--quick", "--out", str(out), "--no-progress", "--no-plots"]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["windows"] == [1, 5] and summary["noise_levels"] == [0.0, 0.1]
+    rho = summary["formula_rho"]
+    assert rho[0] > rho[1] and abs(rho[1] - 0.980) < 5e-4
+    ols = summary["ar"]["slope1"]
+    assert abs(ols[1][0] - rho[1]) < 0.01  # least squares on the article's noise level agrees with the formula
+    for family in ("ar", "lstm"):
+        assert len(summary[family]["valid_full"]) == 2 and len(summary[family]["valid_full"][0]) == 2
+    assert "formula rho" in (out / "report.md").read_text()

@@ -1,0 +1,88 @@
+"""Linear references beside the LSTMs: statsmodels as the oracle, and the paired comparisons."""
+
+import json
+
+import numpy as np
+import pytest
+
+from lstm_ar.study import references
+from lstm_ar.study.scenario import Scenario
+
+STEPS = 60
+
+
+@pytest.fixture(scope="module")
+def small():
+    """A short noisy sine, its scenario (no training needed) and its references."""
+    rng = np.random.default_rng(5)
+    t = np.arange(300)
+    values = np.sin(2 * np.pi * t / 37) + 0.2 * rng.standard_normal(300)
+    # the shapes of tests/test_backtest.py's scenario: one compiled reference program serves both
+    sc = Scenario.from_series(values[:240], heldout=values[240:], name="small", windows=(1,), rollout_steps=STEPS,
+                              backtest_origins=5)
+    return sc, references.evaluate(sc)
+
+
+def test_the_plan_keeps_what_the_series_can_fit():
+    assert references.ar_orders(1000, 999) == (1, 2, 5, 10, 20, 30, 50)
+    assert references.ar_orders(60, 60) == (1, 2, 5, 10, 20)  # AR(30) needs 62 values
+    assert references.ar_orders(1000, 8) == (1, 2, 5)  # the context must start the rollout
+    assert references.selection_max_order(240) == 24 and references.selection_max_order(5000) == 50
+    assert references.direct_shape(1000, 200) == (50, 200)
+    assert references.direct_shape(240, 200) == (24, 191)  # too short for 200: blocks of 191
+    assert references.direct_shape(9, 50) is None
+
+
+def test_ar_rollouts_equal_statsmodels(small):
+    from statsmodels.tsa.ar_model import AutoReg, ar_select_order
+
+    sc, refs = small
+    x = sc.series.astype(np.float64)
+    assert np.array_equal(sc.context, sc.series)  # from_series rolls out from the end of the training part
+    for p in (1, 5, 20):
+        expected = AutoReg(x, p, trend="c").fit().predict(start=len(x), end=len(x) + STEPS - 1, dynamic=True)
+        np.testing.assert_allclose(refs.rollouts[f"ar_{p}"], expected, rtol=2e-4, atol=2e-4)
+        assert refs.metrics[f"ar_{p}"]["order"] == p
+    for criterion in ("aic", "bic"):
+        chosen = ar_select_order(x, 24, ic=criterion, trend="c", glob=False)
+        assert refs.metrics[f"ar_{criterion}"]["order"] == max(chosen.ar_lags or [0])
+    np.testing.assert_array_equal(refs.rollouts["persistence"], np.full(STEPS, sc.series[-1]))
+    np.testing.assert_allclose(refs.rollouts["mean"], np.full(STEPS, x.mean()), atol=1e-6)  # 0 up to rounding
+
+
+def test_reference_metrics_are_the_rollout_metrics(small):
+    sc, refs = small
+    truth = sc.truth[:STEPS].astype(np.float64)
+    for name, ys in refs.rollouts.items():
+        m = refs.metrics[name]
+        np.testing.assert_allclose(m["rollout_rmse"], np.sqrt(np.mean((ys - truth) ** 2)), rtol=1e-5)
+        bad = np.abs(ys - truth) > 0.5 * sc.scale
+        assert m["valid_horizon"] == (np.argmax(bad) if bad.any() else STEPS)
+        np.testing.assert_allclose(m["max_abs_deviation"], np.max(np.abs(ys - sc.center)) / sc.scale, rtol=1e-5)
+    # the existing no-model references agree with these
+    np.testing.assert_allclose(refs.metrics["persistence"]["rollout_rmse"], sc.references["persistence_rmse"], rtol=1e-5)
+    np.testing.assert_allclose(refs.metrics["mean"]["rollout_rmse"], sc.references["mean_rmse"], rtol=1e-4, atol=1e-6)
+    ar = [n for n in refs.metrics if n[3:].isdigit()]
+    assert refs.best_ar == min(ar, key=lambda n: refs.metrics[n]["rollout_rmse"])
+    written = json.loads(json.dumps(references.summary(refs), allow_nan=False))
+    assert written["best_ar"]["of"] == refs.best_ar and written["best_ar"]["chosen_on"] == "truth"
+    assert set(written) == set(refs.metrics) | {"best_ar"}
+
+
+def test_a_variant_that_always_beats_has_probability_one(small):
+    _, refs = small
+    best = refs.metrics[refs.best_ar]
+    n = 16
+    winner = {"rollout_rmse": np.full(n, best["rollout_rmse"] / 2), "valid_horizon": np.full(n, STEPS + 1.0),
+              "diverged": np.zeros(n)}
+    out = references.compare(winner, refs)
+    assert set(out) == {"best_ar", "ar_aic", "persistence"}
+    for ref in out:
+        for metric, c in out[ref].items():
+            assert c["prob_a_better"] == 1.0 and c["n"] == n, (ref, metric)
+    # a diverged seed loses even with a small value; a tie counts 1/2
+    loser = dict(winner, diverged=np.r_[np.ones(4), np.zeros(n - 4)],
+                 valid_horizon=np.full(n, float(refs.metrics["persistence"]["valid_horizon"])))
+    out = references.compare(loser, refs)
+    assert out["best_ar"]["rollout_rmse"]["prob_a_better"] == 12 / 16
+    assert out["persistence"]["valid_horizon"]["prob_a_better"] == (4 * 0 + 12 * 0.5) / 16

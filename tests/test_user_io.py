@@ -1,0 +1,274 @@
+"""``lstm_ar.user.io`` and the input checks of ``lstm-ar study``: every bad input of a user's file
+gets a clear error (exit status 2, ``lstm-ar study: error: ...``, no traceback) before any compute;
+CSV (sniffed delimiters), Parquet and ``.npy`` read the same values. Also the host references
+(``lstm_ar.user.references``) against statsmodels. No training here."""
+
+import numpy as np
+import pytest
+
+from lstm_ar import cli
+from lstm_ar.user import references as refs
+from lstm_ar.user.io import InputError, load_series, split_point
+
+VALUES = np.round(np.sin(np.arange(120) / 5.0) * 3 + 10, 4)
+
+
+def write_csv(path, rows, header="date,y", sep=","):
+    path.write_text(header.replace(",", sep) + "\n" + "\n".join(sep.join(map(str, r)) for r in rows) + "\n")
+    return path
+
+
+@pytest.fixture
+def good_csv(tmp_path):
+    dates = np.datetime64("2020-01-01") + np.arange(120)
+    return write_csv(tmp_path / "good.csv", zip(dates, VALUES))
+
+
+@pytest.fixture
+def no_compute(monkeypatch):
+    """Fail the test if anything would train."""
+    def refuse(*args, **kwargs):
+        raise AssertionError("computation started although the input is invalid")
+
+    from lstm_ar.study import experiment
+    from lstm_ar.user import study
+
+    monkeypatch.setattr(study, "run_study", refuse)
+    monkeypatch.setattr(experiment, "run_scenario", refuse)
+
+
+# ----------------------------------------------------------------------------------------------
+# Reading
+
+
+@pytest.mark.parametrize("sep", [",", ";", "\t", "|"])
+def test_csv_delimiters_are_sniffed(tmp_path, sep):
+    path = write_csv(tmp_path / "x.csv", zip(range(120), VALUES), header="t,y", sep=sep)
+    data = load_series(path, column="y", time_column="t")
+    np.testing.assert_array_equal(data.values, VALUES)
+    assert data.column == "y" and data.notes == ()
+
+
+def test_a_csv_without_header_keeps_its_first_value(tmp_path):
+    (tmp_path / "bare.csv").write_text("\n".join(f"{v};{-v}" for v in VALUES) + "\n")
+    np.testing.assert_array_equal(load_series(tmp_path / "bare.csv", column="0").values, VALUES)
+    (tmp_path / "one.csv").write_text("\n".join(map(str, VALUES)) + "\n")
+    np.testing.assert_array_equal(load_series(tmp_path / "one.csv").values, VALUES)
+
+
+def test_the_only_column_besides_time_is_picked(good_csv):
+    np.testing.assert_array_equal(load_series(good_csv, time_column="date").values, VALUES)
+
+
+def test_parquet_and_npy_read_the_same_values(tmp_path):
+    pd = pytest.importorskip("pandas")
+    pytest.importorskip("pyarrow")
+    pd.DataFrame({"t": np.arange(120), "y": VALUES, "z": -VALUES}).to_parquet(tmp_path / "x.parquet")
+    np.testing.assert_array_equal(load_series(tmp_path / "x.parquet", column="y", time_column="t").values, VALUES)
+    np.save(tmp_path / "one.npy", VALUES)
+    np.save(tmp_path / "two.npy", np.column_stack([-VALUES, VALUES]))
+    np.testing.assert_array_equal(load_series(tmp_path / "one.npy").values, VALUES)
+    np.testing.assert_array_equal(load_series(tmp_path / "two.npy", column="1").values, VALUES)
+
+
+def test_parquet_without_an_engine_names_the_extra(tmp_path, monkeypatch):
+    import pandas as pd
+
+    (tmp_path / "x.parquet").write_bytes(b"PAR1 not really")
+
+    def no_engine(*args, **kwargs):
+        raise ImportError("Unable to find a usable engine")
+
+    monkeypatch.setattr(pd, "read_parquet", no_engine)
+    with pytest.raises(InputError, match=r"Parquet needs pyarrow: pip install 'lstm_ar\[parquet\]'"):
+        load_series(tmp_path / "x.parquet")
+
+
+@pytest.mark.parametrize("fill, expected", [("interpolate", [1, 2, 3, 4, 5, 5]), ("drop", [1, 3, 5])])
+def test_missing_values_are_filled_only_when_asked(tmp_path, fill, expected):
+    path = write_csv(tmp_path / "gaps.csv", [(0, 1), (1, ""), (2, 3), (3, "NA"), (4, 5), (5, "")], header="t,y")
+    with pytest.raises(InputError, match=r"has 3 missing values, the first at row 2; choose --fill interpolate"):
+        load_series(path, column="y")
+    data = load_series(path, column="y", fill=fill)
+    np.testing.assert_array_equal(data.values, expected)
+    assert f"3 missing values {'dropped' if fill == 'drop' else 'interpolated'}" in data.notes[0]
+
+
+def test_timestamps_out_of_order_are_sorted_with_a_note(tmp_path):
+    path = write_csv(tmp_path / "x.csv", [(2, 30), (0, 10), (1, 20), *[(t, t) for t in range(3, 60)]], header="t,y")
+    data = load_series(path, column="y", time_column="t")
+    assert list(data.values[:3]) == [10, 20, 30]
+    assert "not in order (1 steps go back in time): the rows were sorted" in data.notes[0]
+
+
+def test_irregular_and_duplicated_timestamps_are_counted(tmp_path):
+    times = [*range(50), 52, 53, 60, 61, 61]
+    data = load_series(write_csv(tmp_path / "x.csv", [(t, i) for i, t in enumerate(times)], header="t,y"), column="y",
+                       time_column="t")
+    text = " ".join(data.notes)
+    assert "1 duplicated timestamps" in text
+    assert "irregular: 2 of 54 steps differ from the most common step (1), the first between rows 50 and 51 (3)" in text
+
+
+def test_dates_are_parsed_and_test_from_splits_there(good_csv):
+    data = load_series(good_csv, column="y", time_column="date")
+    assert data.times.dtype.kind == "M"
+    assert split_point(data, test_from="2020-04-01") == 91  # Jan 31 + Feb 29 + Mar 31 days before it
+    assert split_point(data, test_fraction=0.25) == 90
+
+
+# ----------------------------------------------------------------------------------------------
+# Bad files and values: InputError naming the problem
+
+
+@pytest.mark.parametrize("case, message", [
+    ("missing", r"no such file"),
+    ("folder", r"not a file"),
+    ("empty", r"the file is empty"),
+    ("suffix", r"unknown file kind '\.xlsx'; supported: CSV"),
+    ("header only", r"has a header but no values"),
+    ("column", r"no column 'sales'; the file's columns are 'date', 'y'"),
+    ("two columns", r"has 3 columns \('t', 'a', 'b'\): choose the series with --column NAME"),
+    ("text", r"column 'y' has 2 non-numeric values at rows 3, 5 \('abc', '1,5'\)"),
+    ("inf", r"column 'y' has 1 infinite values at row 2"),
+    ("constant", r"column 'y' is constant \(every value is 7\)"),
+    ("bad time", r"time column 't' has 1 entries that are neither dates nor numbers at row 2 \('yesterday'\)"),
+    ("missing time", r"time column 't' has 1 missing entries, the first at row 3"),
+    ("npy object", r"not a readable \.npy array of numbers"),
+    ("npy 3-D", r"an array of shape \(2, 3, 4\); supported: 1-D"),
+    ("npy corrupt", r"not a readable \.npy"),
+    ("parquet corrupt", r"not a readable Parquet file"),
+    ("binary csv", r"not a UTF-8 text file"),
+])
+def test_bad_input_is_named(tmp_path, case, message):
+    p = tmp_path / "data.csv"
+    column, time_column = "y", None
+    if case == "missing":
+        p = tmp_path / "nope.csv"
+    elif case == "folder":
+        p = tmp_path
+    elif case == "empty":
+        p.write_text("")
+    elif case == "suffix":
+        p = tmp_path / "data.xlsx"
+        p.write_text("x")
+    elif case == "header only":
+        p.write_text("date,y\n")
+    elif case == "column":
+        write_csv(p, [(1, 2)])
+        column = "sales"
+    elif case == "two columns":
+        write_csv(p, [(1, 2, 3)], header="t,a,b")
+        column = None
+    elif case == "text":
+        p.write_text('t,y\n0,1\n1,2\n2,abc\n3,4\n4,"1,5"\n')
+    elif case == "inf":
+        write_csv(p, [(0, 1), (1, "inf"), (2, 3)], header="t,y")
+    elif case == "constant":
+        write_csv(p, [(t, 7) for t in range(10)], header="t,y")
+    elif case in ("bad time", "missing time"):
+        write_csv(p, [(0, 1), ("yesterday" if case == "bad time" else 1, 2), (2 if case == "bad time" else "", 3)],
+                  header="t,y")
+        time_column = "t"
+    elif case == "npy object":
+        p = tmp_path / "data.npy"
+        np.save(p, np.array([1, "a", None], dtype=object), allow_pickle=True)
+        column = None
+    elif case == "npy 3-D":
+        p = tmp_path / "data.npy"
+        np.save(p, np.zeros((2, 3, 4)))
+        column = None
+    elif case == "npy corrupt":
+        p = tmp_path / "data.npy"
+        p.write_bytes(b"\x93NUMPY garbage")
+    elif case == "parquet corrupt":
+        pytest.importorskip("pyarrow")
+        p = tmp_path / "data.parquet"
+        p.write_bytes(b"PAR1 this is not parquet PAR1")
+    elif case == "binary csv":
+        p.write_bytes(b"t,y\n\xff\xfe\x00\x01")
+    with pytest.raises(InputError, match=message):
+        load_series(p, column=column, time_column=time_column)
+
+
+def test_split_errors(good_csv, tmp_path):
+    data = load_series(good_csv, column="y", time_column="date")
+    with pytest.raises(InputError, match=r"no value is at or after it"):
+        split_point(data, test_from="2030-01-01")
+    with pytest.raises(InputError, match=r"every value is at or after it"):
+        split_point(data, test_from="2019-01-01")
+    with pytest.raises(InputError, match=r"is not a date"):
+        split_point(data, test_from="soon")
+    with pytest.raises(InputError, match=r"--test-from needs --time-column"):
+        split_point(load_series(good_csv, column="y"), test_from="2020-02-01")
+
+
+# ----------------------------------------------------------------------------------------------
+# The command: exit status 2 and one line, before anything is computed
+
+
+@pytest.mark.parametrize("words, message", [
+    (["--csv", "{d}/nope.csv"], "nope.csv: no such file"),
+    (["--csv", "{d}/good.csv", "--column", "sales"], "no column 'sales'; the file's columns are 'date', 'y'"),
+    (["--csv", "{d}/good.csv", "--column", "y", "--test-from", "2020-03-01"], "--test-from needs --time-column"),
+    (["--csv", "{d}/good.csv", "--column", "y", "--window", "1,x"], "--window must be integers"),
+    (["--csv", "{d}/good.csv", "--column", "y", "--remedies", "tanh,magic"], "unknown remedy 'magic'; valid: default"),
+    (["--csv", "{d}/good.csv", "--column", "y", "--window", "100"], "too few values: 120 in all, 96 to train"),
+    (["--csv", "{d}/good.csv", "--column", "y", "--test-fraction", "0.3"], "too few values: 120 in all, 36 held out"),
+    (["--csv", "{d}/good.csv", "--column", "y", "--test-fraction", "1.5"], "--test-fraction: 1.5 is not in (0, 1)"),
+    (["--csv", "{d}/good.csv", "--column", "y", "--activation", "swishy"], "swishy"),
+    (["--csv", "{d}/flat_start.csv", "--column", "y", "--test-fraction", "0.5"], "the training part (the first 60 "
+                                                                                 "values) is constant"),
+    (["--csv", "{d}/good.csv", "--column", "y", "--out", "{d}/good.csv"], "exists and is not a folder"),
+])
+def test_study_refuses_bad_input_before_any_compute(tmp_path, good_csv, capsys, no_compute, words, message):
+    write_csv(tmp_path / "flat_start.csv", [(t, 5 if t < 60 else t) for t in range(120)], header="t,y")
+    words = [w.format(d=tmp_path) for w in words]
+    if "--out" not in words:
+        words += ["--out", str(tmp_path / "out")]
+    assert cli.main(["study", "--test-fraction", "0.2", *words] if "--test-fraction" not in words and
+                    "--test-from" not in words else ["study", *words]) == 2
+    err = capsys.readouterr().err
+    assert "lstm-ar study: error:" in err and message in err and "Traceback" not in err, err
+    assert not (tmp_path / "out").exists()
+
+
+def test_warnings_are_printed(tmp_path, capsys, no_compute):
+    """Irregular timestamps are a warning, not an error (the run then starts: refused here)."""
+    times = [*range(150), *range(151, 301)]
+    path = write_csv(tmp_path / "x.csv", [(t, np.sin(t / 3)) for t in times], header="t,y")
+    with pytest.raises(AssertionError, match="computation started"):
+        cli.main(["study", "--csv", str(path), "--column", "y", "--time-column", "t", "--quick", "--out",
+                  str(tmp_path / "out")])
+    assert "lstm-ar study: warning: the timestamps are irregular: 1 of 299 steps" in capsys.readouterr().err
+
+
+# ----------------------------------------------------------------------------------------------
+# The host references against statsmodels
+
+
+def test_host_ar_selection_matches_statsmodels(rng):
+    ar_model = pytest.importorskip("statsmodels.tsa.ar_model")
+    e = rng.standard_normal(300)
+    x = np.zeros(300)
+    for t in range(2, 300):
+        x[t] = 0.6 * x[t - 1] - 0.3 * x[t - 2] + e[t]
+    ours = refs.select_ar_host(x, 8)
+    theirs = ar_model.ar_select_order(x, 8, trend="c", ic="aic", glob=False).model.fit()
+    assert ours.order == len(theirs.params) - 1
+    np.testing.assert_allclose([ours.intercept, *ours.coefs], theirs.params, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(ours.sigma2, theirs.sigma2, rtol=1e-9)
+    forecast = theirs.predict(start=300, end=319)
+    np.testing.assert_allclose(refs.ar_rollout_host(ours, x, 20), forecast, rtol=1e-9, atol=1e-12)
+
+
+def test_white_noise_is_unpredictable_and_the_sine_is_not(rng):
+    w = rng.standard_normal(600)
+    r = refs.compute_references(w[:480], w[480:], season=7)
+    assert r.explained < 0.05 and refs.best_reference(r.rmse) in ("mean", "ar_aic")
+    np.testing.assert_allclose(r.forecasts["seasonal_naive"][:14], np.tile(w[473:480], 2))
+    t = np.arange(600)
+    s = np.sin(2 * np.pi * t / 50) + 0.1 * rng.standard_normal(600)
+    r = refs.compute_references(s[:480], s[480:])
+    assert r.explained > 0.9 and refs.best_reference(r.rmse) == "ar_aic"
+    np.testing.assert_allclose(r.one_lag_slope, np.polyfit(s[:479], s[1:480], 1)[0], rtol=1e-9)

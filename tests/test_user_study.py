@@ -1,0 +1,203 @@
+"""``lstm-ar study`` end to end on series whose answer is known, and the verdict's sentences.
+
+Two tiny runs (module fixtures, ``--quick``: 4 seeds, window 1, 20 epochs so the models learn):
+
+* white noise: the flat forecast is optimal; the verdict must say so and call the LSTM's collapse
+  to the mean not a failure;
+* the article's noisy sine (its first 500 values): the window-1 model collapses, its learned map has an attracting fixed
+  point, and the data's one-lag least-squares slope (0.980, the shrinkage formula
+  ``cos(w) s2 / (s2 + n2)``) explains why.
+
+Every number the verdict states is checked against the per-seed files. The verdict itself is also
+tested on hand-made measures (no training), so each sentence can be made to fail."""
+
+import csv
+import json
+import math
+
+import numpy as np
+import pytest
+
+from lstm_ar import cli
+from lstm_ar.config import ModelConfig, TrainConfig
+from lstm_ar.data.series import noisy_sine, white_noise
+from lstm_ar.user import study, verdict
+from lstm_ar.user.io import InputError, UserSeries
+from tests.conftest import compilation_cache as conftest_compilation_cache
+
+# The article's noisy sine, its first 500 values (2.5 periods; the same length as the noise: one compile for both)
+SINE = noisy_sine(standardise=False).values.astype(np.float64)[:500]
+QUICK = ["--quick", "--epochs", "20", "--window", "1", "--backtests", "5", "--no-progress", "--no-plots"]
+
+
+@pytest.fixture(scope="module")
+def compilation_cache(tmp_path_factory):
+    with conftest_compilation_cache(tmp_path_factory.mktemp("xla_cache")):
+        yield
+
+
+def run(folder, values, name, *extra):
+    path = folder / f"{name}.csv"
+    np.savetxt(path, values, header="y", comments="", fmt="%.8f")
+    code = cli.main(["study", "--csv", str(path), "--column", "y", "--name", name, "--out", str(folder / "out"),
+                     *QUICK, *extra])
+    assert code == 0
+    out = folder / "out" / name
+    rows = list(csv.DictReader(open(out / "per_seed.csv")))
+    return json.loads((out / "summary.json").read_text()), rows, (out / "report.md").read_text()
+
+
+@pytest.fixture(scope="module")
+def noise_run(tmp_path_factory, compilation_cache):
+    return run(tmp_path_factory.mktemp("noise"), 5 + 2 * white_noise(500, seed=3), "noise")
+
+
+@pytest.fixture(scope="module")
+def sine_run(tmp_path_factory, compilation_cache):
+    return run(tmp_path_factory.mktemp("sine"), SINE, "sine")
+
+
+def seeds_of(rows, variant):
+    return [r for r in rows if r["variant"] == variant]
+
+
+def test_white_noise_verdict_says_flat_is_optimal(noise_run, capsys):
+    summary, rows, report = noise_run
+    lines = summary["user"]["verdict"]
+    assert summary["user"]["data"]["flat_is_optimal"] is True
+    assert any("a flat forecast is the best one can do here, and an LSTM whose rollout collapses to the mean is not "
+               "failing" in line for line in lines)
+    w1 = seeds_of(rows, "window_1")
+    collapsed = sum(float(r["collapsed"]) > 0 for r in w1)
+    sentence = next(line for line in lines if line.startswith("LSTM(32, tanh), window 1:"))
+    assert f"collapses on {collapsed}/{len(w1)} seeds" in sentence
+    assert collapsed == len(w1)  # the known answer: every seed learns the flat forecast
+    assert "the training mean" in sentence and "is not a failure" in sentence
+    assert not any(line.startswith("Why") for line in lines)  # nothing to explain
+    assert "## Verdict" in report and lines[1] in report
+
+
+def test_noisy_sine_verdict_says_window_one_collapses_and_why(sine_run):
+    summary, rows, report = sine_run
+    lines = summary["user"]["verdict"]
+    assert summary["user"]["data"]["flat_is_optimal"] is False
+    assert not any("flat forecast is the best" in line for line in lines)
+    w1 = seeds_of(rows, "window_1")
+    collapsed = [r for r in w1 if float(r["collapsed"]) > 0]
+    assert len(collapsed) == len(w1)  # the known answer
+    sentence = next(line for line in lines if line.startswith("LSTM(32, tanh), window 1:"))
+    slope = float(np.median([float(r["abs_settle_slope"]) for r in collapsed]))
+    settle = float(np.median([float(r["settle_value_raw"]) for r in collapsed]))
+    steps = float(np.median([float(r["steps_to_collapse"]) for r in collapsed]))
+    assert f"collapses on {len(w1)}/{len(w1)} seeds" in sentence
+    assert "its learned map has an attracting fixed point there" in sentence and slope < 1
+    assert f"(|f'| = {slope:.2f})" in sentence and f"{settle:.3g}" in sentence and f"median of {steps:.0f} step" in sentence
+    why = next(line for line in lines if line.startswith("Why LSTM(32, tanh), window 1 collapses"))
+    # the data's one-lag least-squares slope, from numpy, and the shrinkage formula for this series
+    values = SINE[:400]
+    ols = np.polyfit(values[:-1], values[1:], 1)[0]
+    from lstm_ar.linear.shrinkage import one_lag_shrinkage, sine_step
+
+    formula = float(one_lag_shrinkage(sine_step(), 0.5, 0.01))
+    assert f"slope of your data is {ols:.3f}" in why and abs(ols - formula) < 0.01
+    assert "regression dilution" in why and "rho = cos(w) s2 / (s2 + n2)" in why
+    assert lines[-1].startswith("No variant beats AR(") and "the closest is LSTM(32, tanh), window 1" in lines[-1]
+    beats = summary["user"]["variants"]["window_1"]["beats_best_reference"]
+    assert beats["k"] == 0 and f"on 0/{len(w1)} seeds" in sentence
+
+
+def test_the_summary_and_report_carry_the_user_section(sine_run):
+    summary, _, report = sine_run
+    user = summary["user"]
+    assert user["judged_by"] == "backtest_rmse" or "backtest_origins" not in summary.get("rollout", {})
+    assert set(user["references"]) >= {"persistence (the last value)", "the training mean (flat)"}
+    label = user["best_reference"]
+    assert label.startswith("AR(") and label in report
+    std = summary["standardisation"]["std"]
+    assert math.isclose(user["references"][label]["rmse_raw"], user["references"][label]["rmse"] * std, rel_tol=1e-9)
+
+
+# ----------------------------------------------------------------------------------------------
+# Remedies and the plan (no training)
+
+
+def series(values):
+    return UserSeries(values=np.asarray(values, np.float64), times=None, column="y", time_column=None, path="x.csv",
+                      notes=())
+
+
+def test_remedies_parse_and_apply():
+    assert study.parse_remedies("default") == study.DEFAULT_REMEDIES
+    assert study.parse_remedies("none") == ()
+    assert study.parse_remedies("tanh, clip_1,tanh") == ("tanh", "clip_1")
+    with pytest.raises(InputError, match=r"unknown remedy 'cure'; valid: default, none, or a comma-separated list of "
+                                         r"window_50, tanh"):
+        study.parse_remedies("tanh,cure")
+    base = TrainConfig(model=ModelConfig(units=8, window=1, activation="relu"), epochs=3)
+    for name, remedy in study.REMEDIES.items():
+        config = remedy.apply(base)
+        assert isinstance(config, TrainConfig) and config != base, name
+    assert study.REMEDIES["scheduled_k40"].apply(base).horizon == 40
+    assert study.REMEDIES["scheduled_k40"].rollout_mode == "stateful"
+
+
+def test_plan_names_variants_and_leaves_out_what_cannot_run():
+    x = np.sin(np.arange(300) / 4.0) + 0.01 * np.cos(np.arange(300))
+    plan = study.plan_study(series(x), 240, windows=(1, 50), activation="relu", epochs=2,
+                            remedies=("window_50", "tanh", "scheduled_k40"), season=25)
+    assert list(plan.scenario.variants) == ["window_1", "window_50", "tanh", "scheduled_k40"]
+    assert "remedy window_50 left out: it is the same model as window_50" in plan.notes
+    assert plan.scenario.rollout_modes == {"scheduled_k40": "stateful"}
+    assert plan.words["tanh"] == "LSTM(32, tanh), window 1 (remedy tanh)"
+    assert plan.words["scheduled_k40"] == "LSTM(32, relu), window 20, scheduled inverse sigmoid k = 40 (remedy scheduled_k40)"
+    assert "seasonal_naive" in plan.references.rmse
+    short = study.plan_study(series(x[:120]), 60, windows=(1,), remedies=("window_50", "scheduled_k40"))
+    assert any("remedy scheduled_k40 left out: it needs 61 training values" in n for n in short.notes)
+
+
+# ----------------------------------------------------------------------------------------------
+# The verdict's sentences on hand-made measures
+
+
+def data(**changes):
+    base = dict(n_train=800, n_heldout=200, judged="by one rollout", mean=0.0, std=1.0,
+                references={"persistence (the last value)": 1.0, "the training mean (flat)": 1.0, "AR(7) by AIC": 0.2},
+                best="AR(7) by AIC", mean_label="the training mean (flat)", ar_order=7, ar_radius=0.99,
+                one_lag_slope=0.98, explained=0.9)
+    base.update(changes)
+    return verdict.DataMeasures(**base)
+
+
+def variant(**changes):
+    base = dict(name="window_1", words="LSTM(32, relu), window 1", n=64, collapsed=64, diverged=0,
+                settle=(0.40, 0.42, 0.44), steps=12.0, slope=0.81, beats=0, rmse=0.9)
+    base.update(changes)
+    return verdict.VariantMeasures(**base)
+
+
+def test_verdict_sentences_follow_the_measures():
+    lines = verdict.verdict(data(), [variant(), variant(name="w50", words="LSTM(32, relu), window 50", collapsed=3,
+                                                        beats=41, rmse=0.15, slope=None)], window_one="window_1")
+    assert lines[1] == ("LSTM(32, relu), window 1: collapses on 64/64 seeds to 0.42 (your units) within a median of 12 "
+                        "steps of its rollout from the end of the training part; its learned map has an attracting "
+                        "fixed point there (|f'| = 0.81); beats AR(7) by AIC on 0/64 seeds (median RMSE 0.9 against 0.2).")
+    assert lines[2].startswith("LSTM(32, relu), window 50: collapses on 3/64 seeds") and "on 41/64 seeds" in lines[2]
+    assert lines[3].startswith("Why LSTM(32, relu), window 1 collapses: the least-squares one-lag slope of your data "
+                               "is 0.980")
+    assert lines[4] == "Best: LSTM(32, relu), window 50, which beats AR(7) by AIC on 41/64 seeds."
+
+
+def test_verdict_flat_optimal_and_spread_settle_values():
+    flat = data(references={"the training mean (flat)": 1.0, "AR(0) by AIC": 0.995}, best="AR(0) by AIC",
+                explained=0.01, ar_order=0)
+    lines = verdict.verdict(flat, [variant(settle=(-0.01, 0.0, 0.01))], window_one="window_1")
+    assert "a flat forecast is the best one can do here" in lines[1]
+    assert "(your units; the training mean)" in lines[2] and lines[2].endswith("here it is not a failure.")
+    assert len(lines) == 3  # no "why", no "best" when flat is optimal
+    # a reference 5% better than the mean: not flat-optimal, whatever the explained share
+    assert not verdict.flat_is_optimal(flat._replace(references={"the training mean (flat)": 1.0, "AR(0) by AIC": 0.95}))
+    split = verdict.verdict(data(), [variant(settle=(-1.0, 0.5, 1.0), slope=1.3, diverged=2)])
+    assert "to values from -1 to 1 (your units; median 0.5) within" in split[1]
+    assert "is not contracting there (|f'| = 1.30)" in split[1]
+    assert "diverges on 2/64" in split[1]
+    assert "does not collapse on any of 64 seeds" in verdict.verdict(data(), [variant(collapsed=0, settle=None)])[1]
