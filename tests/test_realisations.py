@@ -82,3 +82,13 @@ def test_transfer_quick_backtests_a_recipe_against_the_references(tmp_path):
     row = co2["rows"]["direct_w50"]
     assert row["beats"]["persistence"]["n"] == 2 and 0 <= row["backtest_collapse_rate"] <= 1
     assert "P(beats" in (out / "report.md").read_text()
+
+
+@pytest.mark.parametrize("name, option", [("realisations", "--realisations"), ("transfer", "--origins"),
+                                          ("cure", "--reuse-any-code"), ("cause", "--noise-levels")])
+def test_lstm_ar_run_dispatches_to_each_custom_experiment(name, option, capsys):
+    from lstm_ar import cli
+
+    assert cli.main(["run", name, "--help"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"usage: lstm-ar run {name}") and option in out

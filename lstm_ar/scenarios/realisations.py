@@ -20,7 +20,7 @@ from collections.abc import Sequence
 
 DEFAULT_SEEDS = 64
 DEFAULT_REALISATIONS = 16
-SCENARIOS = ("activation", "dropout")  # the article's examples on the noisy sine (Example 1 has no noise)
+REJUDGED = ("activation", "dropout")  # the article's examples on the noisy sine (Example 1 has no noise)
 
 
 def build_parser(prog: str) -> argparse.ArgumentParser:
@@ -71,7 +71,7 @@ def run(args, out: pathlib.Path, command: str) -> dict:
 
     start = time.perf_counter()
     tables = {}
-    for name in SCENARIOS:
+    for name in REJUDGED:
         factory = getattr(reproduce, name)
         results = run_realisations(lambda r, f=factory: f(args.quick, noise_seed=realisation_seed(r)),
                                    args.realisations, args.seeds, progress=not args.no_progress)

@@ -229,7 +229,7 @@ def plot_forest(path: str | os.PathLike, rows: Sequence[tuple[str, float, float,
     Args:
         path: the PNG to write (its folder is created).
         rows: (label, estimate, lo, hi, n) per variant: finite numbers with lo <= estimate <= hi,
-          n >= 1 the number of paired seeds.
+            n >= 1 the number of paired seeds.
         xlabel: the x-axis label.
         reference: where to draw the vertical line (None: no line).
         title: the figure's title.

@@ -238,7 +238,7 @@ def plot_rollout_fan(path: str | os.PathLike, rollouts: dict[str, np.ndarray], *
         all_rollouts: as above (None, or a variant missing from it: one overall median).
         median_label: the legend's words for ``medians`` (say so when they are of some seeds only).
         scale: the series' scale (std of the training series) for the split; None: the std of the
-          truth, else of the context, else of the rollouts.
+            truth, else of the context, else of the rollouts.
 
     Returns:
         ``path`` as a ``pathlib.Path``.
