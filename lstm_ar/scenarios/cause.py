@@ -13,7 +13,6 @@ import csv
 import io
 import json
 import pathlib
-import shlex
 import sys
 import time
 from collections.abc import Sequence
@@ -75,19 +74,10 @@ def main(argv: Sequence[str] | None = None, *, prog: str = "lstm-ar run cause") 
     parser = build_parser(prog)
     args = parser.parse_args(argv)
     check_arguments(parser, args)
-    from lstm_ar.study import distributed
+    from lstm_ar.scenarios.custom import command_line, run_locked
 
-    distributed.use_cpu_cores(max(1, min(distributed.available_cores(), args.seeds)), warn=False)
-    from lstm_ar.study.fs import FolderLocked, OutputLock, UnsafePath
-
-    command = " ".join([prog, *map(shlex.quote, argv)])
-    out = pathlib.Path(args.out)
-    try:
-        with OutputLock(out, command=command):
-            run(args, out, command)
-    except (FolderLocked, UnsafePath) as err:
-        parser.error(str(err))
-    return 0
+    command = command_line(prog, argv)
+    return run_locked(parser, args.out, command, lambda out: run(args, out, command), devices=args.seeds)
 
 
 def run(args: argparse.Namespace, out: pathlib.Path, command: str) -> dict:

@@ -15,7 +15,6 @@ import csv
 import io
 import json
 import pathlib
-import shlex
 import sys
 import time
 from collections.abc import Sequence
@@ -92,21 +91,14 @@ def main(argv: Sequence[str] | None = None, *, prog: str = "lstm-ar run cure") -
     args = parser.parse_args(argv)
     names = check_arguments(parser, args)
 
+    from lstm_ar.scenarios.custom import command_line, run_locked
     from lstm_ar.study import distributed
     from lstm_ar.study.sweep import default_lanes
 
     lanes = args.lanes or min(default_lanes(args.seeds), max(1, args.seeds // max(1, distributed.available_cores())))
-    distributed.use_cpu_cores(max(1, min(distributed.available_cores(), -(-args.seeds // lanes))), warn=False)
-    from lstm_ar.study.fs import FolderLocked, OutputLock, UnsafePath
-
-    command = " ".join([prog, *map(shlex.quote, argv)])
-    out = pathlib.Path(args.out)
-    try:
-        with OutputLock(out, command=command):
-            run(args, names, out, lanes, command)
-    except (FolderLocked, UnsafePath) as err:
-        parser.error(str(err))
-    return 0
+    command = command_line(prog, argv)
+    return run_locked(parser, args.out, command, lambda out: run(args, names, out, lanes, command),
+                      devices=-(-args.seeds // lanes))
 
 
 def run(args: argparse.Namespace, names: list[str], out: pathlib.Path, lanes: int, command: str) -> dict:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import json
 import pathlib
-import shlex
 import sys
 import time
 from collections.abc import Sequence
@@ -45,19 +44,10 @@ def main(argv: Sequence[str] | None = None, *, prog: str = "lstm-ar run realisat
         parser.error(f"--seeds and --realisations must be >= 1, got {args.seeds} and {args.realisations}")
     args.out = args.out or f"experiments/results/realisations_{args.seeds}x{args.realisations}" + (
         "_quick" if args.quick else "")
-    from lstm_ar.study import distributed
+    from lstm_ar.scenarios.custom import command_line, run_locked
 
-    distributed.use_cpu_cores(max(1, min(distributed.available_cores(), -(-args.seeds // 32))), warn=False)
-    from lstm_ar.study.fs import FolderLocked, OutputLock, UnsafePath
-
-    command = " ".join([prog, *map(shlex.quote, argv)])
-    out = pathlib.Path(args.out)
-    try:
-        with OutputLock(out, command=command):
-            run(args, out, command)
-    except (FolderLocked, UnsafePath) as err:
-        parser.error(str(err))
-    return 0
+    command = command_line(prog, argv)
+    return run_locked(parser, args.out, command, lambda out: run(args, out, command), devices=-(-args.seeds // 32))
 
 
 def run(args, out: pathlib.Path, command: str) -> dict:

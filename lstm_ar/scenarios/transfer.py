@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import json
 import pathlib
-import shlex
 import sys
 import time
 from collections.abc import Sequence
@@ -51,13 +50,9 @@ def main(argv: Sequence[str] | None = None, *, prog: str = "lstm-ar run transfer
     if bad or not series or not recipes:
         parser.error(f"unknown series or recipe {bad}; series: {', '.join(SERIES)}; recipes: {', '.join(CANDIDATES)}")
     args.out = args.out or f"experiments/results/transfer_{args.seeds}" + ("_quick" if args.quick else "")
-    from lstm_ar.study import distributed
+    from lstm_ar.scenarios.custom import command_line, run_locked
 
-    distributed.use_cpu_cores(max(1, min(distributed.available_cores(), args.seeds)), warn=False)
-    from lstm_ar.study.fs import FolderLocked, OutputLock, UnsafePath
-
-    command = " ".join([prog, *map(shlex.quote, argv)])
-    out = pathlib.Path(args.out)
+    command = command_line(prog, argv)
     from lstm_ar.data.real import load_series
     from lstm_ar.remedies.backtest import make_backtest
 
@@ -67,12 +62,8 @@ def main(argv: Sequence[str] | None = None, *, prog: str = "lstm-ar run transfer
             backtests[name] = make_backtest(name, load_series(name), origins=args.origins, season=SERIES[name][1])
         except ValueError as err:  # too short for the origins asked
             parser.error(str(err))
-    try:
-        with OutputLock(out, command=command):
-            run(args, backtests, recipes, out, command)
-    except (FolderLocked, UnsafePath) as err:
-        parser.error(str(err))
-    return 0
+    return run_locked(parser, args.out, command, lambda out: run(args, backtests, recipes, out, command),
+                      devices=args.seeds)
 
 
 def adapt(recipe, window: int, horizon: int, quick: bool):
