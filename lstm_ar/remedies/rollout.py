@@ -103,10 +103,9 @@ def path_metrics(ys: jax.Array, truth: jax.Array, scale, center=0.0, *, tail: in
       {rollout_rmse, valid_horizon, valid_full (1 if valid for all T steps), collapsed, diverged,
       tail_std_ratio, settle_value, max_abs_deviation} as f32[] scalars.
     """
-    cm = collapse_metrics(ys, scale, tail=min(TAIL, ys.shape[0]) if tail is None else tail)
-    deviation = jnp.max(jnp.abs(ys - center)) / scale
-    deviation = jnp.where(jnp.all(jnp.isfinite(ys)), deviation, jnp.inf)
-    diverged = cm.diverged | (deviation > DIVERGENCE_BOUND)
+    cm = collapse_metrics(ys, scale, tail=min(TAIL, ys.shape[0]) if tail is None else tail, center=center,
+                          bound=DIVERGENCE_BOUND)
+    diverged, deviation = cm.diverged, cm.max_abs_deviation
     rmse = jnp.sqrt(jnp.mean(jnp.square(ys - truth)))
     horizon = valid_horizon(ys, truth, VALID_TOLERANCE * scale)
     return {

@@ -22,6 +22,7 @@ from lstm_ar.remedies.references import References
 from lstm_ar.remedies.rollout import path_metrics, rollouts
 from lstm_ar.remedies.train import make_train
 from lstm_ar.study import stats
+from lstm_ar.study.claims import diverged_as_worst
 from lstm_ar.study.sweep import run_seeds
 
 EVAL_STREAM = 0x6576616C  # "eval": the Gaussian head's sampling key, fold_in(seed key, EVAL_STREAM)
@@ -134,5 +135,4 @@ def summarise_pairs(result: PairResult, refs: References) -> dict:
 
 def stats_worst(x: np.ndarray) -> np.ndarray:
     """Non-finite values (diverged) as the largest float64: the worst RMSE, counted, not dropped."""
-    x = np.asarray(x, np.float64)
-    return np.where(np.isfinite(x), x, np.finfo(np.float64).max)
+    return diverged_as_worst(x, lower_is_better=True)

@@ -82,6 +82,7 @@ def run(args, backtests: dict, recipes: list[str], out: pathlib.Path, command: s
 
     from lstm_ar.remedies import catalogue
     from lstm_ar.remedies.backtest import reference_backtests, run_recipe_backtest
+    from lstm_ar.remedies.search import stats_worst
     from lstm_ar.study import stats
     from lstm_ar.study.experiment import device_description
     from lstm_ar.study.fs import atomic_write_text
@@ -102,7 +103,7 @@ def run(args, backtests: dict, recipes: list[str], out: pathlib.Path, command: s
                                            progress=not args.no_progress, desc=f"{name}/{recipe_name}")
             for setting, row in catalogue.setting_names(recipe_name, candidate).items():
                 m = out_rows[setting]
-                worst = lambda x: np.where(np.isfinite(x), x, np.finfo(np.float64).max)  # noqa: E731
+                worst = stats_worst
                 rows[row] = {
                     "describe": recipe.describe(),
                     "backtest_rmse": stats.summarize(m["backtest_rmse"], worse="higher",
