@@ -131,6 +131,18 @@ def test_quick_and_full_scenarios_name_only_variants_they_have(name):
         assert full.variants["free_k20"].regime == "free_running" and full.variants["tf_k20"].horizon == 20
 
 
+def test_sequence_models_train_in_cache_sized_lane_blocks_on_a_cpu():
+    from lstm_ar.study.experiment import group_max_lanes
+
+    context = context_scenarios.SCENARIOS["context"](False).variants
+    assert [group_max_lanes(context[f"window_{w}"]) for w in (1, 5, 20, 50)] == [256, 32, 8, 4]
+    assert group_max_lanes(context["window_50"], settings=4) == 1
+    regime = regime_scenarios.SCENARIOS["regime"](False).variants
+    assert group_max_lanes(regime["tf_k10"]) == 8 and group_max_lanes(regime["free_k40"]) == 4  # 20 + k steps
+    seed_suite = scenarios.SCENARIOS["activation"]().variants["relu"]
+    assert group_max_lanes(seed_suite) == 256  # the main job keeps its 256 lanes (its results bit for bit)
+
+
 def test_context_experiment_runs_end_to_end(tmp_path):
     summaries = _load_script("context").main(["--quick", "--seeds", "2", "--out", str(tmp_path), "--no-progress",
                                                "--no-plots"])

@@ -173,3 +173,24 @@ def test_bad_recipes_and_settings_are_refused():
         check_remedy_hyper(RemedyHyper(input_noise=-1.0))
     with pytest.raises(ValueError, match="no example"):
         make_train(Recipe(model=ModelConfig(window=50)), 40)
+
+
+def test_realisations_in_cache_sized_blocks_equal_one_vmap():
+    from lstm_ar.remedies.search import cache_layout, map_realisations, realisation_block
+
+    w50 = dataclasses.replace(BASE, model=dataclasses.replace(MODEL, window=50, units=32), batch_size=32)
+    assert cache_layout(w50, 16) == (4, 1) and cache_layout(BASE, 16) == (16, 256 // 16)
+    stateful = dataclasses.replace(w50, horizon=40)
+    assert stateful.lstm_steps == 90 and cache_layout(stateful, 16) == (2, 1)
+    assert [realisation_block(12, f) for f in (1, 5, 6, 100)] == [1, 4, 6, 12]
+    series = jnp.stack([jnp.asarray(SERIES) + 0.05 * k for k in range(4)])
+
+    def one(s, shift):  # a pytree of outputs per realisation
+        return {"path": jnp.cumsum(jnp.tanh(s)) * shift, "total": jnp.sum(s) + shift}
+
+    shifts = jnp.arange(4, dtype=jnp.float32)
+    whole = jax.vmap(one)(series, shifts)
+    blocks = jax.jit(lambda a, b: map_realisations(one, (a, b), 2))(series, shifts)
+    chex.assert_trees_all_equal_shapes(whole, blocks)
+    _close(whole, blocks, atol=1e-6)
+    assert map_realisations(one, (series, shifts), 4)["path"].shape == (4, SERIES.shape[0])

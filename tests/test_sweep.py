@@ -322,6 +322,23 @@ def test_lanes_shrink_to_the_memory_budget_and_explicit_ones_must_fit():
     assert 0 < sweep.memory_budget() < 2 ** 50
 
 
+def test_cache_lanes_fit_the_sequence_footprint_and_cap_only_cpu_defaults():
+    assert [sweep.cache_lanes(w, 32, 32) for w in (1, 5, 20, 50, 100, 10_000)] == [256, 32, 8, 4, 2, 1]
+    assert sweep.cache_lanes(50, 32, 32, per_seed=2) == 2 and sweep.cache_lanes(1, 8, 8) == 256
+    assert sweep.default_lanes(1000, max_lanes=4) == 4 and sweep.default_lanes(3, max_lanes=64) == 4
+    assert sweep.cpu_cap(4, seed_mesh()) == (4 if jax.default_backend() == "cpu" else None)
+    assert sweep.cpu_cap(None, seed_mesh()) is None
+    with pytest.raises(ValueError, match="length"):
+        sweep.cache_lanes(0, 32, 32)
+    # a capped default: fewer lanes, the same values seed for seed (the numpy oracle)
+    capped = run_seeds(known, N, max_lanes=2, progress=False)
+    assert capped.lanes == (2 if jax.default_backend() == "cpu" else 16)
+    for name, want in known_in_numpy(0, N).items():
+        np.testing.assert_array_equal(np.asarray(capped.results[name]), want)
+    with pytest.raises(ValueError, match="max_lanes"):
+        run_seeds(known, N, max_lanes=0)
+
+
 def test_progress_reports_every_chunk():
     stream = io.StringIO()
     bar = Progress(10, "demo", stream=stream)

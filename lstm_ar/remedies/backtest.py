@@ -25,6 +25,7 @@ from lstm_ar.linear.ar import ar_rollout, select_order
 from lstm_ar.linear.direct import direct_rollout, fit_direct
 from lstm_ar.remedies.recipe import Recipe, RemedyHyper, check_remedy_hyper
 from lstm_ar.remedies.rollout import path_metrics, rollouts
+from lstm_ar.remedies.search import cache_layout
 from lstm_ar.remedies.train import make_train
 from lstm_ar.study.sweep import run_seeds
 
@@ -124,7 +125,9 @@ def run_recipe_backtest(recipe: Recipe, settings: Mapping[str, RemedyHyper], bt:
             return one_setting(jax.tree.map(lambda v: v[0], stack))
         return jax.vmap(one_setting)(stack)
 
-    sweep = run_seeds(per_seed, n_seeds, root_seed=root_seed, lanes=lanes, desc=desc or f"{bt.name} {recipe.describe()}",
+    max_lanes = cache_layout(recipe, 1, len(names))[1]
+    sweep = run_seeds(per_seed, n_seeds, root_seed=root_seed, lanes=lanes, max_lanes=max_lanes,
+                      desc=desc or f"{bt.name} {recipe.describe()}",
                       progress=progress)
     if sweep.results is None:
         return {}

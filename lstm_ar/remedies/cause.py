@@ -31,6 +31,7 @@ from lstm_ar.linear.shrinkage import one_lag_shrinkage, sine_step
 from lstm_ar.remedies.realisations import Realisations, sine_realisations
 from lstm_ar.remedies.recipe import Recipe, RemedyHyper
 from lstm_ar.remedies.rollout import path_metrics, rollout_window
+from lstm_ar.remedies.search import cache_layout, map_realisations
 from lstm_ar.remedies.train import make_train
 from lstm_ar.study.sweep import run_seeds
 
@@ -130,9 +131,10 @@ def lstm_grid(data: Sequence[Realisations], windows: Sequence[int], seeds: int, 
                                          spectral_radius(window_map_jacobian(params, end, recipe.model)))
                 return m
 
-            return jax.vmap(one)(stack["series"], stack["context"], stack["truth"], stack["scale"])
+            return map_realisations(one, (stack["series"], stack["context"], stack["truth"], stack["scale"]), block)
 
-        sweep = run_seeds(per_seed, seeds, lanes=lanes, desc=f"cause w{w}", progress=progress)
+        block, max_lanes = cache_layout(recipe, n_levels * n_real)
+        sweep = run_seeds(per_seed, seeds, lanes=lanes, max_lanes=max_lanes, desc=f"cause w{w}", progress=progress)
         if sweep.results is None:  # another process of a multi-process run
             continue
         m = {k: np.asarray(v, np.float64).reshape(seeds, n_levels, n_real) for k, v in sweep.results.items()}

@@ -118,6 +118,11 @@ class Recipe:
         return self.head == "next" and self.horizon > 1
 
     @property
+    def lstm_steps(self) -> int:
+        """LSTM steps per training example: the window, plus the k stateful steps of a k-step loss."""
+        return self.model.window + (self.horizon if self.stateful else 0)
+
+    @property
     def targets(self) -> int:
         """Values after each training window: the horizon (1 for one-step recipes)."""
         return self.horizon

@@ -3,13 +3,15 @@
 ``run_recipe`` trains and judges one recipe (and any numeric settings of it, vmapped) on every
 (seed, realisation) pair: ``lstm_ar.study.sweep.run_seeds`` runs the model seeds (sharded over the
 devices, in chunks, with progress), and inside each seed's program the realisations are vmapped,
-so seed s trains on every realisation with the same key (a crossed design).
+so seed s trains on every realisation with the same key (a crossed design). On a CPU, blocks of
+seeds and of realisations are sized to fit the caches (``lstm_ar.study.sweep.cache_lanes``): a
+window-50 recipe trains 4 realisations at a time, block after block, instead of all 16 at once.
 ``summarise_pairs`` turns a result into rates and paired comparisons with the linear references.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import NamedTuple
 
 import jax
@@ -23,7 +25,7 @@ from lstm_ar.remedies.rollout import path_metrics, rollouts
 from lstm_ar.remedies.train import make_train
 from lstm_ar.study import stats
 from lstm_ar.study.claims import diverged_as_worst
-from lstm_ar.study.sweep import run_seeds
+from lstm_ar.study.sweep import cache_lanes, run_seeds
 
 EVAL_STREAM = 0x6576616C  # "eval": the Gaussian head's sampling key, fold_in(seed key, EVAL_STREAM)
 N_KEEP = 8  # seeds whose rollouts are kept for figures
@@ -36,6 +38,41 @@ class PairResult(NamedTuple):
     metrics: dict[str, np.ndarray]
     rollouts: np.ndarray
     epoch_loss: np.ndarray
+
+
+def cache_layout(recipe: Recipe, n_realisations: int, per_model: int = 1) -> tuple[int, int]:
+    """(realisations per block, most seeds per device block) that keep a recipe's training in the
+    CPU caches (``lstm_ar.study.sweep.cache_lanes``; ignored on accelerators for the seeds).
+
+    Args:
+      recipe: the recipe (its LSTM steps per example, batch and units set the footprint).
+      n_realisations: realisations trained inside each seed (1: none).
+      per_model: settings vmapped inside each realisation.
+
+    Returns:
+      (block, max_lanes): e.g. (4, 1) for a window-50 recipe over 16 realisations.
+    """
+    fit = cache_lanes(recipe.lstm_steps, recipe.batch_size, recipe.model.units, per_seed=per_model)
+    block = realisation_block(n_realisations, fit)
+    return block, max(1, fit // block)
+
+
+def realisation_block(n_realisations: int, fit: int) -> int:
+    """Realisations vmapped at once inside a seed: the largest divisor of ``n_realisations`` that is
+    at most ``fit`` (``lstm_ar.study.sweep.cache_lanes`` of one model), so the block trains in the
+    CPU caches; the rest are mapped block after block (``map_realisations``)."""
+    return max(d for d in range(1, n_realisations + 1) if n_realisations % d == 0 and d <= max(1, fit))
+
+
+def map_realisations(one: Callable, arrays: tuple[jax.Array, ...], block: int):
+    """``vmap(one)(*arrays)`` over the leading (realisation) axis, ``block`` realisations at a time
+    (``lax.map`` over the blocks; the results are the same, laid out as the full vmap's)."""
+    n = arrays[0].shape[0]
+    if block >= n:
+        return jax.vmap(one)(*arrays)
+    blocks = tuple(a.reshape(n // block, block, *a.shape[1:]) for a in arrays)
+    out = jax.lax.map(lambda blk: jax.vmap(one)(*blk), blocks)
+    return jax.tree.map(lambda a: a.reshape(n, *a.shape[2:]), out)
 
 
 def run_recipe(recipe: Recipe, settings: Mapping[str, RemedyHyper], data: Realisations, n_seeds: int, *,
@@ -81,10 +118,11 @@ def run_recipe(recipe: Recipe, settings: Mapping[str, RemedyHyper], data: Realis
                 return one_setting(jax.tree.map(lambda v: v[0], stack))
             return jax.vmap(one_setting)(stack)
 
-        return jax.vmap(one_realisation)(*arrays)
+        return map_realisations(one_realisation, arrays, block)
 
+    block, max_lanes = cache_layout(recipe, data.series.shape[0], len(names))
     sweep = run_seeds(per_seed, n_seeds, root_seed=root_seed, lanes=lanes, desc=desc or recipe.describe(),
-                      progress=progress)
+                      progress=progress, max_lanes=max_lanes)
     if sweep.results is None:  # another process of a multi-process run
         return {}
     metrics, paths, losses = sweep.results

@@ -44,7 +44,7 @@ from lstm_ar.study.backtest import backtest_metrics
 from lstm_ar.study.chunk_store import ChunkStore, fingerprint, source_fingerprint
 from lstm_ar.study.claims import diverged_as_worst, evaluate_claim
 from lstm_ar.study.scenario import Scenario
-from lstm_ar.study.sweep import run_seeds
+from lstm_ar.study.sweep import cache_lanes, run_seeds
 from lstm_ar.training import TrainResult, make_train
 
 N_FAN = 20  # individual rollouts (and window-1 maps) kept per variant for figures
@@ -213,6 +213,21 @@ def group_identity(scenario: Scenario, subgroups: Sequence[Sequence[str]]) -> di
             "library": source_fingerprint(), "jax": jax.__version__, "hardware": hardware_kind()}
 
 
+def group_max_lanes(config: TrainConfig, settings: int = 1) -> int:
+    """The most seeds a CPU device trains at once for this config (``lstm_ar.study.sweep.cache_lanes``
+    over the LSTM steps per example: the window, plus the stateful steps of a k-step regime).
+
+    Args:
+      config: the group's config.
+      settings: hyper-parameter settings vmapped inside each seed.
+
+    Returns:
+      256 for the article's window-1 models, 4 for a window-50 one.
+    """
+    steps = config.model.window + (0 if config.one_step else config.horizon)
+    return cache_lanes(steps, config.batch_size, config.model.units, per_seed=settings)
+
+
 def run_group(scenario: Scenario, subgroups: Sequence[Sequence[str]], n_seeds: int, *, root_seed: int = 0,
               chunk: int | None = None, lanes: int | None = None, progress: bool = True,
               store_dir: str | os.PathLike | None = None,
@@ -270,7 +285,7 @@ def run_group(scenario: Scenario, subgroups: Sequence[Sequence[str]], n_seeds: i
                                                       group_identity(scenario, subgroups), resume=resume,
                                                       inside=pathlib.Path(store_dir).parent)
     sweep = run_seeds(per_seed, n_seeds, root_seed=root_seed, chunk=chunk, lanes=lanes, desc=desc,
-                      progress=progress, store=store)
+                      progress=progress, store=store, max_lanes=group_max_lanes(config, len(subgroups)))
     if sweep.results is None:
         return None, sweep.describe()
     (per_mode, shared), epoch_loss = sweep.results

@@ -9,8 +9,10 @@ evaluate) for seeds 0..n_seeds-1, where seed i's key is ``fold_in(key(root_seed)
   the same compiled block, so its result depends only on i, the config and ``lanes``: never on
   the number of devices, processes, or the chunk size (tests/test_sweep.py, tests/test_distributed.py).
   Default 256 (the old chunk default, so earlier results are reproduced bit for bit), fewer for
-  runs of fewer seeds (the next power of two), and fewer again if one block does not fit the
-  memory budget. Changing ``lanes`` changes results only by float32 rounding.
+  runs of fewer seeds (the next power of two), fewer on a CPU for sequence models
+  (``max_lanes``, from ``cache_lanes``: a block of lanes whose training steps fit the CPU caches
+  runs faster per seed), and fewer again if one block does not fit the memory budget. Changing
+  ``lanes`` changes results only by float32 rounding (in the measured cases not at all).
 * chunks: one call trains ``chunk`` seeds (a multiple of lanes x devices; default lanes x
   devices, one block per device), laid over ``distributed.seed_mesh()`` with
   ``NamedSharding(mesh, P("seeds"))`` through ``shard_map``, and gathered to every process.
@@ -190,13 +192,49 @@ def _compile(lowered, root_seed: int, lanes: int, chunk: int, sharding: NamedSha
     return SeedProgram(compiled, root_seed, lanes, chunk, sharding, compiled_bytes(compiled))
 
 
-def default_lanes(n_seeds: int) -> int:
-    """DEFAULT_LANES, or the next power of two >= n_seeds for smaller runs (less padding)."""
-    return min(DEFAULT_LANES, 1 << max(0, math.ceil(math.log2(n_seeds))))
+def default_lanes(n_seeds: int, max_lanes: int | None = None) -> int:
+    """DEFAULT_LANES, or the next power of two >= n_seeds for smaller runs (less padding), at most
+    ``max_lanes`` (None: no cap)."""
+    lanes = min(DEFAULT_LANES, 1 << max(0, math.ceil(math.log2(n_seeds))))
+    return lanes if max_lanes is None else max(1, min(lanes, int(max_lanes)))
+
+
+# Lanes x time steps x batch x units per block that keep a sequence model's training in the CPU
+# caches: 256 lanes of the article's window-1 models (batch 32, 32 units). Measured on the 2-core
+# CPU (docs/performance.md, "Sequence models"): a window-50 model trains 1.8x faster per seed in
+# blocks of 4 lanes than of 256 (CPU time per seed-step 1,311 vs 2,358 us), window 20 2.0x (8 vs
+# 256 lanes), window 5 1.5x; results are bit-identical across those lanes.
+CACHE_UNIT_STEPS = DEFAULT_LANES * 32 * 32
+
+
+def cache_lanes(length: int, batch_size: int, units: int, per_seed: int = 1) -> int:
+    """The largest power of two of lanes whose training block fits ``CACHE_UNIT_STEPS``.
+
+    Args:
+      length: time steps each training example runs the LSTM over (the window, plus the
+        stateful steps of a k-step loss).
+      batch_size: examples per Adam step.
+      units: LSTM units.
+      per_seed: models trained per seed inside one lane (vmapped settings, realisations).
+
+    Returns:
+      An int in [1, DEFAULT_LANES]: 256 for the article's window-1 models, 4 for window 50.
+    """
+    for name, value in (("length", length), ("batch_size", batch_size), ("units", units), ("per_seed", per_seed)):
+        _check_int(name, value, 1)
+    fit = CACHE_UNIT_STEPS // (length * batch_size * units * per_seed)
+    return max(1, min(DEFAULT_LANES, 1 << max(0, int(fit).bit_length() - 1)))
+
+
+def cpu_cap(max_lanes: int | None, mesh: Mesh) -> int | None:
+    """``max_lanes`` on CPU devices; None (no cap) on accelerators, where wider blocks pay."""
+    if max_lanes is None or mesh.devices.flat[0].platform != "cpu":
+        return None
+    return max_lanes
 
 
 def plan_program(per_seed: Callable, n_seeds: int, *, root_seed: int, lanes: int | None, chunk: int | None,
-                 budget: int, mesh: Mesh, host_memory: int | None = None) -> SeedProgram:
+                 budget: int, mesh: Mesh, host_memory: int | None = None, max_lanes: int | None = None) -> SeedProgram:
     """Choose lanes and chunk, compile, and check the chunk's memory against ``budget`` per device.
 
     A default ``lanes`` over budget shrinks (to the power of two the measured bytes allow, at
@@ -211,12 +249,13 @@ def plan_program(per_seed: Callable, n_seeds: int, *, root_seed: int, lanes: int
       budget: bytes per device a chunk may use.
       mesh: the seed mesh.
       host_memory: host bytes available for the outputs (None: not checked).
+      max_lanes: the most lanes a default ``lanes`` may have (None: no cap).
 
     Returns:
       The compiled ``SeedProgram``.
     """
     auto = lanes is None
-    lanes = default_lanes(n_seeds) if auto else int(lanes)
+    lanes = default_lanes(n_seeds, max_lanes) if auto else int(lanes)
     while True:
         step = lanes * mesh.size
         size = min(-(-(chunk or step) // step), -(-n_seeds // step)) * step
@@ -270,7 +309,7 @@ def _resume(store: ChunkStore, program: SeedProgram, results: list, shapes: list
 def run_seeds(per_seed: Callable[[jax.Array], Any], n_seeds: int, *, root_seed: int = 0,
               chunk: int | None = None, lanes: int | None = None, desc: str = "", progress: bool = True,
               store: ChunkStore | None = None, budget: int | None = None,
-              host_memory: int | None = None) -> Sweep:
+              host_memory: int | None = None, max_lanes: int | None = None) -> Sweep:
     """``per_seed(key)`` for seeds 0..n_seeds-1 over all devices; see the module docstring.
 
     Every argument is checked before anything is traced, and the outputs' host memory before
@@ -281,13 +320,16 @@ def run_seeds(per_seed: Callable[[jax.Array], Any], n_seeds: int, *, root_seed: 
       n_seeds: seeds to run, an integer in [1, 2**32].
       root_seed: seed i's key is ``fold_in(key(root_seed), i)``; an integer in [0, 2**32).
       chunk: seeds per call (rounded up to a multiple of lanes x devices); default lanes x devices.
-      lanes: seeds trained at once per device; default ``default_lanes(n_seeds)``, reduced to fit.
+      lanes: seeds trained at once per device; default ``default_lanes(n_seeds, max_lanes)``,
+        reduced to fit.
       desc: the progress bar's label.
       progress: show a progress bar (process 0 only).
       store: stream finished chunks there (process 0) and, if it resumes, reuse the verified ones.
       budget: bytes per device a chunk may use (default ``memory_budget()``, smallest over processes).
       host_memory: host bytes the outputs may use (default ``available_host_memory()``, smallest
         over processes).
+      max_lanes: on CPU devices, the most lanes a default ``lanes`` may have (``cache_lanes``);
+        ignored on accelerators and when ``lanes`` is given.
 
     Returns:
       A ``Sweep``; its ``results`` leaves are numpy arrays ``[n_seeds, ...]`` on process 0.
@@ -300,6 +342,7 @@ def run_seeds(per_seed: Callable[[jax.Array], Any], n_seeds: int, *, root_seed: 
     root_seed = check_root_seed(root_seed)
     chunk = None if chunk is None else _check_int("chunk", chunk, 1)
     lanes = None if lanes is None else _check_int("lanes", lanes, 1)
+    max_lanes = None if max_lanes is None else _check_int("max_lanes", max_lanes, 1)
     budget = None if budget is None else _check_int("budget", budget, 1)
     host_memory = None if host_memory is None else _check_int("host_memory", host_memory, 1)
     if store is not None and not isinstance(store, ChunkStore):
@@ -316,10 +359,11 @@ def run_seeds(per_seed: Callable[[jax.Array], Any], n_seeds: int, *, root_seed: 
     mesh = distributed.seed_mesh()
     budget = int(distributed.min_over_processes(memory_budget() if budget is None else budget))
     host_memory = int(distributed.min_over_processes(available_host_memory() if host_memory is None else host_memory))
+    max_lanes = cpu_cap(max_lanes, mesh)
     program = plan_program(per_seed, n_seeds, root_seed=root_seed, lanes=lanes, chunk=chunk, budget=budget,
-                           mesh=mesh, host_memory=host_memory)
-    if lanes is None and program.lanes < default_lanes(n_seeds) and writer:
-        sys.stderr.write(f"{desc or 'sweep'}: {default_lanes(n_seeds)} lanes exceed the memory budget of "
+                           mesh=mesh, host_memory=host_memory, max_lanes=max_lanes)
+    if lanes is None and program.lanes < default_lanes(n_seeds, max_lanes) and writer:
+        sys.stderr.write(f"{desc or 'sweep'}: {default_lanes(n_seeds, max_lanes)} lanes exceed the memory budget of "
                          f"{budget / 2**20:.0f} MiB per device; using {program.lanes} (results differ from the "
                          f"default's by float32 rounding)\n")
     treedef = jax.tree.structure(program.compiled.out_info)
