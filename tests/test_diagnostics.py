@@ -247,3 +247,28 @@ def test_stateful_jacobian_and_lyapunov_follow_the_stateful_rollout():
 def test_short_context_is_an_error():
     with pytest.raises(ValueError, match="needs"):
         rollout_spectral_radius(linear_params(), CONTEXT[:2], STEPS, MW)
+
+
+@pytest.mark.parametrize("mode", ["window", "stateful"])
+def test_one_scan_gives_the_rollout_and_its_diagnostics_bit_for_bit(mode):
+    from lstm_ar.dynamics.rollout import rollout
+    from lstm_ar.dynamics.stability import rollout_with_diagnostics
+
+    params = _scaled(jax.random.key(11))
+    separate_lyapunov = lyapunov_exponent if mode == "window" else stateful_lyapunov_exponent
+
+    @jax.jit
+    def separate(params):  # three passes over the same trajectory, as the study ran them before
+        rho = rollout_spectral_radius(params, CONTEXT, STEPS, MW) if mode == "window" else None
+        return (rollout(params, CONTEXT, STEPS, MW, mode=mode), separate_lyapunov(params, CONTEXT, STEPS, MW), rho)
+
+    one = jax.jit(lambda p: tuple(rollout_with_diagnostics(p, CONTEXT, STEPS, MW, mode=mode)))(params)
+    two = separate(params)
+    for got, want in zip(one, two):
+        if want is None:
+            assert got is None
+        else:
+            np.testing.assert_array_equal(np.asarray(got), np.asarray(want))
+    assert np.all(np.isfinite(np.asarray(one[0]))) and np.asarray(one[0]).shape == (STEPS,)
+    with pytest.raises(ValueError, match="mode"):
+        rollout_with_diagnostics(params, CONTEXT, STEPS, MW, mode="windowed")

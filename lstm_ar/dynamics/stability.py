@@ -33,6 +33,7 @@ t-th prediction of ``rollout_window`` / ``rollout_stateful`` (t = 0: the state a
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -203,10 +204,8 @@ def _lyapunov(step_map: Callable[[jax.Array], jax.Array], state: jax.Array, step
     v = v / jnp.linalg.norm(v)
 
     def step(carry, _):
-        state, v = carry
-        nxt, u = jax.jvp(step_map, (state,), (v,))  # u = J(state) v
-        norm = jnp.maximum(jnp.linalg.norm(u), FLOOR)
-        return (nxt, u / norm), jnp.log(norm)
+        nxt, v_next, log_growth = _lyapunov_step(step_map, *carry)  # u = J(state) v, normalised
+        return (nxt, v_next), log_growth
 
     _, logs = jax.lax.scan(step, (state, v), None, length=steps)
     return jnp.mean(logs)
@@ -274,3 +273,83 @@ def stateful_lyapunov_exponent(params: Params, context: jax.Array, steps: int,
     carry = encode(params, as_column(context), model)
     state = jnp.concatenate([carry.h, carry.c, head(params, carry.h)])
     return _lyapunov(lambda s: _stateful_map(params, s, model), state, steps, tangent)
+
+
+# --- one pass: the rollout and its diagnostics ----------------------------------------------
+
+class RolloutDiagnostics(NamedTuple):
+    """A rollout and its stability diagnostics, from one scan.
+
+    ys: f32[steps] the predictions (``rollout_window`` / ``rollout_stateful``); lyapunov: f32[]
+    (``lyapunov_exponent`` / ``stateful_lyapunov_exponent``); rho: f32[steps]
+    (``rollout_spectral_radius``; window mode only, else None).
+    """
+
+    ys: jax.Array
+    lyapunov: jax.Array
+    rho: jax.Array | None
+
+
+def _lyapunov_step(step_map: Callable[[jax.Array], jax.Array], state: jax.Array, v: jax.Array):
+    """One step of ``_lyapunov``'s sum: (next state, next tangent, log growth)."""
+    nxt, u = jax.jvp(step_map, (state,), (v,))
+    norm = jnp.maximum(jnp.linalg.norm(u), FLOOR)
+    return nxt, u / norm, jnp.log(norm)
+
+
+def rollout_with_diagnostics(params: Params, context: jax.Array, steps: int, model: ModelConfig, *,
+                             mode: str = "window", spectral: bool = True) -> RolloutDiagnostics:
+    """The rollout, its largest Lyapunov exponent and (window mode) rho(J_t) along it, in one scan.
+
+    The same numbers, bit for bit, as ``rollout``, ``lyapunov_exponent`` (or
+    ``stateful_lyapunov_exponent``) and ``rollout_spectral_radius`` run one after another, each of
+    which walks the same trajectory again (``tests/test_diagnostics.py``).
+
+    Args:
+      params: one forecaster's parameters.
+      context: f32[C] or f32[C, 1], real and finite (window mode: C >= model.window).
+      steps: an int >= 1.
+      model: the forecaster's static configuration.
+      mode: "window" or "stateful" (``lstm_ar.dynamics.rollout``).
+      spectral: also rho(J_t) (window mode; its Jacobian costs w tangents per step).
+
+    Returns:
+      ``RolloutDiagnostics``.
+    """
+    steps = check_steps(steps, minimum=1)
+    if mode == "window":
+        state = _start_window(context, model)
+        step_map = lambda w: window_map(params, w, model)  # noqa: E731
+    elif mode == "stateful":
+        carry = encode(params, as_column(context), model)
+        state = jnp.concatenate([carry.h, carry.c, head(params, carry.h)])
+        step_map = lambda s: _stateful_map(params, s, model)  # noqa: E731
+        spectral = False
+    else:
+        raise ValueError(f"unknown rollout mode {mode!r}; valid: 'window', 'stateful'")
+    v = jnp.ones_like(state)
+    v = v / jnp.linalg.norm(v)
+    # the rollout's own state and step (``lstm_ar.dynamics.rollout``), so its values are its own
+    walk = (state[:, None], None) if mode == "window" else (carry, head(params, carry.h))
+
+    def rollout_step(walk):
+        if mode == "window":
+            window, _ = walk
+            y = forecast(params, window, model)
+            return (jnp.concatenate([window[1:], y[None, :]], axis=0), None), y[0]
+        lstm_carry, y = walk
+        lstm_carry, h = lstm_step(params["lstm"], lstm_carry, y, activation=model.activation,
+                                  recurrent_activation=model.recurrent_activation)
+        return (lstm_carry, head(params, h)), y[0]
+
+    def step(carry, _):
+        walk, state, v = carry
+        walk, y = rollout_step(walk)
+        nxt, v_next, log_growth = _lyapunov_step(step_map, state, v)
+        out = (y, log_growth)
+        if spectral:
+            out += (spectral_radius(jax.jacfwd(step_map)(state)),)
+        return (walk, nxt, v_next), out
+
+    _, outs = jax.lax.scan(step, (walk, state, v), None, length=steps)
+    return RolloutDiagnostics(ys=outs[0], lyapunov=jnp.mean(outs[1]), rho=outs[2] if spectral else None)
