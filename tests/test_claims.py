@@ -124,3 +124,27 @@ def test_seeds_flagged_diverged_lose_even_with_finite_values():
     assert evaluate_claim(rate, metrics)["rate"]["k"] == 30  # diverged seeds do not satisfy the predicate
     about_divergence = RateClaim("d", "A diverges", "A", "diverged", ">", 0.5)
     assert evaluate_claim(about_divergence, metrics)["rate"]["k"] == 10  # ... unless the claim is about diverging
+
+
+def test_a_diverged_rollout_does_not_spoil_the_models_own_metrics():
+    """A model whose rollout diverged still has a training loss and a map: model metrics count only
+    a diverged training as the worst value; rollout metrics count the diverged rollout."""
+    from lstm_ar.study.metrics import of_model, worst_flags
+
+    n = 40
+    rollout_flags = np.r_[np.zeros(30), np.ones(10)]
+    loss = np.r_[np.full(39, 1e-3), np.inf]  # seed 39 also diverged in training
+    slope = np.r_[np.full(30, 0.3), np.full(10, 0.1)]  # the diverged-rollout seeds have the best maps
+    metrics = {"A": {"slope_error": slope, "valid_horizon": np.full(n, 50.0), "diverged": rollout_flags,
+                     "final_train_loss": loss},
+               "B": {"slope_error": np.full(n, 0.5), "valid_horizon": np.full(n, 40.0), "diverged": np.zeros(n),
+                     "final_train_loss": np.full(n, 1e-3)}}
+    assert of_model("slope_error") and of_model("f(0.6)") and of_model("grad_k3") and not of_model("valid_horizon")
+    np.testing.assert_array_equal(worst_flags(metrics["A"], "slope_error"), np.arange(n) == 39)
+    np.testing.assert_array_equal(worst_flags(metrics["A"], "valid_horizon"), rollout_flags > 0)
+    on_map = PairedClaim("m", "A has the less flat map", "A", "B", "slope_error")
+    assert evaluate_claim(on_map, metrics)["prob_a_better"] == 39 / 40  # only the diverged training loses
+    on_rollout = PairedClaim("r", "A stays valid longer", "A", "B", "valid_horizon", lower_is_better=False)
+    assert evaluate_claim(on_rollout, metrics)["prob_a_better"] == 30 / 40  # the diverged rollouts lose
+    flat = RateClaim("f", "A's map is steep", "A", "slope_error", "<", 0.4)
+    assert evaluate_claim(flat, metrics)["rate"]["k"] == 39

@@ -224,3 +224,27 @@ def test_real_experiment_runs_end_to_end(tmp_path):
     assert set(s["variants"]) == {"window_1", "window_20", "stateful_20"}
     assert s["rollout"]["modes"] == {"window_1": "window", "window_20": "window", "stateful_20": "stateful"}
     assert "rmse_minus_persistence" in s["variants"]["window_20"]["metrics"]
+
+
+def test_reports_are_rewritten_from_the_per_seed_files_without_training(run, tmp_path, monkeypatch):
+    import shutil
+
+    from lstm_ar.study import experiment, resummarise
+
+    out = tmp_path / "copy"
+    shutil.copytree(run[0], out)
+    before = json.loads((out / "activation" / "summary.json").read_text())
+    csv = (out / "activation" / "per_seed.csv").read_bytes()
+    monkeypatch.setattr(experiment, "make_train", lambda *a, **k: pytest.fail("trained"))
+    sc = scenarios.SCENARIOS["activation"](True)
+    assert resummarise.scenario_names(out, scenarios.SCENARIOS) == ["activation"]
+    (summary,) = resummarise.rewrite_reports(out, [sc], ["lstm-ar", "report", "reproduce"], title="t", plots=False)
+    after = json.loads((out / "activation" / "summary.json").read_text())
+    assert after["claims"] == before["claims"] and after["comparisons"] == before["comparisons"]
+    assert after["variants"] == before["variants"] and after["command"] == before["command"]
+    assert after["runtime_s"] == before["runtime_s"] and after["resummarised"]["argv"][:2] == ["lstm-ar", "report"]
+    assert (out / "activation" / "per_seed.csv").read_bytes() == csv and summary["seeds"] == 3
+    data = dict(np.load(out / "activation" / "per_seed.npz"))
+    np.savez(out / "activation" / "per_seed.npz", **{k: v for k, v in data.items() if not k.startswith("relu/")})
+    with pytest.raises(ValueError, match="relu"):
+        resummarise.rewrite_reports(out, [sc], ["lstm-ar", "report"], title="t", plots=False)

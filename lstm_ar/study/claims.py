@@ -7,11 +7,13 @@ A claim is one sentence of the source article tied to a measurement:
   it lies above 50%, ``not reproduced`` if it lies below, else ``inconclusive``. A seed whose
   metric is not finite, or that diverged (its ``diverged`` flag: the rollout left the
   divergence bound, ``lstm_ar.dynamics.collapse.DIVERGENCE_BOUND``), does not satisfy the
-  predicate (unless the claim is about ``diverged`` itself).
+  predicate (unless the claim is about ``diverged`` itself). For a metric of the trained model
+  alone (``lstm_ar.study.metrics.of_model``: its training loss, its map) only a diverged training
+  counts: a model whose rollout diverged still has a training loss and a map.
 * ``PairedClaim``: "A beats B on metric": the paired probability that A beats B over the same
   seeds must exceed 0.5. Verdict from its bootstrap 95% interval the same way (an interval of
-  exactly [0.5, 0.5], no difference at all, is ``not reproduced``). A diverged seed (flagged, or
-  with a non-finite value) counts as the worst possible value of its variant.
+  exactly [0.5, 0.5], no difference at all, is ``not reproduced``). A diverged seed (flagged as
+  above, or with a non-finite value) counts as the worst possible value of its variant.
 
 Verdict words depend on where a claim comes from (``source``): a claim of the source article is
 ``reproduced`` / ``not reproduced`` / ``inconclusive``; a user's own claim about their series
@@ -30,6 +32,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from lstm_ar.study import stats
+from lstm_ar.study.metrics import worst_flags
 
 REPRODUCED, NOT_REPRODUCED, INCONCLUSIVE = "reproduced", "not reproduced", "inconclusive"
 HOLDS, DOES_NOT_HOLD = "holds", "does not hold"
@@ -147,10 +150,10 @@ def diverged_as_worst(x: np.ndarray, lower_is_better: bool, diverged: np.ndarray
     return np.where(keep, x, worst)
 
 
-def _diverged(metrics: Metrics, variant: str) -> np.ndarray | None:
-    """The variant's ``diverged`` flags, when the metrics hold them."""
-    flags = metrics.get(variant, {}).get("diverged")
-    return None if flags is None else np.asarray(flags) > 0
+def _diverged(metrics: Metrics, variant: str, metric: str) -> np.ndarray | None:
+    """The variant's seeds whose ``metric`` counts as the worst value (``lstm_ar.study.metrics.worst_flags``:
+    a diverged rollout for a rollout metric, a diverged training for a model metric)."""
+    return worst_flags(metrics.get(variant, {}), metric)
 
 
 def evaluate_claim(claim: Claim, metrics: Metrics) -> dict:
@@ -166,7 +169,7 @@ def evaluate_claim(claim: Claim, metrics: Metrics) -> dict:
     if isinstance(claim, RateClaim):
         values = np.asarray(_lookup(metrics, claim.variant, claim), np.float64)
         flags = np.isfinite(values) & _OPS[claim.op](np.nan_to_num(values, nan=0.0), claim.value)
-        diverged = _diverged(metrics, claim.variant)
+        diverged = _diverged(metrics, claim.variant, claim.metric)
         if diverged is not None and claim.metric != "diverged":
             flags &= ~diverged
         r = stats.rate(flags)
@@ -178,8 +181,10 @@ def evaluate_claim(claim: Claim, metrics: Metrics) -> dict:
         return {"id": claim.id, "text": claim.text, "verdict": verdict, "evidence": evidence,
                 "kind": "rate", "variant": claim.variant, "metric": claim.metric,
                 "predicate": f"{claim.metric} {claim.op} {claim.value:g}", "rate": r, "source": claim.source}
-    a = diverged_as_worst(_lookup(metrics, claim.a, claim), claim.lower_is_better, _diverged(metrics, claim.a))
-    b = diverged_as_worst(_lookup(metrics, claim.b, claim), claim.lower_is_better, _diverged(metrics, claim.b))
+    a = diverged_as_worst(_lookup(metrics, claim.a, claim), claim.lower_is_better,
+                          _diverged(metrics, claim.a, claim.metric))
+    b = diverged_as_worst(_lookup(metrics, claim.b, claim), claim.lower_is_better,
+                          _diverged(metrics, claim.b, claim.metric))
     p = stats.prob_better(a, b, lower_is_better=claim.lower_is_better)
     lo, hi = p["ci95"]
     verdict = decide(lo, hi, source=claim.source)

@@ -408,14 +408,15 @@ def device_description() -> str:
     return desc
 
 
-def summarise_metric(name: str, values: np.ndarray, diverged: np.ndarray) -> dict:
+def summarise_metric(name: str, values: np.ndarray, diverged: np.ndarray | None) -> dict:
     """One metric's summary: diverged seeds count as its worst value where the registry gives it a
     worse side, else they are left out (``stats.summarize``); JSON-ready (+-inf as "inf"/"-inf").
 
     Args:
       name: the metric's identifier.
       values: f[n_seeds].
-      diverged: bool[n_seeds] the seeds whose rollout or training diverged.
+      diverged: bool[n_seeds] the seeds whose value of this metric counts as diverged
+        (``lstm_ar.study.metrics.worst_flags``), or None.
 
     Returns:
       The ``stats.summarize`` dictionary with ``worse`` (the side counted as worst, or None).
@@ -430,7 +431,9 @@ def summarise(result: ScenarioResult) -> dict[str, Any]:
 
     Per variant, ``metrics`` maps each metric to its statistics (``summarise_metric``): a diverged
     seed (``diverged``: the rollout left ``DIVERGENCE_BOUND`` training stds around the training
-    mean or was not finite, or training diverged) counts as the metric's worst value (``n_worst``)
+    mean or was not finite, or training diverged; for a metric of the trained model alone, such as
+    its training loss or its map, only a diverged training: ``lstm_ar.study.metrics.worst_flags``)
+    counts as the metric's worst value (``n_worst``)
     where the registry gives it a worse side, and is left out otherwise (``n_left_out``); a
     statistic that is then infinite is written as the string "inf" or "-inf" (JSON has no
     infinity). ``missing`` maps each metric another variant has and this one does not to the
@@ -456,7 +459,8 @@ def summarise(result: ScenarioResult) -> dict[str, Any]:
     for name, m in metrics.items():
         diverged = m["diverged"] > 0
         variants[name] = {
-            "metrics": {k: summarise_metric(k, v, diverged) for k, v in m.items() if k not in ("collapsed", "diverged")},
+            "metrics": {k: summarise_metric(k, v, registry.worst_flags(m, k)) for k, v in m.items()
+                        if k not in ("collapsed", "diverged")},
             "collapse_rate": stats.rate(m["collapsed"] > 0),
             "diverged_rate": stats.rate(diverged),
             "missing": registry.absent(sc, name, names_by_variant),
@@ -470,8 +474,8 @@ def summarise(result: ScenarioResult) -> dict[str, Any]:
     for a, b in pairs:
         for metric, lower in directions:
             if metric in metrics[a] and metric in metrics[b]:
-                p = stats.prob_better(diverged_as_worst(metrics[a][metric], lower, metrics[a]["diverged"]),
-                                      diverged_as_worst(metrics[b][metric], lower, metrics[b]["diverged"]),
+                p = stats.prob_better(diverged_as_worst(metrics[a][metric], lower, registry.worst_flags(metrics[a], metric)),
+                                      diverged_as_worst(metrics[b][metric], lower, registry.worst_flags(metrics[b], metric)),
                                       lower_is_better=lower)
                 comparisons.append({"a": a, "b": b, "metric": metric, "lower_is_better": lower, **p})
     backtest = sc.backtest()

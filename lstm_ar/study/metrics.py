@@ -115,6 +115,48 @@ TEMPLATES = {
 COLLAPSE = ("tail_std_ratio", "collapsed", "diverged", "steps_to_collapse", "settle_value", "max_abs_deviation")
 BACKTEST = ("backtest_rmse", "backtest_valid_horizon", "backtest_collapse_rate")
 _TEMPLATE_RE = {"f(x)": re.compile(r"^f\(.+\)$"), "grad_k{k}": re.compile(r"^grad_k\d+$")}
+# Properties of the trained model alone, measured without the free-running rollout: a seed whose
+# rollout diverged still has them (its training loss, its map), so only a diverged *training*
+# (non-finite final loss) makes them the worst value. Every other metric judges the rollout.
+MODEL_METRICS = frozenset({
+    "train_mse", "heldout_mse", "final_train_loss", "seed_prediction", "seed_prediction_error", "n_fixed_points",
+    "generalisation_gap", "slope_in_range", "abs_slope_in_range", "slope_outside_range", "extrapolation_slope_error",
+    "slope_error", "relative_heldout_mse", "heldout_mse_over_persistence", "heldout_mse_over_mean", "grad_ratio",
+    "heldout_mse_raw", "f(x)", "grad_k{k}"})
+
+
+def of_model(name: str) -> bool:
+    """Whether a metric describes the trained model alone (``MODEL_METRICS``, templates resolved)
+    rather than its rollout.
+
+    Args:
+      name: a metric identifier, e.g. ``train_mse``, ``f(0.6)``, ``rollout_rmse``.
+
+    Returns:
+      True for a model metric; False for a rollout metric or one the registry does not define.
+    """
+    if name in MODEL_METRICS:
+        return True
+    return name not in METRICS and any(p.match(name) for t, p in _TEMPLATE_RE.items() if t in MODEL_METRICS)
+
+
+def worst_flags(metrics: Mapping[str, np.ndarray], name: str) -> np.ndarray | None:
+    """The seeds whose value of metric ``name`` counts as the worst (besides non-finite values):
+    for a rollout metric, those whose rollout or training diverged (``diverged``); for a model
+    metric (``of_model``), those whose training diverged (a non-finite ``final_train_loss``).
+
+    Args:
+      metrics: one variant's per-seed metrics, name -> f[n_seeds].
+      name: the metric.
+
+    Returns:
+      bool[n_seeds], or None when the metrics hold no flag to read.
+    """
+    if of_model(name):
+        loss = metrics.get("final_train_loss")
+        return None if loss is None else ~np.isfinite(np.asarray(loss, np.float64))
+    flags = metrics.get("diverged")
+    return None if flags is None else np.asarray(flags) > 0
 
 
 def describe(name: str) -> Metric | None:
