@@ -60,6 +60,8 @@ def load_result(folder: str | os.PathLike, scenario: Scenario) -> tuple[Scenario
             raise ValueError(f"{folder / 'per_seed.npz'} has no numbers for variant {name!r}; its variants: "
                              f"{sorted({k.split('/')[0] for k in arrays if '/' in k})}")
         metrics = {k: v.astype(np.float64) for k, v in own.items() if k not in ARRAYS}
+        order = [*old.get("variants", {}).get(name, {}).get("metrics", {}), "collapsed", "diverged"]  # the run's order
+        metrics = {k: metrics[k] for k in sorted(metrics, key=lambda k: order.index(k) if k in order else len(order))}
         if any(v.shape != (old["seeds"],) for v in metrics.values()):
             raise ValueError(f"{folder}: variant {name!r} does not hold {old['seeds']} seeds per metric")
         variants[name] = VariantResult(metrics, own["rollouts"], own["epoch_loss"], own.get("map_curve"))
