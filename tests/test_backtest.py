@@ -89,3 +89,26 @@ def test_the_model_path_rolls_out_from_every_origin(walk, variant):
         horizons.append(np.argmax(bad) if bad.any() else b.horizon)
     np.testing.assert_allclose(m["backtest_rmse"], np.mean(rmses), rtol=1e-5)
     np.testing.assert_allclose(m["backtest_valid_horizon"], np.mean(horizons))
+
+
+def test_an_origin_beyond_the_divergence_bound_is_diverged_and_the_worst():
+    from lstm_ar.study.backtest import backtest_metrics
+
+    truths = np.zeros((3, 8), np.float32)
+    ys = np.stack([np.full(8, 0.1), np.full(8, 0.2), np.r_[np.zeros(7), 1e6]]).astype(np.float32)  # finite, beyond 100
+    m = backtest_metrics(ys, truths, 1.0)
+    assert float(m.backtest_rmse) == np.inf and float(m.backtest_diverged_rate) == np.float32(1 / 3)
+    m = backtest_metrics(ys[:2], truths[:2], 1.0)
+    np.testing.assert_allclose(float(m.backtest_rmse), 0.15, rtol=1e-6)
+    assert float(m.backtest_diverged_rate) == 0.0
+
+
+def test_steps_to_collapse_leaves_diverged_seeds_out():
+    from lstm_ar.study.experiment import summarise_metric
+
+    steps = np.r_[np.full(6, 80.0), np.full(4, 3.0)]
+    flags = np.r_[np.zeros(6, bool), np.ones(4, bool)]  # diverged rollouts never settle
+    s = summarise_metric("steps_to_collapse", steps, flags)
+    assert s["n_left_out"] == 4 and s["n_worst"] == 0 and s["median"] == 80.0
+    rmse = summarise_metric("rollout_rmse", np.r_[np.full(6, 0.1), np.full(4, 0.01)], flags)
+    assert rmse["n_worst"] == 4  # a rollout metric still counts them as the worst

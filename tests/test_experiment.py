@@ -135,7 +135,7 @@ def test_sequence_models_train_in_cache_sized_lane_blocks_on_a_cpu():
     from lstm_ar.study.experiment import group_max_lanes
 
     context = context_scenarios.SCENARIOS["context"](False).variants
-    assert [group_max_lanes(context[f"window_{w}"]) for w in (1, 5, 20, 50)] == [256, 32, 8, 4]
+    assert [group_max_lanes(context[f"window_{w}"]) for w in (1, 5, 20, 50)] == [256, 8, 8, 4]
     assert group_max_lanes(context["window_50"], settings=4) == 1
     regime = regime_scenarios.SCENARIOS["regime"](False).variants
     assert group_max_lanes(regime["tf_k10"]) == 8 and group_max_lanes(regime["free_k40"]) == 4  # 20 + k steps

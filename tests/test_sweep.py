@@ -323,7 +323,7 @@ def test_lanes_shrink_to_the_memory_budget_and_explicit_ones_must_fit():
 
 
 def test_cache_lanes_fit_the_sequence_footprint_and_cap_only_cpu_defaults():
-    assert [sweep.cache_lanes(w, 32, 32) for w in (1, 5, 20, 50, 100, 10_000)] == [256, 32, 8, 4, 2, 1]
+    assert [sweep.cache_lanes(w, 32, 32) for w in (1, 5, 20, 50, 100, 10_000)] == [256, 8, 8, 4, 2, 1]
     assert sweep.cache_lanes(50, 32, 32, per_seed=2) == 2 and sweep.cache_lanes(1, 8, 8) == 256
     assert sweep.default_lanes(1000, max_lanes=4) == 4 and sweep.default_lanes(3, max_lanes=64) == 4
     assert sweep.cpu_cap(4, seed_mesh()) == (4 if jax.default_backend() == "cpu" else None)

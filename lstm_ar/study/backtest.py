@@ -147,6 +147,7 @@ class BacktestMetrics(NamedTuple):
     backtest_rmse: jax.Array
     backtest_valid_horizon: jax.Array
     backtest_collapse_rate: jax.Array
+    backtest_diverged_rate: jax.Array
 
 
 def backtest_metrics(ys: jax.Array, truths: jax.Array, scale, *, center=0.0,
@@ -161,17 +162,19 @@ def backtest_metrics(ys: jax.Array, truths: jax.Array, scale, *, center=0.0,
       bound: the divergence bound (a diverged origin is never collapsed).
 
     Returns:
-      ``BacktestMetrics``: the mean over origins of the RMSE (inf if a rollout is not finite),
-      of the valid horizon (tolerance ``VALID_TOLERANCE * scale``), and of the collapse flag
-      (tail statistics over the last ``min(TAIL, h)`` steps).
+      ``BacktestMetrics``: the mean over origins of the RMSE (inf if a rollout diverged: not
+      finite or beyond ``bound`` training stds of ``center``, as the single rollout's
+      ``diverged``), of the valid horizon (tolerance ``VALID_TOLERANCE * scale``), of the collapse
+      flag (tail statistics over the last ``min(TAIL, h)`` steps) and of the divergence flag.
     """
     if jnp.ndim(ys) != 2 or jnp.shape(ys) != jnp.shape(truths):
         raise ValueError(f"ys and truths must both be f32[origins, horizon], got {jnp.shape(ys)} and {jnp.shape(truths)}")
     tail = min(TAIL, int(jnp.shape(ys)[1]))
+    cm = jax.vmap(lambda y: collapse_metrics(y, scale, tail=tail, center=center, bound=bound))(ys)
     rmse = jnp.sqrt(jnp.mean(jnp.square(ys - truths), axis=1))
-    rmse = jnp.where(jnp.all(jnp.isfinite(ys), axis=1), rmse, jnp.inf)
+    rmse = jnp.where(cm.diverged, jnp.inf, rmse)  # a rollout beyond the bound is the worst, as a non-finite one
     horizons = jax.vmap(lambda y, t: valid_horizon(y, t, VALID_TOLERANCE * scale))(ys, truths)
-    collapsed = jax.vmap(lambda y: collapse_metrics(y, scale, tail=tail, center=center, bound=bound).collapsed)(ys)
     return BacktestMetrics(backtest_rmse=jnp.mean(rmse),
                            backtest_valid_horizon=jnp.mean(horizons.astype(jnp.float32)),
-                           backtest_collapse_rate=jnp.mean(collapsed.astype(jnp.float32)))
+                           backtest_collapse_rate=jnp.mean(cm.collapsed.astype(jnp.float32)),
+                           backtest_diverged_rate=jnp.mean(cm.diverged.astype(jnp.float32)))

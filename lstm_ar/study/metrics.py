@@ -68,6 +68,8 @@ _DEFINITIONS = (
     ("backtest_valid_horizon", "mean over the backtest origins of each origin's valid horizon", "steps", LOWER),
     ("backtest_collapse_rate", "share of the backtest origins whose rollout collapsed (tail std over the last "
      "min(50, horizon) steps < 5% of the training series' std)", "fraction", HIGHER),
+    ("backtest_diverged_rate", "share of the backtest origins whose rollout diverged (beyond 100 training stds or "
+     "not finite; such an origin's RMSE counts as inf)", "fraction", HIGHER),
     # the 1-D map of a window-1 model rolled out in window mode
     ("n_fixed_points", "fixed points f(x) = x of the learned 1-D map on the scenario's map range", "count", None),
     ("settle_slope", "f'(x) of the learned map at the settle value (|f'| < 1: an attractor)", "slope", None),
@@ -113,7 +115,7 @@ TEMPLATES = {
                         None),
 }
 COLLAPSE = ("tail_std_ratio", "collapsed", "diverged", "steps_to_collapse", "settle_value", "max_abs_deviation")
-BACKTEST = ("backtest_rmse", "backtest_valid_horizon", "backtest_collapse_rate")
+BACKTEST = ("backtest_rmse", "backtest_valid_horizon", "backtest_collapse_rate", "backtest_diverged_rate")
 _TEMPLATE_RE = {"f(x)": re.compile(r"^f\(.+\)$"), "grad_k{k}": re.compile(r"^grad_k\d+$")}
 # Properties of the trained model alone, measured without the free-running rollout: a seed whose
 # rollout diverged still has them (its training loss, its map), so only a diverged *training*
@@ -138,6 +140,11 @@ def of_model(name: str) -> bool:
     if name in MODEL_METRICS:
         return True
     return name not in METRICS and any(p.match(name) for t, p in _TEMPLATE_RE.items() if t in MODEL_METRICS)
+
+
+# Metrics a diverged rollout does not have: it never settles, so its seeds are left out of these
+# statistics (not counted as the worst, which for steps_to_collapse would read "collapsed at once").
+UNDEFINED_WHEN_DIVERGED = frozenset({"steps_to_collapse"})
 
 
 def worst_flags(metrics: Mapping[str, np.ndarray], name: str) -> np.ndarray | None:

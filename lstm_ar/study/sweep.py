@@ -12,7 +12,7 @@ evaluate) for seeds 0..n_seeds-1, where seed i's key is ``fold_in(key(root_seed)
   runs of fewer seeds (the next power of two), fewer on a CPU for sequence models
   (``max_lanes``, from ``cache_lanes``: a block of lanes whose training steps fit the CPU caches
   runs faster per seed), and fewer again if one block does not fit the memory budget. Changing
-  ``lanes`` changes results only by float32 rounding (in the measured cases not at all).
+  ``lanes`` changes results only by float32 rounding.
 * chunks: one call trains ``chunk`` seeds (a multiple of lanes x devices; default lanes x
   devices, one block per device), laid over ``distributed.seed_mesh()`` with
   ``NamedSharding(mesh, P("seeds"))`` through ``shard_map``, and gathered to every process.
@@ -200,15 +200,19 @@ def default_lanes(n_seeds: int, max_lanes: int | None = None) -> int:
 
 
 # Lanes x time steps x batch x units per block that keep a sequence model's training in the CPU
-# caches: 256 lanes of the article's window-1 models (batch 32, 32 units). Measured on the 2-core
-# CPU (docs/performance.md, "Sequence models"): a window-50 model trains 1.8x faster per seed in
-# blocks of 4 lanes than of 256 (CPU time per seed-step 1,311 vs 2,358 us), window 20 2.0x (8 vs
-# 256 lanes), window 5 1.5x; results are bit-identical across those lanes.
+# caches: 256 lanes of the article's window-1 models (batch 32, 32 units), and never more than
+# SEQUENCE_LANES lanes of a model that runs the LSTM over more than one step. Measured on the
+# 2-core CPU (``python -m benchmarks.tune_lanes``, benchmarks/results/tune_lanes.json: CPU time per
+# seed-step of one-step training, one device): window 5 121 us at 8 lanes vs 193 at 256; window
+# 20 476 vs 792; window 50 1,160 at 4 lanes vs 2,003. Results change with lanes by float32
+# rounding only (one epoch: identical for window 50 up to 64 lanes, not for window 20).
 CACHE_UNIT_STEPS = DEFAULT_LANES * 32 * 32
+SEQUENCE_LANES = 8
 
 
 def cache_lanes(length: int, batch_size: int, units: int, per_seed: int = 1) -> int:
-    """The largest power of two of lanes whose training block fits ``CACHE_UNIT_STEPS``.
+    """The largest power of two of lanes whose training block fits ``CACHE_UNIT_STEPS`` (at most
+    ``SEQUENCE_LANES`` when ``length`` > 1).
 
     Args:
       length: time steps each training example runs the LSTM over (the window, plus the
@@ -218,12 +222,14 @@ def cache_lanes(length: int, batch_size: int, units: int, per_seed: int = 1) -> 
       per_seed: models trained per seed inside one lane (vmapped settings, realisations).
 
     Returns:
-      An int in [1, DEFAULT_LANES]: 256 for the article's window-1 models, 4 for window 50.
+      An int in [1, DEFAULT_LANES]: 256 for the article's window-1 models, 8 for windows 2 to 32,
+      4 for window 50, 2 for window 100 (batch 32, 32 units).
     """
     for name, value in (("length", length), ("batch_size", batch_size), ("units", units), ("per_seed", per_seed)):
         _check_int(name, value, 1)
     fit = CACHE_UNIT_STEPS // (length * batch_size * units * per_seed)
-    return max(1, min(DEFAULT_LANES, 1 << max(0, int(fit).bit_length() - 1)))
+    lanes = max(1, min(DEFAULT_LANES, 1 << max(0, int(fit).bit_length() - 1)))
+    return lanes if length == 1 else min(lanes, SEQUENCE_LANES)
 
 
 def cpu_cap(max_lanes: int | None, mesh: Mesh) -> int | None:

@@ -1,0 +1,94 @@
+"""Sweep the lanes (seeds vmapped at once on one device) of sequence-model training.
+
+    python -m benchmarks.tune_lanes                      # windows 5, 20, 50; lanes 1..256
+    python -m benchmarks.tune_lanes --quick
+
+One-step training of the ``context`` experiment's LSTM(32, relu) on windows of its noisy sine
+(``lstm_ar.training.make_train(config, data, fast=True)``, one epoch), ``vmap`` over ``lanes``
+seeds on one CPU device. Prints microseconds per seed-step (wall and per CPU-second: on a shared
+machine the CPU time ranks fairly), marks the library's default (``lstm_ar.study.sweep.cache_lanes``)
+and checks that every lane count gives the first seeds the same parameters, bit for bit.
+Writes benchmarks/results/tune_lanes.json: the evidence behind ``cache_lanes``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+
+from benchmarks import common
+
+
+def _extra(p):
+    p.add_argument("--windows", type=common.ints, default=(5, 20, 50))
+    p.add_argument("--lanes", type=common.ints, default=(1, 2, 4, 8, 16, 64, 256))
+    p.add_argument("--reps", type=int, default=2)
+
+
+def _time_wall_and_cpu(call, reps: int) -> tuple[float, float]:
+    """Best wall and best process CPU seconds of ``reps`` calls after a warm-up call."""
+    import jax
+    jax.block_until_ready(call())
+    walls, cpus = [], []
+    for _ in range(reps):
+        w0, c0 = time.perf_counter(), time.process_time()
+        jax.block_until_ready(call())
+        walls.append(time.perf_counter() - w0)
+        cpus.append(time.process_time() - c0)
+    return min(walls), min(cpus)
+
+
+def main(argv=None) -> list[dict]:
+    """``python -m benchmarks.tune_lanes [...]``: one row per (window, lanes)."""
+    args = common.parse_args("tune_lanes", __doc__.splitlines()[0], argv, extra=_extra)
+    import jax
+    import numpy as np
+
+    from lstm_ar.config import ModelConfig
+    from lstm_ar.data.series import windows
+    from lstm_ar.scenarios.common import fit_config
+    from lstm_ar.scenarios.context import SCENARIOS
+    from lstm_ar.study.sweep import cache_lanes
+    from lstm_ar.training import make_train
+
+    units = 4 if args.quick else 32
+    if args.quick:
+        args.windows, args.lanes, args.reps = (3,), (1, 2), 1
+    scenario = SCENARIOS["context"](args.quick)
+    info = common.machine(with_torch=False)
+    rows = []
+    for w in args.windows:
+        config = fit_config(ModelConfig(units=units, window=w, activation="relu"), 1, False)
+        data = windows(np.asarray(scenario.series), w)  # the context experiment's examples for window w
+        if args.quick:
+            data = data._replace(x=data.x[:16], y=data.y[:16])
+        config = dataclasses.replace(config, epochs=1)
+        train = make_train(config, data, fast=True)
+        steps = -(-data.x.shape[0] // config.batch_size)
+        first = None
+        default = min(cache_lanes(w, config.batch_size, units), max(args.lanes))
+        for lanes in sorted(set(args.lanes) | {default}):
+            keys = jax.random.split(jax.random.key(0), lanes)
+            fn = jax.vmap(lambda k: train(k).params)
+            compiled, compile_s = common.compile_jax(fn, keys)
+            wall, cpu = _time_wall_and_cpu(lambda: compiled(keys), reps=args.reps)
+            params = jax.tree.map(np.asarray, compiled(keys))
+            head = jax.tree.map(lambda a: a[:min(args.lanes)], params)
+            first = head if first is None else first
+            same = all(np.array_equal(a, b) for a, b in zip(jax.tree.leaves(head), jax.tree.leaves(first)))
+            seed_steps = lanes * steps
+            rows.append({"window": w, "lanes": lanes, "default": lanes == default, "compile_s": compile_s,
+                         "us_per_seed_step_wall": 1e6 * wall / seed_steps, "us_per_seed_step_cpu": 1e6 * cpu / seed_steps,
+                         "cores_busy": cpu / wall, "same_params_as_fewest_lanes": same})
+            common.progress(f"window {w} lanes {lanes}: {rows[-1]['us_per_seed_step_cpu']:.0f} us CPU per seed-step"
+                            f"{' (default)' if lanes == default else ''}{'' if same else ' PARAMETERS DIFFER'}")
+    common.print_table(rows, ["window", "lanes", "default", "us_per_seed_step_wall", "us_per_seed_step_cpu",
+                              "cores_busy", "same_params_as_fewest_lanes"])
+    if args.quick:
+        print("quick mode: tiny shapes, cannot judge speed; the full run is benchmarks/results/tune_lanes.json")
+    common.write_json(args.out, "tune_lanes", args, rows, info=info, units=units, epochs=1)
+    return rows
+
+
+if __name__ == "__main__":
+    main()
