@@ -422,8 +422,9 @@ def summarise_metric(name: str, values: np.ndarray, diverged: np.ndarray | None)
       The ``stats.summarize`` dictionary with ``worse`` (the side counted as worst, or None).
     """
     metric = registry.describe(name)
-    worse = None if metric is None or name in registry.UNDEFINED_WHEN_DIVERGED else metric.worse
-    return {**stats.json_number(stats.summarize(values, worse=worse, diverged=diverged)), "worse": worse}
+    worse = None if metric is None else metric.worse
+    counted = None if name in registry.UNDEFINED_WHEN_DIVERGED else worse  # left out, not worst-counted
+    return {**stats.json_number(stats.summarize(values, worse=counted, diverged=diverged)), "worse": worse}
 
 
 def summarise(result: ScenarioResult) -> dict[str, Any]:
