@@ -18,7 +18,12 @@ same pieces:
   falls back to ``resource.getrusage`` (the process's peak since start, stated in ``method``).
 * the hardware limit and roofline floor are in ``benchmarks/hardware.py``.
 * ``write_json(path, name, args, results)``: one JSON file with machine, command, timestamp.
-* ``print_table(rows, columns)``: a fixed-width table on stdout.
+* ``print_table(rows, columns)``: a fixed-width table on stdout; ``mib(bytes)`` for its memory
+  columns (memory is printed in MiB).
+* ``quick_report(name, headline, skipped)``: what ``--quick`` prints after its table: that it
+  cannot judge speed, the headline of the committed full run (``committed_run``) with its date
+  and machine, and every skipped peer with the reason. ``--quick`` never writes over a committed
+  full-run JSON (``parse_args`` refuses such an ``--out``).
 
 Timings on a shared machine are noisy: ``machine()`` records ``os.getloadavg()`` at the start and
 ``write_json`` again at the end.
@@ -73,8 +78,116 @@ def parse_args(name: str, description: str, argv: Sequence[str] | None = None,
     if args.out is None:
         args.out = (Path(tempfile.gettempdir()) / f"{name}_quick.json" if args.quick
                     else RESULTS_DIR / f"{name}.json")
+    if args.quick:
+        check_quick_out(args.out, name)
     args.command = " ".join(["python", "-m", f"benchmarks.{name}", *(sys.argv[1:] if argv is None else argv)])
     return args
+
+
+def check_quick_out(out: Path, name: str) -> None:
+    """Refuse a ``--quick`` output path that would write over a full run's JSON.
+
+    Refused: the committed full run's path (``benchmarks/results/<name>.json``) and any existing
+    file that holds a benchmark document with ``"quick": false``.
+
+    Args:
+      out: the ``--out`` path.
+      name: the benchmark.
+
+    Raises:
+      SystemExit: naming the path and what to do instead.
+    """
+    out = Path(out)
+    committed = (RESULTS_DIR / f"{name}.json").resolve()
+    full = out.resolve() == committed
+    if not full and out.is_file():
+        try:
+            doc = json.loads(out.read_text())
+            full = isinstance(doc, dict) and doc.get("quick") is False
+        except (OSError, ValueError):
+            full = False
+    if full:
+        raise SystemExit(f"--quick would overwrite the full run in {out}; give another --out "
+                         f"(the default is {name}_quick.json in the temp dir)")
+
+
+def committed_run(name: str) -> tuple[dict[str, Any] | None, str]:
+    """The committed full run of a benchmark (``benchmarks/results/<name>.json``).
+
+    Args:
+      name: the benchmark.
+
+    Returns:
+      (the document, its path relative to the checkout), or (None, why there is none).
+    """
+    path = RESULTS_DIR / f"{name}.json"
+    rel = f"benchmarks/results/{name}.json"
+    if not path.is_file():
+        return None, f"no committed full run ({rel} does not exist)"
+    try:
+        doc = json.loads(path.read_text())
+    except (OSError, ValueError) as e:
+        return None, f"no committed full run ({rel} is not readable JSON: {e})"
+    if not isinstance(doc, dict) or doc.get("quick") is not False or "results" not in doc:
+        return None, f"no committed full run ({rel} is not a full run's document)"
+    return doc, rel
+
+
+def quick_report(name: str, headline: Callable[[dict[str, Any]], list[str]], skipped: Iterable[dict[str, Any]],
+                 file=None) -> str:
+    """Print what a ``--quick`` run must say beside its table; returns the text.
+
+    Args:
+      name: the benchmark.
+      headline: the committed document -> its headline lines (numbers with their units, memory in MiB).
+      skipped: records of peers not run, each with ``impl`` and ``reason`` (and the configuration
+        fields ``hidden``, ``batch``, ``mode`` where they apply).
+      file: where to print (default stdout).
+
+    Returns:
+      The printed text.
+    """
+    lines = ["--quick: tiny sizes, one short run each, on whatever else this machine is running: these figures "
+             "check that the benchmark runs and CANNOT JUDGE SPEED; the full run does (command below)."]
+    doc, where = committed_run(name)
+    if doc is None:
+        lines.append(f"committed full run: none: {where}")
+    else:
+        machine = doc.get("machine", {})
+        start, end = (machine.get(k) or ["?"] for k in ("loadavg_start", "loadavg_end"))
+        load = f"load average {figure(start[0]) if start[0] != '?' else '?'} at the start, " \
+               f"{figure(end[0]) if end[0] != '?' else '?'} at the end"
+        lines.append(f"committed full run ({where}): {doc.get('timestamp', '?')}, {doc.get('machine_name', '?')}, {load}; "
+                     f"command: {doc.get('command', '?')}")
+        lines += [f"  {line}" for line in headline(doc)]
+    grouped: dict[tuple[str, str], list[str]] = {}
+    for r in skipped:  # one line per peer and reason, with the configurations it applies to
+        config = " ".join(f"{k}={r[k]}" for k in ("hidden", "batch", "mode") if k in r)
+        grouped.setdefault((r["impl"], r["reason"]), []).append(config)
+    lines.append("skipped peers:" + ("" if grouped else " none"))
+    for (impl, reason), configs in grouped.items():
+        where_ = "; ".join(c for c in configs if c)
+        lines.append(f"  {impl}{f' ({where_})' if where_ else ''}: {reason}")
+    text = "\n".join(lines)
+    print(text, file=file or sys.stdout, flush=True)
+    return text
+
+
+def figure(x: float | None) -> str:
+    """A figure for a sentence: 3 significant digits below 100, whole numbers with thousands
+    separators from 100 (1,894 rather than 1.89e+03), None -> '-'."""
+    if x is None:
+        return "-"
+    if not math.isfinite(x) or x == 0:
+        return str(x)
+    if abs(x) >= 100:
+        return f"{x:,.0f}"
+    return f"{x:.3g}" if abs(x) >= 1e-3 else f"{x:.2e}"
+
+
+def mib(n_bytes: float | None) -> float | None:
+    """Bytes -> MiB (None stays None): the unit every benchmark prints memory in."""
+    return None if n_bytes is None else n_bytes / 2 ** 20
 
 
 # --------------------------------------------------------------------------- machine

@@ -16,9 +16,10 @@ RESULTS = Path(__file__).resolve().parent / "results"
 
 STYLE = {"ours": ("C0", "o", "-"), "ours_1device": ("C0", "o", "--"), "ours_reference": ("C0", "s", ":"),
          "python_loop": ("C1", "^", "--"), "torch_loop": ("C3", "v", "--"), "torch_vmap": ("C2", "D", "-."),
-         "keras": ("C4", "*", "-")}
+         "keras": ("C4", "*", "-"), "keras_jax": ("C9", "*", "--")}
 LABEL = {"ours": "ours: seeds vmapped, one device per core", "ours_1device": "ours on one device (one core)",
          "ours_reference": "ours, plain implementation", "keras": "Keras (the article's code), seed after seed",
+         "keras_jax": "Keras on JAX (the article's code), seed after seed",
          "python_loop": "Python loop over jitted single-seed runs", "torch_loop": "PyTorch per-seed loop",
          "torch_vmap": "PyTorch torch.func.vmap"}
 
@@ -36,7 +37,7 @@ def plot(doc: dict[str, Any], out: Path) -> Path:
         color, marker, line = STYLE.get(impl, ("C7", "x", "-"))
         label = LABEL.get(impl, impl) + (" (extrapolated from first epochs)" if any(p[2] for p in pts) else "")
         ax.plot([p[0] for p in pts], [p[1] for p in pts], marker=marker, linestyle=line, color=color, label=label)
-    if not any(r["impl"] == "keras" for r in rows):
+    if not any(r["impl"] in ("keras", "keras_jax") for r in rows):
         keras = 1.0 / 30.0
         ax.axhline(keras, color="C7", linestyle=":", linewidth=1)
         ax.text(1, keras * 1.15, "Keras, ~30 s per seed (assumed, not measured)", fontsize=7, color="C7")

@@ -2,7 +2,8 @@
 
     python -m benchmarks.rollout           # full run (8 CPU-minutes; 14 min wall on a loaded 2-core
                                            # box), writes benchmarks/results/rollout.json, prints a table
-    python -m benchmarks.rollout --quick   # seconds; what CI runs (tiny sizes, temp-dir JSON)
+    python -m benchmarks.rollout --quick   # seconds; what CI runs (tiny sizes, temp-dir JSON): checks
+                                           # that it runs, cannot judge speed; prints the committed run
 
 (from the repository root; ``lstm-ar bench rollout ARGS`` runs the same).
 
@@ -16,9 +17,16 @@ seed's models; stateful mode), T = 1000 steps. Implementations, measured in the 
 * ``ours_vmap``: ``jax.vmap`` of the plain ``lstm_ar.dynamics.rollout.rollout`` (one lax.scan);
 * peers from ``benchmarks/peers/``: ``jit_step_loop`` (a Python loop over a jitted step of all B
   models), numpy loop, PyTorch eager (baddbmm over stacked weights), nn.LSTMCell (B = 1),
-  torch.compile; Keras's ``model(x)`` loop at B = 1 (``benchmarks/peers/keras_script.py``) in a
-  Python with TensorFlow (``--keras-python``). A peer whose package is missing is recorded as
-  ``unavailable`` with the reason.
+  torch.compile; Keras's rollout loop at B = 1 (``benchmarks/peers/keras_script.py``; the fastest
+  of ``model(x)``, ``predict_on_batch`` and a compiled step) on TensorFlow in a Python with
+  TensorFlow (``keras``, ``--keras-python``) and on JAX in this Python (``keras_jax``,
+  ``KERAS_BACKEND=jax``, a subprocess). A peer whose package is missing is recorded as
+  ``unavailable`` with the reason. ``ratio_vs_fastest_keras``: against the faster Keras measured.
+
+``--quick`` (tiny sizes) leaves out the slow peers (torch.compile, both Keras peers) unless
+``--peers`` names them, says that it cannot judge speed, prints the headline of the committed full
+run (``benchmarks/results/rollout.json``), lists every skipped peer with the reason, and never
+writes over the committed JSON.
 
 Peers slower than ``--budget-s`` per measurement run fewer steps and are extrapolated per step
 (``steps_measured`` < ``steps`` in the JSON). Each (u, B) group runs in a fresh subprocess
@@ -43,8 +51,13 @@ ROOT = Path(__file__).resolve().parents[1]  # the checkout: the worker runs as p
 
 NAME = "rollout"
 IMPLS = ("ours", "ours_vmap", "jit_step_loop", "numpy_loop", "torch_eager", "torch_lstmcell",
-         "torch_compile", "keras")
+         "torch_compile", "keras", "keras_jax")
 PEERS = IMPLS[1:]
+KERAS_PEERS = ("keras", "keras_jax")
+# left out of --quick unless --peers names them: seconds of compile or start-up each
+QUICK_LEFT_OUT = {"torch_compile": "torch.compile compiles for ~30 s",
+                  "keras": "Keras starts a subprocess and runs eager model(x) calls (seconds per mode)",
+                  "keras_jax": "Keras starts a subprocess and runs eager model(x) calls (seconds per mode)"}
 
 
 def _extra_args(p) -> None:
@@ -63,7 +76,7 @@ def _extra_args(p) -> None:
                    help="JAX devices the CPU is split into in the workers (default one per core: "
                         "lstm_ar.study.distributed.use_cpu_cores); ours shards the models over them")
     p.add_argument("--keras-python", default=None,
-                   help="a python with TensorFlow for the Keras peer (benchmarks/peers/keras.py); default: "
+                   help="a python with TensorFlow for the keras peer (keras_jax runs in this python); default: "
                         "$LSTM_AR_KERAS_PYTHON, else this python if it can import tensorflow")
 
 
@@ -157,6 +170,10 @@ def summarise(records: list[dict], limit: dict) -> list[dict]:
                 row["ratio_vs"][p["impl"]] = p["s_per_step"] / r["s_per_step"]
                 if p.get("cpu_s_per_step"):  # (not for the Keras subprocess: wall time only)
                     row["ratio_vs_cpu"][p["impl"]] = p["cpu_s_per_step"] / r["cpu_s_per_step"]
+        keras = {k: v for k, v in row["ratio_vs"].items() if k in KERAS_PEERS}
+        if keras:  # the headline Keras ratio: against the fastest Keras a user can run
+            fastest = min(keras, key=keras.get)
+            row["ratio_vs_fastest_keras"] = {"impl": fastest, "ratio": keras[fastest]}
         rows.append(row)
     return rows
 
@@ -200,6 +217,35 @@ def check_targets(rows: list[dict], quick: bool) -> list[dict]:
     return out
 
 
+def headline(doc: dict) -> list[str]:
+    """The headline figures of a full run's document (what ``--quick`` prints of the committed run).
+
+    Args:
+      doc: a ``benchmarks/results/rollout.json`` document.
+
+    Returns:
+      Lines: hidden 32 per B and mode (us per step, seed-steps/s, peak RSS in MiB, the ratio to the
+      fastest Keras where measured), then each target with its measured figure.
+    """
+    fig = common.figure
+    lines = []
+    for r in doc["results"]["rows"]:
+        if r["hidden"] != 32:
+            continue
+        keras = r.get("ratio_vs_fastest_keras") or (
+            {"impl": "keras", "ratio": r["ratio_vs"]["keras"]} if "keras" in r.get("ratio_vs", {}) else None)
+        k = f", {fig(keras['ratio'])}x {keras['impl']}" if keras else ""
+        lines.append(f"hidden 32, B = {r['batch']}, {r['mode']}: {fig(r['us_per_step'])} us/step, "
+                     f"{fig(r['seed_steps_per_s'] / 1e6)} M seed-steps/s, peak RSS {fig(common.mib(r['peak_rss_bytes']))} MiB{k}")
+    for t in doc["results"].get("targets", []):
+        name, m = t["target"], t["measured"]
+        value = (f"{fig(common.mib(m))} MiB" if "RSS" in name else f"{fig(m)} us/step" if "us/step" in name
+                 else f"{fig(m / 1e6)} M seed-steps/s" if "seed-steps/s" in name
+                 else f"{fig(m)}x" if "x torch" in name or "x keras" in name else fig(m))
+        lines.append(f"target {t['target']}: {value}: {'met' if t['met'] else 'NOT met'}")
+    return lines
+
+
 def check_args(args) -> None:
     """Refuse bad arguments before anything is measured (``SystemExit`` naming the value)."""
     unknown = set(args.peers) - set(PEERS)
@@ -225,11 +271,14 @@ def main(argv=None) -> dict:
     batch = args.batch or ((1, 3) if args.quick else (1, 64, 1024, 16384))
     steps = args.steps or (20 if args.quick else 1000)
     budget = args.budget_s or (0.01 if args.quick else 1.0)
-    peers = tuple(p for p in args.peers if not (args.quick and p == "torch_compile"))
+    left_out = [{"impl": p, "status": "skipped", "reason": f"not run with --quick ({QUICK_LEFT_OUT[p]}); "
+                 f"name it in --peers to run it"}
+                for p in args.peers if args.quick and args.peers is PEERS and p in QUICK_LEFT_OUT]
+    peers = tuple(p for p in args.peers if p not in {r["impl"] for r in left_out})
     spec = {"steps": steps, "budget_s": budget, "reps": 3, "min_time_s": 0.0 if args.quick else 0.5,
             "peers": list(peers),
             "torch_compile_hidden": list(args.torch_compile_hidden), "cpu_devices": args.cpu_devices,
-            "keras_python": args.keras_python}
+            "keras_python": args.keras_python, "keras_warmup": 1 if args.quick else 5}
     from lstm_ar.study.distributed import available_cores
     spec["cpu_devices"] = args.cpu_devices or available_cores()
     info = common.machine()
@@ -258,12 +307,14 @@ def main(argv=None) -> dict:
     table = [{"u": r["hidden"], "B": r["batch"], "mode": r["mode"], "us/step": r["us_per_step"],
               "Mseed-steps/s": r["seed_steps_per_s"] / 1e6, "M/cpu-s": r["seed_steps_per_cpu_s"] / 1e6,
               "%limit": 100 * r["fraction_of_limit"],
-              "RSS MiB": r["peak_rss_bytes"] / 2 ** 20,
+              "RSS MiB": common.mib(r["peak_rss_bytes"]),
               **{f"x{p}": r["ratio_vs"].get(p) for p in peers}} for r in rows]
     common.print_table(table, list(table[0]) if table else [])
     for t in targets:
         print(f"{'MET    ' if t['met'] else 'NOT MET'}  {t['target']}: {common.fmt(t['measured'])}")
-    common.write_json(args.out, NAME, args, {"rows": rows, "records": records + skipped, "targets": targets},
+    if args.quick:
+        common.quick_report(NAME, headline, left_out + skipped + [r for r in records if r["status"] != "ok"])
+    common.write_json(args.out, NAME, args, {"rows": rows, "records": records + skipped + left_out, "targets": targets},
                       info=info, hardware_limit=limit, steps=steps, hidden=list(hidden), batch=list(batch),
                       peers=list(peers), budget_s=budget, cpu_devices=spec["cpu_devices"], wall_s=time.perf_counter() - start,
                       window_mode="window 1 (x_{t+1} = f(x_t) from a zero state each step), the seed's models",

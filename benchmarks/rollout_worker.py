@@ -153,8 +153,8 @@ def measure_group(u: int, n_models: int, spec: dict) -> list[dict]:
                                           "(compile time; --torch-compile-hidden)"})
                 continue
             common.progress(f"u={u} B={n_models} {mode}: {impl}")
-            if impl == "keras":
-                records.append({**row, **measure_keras(weights, mode, steps, spec, ours_out[mode])})
+            if impl in ("keras", "keras_jax"):
+                records.append({**row, **measure_keras(weights, mode, steps, spec, ours_out[mode], impl)})
                 continue
             try:
                 if impl in ("ours_vmap", "jit_step_loop"):
@@ -169,16 +169,20 @@ def measure_group(u: int, n_models: int, spec: dict) -> list[dict]:
     return records
 
 
-def measure_keras(weights: dict, mode: str, steps: int, spec: dict, ours_first) -> dict:
-    """Keras ``model(x)`` in a loop (B = 1), run by ``benchmarks/peers/keras_script.py`` in a Python
-    with TensorFlow; the fastest of its ways to call the model is the figure (all are recorded).
+def measure_keras(weights: dict, mode: str, steps: int, spec: dict, ours_first, peer: str = "keras") -> dict:
+    """Keras's rollout loop (B = 1), run by ``benchmarks/peers/keras_script.py`` on TensorFlow in a
+    Python with TensorFlow (``peer="keras"``) or on JAX in this Python (``"keras_jax"``); the
+    fastest of its ways to call the model whose predictions agree with ``model(x)``'s is the
+    figure (all are recorded).
 
     Args:
       weights: the models' numpy weights (``benchmarks.peers.rollout_peer``'s layout).
       mode: ``"window"`` or ``"stateful"``.
       steps: rollout length.
-      spec: ``worker``'s spec (``budget_s``, ``keras_python``).
+      spec: ``worker``'s spec (``budget_s``, ``keras_python``; ``keras_warmup``, untimed steps per
+        way of calling, default 5).
       ours_first: ours' first predictions ``f32[B, k]``, for the agreement check.
+      peer: ``"keras"`` or ``"keras_jax"``.
 
     Returns:
       The record's fields: ``status`` ok with the timing, or skipped/unavailable with ``reason``.
@@ -188,7 +192,7 @@ def measure_keras(weights: dict, mode: str, steps: int, spec: dict, ours_first) 
     from benchmarks.peers import keras as keras_peer
     if weights["kernel"].shape[0] != 1:
         return {"status": "skipped", "reason": "one Keras model per seed: measured at B = 1 only"}
-    python, how = keras_peer.keras_python(spec.get("keras_python"))
+    python, how = keras_peer.find_python(peer, spec.get("keras_python"))
     if python is None:
         return {"status": "unavailable", "reason": how}
     with tempfile.TemporaryDirectory() as d:
@@ -197,14 +201,17 @@ def measure_keras(weights: dict, mode: str, steps: int, spec: dict, ours_first) 
         try:
             out = keras_peer.run_peer(python, ["rollout", "--weights", str(path), "--mode", mode,
                                                "--steps", str(steps), "--x0", str(X0),
-                                               "--budget-s", str(max(3.0, 3 * spec["budget_s"]))])
+                                               "--warmup", str(spec.get("keras_warmup", 5)),
+                                               "--budget-s", str(max(3.0, 3 * spec["budget_s"]))],
+                                      backend=keras_peer.BACKENDS[peer])
         except (RuntimeError, subprocess.TimeoutExpired) as e:
             return {"status": "unavailable", "reason": f"the Keras peer failed: {e}"}
     best = out["entries"][out["best"]]
     first = np.asarray(best["first_predictions"], np.float32)[None, :]
     k = min(CHECK_STEPS, first.shape[1], ours_first.shape[1])
-    return {"status": "ok", "note": f"Keras {out['keras']} ({out['backend']}), best of {sorted(out['entries'])}: "
-                                    f"{out['best']}; {out['note']}; python: {how}",
+    excluded = f" (excluded, predictions differ from model(x)'s: {out['excluded']})" if out.get("excluded") else ""
+    return {"status": "ok", "note": f"Keras {out['keras']} ({out['backend']}), best of {sorted(out['entries'])}"
+                                    f"{excluded}: {out['best']}; {out['note']}; python: {how}",
             "s_per_step": best["us_per_step"] * 1e-6, "cpu_s_per_step": None,
             "steps_measured": best["steps_measured"], "extrapolated": best["steps_measured"] < steps,
             "median_s": best["seconds"], "compile_s": None, "peak_rss_bytes": None,

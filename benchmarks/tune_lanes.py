@@ -4,7 +4,7 @@
     python -m benchmarks.tune_lanes --quick
 
 One-step training of the ``context`` experiment's LSTM(32, relu) on windows of its noisy sine
-(``lstm_ar.training.make_train(config, data, fast=True)``, one epoch), ``vmap`` over ``lanes``
+(``benchmarks.suite.make_train``: the library's fast ``make_train``, one epoch), ``vmap`` over ``lanes``
 seeds on one CPU device. Prints microseconds per seed-step (wall and per CPU-second: on a shared
 machine the CPU time ranks fairly), marks the library's default (``lstm_ar.study.sweep.cache_lanes``)
 and checks that every lane count gives the first seeds the same parameters, bit for bit.
@@ -13,10 +13,11 @@ Writes benchmarks/results/tune_lanes.json: the evidence behind ``cache_lanes``.
 
 from __future__ import annotations
 
-import dataclasses
 import time
 
 from benchmarks import common
+from benchmarks.sequence_suite import context_training
+from benchmarks.suite import make_train
 
 
 def _extra(p):
@@ -44,26 +45,16 @@ def main(argv=None) -> list[dict]:
     import jax
     import numpy as np
 
-    from lstm_ar.config import ModelConfig
-    from lstm_ar.data.series import windows
-    from lstm_ar.scenarios.common import fit_config
-    from lstm_ar.scenarios.context import SCENARIOS
     from lstm_ar.study.sweep import cache_lanes
-    from lstm_ar.training import make_train
 
     units = 4 if args.quick else 32
     if args.quick:
         args.windows, args.lanes, args.reps = (3,), (1, 2), 1
-    scenario = SCENARIOS["context"](args.quick)
     info = common.machine(with_torch=False)
     rows = []
     for w in args.windows:
-        config = fit_config(ModelConfig(units=units, window=w, activation="relu"), 1, False)
-        data = windows(np.asarray(scenario.series), w)  # the context experiment's examples for window w
-        if args.quick:
-            data = data._replace(x=data.x[:16], y=data.y[:16])
-        config = dataclasses.replace(config, epochs=1)
-        train = make_train(config, data, fast=True)
+        config, data = context_training(w, units=units, quick=args.quick)
+        train = make_train(config, data)
         steps = -(-data.x.shape[0] // config.batch_size)
         first = None
         default = min(cache_lanes(w, config.batch_size, units), max(args.lanes))

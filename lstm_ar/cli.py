@@ -4,7 +4,8 @@
     lstm-ar run NAME [options]          a follow-up experiment (``lstm-ar run --help`` lists them)
     lstm-ar study --csv FILE [options]  your own series: LSTMs and remedies, a verdict in plain words
     lstm-ar diagnose MODEL --csv FILE   your own Keras model: does it collapse, why, what fixes it
-    lstm-ar bench rollout|train [args]  a benchmark suite (source checkout only)
+    lstm-ar report NAME --out DIR       a finished run's reports rewritten from its per-seed files
+    lstm-ar bench SUITE [args]          a benchmark suite: rollout, train, sequence, tune_lanes (source checkout)
 
 Every experiment runs on one device or many (on a CPU, by default one device per core, at most
 one per block of seeds: ``distributed.use_cpu_cores``), in one process or many (``--coordinator``
@@ -297,6 +298,46 @@ def run_bench(suite: str, args: Sequence[str]) -> int:
 
 
 # ----------------------------------------------------------------------------------------------
+# Reports rewritten from a finished run's per-seed files
+
+
+def run_report_command(parser: argparse.ArgumentParser, args: argparse.Namespace, *, command: Sequence[str]) -> list:
+    """``lstm-ar report NAME --out DIR``: every scenario of experiment NAME with a finished run in DIR,
+    its reports rewritten with the current statistics (``lstm_ar.study.resummarise``), no training.
+
+    Args:
+        parser: the subcommand's parser (for errors).
+        args: its arguments (``experiment``, ``out``, ``no_plots``).
+        command: the command line, recorded under ``resummarised``.
+
+    Returns:
+        The new summaries.
+    """
+    from lstm_ar.study.resummarise import rewrite_reports, scenario_as_run, scenario_names
+
+    experiment = get_experiment(args.experiment)
+    module = importlib.import_module(experiment.module)
+    if not hasattr(module, "SCENARIOS"):
+        parser.error(f"{args.experiment} writes its own reports (no per-seed scenario files): run "
+                     f"'lstm-ar run {args.experiment}' again instead")
+    catalogue = experiment.scenarios()
+    names = scenario_names(args.out, catalogue)
+    if not names:
+        parser.error(f"no finished run of {args.experiment} in {args.out}: none of {', '.join(catalogue)} has a "
+                     "summary.json there")
+    try:
+        built = [scenario_as_run(catalogue[n], pathlib.Path(args.out) / n) for n in names]
+        summaries = rewrite_reports(args.out, built, command, title=experiment.title, plots=not args.no_plots)
+    except (OSError, ValueError) as err:  # a per-seed file of another scenario, or unreadable
+        parser.error(str(err))
+    for summary in summaries:
+        print(f"{summary['scenario']}: rewritten ({len(summary['claims'])} claims)")
+        for claim in summary["claims"]:
+            print(f"  [{claim['verdict']:>14}] {claim['id']}: {claim['evidence']}")
+    return summaries
+
+
+# ----------------------------------------------------------------------------------------------
 # Experiments with their own command line
 
 
@@ -379,19 +420,20 @@ def _run_user(parser: argparse.ArgumentParser, args: argparse.Namespace, plan, c
         refusal = _claim_output(stack, out_dir, [plan.scenario], command_line)
         if refusal is not None:
             parser.error(refusal)
-        variants = len(plan.scenario.variants)
+        variants = len(plan.scenario.variants) + len(plan.recipes)
         print(f"Training {variants} variant{'s' * (variants > 1)} x {args.seeds} seeds on {plan.train.size} values, "
               f"judged on {plan.heldout.size} held-out values", file=sys.stderr)
         try:
-            result, summary = run_study(plan, args.seeds, root_seed=args.root_seed, lanes=args.lanes,
-                                        progress=not args.no_progress,
-                                        store_dir=out_dir / plan.scenario.name / CHUNKS_DIR)
+            result, summary, recipes = run_study(plan, args.seeds, root_seed=args.root_seed, lanes=args.lanes,
+                                                 progress=not args.no_progress,
+                                                 store_dir=out_dir / plan.scenario.name / CHUNKS_DIR)
         except USER_ERRORS as err:
             parser.error(str(err))
         summary["command"] = command_line
         summary["provenance"] = provenance(command)
         lines, own_map = extra(result, summary) if extra is not None else ([], None)
-        out = write_user_report(out_dir, result, summary, plots=not args.no_plots, extra=lines, own_map=own_map)
+        out = write_user_report(out_dir, result, summary, plots=not args.no_plots, extra=lines, own_map=own_map,
+                                recipes=recipes)
         chunks = out_dir / plan.scenario.name / CHUNKS_DIR
         if os.path.lexists(chunks):
             remove_tree(chunks, inside=out_dir)
@@ -432,7 +474,7 @@ def run_study_command(parser: argparse.ArgumentParser, args: argparse.Namespace,
     try:
         plan = plan_study(data, n_train, windows=parse_windows(args.window), units=args.units,
                           activation=args.activation, epochs=args.epochs, remedies=parse_remedies(args.remedies),
-                          season=args.season, backtest_origins=args.backtests, name=args.name)
+                          season=args.season, backtest_origins=args.backtests, name=args.name, quick=args.quick)
     except InputError as err:
         parser.error(str(err))
     _warn(parser, plan.notes)
@@ -465,7 +507,7 @@ def run_diagnose_command(parser: argparse.ArgumentParser, args: argparse.Namespa
     try:
         plan, diagnosis = diagnose.prepare(model, data, n_train, scaling=args.scaling, remedies=args.remedies,
                                            retrain=not args.no_retrain, epochs=args.epochs, season=args.season,
-                                           backtest_origins=args.backtests, name=args.name)
+                                           backtest_origins=args.backtests, name=args.name, quick=args.quick)
     except InputError as err:
         parser.error(str(err))
     print(diagnosis.agreement_line, file=sys.stderr)
@@ -537,6 +579,9 @@ def main(argv: Sequence[str] | None = None, *, prog: str = PROG) -> int:
             return run_bench(args.suite, args.args)
         if args.command == "study":
             run_study_command(args.parser, args, command=[*prog.split(), *words])
+            return 0
+        if args.command == "report":
+            run_report_command(args.parser, args, command=[*prog.split(), *words])
             return 0
         if args.command == "diagnose":
             run_diagnose_command(args.parser, args, command=[*prog.split(), *words])

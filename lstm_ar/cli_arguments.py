@@ -25,7 +25,7 @@ from lstm_ar.study.sweep import DEFAULT_LANES
 PROG = "lstm-ar"
 QUICK_SEEDS = 8
 ROOT_SEEDS = 2**32  # a root seed is a uint32: jax.random.key(root_seed)
-BENCH_SUITES = ("rollout", "train")
+BENCH_SUITES = ("rollout", "train", "sequence", "tune_lanes")
 
 Catalogue = Mapping[str, Callable[[bool], Scenario]]
 
@@ -253,6 +253,18 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
 
     add_user_commands(commands, prog)
 
+    report = commands.add_parser(
+        "report", formatter_class=raw, help="rewrite a finished run's reports from its per-seed files (no training)",
+        description="Rewrite every scenario report of a finished run (summary.json, report.md, figures, REPORT.md) "
+                    "from its per_seed.npz files with the current statistics, without training. The run's own "
+                    "command, run time, device and code are kept; the rewrite is recorded under 'resummarised'.\n\n"
+                    f"  {prog} report context --out experiments/results/context_256")
+    report.add_argument("experiment", choices=list(EXPERIMENTS), metavar="NAME",
+                        help="the experiment that wrote the run (one with scenarios: reproduce, context, regime, ...)")
+    report.add_argument("--out", required=True, help="the run's output folder")
+    report.add_argument("--no-plots", action="store_true", help="do not draw the figures again")
+    report.set_defaults(parser=report)
+
     bench = commands.add_parser("bench", formatter_class=raw, help="run a benchmark suite (source checkout only)",
                                 description="Run python -m benchmarks.SUITE [ARGS...] from the source checkout "
                                             "(the folder above the lstm_ar package, which holds benchmarks/); "
@@ -352,6 +364,7 @@ def add_user_options(parser: argparse.ArgumentParser, *, model: bool) -> None:
         model: True for ``diagnose`` (its window and activations describe the user's model).
     """
     from lstm_ar.user.io import FILLS
+    from lstm_ar.user.recipes import RECIPE_REMEDIES
     from lstm_ar.user.study import DEFAULT_EPOCHS, DEFAULT_REMEDIES, DEFAULT_WINDOWS, QUICK_EPOCHS, QUICK_SEEDS, REMEDIES
 
     data = parser.add_argument_group("the series")
@@ -366,8 +379,10 @@ def add_user_options(parser: argparse.ArgumentParser, *, model: bool) -> None:
     split = data.add_mutually_exclusive_group()
     split.add_argument("--test-fraction", type=fraction, default=None,
                        help="share of the values held out at the end to judge the rollouts (default 0.2)")
-    split.add_argument("--test-from", default=None, metavar="DATE",
-                       help="hold out every value from this date (or number) of --time-column on")
+    split.add_argument("--test-from", default=None, metavar="DATE|INDEX",
+                       help="hold out every value from this date (or number) of --time-column on; without "
+                            "--time-column, from this index on (the first held-out value, counted from 0: the number "
+                            "of training values)")
     variants = parser.add_argument_group("the models")
     if model:
         variants.add_argument("--window", type=positive_int, default=None,
@@ -392,7 +407,8 @@ def add_user_options(parser: argparse.ArgumentParser, *, model: bool) -> None:
     variants.add_argument("--remedies", default=None, metavar="default|none|LIST",
                           help=f"remedies trained beside the {'model' if model else 'windows'}: default "
                                f"({', '.join(DEFAULT_REMEDIES)}; none with --quick), none, or a comma-separated list "
-                               f"of {', '.join(REMEDIES)}")
+                               f"of {', '.join([*RECIPE_REMEDIES, *REMEDIES])} (direct: the direct multi-horizon head, "
+                               "the measured cure; with --quick at test-suite size)")
     variants.add_argument("--season", type=positive_int, default=None,
                           help="season length in steps: adds the seasonal naive reference")
     variants.add_argument("--backtests", type=non_negative_int, default=20, metavar="K",

@@ -11,6 +11,8 @@ import importlib
 import importlib.util
 import json
 import math
+import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -30,8 +32,37 @@ def run_module(module: str, *args: str, timeout: float = 300) -> subprocess.Comp
 
 
 def run_quick(module: str, out: Path) -> dict:
-    run_module(module, "--quick", "--out", str(out))
-    return json.loads(out.read_text())
+    return run_quick_with_output(module, out)[0]
+
+
+def run_quick_with_output(module: str, out: Path) -> tuple[dict, str]:
+    proc = run_module(module, "--quick", "--out", str(out))
+    return json.loads(out.read_text()), proc.stdout
+
+
+def committed(name: str) -> dict | None:
+    path = BENCHMARKS / "results" / f"{name}.json"
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
+def assert_quick_says_what_it_is(stdout: str, name: str, skipped: set[str]) -> None:
+    """--quick says it cannot judge speed, gives the committed full run's date, machine and
+    headline (or says there is none), lists the skipped peers with their reasons, memory in MiB."""
+    assert "CANNOT JUDGE SPEED" in stdout, stdout[-2000:]
+    doc = committed(name)
+    if doc is None:
+        assert "committed full run: none" in stdout
+    else:
+        assert f"committed full run (benchmarks/results/{name}.json): {doc['timestamp']}, {doc['machine_name']}" in stdout
+        assert " MiB" in stdout.split("committed full run", 1)[1]
+    listed = stdout.split("skipped peers:", 1)[1].splitlines()
+    for impl in skipped:
+        assert any(line.strip().startswith(impl) and ": " in line for line in listed), (impl, listed)
+    # memory figures in MiB: no other unit, except in a target's own statement ("< 4 GiB") and the
+    # machine's name (its RAM)
+    text = stdout.replace(doc["machine_name"], "") if doc else stdout
+    assert "MiB" in text and not re.findall(r"(?<!< )\b\d[\d.,]* ?(?:GiB|GB|bytes)\b", text), text
+    assert "_bytes" not in text
 
 
 def test_benchmarks_run_as_modules_with_help():
@@ -67,10 +98,11 @@ def test_benchmarks_layout_no_path_edits_no_mutual_imports():
     assert "benchmarks.train" not in _imports(BENCHMARKS / "train_costs.py")
     assert "benchmarks.train_costs" not in _imports(BENCHMARKS / "suite.py")
     assert "benchmarks.suite" in _imports(BENCHMARKS / "train_costs.py")
-    # lstm_ar.training and lstm_ar.scenarios are imported in one place (the adapter in suite.py)
+    # lstm_ar.training and lstm_ar.scenarios are imported only by the suites' adapters (suite.py for
+    # the seed suite, sequence_suite.py for the sequence suite)
     for package in ("lstm_ar.training", "lstm_ar.scenarios"):
         users = {f.name for f in files if any(m.startswith(package) for m in _imports(f))}
-        assert users == {"suite.py"}, (package, users)
+        assert "suite.py" in users and users <= {"suite.py", "sequence_suite.py"}, (package, users)
     # peers are all under benchmarks/peers/
     assert not [f.name for f in BENCHMARKS.glob("*.py") if "peer" in f.name], "peers belong in benchmarks/peers/"
     # every module imports (optional packages such as torch and tensorflow are imported only when used)
@@ -103,7 +135,8 @@ def test_rollout_peers_say_why_they_cannot_run(monkeypatch):
 
 
 def test_rollout_quick_writes_valid_json(tmp_path):
-    doc = run_quick("rollout", tmp_path / "rollout.json")
+    doc, stdout = run_quick_with_output("rollout", tmp_path / "rollout.json")
+    assert_quick_says_what_it_is(stdout, "rollout", {"torch_compile", "keras", "keras_jax"})
     assert doc["benchmark"] == "rollout" and doc["quick"] is True
     assert doc["command"].startswith("python -m benchmarks.rollout")
     assert "--quick" in doc["command"] and doc["machine"]["jax_backend"]
@@ -152,7 +185,9 @@ def test_rollout_targets_are_judged_on_the_measured_figures():
 
 
 def test_train_quick_writes_valid_json(tmp_path):
-    doc = run_quick("train", tmp_path / "train.json")
+    doc, stdout = run_quick_with_output("train", tmp_path / "train.json")
+    assert_quick_says_what_it_is(stdout, "train", {"ours_1device", "keras", "keras_jax"})
+    assert "peak RSS MiB" in stdout
     assert doc["benchmark"] == "train" and doc["quick"] is True and "--quick" in doc["command"]
     assert doc["command"].startswith("python -m benchmarks.train")
     assert doc["machine"]["loadavg_start"] and doc["machine"]["loadavg_end"]
@@ -173,7 +208,7 @@ def test_train_quick_writes_valid_json(tmp_path):
     # PyTorch is optional (CI installs only .[test]): either measured or skipped with a reason
     for kind in ("torch_loop", "torch_vmap"):
         assert kind in impls or any(s["impl"] == kind and s["reason"] for s in res["skipped"])
-    assert any(s["impl"] == "keras" and s["reason"] for s in res["skipped"])
+    assert all(any(s["impl"] == k and s["reason"] for s in res["skipped"]) for k in ("keras", "keras_jax"))
     floor = res["floor"]
     assert 0 < floor["ideal"]["floor_s_per_1000"] and 0 < floor["xla"]["floor_s_per_1000"]
     assert all(c["xla_flops"] > 0 and c["xla_bytes"] > 0 for c in res["step_cost"])
@@ -211,6 +246,13 @@ def test_ours_layout_splits_any_seed_count_over_any_core_count():
             assert 1 <= used <= devices and lanes <= 256 and n % (used * lanes) == 0, (n, devices)
     assert ours_layout(1024, 2) == (2, 256) and ours_layout(16, 2) == (2, 8) and ours_layout(1, 2) == (1, 1)
     assert ours_layout(1024, 3) == (2, 256) and ours_layout(4096, 6) == (4, 256)
+    # on a GPU all of a device's seeds in one vmapped block; --lanes caps it anywhere
+    from benchmarks.train import default_max_lanes
+    assert ours_layout(10_000, 1, default_max_lanes("gpu")) == (1, 10_000)
+    assert default_max_lanes("cpu") is None and default_max_lanes("gpu", 64) == 64
+    assert ours_layout(10_000, 1, default_max_lanes("cpu")) == (1, 250)
+    with pytest.raises(ValueError, match="max_lanes"):
+        ours_layout(16, 1, 0)
 
 
 def test_every_library_name_the_benchmarks_import_exists():
@@ -239,3 +281,236 @@ def test_bad_arguments_are_refused_before_any_measurement(module, args, message)
     main = importlib.import_module(f"benchmarks.{module}").main
     with pytest.raises(SystemExit, match=message):
         main(["--quick", "--out", "/nonexistent/never-written.json", *args])
+
+
+# --------------------------------------------------------------------------- Keras on the JAX backend
+
+HAS_KERAS = importlib.util.find_spec("keras") is not None
+
+
+def test_keras_peers_are_found_or_skipped_with_the_reason(tmp_path, monkeypatch):
+    from benchmarks.peers import keras as keras_runner
+
+    with pytest.raises(ValueError, match="keras_jax"):
+        keras_runner.find_python("keras_tf")
+    with pytest.raises(ValueError, match="backend"):
+        keras_runner.run_peer(sys.executable, ["train"], backend="theano")
+    if HAS_KERAS:  # the project's venv: keras 3 and jax, so keras_jax runs here, in this python
+        python, how = keras_runner.find_python("keras_jax")
+        assert python == sys.executable and "KERAS_BACKEND=jax" in how
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(keras_runner.importlib.util, "find_spec",
+                        lambda name, *a: None if name == "keras" else real_find_spec(name, *a))
+    python, why = keras_runner.find_python("keras_jax")
+    assert python is None and "keras is not installed" in why
+    monkeypatch.setattr(keras_runner.importlib.util, "find_spec", lambda name, *a: object())
+    monkeypatch.setattr(keras_runner.metadata, "version", lambda name: "2.15.0")
+    python, why = keras_runner.find_python("keras_jax")
+    assert python is None and "no JAX backend" in why
+    monkeypatch.undo()
+    # the peer runs with the backend asked for, and its folder does not shadow the keras package
+    monkeypatch.setattr(keras_runner, "PEER", tmp_path / "peer.py")
+    (tmp_path / "keras.py").write_text("")
+    shadow = str(tmp_path / "keras.py")
+    (tmp_path / "peer.py").write_text(
+        "import importlib.util, json, os\n"
+        "spec = importlib.util.find_spec('keras')\n"
+        "print(json.dumps({'backend': os.environ['KERAS_BACKEND'],\n"
+        f"                  'shadowed': spec is not None and spec.origin == {shadow!r}}}))\n")
+    assert keras_runner.run_peer(sys.executable, ["train"], backend="jax") == {"backend": "jax", "shadowed": False}
+    assert keras_runner.run_peer(sys.executable, ["train"])["backend"] == "tensorflow"
+
+
+def test_keras_peers_are_skipped_in_quick_runs_and_run_on_their_backend(monkeypatch):
+    from argparse import Namespace
+
+    from benchmarks.peers import keras as keras_runner
+    from benchmarks.train import run_keras
+
+    for peer in ("keras", "keras_jax"):
+        row, why = run_keras([], Namespace(quick=True, keras_python=None, keras_seeds=None), peer)
+        assert row is None and "not run with --quick" in why
+    # a full run: the peer's backend is passed on, and the steady per-seed time skips the first seed
+    calls = []
+
+    def fake_peer(python, args, timeout_s=3600.0, backend="tensorflow"):
+        calls.append((python, args, backend))
+        variant = {"seconds_median": 9.0, "final_loss_median": 0.037, "steps_full": 640, "epochs": 20}
+        return {"seeds": 3, "backend": backend, "per_variant": {"activation/relu": variant},
+                "per_seed": [{"seconds_full": s} for s in (20.0, 10.0, 12.0)]}
+
+    monkeypatch.setattr(keras_runner, "run_peer", fake_peer)
+    monkeypatch.setattr(keras_runner, "keras_jax_python", lambda: ("/some/python", "this python"))
+    row, how = run_keras([], Namespace(quick=False, keras_python=None, keras_seeds=None), "keras_jax")
+    assert calls == [("/some/python", ["train", "--seeds", "3"], "jax")] and how == "this python"
+    assert row["impl"] == "keras_jax" and row["keras_backend"] == "jax" and row["first_seed_s"] == 20.0
+    assert row["s_per_seed_steady"] == 11.0 and math.isclose(row["run_s"], 33.0)
+    assert row["per_variant"][0]["final_loss_median"] == 0.037 and row["steps_per_seed"] == 640
+
+
+@pytest.mark.skipif(not HAS_KERAS, reason="keras is not installed (pip install '.[keras]')")
+def test_keras_jax_peer_trains_the_article_model_and_reports_its_loss():
+    # Example 1 (100 examples) for 2 of its 100 epochs: the article's script as written, on JAX.
+    from benchmarks.peers import keras as keras_runner
+    from benchmarks.train import keras_row
+
+    out = keras_runner.run_peer(sys.executable, ["train", "--seeds", "1", "--examples", "1", "--epochs-scale", "0.02"],
+                                backend="jax", timeout_s=240)
+    assert out["backend"] == "jax" and out["tensorflow"] is None and out["keras"].startswith("3.")
+    rec = out["per_variant"]["diversity/relu"]
+    assert rec["epochs_run"] == 2 and rec["epochs"] == 100 and out["extrapolated"] is True
+    assert math.isfinite(rec["final_loss_median"]) and 0 < rec["final_loss_median"] < 1  # x -> x on [0.4, 0.6]
+    row = keras_row("keras_jax", out, [], "this python")
+    assert row["impl"] == "keras_jax" and row["keras_backend"] == "jax" and row["n_seeds"] == 1
+    assert row["per_variant"][0]["final_loss_median"] == rec["final_loss_median"] and row["run_s"] > 0
+
+
+@pytest.mark.skipif(not HAS_KERAS, reason="keras is not installed (pip install '.[keras]')")
+def test_keras_jax_rollout_carries_the_state_and_matches_numpy():
+    # Stateful mode: the compiled step must carry (h, c) from step to step; Keras-JAX's
+    # predict_on_batch does not, so it is excluded (its predictions differ from model(x)'s).
+    from benchmarks.peers.numpy_rollout import numpy_loop
+    from benchmarks.rollout_worker import measure_keras
+
+    u, steps = 3, 6
+    rng = np.random.default_rng(1)
+    w = {"kernel": rng.normal(size=(1, 4 * u)), "recurrent": rng.normal(size=(1, u, 4 * u)),
+         "bias": rng.normal(size=(1, 4 * u)), "dense": rng.normal(size=(1, u)), "dense_bias": rng.normal(size=(1,))}
+    w = {k: v.astype(np.float32) for k, v in w.items()}
+    oracle = numpy_loop(w, "stateful", 0.5).run(steps)
+    rec = measure_keras(w, "stateful", steps, {"budget_s": 0.01, "keras_python": None, "keras_warmup": 1},
+                        oracle, peer="keras_jax")
+    assert rec["status"] == "ok", rec
+    assert rec["max_abs_diff_vs_ours"] < 1e-5 and rec["s_per_step"] > 0
+    assert "(jax)" in rec["note"] and "jax_jit" in rec["keras"] and "excluded" in rec["note"]
+    assert rec["keras"]["jax_jit"]["agrees_with_model_call"] is True
+    assert rec["keras"]["predict_on_batch"]["agrees_with_model_call"] is False
+    # B > 1: one Keras model per seed, measured at B = 1 only
+    w2 = {k: np.concatenate([v, v]) for k, v in w.items()}
+    assert measure_keras(w2, "window", steps, {"budget_s": 0.01}, oracle, peer="keras_jax")["status"] == "skipped"
+
+
+def test_headline_ratio_is_against_the_fastest_keras():
+    from benchmarks.rollout import summarise
+    from benchmarks.train import targets
+
+    ours = {"impl": "ours", "n_seeds": 1024, "run_s": 12.8, "s_per_1000_seeds": 12.5}
+    rows = [ours, {"impl": "keras", "n_seeds": 3, "run_s": 60.0}, {"impl": "keras_jax", "n_seeds": 3, "run_s": 30.0}]
+    keras_target = next(t for t in targets(rows, {}, on_gpu=False) if "Keras" in t["target"])
+    assert keras_target["fastest_keras"] == "keras_jax" and "keras_jax" in keras_target["target"]
+    assert math.isclose(keras_target["ratio"], 10.0 / 0.0125) and keras_target["met"] is False  # 800x
+    assert math.isclose(keras_target["ratio_per_keras"]["keras"], 1600.0)
+    base = {"hidden": 32, "batch": 1, "mode": "window", "status": "ok", "compile_s": None, "peak_rss_bytes": 1}
+    records = [dict(base, impl="ours", s_per_step=1e-6, cpu_s_per_step=1e-6),
+               dict(base, impl="keras", s_per_step=4e-4, cpu_s_per_step=None),
+               dict(base, impl="keras_jax", s_per_step=5e-5, cpu_s_per_step=None)]
+    limit = {"flops_per_s": 1e11, "bytes_per_s": 5e10, "cache_bytes_per_s": 2e11}
+    (row,) = summarise(records, limit)
+    assert row["ratio_vs_fastest_keras"]["impl"] == "keras_jax"
+    assert math.isclose(row["ratio_vs_fastest_keras"]["ratio"], 50.0)
+
+
+# --------------------------------------------------------------------------- quick modes
+
+def test_quick_never_writes_over_a_full_run(tmp_path):
+    from benchmarks import common
+
+    for name in ("train", "rollout"):
+        with pytest.raises(SystemExit, match="would overwrite the full run"):
+            common.parse_args(name, "", ["--quick", "--out", str(common.RESULTS_DIR / f"{name}.json")])
+    full = tmp_path / "full.json"
+    full.write_text(json.dumps({"benchmark": "train", "quick": False, "results": {}}))
+    with pytest.raises(SystemExit, match="would overwrite"):
+        common.parse_args("train", "", ["--quick", "--out", str(full)])
+    common.parse_args("train", "", ["--out", str(full)])  # a full run may rewrite it
+    earlier_quick = tmp_path / "quick.json"
+    earlier_quick.write_text(json.dumps({"benchmark": "train", "quick": True}))
+    assert common.parse_args("train", "", ["--quick", "--out", str(earlier_quick)]).out == earlier_quick
+    assert common.parse_args("train", "", ["--quick"]).out.parent != common.RESULTS_DIR
+
+
+def test_quick_report_says_when_there_is_no_committed_run(tmp_path, monkeypatch, capsys):
+    from benchmarks import common, train
+
+    skipped = [{"impl": "keras", "reason": "TensorFlow is not installed"},
+               {"impl": "torch_lstmcell", "hidden": 4, "batch": 3, "mode": "window", "reason": "B = 1 only"},
+               {"impl": "torch_lstmcell", "hidden": 4, "batch": 3, "mode": "stateful", "reason": "B = 1 only"}]
+    text = common.quick_report("train", train.headline, skipped)
+    assert text == capsys.readouterr().out.strip() and "CANNOT JUDGE SPEED" in text
+    assert "keras: TensorFlow is not installed" in text
+    assert "torch_lstmcell (hidden=4 batch=3 mode=window; hidden=4 batch=3 mode=stateful): B = 1 only" in text
+    if committed("train") is not None:  # the committed run's headline, memory in MiB
+        assert "ours: " in text and " s per 1000 seeds at N = " in text and " MiB" in text
+    monkeypatch.setattr(common, "RESULTS_DIR", tmp_path)
+    text = common.quick_report("train", train.headline, [])
+    assert "committed full run: none: no committed full run (benchmarks/results/train.json does not exist)" in text
+    assert "skipped peers: none" in text
+    (tmp_path / "train.json").write_text(json.dumps({"quick": True, "results": {}}))
+    assert "is not a full run's document" in common.quick_report("train", train.headline, [])
+    assert common.mib(3 * 2 ** 20) == 3.0 and common.mib(None) is None
+    assert common.figure(1894.34) == "1,894" and common.figure(12.74) == "12.7" and common.figure(None) == "-"
+
+
+# --------------------------------------------------------------------------- the GPU check
+
+def test_gpu_check_quick_runs_every_part_on_the_cpu(tmp_path):
+    out = tmp_path / "gpu_check.json"
+    proc = subprocess.run(["bash", str(BENCHMARKS / "gpu_check.sh"), "--quick", str(out)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=300, env={**os.environ, "PYTHON": sys.executable})
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    doc = json.loads(out.read_text())
+    assert doc["benchmark"] == "gpu_check" and doc["quick"] is True and "--quick" in doc["command"]
+    assert doc["machine"]["jax_devices"] and doc["machine"]["cpu"] and doc["timestamp"]
+    parts = doc["parts"]
+    assert list(parts) == ["device", "equality", "train", "rollout", "sequence"]
+    dev = parts["device"]
+    assert dev["status"] == "ok" and dev["backend"] == "cpu" and dev["on_gpu"] is False
+    assert dev["devices"] and doc["summary"]["device"] and "nvidia_smi" in dev
+    eq = parts["equality"]
+    assert eq["status"] == "ok" and eq["passed"] is True and doc["summary"]["equality_passed"] is True
+    assert len(eq["checks"]) == 4 and {c["program"].split()[0] for c in eq["checks"]} == {"train", "rollout_batched"}
+    assert all(c["within_tolerance"] and c["max_abs_diff"] == 0.0 for c in eq["checks"])  # the CPU against itself
+    tr = parts["train"]
+    assert tr["status"] == "ok" and tr["s_per_10000_seeds"] > 0 and tr["met"] is False  # no GPU: not judged
+    assert tr["complete"] is True and math.isfinite(tr["per_variant"][0]["final_loss_median"])
+    ro = parts["rollout"]
+    assert ro["status"] == "ok" and {(r["impl"], r["mode"]) for r in ro["summary"]} == \
+        {(i, m) for i in ("ours", "ours_vmap") for m in ("window", "stateful")}
+    assert all(r["status"] == "ok" and r["seed_steps_per_s"] > 0 for r in ro["summary"])
+    assert parts["sequence"]["status"] in ("skipped", "not available") and parts["sequence"]["reason"]
+    assert "CANNOT JUDGE SPEED" in proc.stdout
+
+
+def test_gpu_check_time_boxes_parts_and_records_failures(tmp_path, monkeypatch):
+    from benchmarks import gpu_check
+
+    out = tmp_path / "part.json"
+    rec = gpu_check._subprocess_part([sys.executable, "-c", "import time; time.sleep(30)"], out, 0.5)
+    assert rec["status"] == "timed_out" and rec["limit_s"] == 0.5
+    rec = gpu_check._subprocess_part([sys.executable, "-c", "raise SystemExit('no GPU here')"], out, 30)
+    assert rec["status"] == "failed" and "no GPU here" in rec["stderr_tail"]
+    out.write_text(json.dumps({"status": "ok", "x": 1}))
+    assert gpu_check._subprocess_part([sys.executable, "-c", "pass"], out, 30)["x"] == 1
+    # a part stopped by its time box keeps what it had measured
+    out.write_text(json.dumps({"status": "partial", "variants_done": ["a"]}))
+    rec = gpu_check._subprocess_part([sys.executable, "-c", "import time; time.sleep(30)"], out, 0.5)
+    assert rec["status"] == "timed_out" and rec["variants_done"] == ["a"]
+    # a part that raises is recorded as failed (with the error), in its file too, not fatal
+    def broken(quick, save):
+        save({"n": 1})
+        return 1 / 0
+
+    monkeypatch.setitem(gpu_check.PART_FUNCTIONS, "train", broken)
+    rec = gpu_check.run_part("train", True, tmp_path / "train.json")
+    assert rec["status"] == "failed" and "ZeroDivisionError" in rec["reason"] and "traceback" in rec
+    assert json.loads((tmp_path / "train.json").read_text())["status"] == "failed"
+    rec = gpu_check._sequence(False, tmp_path, 30, module="benchmarks.no_such_suite")
+    assert rec["status"] == "not available" and "benchmarks/no_such_suite.py" in rec["reason"]
+    # the equality check can fail: beyond float32 tolerance, or not finite
+    assert gpu_check._compare([1.0, 2.0], [1.0, 2.0 + 1e-6])["within_tolerance"] is True
+    assert gpu_check._compare([1.0, 2.0], [1.0, 2.001])["within_tolerance"] is False
+    assert gpu_check._compare([float("nan")], [1.0])["within_tolerance"] is False
+    summary = gpu_check.summarise({"device": {"status": "failed"}, "train": {"status": "timed_out"}})
+    assert summary["device"] == "unknown" and summary["statuses"] == {"device": "failed", "train": "timed_out"}
+    with pytest.raises(SystemExit, match="--parts"):
+        gpu_check.main(["--quick", "--parts", "device,gpu"])

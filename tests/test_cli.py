@@ -456,3 +456,22 @@ def test_a_catalogue_name_that_would_leave_the_folder_is_refused(tmp_path):
     with pytest.raises(ValueError, match=r"variant name .* \(no '/', no leading '\.'\), got '\.\./\.\./\.\./victim'"):
         cli.run_cli("evil.py", "", {"evil": evil}, default_seeds=2, argv=["--out", str(tmp_path / "out" / "x")])
     assert (victim / "keep").read_text() == "precious"
+
+
+def test_report_rewrites_a_finished_run_without_training(tiny_run, tmp_path, capsys, monkeypatch):
+    import shutil
+
+    from lstm_ar.study import experiment
+
+    _, out, _ = tiny_run
+    copy = tmp_path / "copy"
+    shutil.copytree(out / "activation", copy / "activation", symlinks=False, ignore=shutil.ignore_patterns("report.md"))
+    before = json.loads((copy / "activation" / "summary.json").read_text())
+    monkeypatch.setattr(experiment, "make_train", lambda *a, **k: pytest.fail("trained"))
+    assert cli.main(["report", "reproduce", "--out", str(copy), "--no-plots"]) == 0
+    after = json.loads((copy / "activation" / "summary.json").read_text())
+    assert after["claims"] == before["claims"] and after["resummarised"]["argv"][1] == "report"
+    assert "E2-sigmoid-flat" in capsys.readouterr().out and (copy / "REPORT.md").is_file()
+    assert cli.main(["report", "cure", "--out", str(copy)]) == 2  # writes its own reports
+    assert cli.main(["report", "context", "--out", str(copy)]) == 2  # no run of it there
+    assert "no finished run of context" in capsys.readouterr().err

@@ -199,8 +199,25 @@ def test_split_errors(good_csv, tmp_path):
         split_point(data, test_from="2019-01-01")
     with pytest.raises(InputError, match=r"is not a date"):
         split_point(data, test_from="soon")
-    with pytest.raises(InputError, match=r"--test-from needs --time-column"):
-        split_point(load_series(good_csv, column="y"), test_from="2020-02-01")
+    untimed = load_series(good_csv, column="y")
+    with pytest.raises(InputError, match=r"without --time-column it must be an integer, the index of the first held-out "
+                                         r"value counted from 0 \(1 to 119 for 120 values\); for a date, give --time-column"):
+        split_point(untimed, test_from="2020-02-01")
+    for bad in ("0", "120", "-3"):
+        with pytest.raises(InputError, match=rf"--test-from {bad}: the index of the first held-out value \(counted from "
+                                             r"0\) must be between 1 and 119"):
+            split_point(untimed, test_from=bad)
+    with pytest.raises(InputError, match=r"must be an integer"):
+        split_point(untimed, test_from="99.5")
+
+
+def test_test_from_without_a_time_column_is_a_row_index(good_csv):
+    """The first held-out value's index, counted from 0: the number of training values."""
+    untimed = load_series(good_csv, column="y")
+    assert split_point(untimed, test_from="100") == 100 and split_point(untimed, test_from=" 1 ") == 1
+    assert split_point(untimed, test_from="119") == 119
+    held = untimed.values[split_point(untimed, test_from="70"):]
+    np.testing.assert_array_equal(held, VALUES[70:])
 
 
 # ----------------------------------------------------------------------------------------------
@@ -210,7 +227,9 @@ def test_split_errors(good_csv, tmp_path):
 @pytest.mark.parametrize("words, message", [
     (["--csv", "{d}/nope.csv"], "nope.csv: no such file"),
     (["--csv", "{d}/good.csv", "--column", "sales"], "no column 'sales'; the file's columns are 'date', 'y'"),
-    (["--csv", "{d}/good.csv", "--column", "y", "--test-from", "2020-03-01"], "--test-from needs --time-column"),
+    (["--csv", "{d}/good.csv", "--column", "y", "--test-from", "2020-03-01"], "without --time-column it must be an "
+                                                                              "integer"),
+    (["--csv", "{d}/good.csv", "--column", "y", "--test-from", "100"], "too few values: 120 in all, 20 held out"),
     (["--csv", "{d}/good.csv", "--column", "y", "--window", "1,x"], "--window must be integers"),
     (["--csv", "{d}/good.csv", "--column", "y", "--remedies", "tanh,magic"], "unknown remedy 'magic'; valid: default"),
     (["--csv", "{d}/good.csv", "--column", "y", "--window", "100"], "too few values: 120 in all, 96 to train"),

@@ -8,6 +8,12 @@ Two tiny runs (module fixtures, ``--quick``: 4 seeds, window 1, 20 epochs so the
   point, and the data's one-lag least-squares slope (0.980, the shrinkage formula
   ``cos(w) s2 / (s2 + n2)``) explains why.
 
+The sine run also asks for the recipe remedy ``direct`` (the direct multi-horizon head, at quick
+size; the noise run has no remedies, as ``--quick`` defaults): it must appear among the judged
+variants, in the verdict and in ``remedies_per_seed.csv``, whose values are recomputed for a
+single seed with ``make_train`` + ``rollouts`` + ``path_metrics`` and numpy (the backtest and the
+settle value in the user's units).
+
 Every number the verdict states is checked against the per-seed files. The verdict itself is also
 tested on hand-made measures (no training), so each sentence can be made to fail."""
 
@@ -21,7 +27,7 @@ import pytest
 from lstm_ar import cli
 from lstm_ar.config import ModelConfig, TrainConfig
 from lstm_ar.data.series import noisy_sine, white_noise
-from lstm_ar.user import study, verdict
+from lstm_ar.user import recipes, study, verdict
 from lstm_ar.user.io import InputError, UserSeries
 from tests.conftest import compilation_cache as conftest_compilation_cache
 
@@ -44,6 +50,8 @@ def run(folder, values, name, *extra):
     assert code == 0
     out = folder / "out" / name
     rows = list(csv.DictReader(open(out / "per_seed.csv")))
+    if (out / study.RECIPES_PER_SEED).exists():
+        rows += list(csv.DictReader(open(out / study.RECIPES_PER_SEED)))
     return json.loads((out / "summary.json").read_text()), rows, (out / "report.md").read_text()
 
 
@@ -54,7 +62,7 @@ def noise_run(tmp_path_factory, compilation_cache):
 
 @pytest.fixture(scope="module")
 def sine_run(tmp_path_factory, compilation_cache):
-    return run(tmp_path_factory.mktemp("sine"), SINE, "sine")
+    return run(tmp_path_factory.mktemp("sine"), SINE, "sine", "--remedies", "direct")
 
 
 def seeds_of(rows, variant):
@@ -117,6 +125,74 @@ def test_the_summary_and_report_carry_the_user_section(sine_run):
     assert math.isclose(user["references"][label]["rmse_raw"], user["references"][label]["rmse"] * std, rel_tol=1e-9)
 
 
+
+def test_quick_runs_no_remedy_unless_asked(noise_run):
+    summary, rows, report = noise_run
+    assert summary["user"]["recipes"] == {} and list(summary["user"]["variants"]) == ["window_1"]
+    assert study.RECIPES_PER_SEED not in report and {r["variant"] for r in rows} == {"window_1"}
+
+
+# ----------------------------------------------------------------------------------------------
+# The recipe remedy ``direct`` end to end, and against an independent computation
+
+
+def test_the_direct_head_is_judged_beside_the_variants(sine_run):
+    summary, rows, report = sine_run
+    user = summary["user"]
+    assert list(user["variants"]) == ["window_1", "direct"]
+    words = "LSTM(8, tanh), window 5, direct head over 100 steps (remedy direct)"  # quick size; H = the 100 held out
+    assert user["variants"]["direct"]["words"] == words
+    assert user["recipes"]["direct"]["horizon"] == 100 and user["recipes"]["direct"]["epochs"] == 2
+    direct = seeds_of(rows, "direct")
+    assert [int(r["seed"]) for r in direct] == [0, 1, 2, 3]
+    assert set(direct[0]) >= {"collapsed", "diverged", "settle_value_raw", "steps_to_collapse", "rollout_rmse",
+                              "valid_horizon", "backtest_rmse", "backtest_valid_horizon", "backtest_collapse_rate"}
+    sentence = next(line for line in user["verdict"] if line.startswith(words + ":"))
+    collapsed = sum(float(r["collapsed"]) > 0 for r in direct)
+    assert (f"collapses on {collapsed}/4 seeds" in sentence) if collapsed else ("does not collapse on any of 4" in sentence)
+    best = user["references"][user["best_reference"]]["rmse"]
+    beats = sum(float(r["backtest_rmse"]) < best for r in direct)
+    assert user["variants"]["direct"]["beats_best_reference"]["k"] == beats and f"on {beats}/4 seeds" in sentence
+    assert f"| direct | {words} |" in report and "[remedies_per_seed.csv](remedies_per_seed.csv)" in report
+    assert seeds_of(rows, "window_1")  # the scenario's own variant is still there
+
+
+def test_the_bridge_equals_make_train_rollouts_and_path_metrics(sine_run):
+    """Seed 1 of ``remedies_per_seed.csv`` recomputed alone: the same plan,
+    ``make_train`` + ``rollouts`` + ``path_metrics``, and numpy for the backtest's origins,
+    contexts and mean RMSE and for the settle value in the user's units."""
+    import jax
+    import jax.numpy as jnp
+
+    from lstm_ar.remedies.rollout import path_metrics, rollouts
+    from lstm_ar.remedies.train import make_train
+
+    _, rows, _ = sine_run
+    plan = study.plan_study(series(SINE), 400, windows=(1,), epochs=20, remedies=("direct",), backtest_origins=5,
+                            quick=True)
+    (planned,) = plan.recipes
+    recipe, sc = planned.recipe, plan.scenario
+    assert (recipe.head, recipe.horizon, recipe.model.window, recipe.model.units, recipe.epochs) == ("direct", 100, 5, 8, 2)
+    mean, std = SINE[:400].mean(), SINE[:400].std()
+    z = ((SINE - mean) / std).astype(np.float32)
+    train = jax.jit(make_train(recipe, 400))
+    roll = jax.jit(lambda p, c, k: rollouts(p, c, 100, recipe, k)["point"])
+    origins = (np.arange(5) * (100 - 50)) // 4  # 5 origins over 100 held-out values, 50 steps each
+    row = seeds_of(rows, "direct")[1]
+    key = jax.random.fold_in(jax.random.key(0), 1)  # seed 1 of root seed 0, as every variant's
+    params = train(key, jnp.asarray(z[:400])).params
+    ys = roll(params, jnp.asarray(z[395:400]), key)  # a window-5 model reads the last 5 values (one compile)
+    m = path_metrics(ys, jnp.asarray(z[400:]), float(z[:400].std()), float(z[:400].mean()))
+    np.testing.assert_allclose(float(row["rollout_rmse"]), float(m["rollout_rmse"]), rtol=1e-4)
+    np.testing.assert_allclose(float(row["valid_horizon"]), float(m["valid_horizon"]))
+    settle = float(np.mean(np.asarray(ys, np.float64)[-50:])) * std + mean
+    np.testing.assert_allclose(float(row["settle_value_raw"]), settle, rtol=1e-4, atol=1e-5)
+    rmse = [np.sqrt(np.mean(np.square(np.asarray(roll(params, jnp.asarray(z[400 + o - 5:400 + o]), key))[:50]
+                                      - z[400 + o:450 + o]))) for o in origins]
+    np.testing.assert_allclose(float(row["backtest_rmse"]), np.mean(rmse), rtol=1e-4)
+    assert sc.backtest().origins.tolist() == origins.tolist()
+
+
 # ----------------------------------------------------------------------------------------------
 # Remedies and the plan (no training)
 
@@ -127,11 +203,13 @@ def series(values):
 
 
 def test_remedies_parse_and_apply():
-    assert study.parse_remedies("default") == study.DEFAULT_REMEDIES
+    assert study.parse_remedies("default") == study.DEFAULT_REMEDIES and "direct" in study.DEFAULT_REMEDIES
     assert study.parse_remedies("none") == ()
     assert study.parse_remedies("tanh, clip_1,tanh") == ("tanh", "clip_1")
+    assert study.parse_remedies("direct,tanh,direct") == ("direct", "tanh")
+    assert not set(study.REMEDIES) & set(recipes.RECIPE_REMEDIES)  # a name says which table it is in
     with pytest.raises(InputError, match=r"unknown remedy 'cure'; valid: default, none, or a comma-separated list of "
-                                         r"window_50, tanh"):
+                                         r"window_50, tanh, .*, epochs_x5, direct$"):
         study.parse_remedies("tanh,cure")
     base = TrainConfig(model=ModelConfig(units=8, window=1, activation="relu"), epochs=3)
     for name, remedy in study.REMEDIES.items():
@@ -153,6 +231,35 @@ def test_plan_names_variants_and_leaves_out_what_cannot_run():
     assert "seasonal_naive" in plan.references.rmse
     short = study.plan_study(series(x[:120]), 60, windows=(1,), remedies=("window_50", "scheduled_k40"))
     assert any("remedy scheduled_k40 left out: it needs 61 training values" in n for n in short.notes)
+
+
+def test_the_direct_head_is_planned_from_the_users_model():
+    """H = the rollout length (every held-out value); window max(first window, 50), reduced when the
+    training part holds fewer than MIN_EXAMPLES examples, left out when not even window 1 fits."""
+    x = np.sin(np.arange(300) / 4.0) + 0.01 * np.cos(np.arange(300))
+    plan = study.plan_study(series(x), 240, windows=(1, 20), units=16, activation="relu", epochs=7,
+                            remedies=("direct", "tanh"))
+    assert list(plan.scenario.variants) == ["window_1", "window_20", "tanh"]
+    (direct,) = plan.recipes
+    r = direct.recipe
+    assert (r.head, r.horizon, r.model.window, r.model.units, r.model.activation, r.epochs) == ("direct", 60, 50, 16,
+                                                                                               "relu", 7)
+    assert r.horizon == plan.scenario.rollout_steps and direct.words == ("LSTM(16, relu), window 50, direct head over "
+                                                                         "60 steps (remedy direct)")
+    assert study.plan_study(series(x), 240, windows=(60,), remedies=("direct",)).recipes[0].recipe.model.window == 60
+    # 200 training values, 100 held out: 200 - 100 + 1 - 32 = 69 >= 50 fits; 150: window 19
+    fits = study.plan_study(series(x[:300]), 200, windows=(1,), remedies=("direct",))
+    assert fits.recipes[0].recipe.model.window == 50 and not fits.notes
+    shrunk = study.plan_study(series(x[:250]), 150, windows=(1,), remedies=("direct",))
+    assert shrunk.recipes[0].recipe.model.window == 19
+    assert "remedy direct: window reduced from 50 to 19, so that the 150 training values hold 32 examples" in shrunk.notes[0]
+    gone = study.plan_study(series(x[:300]), 120, windows=(1,), remedies=("direct",))
+    assert gone.recipes == () and "remedy direct left out: a direct head over the 180 held-out steps needs at least " \
+                                  "212 training values" in gone.notes[0]
+    big = recipes.direct(plan.scenario.variants["window_1"], 20_000, 5_000)  # 14,951 examples x 5,000 targets
+    assert big.recipe is None and "more than the 67108864 it may hold in memory" in big.note
+    quick = study.plan_study(series(x), 240, windows=(1,), remedies=("direct",), quick=True).recipes[0].recipe
+    assert (quick.model.window, quick.model.units, quick.epochs, quick.horizon) == (5, 8, 2, 60)
 
 
 # ----------------------------------------------------------------------------------------------

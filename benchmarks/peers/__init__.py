@@ -7,21 +7,25 @@ Rollout (``benchmarks/rollout.py``; B forecasters with their own weights, free-r
 * ``torch_eager``, ``torch_lstmcell`` (B = 1), ``torch_compile`` (``torch_rollout``): PyTorch
   eager with ``baddbmm`` over stacked weights, the literal ``nn.LSTMCell`` + ``nn.Linear`` loop,
   and ``torch.compile`` of the eager step;
-* ``keras`` (``keras`` runs ``keras_script.py``): Keras ``model(x)`` in a loop (B = 1), in a
-  Python with TensorFlow.
+* ``keras``, ``keras_jax`` (``keras`` runs ``keras_script.py``): Keras's rollout loop (B = 1; the
+  fastest of ``model(x)``, ``predict_on_batch`` and a compiled step whose predictions agree with
+  ``model(x)``'s), on TensorFlow in a Python with TensorFlow and on JAX in this Python
+  (``KERAS_BACKEND=jax``).
 
 Training (``benchmarks/train.py``; the seed suite over N seeds):
 
 * ``python_loop`` (``jax_loops``): a Python loop over single-seed jitted runs of ``make_train``;
 * ``torch_loop``, ``torch_vmap`` (``torch_train``): the suite in PyTorch, one seed after another
   and with ``torch.func.vmap`` over stacked seeds;
-* ``keras`` (``keras`` runs ``keras_script.py``): the article's own Keras code, seed after seed.
+* ``keras``, ``keras_jax`` (``keras`` runs ``keras_script.py``): the article's own Keras code, seed
+  after seed, on TensorFlow and on JAX.
 
 A peer whose package is missing (or that does not apply, e.g. ``nn.LSTMCell`` with B > 1)
 raises ``PeerUnavailable`` with the reason; the benchmark records it as ``unavailable`` with that
 reason and goes on: torch and TensorFlow are imported only when their peer is built. This
-``__init__`` and ``keras_script.py`` import only the standard library and numpy, so the Keras
-script runs in a Python that has TensorFlow but not lstm_ar.
+``__init__`` and ``keras_script.py`` import only the standard library and numpy (and keras with
+its backend), so the Keras script runs in a Python that has TensorFlow but not lstm_ar; both Keras
+peers run it as a subprocess, so the benchmark's own JAX is untouched.
 """
 
 from __future__ import annotations

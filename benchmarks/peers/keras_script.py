@@ -1,10 +1,16 @@
 """The Keras peer for the benchmarks: the seed article's Keras code, run and timed in Keras itself.
 
-Run with a Python that has TensorFlow (a separate venv; the project's own venv has no TensorFlow).
-It imports only the standard library, numpy and tensorflow/keras, and prints ONE JSON object on
-the last line of stdout; everything else (Keras progress bars, TF logs) goes to stderr.
+Runs on whichever backend ``KERAS_BACKEND`` names, unchanged: ``tensorflow`` (Keras's default; a
+Python with TensorFlow, a separate venv: the project's own venv has no TensorFlow) or ``jax``
+(Keras 3 on JAX, no TensorFlow: the project's own venv, ``KERAS_BACKEND=jax``). It imports only
+the standard library, numpy, keras and its backend, and prints ONE JSON object on the last line
+of stdout; everything else (Keras progress bars, backend logs) goes to stderr.
 
-  python benchmarks/peers/keras_script.py train --seeds K [--examples 1,2,3] [--epochs-scale F] [--threads N]
+``benchmarks/peers/keras.py`` (``run_peer``) runs it. By hand, keep this folder off the import
+path (its ``keras.py`` would shadow the keras package): ``python -P`` (Python >= 3.11), e.g.
+``KERAS_BACKEND=jax python -P benchmarks/peers/keras_script.py train --seeds 2``.
+
+  keras_script.py train --seeds K [--examples 1,2,3] [--epochs-scale F] [--threads N]
       The article's three examples for seeds 0..K-1, faithfully: keras.utils.set_random_seed(seed)
       at the top of each example (as if each example script were run with that seed), Keras
       defaults (batch 32, Adam lr 1e-3), and the predict call each example makes. The article's
@@ -14,14 +20,21 @@ the last line of stdout; everything else (Keras progress bars, TF logs) goes to 
       variant's epochs (at least 2: the first epoch also traces the train step, so the full fit is
       extrapolated from the median of the later epochs).
 
-  python benchmarks/peers/keras_script.py rollout --weights W.npz --mode window|stateful --steps N
+  keras_script.py rollout --weights W.npz --mode window|stateful --steps N
                                  [--x0 0.5] [--activation tanh] [--budget-s 20]
       One forecaster LSTM(u) -> Dense(1) loaded from W.npz (Keras layout: kernel [1,4u], recurrent
       [u,4u], bias [4u], dense [u,1], dense_bias [1]; a leading model axis of size 1, as in
       benchmarks/peers/numpy_rollout.py, is accepted) and rolled out from x0, each prediction fed back.
       window: the model(x) of a non-stateful LSTM, zero state every step; stateful: an LSTM with
       stateful=True and batch size 1 carries (h, c). Timed as model(x) in an eager loop, as
-      model.predict_on_batch, and as a tf.function-wrapped step.
+      model.predict_on_batch, and as a compiled step: a tf.function-wrapped model(x) on
+      TensorFlow, jax.jit of model(x) in a keras.StatelessScope on JAX (weights and the stateful
+      layer's (h, c) passed in and out explicitly). The figure is the fastest way whose
+      predictions agree with model(x)'s (on JAX, predict_on_batch does not carry a stateful
+      layer's state from call to call).
+
+--threads sets TensorFlow's op thread pools; on JAX it is recorded and not applied (XLA:CPU
+picks its threads).
 """
 
 from __future__ import annotations
@@ -46,20 +59,41 @@ VARIANTS = ((1, "diversity/relu", "relu", 0.0, 100, "linspace"),
             (3, "dropout/dropout", "relu", 0.2, 50, "sine"))
 
 
-def import_tf(threads):
-    """Import TensorFlow and Keras quietly; set the op thread pools (before any op runs)."""
+class Backend:
+    """The imported Keras and its backend: ``name`` ("tensorflow" or "jax"), ``module`` (tf or
+    jax), ``version`` (the backend's), ``threads`` (what the op pools are), ``import_s``."""
+
+    def __init__(self, name, module, keras, threads, import_s):
+        self.name, self.module, self.keras, self.threads, self.import_s = name, module, keras, threads, import_s
+        self.version = module.__version__
+
+
+def import_keras(threads):
+    """Import Keras (its backend from ``KERAS_BACKEND``) quietly; on TensorFlow set the op thread
+    pools (before any op runs). Returns a ``Backend``."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     t0 = time.perf_counter()
     import keras
-    import tensorflow as tf
-    tf.get_logger().setLevel("ERROR")  # e.g. predict retracing warnings (one per new model)
-    if threads:
-        tf.config.threading.set_intra_op_parallelism_threads(threads)
-        tf.config.threading.set_inter_op_parallelism_threads(threads)
-    info = {"requested": threads, "intra_op": tf.config.threading.get_intra_op_parallelism_threads(),
-            "inter_op": tf.config.threading.get_inter_op_parallelism_threads(),
-            "cpu_count": os.cpu_count(), "note": "0 = TensorFlow picks (its default)"}
-    return tf, keras, info, time.perf_counter() - t0
+    if not hasattr(keras, "backend"):
+        raise SystemExit(f"'import keras' found {keras.__file__}, not the keras package: run this script with "
+                         "python -P (or through benchmarks/peers/keras.py) so its folder is not on the import path")
+    name = keras.backend.backend()
+    if name == "tensorflow":
+        import tensorflow as module
+        module.get_logger().setLevel("ERROR")  # e.g. predict retracing warnings (one per new model)
+        if threads:
+            module.config.threading.set_intra_op_parallelism_threads(threads)
+            module.config.threading.set_inter_op_parallelism_threads(threads)
+        info = {"requested": threads, "intra_op": module.config.threading.get_intra_op_parallelism_threads(),
+                "inter_op": module.config.threading.get_inter_op_parallelism_threads(),
+                "cpu_count": os.cpu_count(), "note": "0 = TensorFlow picks (its default)"}
+    elif name == "jax":
+        import jax as module
+        info = {"requested": threads, "cpu_count": os.cpu_count(), "devices": [str(d) for d in module.devices()],
+                "note": "XLA picks its threads (--threads applies to TensorFlow only)"}
+    else:
+        raise SystemExit(f"KERAS_BACKEND={name!r}: this peer runs on 'tensorflow' or 'jax'")
+    return Backend(name, module, keras, info, time.perf_counter() - t0)
 
 
 def article_data(kind):
@@ -104,7 +138,8 @@ def run_variant(keras, variant, scale):
 
 def train(args):
     """The ``train`` subcommand: the article's examples for seeds 0..K-1; returns the result object."""
-    tf, keras, threads, import_s = import_tf(args.threads)
+    be = import_keras(args.threads)
+    keras = be.keras
     import warnings
     warnings.filterwarnings("ignore", message=".*input_shape.*")  # Keras 3 on the article's style
     examples = args.examples
@@ -128,17 +163,22 @@ def train(args):
                                                 for r in rs),  # full epochs (extrapolated if scaled)
             "final_loss_median": statistics.median(r["final_loss"] for r in rs), **med,
             **{k: rs[0][k] for k in ("epochs", "epochs_run", "samples", "steps_full", "steps_run")}}
-    return {"mode": "train", "tensorflow": tf.__version__, "keras": keras.__version__,
-            "backend": keras.backend.backend(), "seeds": args.seeds, "examples": examples,
+    return {"mode": "train", **_versions(be), "seeds": args.seeds, "examples": examples,
             "epochs_scale": args.epochs_scale, "extrapolated": args.epochs_scale != 1.0,
-            "import_s": import_s, "per_seed": per_seed, "per_variant": per_variant,
+            "import_s": be.import_s, "per_seed": per_seed, "per_variant": per_variant,
             "seconds_per_seed_median": statistics.median(s["seconds"] for s in per_seed),
             "seconds_per_seed_full_suite": statistics.median(s["seconds_full"] for s in per_seed),
             "steps_per_seed": sum(v["steps_full"] for v in per_variant.values()),
             "steps_per_seed_run": sum(v["steps_run"] for v in per_variant.values()),
-            "threads": threads,
+            "threads": be.threads,
             "note": "seconds = build+compile + fit + predict over the variants; the first seed also "
-                    "pays TensorFlow's one-off start-up; *_full extrapolates scaled epochs"}
+                    "pays the backend's one-off start-up; *_full extrapolates scaled epochs"}
+
+
+def _versions(be):
+    """The result's version fields: keras, backend, and the backend's own version."""
+    return {"keras": be.keras.__version__, "backend": be.name, "backend_version": be.version,
+            "tensorflow": be.version if be.name == "tensorflow" else None}
 
 
 def load_weights(path):
@@ -166,11 +206,16 @@ def load_weights(path):
             w["dense"].reshape(u, 1), w["dense_bias"].reshape(1)]
 
 
-def rollout_fns(tf, model, stateful):
-    """name -> run(n, x0) returning n predictions fed back from x0 (state reset at the start)."""
+def rollout_fns(be, model, stateful):
+    """name -> run(n, x0) returning n predictions fed back from x0 (state reset at the start).
+
+    ``eager_call`` (model(x) in a Python loop) and ``predict_on_batch`` on both backends; the
+    compiled step is ``tf_function`` (a tf.function of model(x)) on TensorFlow and ``jax_jit``
+    (jax.jit of model.stateless_call, the stateful layer's (h, c) carried as its non-trainable
+    variables) on JAX.
+    """
     lstm = model.layers[0]
     reset = lstm.reset_state if stateful else (lambda: None)
-    step_tf = tf.function(lambda x: model(x, training=False))
 
     def loop(step, to_input):
         def run(n, x0):
@@ -182,24 +227,78 @@ def rollout_fns(tf, model, stateful):
             return np.asarray([float(np.asarray(v).reshape(())) for v in out], np.float32)
         return run
 
-    as_tensor = lambda y: tf.reshape(y, (1, 1, 1))  # noqa: E731
-    return {"eager_call": loop(lambda x: model(x, training=False), as_tensor),
-            "predict_on_batch": loop(model.predict_on_batch, lambda y: y.reshape(1, 1, 1)),
-            "tf_function": loop(step_tf, as_tensor)}
+    to_numpy = lambda y: np.asarray(y).reshape(1, 1, 1)  # noqa: E731
+    if be.name == "tensorflow":
+        tf = be.module
+        as_tensor = lambda y: tf.reshape(y, (1, 1, 1))  # noqa: E731
+        step_tf = tf.function(lambda x: model(x, training=False))
+        return {"eager_call": loop(lambda x: model(x, training=False), as_tensor),
+                "predict_on_batch": loop(model.predict_on_batch, to_numpy),
+                "tf_function": loop(step_tf, as_tensor)}
+    jax, jnp = be.module, be.module.numpy
+    as_array = lambda y: jnp.reshape(y, (1, 1, 1))  # noqa: E731
+    fns = {"eager_call": loop(lambda x: model(x, training=False), as_array),
+           "predict_on_batch": loop(model.predict_on_batch, to_numpy)}
+    # The stateful layer's (h, c) variables are not among model.non_trainable_variables (Keras
+    # creates them untracked), so stateless_call would drop their update: carry them explicitly.
+    carried = list(lstm.states) if stateful else []
+    keras = be.keras
+
+    @jax.jit
+    def jit_step(trainable, state, y):
+        mapping = list(zip(model.trainable_variables, trainable)) + list(zip(carried, state))
+        with keras.StatelessScope(state_mapping=mapping) as scope:
+            out = model(jnp.reshape(y, (1, 1, 1)), training=False)
+        return [scope.get_current_value(v) for v in carried], out
+
+    def run_jit(n, x0):
+        reset()
+        trainable = [v.value for v in model.trainable_variables]  # read now: predict_on_batch may replace them
+        state = [v.value for v in carried]  # the layer's reset (h, c), if stateful
+        y, out = jnp.full((1, 1), x0, jnp.float32), []
+        for _ in range(n):
+            state, y = jit_step(trainable, state, y)
+            out.append(y)
+        return np.asarray([float(np.asarray(v).reshape(())) for v in out], np.float32)
+
+    fns["jax_jit"] = run_jit
+    return fns
+
+
+def agreement(entries, tol=1e-5):
+    """Mark each entry's agreement with ``eager_call`` (the layer's own ``model(x)``, the reference);
+    returns the names that agree.
+
+    On the JAX backend ``predict_on_batch`` of a stateful LSTM does not carry (h, c) from one call
+    to the next (Keras 3.15.1: the state variables are untracked, so the compiled predict step's
+    update is dropped): its rollout is the window one. Such an entry is kept in the JSON with
+    ``agrees_with_model_call: false`` and is not the peer's figure.
+    """
+    ref = np.asarray(entries["eager_call"]["first_predictions"], np.float32)
+    ok = []
+    for name, e in entries.items():
+        got = np.asarray(e["first_predictions"], np.float32)
+        k = min(len(got), len(ref))
+        e["max_abs_diff_vs_model_call"] = float(np.max(np.abs(got[:k] - ref[:k]))) if k else 0.0
+        e["agrees_with_model_call"] = bool(e["max_abs_diff_vs_model_call"] <= tol)
+        if e["agrees_with_model_call"]:
+            ok.append(name)
+    return ok
 
 
 def rollout(args):
     """The ``rollout`` subcommand: one model's rollout, timed three ways; returns the result object."""
     weights = load_weights(args.weights)  # before the slow TensorFlow import: fail fast
-    tf, keras, threads, import_s = import_tf(args.threads)
+    be = import_keras(args.threads)
+    keras = be.keras
     u, stateful = weights[1].shape[0], args.mode == "stateful"
     model = keras.Sequential([keras.Input(batch_shape=(1, 1, 1)),
                               keras.layers.LSTM(u, activation=args.activation, stateful=stateful),
                               keras.layers.Dense(1)])
     model.set_weights(weights)
-    entries, fns = {}, rollout_fns(tf, model, stateful)
+    entries, fns = {}, rollout_fns(be, model, stateful)
     for name, run in fns.items():
-        run(args.warmup, args.x0)  # traces tf.function, warms caches
+        run(args.warmup, args.x0)  # traces tf.function / jax.jit, warms caches
         t0 = time.perf_counter()
         run(args.warmup, args.x0)
         per = (time.perf_counter() - t0) / args.warmup
@@ -210,13 +309,14 @@ def rollout(args):
         entries[name] = {"us_per_step": dt / n * 1e6, "steps": args.steps, "steps_measured": n,
                          "seconds": dt, "first_predictions": preds[:20].tolist()}
         print(f"{name}: {entries[name]['us_per_step']:.0f} us/step over {n} steps", file=sys.stderr)
-    best = min(entries, key=lambda k: entries[k]["us_per_step"])
-    return {"mode": "rollout", "rollout_mode": args.mode, "tensorflow": tf.__version__,
-            "keras": keras.__version__, "backend": keras.backend.backend(), "units": u,
-            "activation": args.activation, "x0": args.x0, "import_s": import_s, "threads": threads,
-            "entries": entries, "best": best,
+    agree = agreement(entries)
+    best = min(agree, key=lambda k: entries[k]["us_per_step"])
+    return {"mode": "rollout", "rollout_mode": args.mode, **_versions(be), "units": u,
+            "activation": args.activation, "x0": args.x0, "import_s": be.import_s, "threads": be.threads,
+            "entries": entries, "best": best, "excluded": sorted(set(entries) - set(agree)),
             "note": ("Sequential([Input(batch_shape=(1,1,1)), LSTM(u%s), Dense(1)]): %s; "
-                     "predictions[0] = f(x0), each fed back; one model call per step"
+                     "predictions[0] = f(x0), each fed back; one model call per step; best = the fastest "
+                     "entry whose predictions agree with model(x)'s (eager_call)"
                      % ((", stateful=True", "the stateful layer carries (h, c), reset before each run")
                         if stateful else ("", "zero state every call (window 1)")))}
 
@@ -238,7 +338,7 @@ def main(argv=None):
     r.add_argument("--warmup", type=int, default=5, help="untimed steps per entry (>= 1)")
     r.add_argument("--budget-s", type=float, default=20.0, help="about the total timed seconds")
     for s in (t, r):
-        s.add_argument("--threads", type=int, default=None, help="TF intra/inter-op threads")
+        s.add_argument("--threads", type=int, default=None, help="TF intra/inter-op threads (TensorFlow only)")
     args = p.parse_args(argv)
     if args.cmd == "train":
         try:

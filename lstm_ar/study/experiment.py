@@ -194,7 +194,20 @@ def make_rollout_metrics(scenario: Scenario, variant: str):
     return rollout_metrics
 
 
-def _variant_result(scenario: Scenario, metrics: dict, rollouts, epoch_loss, map_curve=None) -> VariantResult:
+def variant_result(scenario: Scenario, metrics: dict, rollouts, epoch_loss, map_curve=None) -> VariantResult:
+    """One variant's results on the host: per-seed metrics as float64, ``diverged`` also set where
+    the final training loss is not finite, ``final_train_loss``, and the scenario's ``derive``.
+
+    Args:
+      scenario: the scenario.
+      metrics: name -> f[n_seeds] from the seed program (with ``diverged``).
+      rollouts: f[n_seeds, T] the rollouts.
+      epoch_loss: f[n_seeds, epochs].
+      map_curve: f[n_seeds, MAP_GRID] the window-1 map, or None (the first ``N_FAN`` seeds are kept).
+
+    Returns:
+      The ``VariantResult``.
+    """
     metrics = {k: np.asarray(v, np.float64) for k, v in metrics.items()}
     epoch_loss = np.asarray(epoch_loss)
     metrics["diverged"] = ((metrics["diverged"] > 0) | ~np.isfinite(epoch_loss[:, -1])).astype(np.float64)
@@ -299,7 +312,7 @@ def run_group(scenario: Scenario, subgroups: Sequence[Sequence[str]], n_seeds: i
             metrics, rollouts, extras = per_mode[scenario.rollout_mode(name)]
             merged = {k: pick(v, j) for k, v in {**shared, **metrics}.items()}
             curve = pick(extras["map_curve"], j) if "map_curve" in extras else None
-            results[name] = _variant_result(scenario, merged, pick(rollouts, j), pick(epoch_loss, j), curve)
+            results[name] = variant_result(scenario, merged, pick(rollouts, j), pick(epoch_loss, j), curve)
     return results, sweep.describe()
 
 

@@ -163,7 +163,7 @@ def write_scenario(out_dir: str | os.PathLike, result: ScenarioResult, summary: 
         names = write_figures(stage, result, summary) if plots else []
         atomic_write_text(stage / "report.md", markdown(summary, names))
         write_json(stage / SUMMARY, summary)
-        _commit(stage, out)
+        commit_stage(stage, out)
     finally:
         if os.path.lexists(stage):
             remove_tree(stage, inside=out_dir)
@@ -185,7 +185,15 @@ def remove_stale_staging(folder: pathlib.Path, *, inside: str | os.PathLike) -> 
                 remove_tree(entry, inside=inside)
 
 
-def _commit(stage: pathlib.Path, out: pathlib.Path) -> None:
+def commit_stage(stage: pathlib.Path, out: pathlib.Path) -> None:
+    """Move a staging folder's files into the scenario folder as a set (see ``write_scenario``):
+    the old ``summary.json`` goes first, the new files are renamed in, the previous run's report
+    files and figures this run does not write are removed, and the new ``summary.json`` comes last.
+
+    Args:
+        stage: the staging folder (inside ``out``), holding every file of the run and its ``summary.json``.
+        out: the scenario folder.
+    """
     new = sorted(p.name for p in stage.iterdir())
     old_summary = out / SUMMARY
     if os.path.lexists(old_summary):

@@ -99,6 +99,27 @@ def rewrite_reports(out_dir: str | os.PathLike, scenarios: Sequence[Scenario], c
     return summaries
 
 
+def scenario_as_run(factory, folder: str | os.PathLike) -> Scenario:
+    """The scenario as the run in ``folder`` built it: the full or the ``--quick`` one, whichever has
+    the variants and configs its ``summary.json`` records.
+
+    Args:
+      factory: the catalogue's ``f(quick) -> Scenario``.
+      folder: ``<out>/<scenario>``.
+
+    Returns:
+      The scenario; ``ValueError`` when neither matches (the catalogue changed since the run).
+    """
+    recorded = json.loads((pathlib.Path(folder) / SUMMARY).read_text()).get("config")
+    for quick in (False, True):
+        scenario = factory(quick)
+        configs = json.loads(json.dumps({n: c.to_dict() for n, c in scenario.variants.items()}))
+        if configs == recorded:
+            return scenario
+    raise ValueError(f"{folder}: the run's variants and configs match neither the full nor the quick scenario of "
+                     "today's catalogue; run the experiment again")
+
+
 def scenario_names(out_dir: str | os.PathLike, catalogue: Mapping[str, object]) -> list[str]:
     """The scenarios of ``catalogue`` that have a finished run (a ``summary.json``) under ``out_dir``.
 

@@ -203,8 +203,8 @@ def default_lanes(n_seeds: int, max_lanes: int | None = None) -> int:
 # caches: 256 lanes of the article's window-1 models (batch 32, 32 units), and never more than
 # SEQUENCE_LANES lanes of a model that runs the LSTM over more than one step. Measured on the
 # 2-core CPU (``python -m benchmarks.tune_lanes``, benchmarks/results/tune_lanes.json: CPU time per
-# seed-step of one-step training, one device): window 5 121 us at 8 lanes vs 193 at 256; window
-# 20 476 vs 792; window 50 1,160 at 4 lanes vs 2,003. Results change with lanes by float32
+# seed-step of one-step training, one device): window 5 118 us at 8 lanes vs 179 at 256; window
+# 20 443 vs 783; window 50 1,140 at 4 lanes vs 2,004. Results change with lanes by float32
 # rounding only (one epoch: identical for window 50 up to 64 lanes, not for window 20).
 CACHE_UNIT_STEPS = DEFAULT_LANES * 32 * 32
 SEQUENCE_LANES = 8

@@ -302,7 +302,7 @@ class Diagnosis(NamedTuple):
 
 def prepare(model: LoadedModel, data: UserSeries, n_train: int, *, scaling: str = "raw", remedies: str | None = None,
             retrain: bool = True, epochs: int = 20, season: int | None = None, backtest_origins: int = BACKTEST_ORIGINS,
-            name: str | None = None) -> tuple[StudyPlan | None, Diagnosis]:
+            name: str | None = None, quick: bool = False) -> tuple[StudyPlan | None, Diagnosis]:
     """Check the series against the model, measure the model, plan the retraining.
 
     Args:
@@ -316,6 +316,7 @@ def prepare(model: LoadedModel, data: UserSeries, n_train: int, *, scaling: str 
         season: the seasonal naive reference's season.
         backtest_origins: rolling origins.
         name: the report folder's name.
+        quick: the recipe remedies at test-suite size (``plan_study``).
 
     Returns:
         (the ``StudyPlan`` or None, the ``Diagnosis``); an ``InputError`` for anything the user can fix.
@@ -338,7 +339,8 @@ def prepare(model: LoadedModel, data: UserSeries, n_train: int, *, scaling: str 
     if retrain:
         plan = plan_study(data, n_train, windows=(window,), units=model.config.units,
                           activation=model.config.activation, recurrent_activation=model.config.recurrent_activation,
-                          epochs=epochs, remedies=chosen, season=season, backtest_origins=backtest_origins, name=name)
+                          epochs=epochs, remedies=chosen, season=season, backtest_origins=backtest_origins, name=name,
+                          quick=quick)
     own = roll_out(model, train, heldout, scale, origins=backtest_origins)
     slope = float(fit_ar_host(scale.to_model(train), 1).coefs[0])
     lines = diagnosis_lines(own, model, scale, slope, words=words)

@@ -22,7 +22,9 @@ duplicated or irregular timestamps are kept in order with a note counting the ga
 treat the values as equally spaced. Rows are numbered from 1 (the first value), as a spreadsheet
 shows them below a header.
 
-``split_point`` turns ``--test-fraction`` or ``--test-from DATE`` into the number of training values.
+``split_point`` turns ``--test-fraction`` or ``--test-from DATE`` into the number of training values;
+without a time column ``--test-from`` is the index of the first held-out value, counted from 0
+(so it is also the number of training values).
 """
 
 from __future__ import annotations
@@ -364,12 +366,13 @@ def load_series(path: str | os.PathLike, *, column: str | None = None, time_colu
 
 def split_point(data: UserSeries, *, test_fraction: float | None = None, test_from: str | None = None) -> int:
     """How many values train: all before ``test_from`` (a date or number in the time column's
-    terms), or the first ``1 - test_fraction`` of them.
+    terms; without a time column, the index of the first held-out value, counted from 0), or the
+    first ``1 - test_fraction`` of them.
 
     Args:
         data: the loaded series.
         test_fraction: the share held out at the end, in (0, 1).
-        test_from: the first held-out time (needs ``data.times``).
+        test_from: the first held-out time, or without ``data.times`` an integer index in [1, T - 1].
 
     Returns:
         The number of training values (the held-out part follows); an ``InputError`` otherwise.
@@ -381,7 +384,7 @@ def split_point(data: UserSeries, *, test_fraction: float | None = None, test_fr
             raise InputError(f"--test-fraction must be in (0, 1), got {fraction!r}")
         return n - int(round(fraction * n))
     if data.times is None:
-        raise InputError("--test-from needs --time-column (the column the date refers to)")
+        return _row_index(test_from, n)
     import pandas as pd
 
     if data.times.dtype.kind == "M":
@@ -404,3 +407,18 @@ def split_point(data: UserSeries, *, test_fraction: float | None = None, test_fr
         raise InputError(f"--test-from {test_from}: every value is at or after it, so none is left to train on "
                          f"(the first time is {data.times[0]})")
     return int(after[0])
+
+
+def _row_index(test_from: str, n: int) -> int:
+    """``--test-from`` without a time column: the index of the first held-out value (0-based), in [1, n - 1]."""
+    text = str(test_from).strip()
+    try:
+        index = int(text)
+    except ValueError:
+        raise InputError(f"--test-from {test_from!r}: without --time-column it must be an integer, the index of the first "
+                         f"held-out value counted from 0 (1 to {n - 1} for {n} values); for a date, give --time-column "
+                         "(the column the date refers to)") from None
+    if not 1 <= index <= n - 1:
+        raise InputError(f"--test-from {index}: the index of the first held-out value (counted from 0) must be between 1 "
+                         f"and {n - 1}, so that values are left both to train on and to hold out ({n} values)")
+    return index

@@ -9,7 +9,10 @@ Files under ``out_dir/<name>/``: those of ``lstm_ar.study.report.write_scenario`
   (``lstm_ar.study.answer_figures.plot_cobweb``; the retrained window-1 variants get theirs from
   the scenario's report, ``cobweb_<variant>.png``);
 * ``beats_reference.png``: P(beats the best reference) per variant, the reference the verdict
-  names, with its Wilson interval (``plot_forest``).
+  names, with its Wilson interval (``plot_forest``);
+* ``remedies_per_seed.csv`` (when the study ran recipe remedies, ``lstm_ar.user.recipes``): their
+  per-seed metrics, in ``per_seed.csv``'s layout (one row per (remedy, seed)); a previous run's
+  copy is removed when this run has none.
 
 ``report.md`` opens with the verdict, the notes about the data, the references and, for
 ``diagnose``, the user's model's own section, then the scenario's report. Everything is written
@@ -24,11 +27,12 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from lstm_ar.study.experiment import ScenarioResult
-from lstm_ar.study.fs import atomic_write_text, remove_tree
+from lstm_ar.study.experiment import ScenarioResult, VariantResult
+from lstm_ar.study.fs import atomic_write_bytes, atomic_write_text, remove_tree
 from lstm_ar.study.report import (
     STAGING,
-    _commit,
+    commit_stage,
+    per_seed_csv,
     remove_stale_staging,
     scenario_folder,
     write_json,
@@ -37,6 +41,7 @@ from lstm_ar.study.report import (
 from lstm_ar.study.report_figures import write_figures
 from lstm_ar.study.report_index import SUMMARY
 from lstm_ar.study.report_markdown import markdown
+from lstm_ar.user.study import RECIPES_PER_SEED
 
 
 def user_figures(out: pathlib.Path, user: dict,
@@ -100,13 +105,21 @@ def user_markdown(summary: dict, figures: Sequence[str], extra: Sequence[str] = 
         b = v["beats_best_reference"]
         lines.append(f"| {name} | {v['words']} | {v['collapsed']}/{v['seeds']} | {v['diverged']}/{v['seeds']} | "
                      f"{b['value']:.2f} [{b['ci95'][0]:.2f}, {b['ci95'][1]:.2f}] |")
+    recipes = user.get("recipes") or {}
+    if recipes:
+        several = len(recipes) > 1
+        lines += ["", f"{'Remedies' if several else 'Remedy'} {', '.join(recipes)}: "
+                      f"{'recipes' if several else 'a recipe'} of the remedies harness (lstm_ar.remedies), trained on the "
+                      "same seeds and judged on the same truth and backtest origins as the variants; per-seed values in "
+                      f"[{RECIPES_PER_SEED}]({RECIPES_PER_SEED}), not in the tables below."]
     lines += ["", *extra]
     return "\n".join([*lines, *body[1:]])
 
 
 def write_user_report(out_dir: str | os.PathLike, result: ScenarioResult, summary: dict, *, plots: bool = True,
                       extra: Sequence[str] = (),
-                      own_map: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None) -> pathlib.Path:
+                      own_map: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+                      recipes: dict[str, VariantResult] | None = None) -> pathlib.Path:
     """Write the study's files to ``out_dir/<scenario>/``, replacing the previous run's as a set.
 
     Args:
@@ -116,6 +129,8 @@ def write_user_report(out_dir: str | os.PathLike, result: ScenarioResult, summar
         plots: draw the figures (needs matplotlib).
         extra: more Markdown lines for ``report.md`` (after the references).
         own_map: the user's own model's map (``user_figures``).
+        recipes: the recipe remedies' results (``lstm_ar.user.study.StudyRun.recipes``), written to
+            ``remedies_per_seed.csv``.
 
     Returns:
         The scenario's folder.
@@ -127,13 +142,18 @@ def write_user_report(out_dir: str | os.PathLike, result: ScenarioResult, summar
     stage.mkdir()
     try:
         write_per_seed(stage, result)
+        if recipes:
+            atomic_write_bytes(stage / RECIPES_PER_SEED, per_seed_csv(result._replace(variants=recipes)))
         names = []
         if plots:
             names = write_figures(stage, result, summary)
             names += user_figures(stage, summary["user"], own_map)
         atomic_write_text(stage / "report.md", user_markdown(summary, names, extra))
         write_json(stage / SUMMARY, summary)
-        _commit(stage, out)
+        stale = out / RECIPES_PER_SEED
+        if not recipes and (stale.is_symlink() or stale.is_file()):
+            stale.unlink()  # a previous run's recipe remedies (the link itself, never its target)
+        commit_stage(stage, out)
     finally:
         if os.path.lexists(stage):
             remove_tree(stage, inside=out_dir)

@@ -8,15 +8,24 @@ training part only, ``*_raw`` metrics in the user's units), one variant per ``--
 references of ``lstm_ar.user.references`` on the same truth. Everything is checked before
 anything trains; a problem the user can fix is an ``InputError``.
 
-``REMEDIES`` is the one table of remedies ``--remedies`` accepts: each changes the base
-configuration (the user's, at the first ``--window``) in one way the training code supports.
-``DEFAULT_REMEDIES`` are the ones that helped most on the noisy sine (committed ``context`` and
-``regime`` results: scheduled sampling over 40 steps kept the most seeds valid for the whole
-rollout, then a context of 50 values).
+``--remedies`` accepts the names of two tables. ``REMEDIES``: each changes the base configuration
+(the user's, at the first ``--window``) in one way the training code supports, and runs as a
+variant of the scenario. ``lstm_ar.user.recipes.RECIPE_REMEDIES``: remedies that are a
+``lstm_ar.remedies.recipe.Recipe`` (``direct``: the direct multi-horizon head), trained and judged
+beside the scenario on the same seeds, truth and backtest origins (``lstm_ar.user.recipes``).
 
-``run_study`` trains and judges every variant over the seeds (``lstm_ar.study.experiment``),
-adds the user's section to the summary (references, P(beats the best reference) per variant, the
-verdict of ``lstm_ar.user.verdict``) and writes the report folder (``lstm_ar.user.report``).
+``DEFAULT_REMEDIES`` are the two that helped most on the noisy sine among the remedies of the
+training code (committed ``regime`` and ``context`` results: scheduled sampling over 40 steps
+kept the most seeds valid for the whole rollout, then a context of 50 values) and ``direct``, the
+cure the project measured (committed ``cure_64x16``: valid for all 200 steps on 1,024/1,024
+(seed, noise draw) pairs of the noisy sine). None had to be dropped for time: the full default
+study of 1,000 values at 64 seeds has to finish within 5 minutes on a 2-core CPU, and with all
+three it took 3 min 49 s even with one of the two cores busy with another job.
+
+``run_study`` trains and judges every variant over the seeds (``lstm_ar.study.experiment``), then
+the recipe remedies on the same seeds (``lstm_ar.user.recipes.run_recipes``), and adds the user's
+section to the summary (references, P(beats the best reference) per variant, the verdict of
+``lstm_ar.user.verdict``); ``lstm_ar.user.report`` writes the report folder.
 """
 
 from __future__ import annotations
@@ -31,6 +40,7 @@ import numpy as np
 from lstm_ar.config import Hyper, ModelConfig, TrainConfig
 from lstm_ar.dynamics.collapse import TAIL
 from lstm_ar.user.io import InputError, UserSeries
+from lstm_ar.user.recipes import RECIPE_REMEDIES, RecipeVariant, plan_recipes, run_recipes
 from lstm_ar.user.references import References, compute_references
 from lstm_ar.user.verdict import DataMeasures, flat_is_optimal, measure_variant, verdict
 
@@ -66,7 +76,7 @@ REMEDIES: dict[str, Remedy] = {
                      lambda c: dataclasses.replace(c, hyper=c.hyper._replace(global_clipnorm=1.0))),
     "epochs_x5": Remedy("five times the epochs", lambda c: dataclasses.replace(c, epochs=5 * c.epochs)),
 }
-DEFAULT_REMEDIES = ("scheduled_k40", "window_50")
+DEFAULT_REMEDIES = ("scheduled_k40", "window_50", "direct")  # why these: the module docstring
 DEFAULT_WINDOWS = (1, 20)
 DEFAULT_EPOCHS = 20
 FULL_SEEDS = 64
@@ -75,7 +85,8 @@ QUICK_EPOCHS = 5
 
 
 def parse_remedies(text: str) -> tuple[str, ...]:
-    """``default``, ``none`` or a comma-separated list of ``REMEDIES`` names.
+    """``default``, ``none`` or a comma-separated list of names from ``REMEDIES`` and
+    ``lstm_ar.user.recipes.RECIPE_REMEDIES``.
 
     Args:
         text: the ``--remedies`` value.
@@ -89,10 +100,10 @@ def parse_remedies(text: str) -> tuple[str, ...]:
     if text == "none":
         return ()
     names = [n.strip() for n in text.split(",") if n.strip()]
-    unknown = [n for n in names if n not in REMEDIES]
+    unknown = [n for n in names if n not in REMEDIES and n not in RECIPE_REMEDIES]
     if unknown or not names:
         raise InputError(f"--remedies: unknown remedy {', '.join(map(repr, unknown)) or repr(text)}; valid: default, none, "
-                         f"or a comma-separated list of {', '.join(REMEDIES)}")
+                         f"or a comma-separated list of {', '.join([*REMEDIES, *RECIPE_REMEDIES])}")
     return tuple(dict.fromkeys(names))
 
 
@@ -129,8 +140,9 @@ def scenario_name(column: str) -> str:
 
 class StudyPlan(NamedTuple):
     """What ``run_study`` runs: the scenario, the references on its truth, each variant's
-    description, the base config, the raw series split (``train`` and ``heldout``, user's units)
-    and notes for the user (skipped remedies, data warnings)."""
+    description, the base config, the raw series split (``train`` and ``heldout``, user's units),
+    notes for the user (skipped remedies, data warnings) and the recipe remedies run beside the
+    scenario (``lstm_ar.user.recipes``)."""
 
     scenario: object
     references: References
@@ -139,6 +151,7 @@ class StudyPlan(NamedTuple):
     heldout: np.ndarray
     notes: tuple[str, ...]
     season: int | None
+    recipes: tuple[RecipeVariant, ...] = ()
 
 
 def describe_model(m: ModelConfig) -> str:
@@ -192,7 +205,7 @@ def plan_study(data: UserSeries, n_train: int, *, windows: Sequence[int] = DEFAU
                activation: str = "tanh", recurrent_activation: str = "sigmoid", epochs: int = DEFAULT_EPOCHS,
                remedies: Sequence[str] = DEFAULT_REMEDIES,
                season: int | None = None, backtest_origins: int = 0, name: str | None = None,
-               extra_variants: dict[str, tuple[TrainConfig, str, str]] | None = None) -> StudyPlan:
+               extra_variants: dict[str, tuple[TrainConfig, str, str]] | None = None, quick: bool = False) -> StudyPlan:
     """The study of ``data`` (see the module docstring), checked; nothing is trained.
 
     Args:
@@ -200,12 +213,13 @@ def plan_study(data: UserSeries, n_train: int, *, windows: Sequence[int] = DEFAU
         n_train: how many of its values train (the rest are held out and judge the rollouts).
         windows: the user's windows (variant ``window_{w}`` each; the first is the remedies' base).
         units, activation, recurrent_activation, epochs: the user's LSTM and training length.
-        remedies: names from ``REMEDIES``.
+        remedies: names from ``REMEDIES`` and ``RECIPE_REMEDIES``.
         season: the season length of the seasonal naive reference (None: none).
         backtest_origins: forecast origins over the held-out part (used once the harness has them).
         name: the report folder's name (default from the column).
         extra_variants: more variants, name -> (config, rollout mode, words) (``diagnose``: the
             user's own architecture).
+        quick: the recipe remedies at test-suite size (``lstm_ar.user.recipes.plan_recipes``).
 
     Returns:
         The ``StudyPlan``; an ``InputError`` for anything the user can fix.
@@ -221,7 +235,10 @@ def plan_study(data: UserSeries, n_train: int, *, windows: Sequence[int] = DEFAU
         raise InputError(str(err)) from None
     variants = {f"window_{w}": (_model(base, window=w), "window", describe(_model(base, window=w))) for w in windows}
     notes = list(data.notes)
-    for remedy in remedies:
+    unknown = [r for r in remedies if r not in REMEDIES and r not in RECIPE_REMEDIES]
+    if unknown:
+        raise InputError(f"unknown remedy {', '.join(map(repr, unknown))}; valid: {', '.join([*REMEDIES, *RECIPE_REMEDIES])}")
+    for remedy in (r for r in remedies if r in REMEDIES):
         entry = REMEDIES[remedy]
         config = entry.apply(base)
         same = [n for n, (c, mode, _) in variants.items() if c == config and mode == entry.rollout_mode]
@@ -260,13 +277,16 @@ def plan_study(data: UserSeries, n_train: int, *, windows: Sequence[int] = DEFAU
         scenario = _with_backtest(scenario, backtest_origins)
     except (TypeError, ValueError) as err:
         raise InputError(str(err)) from None
+    recipes, recipe_notes = plan_recipes([r for r in remedies if r in RECIPE_REMEDIES], base, train.shape[0],
+                                         scenario.rollout_steps, quick_sizes=quick)
     mean, std = scenario.standardisation
     references = compute_references((train - mean) / std, scenario.truth, season=season)
     return StudyPlan(scenario=scenario, references=references, words={n: w for n, (_, _, w) in variants.items()},
-                     train=train, heldout=heldout, notes=tuple(notes), season=season)
+                     train=train, heldout=heldout, notes=(*notes, *recipe_notes), season=season, recipes=recipes)
 
 
 HONEST = ("persistence", "mean", "ar_aic")  # references that choose without seeing the truth
+RECIPES_PER_SEED = "remedies_per_seed.csv"  # the recipe remedies' per-seed metrics (``lstm_ar.user.report``)
 
 
 def judged_metric(result) -> str:
@@ -368,13 +388,15 @@ def window_one_variant(plan: StudyPlan) -> str | None:
     return next((n for n, c in sc.variants.items() if c.model.window == 1 and sc.rollout_mode(n) == "window"), None)
 
 
-def judge(result, plan: StudyPlan) -> dict:
+def judge(result, plan: StudyPlan, recipes: dict | None = None) -> dict:
     """The user's section of ``summary.json``: the data, the references, per variant P(beats the
     best reference) and the verdict's measures, and the verdict.
 
     Args:
         result: the ``ScenarioResult`` of ``plan.scenario``.
         plan: the study.
+        recipes: the recipe remedies' results (``lstm_ar.user.recipes.run_recipes``), judged as
+            the scenario's variants and listed after them.
 
     Returns:
         JSON-ready dict (``summary["user"]``).
@@ -384,8 +406,10 @@ def judge(result, plan: StudyPlan) -> dict:
     data = data_measures(result, plan)
     best = data.references[data.best]
     metric = judged_metric(result)
-    measures = [measure_variant(n, plan.words[n], v.metrics, judged=metric, std=data.std, best_rmse=best)
-                for n, v in result.variants.items()]
+    words = {**plan.words, **{r.name: r.words for r in plan.recipes}}
+    judged = {**result.variants, **(recipes or {})}
+    measures = [measure_variant(n, words[n], v.metrics, judged=metric, std=data.std, best_rmse=best)
+                for n, v in judged.items()]
     lines = verdict(data, measures, window_one=window_one_variant(plan))
     number = stats.json_number
     return number({
@@ -405,28 +429,44 @@ def judge(result, plan: StudyPlan) -> dict:
                               "median_rollout_rmse_raw": m.rmse,
                               "beats_best_reference": stats.rate(np.arange(m.n) < m.beats)}
                      for m in measures},
+        "recipes": {r.name: {"words": r.words, "recipe": r.recipe.describe(), "head": r.recipe.head,
+                             "window": r.recipe.model.window, "horizon": r.recipe.horizon, "units": r.recipe.model.units,
+                             "epochs": r.recipe.epochs, "per_seed": RECIPES_PER_SEED}
+                    for r in plan.recipes if r.name in judged},
     })
 
 
+class StudyRun(NamedTuple):
+    """What ``run_study`` gives: the scenario's ``ScenarioResult``, its summary with the user's
+    section under ``user``, and the recipe remedies' results (name -> ``VariantResult``)."""
+
+    result: object
+    summary: dict
+    recipes: dict
+
+
 def run_study(plan: StudyPlan, seeds: int, *, root_seed: int = 0, chunk: int | None = None, lanes: int | None = None,
-              progress: bool = True, store_dir=None, resume: bool = False):
-    """Train and judge every variant of the plan over seeds 0..seeds-1.
+              progress: bool = True, store_dir=None, resume: bool = False) -> StudyRun | None:
+    """Train and judge every variant of the plan over seeds 0..seeds-1: the scenario's, then the
+    recipe remedies' on the same seeds (``lstm_ar.user.recipes.run_recipes``).
 
     Args:
         plan: the study (``plan_study``).
         seeds: seeds per variant.
-        root_seed, chunk, lanes, progress, store_dir, resume: see ``lstm_ar.study.experiment.run_scenario``.
+        root_seed, chunk, lanes, progress, store_dir, resume: see ``lstm_ar.study.experiment.run_scenario``
+            (the recipe remedies are not stored in chunks: ``resume`` reruns them).
 
     Returns:
-        (the ``ScenarioResult``, its summary with the user's section under ``user``), or None on
-        processes other than 0 of a multi-process run.
+        The ``StudyRun``, or None on processes other than 0 of a multi-process run.
     """
     from lstm_ar.study.experiment import run_scenario, summarise
 
     result = run_scenario(plan.scenario, seeds, root_seed=root_seed, chunk=chunk, lanes=lanes, progress=progress,
                           store_dir=store_dir, resume=resume)
-    if result is None:
+    recipes = run_recipes(plan.scenario, plan.recipes, seeds, root_seed=root_seed, chunk=chunk, lanes=lanes,
+                          progress=progress)
+    if result is None or recipes is None:
         return None
     summary = summarise(result)
-    summary["user"] = judge(result, plan)
-    return result, summary
+    summary["user"] = judge(result, plan, recipes)
+    return StudyRun(result=result, summary=summary, recipes=recipes)
