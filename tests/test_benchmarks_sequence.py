@@ -5,6 +5,7 @@ No timing is asserted. The quick run is one subprocess (one workload, N = 4, the
 peer pointed at a missing interpreter so its skip reason is recorded without paying for Keras).
 """
 
+import importlib.util
 import json
 import os
 import subprocess
@@ -54,8 +55,11 @@ def test_quick_run_writes_json_and_says_it_cannot_judge_speed(quick):
     cost = doc["results"]["step_cost"]["context_w50"]
     assert cost["hand"]["total"] > 0 and cost["xla_flops"] > 0
     loop = [r for r in doc["results"]["rows"] if r["impl"] == "torch_loop"]
-    assert len(loop) == 1 and loop[0]["ratio_vs_ours_best"] > 0 and loop[0]["peer"]["impl"] == "cell"
     skipped = {s["impl"]: s["reason"] for s in doc["results"]["skipped"]}
+    if importlib.util.find_spec("torch") is not None:
+        assert len(loop) == 1 and loop[0]["ratio_vs_ours_best"] > 0 and loop[0]["peer"]["impl"] == "cell"
+    else:  # PyTorch is optional (CI installs only .[test]): skipped, with the reason
+        assert not loop and "torch" in skipped["torch_loop"].lower()
     assert "no Python interpreter" in skipped["keras"] and "not in --peers" in skipped["torch_vmap"]
     assert "cannot judge speed" in stdout.lower()
     assert "committed full run" in stdout
