@@ -346,6 +346,23 @@ def time_call(fn: Callable[[], Any], *, reps: int = 5, warmup: int = 1, min_time
     return Timing(statistics.median(times), min(times), times, compile_s, statistics.median(cpu))
 
 
+def time_wall_and_cpu(call, reps: int) -> tuple[float, float]:
+    """Best wall seconds and best process CPU seconds (all threads) of ``reps`` calls after a warm-up.
+
+    On a shared machine the wall time is inflated by other processes; the CPU time is the work
+    this process did, so it ranks configurations fairly; cpu / wall shows how many cores ran.
+    """
+    import jax
+    jax.block_until_ready(call())
+    walls, cpus = [], []
+    for _ in range(reps):
+        w0, c0 = time.perf_counter(), time.process_time()
+        jax.block_until_ready(call())
+        walls.append(time.perf_counter() - w0)
+        cpus.append(time.process_time() - c0)
+    return min(walls), min(cpus)
+
+
 def compile_jax(fn: Callable, *args: Any, static_argnums: tuple[int, ...] = (), **jit_kwargs: Any):
     """AOT-compile ``jax.jit(fn)`` for ``args``.
 

@@ -11,8 +11,6 @@ chosen from these sweeps.
 
 from __future__ import annotations
 
-import time
-
 from benchmarks import common
 
 
@@ -24,23 +22,6 @@ def _extra(p):
     p.add_argument("--blocks", type=common.ints, default=(4, 8, 16, 32, 64, 128, 256, 1024))
     p.add_argument("--unroll", type=common.ints, default=(1, 2))
     p.add_argument("--reps", type=int, default=5)
-
-
-def _time_wall_and_cpu(call, reps: int) -> tuple[float, float]:
-    """Best wall seconds and best process CPU seconds (all threads) of ``reps`` calls after a warm-up.
-
-    On a shared machine the wall time is inflated by other processes; the CPU time is the work
-    this process did, so it ranks configurations fairly; cpu / wall shows how many cores ran.
-    """
-    import jax
-    jax.block_until_ready(call())
-    walls, cpus = [], []
-    for _ in range(reps):
-        w0, c0 = time.perf_counter(), time.process_time()
-        jax.block_until_ready(call())
-        walls.append(time.perf_counter() - w0)
-        cpus.append(time.process_time() - c0)
-    return min(walls), min(cpus)
 
 
 def main(argv=None) -> list[dict]:
@@ -69,7 +50,7 @@ def main(argv=None) -> list[dict]:
                     fn = lambda p, c: rollout_batched(p, c, args.steps, model, mode=mode,  # noqa: E731
                                                       block=bl, unroll=un)
                     compiled, compile_s = common.compile_jax(fn, params, ctx)
-                    wall, cpu = _time_wall_and_cpu(lambda: compiled(params, ctx), reps=args.reps)
+                    wall, cpu = common.time_wall_and_cpu(lambda: compiled(params, ctx), reps=args.reps)
                     seed_steps = b * args.steps
                     rows.append({"hidden": u, "batch": b, "mode": mode, "block": bl, "unroll": un,
                                  "default": (bl, un) == tuple(default), "compile_s": compile_s,

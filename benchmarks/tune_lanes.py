@@ -13,8 +13,6 @@ Writes benchmarks/results/tune_lanes.json: the evidence behind ``cache_lanes``.
 
 from __future__ import annotations
 
-import time
-
 from benchmarks import common
 from benchmarks.sequence_suite import context_training
 from benchmarks.suite import make_train
@@ -24,19 +22,6 @@ def _extra(p):
     p.add_argument("--windows", type=common.ints, default=(5, 20, 50))
     p.add_argument("--lanes", type=common.ints, default=(1, 2, 4, 8, 16, 64, 256))
     p.add_argument("--reps", type=int, default=2)
-
-
-def _time_wall_and_cpu(call, reps: int) -> tuple[float, float]:
-    """Best wall and best process CPU seconds of ``reps`` calls after a warm-up call."""
-    import jax
-    jax.block_until_ready(call())
-    walls, cpus = [], []
-    for _ in range(reps):
-        w0, c0 = time.perf_counter(), time.process_time()
-        jax.block_until_ready(call())
-        walls.append(time.perf_counter() - w0)
-        cpus.append(time.process_time() - c0)
-    return min(walls), min(cpus)
 
 
 def main(argv=None) -> list[dict]:
@@ -62,7 +47,7 @@ def main(argv=None) -> list[dict]:
             keys = jax.random.split(jax.random.key(0), lanes)
             fn = jax.vmap(lambda k: train(k).params)
             compiled, compile_s = common.compile_jax(fn, keys)
-            wall, cpu = _time_wall_and_cpu(lambda: compiled(keys), reps=args.reps)
+            wall, cpu = common.time_wall_and_cpu(lambda: compiled(keys), reps=args.reps)
             params = jax.tree.map(np.asarray, compiled(keys))
             head = jax.tree.map(lambda a: a[:min(args.lanes)], params)
             first = head if first is None else first
