@@ -31,6 +31,7 @@ import io
 import json
 import os
 import pathlib
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -137,7 +138,8 @@ def scenario_folder(out_dir: str | os.PathLike, name: str) -> pathlib.Path:
 
 
 def write_scenario(out_dir: str | os.PathLike, result: ScenarioResult, summary: dict, *,
-                   plots: bool = True) -> pathlib.Path:
+                   plots: bool = True, more_files: Callable[[pathlib.Path, bool], list[str]] | None = None,
+                   markdown_text: Callable[[list[str]], str] | None = None) -> pathlib.Path:
     """Write a scenario's report files to ``out_dir/<scenario>/``, replacing the previous run's as a set.
 
     Every file is written to a staging folder first; then the old ``summary.json`` is removed, the
@@ -149,6 +151,9 @@ def write_scenario(out_dir: str | os.PathLike, result: ScenarioResult, summary: 
         result: the scenario's results.
         summary: its ``summary.json`` dictionary (``lstm_ar.study.experiment.summarise``, plus provenance).
         plots: also draw the PNG figures (needs matplotlib).
+        more_files: ``more_files(stage, plots)`` writes more files into the staging folder and returns
+            the names of the figures among them (``lstm_ar.user.report``: the user's figures).
+        markdown_text: ``markdown_text(figure_names) -> report.md`` (default ``report_markdown.markdown``).
 
     Returns:
         The scenario's folder.
@@ -161,7 +166,9 @@ def write_scenario(out_dir: str | os.PathLike, result: ScenarioResult, summary: 
     try:
         write_per_seed(stage, result)
         names = write_figures(stage, result, summary) if plots else []
-        atomic_write_text(stage / "report.md", markdown(summary, names))
+        if more_files is not None:
+            names += more_files(stage, plots)
+        atomic_write_text(stage / "report.md", markdown(summary, names) if markdown_text is None else markdown_text(names))
         write_json(stage / SUMMARY, summary)
         commit_stage(stage, out)
     finally:

@@ -19,7 +19,8 @@ from typing import Any
 from lstm_ar.study.fs import atomic_write_text
 
 SUMMARY, INDEX = "summary.json", "REPORT.md"
-REPORT_FILES = (SUMMARY, "report.md", "per_seed.csv", "per_seed.npz")  # a scenario folder's, besides figures (*.png)
+# a scenario folder's files besides figures (*.png); remedies_per_seed.csv: a study's recipe remedies
+REPORT_FILES = (SUMMARY, "report.md", "per_seed.csv", "per_seed.npz", "remedies_per_seed.csv")
 
 
 def read_summaries(out_dir: str | os.PathLike) -> tuple[dict[str, dict], dict[str, str]]:

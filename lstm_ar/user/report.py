@@ -16,7 +16,8 @@ Files under ``out_dir/<name>/``: those of ``lstm_ar.study.report.write_scenario`
 
 ``report.md`` opens with the verdict, the notes about the data, the references and, for
 ``diagnose``, the user's model's own section, then the scenario's report. Everything is written
-as ``write_scenario`` writes it: to a staging folder, then renamed into place, ``summary.json`` last.
+by ``write_scenario`` (its ``more_files`` and ``markdown_text``): to a staging folder, then renamed into
+place as a set, ``summary.json`` last.
 """
 
 from __future__ import annotations
@@ -28,18 +29,8 @@ from collections.abc import Sequence
 import numpy as np
 
 from lstm_ar.study.experiment import ScenarioResult, VariantResult
-from lstm_ar.study.fs import atomic_write_bytes, atomic_write_text, remove_tree
-from lstm_ar.study.report import (
-    STAGING,
-    commit_stage,
-    per_seed_csv,
-    remove_stale_staging,
-    scenario_folder,
-    write_json,
-    write_per_seed,
-)
-from lstm_ar.study.report_figures import write_figures
-from lstm_ar.study.report_index import SUMMARY
+from lstm_ar.study.fs import atomic_write_bytes
+from lstm_ar.study.report import per_seed_csv, write_scenario
 from lstm_ar.study.report_markdown import markdown
 from lstm_ar.user.study import RECIPES_PER_SEED
 
@@ -135,26 +126,10 @@ def write_user_report(out_dir: str | os.PathLike, result: ScenarioResult, summar
     Returns:
         The scenario's folder.
     """
-    out = scenario_folder(out_dir, result.scenario.name)
-    out.mkdir(parents=True, exist_ok=True)
-    remove_stale_staging(out, inside=out_dir)
-    stage = out / f"{STAGING}{os.getpid()}"
-    stage.mkdir()
-    try:
-        write_per_seed(stage, result)
-        if recipes:
+    def more_files(stage: pathlib.Path, plots: bool) -> list[str]:
+        if recipes:  # a previous run's file is removed with the set when this run has none (commit_stage)
             atomic_write_bytes(stage / RECIPES_PER_SEED, per_seed_csv(result._replace(variants=recipes)))
-        names = []
-        if plots:
-            names = write_figures(stage, result, summary)
-            names += user_figures(stage, summary["user"], own_map)
-        atomic_write_text(stage / "report.md", user_markdown(summary, names, extra))
-        write_json(stage / SUMMARY, summary)
-        stale = out / RECIPES_PER_SEED
-        if not recipes and (stale.is_symlink() or stale.is_file()):
-            stale.unlink()  # a previous run's recipe remedies (the link itself, never its target)
-        commit_stage(stage, out)
-    finally:
-        if os.path.lexists(stage):
-            remove_tree(stage, inside=out_dir)
-    return out
+        return user_figures(stage, summary["user"], own_map) if plots else []
+
+    return write_scenario(out_dir, result, summary, plots=plots, more_files=more_files,
+                          markdown_text=lambda names: user_markdown(summary, names, extra))
