@@ -64,7 +64,7 @@ from lstm_ar.cli_arguments import root_seed as root_seed
 from lstm_ar.scenarios import EXPERIMENTS, Experiment, get_experiment
 from lstm_ar.study import distributed
 from lstm_ar.study.chunk_store import StoreMismatch
-from lstm_ar.study.experiment import ScenarioResult, run_scenario, summarise
+from lstm_ar.study.experiment import ScenarioResult, run_scenario, scenario_max_lanes, summarise
 from lstm_ar.study.fs import FolderLocked, OutputLock, UnsafePath, atomic_write_text, check_inside, remove_tree
 from lstm_ar.study.memory import NotEnoughMemory
 from lstm_ar.study.provenance import provenance
@@ -86,20 +86,23 @@ USER_ERRORS = (StoreMismatch, NotEnoughMemory, UnsafePath, FolderLocked)
 # Running
 
 
-def default_cpu_devices(seeds: int, lanes: int | None, cores: int | None = None) -> int:
+def default_cpu_devices(seeds: int, lanes: int | None, cores: int | None = None,
+                        max_lanes: int | None = None) -> int:
     """One CPU device per core, but no more than there are blocks of ``lanes`` seeds: a device
     beyond that would only train padding (each device trains whole blocks).
 
     Args:
         seeds: seeds per variant.
-        lanes: seeds per block (None: the default for ``seeds``).
+        lanes: seeds per block (None: the default for ``seeds``, at most ``max_lanes``).
         cores: CPU cores available (default: this process's).
+        max_lanes: the smallest block a default ``lanes`` gets in the run (a sequence model's
+            ``cache_lanes``: ``lstm_ar.study.experiment.scenario_max_lanes``); None: no cap.
 
     Returns:
         The number of CPU devices to use.
     """
     cores = distributed.available_cores() if cores is None else cores
-    blocks = -(-seeds // (lanes or default_lanes(seeds)))
+    blocks = -(-seeds // (lanes or default_lanes(seeds, max_lanes)))
     return max(1, min(cores, blocks))
 
 
@@ -123,16 +126,17 @@ def execute(parser: argparse.ArgumentParser, args: argparse.Namespace, scenarios
     names = check_arguments(parser, args, scenarios, default_seeds)
     multi = distributed.initialize_distributed(args.coordinator, args.num_processes, args.process_id,
                                                auto=args.distributed)
+    built = [scenarios[name](args.quick) for name in names]  # numpy only: JAX's devices are not set up yet
     if args.cpu_devices is not None:
         distributed.use_cpu_cores(args.cpu_devices)
-    elif not multi:
-        distributed.use_cpu_cores(default_cpu_devices(args.seeds, args.lanes), warn=False)
+    elif not multi:  # enough devices for the run's smallest blocks (a sequence model's cache-sized ones)
+        cap = min(scenario_max_lanes(scenario) for scenario in built)
+        distributed.use_cpu_cores(default_cpu_devices(args.seeds, args.lanes, max_lanes=cap), warn=False)
     command_line = " ".join(shlex.quote(w) if i else w for i, w in enumerate(command))
     start = time.perf_counter()
     writer = distributed.is_writer()
     out_dir = pathlib.Path(args.out)
     with contextlib.ExitStack() as stack:
-        built = [scenarios[name](args.quick) for name in names]
         refusal = _claim_output(stack, out_dir, built, command_line) if writer else None
         if multi and distributed.broadcast_int(int(refusal is not None)) and refusal is None:
             refusal = "process 0 refused the output folder (its message says why)"
@@ -403,6 +407,11 @@ def _warn(parser: argparse.ArgumentParser, notes: Sequence[str]) -> None:
         print(f"{parser.prog}: warning: {note}", file=sys.stderr)
 
 
+def _plan_max_lanes(plan) -> int:
+    """The smallest default block of a user study's scenario (its window-20 models': 8)."""
+    return scenario_max_lanes(plan.scenario)
+
+
 def _run_user(parser: argparse.ArgumentParser, args: argparse.Namespace, plan, command: Sequence[str], *,
               extra=None) -> dict:
     """Lock ``--out``, run the plan's study, write its report, print the verdict (shared by study and diagnose).
@@ -413,7 +422,8 @@ def _run_user(parser: argparse.ArgumentParser, args: argparse.Namespace, plan, c
     from lstm_ar.user.study import run_study
 
     out_dir = _check_out(parser, args.out)
-    distributed.use_cpu_cores(default_cpu_devices(args.seeds, args.lanes), warn=False)
+    distributed.use_cpu_cores(default_cpu_devices(args.seeds, args.lanes, max_lanes=_plan_max_lanes(plan)),
+                              warn=False)
     command_line = " ".join(shlex.quote(w) if i else w for i, w in enumerate(command))
     start = time.perf_counter()
     with contextlib.ExitStack() as stack:

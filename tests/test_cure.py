@@ -46,6 +46,16 @@ def test_cure_rerun_reuses_saved_candidates(cure_run, capsys):
     assert (cure_run / "pairs.csv").read_text() == before
 
 
+def test_cure_defaults_run_the_answer_and_all_runs_the_search():
+    parser = cure.build_parser("lstm-ar run cure")
+    args = parser.parse_args([])
+    assert cure.check_arguments(parser, args) == list(cure.DEFAULT_CANDIDATES)
+    assert (args.seeds, args.realisations) == (16, 4) and args.out.endswith("cure_16x4")
+    assert {"article_w1_relu", "direct_w50"} <= set(cure.DEFAULT_CANDIDATES) <= set(CANDIDATES)
+    args = parser.parse_args(["--only", "all", "--seeds", "8"])
+    assert cure.check_arguments(parser, args) == list(CANDIDATES) and args.out.endswith("cure_8x4")
+
+
 @pytest.mark.parametrize("argv, message", [
     (["--seeds", "0"], "--seeds must be >= 1"),
     (["--only", "magic"], "unknown candidate"),

@@ -173,6 +173,21 @@ def test_the_cli_splits_the_cpu_only_into_devices_that_get_whole_blocks():
     assert default_cpu_devices(100, None, cores=8) == 1    # fewer seeds: one block of 128 lanes
     assert default_cpu_devices(100, 16, cores=8) == 7      # explicit lanes: 7 blocks
     assert default_cpu_devices(5, 1, cores=1) == 1
+    assert default_cpu_devices(128, None, cores=2, max_lanes=4) == 2  # window-50 blocks of 4: both cores
+
+
+def test_a_run_with_sequence_models_gets_a_device_per_core():
+    """The device count follows the run's smallest blocks: a window-50 model's cache-sized 4 lanes
+    give 128 seeds 32 blocks, so both cores train (one device would leave one idle)."""
+    from lstm_ar.cli import default_cpu_devices
+    from lstm_ar.scenarios.context import SCENARIOS
+    from lstm_ar.study.experiment import scenario_max_lanes
+
+    context = SCENARIOS["context"](False)
+    assert scenario_max_lanes(context) == 4
+    assert scenario_max_lanes(tiny()) == 256
+    assert default_cpu_devices(128, None, cores=2, max_lanes=scenario_max_lanes(context)) == 2
+    assert default_cpu_devices(128, None, cores=2, max_lanes=scenario_max_lanes(tiny())) == 1
 
 
 def test_broadcast_words_carry_any_64_bit_int():

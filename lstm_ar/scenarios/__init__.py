@@ -65,7 +65,7 @@ EXPERIMENTS: dict[str, Experiment] = {e.name: e for e in (
     # Custom experiments: their module defines main(argv, prog=...) instead of SCENARIOS.
     Experiment("cause", 4, "lstm_ar: why the rollout collapses (regression dilution, measured)",
                "Does the one-lag shrinkage formula explain the collapse, over noise levels and windows?"),
-    Experiment("cure", 64, "lstm_ar: what fixes the collapse? The cure search on the noisy sine",
+    Experiment("cure", 16, "lstm_ar: what fixes the collapse? The cure search on the noisy sine",
                "Which remedy makes an LSTM track the noisy sine for 200 steps on most seeds and realisations?"),
     Experiment("realisations", 64, "lstm_ar: the article's claims over noise realisations",
                "Do the article's verdicts hold on other draws of the noise, not only numpy seed 42?"),

@@ -19,6 +19,7 @@ from collections.abc import Sequence
 
 DEFAULT_SEEDS = 64
 DEFAULT_REALISATIONS = 16
+REALISATION_LANES = 32  # seeds per block: more blocks than one keep both cores of a 2-core CPU busy
 REJUDGED = ("activation", "dropout")  # the article's examples on the noisy sine (Example 1 has no noise)
 
 
@@ -47,7 +48,12 @@ def main(argv: Sequence[str] | None = None, *, prog: str = "lstm-ar run realisat
     from lstm_ar.scenarios.custom import command_line, run_locked
 
     command = command_line(prog, argv)
-    return run_locked(parser, args.out, command, lambda out: run(args, out, command), devices=-(-args.seeds // 32))
+    from lstm_ar.study.sweep import default_lanes
+
+    # blocks of at most 32 seeds, a device (core) each: seed i's results equal a 32-seed run's
+    args.lanes = min(REALISATION_LANES, default_lanes(args.seeds))
+    return run_locked(parser, args.out, command, lambda out: run(args, out, command),
+                      devices=-(-args.seeds // args.lanes))
 
 
 def run(args, out: pathlib.Path, command: str) -> dict:
@@ -64,7 +70,8 @@ def run(args, out: pathlib.Path, command: str) -> dict:
     for name in REJUDGED:
         factory = getattr(reproduce, name)
         results = run_realisations(lambda r, f=factory: f(args.quick, noise_seed=realisation_seed(r)),
-                                   args.realisations, args.seeds, progress=not args.no_progress)
+                                   args.realisations, args.seeds, progress=not args.no_progress,
+                                   lanes=getattr(args, "lanes", None))
         tables[name] = {"title": results[0].scenario.title, "claims": claim_table(results)}
     summary = {"experiment": "realisations", "title": "lstm_ar: the article's claims over noise realisations",
                "seeds": args.seeds, "realisations": args.realisations,

@@ -244,6 +244,21 @@ def group_max_lanes(config: TrainConfig, settings: int = 1) -> int:
     return cache_lanes(steps, config.batch_size, config.model.units, per_seed=settings)
 
 
+def scenario_max_lanes(scenario: Scenario) -> int:
+    """The smallest ``group_max_lanes`` over the scenario's training groups: the block size of its
+    most cache-bound group, which has the most blocks of seeds (what decides how many CPU devices
+    a run can keep busy: ``lstm_ar.cli.default_cpu_devices``).
+
+    Args:
+      scenario: the scenario.
+
+    Returns:
+      256 when every variant is a window-1 model, 8 with a window-20 one, 4 with a window-50 one.
+    """
+    return min(group_max_lanes(group_config(scenario, subgroups), len(subgroups))
+               for subgroups in training_groups(scenario))
+
+
 def run_group(scenario: Scenario, subgroups: Sequence[Sequence[str]], n_seeds: int, *, root_seed: int = 0,
               chunk: int | None = None, lanes: int | None = None, progress: bool = True,
               store_dir: str | os.PathLike | None = None,
