@@ -51,6 +51,7 @@ def test_cure_defaults_run_the_answer_and_all_runs_the_search():
     args = parser.parse_args([])
     assert cure.check_arguments(parser, args) == list(cure.DEFAULT_CANDIDATES)
     assert (args.seeds, args.realisations) == (16, 4) and args.out.endswith("cure_16x4")
+    assert args.lanes is None  # blocks sized to the CPU caches per candidate (search.cache_layout)
     assert {"article_w1_relu", "direct_w50"} <= set(cure.DEFAULT_CANDIDATES) <= set(CANDIDATES)
     args = parser.parse_args(["--only", "all", "--seeds", "8"])
     assert cure.check_arguments(parser, args) == list(CANDIDATES) and args.out.endswith("cure_8x4")

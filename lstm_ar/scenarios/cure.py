@@ -46,7 +46,8 @@ def build_parser(prog: str) -> argparse.ArgumentParser:
                              + ",".join(DEFAULT_CANDIDATES) + "; quick: one per remedy)")
     parser.add_argument("--max-order", type=int, default=None, help="largest AR order of the references (default 60)")
     parser.add_argument("--root-seed", type=int, default=0)
-    parser.add_argument("--lanes", type=int, default=None, help="seeds vmapped per device at once")
+    parser.add_argument("--lanes", type=int, default=None,
+                        help="seeds vmapped per device at once (default: sized to the CPU caches per candidate)")
     parser.add_argument("--out", default=None, help="output folder (default experiments/results/cure_<S>x<R>)")
     parser.add_argument("--quick", action="store_true", help="tiny models, 2 epochs: checks the pipeline in seconds")
     parser.add_argument("--fresh", action="store_true", help="recompute candidates saved by an earlier run")
@@ -103,16 +104,16 @@ def main(argv: Sequence[str] | None = None, *, prog: str = "lstm-ar run cure") -
     names = check_arguments(parser, args)
 
     from lstm_ar.scenarios.custom import command_line, run_locked
-    from lstm_ar.study import distributed
-    from lstm_ar.study.sweep import default_lanes
 
-    lanes = args.lanes or min(default_lanes(args.seeds), max(1, args.seeds // max(1, distributed.available_cores())))
+    # Without --lanes each candidate's blocks are sized to the CPU caches (``search.cache_layout``: a
+    # window-50 recipe trains one seed x 4 realisations per block), so every core gets blocks.
+    lanes = args.lanes
     command = command_line(prog, argv)
     return run_locked(parser, args.out, command, lambda out: run(args, names, out, lanes, command),
-                      devices=-(-args.seeds // lanes))
+                      devices=args.seeds if lanes is None else -(-args.seeds // lanes))
 
 
-def run(args: argparse.Namespace, names: list[str], out: pathlib.Path, lanes: int, command: str) -> dict:
+def run(args: argparse.Namespace, names: list[str], out: pathlib.Path, lanes: int | None, command: str) -> dict:
     """Compute (or reuse) every candidate, then write summary.json, pairs.csv, report.md and figures."""
     import numpy as np
 
