@@ -190,6 +190,29 @@ def test_a_run_with_sequence_models_gets_a_device_per_core():
     assert default_cpu_devices(128, None, cores=2, max_lanes=scenario_max_lanes(tiny())) == 1
 
 
+@pytest.mark.parametrize("catalogue, seeds, devices", [("context", 128, 2), ("tiny", 10, 1)])
+def test_the_cli_asks_for_the_devices_its_blocks_fill(monkeypatch, tmp_path, catalogue, seeds, devices):
+    """What the experiment command asks ``use_cpu_cores`` for, on a 2-core machine, before any compute:
+    both cores for a scenario with sequence models, one for 10 window-1 seeds (one block)."""
+    from lstm_ar import cli
+    from lstm_ar.scenarios.context import SCENARIOS
+
+    class Asked(Exception):
+        pass
+
+    def use_cpu_cores(n=None, *, warn=True):
+        raise Asked(n)
+
+    monkeypatch.setattr(cli.distributed, "available_cores", lambda: 2)
+    monkeypatch.setattr(cli.distributed, "use_cpu_cores", use_cpu_cores)
+    factories = {"context": SCENARIOS["context"], "tiny": tiny}
+    with pytest.raises(Asked) as asked:
+        cli.run_cli("x.py", "", {catalogue: factories[catalogue]}, default_seeds=seeds,
+                    argv=["--out", str(tmp_path / "out"), "--no-progress"])
+    assert asked.value.args == (devices,)
+    assert not (tmp_path / "out").exists()
+
+
 def test_broadcast_words_carry_any_64_bit_int():
     """Seed indices reach 2**32 - 1: broadcast_int sends two int32 words (collectives run without x64)."""
     from lstm_ar.study.distributed import _int_to_words, _words_to_int
