@@ -228,13 +228,21 @@ def _cache_sizes() -> dict[str, str]:
     return out
 
 
-def torch_version() -> str | None:
-    """PyTorch's installed version, or None (read from package metadata: torch is not imported)."""
-    from importlib import metadata
+def package_version(package: str) -> str | None:
+    """An installed package's version, or None (``lstm_ar.study.provenance.package_version``; imported
+    here when called, so that importing this module does not load JAX)."""
+    from lstm_ar.study.provenance import package_version as version
+
+    return version(package)
+
+
+def write_plot(draw: Callable[[], Path]) -> None:
+    """Run ``draw()`` (which writes a figure and returns its path) and say where it went, or, without
+    matplotlib (the plots extra), that there is no plot."""
     try:
-        return metadata.version("torch")
-    except metadata.PackageNotFoundError:
-        return None
+        progress(f"wrote {draw()}")
+    except ImportError as e:  # matplotlib missing
+        progress(f"no plot: {e}")
 
 
 def ints(text: str) -> tuple[int, ...]:
@@ -275,7 +283,7 @@ def machine(with_torch: bool = True) -> dict[str, Any]:
     if jax.default_backend() == "gpu":
         info["gpu"] = [getattr(d, "device_kind", str(d)) for d in jax.devices()]
     if with_torch:
-        info["torch"] = torch_version()
+        info["torch"] = package_version("torch")
         if "torch" in sys.modules:
             info["torch_threads"] = sys.modules["torch"].get_num_threads()
     return info

@@ -203,9 +203,13 @@ def run_ours(w: Workload, n: int, examples: int, flops: dict, limit: dict, max_l
             return result[0]
 
         reps, warmup = (5, 1) if n <= 16 else (2, 1) if n <= 256 else (1, 0)
+        on_cpu = jax.default_backend() == "cpu"
+        if not on_cpu:  # an accelerator's first call pays set-up beyond compiling: never time it
+            warmup = max(warmup, 1)
         t = common.time_call(call, reps=reps, warmup=warmup, compile_s=compile_s)
     loss = np.asarray(result[0])[:, -1]
-    share = used / max(available_cores(), used)  # of the cores the GEMM limit was measured on
+    # of the devices the GEMM limit was measured on: all CPU cores, or every accelerator
+    share = used / (max(available_cores(), used) if on_cpu else max(jax.device_count(), used))
     rate = flops["total"] / (t.median_s / (n * steps))
     return _row("ours", w, n, t.median_s, steps, flops, limit, compile_s=compile_s, devices=used, lanes=lanes,
                 reps=len(t.reps_s), run_min_s=t.min_s, cpu_s=t.cpu_median_s, timed_examples=examples,
@@ -568,15 +572,6 @@ def plot(doc: dict[str, Any], out: Path) -> Path:
 
 # --------------------------------------------------------------------------- main
 
-def _version(package: str) -> str | None:
-    """An installed package's version from its metadata (the package is not imported), or None."""
-    from importlib import metadata
-    try:
-        return metadata.version(package)
-    except metadata.PackageNotFoundError:
-        return None
-
-
 COLUMNS = ["workload", "impl", "n_seeds", "compile_s", "us_per_seed_step", "seeds_per_s_full", "gflops_per_s",
            "gemm_fraction", "ratio_vs_ours_best", "peak_rss_mib"]
 
@@ -606,7 +601,7 @@ def main(argv=None) -> dict[str, Any]:
     from benchmarks.train import default_max_lanes
     max_lanes = default_max_lanes(jax.default_backend(), args.lanes)
     started = time.perf_counter()
-    info = dict(common.machine(), cpu_devices=n_devices, keras_installed=_version("keras"))
+    info = dict(common.machine(), cpu_devices=n_devices, keras_installed=common.package_version("keras"))
     workloads = sequence_suite.workloads(args.quick, args.workloads)
     common.progress(f"sequence benchmark on {common.machine_name(info)}; workloads "
                     f"{', '.join(w.name for w in workloads)}; N = {', '.join(map(str, seeds))}")
@@ -682,10 +677,7 @@ def main(argv=None) -> dict[str, Any]:
         for t in results["targets"]:
             print(f"target: {t['target']}: met={t['met']}", flush=True)
     if not args.no_plot:
-        try:
-            common.progress(f"wrote {plot(doc, Path(args.out).with_suffix('.png'))}")
-        except ImportError as e:  # matplotlib missing
-            common.progress(f"no plot: {e}")
+        common.write_plot(lambda: plot(doc, Path(args.out).with_suffix(".png")))
     common.progress(f"wrote {args.out} ({results['wall_s']:.0f} s)")
     return doc
 

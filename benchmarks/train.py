@@ -524,12 +524,11 @@ def main(argv=None) -> dict[str, Any]:
     if args.quick:
         common.quick_report(NAME, headline, skipped)
     if not args.no_plot:
-        try:
-            from benchmarks.plot_train import plot
-            png = plot(doc, Path(args.out).with_suffix(".png"))
-            common.progress(f"wrote {png}")
-        except ImportError as e:  # matplotlib missing
-            common.progress(f"no plot: {e}")
+        def draw():
+            from benchmarks.plot_train import plot  # matplotlib: the plots extra
+            return plot(doc, Path(args.out).with_suffix(".png"))
+
+        common.write_plot(draw)
     common.progress(f"wrote {args.out}")
     return doc
 

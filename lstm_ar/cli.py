@@ -407,11 +407,6 @@ def _warn(parser: argparse.ArgumentParser, notes: Sequence[str]) -> None:
         print(f"{parser.prog}: warning: {note}", file=sys.stderr)
 
 
-def _plan_max_lanes(plan) -> int:
-    """The smallest default block of a user study's scenario (its window-20 models': 8)."""
-    return scenario_max_lanes(plan.scenario)
-
-
 def _run_user(parser: argparse.ArgumentParser, args: argparse.Namespace, plan, command: Sequence[str], *,
               extra=None) -> dict:
     """Lock ``--out``, run the plan's study, write its report, print the verdict (shared by study and diagnose).
@@ -422,7 +417,7 @@ def _run_user(parser: argparse.ArgumentParser, args: argparse.Namespace, plan, c
     from lstm_ar.user.study import run_study
 
     out_dir = _check_out(parser, args.out)
-    distributed.use_cpu_cores(default_cpu_devices(args.seeds, args.lanes, max_lanes=_plan_max_lanes(plan)),
+    distributed.use_cpu_cores(default_cpu_devices(args.seeds, args.lanes, max_lanes=scenario_max_lanes(plan.scenario)),
                               warn=False)
     command_line = " ".join(shlex.quote(w) if i else w for i, w in enumerate(command))
     start = time.perf_counter()

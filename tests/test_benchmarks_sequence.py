@@ -177,35 +177,30 @@ def test_peer_spec_matches_the_library_workloads():
     assert spec["y"].shape == (w.examples, w.horizon) and w.full_steps == w.epochs * -(-w.examples // 32)
 
 
-def test_keras_peer_models_compute_the_torch_peers_predictions():
-    """The Keras peer's four models, given the PyTorch peer's weights (tested equal to ours above),
-    predict what the PyTorch cell predicts."""
-    torch = pytest.importorskip("torch")
+def test_keras_peer_models_have_our_loss():
+    """The Keras peer's four models, given our initial weights, have our loss on the batch (the mean
+    squared error of their predictions): they compute the same forecaster, fed back as ours is.
+    Needs only Keras (in the test extra), so it runs in CI."""
     os.environ.setdefault("KERAS_BACKEND", "jax")
     keras = pytest.importorskip("keras")
     if keras.backend.backend() != "jax":
         pytest.skip("keras was imported with another backend")
-    from benchmarks.peers import keras_sequence, torch_sequence
+    from benchmarks.peers import keras_sequence
 
     rng = np.random.default_rng(1)
-    with jax.numpy_rank_promotion("allow"):  # Keras broadcasts implicitly
-        _keras_matches_torch(keras, torch, keras_sequence, torch_sequence, rng)
-
-
-def _keras_matches_torch(keras, torch, keras_sequence, torch_sequence, rng):
     for kind, activation, horizon in (("one_step", "relu", 1), ("teacher_forcing", "relu", 3),
                                       ("free_running", "relu", 3), ("direct", "tanh", 4)):
         spec = {"kind": kind, "units": U, "activation": activation, "window": W, "horizon": horizon}
-        x = rng.standard_normal((3, W)).astype(np.float32)
-        y = rng.standard_normal((3, horizon)).astype(np.float32)
-        w = torch_sequence.keras_init(torch, spec, torch.Generator().manual_seed(1))
-        model = keras_sequence._model(keras, spec)
-        inputs = keras_sequence._inputs(spec, x, y)
-        model(inputs)
-        lstm = next(layer for layer in model._flatten_layers() if isinstance(layer, keras.layers.LSTM))
-        dense = next(layer for layer in model._flatten_layers() if isinstance(layer, keras.layers.Dense))
-        lstm.set_weights([w["kernel"].numpy(), w["recurrent_kernel"].numpy(), w["bias"].numpy()])
-        dense.set_weights([w["dense_kernel"].numpy(), w["dense_bias"].numpy()])
-        expected = torch_sequence.cell_predictions(torch, w, torch.tensor(x), torch.tensor(y), spec).detach().numpy()
-        np.testing.assert_allclose(np.asarray(model(inputs)).reshape(expected.shape), expected, rtol=1e-5, atol=1e-6,
-                                   err_msg=kind)
+        x = rng.standard_normal((B, W)).astype(np.float32)
+        y = rng.standard_normal((B, horizon)).astype(np.float32)
+        weights, loss, _ = _ours(kind, activation, horizon, x, y)
+        with jax.numpy_rank_promotion("allow"):  # Keras broadcasts implicitly
+            model = keras_sequence._model(keras, spec)
+            inputs = keras_sequence._inputs(spec, x, y)
+            model(inputs)
+            lstm = next(layer for layer in model._flatten_layers() if isinstance(layer, keras.layers.LSTM))
+            dense = next(layer for layer in model._flatten_layers() if isinstance(layer, keras.layers.Dense))
+            lstm.set_weights([weights["kernel"], weights["recurrent_kernel"], weights["bias"]])
+            dense.set_weights([weights["dense_kernel"], weights["dense_bias"]])
+            predictions = np.asarray(model(inputs)).reshape(y.shape)
+        np.testing.assert_allclose(np.mean(np.square(predictions - y)), loss, rtol=1e-5, err_msg=kind)

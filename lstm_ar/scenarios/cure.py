@@ -1,6 +1,7 @@
 """``lstm-ar run cure``: search the remedies for an LSTM that tracks the article's noisy sine.
 
-Every candidate of ``lstm_ar.remedies.catalogue`` is trained on model seeds x noise realisations
+Each candidate run (by default the answer's three, with ``--only all`` every candidate of
+``lstm_ar.remedies.catalogue``) is trained on model seeds x noise realisations
 (``lstm_ar.remedies.search``), judged against the noiseless continuation and against least-squares
 references fitted to the same data (``lstm_ar.remedies.references``); the report gives the frontier
 and whether the goal (valid on >= 90% of pairs, at least as good as the best AR(p) on half) is met.

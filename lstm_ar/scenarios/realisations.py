@@ -51,7 +51,7 @@ def main(argv: Sequence[str] | None = None, *, prog: str = "lstm-ar run realisat
     from lstm_ar.study.sweep import default_lanes
 
     # blocks of at most 32 seeds, a device (core) each: seed i's results equal a 32-seed run's
-    args.lanes = min(REALISATION_LANES, default_lanes(args.seeds))
+    args.lanes = default_lanes(args.seeds, REALISATION_LANES)
     return run_locked(parser, args.out, command, lambda out: run(args, out, command),
                       devices=-(-args.seeds // args.lanes))
 
@@ -71,7 +71,7 @@ def run(args, out: pathlib.Path, command: str) -> dict:
         factory = getattr(reproduce, name)
         results = run_realisations(lambda r, f=factory: f(args.quick, noise_seed=realisation_seed(r)),
                                    args.realisations, args.seeds, progress=not args.no_progress,
-                                   lanes=getattr(args, "lanes", None))
+                                   lanes=args.lanes)
         tables[name] = {"title": results[0].scenario.title, "claims": claim_table(results)}
     summary = {"experiment": "realisations", "title": "lstm_ar: the article's claims over noise realisations",
                "seeds": args.seeds, "realisations": args.realisations,

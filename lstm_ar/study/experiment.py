@@ -438,7 +438,9 @@ def device_description() -> str:
 
 def summarise_metric(name: str, values: np.ndarray, diverged: np.ndarray | None) -> dict:
     """One metric's summary: diverged seeds count as its worst value where the registry gives it a
-    worse side, else they are left out (``stats.summarize``); JSON-ready (+-inf as "inf"/"-inf").
+    worse side, else they are left out (``stats.summarize``), and they are left out of a metric
+    undefined for a diverged rollout (``UNDEFINED_WHEN_DIVERGED``: ``steps_to_collapse``) whatever
+    its side; JSON-ready (+-inf as "inf"/"-inf").
 
     Args:
       name: the metric's identifier.
@@ -463,7 +465,8 @@ def summarise(result: ScenarioResult) -> dict[str, Any]:
     mean or was not finite, or training diverged; for a metric of the trained model alone, such as
     its training loss or its map, only a diverged training: ``lstm_ar.study.metrics.worst_flags``)
     counts as the metric's worst value (``n_worst``)
-    where the registry gives it a worse side, and is left out otherwise (``n_left_out``); a
+    where the registry gives it a worse side, and is left out otherwise, as it is from a metric
+    undefined for a diverged rollout (``UNDEFINED_WHEN_DIVERGED``) (``n_left_out``); a
     statistic that is then infinite is written as the string "inf" or "-inf" (JSON has no
     infinity). ``missing`` maps each metric another variant has and this one does not to the
     reason (e.g. no held-out data); ``vs_references`` gives P(variant beats reference) for the

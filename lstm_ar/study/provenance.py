@@ -31,14 +31,15 @@ def provenance(argv: Sequence[str]) -> dict:
         the checkout do not count).
     """
     record: dict[str, Any] = {"argv": list(argv), "python": platform.python_version(),
-                              "versions": {name: _version(name) for name in VERSIONED}}
+                              "versions": {name: package_version(name) for name in VERSIONED}}
     git = git_state(pathlib.Path(__file__).resolve().parents[2])
     if git is not None:
         record["git"] = git
     return record
 
 
-def _version(package: str) -> str | None:
+def package_version(package: str) -> str | None:
+    """An installed package's version from its metadata (the package is not imported), or None."""
     try:
         return metadata.version(package)
     except metadata.PackageNotFoundError:

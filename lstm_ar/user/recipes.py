@@ -147,9 +147,9 @@ def describe_recipe(recipe: Recipe) -> str:
     Returns:
         The words.
     """
-    m = recipe.model
-    extra = "" if m.recurrent_activation == "sigmoid" else f", recurrent {m.recurrent_activation}"
-    words = f"LSTM({m.units}, {m.activation}{extra}), window {m.window}"
+    from lstm_ar.user.study import describe_model  # here: the study module imports this one
+
+    words = describe_model(recipe.model)
     if recipe.head == "direct":
         words += f", direct head over {recipe.horizon} steps"
     return words
