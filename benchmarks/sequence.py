@@ -161,7 +161,10 @@ def library_lanes(w: Workload, max_lanes: int | None) -> int | None:
         return max_lanes
     from lstm_ar.study.sweep import cache_lanes
 
-    return cache_lanes(sequence_suite.lstm_steps(w.kind, w.window, w.horizon), w.batch_size, w.units)
+    # the steps the library's program runs per example (``TrainConfig.lstm_steps``: a k-step regime's
+    # k fed steps), not ``sequence_suite.lstm_steps``'s count of the steps the loss needs (k - 1)
+    steps = w.window + (w.horizon if w.kind in ("teacher_forcing", "free_running") else 0)
+    return cache_lanes(steps, w.batch_size, w.units)
 
 
 def run_ours(w: Workload, n: int, examples: int, flops: dict, limit: dict, max_lanes: int | None = None) -> dict[str, Any]:

@@ -255,6 +255,12 @@ class TrainConfig:
         """True for Keras's one-step teacher-forced training."""
         return self.regime == "teacher_forcing" and self.horizon == 1
 
+    @property
+    def lstm_steps(self) -> int:
+        """LSTM steps each training example's program runs: the window, plus the stateful steps of a
+        k-step regime (``lstm_ar.training.regimes``; what sizes a cache-fitting block)."""
+        return self.model.window + (0 if self.one_step else self.horizon)
+
     def to_dict(self) -> dict:
         """JSON-ready view (for summary files); an infinite value (no clipping) becomes None."""
         out = dataclasses.asdict(self)

@@ -30,3 +30,10 @@ def test_replace_keeps_the_checks():
     with pytest.raises(ValueError, match="epochs"):
         dataclasses.replace(TrainConfig(), epochs=True)
     assert dataclasses.replace(TrainConfig(), model=ModelConfig(units=np.int64(3))).model.units == 3
+
+
+def test_lstm_steps_count_the_window_and_a_k_step_regimes_fed_steps():
+    model = ModelConfig(units=32, window=20)
+    assert TrainConfig(model=model).lstm_steps == 20
+    assert TrainConfig(model=model, horizon=20).lstm_steps == 40  # teacher forcing over k = 20
+    assert TrainConfig(model=model, regime="free_running", horizon=20).lstm_steps == 40

@@ -175,7 +175,7 @@ def test_bad_recipes_and_settings_are_refused():
         make_train(Recipe(model=ModelConfig(window=50)), 40)
 
 
-def test_realisations_in_cache_sized_blocks_equal_one_vmap():
+def test_realisations_in_cache_sized_blocks_equal_one_vmap(monkeypatch):
     from lstm_ar.remedies.search import cache_layout, map_realisations, realisation_block
 
     w50 = dataclasses.replace(BASE, model=dataclasses.replace(MODEL, window=50, units=32), batch_size=32)
@@ -183,6 +183,9 @@ def test_realisations_in_cache_sized_blocks_equal_one_vmap():
     stateful = dataclasses.replace(w50, horizon=40)
     assert stateful.lstm_steps == 90 and cache_layout(stateful, 16) == (2, 1)
     assert [realisation_block(12, f) for f in (1, 5, 6, 100)] == [1, 4, 6, 12]
+    with monkeypatch.context() as m:  # an accelerator has no cache to fit: one block
+        m.setattr(jax, "default_backend", lambda: "gpu")
+        assert cache_layout(w50, 16)[0] == 16
     series = jnp.stack([jnp.asarray(SERIES) + 0.05 * k for k in range(4)])
 
     def one(s, shift):  # a pytree of outputs per realisation

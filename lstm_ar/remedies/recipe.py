@@ -119,7 +119,8 @@ class Recipe:
 
     @property
     def lstm_steps(self) -> int:
-        """LSTM steps per training example: the window, plus the k stateful steps of a k-step loss."""
+        """LSTM steps per training example: the window, plus the k stateful steps of a k-step loss
+        (``TrainConfig.lstm_steps`` of the same training)."""
         return self.model.window + (self.horizon if self.stateful else 0)
 
     @property

@@ -42,7 +42,8 @@ class PairResult(NamedTuple):
 
 def cache_layout(recipe: Recipe, n_realisations: int, per_model: int = 1) -> tuple[int, int]:
     """(realisations per block, most seeds per device block) that keep a recipe's training in the
-    CPU caches (``lstm_ar.study.sweep.cache_lanes``; ignored on accelerators for the seeds).
+    CPU caches (``lstm_ar.study.sweep.cache_lanes``). On an accelerator there is no cache to fit:
+    every realisation in one block (the seeds' cap is dropped there too, ``sweep.cpu_cap``).
 
     Args:
       recipe: the recipe (its LSTM steps per example, batch and units set the footprint).
@@ -50,9 +51,11 @@ def cache_layout(recipe: Recipe, n_realisations: int, per_model: int = 1) -> tup
       per_model: settings vmapped inside each realisation.
 
     Returns:
-      (block, max_lanes): e.g. (4, 1) for a window-50 recipe over 16 realisations.
+      (block, max_lanes): e.g. (4, 1) for a window-50 recipe over 16 realisations on a CPU.
     """
     fit = cache_lanes(recipe.lstm_steps, recipe.batch_size, recipe.model.units, per_seed=per_model)
+    if jax.default_backend() != "cpu":
+        return n_realisations, max(1, fit)
     block = realisation_block(n_realisations, fit)
     return block, max(1, fit // block)
 

@@ -240,8 +240,7 @@ def group_max_lanes(config: TrainConfig, settings: int = 1) -> int:
     Returns:
       256 for the article's window-1 models, 4 for a window-50 one.
     """
-    steps = config.model.window + (0 if config.one_step else config.horizon)
-    return cache_lanes(steps, config.batch_size, config.model.units, per_seed=settings)
+    return cache_lanes(config.lstm_steps, config.batch_size, config.model.units, per_seed=settings)
 
 
 def scenario_max_lanes(scenario: Scenario) -> int:
