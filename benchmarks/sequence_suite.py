@@ -10,9 +10,8 @@ Five trainings of LSTM(32) -> Dense forecasters, each what an experiment of the 
   20 epochs), the same ``make_train``;
 * ``direct_w50``: the cure search's best recipe (``lstm_ar.remedies.catalogue.CANDIDATES
   ["direct_w50"]``: LSTM(32, tanh), window 50, a Dense(200) head predicting the next 200 values at
-  once, 100 epochs), trained by ``lstm_ar.remedies.train.make_train(recipe, n_values)`` on the
-  article's noisy sine (realisation 0; the cure search vmaps the same program over 16 noise
-  realisations per seed).
+  once, 100 epochs), the same ``make_train`` on the article's noisy sine (realisation 0; the cure
+  search vmaps the same program over 16 noise realisations per seed).
 
 A workload is timed on its first ``examples`` training examples for ``epochs`` epoch(s) (the
 same program, fewer batches); the per-seed-step time is extrapolated to the full training
@@ -193,52 +192,6 @@ def _from_config(name: str, kind: str, source: str, config: Any, data: Any) -> W
                     np.asarray(data.y, np.float32), build, step_parts, variant)
 
 
-def _from_recipe(name: str, source: str, recipe: Any, series: np.ndarray) -> Workload:
-    """A workload trained by ``lstm_ar.remedies.train.make_train(recipe, n_values)`` on ``series``."""
-    import jax
-    import jax.numpy as jnp
-
-    from lstm_ar.remedies import train as remedy_train
-    from lstm_ar.remedies.model import init_recipe_params
-    from lstm_ar.remedies.recipe import NEUTRAL
-    from lstm_ar.training.keras_adam import keras_adam
-
-    x_idx, y_idx = remedy_train.example_indices(recipe, series.shape[0])
-    w, k = recipe.model.window, recipe.targets
-
-    def build(epochs: int, examples: int):
-        n_values = w + k - 1 + examples
-        train = remedy_train.make_train(dataclasses.replace(recipe, epochs=epochs), n_values)
-        values = jnp.asarray(series[:n_values], jnp.float32)
-        return lambda key: train(key, values).epoch_loss
-
-    def step_parts(n: int) -> list:
-        b = recipe.batch_size
-        xb = jnp.asarray(series[x_idx[:b]][..., None], jnp.float32)
-        yb = jnp.asarray(series[y_idx[:b]], jnp.float32)
-        mask = jnp.ones((b,), jnp.float32)
-        tx = keras_adam(NEUTRAL.learning_rate, beta_1=0.9, beta_2=0.999, epsilon=1e-7, weight_decay=0.0,
-                        global_clipnorm=NEUTRAL.global_clipnorm)
-
-        def init(key):
-            params = init_recipe_params(key, recipe)
-            return params, tx.init(params)
-
-        def step(state, key):
-            params, opt = state
-            loss, grads = jax.value_and_grad(remedy_train.batch_loss)(params, xb, yb, mask, key, NEUTRAL,
-                                                                       jnp.float32(0.0), recipe)
-            updates, opt = tx.update(grads, opt, params)
-            return (jax.tree.map(jnp.add, params, updates), opt), loss
-
-        keys = jax.random.split(jax.random.key(0), n)
-        return [(jax.vmap(step), (jax.vmap(init)(keys), keys))]
-
-    m = recipe.model
-    return Workload(name, "direct", source, m.units, m.activation, w, k, recipe.batch_size, 1e-3, recipe.epochs,
-                    np.asarray(series[x_idx], np.float32), np.asarray(series[y_idx], np.float32), build, step_parts)
-
-
 def context_training(window: int, *, units: int = 32, epochs: int = 1, quick: bool = False) -> tuple[Any, Any]:
     """The ``context`` experiment's model, LSTM(units, relu) -> Dense(1), trained one step ahead on
     windows of ``window`` values of its noisy sine (``benchmarks/tune_lanes.py`` sweeps its lanes).
@@ -321,12 +274,13 @@ def workloads(quick: bool = False, names: tuple[str, ...] | None = None) -> list
             kind = "teacher_forcing" if config.regime == "teacher_forcing" else "free_running"
             out.append(_from_config(name, kind, f"regime experiment, variant {variant}", config, data))
         else:
-            recipe = CANDIDATES["direct_w50"].recipe
+            config = CANDIDATES["direct_w50"].config
             if quick:
-                recipe = dataclasses.replace(recipe, model=dataclasses.replace(recipe.model, units=QUICK_UNITS,
-                                                                               window=5), epochs=1, horizon=8)
-            series = sine_realisations(1).series[0]
-            out.append(_from_recipe(name, "cure search, candidate direct_w50 (noise realisation 0)", recipe, series))
+                model = dataclasses.replace(config.model, units=QUICK_UNITS, window=5, horizon=8)
+                config = dataclasses.replace(config, model=model, epochs=1, horizon=8)
+            data = sequences(sine_realisations(1).series[0], config.model.window, config.horizon)
+            out.append(_from_config(name, "direct", "cure search, candidate direct_w50 (noise realisation 0)", config,
+                                    data))
     return out
 
 

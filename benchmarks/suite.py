@@ -79,11 +79,11 @@ def peer_spec(v: Variant) -> dict[str, Any]:
 # --------------------------------------------------------------------------- the library's training API
 
 def make_train(config: Any, data: Any, *, plain: bool = False):
-    """The library's ``make_train``: ``train(key) -> TrainResult`` for one seed.
+    """The library's ``make_train`` on ``data``: ``train(key) -> TrainResult`` for one seed.
 
     Args:
       config: a ``TrainConfig``.
-      data: a ``Dataset``.
+      data: a ``Dataset`` (the library's ``train(key, data, hyper)`` is called with it).
       plain: the plain implementation (the reference the fast path is tested against) instead of
         the default, fast one.
 
@@ -92,7 +92,8 @@ def make_train(config: Any, data: Any, *, plain: bool = False):
     """
     from lstm_ar.training import make_train as library_make_train
 
-    return library_make_train(config, data, fast=not plain)
+    train = library_make_train(config, data, fast=not plain)
+    return lambda key, hyper=None: train(key, data, hyper)
 
 
 def seed_keys(root: int, start: int, stop: int):

@@ -28,6 +28,13 @@ a ``main(argv, prog=...)`` function instead of ``SCENARIOS`` runs its own comman
 any compute: a problem the user can fix (``lstm_ar.user.io.InputError``) exits with status 2
 and ``lstm-ar study: error: ...``.
 
+Every subcommand keeps the programs it compiles in JAX's persistent compilation cache
+(``lstm_ar.runtime.compile_cache``: the user's cache folder), so a later run on the same machine
+loads them instead of compiling again (the same executables: the same results, bit for bit);
+``--no-compile-cache``, before or after the subcommand, turns it off. Recorded commands name
+paths under the current folder relatively and others with ``~`` for the home folder
+(``lstm_ar.study.provenance.recorded_words``).
+
 The parsers and the checks before a run are in ``lstm_ar.cli_arguments`` (their names stay
 importable from here); this module dispatches the parsed command and runs it.
 """
@@ -39,7 +46,6 @@ import contextlib
 import importlib
 import os
 import pathlib
-import shlex
 import subprocess
 import sys
 import time
@@ -61,13 +67,14 @@ from lstm_ar.cli_arguments import add_run_options as add_run_options
 from lstm_ar.cli_arguments import non_negative_int as non_negative_int
 from lstm_ar.cli_arguments import positive_int as positive_int
 from lstm_ar.cli_arguments import root_seed as root_seed
+from lstm_ar.runtime import compile_cache
 from lstm_ar.scenarios import EXPERIMENTS, Experiment, get_experiment
 from lstm_ar.study import distributed
 from lstm_ar.study.chunk_store import StoreMismatch
 from lstm_ar.study.experiment import ScenarioResult, run_scenario, scenario_max_lanes, summarise
 from lstm_ar.study.fs import FolderLocked, OutputLock, UnsafePath, atomic_write_text, check_inside, remove_tree
 from lstm_ar.study.memory import NotEnoughMemory
-from lstm_ar.study.provenance import provenance
+from lstm_ar.study.provenance import command_text, provenance, recorded_words
 from lstm_ar.study.report import scenario_folder, write_scenario
 from lstm_ar.study.report_index import write_index
 from lstm_ar.study.scenario import Scenario
@@ -132,7 +139,7 @@ def execute(parser: argparse.ArgumentParser, args: argparse.Namespace, scenarios
     elif not multi:  # enough devices for the run's smallest blocks (a sequence model's cache-sized ones)
         cap = min(scenario_max_lanes(scenario) for scenario in built)
         distributed.use_cpu_cores(default_cpu_devices(args.seeds, args.lanes, max_lanes=cap), warn=False)
-    command_line = " ".join(shlex.quote(w) if i else w for i, w in enumerate(command))
+    command_line = command_text(command)
     start = time.perf_counter()
     writer = distributed.is_writer()
     out_dir = pathlib.Path(args.out)
@@ -222,8 +229,9 @@ def run_cli(script: str, doc: str, scenarios: Catalogue, *, default_seeds: int, 
     words = sys.argv[1:] if argv is None else list(argv)
     parser = experiment_parser(doc, scenarios, default_seeds=default_seeds, prog=f"python {script}")
     args = parser.parse_args(words)
-    return execute(parser, args, scenarios, default_seeds=default_seeds, command=["python", script, *words],
-                   index_title=index_title)
+    compile_cache.configure(args)
+    return execute(parser, args, scenarios, default_seeds=default_seeds,
+                   command=recorded_words(["python", script, *words]), index_title=index_title)
 
 
 def run_experiment(name: str, argv: Sequence[str] | None = None, *, script: str | None = None,
@@ -419,7 +427,7 @@ def _run_user(parser: argparse.ArgumentParser, args: argparse.Namespace, plan, c
     out_dir = _check_out(parser, args.out)
     distributed.use_cpu_cores(default_cpu_devices(args.seeds, args.lanes, max_lanes=scenario_max_lanes(plan.scenario)),
                               warn=False)
-    command_line = " ".join(shlex.quote(w) if i else w for i, w in enumerate(command))
+    command_line = command_text(command)
     start = time.perf_counter()
     with contextlib.ExitStack() as stack:
         refusal = _claim_output(stack, out_dir, [plan.scenario], command_line)
@@ -530,7 +538,7 @@ def _write_diagnosis(parser: argparse.ArgumentParser, args: argparse.Namespace, 
     from lstm_ar.user.study import scenario_name
 
     _warn(parser, data.notes)
-    command_line = " ".join(shlex.quote(w) if i else w for i, w in enumerate(command))
+    command_line = command_text(command)
     name = args.name or scenario_name(data.column)
     summary = {"scenario": name, "command": command_line, "provenance": provenance(command),
                "user": {"diagnosis": diagnosis.summary(), "verdict": diagnosis.lines, "notes": list(data.notes)}}
@@ -574,26 +582,31 @@ def main(argv: Sequence[str] | None = None, *, prog: str = PROG) -> int:
         benchmark's status.
     """
     words = sys.argv[1:] if argv is None else list(argv)
-    own = own_command_line(words)
-    if own is not None:
-        return _run_own(own, words[2:], prog=f"{prog} run {words[1]}")
+    lead = 0  # --no-compile-cache before the subcommand (the top-level option)
+    while lead < len(words) and words[lead] == compile_cache.FLAG:
+        lead += 1
+    own = own_command_line(words[lead:])
+    if own is not None:  # its own parser takes --no-compile-cache too (and enables the cache or not)
+        return _run_own(own, [*words[lead + 2:], *words[:lead][:1]], prog=f"{prog} run {words[lead + 1]}")
     parser = build_parser(prog)
+    command = recorded_words([*prog.split(), *words])
     try:
         args = parser.parse_args(words)
-        if args.command == "bench":
-            return run_bench(args.suite, args.args)
+        if args.command == "bench":  # a benchmark runs in its own process, without the cache
+            return run_bench(args.suite, [w for w in args.args if w != compile_cache.FLAG])
+        compile_cache.configure(args)
         if args.command == "study":
-            run_study_command(args.parser, args, command=[*prog.split(), *words])
+            run_study_command(args.parser, args, command=command)
             return 0
         if args.command == "report":
-            run_report_command(args.parser, args, command=[*prog.split(), *words])
+            run_report_command(args.parser, args, command=command)
             return 0
         if args.command == "diagnose":
-            run_diagnose_command(args.parser, args, command=[*prog.split(), *words])
+            run_diagnose_command(args.parser, args, command=command)
             return 0
         experiment = get_experiment(args.experiment)
         execute(args.parser, args, _LazyCatalogue(experiment), default_seeds=experiment.default_seeds,
-                command=[*prog.split(), *words], index_title=experiment.title)
+                command=command, index_title=experiment.title)
     except SystemExit as exit_:  # argparse: --help (0) or a bad argument (2)
         code = exit_.code
         return code if isinstance(code, int) else (0 if code is None else 1)

@@ -17,6 +17,7 @@ import os
 import pathlib
 from collections.abc import Callable, Iterable, Mapping
 
+from lstm_ar.runtime import compile_cache
 from lstm_ar.scenarios import EXPERIMENTS, FOLLOW_UPS, REPRODUCE, Experiment
 from lstm_ar.study.distributed import ENV_COORDINATOR, ENV_NUM_PROCESSES, ENV_PROCESS_ID
 from lstm_ar.study.scenario import Scenario
@@ -163,6 +164,7 @@ def add_run_options(parser: argparse.ArgumentParser, *, default_seeds: int) -> N
     parser.add_argument("--quick", action="store_true", help=f"smoke run: {QUICK_SEEDS} seeds, at most 2 epochs")
     parser.add_argument("--no-plots", action="store_true", help="skip the PNG figures")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    compile_cache.add_argument(parser)
     parser.add_argument("--cpu-devices", type=positive_int, default=None,
                         help="JAX devices the CPU is split into, each training its own block of --lanes seeds "
                              "(default: one per core, at most one per block, in a single-process run; 1 per "
@@ -233,7 +235,11 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
         f"  {prog} run context --seeds 64\n"
         f"  {prog} study --csv data.csv --column y   # your own series: which LSTM collapses, and why\n"
         f"  {prog} diagnose model.keras --csv data.csv --column y   # your own Keras model\n"
-        f"  {prog} bench rollout --quick        # benchmarks (source checkout only)"))
+        f"  {prog} bench rollout --quick        # benchmarks (source checkout only)\n\n"
+        f"Compiled programs are kept in JAX's persistent compilation cache (${compile_cache.ENV_DIR}, else the user's "
+        f"cache folder, ~/.cache/lstm_ar/jax), so a later run compiles less; {compile_cache.FLAG}, before or after "
+        "the subcommand, turns it off."))
+    compile_cache.add_argument(top)
     commands = top.add_subparsers(dest="command", metavar="COMMAND", required=True, parser_class=CatalogueParser)
 
     reproduce = EXPERIMENTS[REPRODUCE]
@@ -263,6 +269,7 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
                         help="the experiment that wrote the run (one with scenarios: reproduce, context, regime, ...)")
     report.add_argument("--out", required=True, help="the run's output folder")
     report.add_argument("--no-plots", action="store_true", help="do not draw the figures again")
+    compile_cache.add_argument(report)
     report.set_defaults(parser=report)
 
     bench = commands.add_parser("bench", formatter_class=raw, help="run a benchmark suite (source checkout only)",
@@ -271,6 +278,7 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
                                             "benchmarks are not part of an installed package. Relative paths in "
                                             "ARGS are relative to the current folder.\n\n"
                                             f"  {prog} bench rollout --quick\n  {prog} bench train --help")
+    compile_cache.add_argument(bench)  # accepted for every subcommand; a benchmark never uses the cache
     bench.add_argument("suite", choices=BENCH_SUITES, metavar="SUITE", help=f"one of: {', '.join(BENCH_SUITES)}")
     extra = bench.add_argument("args", nargs=argparse.REMAINDER, metavar="ARGS",
                                help="optional: passed to the benchmark (e.g. --quick, --help)")
@@ -425,6 +433,7 @@ def add_user_options(parser: argparse.ArgumentParser, *, model: bool) -> None:
                      help=f"smoke run: {QUICK_SEEDS} seeds, {QUICK_EPOCHS} epochs, no remedies unless given")
     run.add_argument("--no-plots", action="store_true", help="skip the PNG figures")
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
+    compile_cache.add_argument(run)
 
 
 def add_user_commands(commands, prog: str) -> None:

@@ -8,7 +8,13 @@
   it with ``validate_hyper`` and vmaps ``train`` over it.
 * Which dropout masks exist is static (``TrainConfig.dropout_sites``, names in
   ``DROPOUT_SITES``); their rates are ``Hyper``'s numbers. A nonzero rate at a site the config
-  does not have is an error wherever the rate is concrete.
+  does not have is an error wherever the rate is concrete. Input noise likewise: whether the
+  program adds it is static (``TrainConfig.noisy_inputs``), its level is ``Hyper.input_noise``.
+* Every remedy the project measured is a field here, neutral at its default (the config is then
+  Keras's one-step training): the head (``ModelConfig.head``: next value, direct multi-horizon,
+  Gaussian), residual prediction (``ModelConfig.residual``), the k-step regimes and their
+  curriculum, Data as Demonstrator (``TrainConfig.dad_rounds``), input noise and clipping
+  (``Hyper``). A recipe is a ``TrainConfig`` and a ``Hyper``.
 
 Nothing here is mutated after construction; ``dataclasses.replace`` makes variants.
 """
@@ -29,6 +35,9 @@ Number = Union[float, "np.ndarray", "jax.Array"]  # noqa: F821  (jax arrays when
 # Training regimes (see lstm_ar.training.regimes): how the targets after a window are fed during training.
 REGIMES = ("teacher_forcing", "scheduled_linear", "scheduled_exponential", "scheduled_inverse_sigmoid",
            "free_running")
+# Output heads (see lstm_ar.model.forecaster): the next value, the next H values at once (direct
+# multi-horizon, nothing fed back), or the mean and scale of a Gaussian for the next value.
+HEADS = ("next", "direct", "gaussian")
 
 
 class Hyper(NamedTuple):
@@ -40,6 +49,8 @@ class Hyper(NamedTuple):
     output_dropout: rate of a ``Dropout`` layer between the LSTM and the Dense head.
     weight_decay: decoupled (AdamW-style, Keras ``weight_decay``) decay coefficient.
     global_clipnorm: clip the global gradient norm to this value (``inf``: no clipping).
+    input_noise: std of the Gaussian noise added to the training inputs (model units; 0: none),
+      where ``TrainConfig.noisy_inputs`` is set.
     """
 
     learning_rate: Number = 1e-3
@@ -48,6 +59,7 @@ class Hyper(NamedTuple):
     output_dropout: Number = 0.0
     weight_decay: Number = 0.0
     global_clipnorm: Number = math.inf
+    input_noise: Number = 0.0
 
 
 # Dropout sites of the forecaster and the Hyper field holding each one's rate.
@@ -70,17 +82,19 @@ def _checked_leaf(name: str, value) -> np.ndarray | None:
     return array.astype(np.float64)
 
 
-def validate_hyper(hyper: Hyper, *, dropout_sites: tuple[str, ...] | None = None) -> None:
+def validate_hyper(hyper: Hyper, *, dropout_sites: tuple[str, ...] | None = None,
+                   noisy_inputs: bool | None = None) -> None:
     """Check every concrete leaf of ``hyper``: scalars, or arrays of stacked values (for vmap).
 
-    Valid: ``learning_rate`` finite and > 0; ``weight_decay`` finite and >= 0; ``global_clipnorm``
-    > 0 (``inf``: no clipping); the three dropout rates in [0, 1); no NaN anywhere. Leaves that are
+    Valid: ``learning_rate`` finite and > 0; ``weight_decay`` and ``input_noise`` finite and >= 0;
+    ``global_clipnorm`` > 0 (``inf``: no clipping); the three dropout rates in [0, 1); no NaN anywhere. Leaves that are
     tracers (inside ``jit``/``vmap``) cannot be checked here: validate a stack before vmapping it.
 
     Args:
       hyper: a ``Hyper``; each leaf a number or an array (e.g. f32[variants]).
       dropout_sites: when given, a nonzero rate at a site not listed is an error too (the program
         built for those sites would ignore it).
+      noisy_inputs: when False, a nonzero ``input_noise`` is an error (the program adds none).
 
     Raises:
       TypeError: ``hyper`` is not a Hyper, or a leaf is not a real number.
@@ -100,6 +114,7 @@ def validate_hyper(hyper: Hyper, *, dropout_sites: tuple[str, ...] | None = None
     checks = {
         "learning_rate": ("finite and > 0", lambda v: np.isfinite(v) & (v > 0)),
         "weight_decay": ("finite and >= 0", lambda v: np.isfinite(v) & (v >= 0)),
+        "input_noise": ("finite and >= 0", lambda v: np.isfinite(v) & (v >= 0)),
         "global_clipnorm": ("> 0 (inf: no clipping)", lambda v: v > 0),
         **{rate: ("in [0, 1)", lambda v: (v >= 0) & (v < 1)) for rate in DROPOUT_SITES.values()},
     }
@@ -114,6 +129,10 @@ def validate_hyper(hyper: Hyper, *, dropout_sites: tuple[str, ...] | None = None
                 raise ValueError(f"Hyper.{name} is {value.tolist()} but the dropout site {site!r} is not among "
                                  f"dropout_sites {tuple(dropout_sites)}; add {site!r} to TrainConfig.dropout_sites "
                                  f"(the rate would otherwise be ignored)")
+    noise = values["input_noise"]
+    if noisy_inputs is False and noise is not None and np.any(noise != 0):
+        raise ValueError(f"Hyper.input_noise is {noise.tolist()} but TrainConfig.noisy_inputs is False; set "
+                         f"noisy_inputs=True (the noise would otherwise be ignored)")
 
 
 def resolve_dropout_sites(sites, hyper: Hyper) -> tuple[str, ...]:
@@ -180,12 +199,23 @@ def _unit_interval_float(name: str, value) -> None:
         raise ValueError(f"{name} must be a number in [0, 1), got {value!r}")
 
 
+def _flag(config, name: str) -> None:
+    if not isinstance(getattr(config, name), bool):
+        raise TypeError(f"{name} must be True or False, got {getattr(config, name)!r}")
+
+
 @dataclasses.dataclass(frozen=True)
 class ModelConfig:
-    """The forecaster's static shape: LSTM(units) over a window of ``window`` values -> Dense(1).
+    """The forecaster's static shape: LSTM(units) over a window of ``window`` values -> Dense(outputs).
 
     activation / recurrent_activation: names from ``lstm_ar.activations.ACTIVATIONS``.
     layer_norm: layer-normalise the gate pre-activations (off, as in Keras).
+    head: "next" (Dense(1): the next value, Keras's model), "direct" (Dense(horizon): the next
+      ``horizon`` values at once, nothing fed back; MQ-RNN / N-BEATS style) or "gaussian" (Dense(2):
+      the mean and scale of a Gaussian for the next value, trained by its likelihood; DeepAR style).
+    horizon: the direct head's outputs (1 for the other heads).
+    residual: predict the change, ``x_{t+1} = x_t + g(window)`` (one-value heads only).
+    samples: paths drawn when a Gaussian head is rolled out (its forecast is their pointwise median).
     """
 
     units: int = 32
@@ -194,27 +224,53 @@ class ModelConfig:
     recurrent_activation: str = "sigmoid"
     layer_norm: bool = False
     unit_forget_bias: bool = True
+    head: str = "next"
+    horizon: int = 1
+    residual: bool = False
+    samples: int = 32
 
     def __post_init__(self):
-        _positive_int(self, "units")
-        _positive_int(self, "window")
+        for name in ("units", "window", "horizon", "samples"):
+            _positive_int(self, name)
         get_activation(self.activation)
         get_activation(self.recurrent_activation)
+        _flag(self, "residual")
+        if self.head not in HEADS:
+            raise ValueError(f"unknown head {self.head!r}; valid: {', '.join(HEADS)}")
+        if self.head != "direct" and self.horizon != 1:
+            raise ValueError(f"horizon counts the direct head's outputs; the {self.head!r} head has one, got horizon "
+                             f"{self.horizon} (for a k-step loss set TrainConfig.horizon)")
+        if self.head == "direct" and self.residual:
+            raise ValueError("a direct head predicts a whole block: residual prediction applies to one-value heads")
+
+    @property
+    def outputs(self) -> int:
+        """Width of the Dense head: 1 (next), horizon (direct) or 2 (Gaussian)."""
+        return {"next": 1, "direct": self.horizon, "gaussian": 2}[self.head]
 
 
 @dataclasses.dataclass(frozen=True)
 class TrainConfig:
     """Keras ``fit`` defaults: batch 32, shuffle every epoch, partial last batch kept.
 
-    hyper: default numeric hyper-parameters; ``train(key, hyper)`` may override them.
+    hyper: default numeric hyper-parameters; ``train(key, data, hyper)`` may override them.
     beta_1, beta_2, epsilon: Keras Adam's constants (static).
     regime, horizon: how targets are fed (``lstm_ar.training.regimes``). The default, teacher forcing with
-    horizon 1, is Keras's one-step training; any other choice trains a stateful model on
-    ``horizon`` values after each window.
+    horizon 1, is Keras's one-step training; with the next-value head any other choice trains a
+    stateful model on ``horizon`` values after each window. A direct head trains on its
+    ``model.horizon`` values (``horizon`` None resolves to it; another value is an error).
+    curriculum: grow the k-step loss from 1 to ``horizon`` steps over the first half of training.
+    dad_rounds, dad_starts, dad_length: Data as Demonstrator (Venkatraman, Hebert and Bagnell, AAAI
+    2015; ``lstm_ar.training.dad``): after every epoch the model is rolled out on the training series
+    from ``dad_starts`` points for ``dad_length`` steps, and the (window of its own predictions ->
+    true next value) pairs of the last ``dad_rounds`` epochs are trained on as extra batches
+    (0: off; one-step training on consecutive windows of one series).
     dropout_sites: where dropout masks exist in the compiled program, a sorted tuple of names
     from ``DROPOUT_SITES`` ("input", "output", "recurrent"); their rates stay numeric (in
     ``Hyper``, vmappable). None (the default) resolves to the sites whose rate in ``hyper`` is
     nonzero. A nonzero rate at a site that is not listed is an error, never ignored.
+    noisy_inputs: whether the program adds ``Hyper.input_noise`` to the training inputs; None
+    resolves to whether ``hyper.input_noise`` is nonzero.
     """
 
     model: ModelConfig = ModelConfig()
@@ -226,16 +282,27 @@ class TrainConfig:
     epsilon: float = 1e-7
     hyper: Hyper = Hyper()
     regime: str = "teacher_forcing"
-    horizon: int = 1
+    horizon: int | None = None
     dropout_sites: tuple[str, ...] | None = None
+    curriculum: bool = False
+    dad_rounds: int = 0
+    dad_starts: int = 16
+    dad_length: int = 32
+    noisy_inputs: bool | None = None
 
     def __post_init__(self):
         if not isinstance(self.model, ModelConfig):
             raise TypeError(f"model must be a ModelConfig, got {type(self.model).__name__}")
         if self.regime not in REGIMES:
             raise ValueError(f"unknown regime {self.regime!r}; valid: {', '.join(REGIMES)}")
-        for name in ("epochs", "batch_size", "horizon"):
+        if self.horizon is None:
+            object.__setattr__(self, "horizon", self.model.horizon)
+        for name in ("epochs", "batch_size", "horizon", "dad_starts", "dad_length"):
             _positive_int(self, name)
+        if isinstance(self.dad_rounds, (bool, np.bool_)) or not isinstance(self.dad_rounds, (int, np.integer)) \
+                or self.dad_rounds < 0:
+            raise ValueError(f"dad_rounds must be an int >= 0, got {self.dad_rounds!r}")
+        object.__setattr__(self, "dad_rounds", int(self.dad_rounds))
         _unit_interval_float("beta_1", self.beta_1)
         _unit_interval_float("beta_2", self.beta_2)
         if isinstance(self.epsilon, bool) or not isinstance(self.epsilon, (int, float, np.floating, np.integer)) \
@@ -243,23 +310,75 @@ class TrainConfig:
             raise ValueError(f"epsilon must be a finite number > 0, got {self.epsilon!r}")
         if not isinstance(self.shuffle, bool):
             raise ValueError(f"shuffle must be True or False, got {self.shuffle!r}")
+        _flag(self, "curriculum")
+        self._check_head()
         if not isinstance(self.hyper, Hyper):
             raise TypeError(f"hyper must be a Hyper, got {type(self.hyper).__name__}")
         require_scalar_hyper(self.hyper, "TrainConfig.hyper")
         validate_hyper(self.hyper)
         object.__setattr__(self, "dropout_sites", resolve_dropout_sites(self.dropout_sites, self.hyper))
-        validate_hyper(self.hyper, dropout_sites=self.dropout_sites)
+        if self.noisy_inputs is None:
+            object.__setattr__(self, "noisy_inputs", bool(float(self.hyper.input_noise) != 0))
+        _flag(self, "noisy_inputs")
+        validate_hyper(self.hyper, dropout_sites=self.dropout_sites, noisy_inputs=self.noisy_inputs)
+
+    def _check_head(self) -> None:
+        head = self.model.head
+        if head == "direct" and (self.horizon != self.model.horizon or self.regime != "teacher_forcing"):
+            raise ValueError(f"a direct head trains on its {self.model.horizon} outputs with teacher forcing; got "
+                             f"horizon {self.horizon}, regime {self.regime!r}")
+        if head == "gaussian" and not self.one_step:
+            raise ValueError(f"the Gaussian head is trained one step ahead (teacher forcing, horizon 1), got regime "
+                             f"{self.regime!r}, horizon {self.horizon}")
+        if self.curriculum and not (self.stateful and self.horizon > 1):
+            raise ValueError("curriculum grows a k-step loss: it needs the next-value head and horizon > 1, "
+                             f"got head {head!r}, horizon {self.horizon}")
+        if self.dad_rounds and not (self.one_step and head == "next"):
+            raise ValueError("Data as Demonstrator adds one-step pairs: it needs the next-value head trained one step "
+                             f"ahead, got head {head!r}, regime {self.regime!r}, horizon {self.horizon}")
 
     @property
     def one_step(self) -> bool:
-        """True for Keras's one-step teacher-forced training."""
+        """True for Keras's one-step teacher-forced training (a next-value or Gaussian head)."""
         return self.regime == "teacher_forcing" and self.horizon == 1
+
+    @property
+    def stateful(self) -> bool:
+        """True when the batch loss runs ``horizon`` stateful steps after the window (the next-value
+        head under a k-step regime; ``lstm_ar.training.regimes``), rolled out carrying (h, c)."""
+        return self.model.head == "next" and not self.one_step
 
     @property
     def lstm_steps(self) -> int:
         """LSTM steps each training example's program runs: the window, plus the stateful steps of a
         k-step regime (``lstm_ar.training.regimes``; what sizes a cache-fitting block)."""
-        return self.model.window + (0 if self.one_step else self.horizon)
+        return self.model.window + (self.horizon if self.stateful else 0)
+
+    @property
+    def remedies(self) -> tuple[str, ...]:
+        """The remedies beyond Keras's plain training this config switches on (names; () for none)."""
+        m = self.model
+        return tuple(name for name, on in (
+            ("direct head", m.head == "direct"), ("Gaussian head", m.head == "gaussian"), ("residual", m.residual),
+            ("curriculum", self.curriculum), ("DaD", self.dad_rounds > 0), ("input noise", self.noisy_inputs)) if on)
+
+    def describe(self) -> str:
+        """Short words for reports, e.g. 'LSTM(32, tanh) w50, direct head H200, 100 epochs'."""
+        m = self.model
+        parts = [f"LSTM({m.units}, {m.activation}) w{m.window}"]
+        if m.head == "direct":
+            parts.append(f"direct head H{m.horizon}")
+        elif m.head == "gaussian":
+            parts.append("Gaussian head")
+        if self.stateful:
+            regime = "free-running" if self.regime == "free_running" else self.regime.replace("_", " ")
+            parts.append(f"{regime} k={self.horizon}" + (" curriculum" if self.curriculum else ""))
+        if m.residual:
+            parts.append("residual")
+        if self.dad_rounds:
+            parts.append(f"DaD x{self.dad_rounds}")
+        parts.append(f"{self.epochs} epochs")
+        return ", ".join(parts)
 
     def to_dict(self) -> dict:
         """JSON-ready view (for summary files); an infinite value (no clipping) becomes None."""

@@ -15,6 +15,12 @@ import os
 TEST_XLA_FLAGS = "" if os.environ.get("LSTM_AR_TEST_XLA_OPT", "0") == "default" else "--xla_backend_optimization_level=0"
 os.environ["LSTM_AR_TEST_XLA_FLAGS"] = TEST_XLA_FLAGS
 os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " " + TEST_XLA_FLAGS).strip()
+# Commands run in-process enable JAX's persistent compilation cache: keep it in a folder of this
+# run, never in the user's cache folder (tests that test the cache set their own).
+if "LSTM_AR_CACHE_DIR" not in os.environ:
+    import tempfile
+
+    os.environ["LSTM_AR_CACHE_DIR"] = tempfile.mkdtemp(prefix="lstm_ar_test_jax_cache_")
 
 import contextlib  # noqa: E402
 

@@ -7,6 +7,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from lstm_ar.dynamics.judge import judge_origins
 from lstm_ar.dynamics.rollout import rollout
 from lstm_ar.model.forecaster import forecast, init_params
 from lstm_ar.study import backtest, references
@@ -59,13 +60,13 @@ def test_a_persistence_model_scores_as_the_persistence_reference(walk):
     assert b.horizon == 30 and b.origins.tolist() == [0, 7, 15, 22, 30]  # floor(j * 30 / 4)
     refs = references.evaluate(walk)
     ys = np.repeat(b.contexts(1), b.horizon, axis=1)  # a "model" that repeats its last input
-    m = backtest.backtest_metrics(jnp.asarray(ys), jnp.asarray(b.truths()), walk.scale, center=walk.center)
-    np.testing.assert_allclose(m.backtest_rmse, refs.metrics["persistence"]["backtest_rmse"], rtol=1e-6)
-    assert float(m.backtest_valid_horizon) == refs.metrics["persistence"]["backtest_valid_horizon"]
-    assert float(m.backtest_collapse_rate) == 1.0 == refs.metrics["persistence"]["backtest_collapse_rate"]
+    m = judge_origins(jnp.asarray(ys), jnp.asarray(b.truths()), walk.scale, walk.center)
+    np.testing.assert_allclose(m["backtest_rmse"], refs.metrics["persistence"]["backtest_rmse"], rtol=1e-6)
+    assert float(m["backtest_valid_horizon"]) == refs.metrics["persistence"]["backtest_valid_horizon"]
+    assert float(m["backtest_collapse_rate"]) == 1.0 == refs.metrics["persistence"]["backtest_collapse_rate"]
     # by hand: the mean over origins of each origin's RMSE
     by_hand = np.mean([np.sqrt(np.mean((b.truths()[j] - ys[j]) ** 2)) for j in range(5)])
-    np.testing.assert_allclose(m.backtest_rmse, by_hand, rtol=1e-6)
+    np.testing.assert_allclose(m["backtest_rmse"], by_hand, rtol=1e-6)
 
 
 @pytest.mark.parametrize("variant", ["window_1", "window_3"])
@@ -92,15 +93,13 @@ def test_the_model_path_rolls_out_from_every_origin(walk, variant):
 
 
 def test_an_origin_beyond_the_divergence_bound_is_diverged_and_the_worst():
-    from lstm_ar.study.backtest import backtest_metrics
-
     truths = np.zeros((3, 8), np.float32)
     ys = np.stack([np.full(8, 0.1), np.full(8, 0.2), np.r_[np.zeros(7), 1e6]]).astype(np.float32)  # finite, beyond 100
-    m = backtest_metrics(ys, truths, 1.0)
-    assert float(m.backtest_rmse) == np.inf and float(m.backtest_diverged_rate) == np.float32(1 / 3)
-    m = backtest_metrics(ys[:2], truths[:2], 1.0)
-    np.testing.assert_allclose(float(m.backtest_rmse), 0.15, rtol=1e-6)
-    assert float(m.backtest_diverged_rate) == 0.0
+    m = judge_origins(ys, truths, 1.0)
+    assert float(m["backtest_rmse"]) == np.inf and float(m["backtest_diverged_rate"]) == np.float32(1 / 3)
+    m = judge_origins(ys[:2], truths[:2], 1.0)
+    np.testing.assert_allclose(float(m["backtest_rmse"]), 0.15, rtol=1e-6)
+    assert float(m["backtest_diverged_rate"]) == 0.0
 
 
 def test_steps_to_collapse_leaves_diverged_seeds_out():

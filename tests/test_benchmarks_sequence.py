@@ -118,26 +118,18 @@ def _ours(kind: str, activation: str, horizon: int, x: np.ndarray, y: np.ndarray
     """Our initial weights (seed 3) and our loss and gradients on the batch, in Keras's layout."""
     from lstm_ar.config import ModelConfig
     from lstm_ar.model.forecaster import DropoutMasks, init_params
-    from lstm_ar.remedies.model import init_recipe_params
-    from lstm_ar.remedies.recipe import NEUTRAL, Recipe
-    from lstm_ar.remedies.train import batch_loss as recipe_loss
     from lstm_ar.training.plain import Batch, batch_loss
 
-    model = ModelConfig(units=U, window=W, activation=activation)
+    model = ModelConfig(units=U, window=W, activation=activation,
+                        **({"head": "direct", "horizon": horizon} if kind == "direct" else {}))
     key = jax.random.key(3)
     xb, yb, mask = jnp.asarray(x)[..., None], jnp.asarray(y), jnp.ones((x.shape[0],), jnp.float32)
-    if kind == "direct":
-        recipe = Recipe(model=model, epochs=1, head="direct", horizon=horizon)
-        params = init_recipe_params(key, recipe)
-        loss, grads = jax.jit(jax.value_and_grad(lambda p: recipe_loss(p, xb, yb, mask, key, NEUTRAL, jnp.float32(0.0),
-                                                                      recipe)))(params)
-    else:
-        params = init_params(key, model)
-        coins = None if kind == "one_step" else jax.random.split(key, x.shape[0])
-        masks = DropoutMasks(None, None, None)
-        teacher = 1.0 if kind in ("one_step", "teacher_forcing") else 0.0
-        loss, grads = jax.jit(jax.value_and_grad(lambda p: batch_loss(p, Batch(xb, yb, mask), masks, coins, teacher,
-                                                                      model)))(params)
+    params = init_params(key, model)
+    coins = None if kind in ("one_step", "direct") else jax.random.split(key, x.shape[0])
+    masks = DropoutMasks(None, None, None)
+    teacher = 1.0 if kind in ("one_step", "teacher_forcing", "direct") else 0.0
+    loss, grads = jax.jit(jax.value_and_grad(lambda p: batch_loss(p, Batch(xb, yb, mask), masks, coins, teacher,
+                                                                  model)))(params)
 
     def keras(tree):
         return {"kernel": tree["lstm"]["kernel"], "recurrent_kernel": tree["lstm"]["recurrent_kernel"],

@@ -5,14 +5,18 @@ import pytest
 
 from lstm_ar.config import ModelConfig, TrainConfig
 
-INT_FIELDS = [(ModelConfig, "units"), (ModelConfig, "window"), (TrainConfig, "epochs"), (TrainConfig, "batch_size"),
-              (TrainConfig, "horizon")]
+INT_FIELDS = [(ModelConfig, "units"), (ModelConfig, "window"), (ModelConfig, "samples"), (TrainConfig, "epochs"),
+              (TrainConfig, "batch_size"), (TrainConfig, "horizon"), (TrainConfig, "dad_starts"),
+              (TrainConfig, "dad_length")]
 IDS = [f"{cls.__name__}.{name}" for cls, name in INT_FIELDS]
 
 
 @pytest.mark.parametrize("cls,name", INT_FIELDS, ids=IDS)
 @pytest.mark.parametrize("bad", [True, False, np.bool_(True), 0, -1, 2.0, "4", None])
 def test_int_fields_refuse_bools_and_non_positive_ints(cls, name, bad):
+    if (cls, name, bad) == (TrainConfig, "horizon", None):
+        assert TrainConfig(horizon=None).horizon == 1  # None resolves to the head's horizon
+        return
     with pytest.raises(ValueError, match=f"{name} must be a positive int, got"):
         cls(**{name: bad})
 

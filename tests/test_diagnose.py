@@ -199,7 +199,7 @@ def test_the_command_retrains_the_architecture(files, tmp_path, monkeypatch):
     # the direct head on the model's own architecture: its units and activations, window 50, H = the 60 held out
     (direct,) = plan.recipes
     r = direct.recipe
-    assert (direct.name, r.head, r.model.units, r.model.window, r.horizon) == ("direct", "direct", 1, 50, 60)
+    assert (direct.name, r.model.head, r.model.units, r.model.window, r.horizon) == ("direct", "direct", 1, 50, 60)
     for words, expected in ((["--quick"], ()), (["--quick", "--remedies", "direct"], ("direct",))):
         assert cli.main(["diagnose", str(files / "cycle.h5"), "--csv", str(files / "series.csv"), *words,
                          "--out", str(tmp_path / "out")]) == 0

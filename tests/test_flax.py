@@ -85,7 +85,7 @@ def test_training_mode_values_equal_the_pure_function_with_the_drawn_masks(hyper
 def test_trained_params_run_through_the_module():
     config = TrainConfig(model=MODEL, epochs=1, batch_size=8, hyper=Hyper(output_dropout=0.2))
     data = windows(np.sin(np.linspace(0, 6, 20)).astype(np.float32), 3)
-    result = jax.jit(make_train(config, data))(seed_keys(0, 0, 1)[0])
+    result = jax.jit(make_train(config, data))(seed_keys(0, 0, 1)[0], data)
     x = jnp.asarray(data.x)
     np.testing.assert_array_equal(Forecaster(model=MODEL).apply({"params": result.params}, x),
                                   forecast_batch(result.params, x, MODEL))

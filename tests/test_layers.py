@@ -10,7 +10,7 @@ PACKAGE = pathlib.Path(__file__).resolve().parent.parent / "lstm_ar"
 LAYERS = [
     {"config", "activations", "checks", "kernels"},
     {"data", "model", "linear"},
-    {"training", "dynamics"},
+    {"training", "dynamics", "runtime"},
     {"study"},
     {"remedies", "user"},
     {"scenarios"},

@@ -94,7 +94,7 @@ def test_sequences_pair_windows_with_the_next_values():
 def test_training_with_a_regime_runs_and_checks_its_data():
     config = TrainConfig(model=MODEL, epochs=2, batch_size=8, regime="scheduled_linear", horizon=4)
     data = sequences(np.sin(np.linspace(0, 6, 40)), 3, 4)
-    result = jax.jit(make_train(config, data))(jax.random.key(0))
+    result = jax.jit(make_train(config, data))(jax.random.key(0), data)
     assert result.epoch_loss.shape == (2,) and np.all(np.isfinite(result.epoch_loss))
     with pytest.raises(ValueError, match="horizon 4"):
         make_train(config, sequences(np.arange(40.0), 3, 2))

@@ -7,6 +7,7 @@ import io
 import json
 import os
 import pathlib
+import re
 import shutil
 import subprocess
 import sys
@@ -19,7 +20,7 @@ import pytest
 from lstm_ar.study import fs, sweep
 from lstm_ar.study.chunk_store import ChunkStore, StoreMismatch, chunk_name, fingerprint
 from lstm_ar.study.distributed import seed_mesh
-from lstm_ar.study.sweep import NotEnoughMemory, Progress, compile_seed_program, plan_program, run_seeds
+from lstm_ar.study.sweep import NotEnoughMemory, compile_seed_program, plan_program, progress_bar, run_seeds
 from tests.conftest import compilation_cache as conftest_compilation_cache
 
 N = 10
@@ -339,13 +340,63 @@ def test_cache_lanes_fit_the_sequence_footprint_and_cap_only_cpu_defaults():
         run_seeds(known, N, max_lanes=0)
 
 
-def test_progress_reports_every_chunk():
+def bar_states(text: str) -> list[str]:
+    """The bar's successive states as tqdm writes them (a carriage return before each redraw)."""
+    return [state.strip() for state in re.split(r"[\r\n]", text) if state.strip()]
+
+
+def counts(states: list[str]) -> list[str]:
+    return [re.search(r"(?<![\d/])(\d+/\d+) \[", state).group(1) for state in states]
+
+
+def test_progress_bar_counts_seeds_on_the_given_stream():
     stream = io.StringIO()
-    bar = Progress(10, "demo", stream=stream)
-    bar.update(4)
-    bar.update(6)
-    lines = stream.getvalue().strip().splitlines()
-    assert len(lines) == 2 and "4/10" in lines[0] and "10/10" in lines[1]
+    with progress_bar(10, "demo", stream=stream, mininterval=0) as bar:
+        bar.update(4)
+        bar.update(6)
+    text = stream.getvalue()
+    states = bar_states(text)
+    assert counts(states)[:3] == ["0/10", "4/10", "10/10"] and counts(states)[-1] == "10/10"
+    assert all(state.startswith("demo:") and "seeds/s" in state for state in states)
+    assert text.endswith("\n")  # leave=True: the finished bar stays on screen
+    assert bar_states("\rdemo: 0/10 [x]\rdemo: 10/10 [x]\n") == ["demo: 0/10 [x]", "demo: 10/10 [x]"]
+
+
+def test_progress_bar_is_silent_when_disabled_and_redraws_a_log_rarely(monkeypatch):
+    stream = io.StringIO()
+    with progress_bar(10, "demo", stream=stream, enabled=False) as bar:
+        bar.update(10)
+    assert stream.getvalue() == ""
+    # a stream that is not a terminal (a log file): the first and the last state, not one per chunk
+    monkeypatch.delenv("TQDM_MININTERVAL", raising=False)
+    with progress_bar(10, "demo", stream=stream) as bar:
+        assert bar.mininterval == 60.0
+        for _ in range(5):
+            bar.update(2)
+    assert counts(bar_states(stream.getvalue())) == ["0/10", "10/10"]
+    monkeypatch.setenv("TQDM_MININTERVAL", "3")
+    with progress_bar(10, stream=io.StringIO()) as bar:
+        assert bar.mininterval == 3.0
+
+
+def test_a_resumed_bar_starts_at_the_seeds_already_done():
+    stream = io.StringIO()
+    with progress_bar(10, "demo", stream=stream, done=6, mininterval=0) as bar:
+        bar.update(4)
+    assert counts(bar_states(stream.getvalue()))[:2] == ["6/10", "10/10"] and bar.n == 10
+
+
+def test_run_seeds_shows_progress_on_stderr_only_when_asked(tmp_path, capsys):
+    run_seeds(known, 4, lanes=2, chunk=2, desc="known run")
+    states = bar_states(capsys.readouterr().err)
+    assert states[0].startswith("known run:") and counts(states) == ["0/4", "4/4"]
+    run_seeds(known, 4, lanes=2, chunk=2, progress=False)
+    assert capsys.readouterr().err == ""
+    # a run killed after its first chunk, resumed: the bar starts at the two seeds already stored
+    with pytest.raises(KeyboardInterrupt):
+        run_seeds(known, 4, lanes=2, chunk=2, progress=False, store=KilledAfter(tmp_path, {"what": "k"}, kill_after=1))
+    resumed = run_seeds(known, 4, lanes=2, chunk=2, desc="resumed", store=ChunkStore(tmp_path, {"what": "k"}, resume=True))
+    assert resumed.resumed_seeds == 2 and counts(bar_states(capsys.readouterr().err)) == ["2/4", "4/4"]
 
 
 def test_bad_arguments_are_refused_before_tracing():

@@ -25,19 +25,19 @@ def train():
 
 @pytest.fixture(scope="module")
 def vmapped(train):
-    return jax.jit(jax.vmap(train))(seed_keys(0, 0, 3))
+    return jax.jit(jax.vmap(lambda k: train(k, DATA)))(seed_keys(0, 0, 3))
 
 
 @pytest.fixture(scope="module")
 def plain_vmapped():
     """The plain path over the same three seeds as ``vmapped``: the reference of several tests."""
-    return jax.jit(jax.vmap(make_train(CONFIG, DATA, fast=False)))(seed_keys(0, 0, 3))
+    return jax.jit(jax.vmap(lambda k: make_train(CONFIG, DATA, fast=False)(k, DATA)))(seed_keys(0, 0, 3))
 
 
 @pytest.fixture(scope="module")
 def single(train):
     """One compiled single-seed run, shared by every test that runs ``train`` alone: traced once."""
-    return jax.jit(chex.assert_max_traces(train, n=1))
+    return jax.jit(chex.assert_max_traces(lambda k: train(k, DATA), n=1))
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +45,7 @@ def single_with_hyper(train):
     """One compiled single run with the learning rate and output dropout as (traced) inputs: one
     program for every setting, traced once however many settings and keys call it."""
     return jax.jit(chex.assert_max_traces(
-        lambda k, lr, rate: train(k, CONFIG.hyper._replace(learning_rate=lr, output_dropout=rate)), n=1))
+        lambda k, lr, rate: train(k, DATA, CONFIG.hyper._replace(learning_rate=lr, output_dropout=rate)), n=1))
 
 
 def test_entry_point_chooses_the_variant():
@@ -140,18 +140,18 @@ def test_scan_equals_a_python_loop_over_the_documented_keys(plain_vmapped):
     assert not np.allclose(before_partial["dense"]["bias"], result.params["dense"]["bias"])
 
 
-def _vmap_hyper(train, hyper: Hyper, axes: Hyper):
+def _vmap_hyper(train, hyper: Hyper, axes: Hyper, data=DATA):
     """``jax.vmap(train, in_axes=(None, axes))`` with the unmapped fields closed over (concrete):
     under ``jit`` a rate passed as an argument is traced even when it is not mapped."""
     mapped = {name: getattr(hyper, name) for name in Hyper._fields if getattr(axes, name) is not None}
-    return lambda key: jax.vmap(lambda stack: train(key, hyper._replace(**stack)))(mapped)
+    return lambda key: jax.vmap(lambda stack: train(key, data, hyper._replace(**stack)))(mapped)
 
 
 def test_hyper_can_be_vmapped(train, single_with_hyper):
     lrs, rates = [1e-4, 1e-2], [0.0, 0.3]
     hyper = CONFIG.hyper._replace(learning_rate=jnp.asarray(lrs), output_dropout=jnp.asarray(rates))
     key = jax.random.key(0)
-    out = jax.jit(_vmap_hyper(train, hyper, Hyper(0, None, None, 0, None, None)))(key)
+    out = jax.jit(_vmap_hyper(train, hyper, Hyper(0, None, None, 0, None, None, None)))(key)
     assert out.epoch_loss.shape == (2, 3)
     for i, (lr, rate) in enumerate(zip(lrs, rates, strict=True)):
         one = single_with_hyper(key, jnp.float32(lr), jnp.float32(rate))
@@ -201,18 +201,18 @@ def test_traced_rate_at_a_missing_site_is_refused_at_trace_time():
     no_sites = TrainConfig(model=MODEL, epochs=1, batch_size=8)
     train = make_train(no_sites, DATA)
     with pytest.raises(ValueError, match="output_dropout is traced .* 'output' is not among dropout_sites"):
-        jax.vmap(train, in_axes=(None, Hyper(None, None, None, 0, None, None)))(
-            jax.random.key(0), Hyper(output_dropout=jnp.asarray([0.0, 0.9])))
+        jax.vmap(train, in_axes=(None, None, Hyper(None, None, None, 0, None, None, None)))(
+            jax.random.key(0), DATA, Hyper(output_dropout=jnp.asarray([0.0, 0.9])))
     with pytest.raises(ValueError, match="dropout is traced"):
-        jax.jit(train)(jax.random.key(0), Hyper())  # every leaf traced, no site configured
+        jax.jit(train)(jax.random.key(0), DATA, Hyper())  # every leaf traced, no site configured
     # traced values at configured sites are fine; concrete zeros elsewhere too
-    jax.eval_shape(lambda k, r: train(k, Hyper(learning_rate=r)), jax.random.key(0), jnp.float32(1e-2))
+    jax.eval_shape(lambda k, r: train(k, DATA, Hyper(learning_rate=r)), jax.random.key(0), jnp.float32(1e-2))
 
 
 def test_a_stacked_hyper_without_vmap_is_a_clear_error(train):
     with pytest.raises(ValueError, match=r"Hyper.learning_rate must be a single number \(0-d\), got an array of "
                                          r"shape \(2,\); .*train_many.*jax.vmap\(train, in_axes"):
-        train(jax.random.key(0), Hyper(learning_rate=np.array([1e-3, 1e-2])))
+        train(jax.random.key(0), DATA, Hyper(learning_rate=np.array([1e-3, 1e-2])))
     with pytest.raises(ValueError, match=r"TrainConfig.hyper.weight_decay must be a single number .*shape \(1,\)"):
         TrainConfig(hyper=Hyper(weight_decay=np.array([0.1])))
     assert TrainConfig(hyper=Hyper(learning_rate=np.float32(1e-2))).hyper.learning_rate == np.float32(1e-2)
@@ -252,7 +252,7 @@ def test_bad_hyper_is_a_clear_error(bad):
         TrainConfig(hyper=Hyper(**bad), dropout_sites=("input", "output", "recurrent"))
     train = make_train(dataclasses.replace(CONFIG, dropout_sites=("input", "output", "recurrent")), DATA)
     with pytest.raises(ValueError, match=f"Hyper.{name} must be"):
-        train(jax.random.key(0), Hyper(**bad))
+        train(jax.random.key(0), DATA, Hyper(**bad))
 
 
 def test_stacked_hyper_arrays_are_validated_element_by_element():
@@ -263,7 +263,7 @@ def test_stacked_hyper_arrays_are_validated_element_by_element():
         validate_hyper(good._replace(learning_rate=np.asarray([1e-3, -1e-3])))
     # concrete arrays given to train are checked at the call, before anything runs
     with pytest.raises(ValueError, match="learning_rate"):
-        make_train(CONFIG, DATA)(jax.random.key(0), good._replace(learning_rate=np.asarray([1e-3, -1e-3])))
+        make_train(CONFIG, DATA)(jax.random.key(0), DATA, good._replace(learning_rate=np.asarray([1e-3, -1e-3])))
     with pytest.raises(TypeError, match="real number"):
         validate_hyper(good._replace(weight_decay=np.asarray([1j, 0.0])))
     with pytest.raises(TypeError, match="must be a Hyper"):
@@ -290,9 +290,9 @@ def test_dropout_sites_are_static_and_checked():
     # a concretely nonzero rate at a site the program does not have is refused at the call
     train = make_train(TrainConfig(model=MODEL, epochs=3, batch_size=8), DATA)
     with pytest.raises(ValueError, match="output_dropout is 0.2 but the dropout site 'output'"):
-        train(jax.random.key(0), Hyper(output_dropout=0.2))
+        train(jax.random.key(0), DATA, Hyper(output_dropout=0.2))
     with pytest.raises(ValueError, match="recurrent_dropout"):
-        train(jax.random.key(0), Hyper(recurrent_dropout=np.asarray([0.0, 0.1])))
+        train(jax.random.key(0), DATA, Hyper(recurrent_dropout=np.asarray([0.0, 0.1])))
 
 
 def _count_primitive(jaxpr, name: str) -> int:
@@ -313,10 +313,12 @@ def test_the_masks_drawn_come_from_the_config_not_from_tracers(window):
     # numbers or traced arrays: the dropout sites are static configuration.
     config = TrainConfig(model=ModelConfig(units=4, window=window), epochs=1, batch_size=8,
                          hyper=Hyper(output_dropout=0.2))
-    train = make_train(config, windows(np.sin(np.linspace(0, 6, 12)).astype(np.float32), window))
+    data = windows(np.sin(np.linspace(0, 6, 12)).astype(np.float32), window)
+    train = make_train(config, data)
     key = jax.random.key(0)
-    concrete = jax.make_jaxpr(train)(key)
-    traced = jax.make_jaxpr(lambda k, rate: train(k, config.hyper._replace(output_dropout=rate)))(key, jnp.float32(0.2))
+    concrete = jax.make_jaxpr(lambda k: train(k, data))(key)
+    traced = jax.make_jaxpr(lambda k, rate: train(k, data, config.hyper._replace(output_dropout=rate)))(
+        key, jnp.float32(0.2))
     assert _count_primitive(concrete.jaxpr, "shift_left") == _count_primitive(traced.jaxpr, "shift_left") > 0
 
 
@@ -328,7 +330,7 @@ def test_traced_and_concrete_rates_compile_the_same_program(window1_runs):
     train = make_train(config, DATA1)
     concrete = window1_runs["relu_output_dropout"][0]
     traced = jax.jit(lambda keys, lr, rate: jax.vmap(
-        lambda k: train(k, config.hyper._replace(learning_rate=lr, output_dropout=rate)))(keys))(
+        lambda k: train(k, DATA1, config.hyper._replace(learning_rate=lr, output_dropout=rate)))(keys))(
         seed_keys(0, 0, 2), jnp.float32(1e-2), jnp.float32(0.2))
     jax.tree.map(np.testing.assert_array_equal, traced, concrete)
 
@@ -417,9 +419,9 @@ WINDOW1 = {
 
 def _fast_and_plain(config, data, keys, hyper=None, axes=None) -> tuple[TrainResult, TrainResult]:
     if hyper is None:
-        run = lambda f: jax.jit(jax.vmap(make_train(config, data, fast=f)))(keys)  # noqa: E731
+        run = lambda f: jax.jit(jax.vmap(lambda k: make_train(config, data, fast=f)(k, data)))(keys)  # noqa: E731
     else:
-        run = lambda f: jax.jit(_vmap_hyper(make_train(config, data, fast=f), hyper, axes))(keys)  # noqa: E731
+        run = lambda f: jax.jit(_vmap_hyper(make_train(config, data, fast=f), hyper, axes, data))(keys)  # noqa: E731
     return run(True), run(False)
 
 
@@ -459,7 +461,7 @@ def test_window1_layout_with_vmapped_hyper_equals_plain():
     config = WINDOW1["relu_output_dropout"]
     hyper = Hyper(learning_rate=jnp.asarray([1e-2, 3e-2]), output_dropout=jnp.asarray([0.0, 0.3]),
                   weight_decay=jnp.asarray([0.0, 0.1]))
-    axes = Hyper(0, None, None, 0, 0, None)
+    axes = Hyper(0, None, None, 0, 0, None, None)
     fast_result, ref = _fast_and_plain(config, DATA1, jax.random.key(4), hyper, axes)
     chex.assert_trees_all_close(fast_result, ref, rtol=1e-5, atol=1e-6)
     kernel = fast_result.params["lstm"]["recurrent_kernel"]

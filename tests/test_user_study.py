@@ -157,32 +157,36 @@ def test_the_direct_head_is_judged_beside_the_variants(sine_run):
     assert seeds_of(rows, "window_1")  # the scenario's own variant is still there
 
 
-def test_the_bridge_equals_make_train_rollouts_and_path_metrics(sine_run):
+def test_a_recipe_remedy_equals_make_train_rollouts_and_the_judge(sine_run):
     """Seed 1 of ``remedies_per_seed.csv`` recomputed alone: the same plan,
-    ``make_train`` + ``rollouts`` + ``path_metrics``, and numpy for the backtest's origins,
+    ``make_train`` + ``rollouts`` + ``judge_rollout``, and numpy for the backtest's origins,
     contexts and mean RMSE and for the settle value in the user's units."""
     import jax
     import jax.numpy as jnp
 
-    from lstm_ar.remedies.rollout import path_metrics, rollouts
-    from lstm_ar.remedies.train import make_train
+    from lstm_ar.data.series import sequences
+    from lstm_ar.dynamics.judge import judge_rollout
+    from lstm_ar.dynamics.rollout import rollouts
+    from lstm_ar.training import make_train
 
     _, rows, _ = sine_run
     plan = study.plan_study(series(SINE), 400, windows=(1,), epochs=20, remedies=("direct",), backtest_origins=5,
                             quick=True)
     (planned,) = plan.recipes
     recipe, sc = planned.recipe, plan.scenario
-    assert (recipe.head, recipe.horizon, recipe.model.window, recipe.model.units, recipe.epochs) == ("direct", 100, 5, 8, 2)
+    assert (recipe.model.head, recipe.horizon, recipe.model.window, recipe.model.units, recipe.epochs) == \
+        ("direct", 100, 5, 8, 2)
     mean, std = SINE[:400].mean(), SINE[:400].std()
     z = ((SINE - mean) / std).astype(np.float32)
-    train = jax.jit(make_train(recipe, 400))
+    data = sequences(z[:400], 5, 100)
+    train = jax.jit(make_train(recipe, data))
     roll = jax.jit(lambda p, c, k: rollouts(p, c, 100, recipe, k)["point"])
     origins = (np.arange(5) * (100 - 50)) // 4  # 5 origins over 100 held-out values, 50 steps each
     row = seeds_of(rows, "direct")[1]
     key = jax.random.fold_in(jax.random.key(0), 1)  # seed 1 of root seed 0, as every variant's
-    params = train(key, jnp.asarray(z[:400])).params
+    params = train(key, data).params
     ys = roll(params, jnp.asarray(z[395:400]), key)  # a window-5 model reads the last 5 values (one compile)
-    m = path_metrics(ys, jnp.asarray(z[400:]), float(z[:400].std()), float(z[:400].mean()))
+    m = judge_rollout(ys, jnp.asarray(z[400:]), float(z[:400].std()), float(z[:400].mean()))
     np.testing.assert_allclose(float(row["rollout_rmse"]), float(m["rollout_rmse"]), rtol=1e-4)
     np.testing.assert_allclose(float(row["valid_horizon"]), float(m["valid_horizon"]))
     settle = float(np.mean(np.asarray(ys, np.float64)[-50:])) * std + mean
@@ -242,7 +246,7 @@ def test_the_direct_head_is_planned_from_the_users_model():
     assert list(plan.scenario.variants) == ["window_1", "window_20", "tanh"]
     (direct,) = plan.recipes
     r = direct.recipe
-    assert (r.head, r.horizon, r.model.window, r.model.units, r.model.activation, r.epochs) == ("direct", 60, 50, 16,
+    assert (r.model.head, r.horizon, r.model.window, r.model.units, r.model.activation, r.epochs) == ("direct", 60, 50, 16,
                                                                                                "relu", 7)
     assert r.horizon == plan.scenario.rollout_steps and direct.words == ("LSTM(16, relu), window 50, direct head over "
                                                                          "60 steps (remedy direct)")

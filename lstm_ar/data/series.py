@@ -251,5 +251,35 @@ def sequences(series: np.ndarray, window: int, horizon: int) -> Dataset:
     return Dataset(x=base.x, y=series[idx])
 
 
+def example_indices(length: int, window: int, horizon: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """Indices of ``sequences``' examples in a series of ``length`` values: windows i32[n, window]
+    and targets i32[n, horizon], n = length - window - horizon + 1 (ValueError when n < 1)."""
+    window, horizon = _positive_int(window, "window"), _positive_int(horizon, "horizon")
+    n = int(length) - window - horizon + 1
+    if n < 1:
+        raise ValueError(f"a series of {length} values has no example for window {window} and {horizon} target(s); "
+                         f"need at least {window + horizon}")
+    start = np.arange(n)[:, None]
+    return start + np.arange(window)[None, :], start + window + np.arange(horizon)[None, :]
+
+
+def gather_sequences(series, window: int, horizon: int = 1) -> Dataset:
+    """``sequences`` of a series that may be traced (inside ``jit``/``vmap``, e.g. one noise
+    realisation among many): the same examples, gathered with static indices, unchecked.
+
+    Args:
+      series: f32[T] (a jax or numpy array; T static).
+      window, horizon: as ``sequences``.
+
+    Returns:
+      ``Dataset`` with x: f32[n, window, 1], y: f32[n, horizon] (jax arrays).
+    """
+    import jax.numpy as jnp  # the host-side functions above stay numpy-only
+
+    series = jnp.asarray(series, jnp.float32)
+    x_idx, y_idx = example_indices(series.shape[0], window, horizon)
+    return Dataset(x=series[x_idx][..., None], y=series[y_idx])
+
+
 def _positive_int(value, name: str) -> int:
     return check_int(value, name, 1)

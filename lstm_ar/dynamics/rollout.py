@@ -1,14 +1,19 @@
 """Free-running (autoregressive) rollout: each prediction is fed back as the next input.
 
-Two modes, both one ``lax.scan`` over steps, written for one model and vmapped over seeds:
+The one rollout module. Modes, each written for one model and vmapped over seeds:
 
 * ``rollout_window`` (Keras's way, what the seed's models do): every prediction is made from the
   last ``window`` values with a fresh zero state; the window then slides forward with the
   prediction appended. With ``window = 1`` the model is a 1-D map ``x_{t+1} = f(x_t)``.
 * ``rollout_stateful``: warm the LSTM up over a context from the zero state, then carry (h, c)
   forward and feed each prediction back as the next input.
+* ``rollout_direct``: a direct head's block of H values from the last window (blocks after the
+  first read the values predicted, when more than H steps are asked).
+* ``sample_paths``: a Gaussian head's paths drawn ancestrally (each step samples N(mean, std^2)
+  and feeds the sample back).
 
-Both return f32[steps]: the predictions y_1 .. y_steps following the context. Inputs are checked
+``rollouts(params, context, steps, config, key)`` picks the one a trained config is judged on.
+All return f32[steps]: the predictions y_1 .. y_steps following the context. Inputs are checked
 before anything is compiled: ``steps`` a non-negative int, the context f32[time] or f32[time, 1]
 and long enough, real, and finite once in float32 (when its values are known, i.e. not traced),
 the model univariate.
@@ -21,11 +26,11 @@ import jax.numpy as jnp
 import numpy as np
 
 from lstm_ar.checks import check_int, real_float32
-from lstm_ar.config import ModelConfig
-from lstm_ar.model.cell import LSTMCarry, lstm_step
-from lstm_ar.model.forecaster import Params, encode, forecast, head
+from lstm_ar.config import ModelConfig, TrainConfig
+from lstm_ar.model.cell import LSTMCarry
+from lstm_ar.model.forecaster import Params, encode, forecast, gaussian, head, outputs, point, stateful_step
 
-ROLLOUT_MODES = ("window", "stateful")
+ROLLOUT_MODES = ("window", "stateful", "direct", "sampled")
 
 
 def check_steps(steps: int, *, minimum: int = 0) -> int:
@@ -159,17 +164,96 @@ def rollout_stateful(params: Params, context: jax.Array, steps: int, model: Mode
     """
     steps, unroll = check_steps(steps), check_unroll(unroll)
     check_univariate(params)
-    carry = encode(params, as_column(context), model)
-    y = head(params, carry.h)
+    context = as_column(context)
+    carry = encode(params, context, model)
+    y = point(head(params, carry.h), context[-1, 0], model)
 
     def step(state: tuple[LSTMCarry, jax.Array], _):
         carry, y = state
-        carry, h = lstm_step(params["lstm"], carry, y, activation=model.activation,
-                             recurrent_activation=model.recurrent_activation)
-        return (carry, head(params, h)), y[0]
+        carry, nxt = stateful_step(params, carry, y, model)
+        return (carry, nxt), y[0]
 
     _, ys = jax.lax.scan(step, (carry, y), None, length=steps, unroll=unroll)
     return ys
+
+
+def rollout_direct(params: Params, context: jax.Array, steps: int, model: ModelConfig) -> jax.Array:
+    """A direct head's forecast: blocks of H values from the last window; blocks after the first
+    read the values predicted (one block in the usual case, steps <= H).
+
+    Args:
+      params: a direct head's parameters; context: f32[time >= window]; steps: predictions.
+      model: the configuration (``head == "direct"``).
+
+    Returns:
+      f32[steps].
+    """
+    steps = check_steps(steps)
+    check_univariate(params)
+    series = as_column(context, model.window)[:, 0]
+    outs, done = [], 0
+    while done < steps:  # static
+        block = forecast(params, series[-model.window:][:, None], model)
+        outs.append(block)
+        series = jnp.concatenate([series, block])
+        done += block.shape[0]
+    return jnp.concatenate(outs)[:steps] if outs else jnp.zeros((0,), jnp.float32)
+
+
+def sample_paths(params: Params, context: jax.Array, steps: int, model: ModelConfig, key: jax.Array) -> jax.Array:
+    """Ancestral sampling from a Gaussian head, in window mode: f32[model.samples, steps]."""
+    steps = check_steps(steps)
+    check_univariate(params)
+    window0 = as_column(context, model.window)[-model.window:]
+
+    def path(key):
+        def step(window, k):
+            mean, std = gaussian(outputs(params, window, model))
+            mean = window[-1, 0] + mean if model.residual else mean
+            y = mean + std * jax.random.normal(k, ())
+            return jnp.concatenate([window[1:], y[None, None]], axis=0), y
+
+        _, ys = jax.lax.scan(step, window0, jax.random.split(key, steps))
+        return ys
+
+    return jax.vmap(path)(jax.random.split(key, model.samples))
+
+
+def rollout_mode(config: TrainConfig) -> str:
+    """How a model trained with ``config`` is rolled out: "direct" (direct head), "sampled"
+    (Gaussian head), "stateful" (a k-step regime), else "window" (Keras's way)."""
+    if config.model.head == "direct":
+        return "direct"
+    if config.model.head == "gaussian":
+        return "sampled"
+    return "stateful" if config.stateful else "window"
+
+
+def rollouts(params: Params, context: jax.Array, steps: int, config: TrainConfig,
+             key: jax.Array | None = None) -> dict[str, jax.Array]:
+    """The rollouts a trained config is judged on (``rollout_mode``): {"point": f32[steps]}; a
+    Gaussian head gives the pointwise median of its sample paths as "point" and its first path as
+    "sample" (``key`` draws them). A stateful rollout warms up on the last ``window`` values.
+
+    Args:
+      params: one model's parameters; context: f32[time >= window]; steps: predictions.
+      config: the configuration it was trained with.
+      key: a ``jax.random`` key (only a Gaussian head uses it).
+
+    Returns:
+      {"point": f32[steps]} (and "sample": f32[steps] for a Gaussian head).
+    """
+    mode, model = rollout_mode(config), config.model
+    if mode == "sampled":
+        if key is None:
+            raise ValueError("a Gaussian head's rollout draws samples: give a key")
+        paths = sample_paths(params, context, steps, model, key)
+        return {"point": jnp.median(paths, axis=0), "sample": paths[0]}
+    if mode == "direct":
+        return {"point": rollout_direct(params, context, steps, model)}
+    if mode == "stateful":
+        return {"point": rollout_stateful(params, jnp.asarray(context)[-model.window:], steps, model)}
+    return {"point": rollout_window(params, context, steps, model)}
 
 
 def check_mode(mode: str) -> None:
@@ -180,7 +264,8 @@ def check_mode(mode: str) -> None:
 
 def rollout(params: Params, context: jax.Array, steps: int, model: ModelConfig, *,
             mode: str = "window", unroll: int = 1) -> jax.Array:
-    """Free-running rollout in ``mode`` ("window" or "stateful"); see ``rollout_window`` / ``rollout_stateful``.
+    """Free-running rollout of a one-value head in ``mode`` ("window" or "stateful"); see
+    ``rollout_window`` / ``rollout_stateful`` (``rollouts`` covers every head).
 
     Args:
       params: one forecaster's parameters.
@@ -194,6 +279,8 @@ def rollout(params: Params, context: jax.Array, steps: int, model: ModelConfig, 
       f32[steps]: the predictions following the context.
     """
     check_mode(mode)
+    if mode not in ("window", "stateful"):
+        raise ValueError(f"rollout runs the window and stateful modes; for {mode!r} use rollouts(..., config, key)")
     if mode == "window":
         return rollout_window(params, context, steps, model, unroll=unroll)
     return rollout_stateful(params, context, steps, model, unroll=unroll)

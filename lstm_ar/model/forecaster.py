@@ -1,12 +1,17 @@
-"""The forecaster: LSTM over a window from the zero state -> [Dropout] -> Dense(1).
+"""The forecaster: LSTM over a window from the zero state -> [Dropout] -> Dense(outputs) -> head.
 
-This is Keras's ``Sequential([LSTM(u, ...), Dropout(r), Dense(1)])`` with
-``return_sequences=False``. Params (the same tree for the pure functions, the Flax ``Forecaster``,
-training and ``from_keras``)::
+With the default next-value head this is Keras's ``Sequential([LSTM(u, ...), Dropout(r), Dense(1)])``
+with ``return_sequences=False``. Params (the same tree for the pure functions, the Flax
+``Forecaster``, training and ``from_keras``)::
 
     {"lstm": {"kernel", "recurrent_kernel", "bias"
               [, "ln_scale", "ln_bias", "ln_cell_scale", "ln_cell_bias"]},
-     "dense": {"kernel": f32[u, 1], "bias": f32[1]}}
+     "dense": {"kernel": f32[u, outputs], "bias": f32[outputs]}}
+
+The head (``ModelConfig.head``) reads the Dense layer's outputs: "next" (1: the next value),
+"direct" (H: the next H values at once), "gaussian" (2: the mean and, through a softplus, the
+scale of a Gaussian for the next value; its point forecast is the mean). With
+``ModelConfig.residual`` a one-value head predicts the change from the window's last value.
 
 Pure functions act on one example (``window: f32[time, 1]``); ``forecast_batch`` vmaps them.
 Dropout (training only) is inverted dropout with one mask per example and sequence, reused at
@@ -25,7 +30,7 @@ import jax.numpy as jnp
 
 from lstm_ar.config import Hyper, ModelConfig, resolve_dropout_sites, validate_hyper
 from lstm_ar.model import initializers
-from lstm_ar.model.cell import LSTMCarry, LSTMCell, init_lstm_params, lstm_sequence
+from lstm_ar.model.cell import LSTMCarry, LSTMCell, init_lstm_params, lstm_sequence, lstm_step
 
 Params = dict[str, Any]
 
@@ -39,15 +44,18 @@ class DropoutMasks(NamedTuple):
     output: jax.Array | None
 
 
+SIGMA_FLOOR = 1e-3  # smallest std of the Gaussian head (model units), so the likelihood stays finite
+
+
 def init_params(key: jax.Array, model: ModelConfig, input_dim: int = 1) -> Params:
-    """Keras-default initialisation of the whole forecaster."""
+    """Keras-default initialisation of the whole forecaster (the Dense layer ``model.outputs`` wide)."""
     lstm_key, dense_key = jax.random.split(key)
     return {
         "lstm": init_lstm_params(lstm_key, input_dim, model.units, layer_norm=model.layer_norm,
                                  unit_forget_bias=model.unit_forget_bias),
         "dense": {
-            "kernel": initializers.glorot_uniform(dense_key, (model.units, 1)),
-            "bias": jnp.zeros((1,), jnp.float32),
+            "kernel": initializers.glorot_uniform(dense_key, (model.units, model.outputs)),
+            "bias": jnp.zeros((model.outputs,), jnp.float32),
         },
     }
 
@@ -109,8 +117,30 @@ def draw_batch_masks(key: jax.Array, hyper: Hyper, batch: int, units: int, input
 
 
 def head(params: Params, h: jax.Array) -> jax.Array:
-    """Dense(1) on the hidden state. h: f32[u] -> f32[1]."""
+    """The Dense layer on the hidden state. h: f32[u] -> f32[outputs]."""
     return h @ params["dense"]["kernel"] + params["dense"]["bias"]
+
+
+def gaussian(out: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """(mean, std) from the Gaussian head's two outputs: std = softplus(out[1]) + SIGMA_FLOOR."""
+    return out[0], jax.nn.softplus(out[1]) + SIGMA_FLOOR
+
+
+def point(out: jax.Array, last: jax.Array, model: ModelConfig) -> jax.Array:
+    """The point forecast from the Dense outputs: f32[1] for a one-value head (the value, or the
+    Gaussian's mean; plus ``last``, the last value read, with ``residual``), f32[H] for a direct head."""
+    if model.head == "direct" or (model.head == "next" and not model.residual):
+        return out
+    y = out[:1]
+    return last + y if model.residual else y
+
+
+def gaussian_nll(out: jax.Array, last: jax.Array, target: jax.Array, model: ModelConfig) -> jax.Array:
+    """Negative log-likelihood of ``target`` f32[] under the Gaussian head's outputs f32[2] (the
+    mean shifted by ``last`` with ``residual``)."""
+    mean, std = gaussian(out)
+    mean = mean + last if model.residual else mean
+    return 0.5 * jnp.log(2 * jnp.pi) + jnp.log(std) + 0.5 * jnp.square((target - mean) / std)
 
 
 def encode(params: Params, window: jax.Array, model: ModelConfig,
@@ -123,13 +153,31 @@ def encode(params: Params, window: jax.Array, model: ModelConfig,
         recurrent_mask=None if masks is None else masks.recurrent)
 
 
-def forecast(params: Params, window: jax.Array, model: ModelConfig,
-             masks: DropoutMasks | None = None) -> jax.Array:
-    """One-step forecast of one example. window: f32[time, d] -> f32[1]."""
+def outputs(params: Params, window: jax.Array, model: ModelConfig,
+            masks: DropoutMasks | None = None) -> jax.Array:
+    """The Dense layer's outputs for one example. window: f32[time, d] -> f32[outputs]."""
     h = encode(params, window, model, masks).h
     if masks is not None and masks.output is not None:
         h = h * masks.output
     return head(params, h)
+
+
+def forecast(params: Params, window: jax.Array, model: ModelConfig,
+             masks: DropoutMasks | None = None) -> jax.Array:
+    """Point forecast of one example (``point``). window: f32[time, d] -> f32[1] (f32[H]: direct head)."""
+    return point(outputs(params, window, model, masks), window[-1, 0], model)
+
+
+def stateful_step(params: Params, carry: LSTMCarry, fed: jax.Array, model: ModelConfig,
+                  masks: DropoutMasks | None = None) -> tuple[LSTMCarry, jax.Array]:
+    """Feed one value f32[1] to the carried LSTM and forecast the next: (carry, f32[1])."""
+    carry, h = lstm_step(params["lstm"], carry, fed, activation=model.activation,
+                         recurrent_activation=model.recurrent_activation,
+                         input_mask=None if masks is None else masks.input,
+                         recurrent_mask=None if masks is None else masks.recurrent)
+    if masks is not None and masks.output is not None:
+        h = h * masks.output
+    return carry, point(head(params, h), fed[0], model)
 
 
 def check_inputs(x: jax.Array, model: ModelConfig, input_dim: int = 1) -> None:
@@ -142,7 +190,7 @@ def check_inputs(x: jax.Array, model: ModelConfig, input_dim: int = 1) -> None:
 
 def forecast_batch(params: Params, x: jax.Array, model: ModelConfig,
                    masks: DropoutMasks | None = None) -> jax.Array:
-    """Batched forecast. x: f32[batch, time, d] -> f32[batch, 1].
+    """Batched point forecast. x: f32[batch, time, d] -> f32[batch, 1] (f32[batch, H]: direct head).
 
     Args:
       params: the forecaster's parameters (layout above).
@@ -152,7 +200,7 @@ def forecast_batch(params: Params, x: jax.Array, model: ModelConfig,
         (``draw_batch_masks``; training).
 
     Returns:
-      f32[batch, 1] one-step forecasts.
+      f32[batch, 1] one-step forecasts (f32[batch, H] for a direct head).
     """
     input_dim = params["lstm"]["kernel"].shape[0]
     check_inputs(x, model, input_dim)
@@ -163,7 +211,7 @@ def forecast_batch(params: Params, x: jax.Array, model: ModelConfig,
 
 class Forecaster(nn.Module):
     """The forecaster as a Flax module: ``LSTMCell`` named "lstm" over the window, then
-    [Dropout] and ``Dense(1)`` named "dense".
+    [Dropout], ``Dense(model.outputs)`` named "dense" and the head's point forecast (``point``).
 
     ``Forecaster(model).init(key, x)["params"]`` has the layout of ``init_params`` (the one
     ``make_train`` trains and ``from_keras`` builds), so ``apply({"params": p}, x)`` runs any of
@@ -183,7 +231,7 @@ class Forecaster(nn.Module):
 
     @nn.compact
     def __call__(self, x: jax.Array, deterministic: bool = True) -> jax.Array:
-        """x: f32[batch, time, d] -> f32[batch, 1]."""
+        """x: f32[batch, time, d] -> f32[batch, 1] (f32[batch, H]: direct head)."""
         model = self.model
         check_inputs(x, model, x.shape[-1])
         batch, _, input_dim = x.shape
@@ -203,4 +251,6 @@ class Forecaster(nn.Module):
         run = nn.scan(step, variable_broadcast="params", split_rngs={"params": False}, in_axes=1, out_axes=1)
         carry, _ = run(cell, cell.initialize_carry(None, x[:, 0].shape), x)
         h = carry.h if masks.output is None else carry.h * masks.output
-        return nn.Dense(1, kernel_init=initializers.glorot_uniform, bias_init=initializers.zeros, name="dense")(h)
+        out = nn.Dense(model.outputs, kernel_init=initializers.glorot_uniform, bias_init=initializers.zeros,
+                       name="dense")(h)
+        return jax.vmap(lambda o, last: point(o, last, model))(out, x[:, -1, 0])

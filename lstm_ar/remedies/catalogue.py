@@ -1,4 +1,5 @@
-"""The candidates of the cure search: each a recipe and its numeric settings (vmapped together).
+"""The candidates of the cure search: each a ``TrainConfig`` of the one harness and its numeric
+settings (``Hyper``s, vmapped together in one program).
 
 Names are ``<remedy>_w<window>``-style and become file names. ``quick`` shrinks every candidate to
 seconds (window 5, 8 units, 2 epochs; the direct head keeps its horizon) for the test suite.
@@ -9,45 +10,48 @@ from __future__ import annotations
 import dataclasses
 from typing import NamedTuple
 
-from lstm_ar.config import ModelConfig
-from lstm_ar.remedies.recipe import Recipe, RemedyHyper
+from lstm_ar.config import Hyper, ModelConfig, TrainConfig
 
 
 class Candidate(NamedTuple):
-    """recipe: the static recipe; settings: setting name -> RemedyHyper (one program for all)."""
+    """config: the static configuration; settings: setting name -> Hyper (one program for all)."""
 
-    recipe: Recipe
-    settings: dict[str, RemedyHyper]
-
-
-def _m(window: int, activation: str = "tanh", units: int = 32) -> ModelConfig:
-    return ModelConfig(units=units, window=window, activation=activation)
+    config: TrainConfig
+    settings: dict[str, Hyper]
 
 
-PLAIN = {"": RemedyHyper()}
+def _m(window: int, activation: str = "tanh", units: int = 32, **fields) -> ModelConfig:
+    return ModelConfig(units=units, window=window, activation=activation, **fields)
+
+
+def _c(model: ModelConfig, epochs: int = 100, **fields) -> TrainConfig:
+    return TrainConfig(model=model, epochs=epochs, **fields)
+
+
+PLAIN = {"": Hyper()}
 STEPS = 200
 
 # name -> candidate. A setting name "" means the candidate's own name; others are appended.
 CANDIDATES: dict[str, Candidate] = {
-    "article_w1_relu": Candidate(Recipe(model=_m(1, "relu"), epochs=20), PLAIN),
-    "plain_w20": Candidate(Recipe(model=_m(20), epochs=100), PLAIN),
-    "plain_w50": Candidate(Recipe(model=_m(50), epochs=100), PLAIN),
-    "plain_w50_relu": Candidate(Recipe(model=_m(50, "relu"), epochs=100), PLAIN),
-    "plain_w100": Candidate(Recipe(model=_m(100), epochs=100), PLAIN),
-    "longer_w50": Candidate(Recipe(model=_m(50), epochs=300), PLAIN),
-    "clip_w50": Candidate(Recipe(model=_m(50), epochs=100),
-                          {"lr3e-3_clip1": RemedyHyper(learning_rate=3e-3, global_clipnorm=1.0),
-                           "lr1e-3_clip1": RemedyHyper(global_clipnorm=1.0)}),
-    "residual_w50": Candidate(Recipe(model=_m(50), epochs=100, residual=True), PLAIN),
-    "noise_w50": Candidate(Recipe(model=_m(50), epochs=100),
-                           {"0.05": RemedyHyper(input_noise=0.05), "0.2": RemedyHyper(input_noise=0.2)}),
-    "direct_w50": Candidate(Recipe(model=_m(50), epochs=100, head="direct", horizon=STEPS), PLAIN),
-    "direct_w100": Candidate(Recipe(model=_m(100), epochs=100, head="direct", horizon=STEPS), PLAIN),
-    "curriculum_w50_k40": Candidate(Recipe(model=_m(50), epochs=100, horizon=40, curriculum=True), PLAIN),
-    "freerun_w50_k200": Candidate(Recipe(model=_m(50), epochs=50, horizon=200), PLAIN),
-    "dad_w50": Candidate(Recipe(model=_m(50), epochs=100, dad_rounds=2), PLAIN),
-    "gaussian_w50": Candidate(Recipe(model=_m(50), epochs=100, head="gaussian"), PLAIN),
-    "gaussian_residual_w50": Candidate(Recipe(model=_m(50), epochs=100, head="gaussian", residual=True), PLAIN),
+    "article_w1_relu": Candidate(_c(_m(1, "relu"), 20), PLAIN),
+    "plain_w20": Candidate(_c(_m(20)), PLAIN),
+    "plain_w50": Candidate(_c(_m(50)), PLAIN),
+    "plain_w50_relu": Candidate(_c(_m(50, "relu")), PLAIN),
+    "plain_w100": Candidate(_c(_m(100)), PLAIN),
+    "longer_w50": Candidate(_c(_m(50), 300), PLAIN),
+    "clip_w50": Candidate(_c(_m(50)),
+                          {"lr3e-3_clip1": Hyper(learning_rate=3e-3, global_clipnorm=1.0),
+                           "lr1e-3_clip1": Hyper(global_clipnorm=1.0)}),
+    "residual_w50": Candidate(_c(_m(50, residual=True)), PLAIN),
+    "noise_w50": Candidate(_c(_m(50), noisy_inputs=True),
+                           {"0.05": Hyper(input_noise=0.05), "0.2": Hyper(input_noise=0.2)}),
+    "direct_w50": Candidate(_c(_m(50, head="direct", horizon=STEPS)), PLAIN),
+    "direct_w100": Candidate(_c(_m(100, head="direct", horizon=STEPS)), PLAIN),
+    "curriculum_w50_k40": Candidate(_c(_m(50), regime="free_running", horizon=40, curriculum=True), PLAIN),
+    "freerun_w50_k200": Candidate(_c(_m(50), 50, regime="free_running", horizon=200), PLAIN),
+    "dad_w50": Candidate(_c(_m(50), dad_rounds=2), PLAIN),
+    "gaussian_w50": Candidate(_c(_m(50, head="gaussian")), PLAIN),
+    "gaussian_residual_w50": Candidate(_c(_m(50, head="gaussian", residual=True)), PLAIN),
 }
 
 
@@ -63,9 +67,8 @@ def setting_names(name: str, candidate: Candidate) -> dict[str, str]:
 
 def quick(candidate: Candidate) -> Candidate:
     """The candidate at test-suite size: window <= 5, 8 units, 2 epochs, short DaD and horizons."""
-    r = candidate.recipe
-    model = dataclasses.replace(r.model, window=min(r.model.window, 5), units=8)
-    horizon = r.horizon if r.head == "direct" else min(r.horizon, 4)
-    recipe = dataclasses.replace(r, model=model, epochs=min(r.epochs, 2), horizon=horizon, dad_starts=2,
-                                 dad_length=4, samples=4)
-    return Candidate(recipe, candidate.settings)
+    c = candidate.config
+    model = dataclasses.replace(c.model, window=min(c.model.window, 5), units=8, samples=4)
+    horizon = c.horizon if c.model.head == "direct" else min(c.horizon, 4)
+    config = dataclasses.replace(c, model=model, epochs=min(c.epochs, 2), horizon=horizon, dad_starts=2, dad_length=4)
+    return Candidate(config, candidate.settings)

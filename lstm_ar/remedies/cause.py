@@ -25,14 +25,14 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from lstm_ar.config import Hyper, ModelConfig, TrainConfig
+from lstm_ar.dynamics.judge import judge_path
+from lstm_ar.dynamics.rollout import rollout_window
 from lstm_ar.dynamics.stability import spectral_radius, window_map_jacobian
 from lstm_ar.linear.ar import ar_rollout, companion_spectral_radius, fit_ar
 from lstm_ar.linear.shrinkage import one_lag_shrinkage, sine_step
 from lstm_ar.remedies.realisations import Realisations, sine_realisations
-from lstm_ar.remedies.recipe import Recipe, RemedyHyper
-from lstm_ar.remedies.rollout import path_metrics, rollout_window
-from lstm_ar.remedies.search import cache_layout, map_realisations
-from lstm_ar.remedies.train import make_train
+from lstm_ar.remedies.search import cache_layout, map_realisations, training_program
 from lstm_ar.study.sweep import run_seeds
 
 NOISE_LEVELS = (0.0, 0.05, 0.1, 0.2, 0.3, 0.5)
@@ -73,7 +73,7 @@ def ar_grid(data: Sequence[Realisations], windows: Sequence[int] = WINDOWS) -> G
             def one(series, context, truth, scale, p=p):
                 fit = fit_ar(series, p)
                 ys = ar_rollout(fit, context, steps)
-                return fit.coefs[0], companion_spectral_radius(fit.coefs), path_metrics(ys, truth, scale)
+                return fit.coefs[0], companion_spectral_radius(fit.coefs), judge_path(ys, truth, scale)
 
             slope, rho, m = jax.tree.map(np.asarray, jax.vmap(one)(*map(jnp.asarray, (d.series, d.context, d.truth,
                                                                                         d.scale))))
@@ -85,7 +85,7 @@ def ar_grid(data: Sequence[Realisations], windows: Sequence[int] = WINDOWS) -> G
     return Grid(noise, tuple(windows), cells)
 
 
-def lstm_grid(data: Sequence[Realisations], windows: Sequence[int], seeds: int, recipe_of, *,
+def lstm_grid(data: Sequence[Realisations], windows: Sequence[int], seeds: int, config_of, *,
               progress: bool = True, lanes: int | None = None) -> tuple[Grid, dict[int, dict[str, np.ndarray]]]:
     """LSTMs of each window trained on every realisation of every noise level (one program per window,
     the noise levels and realisations vmapped).
@@ -94,7 +94,7 @@ def lstm_grid(data: Sequence[Realisations], windows: Sequence[int], seeds: int, 
       data: realisations per noise level (same count each).
       windows: the windows.
       seeds: model seeds per (noise level, realisation).
-      recipe_of: window -> ``Recipe`` (a next-value head trained one step ahead).
+      config_of: window -> ``TrainConfig`` (a next-value head trained one step ahead).
       progress, lanes: as ``run_seeds``.
 
     Returns:
@@ -115,25 +115,25 @@ def lstm_grid(data: Sequence[Realisations], windows: Sequence[int], seeds: int, 
              for k in ("collapsed", "valid_full", "diverged", "rho_end", "rho_settled", "rmse")}
     raw = {}
     for j, w in enumerate(windows):
-        recipe = recipe_of(w)
-        if not (recipe.head == "next" and recipe.one_step):
-            raise ValueError(f"the cause grid rolls out window-mode one-step models; got {recipe.describe()}")
-        train = make_train(recipe, data[0].series.shape[1])
+        config = config_of(w)
+        if not (config.model.head == "next" and config.one_step):
+            raise ValueError(f"the cause grid rolls out window-mode one-step models; got {config.describe()}")
+        train = training_program(config, data[0].series[0])
 
-        def per_seed(key, recipe=recipe, train=train):
+        def per_seed(key, config=config, train=train):
             def one(series, context, truth, scale):
-                params = train(key, series, RemedyHyper()).params
-                ys = rollout_window(params, context, steps, recipe)
-                m = path_metrics(ys, truth, scale)
-                end = jnp.concatenate([context[-recipe.model.window:], ys])[-recipe.model.window:]
+                params = train(key, series, Hyper()).params
+                ys = rollout_window(params, context, steps, config.model)
+                m = judge_path(ys, truth, scale)
+                end = jnp.concatenate([context[-config.model.window:], ys])[-config.model.window:]
                 end = jnp.where(jnp.isfinite(end), end, 0.0)
                 m["rho_end"] = jnp.where(m["diverged"] > 0, jnp.nan,
-                                         spectral_radius(window_map_jacobian(params, end, recipe.model)))
+                                         spectral_radius(window_map_jacobian(params, end, config.model)))
                 return m
 
             return map_realisations(one, (stack["series"], stack["context"], stack["truth"], stack["scale"]), block)
 
-        block, max_lanes = cache_layout(recipe, n_levels * n_real)
+        block, max_lanes = cache_layout(config, n_levels * n_real)
         sweep = run_seeds(per_seed, seeds, lanes=lanes, max_lanes=max_lanes, desc=f"cause w{w}", progress=progress)
         if sweep.results is None:  # another process of a multi-process run
             continue
@@ -152,8 +152,6 @@ def lstm_grid(data: Sequence[Realisations], windows: Sequence[int], seeds: int, 
     return Grid(noise, tuple(windows), cells), raw
 
 
-def default_recipe(window: int, *, epochs: int = 100, units: int = 32, activation: str = "tanh") -> Recipe:
+def default_config(window: int, *, epochs: int = 100, units: int = 32, activation: str = "tanh") -> TrainConfig:
     """The grid's LSTM: Keras-default one-step training of LSTM(units, activation) over ``window``."""
-    from lstm_ar.config import ModelConfig
-
-    return Recipe(model=ModelConfig(units=units, window=window, activation=activation), epochs=epochs)
+    return TrainConfig(model=ModelConfig(units=units, window=window, activation=activation), epochs=epochs)

@@ -15,10 +15,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from lstm_ar.dynamics.judge import judge_path
 from lstm_ar.linear.ar import ar_rollout, companion_spectral_radius, fit_ar, information_criteria
 from lstm_ar.linear.direct import direct_rollout, fit_direct
 from lstm_ar.remedies.realisations import Realisations
-from lstm_ar.remedies.rollout import path_metrics
 
 MAX_ORDER = 60
 DIRECT_WINDOW = 50
@@ -66,12 +66,12 @@ def linear_references(data: Realisations, *, max_order: int = MAX_ORDER) -> Refe
     def one(series, context, truth, scale):
         fits = jax.vmap(lambda p: fit_ar(series, p, max_order=max_order))(orders)
         paths = jax.vmap(lambda f: ar_rollout(f, context, steps))(fits)
-        metrics = jax.vmap(lambda ys: path_metrics(ys, truth, scale))(paths)
+        metrics = jax.vmap(lambda ys: judge_path(ys, truth, scale))(paths)
         rho = jax.vmap(companion_spectral_radius)(fits.coefs)
         aic, bic = information_criteria(fits)
         direct = direct_rollout(fit_direct(series, DIRECT_WINDOW, steps), context, steps)
         return metrics, paths, rho, fits.coefs[0, 0], jnp.argmin(aic), jnp.argmin(bic), \
-            path_metrics(direct, truth, scale), direct
+            judge_path(direct, truth, scale), direct
 
     out = jax.jit(jax.vmap(one))(*(jnp.asarray(a) for a in (data.series, data.context, data.truth, data.scale)))
     metrics, paths, rho, coef1, aic_i, bic_i, direct, direct_path = jax.tree.map(np.asarray, out)

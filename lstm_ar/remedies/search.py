@@ -1,11 +1,11 @@
-"""Run recipes over model seeds x noise realisations, in one compiled program per recipe.
+"""Run configurations over model seeds x noise realisations, in one compiled program each.
 
-``run_recipe`` trains and judges one recipe (and any numeric settings of it, vmapped) on every
+``run_recipe`` trains and judges one ``TrainConfig`` (and any numeric settings of it, vmapped) on every
 (seed, realisation) pair: ``lstm_ar.study.sweep.run_seeds`` runs the model seeds (sharded over the
 devices, in chunks, with progress), and inside each seed's program the realisations are vmapped,
 so seed s trains on every realisation with the same key (a crossed design). On a CPU, blocks of
 seeds and of realisations are sized to fit the caches (``lstm_ar.study.sweep.cache_lanes``): a
-window-50 recipe trains 4 realisations at a time, block after block, instead of all 16 at once.
+window-50 model trains 4 realisations at a time, block after block, instead of all 16 at once.
 ``summarise_pairs`` turns a result into rates and paired comparisons with the linear references.
 """
 
@@ -18,14 +18,16 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from lstm_ar.config import Hyper, TrainConfig, validate_hyper
+from lstm_ar.data.series import gather_sequences
+from lstm_ar.dynamics.judge import judge_path
+from lstm_ar.dynamics.rollout import rollouts
 from lstm_ar.remedies.realisations import Realisations
-from lstm_ar.remedies.recipe import Recipe, RemedyHyper, check_remedy_hyper
 from lstm_ar.remedies.references import References
-from lstm_ar.remedies.rollout import path_metrics, rollouts
-from lstm_ar.remedies.train import make_train
 from lstm_ar.study import stats
 from lstm_ar.study.claims import diverged_as_worst
 from lstm_ar.study.sweep import cache_lanes, run_seeds
+from lstm_ar.training import make_train, stack_settings
 
 EVAL_STREAM = 0x6576616C  # "eval": the Gaussian head's sampling key, fold_in(seed key, EVAL_STREAM)
 N_KEEP = 8  # seeds whose rollouts are kept for figures
@@ -40,20 +42,20 @@ class PairResult(NamedTuple):
     epoch_loss: np.ndarray
 
 
-def cache_layout(recipe: Recipe, n_realisations: int, per_model: int = 1) -> tuple[int, int]:
-    """(realisations per block, most seeds per device block) that keep a recipe's training in the
+def cache_layout(config: TrainConfig, n_realisations: int, per_model: int = 1) -> tuple[int, int]:
+    """(realisations per block, most seeds per device block) that keep a config's training in the
     CPU caches (``lstm_ar.study.sweep.cache_lanes``). On an accelerator there is no cache to fit:
     every realisation in one block (the seeds' cap is dropped there too, ``sweep.cpu_cap``).
 
     Args:
-      recipe: the recipe (its LSTM steps per example, batch and units set the footprint).
+      config: the configuration (its LSTM steps per example, batch and units set the footprint).
       n_realisations: realisations trained inside each seed (1: none).
       per_model: settings vmapped inside each realisation.
 
     Returns:
-      (block, max_lanes): e.g. (4, 1) for a window-50 recipe over 16 realisations on a CPU.
+      (block, max_lanes): e.g. (4, 1) for a window-50 model over 16 realisations on a CPU.
     """
-    fit = cache_lanes(recipe.lstm_steps, recipe.batch_size, recipe.model.units, per_seed=per_model)
+    fit = cache_lanes(config.lstm_steps, config.batch_size, config.model.units, per_seed=per_model)
     if jax.default_backend() != "cpu":
         return n_realisations, max(1, fit)
     block = realisation_block(n_realisations, fit)
@@ -78,14 +80,22 @@ def map_realisations(one: Callable, arrays: tuple[jax.Array, ...], block: int):
     return jax.tree.map(lambda a: a.reshape(n, *a.shape[2:]), out)
 
 
-def run_recipe(recipe: Recipe, settings: Mapping[str, RemedyHyper], data: Realisations, n_seeds: int, *,
+def training_program(config: TrainConfig, series: np.ndarray):
+    """``train(key, series, hyper)`` on one series of ``series``' length: the one ``make_train``
+    fed ``gather_sequences`` of the (possibly traced) series, so every realisation shares a program."""
+    window, horizon = config.model.window, config.horizon
+    train = make_train(config, jax.tree.map(np.asarray, gather_sequences(series, window, horizon)))
+    return lambda key, s, hyper: train(key, gather_sequences(s, window, horizon), hyper)
+
+
+def run_recipe(config: TrainConfig, settings: Mapping[str, Hyper], data: Realisations, n_seeds: int, *,
                root_seed: int = 0, lanes: int | None = None, progress: bool = True,
                desc: str = "") -> dict[str, PairResult]:
-    """Train and judge ``recipe`` at each numeric setting on seeds 0..n_seeds-1 x every realisation.
+    """Train and judge ``config`` at each numeric setting on seeds 0..n_seeds-1 x every realisation.
 
     Args:
-      recipe: the static recipe.
-      settings: name -> ``RemedyHyper`` (numbers); several are vmapped in one program.
+      config: the static configuration.
+      settings: name -> ``Hyper`` (numbers); several are vmapped in one program.
       data: the noise realisations (series, context, truth, scale).
       n_seeds: model seeds (seed i's key: ``fold_in(key(root_seed), i)``).
       root_seed, lanes, progress: as ``lstm_ar.study.sweep.run_seeds``.
@@ -95,13 +105,13 @@ def run_recipe(recipe: Recipe, settings: Mapping[str, RemedyHyper], data: Realis
       setting name -> ``PairResult``.
     """
     if not settings:
-        raise ValueError("settings must name at least one RemedyHyper")
+        raise ValueError("settings must name at least one Hyper")
     for hyper in settings.values():
-        check_remedy_hyper(hyper)
+        validate_hyper(hyper, dropout_sites=config.dropout_sites, noisy_inputs=config.noisy_inputs)
     names = list(settings)
-    stack = jax.tree.map(lambda *v: np.asarray(v, np.float32), *settings.values())
+    shared, stack = stack_settings(settings.values())
     steps = data.truth.shape[1]
-    train = make_train(recipe, data.series.shape[1])
+    train = training_program(config, data.series[0])
     arrays = tuple(jnp.asarray(a) for a in (data.series, data.context, data.truth, data.scale))
 
     def per_seed(key: jax.Array):
@@ -110,21 +120,21 @@ def run_recipe(recipe: Recipe, settings: Mapping[str, RemedyHyper], data: Realis
         def one_realisation(series, context, truth, scale):
             def one_setting(hyper):
                 result = train(key, series, hyper)
-                paths = rollouts(result.params, context, steps, recipe, eval_key)
-                metrics = path_metrics(paths["point"], truth, scale)
+                paths = rollouts(result.params, context, steps, config, eval_key)
+                metrics = judge_path(paths["point"], truth, scale)
                 if "sample" in paths:
-                    metrics.update({f"sample_{k}": v for k, v in path_metrics(paths["sample"], truth, scale).items()})
+                    metrics.update({f"sample_{k}": v for k, v in judge_path(paths["sample"], truth, scale).items()})
                 metrics["final_train_loss"] = result.epoch_loss[-1]
                 return metrics, paths["point"], result.epoch_loss
 
             if len(names) == 1:
-                return one_setting(jax.tree.map(lambda v: v[0], stack))
-            return jax.vmap(one_setting)(stack)
+                return one_setting(Hyper(**shared))
+            return jax.vmap(lambda setting: one_setting(Hyper(**shared, **setting)))(stack)
 
         return map_realisations(one_realisation, arrays, block)
 
-    block, max_lanes = cache_layout(recipe, data.series.shape[0], len(names))
-    sweep = run_seeds(per_seed, n_seeds, root_seed=root_seed, lanes=lanes, desc=desc or recipe.describe(),
+    block, max_lanes = cache_layout(config, data.series.shape[0], len(names))
+    sweep = run_seeds(per_seed, n_seeds, root_seed=root_seed, lanes=lanes, desc=desc or config.describe(),
                       progress=progress, max_lanes=max_lanes)
     if sweep.results is None:  # another process of a multi-process run
         return {}

@@ -2,14 +2,14 @@
 if it was computed by this very code on this very question.
 
 A recipe's result is ``<folder>/<name>.npz`` (the per-pair metrics, kept rollouts, epoch losses)
-beside ``<name>.json`` (its identity: recipe, setting, seeds, realisations, root seed, noise level,
-and the sha256 of the source files the numbers depend on). ``load`` returns None when either file
+beside ``<name>.json`` (its identity: configuration, setting, seeds, realisations, root seed, noise
+level, and the code: ``lstm_ar.study.chunk_store.source_fingerprint``, the one code identity of
+every stored result). ``load`` returns None when either file
 is missing or the identity differs, so a changed recipe or changed code is recomputed, never mixed.
 """
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import pathlib
@@ -18,29 +18,13 @@ from typing import Any
 import numpy as np
 
 from lstm_ar.remedies.search import PairResult
+from lstm_ar.study.chunk_store import source_fingerprint
 from lstm_ar.study.fs import atomic_write_bytes, atomic_write_text
-
-PACKAGE = pathlib.Path(__file__).resolve().parent.parent
-# The sources a recipe's numbers depend on: training, rollouts, metrics, data, references, and the
-# sweep that derives the seed keys. The report code is left out (a later run may re-report).
-DEPENDS_ON = ("remedies", "model", "training", "linear", "kernels", "dynamics", "data", "config.py",
-              "activations.py", "checks.py", "study/sweep.py", "study/distributed.py")
-NOT_NUMBERS = ("remedies/report.py", "remedies/figures.py", "remedies/store.py", "remedies/cause.py",
-               "remedies/backtest.py")
 
 
 def code_identity() -> str:
-    """sha256 over the sources in ``DEPENDS_ON`` but not ``NOT_NUMBERS`` (file names and bytes, sorted)."""
-    digest = hashlib.sha256()
-    for entry in DEPENDS_ON:
-        path = PACKAGE / entry
-        files = sorted(path.rglob("*.py")) if path.is_dir() else [path]
-        for file in files:
-            if file.relative_to(PACKAGE).as_posix() in NOT_NUMBERS:
-                continue
-            digest.update(str(file.relative_to(PACKAGE)).encode())
-            digest.update(file.read_bytes())
-    return digest.hexdigest()
+    """The code a result was computed with: ``source_fingerprint`` (every source file of the library)."""
+    return source_fingerprint()
 
 
 def save(folder: pathlib.Path, name: str, result: PairResult, identity: dict[str, Any],

@@ -35,6 +35,9 @@ def build_parser(prog: str) -> argparse.ArgumentParser:
     parser.add_argument("--quick", action="store_true", help="tiny LSTMs, 2 epochs, windows 1 and 5")
     parser.add_argument("--no-progress", action="store_true")
     parser.add_argument("--no-plots", action="store_true")
+    from lstm_ar.runtime import compile_cache
+
+    compile_cache.add_argument(parser)
     return parser
 
 
@@ -74,9 +77,12 @@ def main(argv: Sequence[str] | None = None, *, prog: str = "lstm-ar run cause") 
     parser = build_parser(prog)
     args = parser.parse_args(argv)
     check_arguments(parser, args)
+    from lstm_ar.runtime import compile_cache
     from lstm_ar.scenarios.custom import command_line, run_locked
+    from lstm_ar.study.provenance import recorded_words
 
-    command = command_line(prog, argv)
+    compile_cache.configure(args)  # before anything compiles
+    command = command_line(prog, recorded_words(argv))
     return run_locked(parser, args.out, command, lambda out: run(args, out, command), devices=args.seeds)
 
 
@@ -95,7 +101,7 @@ def run(args: argparse.Namespace, out: pathlib.Path, command: str) -> dict:
     ar = cause.ar_grid(cause.realisation_stack(args.noise_levels, 2 if args.quick else AR_REALISATIONS, steps),
                        args.windows)
     lstm, raw = cause.lstm_grid(cause.realisation_stack(args.noise_levels, args.realisations, steps), args.windows,
-                                args.seeds, lambda w: cause.default_recipe(w, epochs=args.epochs, units=units),
+                                args.seeds, lambda w: cause.default_config(w, epochs=args.epochs, units=units),
                                 progress=not args.no_progress,
                                 lanes=max(1, args.seeds // max(1, len(__import__("jax").devices()))))
     predicted = cause.formula(args.noise_levels)

@@ -57,6 +57,9 @@ def build_parser(prog: str) -> argparse.ArgumentParser:
                              "alter the numbers; summary.json records which code computed each row)")
     parser.add_argument("--no-progress", action="store_true")
     parser.add_argument("--no-plots", action="store_true")
+    from lstm_ar.runtime import compile_cache
+
+    compile_cache.add_argument(parser)
     return parser
 
 
@@ -109,7 +112,11 @@ def main(argv: Sequence[str] | None = None, *, prog: str = "lstm-ar run cure") -
     # Without --lanes each candidate's blocks are sized to the CPU caches (``search.cache_layout``: a
     # window-50 recipe trains one seed x 4 realisations per block), so every core gets blocks.
     lanes = args.lanes
-    command = command_line(prog, argv)
+    from lstm_ar.runtime import compile_cache
+    from lstm_ar.study.provenance import recorded_words
+
+    compile_cache.configure(args)  # before anything compiles
+    command = command_line(prog, recorded_words(argv))
     return run_locked(parser, args.out, command, lambda out: run(args, names, out, lanes, command),
                       devices=args.seeds if lanes is None else -(-args.seeds // lanes))
 
@@ -139,14 +146,14 @@ def run(args: argparse.Namespace, names: list[str], out: pathlib.Path, lanes: in
         if args.quick:
             candidate = catalogue.quick(candidate)
         row_names = catalogue.setting_names(name, candidate)
-        identity = {"recipe": repr(candidate.recipe), "settings": {k: list(map(float, v)) for k, v in candidate.settings.items()},
+        identity = {"recipe": repr(candidate.config), "settings": {k: list(map(float, v)) for k, v in candidate.settings.items()},
                     "seeds": args.seeds, "realisations": args.realisations, "noise": args.noise,
                     "root_seed": args.root_seed, "lanes": lanes, "code": code}
         loaded = {} if args.fresh else {s: store.load(folder, row, identity, any_code=args.reuse_any_code)
                                         for s, row in row_names.items()}
         if not loaded or any(v is None for v in loaded.values()):
             began = time.perf_counter()
-            computed = run_recipe(candidate.recipe, candidate.settings, data, args.seeds, root_seed=args.root_seed,
+            computed = run_recipe(candidate.config, candidate.settings, data, args.seeds, root_seed=args.root_seed,
                                   lanes=lanes, progress=not args.no_progress, desc=name)
             record = {"runtime_s": round(time.perf_counter() - began, 1), "device": device_description(),
                       "command": command}
@@ -157,7 +164,7 @@ def run(args: argparse.Namespace, names: list[str], out: pathlib.Path, lanes: in
             print(f"{name}: reusing the saved result ({folder})", file=sys.stderr)
         for s, row in row_names.items():
             results[row] = loaded[s]
-            rows[row] = {"describe": candidate.recipe.describe(), "recipe": recipe_dict(candidate.recipe),
+            rows[row] = {"describe": candidate.config.describe(), "recipe": candidate.config.to_dict(),
                          "setting": candidate.settings[s]._asdict(), **summarise_pairs(loaded[s], refs)}
             rows[row]["setting"] = {k: (float(v) if np.isfinite(v) else None) for k, v in rows[row]["setting"].items()}
             rows[row]["goal_met"] = goal_met(rows[row])
@@ -199,13 +206,6 @@ def write_summary(out: pathlib.Path, summary: dict) -> None:
     text = json.dumps(json_number(summary), indent=1, default=_json_default, allow_nan=False)
     atomic_write_text(out / "summary.json", text, inside=out)
     atomic_write_text(out / "report.md", markdown(summary), inside=out)
-
-
-def recipe_dict(recipe) -> dict:
-    import dataclasses
-
-    d = dataclasses.asdict(recipe)
-    return d
 
 
 def _json_default(value):

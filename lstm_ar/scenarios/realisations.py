@@ -31,6 +31,9 @@ def build_parser(prog: str) -> argparse.ArgumentParser:
     parser.add_argument("--out", default=None, help="output folder (default experiments/results/realisations_<S>x<R>)")
     parser.add_argument("--quick", action="store_true", help="2 epochs, 4 seeds x 2 realisations")
     parser.add_argument("--no-progress", action="store_true")
+    from lstm_ar.runtime import compile_cache
+
+    compile_cache.add_argument(parser)
     return parser
 
 
@@ -45,9 +48,12 @@ def main(argv: Sequence[str] | None = None, *, prog: str = "lstm-ar run realisat
         parser.error(f"--seeds and --realisations must be >= 1, got {args.seeds} and {args.realisations}")
     args.out = args.out or f"experiments/results/realisations_{args.seeds}x{args.realisations}" + (
         "_quick" if args.quick else "")
+    from lstm_ar.runtime import compile_cache
     from lstm_ar.scenarios.custom import command_line, run_locked
+    from lstm_ar.study.provenance import recorded_words
 
-    command = command_line(prog, argv)
+    compile_cache.configure(args)  # before anything compiles
+    command = command_line(prog, recorded_words(argv))
     from lstm_ar.study.sweep import default_lanes
 
     # blocks of at most 32 seeds, a device (core) each: seed i's results equal a 32-seed run's

@@ -31,6 +31,9 @@ def build_parser(prog: str) -> argparse.ArgumentParser:
     parser.add_argument("--out", default=None, help="output folder (default experiments/results/transfer_<S>)")
     parser.add_argument("--quick", action="store_true", help="tiny models, 2 epochs")
     parser.add_argument("--no-progress", action="store_true")
+    from lstm_ar.runtime import compile_cache
+
+    compile_cache.add_argument(parser)
     return parser
 
 
@@ -50,9 +53,12 @@ def main(argv: Sequence[str] | None = None, *, prog: str = "lstm-ar run transfer
     if bad or not series or not recipes:
         parser.error(f"unknown series or recipe {bad}; series: {', '.join(SERIES)}; recipes: {', '.join(CANDIDATES)}")
     args.out = args.out or f"experiments/results/transfer_{args.seeds}" + ("_quick" if args.quick else "")
+    from lstm_ar.runtime import compile_cache
     from lstm_ar.scenarios.custom import command_line, run_locked
+    from lstm_ar.study.provenance import recorded_words
 
-    command = command_line(prog, argv)
+    compile_cache.configure(args)  # before anything compiles
+    command = command_line(prog, recorded_words(argv))
     from lstm_ar.data.real import load_series
     from lstm_ar.remedies.backtest import make_backtest
 
@@ -66,14 +72,16 @@ def main(argv: Sequence[str] | None = None, *, prog: str = "lstm-ar run transfer
                       devices=args.seeds)
 
 
-def adapt(recipe, window: int, horizon: int, quick: bool):
-    """The recipe on a real series: its window, a direct head's horizon, quick sizes."""
+def adapt(config, window: int, horizon: int, quick: bool):
+    """The candidate's ``TrainConfig`` on a real series: its window, a direct head's horizon, quick sizes."""
     import dataclasses
 
-    model = dataclasses.replace(recipe.model, window=min(window, 5) if quick else window,
-                                units=8 if quick else recipe.model.units)
-    return dataclasses.replace(recipe, model=model, horizon=horizon if recipe.head == "direct" else recipe.horizon,
-                               epochs=min(recipe.epochs, 2) if quick else recipe.epochs)
+    direct = config.model.head == "direct"
+    model = dataclasses.replace(config.model, window=min(window, 5) if quick else window,
+                                units=8 if quick else config.model.units,
+                                horizon=horizon if direct else config.model.horizon)
+    return dataclasses.replace(config, model=model, horizon=horizon if direct else config.horizon,
+                               epochs=min(config.epochs, 2) if quick else config.epochs)
 
 
 def run(args, backtests: dict, recipes: list[str], out: pathlib.Path, command: str) -> dict:
@@ -98,7 +106,7 @@ def run(args, backtests: dict, recipes: list[str], out: pathlib.Path, command: s
         rows = {}
         for recipe_name in recipes:
             candidate = catalogue.CANDIDATES[recipe_name]
-            recipe = adapt(candidate.recipe, window, bt.horizon, args.quick)
+            recipe = adapt(candidate.config, window, bt.horizon, args.quick)
             out_rows = run_recipe_backtest(recipe, candidate.settings, bt, args.seeds, lanes=lanes,
                                            progress=not args.no_progress, desc=f"{name}/{recipe_name}")
             for setting, row in catalogue.setting_names(recipe_name, candidate).items():

@@ -27,11 +27,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-import jax
-import jax.numpy as jnp
 import numpy as np
-
-from lstm_ar.dynamics.collapse import DIVERGENCE_BOUND, TAIL, VALID_TOLERANCE, collapse_metrics, valid_horizon
 
 MIN_HORIZON = 2  # a tail std needs two values
 
@@ -140,41 +136,3 @@ def contexts(history: np.ndarray, ends: np.ndarray, width: int) -> np.ndarray:
         raise ValueError(f"contexts of {width} values need width <= end <= {history.shape[0]}, got ends {ends.tolist()}")
     return np.asarray(history, np.float32)[ends[:, None] - width + np.arange(width)[None, :]]
 
-
-class BacktestMetrics(NamedTuple):
-    """Means over origins (scalars; a leading seed axis when vmapped)."""
-
-    backtest_rmse: jax.Array
-    backtest_valid_horizon: jax.Array
-    backtest_collapse_rate: jax.Array
-    backtest_diverged_rate: jax.Array
-
-
-def backtest_metrics(ys: jax.Array, truths: jax.Array, scale, *, center=0.0,
-                     bound: float = DIVERGENCE_BOUND) -> BacktestMetrics:
-    """The backtest metrics of rollouts from every origin.
-
-    Args:
-      ys: f32[n, h] the rollout from each origin.
-      truths: f32[n, h] the held-out values after each origin.
-      scale: the training series' std (> 0).
-      center: the training series' mean.
-      bound: the divergence bound (a diverged origin is never collapsed).
-
-    Returns:
-      ``BacktestMetrics``: the mean over origins of the RMSE (inf if a rollout diverged: not
-      finite or beyond ``bound`` training stds of ``center``, as the single rollout's
-      ``diverged``), of the valid horizon (tolerance ``VALID_TOLERANCE * scale``), of the collapse
-      flag (tail statistics over the last ``min(TAIL, h)`` steps) and of the divergence flag.
-    """
-    if jnp.ndim(ys) != 2 or jnp.shape(ys) != jnp.shape(truths):
-        raise ValueError(f"ys and truths must both be f32[origins, horizon], got {jnp.shape(ys)} and {jnp.shape(truths)}")
-    tail = min(TAIL, int(jnp.shape(ys)[1]))
-    cm = jax.vmap(lambda y: collapse_metrics(y, scale, tail=tail, center=center, bound=bound))(ys)
-    rmse = jnp.sqrt(jnp.mean(jnp.square(ys - truths), axis=1))
-    rmse = jnp.where(cm.diverged, jnp.inf, rmse)  # a rollout beyond the bound is the worst, as a non-finite one
-    horizons = jax.vmap(lambda y, t: valid_horizon(y, t, VALID_TOLERANCE * scale))(ys, truths)
-    return BacktestMetrics(backtest_rmse=jnp.mean(rmse),
-                           backtest_valid_horizon=jnp.mean(horizons.astype(jnp.float32)),
-                           backtest_collapse_rate=jnp.mean(cm.collapsed.astype(jnp.float32)),
-                           backtest_diverged_rate=jnp.mean(cm.diverged.astype(jnp.float32)))

@@ -27,22 +27,16 @@ import numpy as np
 
 from lstm_ar.config import DROPOUT_SITES, Hyper, TrainConfig, resolve_dropout_sites, validate_hyper
 from lstm_ar.dynamics import stability as diagnostics
-from lstm_ar.dynamics.collapse import (
-    COLLAPSE_THRESHOLD,
-    DIVERGENCE_BOUND,
-    VALID_TOLERANCE,
-    collapse_metrics,
-    map_fixed_points,
-    valid_horizon,
-)
+from lstm_ar.dynamics.collapse import COLLAPSE_THRESHOLD, DIVERGENCE_BOUND, VALID_TOLERANCE, map_fixed_points
+from lstm_ar.dynamics.judge import judge_origins, judge_rollout
 from lstm_ar.dynamics.rollout import rollout
 from lstm_ar.model.forecaster import Params, forecast, forecast_batch
 from lstm_ar.study import metrics as registry
 from lstm_ar.study import references as linear
 from lstm_ar.study import stats
-from lstm_ar.study.backtest import backtest_metrics
 from lstm_ar.study.chunk_store import ChunkStore, fingerprint, source_fingerprint
 from lstm_ar.study.claims import diverged_as_worst, evaluate_claim
+from lstm_ar.study.metrics import BACKTEST
 from lstm_ar.study.scenario import Scenario
 from lstm_ar.study.sweep import cache_lanes, run_seeds
 from lstm_ar.training import TrainResult, make_train
@@ -164,15 +158,12 @@ def make_rollout_metrics(scenario: Scenario, variant: str):
             ys = walked.ys
         else:
             ys = rollout(params, context, scenario.rollout_steps, model, mode=mode)
-        cm = collapse_metrics(ys, scenario.scale, center=scenario.center)
-        m = cm._asdict()
-        if scenario.truth is not None:
-            truth = jnp.asarray(scenario.truth[:scenario.rollout_steps])
-            m["rollout_rmse"] = jnp.sqrt(jnp.mean(jnp.square(ys - truth)))
-            m["valid_horizon"] = valid_horizon(ys, truth, VALID_TOLERANCE * scenario.scale)
+        truth = None if scenario.truth is None else jnp.asarray(scenario.truth[:scenario.rollout_steps])
+        m = judge_rollout(ys, truth, scenario.scale, scenario.center)
         if backtest is not None:
             origin_ys = jax.vmap(lambda c: rollout(params, c, backtest.horizon, model, mode=mode))(origin_contexts)
-            m.update(backtest_metrics(origin_ys, origin_truths, scenario.scale, center=scenario.center)._asdict())
+            judged = judge_origins(origin_ys, origin_truths, scenario.scale, scenario.center)
+            m.update({name: judged[name] for name in BACKTEST})
         if scenario.diagnostics:
             m["lyapunov"] = walked.lyapunov
             if mode == "window":  # rho(J_t) of the rollout map along the rollout
@@ -182,7 +173,7 @@ def make_rollout_metrics(scenario: Scenario, variant: str):
                          contraction_fraction=jnp.mean((rho < 1.0).astype(jnp.float32)))
         if model.window == 1 and mode == "window":
             scalar_map = lambda v: forecast(params, v.reshape(1, 1), model)[0]  # noqa: E731
-            fp = map_fixed_points(scalar_map, cm.settle_value, low=scenario.map_range[0],
+            fp = map_fixed_points(scalar_map, m["settle_value"], low=scenario.map_range[0],
                                   high=scenario.map_range[1])
             m.update(n_fixed_points=fp.count, settle_slope=fp.settle_slope,
                      abs_settle_slope=jnp.abs(fp.settle_slope), settle_residual=fp.settle_residual)
@@ -289,8 +280,9 @@ def run_group(scenario: Scenario, subgroups: Sequence[Sequence[str]], n_seeds: i
     if len(subgroups) > 1:  # checked concretely here: inside the vmapped program they are tracers
         hypers = jax.tree.map(lambda *v: np.asarray(v, np.float32),
                               *[scenario.variants[g[0]].hyper for g in subgroups])
-        validate_hyper(hypers, dropout_sites=config.dropout_sites)
-    train = make_train(config, scenario.training_data(names[0]))
+        validate_hyper(hypers, dropout_sites=config.dropout_sites, noisy_inputs=config.noisy_inputs)
+    data = scenario.training_data(names[0])
+    train = make_train(config, data)
     model_metrics = make_model_metrics(scenario, names[0])  # same model and data for all
     modes = {scenario.rollout_mode(n): make_rollout_metrics(scenario, n) for n in names}
 
@@ -300,12 +292,12 @@ def run_group(scenario: Scenario, subgroups: Sequence[Sequence[str]], n_seeds: i
 
     if len(subgroups) == 1:
         def per_seed(key: jax.Array):
-            result = train(key)
+            result = train(key, data)
             return evaluate(result), result.epoch_loss
     else:
         def per_seed(key: jax.Array):
             def one(hyper):
-                result = train(key, hyper)
+                result = train(key, data, hyper)
                 return evaluate(result), result.epoch_loss
             return jax.vmap(one)(hypers)
 

@@ -59,7 +59,8 @@ _DEFINITIONS = (
     ("seed_prediction", "the prediction for the test input (the last training window)", "model units", None),
     ("seed_prediction_error", "|prediction - the value after the test input|", "model units", HIGHER),
     # against a known continuation (scenarios with a truth)
-    ("rollout_rmse", "root mean squared error of the rollout against the truth", "model units", HIGHER),
+    ("rollout_rmse", "root mean squared error of the rollout against the truth (inf if it diverged)", "model units",
+     HIGHER),
     ("valid_horizon", "rollout steps before the error first exceeds 0.5 x the training series' std", "steps",
      LOWER),
     # rolling-origin backtests (Scenario.backtest_origins > 0)

@@ -48,12 +48,12 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from lstm_ar.dynamics.collapse import VALID_TOLERANCE, collapse_metrics, valid_horizon
+from lstm_ar.dynamics.judge import judge_origins, judge_rollout
 from lstm_ar.linear.ar import ARFit, ar_rollout, fit_masked, lag_matrix
 from lstm_ar.linear.direct import direct_rollout, fit_direct
 from lstm_ar.study import stats
-from lstm_ar.study.backtest import backtest_metrics
 from lstm_ar.study.claims import diverged_as_worst
+from lstm_ar.study.metrics import BACKTEST
 
 AR_ORDERS = (1, 2, 5, 10, 20, 30, 50)
 MAX_SELECTED_ORDER = 50  # AIC/BIC compare orders up to min(50, len(series) // 10)
@@ -218,26 +218,19 @@ def fit_references(series, which: Plan) -> tuple[ARFit, Any]:
     return jax.tree.map(lambda *leaves: jnp.concatenate(leaves), *parts), direct
 
 
-def _rollout_metrics(ys: jax.Array, truth: jax.Array | None, scale, center) -> dict[str, jax.Array]:
-    m = collapse_metrics(ys, scale, center=center)._asdict()
-    if truth is not None:
-        m["rollout_rmse"] = jnp.sqrt(jnp.mean(jnp.square(ys - truth)))
-        m["valid_horizon"] = valid_horizon(ys, truth, VALID_TOLERANCE * scale)
-    return m
-
-
 @functools.partial(jax.jit, static_argnames=("steps",))
 def _judge(fits: ARFit, direct, context, truth, scale, center, contexts, truths, *, steps: int):
     """Roll out and judge every reference: (rollouts f32[R, steps], metrics name -> f[R])."""
     rollouts = jax.vmap(lambda fit: ar_rollout(fit, context, steps))(fits)
     if direct is not None:
         rollouts = jnp.concatenate([rollouts, direct_rollout(direct, context, steps)[None]])
-    metrics = jax.vmap(lambda ys: _rollout_metrics(ys, truth, scale, center))(rollouts)
+    metrics = jax.vmap(lambda ys: judge_rollout(ys, truth, scale, center))(rollouts)
     if contexts is not None:
         h = truths.shape[1]
 
         def judge(ys):
-            return backtest_metrics(ys, truths, scale, center=center)._asdict()
+            judged = judge_origins(ys, truths, scale, center)
+            return {name: judged[name] for name in BACKTEST}
 
         ar = jax.vmap(lambda fit: judge(jax.vmap(lambda c: ar_rollout(fit, c, h))(contexts)))(fits)
         if direct is not None:

@@ -25,14 +25,15 @@ evaluate) for seeds 0..n_seeds-1, where seed i's key is ``fold_in(key(root_seed)
   a resumed run loads the finished chunks instead of recomputing them, each checked to come from
   this very run (identity, run id, seed range, output shapes) before it is used.
 
-Progress goes to stderr, one line per chunk, from process 0 only.
+Progress is a ``tqdm.auto`` bar on stderr (a widget in a notebook), counted in seeds, from process 0
+only; a resumed run's bar starts at the seeds already done.
 """
 
 from __future__ import annotations
 
 import math
+import os
 import sys
-import time
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
@@ -41,6 +42,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.sharding import Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
+from tqdm.auto import tqdm
 
 from lstm_ar.study import distributed
 from lstm_ar.study.chunk_store import ChunkStore, StoreMismatch, chunk_name
@@ -91,30 +93,30 @@ def check_root_seed(root_seed: Any) -> int:
                       " (jax.random.key keeps 32 bits: other values would alias a seed in that range)")
 
 
-class Progress:
-    """A one-line progress bar on stderr (a line per update when stderr is not a terminal)."""
+def progress_bar(total: int, desc: str = "", *, stream=None, enabled: bool = True, done: int = 0,
+                 mininterval: float | None = None) -> tqdm:
+    """A ``tqdm.auto`` bar counting seeds: a widget in a notebook, a one-line bar in a terminal.
 
-    def __init__(self, total: int, desc: str = "", stream=None, enabled: bool = True, done: int = 0):
-        self.total, self.desc, self.done, self.first = total, desc, done, done
-        self.stream = sys.stderr if stream is None else stream
-        self.enabled = enabled
-        self.start = time.perf_counter()
-        self._tty = hasattr(self.stream, "isatty") and self.stream.isatty()
+    Args:
+      total: seeds in the run.
+      desc: the label in front of the bar.
+      stream: where it is written (default: ``sys.stderr`` at the time of the call).
+      enabled: False makes the bar silent (``--no-progress``, processes other than 0).
+      done: seeds already finished (a resumed run): the bar starts there, and the rate and the
+        time left count only the seeds this run computes.
+      mininterval: fewest seconds between redraws; default 0.5 on a terminal and 60 elsewhere
+        (a log file gets a redraw a minute rather than one per chunk; the last state is always
+        written when the bar closes); ``TQDM_MININTERVAL`` in the environment replaces the default.
 
-    def update(self, n: int) -> None:
-        self.done += n
-        if not self.enabled:
-            return
-        elapsed = time.perf_counter() - self.start
-        width = 24
-        filled = int(width * self.done / max(self.total, 1))
-        bar = "#" * filled + "-" * (width - filled)
-        rate = (self.done - self.first) / max(elapsed, 1e-9)
-        eta = f"  eta {(self.total - self.done) / rate:6.0f}s" if 0 < rate and self.done < self.total else ""
-        line = f"{self.desc:<28} [{bar}] {self.done}/{self.total} seeds  {elapsed:6.1f}s{eta}"
-        end = "\r" if self._tty and self.done < self.total else "\n"
-        self.stream.write(line + end)
-        self.stream.flush()
+    Returns:
+      The bar: ``update(n)`` after each chunk, ``close()`` (or a ``with`` block) at the end.
+    """
+    stream = sys.stderr if stream is None else stream
+    if mininterval is None:
+        tty = hasattr(stream, "isatty") and stream.isatty()
+        mininterval = float(os.environ.get("TQDM_MININTERVAL", 0.5 if tty else 60.0))
+    return tqdm(total=total, desc=desc or None, initial=done, unit="seeds", file=stream, disable=not enabled,
+                mininterval=mininterval, leave=True, dynamic_ncols=True)
 
 
 class SeedProgram(NamedTuple):
@@ -385,16 +387,16 @@ def run_seeds(per_seed: Callable[[jax.Array], Any], n_seeds: int, *, root_seed: 
     start = distributed.broadcast_int(start)
     if start < 0:
         raise error if error is not None else RuntimeError("process 0 could not open its chunk store (see its log)")
-    bar = Progress(n_seeds, desc, enabled=progress and writer, done=start)
-    for lo in range(start, n_seeds, program.chunk):
-        out = jax.tree.leaves(distributed.gather(program.compiled(seed_indices(lo, program))))
-        if writer:
-            if store is not None:
-                store.save(lo, out)
-            hi = min(lo + program.chunk, n_seeds)
-            for dst, src in zip(results, out):
-                dst[lo:hi] = src[:hi - lo]
-        bar.update(min(program.chunk, n_seeds - lo))
+    with progress_bar(n_seeds, desc, enabled=progress and writer, done=start) as bar:
+        for lo in range(start, n_seeds, program.chunk):
+            out = jax.tree.leaves(distributed.gather(program.compiled(seed_indices(lo, program))))
+            if writer:
+                if store is not None:
+                    store.save(lo, out)
+                hi = min(lo + program.chunk, n_seeds)
+                for dst, src in zip(results, out):
+                    dst[lo:hi] = src[:hi - lo]
+            bar.update(min(program.chunk, n_seeds - lo))
     return Sweep(results=jax.tree.unflatten(treedef, results) if writer else None, lanes=program.lanes,
                  chunk=program.chunk, devices=mesh.size, processes=jax.process_count(),
                  bytes_per_device=program.bytes_per_device, budget_per_device=budget, resumed_seeds=start)

@@ -35,7 +35,7 @@ from lstm_ar.training.plain import (
     train_step,
 )
 from lstm_ar.training.regimes import teacher_probability
-from lstm_ar.training.validation import check_dataset, check_hyper
+from lstm_ar.training.validation import check_dataset, check_hyper, training_arrays
 
 
 def dropout_mask(key: jax.Array, rate, shape: tuple[int, ...]) -> jax.Array:
@@ -66,7 +66,7 @@ def draw_batch(key: jax.Array, batch_size: int, config: TrainConfig,
     """``lstm_ar.training.plain.draw_batch`` with ``threefry``: the same masks and coin keys."""
     example_keys = threefry.split(key, batch_size)
     coin_keys = None
-    if not config.one_step:
+    if config.stateful:
         pairs = jax.vmap(threefry.split)(example_keys)
         example_keys, coin_keys = pairs[:, 0], pairs[:, 1]
     masks = jax.vmap(lambda k: draw_masks(k, hyper, config.model.units, sites=config.dropout_sites))(example_keys)
@@ -79,18 +79,27 @@ def batch_indices(key: jax.Array, n: int, batch_size: int, shuffle: bool) -> tup
     return epoch_batches(order, batch_size)
 
 
+def supports(config: TrainConfig) -> bool:
+    """Keras's plain training: the next-value head, any regime and dropout, none of the remedies
+    (``TrainConfig.remedies``: those train on the plain path)."""
+    return not config.remedies
+
+
 def make_train(config: TrainConfig, data: Dataset) -> Callable[..., TrainResult]:
     """``lstm_ar.training.plain.make_train`` with fast random numbers: same arguments, same
-    ``train(key, hyper=None) -> TrainResult``, same results to float32 rounding."""
-    x_host, y_host = check_dataset(data, config)
-    x, y = jnp.asarray(x_host), jnp.asarray(y_host)
-    n = int(x.shape[0])
+    ``train(key, data, hyper=None) -> TrainResult``, same results to float32 rounding."""
+    if not supports(config):
+        raise ValueError(f"the fast path trains Keras's plain model; {config.remedies} train on "
+                         f"lstm_ar.training.plain.make_train")
+    x_host, _ = check_dataset(data, config)
+    n = int(x_host.shape[0])
     steps = -(-n // config.batch_size)
     total_steps = config.epochs * steps
 
-    def train(key: jax.Array, hyper: Hyper | None = None) -> TrainResult:
+    def train(key: jax.Array, data: Dataset, hyper: Hyper | None = None) -> TrainResult:
         hyper = config.hyper if hyper is None else hyper
         check_hyper(hyper, config)
+        x, y = training_arrays(data, config, n)
         init_key, shuffle_key, dropout_key = threefry.split(key, 3)
         tx = make_optimizer(config, hyper)
         params = init_params(init_key, config.model)

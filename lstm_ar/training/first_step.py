@@ -13,7 +13,7 @@ parameters that can change into one flat vector (one Adam update over 7u + 1 num
 per-leaf updates over 4u + 4u^2 + ...), keeps the others aside (``Frozen``), decays those only
 where the weight decay is nonzero (``decay_if_any``, a ``lax.cond`` on the number), and puts
 everything back in the usual layout at the end. ``make_train`` here is
-``lstm_ar.training.fast.make_train`` (same keys, same masks, same ``train(key, hyper=None) ->
+``lstm_ar.training.fast.make_train`` (same keys, same masks, same ``train(key, data, hyper=None) ->
 TrainResult``) in this layout, with its own carry ``FirstStepCarry``.
 
 Layout of ``theta: f32[7u + 1]``: ``[k_i, k_c, k_o, b_i, b_c, b_o, w, b]`` (gate order of
@@ -37,7 +37,7 @@ from lstm_ar.kernels import threefry
 from lstm_ar.model.forecaster import DropoutMasks, Params, init_params
 from lstm_ar.training import fast
 from lstm_ar.training.plain import MINIBATCH_UNROLL, Batch, TrainResult, epoch_mean, make_optimizer, masked_mse
-from lstm_ar.training.validation import check_dataset, check_hyper
+from lstm_ar.training.validation import check_dataset, check_hyper, training_arrays
 
 GATES = (0, 2, 3)  # i, c, o in the fused [i, f, c, o] layout; f (1) is not used from c0 = 0
 
@@ -52,9 +52,10 @@ class Frozen(NamedTuple):
 
 
 def supports(config: TrainConfig, input_dim: int = 1) -> bool:
-    """Window 1, one-step training, one input feature, no layer norm."""
+    """Window 1, one-step training of the plain next-value model (no remedy), one input feature, no layer norm."""
     model = config.model
-    return config.one_step and model.window == 1 and input_dim == 1 and not model.layer_norm
+    return (config.one_step and fast.supports(config) and model.window == 1 and input_dim == 1
+            and not model.layer_norm)
 
 
 def split(params: Params) -> tuple[jax.Array, Frozen]:
@@ -164,20 +165,21 @@ def train_step(carry: FirstStepCarry, batch: Batch, masks: DropoutMasks | None, 
 
 def make_train(config: TrainConfig, data: Dataset) -> Callable[..., TrainResult]:
     """``lstm_ar.training.fast.make_train`` in this layout, for configs ``supports`` accepts:
-    same arguments, same ``train(key, hyper=None) -> TrainResult``, same results to float32
+    same arguments, same ``train(key, data, hyper=None) -> TrainResult``, same results to float32
     rounding (the parameters of always-zero gradient exactly, without weight decay)."""
     if not supports(config):
         raise ValueError("the window-1 layout needs window 1, one-step teacher forcing and no layer norm; "
                          f"got window {config.model.window}, regime {config.regime!r}, horizon {config.horizon}, "
                          f"layer_norm {config.model.layer_norm}: use lstm_ar.training.fast.make_train")
-    x_host, y_host = check_dataset(data, config)
-    x, y = jnp.asarray(x_host[:, 0, 0]), jnp.asarray(y_host)  # x: f32[n], the window's one value
-    n = int(x.shape[0])
+    x_host, _ = check_dataset(data, config)
+    n = int(x_host.shape[0])
     steps = -(-n // config.batch_size)
 
-    def train(key: jax.Array, hyper: Hyper | None = None) -> TrainResult:
+    def train(key: jax.Array, data: Dataset, hyper: Hyper | None = None) -> TrainResult:
         hyper = config.hyper if hyper is None else hyper
         check_hyper(hyper, config)
+        x, y = training_arrays(data, config, n)
+        x = x[:, 0, 0]  # f32[n], the window's one value
         init_key, shuffle_key, dropout_key = threefry.split(key, 3)
         tx = make_optimizer(config, hyper)
         theta, frozen = split(init_params(init_key, config.model))

@@ -1,14 +1,19 @@
 """The plain training path: Keras ``fit`` inside ``lax.scan``, written to be read. The reference.
 
-``make_train(config, data)`` resolves everything static and returns a pure
-``train(key, hyper=None) -> TrainResult``; ``jax.jit(jax.vmap(train))(keys)`` trains one model per
-key. Per epoch, as Keras ``fit``: shuffle the whole data set, cut it into ``ceil(n / batch_size)``
-batches, keep the last partial batch (padded and masked, never dropped), take one Keras-Adam step
-per batch on the batch's mean-squared error, and report the epoch loss as the batch-size-weighted
-mean of the batch losses (Keras's ``Mean`` loss tracker). Dropout is on during training only, at
+``make_train(config, data)`` resolves everything static (``data`` fixes the example count) and
+returns a pure ``train(key, data, hyper=None) -> TrainResult``; the data is an argument, so noise
+realisations, users' series and sweeps of the same shape share one compiled program
+(``jax.vmap(train, in_axes=(0, None))(keys, data)`` trains one model per key). Per epoch, as
+Keras ``fit``: shuffle the whole data set, cut it into ``ceil(n / batch_size)`` batches, keep
+the last partial batch (padded and masked, never dropped), take one Keras-Adam step per batch on
+the batch's mean-squared error, and report the epoch loss as the batch-size-weighted mean of the
+batch losses (Keras's ``Mean`` loss tracker). Dropout is on during training only, at
 the sites in ``config.dropout_sites``. With a ``regime`` other than one-step teacher forcing, the
 batch loss is ``lstm_ar.training.regimes.sequence_loss`` with the schedule's teacher probability at
-the global step.
+the global step (and the curriculum's weights). The other remedies are fields of the config too:
+the Gaussian head trains on its negative log-likelihood, the direct head on the mean squared error
+of its H outputs, input noise perturbs each batch's inputs, and Data as Demonstrator
+(``lstm_ar.training.dad``) adds batches after each epoch's own.
 
 Keys (``jax.random`` throughout)::
 
@@ -18,6 +23,10 @@ Keys (``jax.random`` throughout)::
               example i: example_key = split(batch_key, batch_size)[i]
               one step:  masks from example_key
               regimes:   mask_key, coin_key = split(example_key); masks from mask_key
+    input noise: noise_key = fold_in(key, NOISE_STREAM); batch b of epoch e:
+              normal(fold_in(fold_in(noise_key, e), b), x.shape)
+    DaD:      dad_key = fold_in(key, DAD_STREAM) (``lstm_ar.training.dad``); its batches count on
+              from b = steps in the epoch's dropout and noise keys
 
 The fast variants (``lstm_ar.training.fast``, ``lstm_ar.training.first_step``) take the same
 inputs, use the same keys and give the same results to float32 rounding (``tests/test_train.py``);
@@ -35,10 +44,13 @@ import optax
 
 from lstm_ar.config import Hyper, ModelConfig, TrainConfig
 from lstm_ar.data.series import Dataset
-from lstm_ar.model.forecaster import DropoutMasks, Params, draw_masks, forecast_batch, init_params
+from lstm_ar.model.forecaster import DropoutMasks, Params, draw_masks, forecast_batch, gaussian_nll, init_params, outputs
+from lstm_ar.training import dad
 from lstm_ar.training.keras_adam import keras_adam
-from lstm_ar.training.regimes import sequence_loss, teacher_probability
-from lstm_ar.training.validation import check_dataset, check_hyper
+from lstm_ar.training.regimes import curriculum_weights, sequence_loss, teacher_probability
+from lstm_ar.training.validation import check_dataset, check_hyper, training_arrays
+
+NOISE_STREAM = 0x6E6F6973  # "nois": the input noise's keys, fold_in(key, NOISE_STREAM)
 
 # lax.scan unroll of the minibatch loop. Measured (Example 3, 256 seeds, 2-core CPU): unroll 1, 2, 4
 # gave 6.6-7.5, 7.0-7.1, 7.1-7.3 CPU-s per 1000 seeds: no gain, so 1 (the smallest program).
@@ -107,10 +119,10 @@ def epoch_mean(losses: jax.Array, mask: jax.Array, n: int) -> jax.Array:
 def draw_batch(key: jax.Array, batch_size: int, config: TrainConfig,
                hyper: Hyper) -> tuple[DropoutMasks, jax.Array | None]:
     """Per-example dropout masks (leading axis ``batch_size``) at ``config.dropout_sites``, and
-    for a regime the per-example coin keys (None for one-step training). Keys: module docstring."""
+    for a k-step regime the per-example coin keys (None otherwise). Keys: module docstring."""
     example_keys = jax.random.split(key, batch_size)
     coin_keys = None
-    if not config.one_step:
+    if config.stateful:
         pairs = jax.vmap(jax.random.split)(example_keys)
         example_keys, coin_keys = pairs[:, 0], pairs[:, 1]
     masks = jax.vmap(lambda k: draw_masks(k, hyper, config.model.units, sites=config.dropout_sites))(example_keys)
@@ -118,68 +130,101 @@ def draw_batch(key: jax.Array, batch_size: int, config: TrainConfig,
 
 
 def batch_loss(params: Params, batch: Batch, masks: DropoutMasks, coin_keys: jax.Array | None,
-               teacher_prob, model: ModelConfig) -> jax.Array:
-    """One-step MSE (Keras) when ``coin_keys`` is None, else the regime's k-step loss
-    (``sequence_loss``) per example with its coins; both averaged over the real examples."""
-    if coin_keys is None:
+               teacher_prob, model: ModelConfig, weights: jax.Array | None = None) -> jax.Array:
+    """The batch's mean loss over its real examples: the regime's k-step loss (``sequence_loss``,
+    with the curriculum's ``weights``) when ``coin_keys`` is given, the Gaussian head's negative
+    log-likelihood, else the mean squared error of the point forecasts (Keras; H of them for a
+    direct head)."""
+    if coin_keys is None and model.head != "gaussian":
         return masked_mse(forecast_batch(params, batch.x, model, masks), batch.y, batch.mask)
-    losses = jax.vmap(lambda w, t, k, m: sequence_loss(params, w, t, teacher_prob, k, model, m))(
-        batch.x, batch.y, coin_keys, masks)
+    if coin_keys is None:
+        losses = jax.vmap(lambda w, t, m: gaussian_nll(outputs(params, w, model, m), w[-1, 0], t[0], model))(
+            batch.x, batch.y, masks)
+    else:
+        losses = jax.vmap(lambda w, t, k, m: sequence_loss(params, w, t, teacher_prob, k, model, m, weights))(
+            batch.x, batch.y, coin_keys, masks)
     return jnp.sum(losses * batch.mask) / jnp.maximum(jnp.sum(batch.mask), 1.0)
 
 
 def train_step(carry: TrainCarry, batch: Batch, masks: DropoutMasks, coin_keys: jax.Array | None,
-               teacher_prob, *, model: ModelConfig,
-               tx: optax.GradientTransformation) -> tuple[TrainCarry, jax.Array]:
+               teacher_prob, *, model: ModelConfig, tx: optax.GradientTransformation,
+               weights: jax.Array | None = None) -> tuple[TrainCarry, jax.Array]:
     """One Adam step on one batch; returns the new carry and the batch loss (before the update)."""
-    loss, grads = jax.value_and_grad(batch_loss)(carry.params, batch, masks, coin_keys, teacher_prob, model)
+    loss, grads = jax.value_and_grad(batch_loss)(carry.params, batch, masks, coin_keys, teacher_prob, model, weights)
     updates, opt_state = tx.update(grads, carry.opt_state, carry.params)
     return TrainCarry(optax.apply_updates(carry.params, updates), opt_state), loss
 
 
+class EpochCarry(NamedTuple):
+    """train: parameters and Adam state; dad: the Data-as-Demonstrator buffer (None without DaD)."""
+
+    train: TrainCarry
+    dad: dad.DadBuffer | None
+
+
 def make_train(config: TrainConfig, data: Dataset) -> Callable[..., TrainResult]:
-    """Check the data, resolve the static config; return ``train(key, hyper=None) -> TrainResult``.
+    """Check the data, resolve the static config; return ``train(key, data, hyper=None) -> TrainResult``.
 
     Args:
       config: the static configuration (its ``hyper`` is the default of ``train``).
-      data: ``Dataset`` with x: [n, window, 1] and y: [n, horizon], real and finite.
+      data: ``Dataset`` with x: [n, window, 1] and y: [n, horizon], real and finite: the program
+        is built for its n examples (any data of the same shapes may be trained on).
 
     Returns:
-      ``train(key, hyper=None)``: key a ``jax.random`` key; hyper a ``Hyper`` (numbers or arrays
-      to vmap over; concrete ones are validated at the call). Pure: ``jit`` and ``vmap`` it.
+      ``train(key, data, hyper=None)``: key a ``jax.random`` key; data a ``Dataset`` of the same
+      shapes (concrete, checked, or traced); hyper a ``Hyper`` (numbers or arrays to vmap over;
+      concrete ones are validated at the call). Pure: ``jit`` and ``vmap`` it.
 
     Raises:
-      ValueError: bad data (``check_dataset``) here; bad concrete hyper-parameters at ``train``.
+      ValueError: bad data (``check_dataset``) here; bad concrete hyper-parameters or data at ``train``.
     """
-    x_host, y_host = check_dataset(data, config)
-    x, y = jnp.asarray(x_host), jnp.asarray(y_host)
-    n = int(x.shape[0])
+    x_host, _ = check_dataset(data, config)
+    n = int(x_host.shape[0])
     steps = -(-n // config.batch_size)
     total_steps = config.epochs * steps
+    if config.dad_rounds:
+        dad.check_series_length(config, n + config.model.window)
 
-    def train(key: jax.Array, hyper: Hyper | None = None) -> TrainResult:
+    def train(key: jax.Array, data: Dataset, hyper: Hyper | None = None) -> TrainResult:
         hyper = config.hyper if hyper is None else hyper
         check_hyper(hyper, config)
+        x, y = training_arrays(data, config, n)
         init_key, shuffle_key, dropout_key = jax.random.split(key, 3)
+        noise_key = jax.random.fold_in(key, NOISE_STREAM)
         tx = make_optimizer(config, hyper)
         params = init_params(init_key, config.model)
-        carry = TrainCarry(params, tx.init(params))
 
-        def epoch(carry: TrainCarry, e: jax.Array):
+        def sgd(carry: TrainCarry, xb, yb, mask, e, b, step) -> tuple[TrainCarry, jax.Array]:
+            """One Adam step on a batch: b numbers the epoch's batches (keys), step the global step (schedules)."""
+            masks, coin_keys = draw_batch(jax.random.fold_in(jax.random.fold_in(dropout_key, e), b),
+                                          config.batch_size, config, hyper)
+            if config.noisy_inputs:
+                noise = jax.random.normal(jax.random.fold_in(jax.random.fold_in(noise_key, e), b), xb.shape, xb.dtype)
+                xb = xb + hyper.input_noise * noise
+            teacher_prob = teacher_probability(config.regime, step, total_steps)
+            weights = curriculum_weights(config.horizon, config.curriculum, step / total_steps)
+            return train_step(carry, Batch(x=xb, y=yb, mask=mask), masks, coin_keys, teacher_prob, model=config.model,
+                              tx=tx, weights=weights)
+
+        def epoch(carry: EpochCarry, e: jax.Array):
             idx, mask = batch_indices(jax.random.fold_in(shuffle_key, e), n, config.batch_size, config.shuffle)
-            epoch_key = jax.random.fold_in(dropout_key, e)
 
             def minibatch(carry: TrainCarry, inputs):
                 b, batch_idx, batch_mask = inputs
-                batch = Batch(x=x[batch_idx], y=y[batch_idx], mask=batch_mask)
-                masks, coin_keys = draw_batch(jax.random.fold_in(epoch_key, b), config.batch_size, config, hyper)
-                teacher_prob = teacher_probability(config.regime, e * steps + b, total_steps)
-                return train_step(carry, batch, masks, coin_keys, teacher_prob, model=config.model, tx=tx)
+                return sgd(carry, x[batch_idx], y[batch_idx], batch_mask, e, b, e * steps + b)
 
-            carry, losses = jax.lax.scan(minibatch, carry, (jnp.arange(steps), idx, mask), unroll=MINIBATCH_UNROLL)
-            return carry, epoch_mean(losses, mask, n)
+            train_carry, losses = jax.lax.scan(minibatch, carry.train, (jnp.arange(steps), idx, mask),
+                                               unroll=MINIBATCH_UNROLL)
+            buffer = carry.dad
+            if buffer is not None:  # after the epoch's own batches, at its last step's schedule
+                train_carry, buffer = dad.dad_epoch(
+                    train_carry, buffer, dad.series_of(x, y), e, jax.random.fold_in(key, dad.DAD_STREAM),
+                    lambda c, xb, yb, m, b: sgd(c, xb, yb, m, e, steps + b, e * steps + steps - 1),
+                    batch_indices, config)
+            return EpochCarry(train_carry, buffer), epoch_mean(losses, mask, n)
 
+        carry = EpochCarry(TrainCarry(params, tx.init(params)), dad.empty_buffer(config) if config.dad_rounds else None)
         carry, epoch_loss = jax.lax.scan(epoch, carry, jnp.arange(config.epochs))
-        return TrainResult(params=carry.params, epoch_loss=epoch_loss)
+        return TrainResult(params=carry.train.params, epoch_loss=epoch_loss)
 
     return train

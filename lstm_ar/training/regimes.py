@@ -12,6 +12,9 @@ error of the k predictions, back-propagated through any fed-back predictions::
       exponential:       p_i = 0.01 ** (i / N)                  (k ** i with k = 0.01 ** (1/N))
       inverse_sigmoid:   p_i = c / (c + exp(i / c)), c log c = N / 2 (p = 1/2 half-way)
 
+With ``TrainConfig.curriculum`` the loss counts only the first ``1 + floor((k - 1) min(1, i / (N / 2)))``
+of the k steps (``curriculum_weights``): it grows from one step to k over the first half of training.
+
 A model trained this way is rolled out with ``rollout_stateful`` (warm-up, then feed back).
 """
 
@@ -23,10 +26,10 @@ import jax
 import jax.numpy as jnp
 
 from lstm_ar.config import REGIMES, ModelConfig
-from lstm_ar.model.cell import lstm_step
-from lstm_ar.model.forecaster import DropoutMasks, Params, encode, head
+from lstm_ar.model.forecaster import DropoutMasks, Params, encode, head, point, stateful_step
 
 EXPONENTIAL_FINAL = 0.01
+CURRICULUM_FRACTION = 0.5  # the curriculum reaches the full horizon half-way through training
 
 
 def inverse_sigmoid_constant(total_steps: int) -> float:
@@ -55,15 +58,24 @@ def teacher_probability(regime: str, step, total_steps: int) -> jax.Array:
     return c / (c + jnp.exp(jnp.asarray(step, jnp.float32) / c))
 
 
+def curriculum_weights(horizon: int, curriculum: bool, progress) -> jax.Array | None:
+    """Which of the k loss steps count at training progress in [0, 1]: f32[k] of 0/1, or None
+    (every step, the plain mean) without a curriculum."""
+    if not curriculum:
+        return None
+    counted = 1 + jnp.floor((horizon - 1) * jnp.minimum(1.0, progress / CURRICULUM_FRACTION))
+    return (jnp.arange(horizon) < counted).astype(jnp.float32)
+
+
 def sequence_loss(params: Params, window: jax.Array, targets: jax.Array, teacher_prob, key: jax.Array,
-                  model: ModelConfig, masks: DropoutMasks | None = None) -> jax.Array:
-    """Mean squared error of k stateful predictions. window: f32[w, 1], targets: f32[k]."""
+                  model: ModelConfig, masks: DropoutMasks | None = None,
+                  weights: jax.Array | None = None) -> jax.Array:
+    """Mean squared error of k stateful predictions. window: f32[w, 1], targets: f32[k]; weights
+    f32[k] (``curriculum_weights``) or None for the plain mean."""
     carry = encode(params, window, model, masks)
     out_mask = None if masks is None else masks.output
-
-    def predict(h):
-        return head(params, h if out_mask is None else h * out_mask)
-
+    h = carry.h if out_mask is None else carry.h * out_mask
+    first = point(head(params, h), window[-1, 0], model)
     coins = jax.random.bernoulli(key, teacher_prob, targets.shape)
 
     def step(state, inputs):
@@ -71,11 +83,10 @@ def sequence_loss(params: Params, window: jax.Array, targets: jax.Array, teacher
         target, coin = inputs
         err = jnp.square(y[0] - target)
         fed = jnp.where(coin, target, y[0])[None]
-        carry, h = lstm_step(params["lstm"], carry, fed, activation=model.activation,
-                             recurrent_activation=model.recurrent_activation,
-                             input_mask=None if masks is None else masks.input,
-                             recurrent_mask=None if masks is None else masks.recurrent)
-        return (carry, predict(h)), err
+        carry, nxt = stateful_step(params, carry, fed, model, masks)
+        return (carry, nxt), err
 
-    _, errors = jax.lax.scan(step, (carry, predict(carry.h)), (targets, coins))
-    return jnp.mean(errors)
+    _, errors = jax.lax.scan(step, (carry, first), (targets, coins))
+    if weights is None:
+        return jnp.mean(errors)
+    return jnp.sum(errors * weights) / jnp.sum(weights)

@@ -2,7 +2,7 @@
 
 ``check_dataset`` turns a ``Dataset`` into the float32 arrays training reads, refusing what would
 otherwise train silently to NaN or to something else than asked (empty, complex, non-finite,
-wrongly shaped). ``check_hyper`` validates a ``Hyper`` given to ``train(key, hyper)`` wherever
+wrongly shaped). ``check_hyper`` validates a ``Hyper`` given to ``train(key, data, hyper)`` wherever
 its leaves are concrete: one setting (0-d leaves), ranges (``lstm_ar.config.validate_hyper``) and
 dropout rates at sites the program does not have. A traced dropout rate at a site the program does
 not have is refused when ``train`` is traced (it could never take effect). Other traced values
@@ -12,6 +12,8 @@ not have is refused when ``train`` is traced (it could never take effect). Other
 
 from __future__ import annotations
 
+import jax
+import jax.numpy as jnp
 import numpy as np
 
 from lstm_ar.config import DROPOUT_SITES, Hyper, TrainConfig, is_concrete, require_scalar_hyper, validate_hyper
@@ -65,6 +67,38 @@ def check_dataset(data: Dataset, config: TrainConfig, input_dim: int = 1) -> tup
     return x, y
 
 
+def training_arrays(data: Dataset, config: TrainConfig, n: int) -> tuple[jax.Array, jax.Array]:
+    """The arrays ``train(key, data, hyper)`` trains on: ``data`` checked (``check_dataset``) where
+    its values are known, its shapes always (they must be the ``n`` examples ``make_train`` was
+    built for: the batch layout is compiled in).
+
+    Args:
+      data: ``Dataset(x, y)``; numpy or jax arrays, or tracers (e.g. one noise realisation under vmap).
+      config: the static configuration.
+      n: the example count the program was built for.
+
+    Returns:
+      (x: f32[n, window, 1], y: f32[n, horizon]).
+
+    Raises:
+      ValueError: as ``check_dataset``, or another example count than ``n``.
+    """
+    if not (hasattr(data, "x") and hasattr(data, "y")):
+        raise ValueError(f"data must be a Dataset(x, y), got {type(data).__name__}")
+    if is_concrete(data.x) and is_concrete(data.y):
+        x, y = check_dataset(data, config)
+    else:
+        x, y = data.x, data.y
+        window, horizon = config.model.window, config.horizon
+        if np.shape(x) != (n, window, 1) or np.shape(y) != (n, horizon):
+            raise ValueError(f"expected data.x [{n}, {window}, 1] and data.y [{n}, {horizon}], got {np.shape(x)} "
+                             f"and {np.shape(y)}")
+    if x.shape[0] != n:
+        raise ValueError(f"this program was built for {n} training examples (make_train's data), got {x.shape[0]}: "
+                         f"build another with make_train(config, data)")
+    return jnp.asarray(x, jnp.float32), jnp.asarray(y, jnp.float32)
+
+
 def check_hyper(hyper: Hyper, config: TrainConfig) -> None:
     """Check ``hyper`` for one training run of a program built from ``config``.
 
@@ -84,7 +118,7 @@ def check_hyper(hyper: Hyper, config: TrainConfig) -> None:
     if not isinstance(hyper, Hyper):
         raise TypeError(f"hyper must be a Hyper, got {type(hyper).__name__}")
     require_scalar_hyper(hyper)
-    validate_hyper(hyper, dropout_sites=config.dropout_sites)
+    validate_hyper(hyper, dropout_sites=config.dropout_sites, noisy_inputs=config.noisy_inputs)
     for site, name in DROPOUT_SITES.items():
         if site not in config.dropout_sites and not is_concrete(getattr(hyper, name)):
             raise ValueError(f"Hyper.{name} is traced (jit/vmap) but the dropout site {site!r} is not among "

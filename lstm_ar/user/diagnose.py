@@ -31,6 +31,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from lstm_ar.dynamics.collapse import TAIL, collapse_metrics, map_fixed_points
+from lstm_ar.dynamics.judge import judge_origins
 from lstm_ar.dynamics.rollout import rollout
 from lstm_ar.dynamics.stability import rollout_spectral_radius
 from lstm_ar.model.forecaster import forecast
@@ -153,16 +154,17 @@ def roll_out(model: LoadedModel, train: np.ndarray, heldout: np.ndarray, scaling
     cm = collapse_metrics(ys, scale, center=center)
     ys = np.asarray(ys)
     diverged = bool(cm.diverged)
-    rmse = float(np.sqrt(np.mean(np.square(scaling.to_user(ys) - heldout)))) if np.all(np.isfinite(ys)) else float("inf")
+    # the one judge's convention (lstm_ar.dynamics.judge): a diverged rollout's RMSE is inf
+    rmse = float("inf") if diverged else float(np.sqrt(np.mean(np.square(scaling.to_user(ys) - heldout))))
     backtest = None
     if origins:
         horizon = bt.default_horizon(steps, steps)
         plan = bt.build(z_train, z_held, min(origins, steps - horizon + 1), horizon, steps)
         contexts = plan.contexts(config.window)
         runs = jax.vmap(lambda c: rollout(params, c, plan.horizon, config))(jnp.asarray(contexts))
-        m = bt.backtest_metrics(runs, jnp.asarray(plan.truths()), scale, center=center)
-        backtest = (int(plan.origins.size), int(plan.horizon), float(m.backtest_collapse_rate),
-                    float(m.backtest_rmse) * scaling.factor)
+        m = judge_origins(runs, jnp.asarray(plan.truths()), scale, center)
+        backtest = (int(plan.origins.size), int(plan.horizon), float(m["backtest_collapse_rate"]),
+                    float(m["backtest_rmse"]) * scaling.factor)
     settle = float(cm.settle_value)
     fixed = slope = rho = grid = curve = None
     if config.window == 1:

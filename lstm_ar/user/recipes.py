@@ -1,13 +1,15 @@
-"""Recipe remedies in ``lstm-ar study``: remedies that are not a ``TrainConfig`` (the direct head).
+"""Recipe remedies in ``lstm-ar study``: remedies whose training data depends on the horizon judged
+(the direct head).
 
 The remedies of ``lstm_ar.user.study.REMEDIES`` change the study's ``TrainConfig`` and run inside
 its ``Scenario``. The cure the project measured, a *direct multi-horizon head* (LSTM -> Dense(H):
 the model reads a window and outputs the next H values at once, nothing is fed back), is a
-``lstm_ar.remedies.recipe.Recipe`` of the remedies harness instead. This module bridges the two:
+``TrainConfig`` too (``ModelConfig(head="direct", horizon=H)``), but its window and H follow from
+the training length and the horizon judged, and it is judged by ``lstm_ar.dynamics.rollout.rollouts``:
 
 * ``RECIPE_REMEDIES``: name -> ``RecipeRemedy(words, build)``; ``build(base, n_train, horizon)``
   turns the study's base config (the user's units, activations, epochs and first window), the
-  training length and the horizon judged into a ``Recipe``, or says why it cannot run.
+  training length and the horizon judged into a ``TrainConfig``, or says why it cannot run.
   ``direct``: window ``max(first window, DIRECT_WINDOW)``, reduced (with a note) when the training
   part holds fewer than ``MIN_EXAMPLES`` (window, next H values) examples; H = the scenario's
   rollout length (every held-out value: the longest horizon the study judges).
@@ -15,22 +17,17 @@ the model reads a window and outputs the next H values at once, nothing is fed b
   on the training part is left out with a note, as the ``TrainConfig`` remedies are); ``quick``
   shrinks them as ``lstm_ar.remedies.catalogue.quick`` does (window <= 5, 8 units, 2 epochs; the
   direct head keeps its horizon).
-* ``run_recipes``: each recipe trained by ``lstm_ar.remedies.train.make_train`` over the study's
+* ``run_recipes``: each recipe trained by ``lstm_ar.training.make_train`` over the study's
   seeds (``lstm_ar.study.sweep.run_seeds``: seed i's key is the scenario variants' key) on the
   standardised training part (``scenario.series``), and judged exactly where the scenario's
-  variants are: the rollout from the end of the training part (``lstm_ar.remedies.rollout.rollouts``)
-  against ``scenario.truth`` (``collapse_metrics`` with the scenario's scale and center, as
-  ``lstm_ar.study.experiment`` applies them; RMSE and valid horizon from ``path_metrics``) and,
-  with a backtest, from the same origins over the same horizon (``Backtest.contexts``,
-  ``lstm_ar.study.backtest.backtest_metrics``). The per-seed metrics carry the scenario variants'
+  variants are, by the one judge (``lstm_ar.dynamics.judge``): the rollout from the end of the
+  training part (``lstm_ar.dynamics.rollout.rollouts``) against ``scenario.truth`` with the
+  scenario's scale and center and, with a backtest, from the same origins over the same horizon
+  (``Backtest.contexts``, ``judge_origins``). The per-seed metrics carry the scenario variants'
   names and units and go through the same host step (``lstm_ar.study.experiment``'s variant
   result: ``diverged`` also on a non-finite final loss, ``final_train_loss``, and
   ``scenario.derive``, which adds ``settle_value_raw`` and ``rollout_rmse_raw`` in the user's
   units), so ``lstm_ar.user.verdict.measure_variant`` reads them unchanged.
-
-One difference from the scenario's metrics: ``rollout_rmse`` of a diverged seed is inf (as
-``path_metrics`` reports it), where the scenario keeps the finite RMSE; every comparison counts a
-diverged seed as the worst either way (``lstm_ar.study.claims.diverged_as_worst``).
 """
 
 from __future__ import annotations
@@ -43,15 +40,12 @@ import jax
 import jax.numpy as jnp
 
 from lstm_ar.config import TrainConfig
-from lstm_ar.dynamics.collapse import collapse_metrics
-from lstm_ar.remedies.backtest import EVAL_STREAM
+from lstm_ar.dynamics.judge import judge_origins, judge_rollout
+from lstm_ar.dynamics.rollout import rollouts
 from lstm_ar.remedies.catalogue import PLAIN, Candidate, quick
-from lstm_ar.remedies.recipe import Recipe
-from lstm_ar.remedies.rollout import path_metrics, rollouts
-from lstm_ar.remedies.search import cache_layout
-from lstm_ar.remedies.train import make_train
-from lstm_ar.study.backtest import backtest_metrics
+from lstm_ar.remedies.search import EVAL_STREAM, cache_layout, training_program
 from lstm_ar.study.experiment import VariantResult, variant_result
+from lstm_ar.study.metrics import BACKTEST
 from lstm_ar.study.sweep import run_seeds
 
 DIRECT_WINDOW = 50  # the cure search's window (committed cure_64x16: valid for 200 steps on 1,024/1,024 pairs)
@@ -60,9 +54,9 @@ MAX_TARGETS = 2 ** 26  # training targets (examples x H) a direct head may hold:
 
 
 class RecipeBuild(NamedTuple):
-    """What ``RecipeRemedy.build`` gives: the recipe (None: it cannot train here) and a note for the user (or None)."""
+    """What ``RecipeRemedy.build`` gives: the config (None: it cannot train here) and a note for the user (or None)."""
 
-    recipe: Recipe | None
+    recipe: TrainConfig | None
     note: str | None = None
 
 
@@ -77,13 +71,13 @@ class RecipeVariant(NamedTuple):
     """A planned recipe remedy: its name, the recipe and how the report calls it."""
 
     name: str
-    recipe: Recipe
+    recipe: TrainConfig
     words: str
 
 
 def examples(n_train: int, window: int, horizon: int) -> int:
     """Training examples of (``window`` values, the next ``horizon``) in ``n_train`` values
-    (``lstm_ar.remedies.train.example_indices``).
+    (``lstm_ar.data.series.example_indices``).
 
     Args:
         n_train: training values.
@@ -122,8 +116,8 @@ def direct(base: TrainConfig, n_train: int, horizon: int) -> RecipeBuild:
                                  f"next {horizon} values are {examples(n_train, window, horizon) * horizon} targets, more "
                                  f"than the {MAX_TARGETS} it may hold in memory; hold out fewer values (--test-fraction "
                                  "or --test-from) to shorten the horizon")
-    recipe = Recipe(model=dataclasses.replace(base.model, window=window), epochs=base.epochs,
-                    batch_size=base.batch_size, head="direct", horizon=horizon)
+    model = dataclasses.replace(base.model, window=window, head="direct", horizon=horizon, residual=False)
+    recipe = TrainConfig(model=model, epochs=base.epochs, batch_size=base.batch_size)
     note = None
     if window < wanted:
         note = (f"remedy direct: window reduced from {wanted} to {window}, so that the {n_train} training values hold "
@@ -138,7 +132,7 @@ RECIPE_REMEDIES: dict[str, RecipeRemedy] = {
 }
 
 
-def describe_recipe(recipe: Recipe) -> str:
+def describe_recipe(recipe: TrainConfig) -> str:
     """``LSTM(32, tanh), window 50, direct head over 200 steps`` (the study's style of words).
 
     Args:
@@ -150,8 +144,8 @@ def describe_recipe(recipe: Recipe) -> str:
     from lstm_ar.user.study import describe_model  # here: the study module imports this one
 
     words = describe_model(recipe.model)
-    if recipe.head == "direct":
-        words += f", direct head over {recipe.horizon} steps"
+    if recipe.model.head == "direct":
+        words += f", direct head over {recipe.model.horizon} steps"
     return words
 
 
@@ -179,12 +173,12 @@ def plan_recipes(names: Sequence[str], base: TrainConfig, n_train: int, horizon:
             notes.append(built.note)
         if built.recipe is None:
             continue
-        recipe = quick(Candidate(built.recipe, PLAIN)).recipe if quick_sizes else built.recipe
+        recipe = quick(Candidate(built.recipe, PLAIN)).config if quick_sizes else built.recipe
         planned.append(RecipeVariant(name, recipe, f"{describe_recipe(recipe)} (remedy {name})"))
     return tuple(planned), tuple(notes)
 
 
-def make_recipe_per_seed(scenario, recipe: Recipe) -> Callable[[jax.Array], tuple[dict, jax.Array, jax.Array]]:
+def make_recipe_per_seed(scenario, recipe: TrainConfig) -> Callable[[jax.Array], tuple[dict, jax.Array, jax.Array]]:
     """One seed of a recipe remedy: train on the scenario's training series, judge as the scenario does.
 
     Args:
@@ -196,7 +190,7 @@ def make_recipe_per_seed(scenario, recipe: Recipe) -> Callable[[jax.Array], tupl
         ``per_seed(key) -> (metrics {name: f32[]}, rollout f32[rollout_steps], epoch loss f32[epochs])``.
     """
     series = jnp.asarray(scenario.series, jnp.float32)
-    train = make_train(recipe, int(series.shape[0]))
+    train = training_program(recipe, scenario.series)
     context = jnp.asarray(scenario.context, jnp.float32)
     steps, scale, center = scenario.rollout_steps, scenario.scale, scenario.center
     truth = jnp.asarray(scenario.truth[:steps], jnp.float32)
@@ -206,16 +200,15 @@ def make_recipe_per_seed(scenario, recipe: Recipe) -> Callable[[jax.Array], tupl
         origin_truths = jnp.asarray(backtest.truths())
 
     def per_seed(key: jax.Array):
-        result = train(key, series)
+        result = train(key, series, recipe.hyper)
         eval_key = jax.random.fold_in(key, EVAL_STREAM)  # only a Gaussian head draws samples
         ys = rollouts(result.params, context, steps, recipe, eval_key)["point"]
-        judged = path_metrics(ys, truth, scale, center)
-        metrics = {**collapse_metrics(ys, scale, center=center)._asdict(),
-                   "rollout_rmse": judged["rollout_rmse"], "valid_horizon": judged["valid_horizon"]}
+        metrics = judge_rollout(ys, truth, scale, center)
         if backtest is not None:
             origin_ys = jax.vmap(lambda c: rollouts(result.params, c, backtest.horizon, recipe, eval_key)["point"])(
                 origin_contexts)
-            metrics.update(backtest_metrics(origin_ys, origin_truths, scale, center=center)._asdict())
+            judged = judge_origins(origin_ys, origin_truths, scale, center)
+            metrics.update({name: judged[name] for name in BACKTEST})
         return metrics, ys, result.epoch_loss
 
     return per_seed

@@ -10,8 +10,8 @@ anything trains; a problem the user can fix is an ``InputError``.
 
 ``--remedies`` accepts the names of two tables. ``REMEDIES``: each changes the base configuration
 (the user's, at the first ``--window``) in one way the training code supports, and runs as a
-variant of the scenario. ``lstm_ar.user.recipes.RECIPE_REMEDIES``: remedies that are a
-``lstm_ar.remedies.recipe.Recipe`` (``direct``: the direct multi-horizon head), trained and judged
+variant of the scenario. ``lstm_ar.user.recipes.RECIPE_REMEDIES``: remedies whose window and
+horizon follow from the data (``direct``: the direct multi-horizon head), trained and judged
 beside the scenario on the same seeds, truth and backtest origins (``lstm_ar.user.recipes``).
 
 ``DEFAULT_REMEDIES`` are the two that helped most on the noisy sine among the remedies of the
@@ -429,8 +429,8 @@ def judge(result, plan: StudyPlan, recipes: dict | None = None) -> dict:
                               "median_rollout_rmse_raw": m.rmse,
                               "beats_best_reference": stats.rate(np.arange(m.n) < m.beats)}
                      for m in measures},
-        "recipes": {r.name: {"words": r.words, "recipe": r.recipe.describe(), "head": r.recipe.head,
-                             "window": r.recipe.model.window, "horizon": r.recipe.horizon, "units": r.recipe.model.units,
+        "recipes": {r.name: {"words": r.words, "recipe": r.recipe.describe(), "head": r.recipe.model.head,
+                             "window": r.recipe.model.window, "horizon": r.recipe.model.horizon, "units": r.recipe.model.units,
                              "epochs": r.recipe.epochs, "per_seed": RECIPES_PER_SEED}
                     for r in plan.recipes if r.name in judged},
     })

@@ -1,0 +1,1 @@
+"""How runs execute: sweeps, stores, devices, memory, files, provenance, the compilation cache."""
