@@ -229,9 +229,9 @@ def _cache_sizes() -> dict[str, str]:
 
 
 def package_version(package: str) -> str | None:
-    """An installed package's version, or None (``lstm_ar.study.provenance.package_version``; imported
+    """An installed package's version, or None (``lstm_ar.runtime.provenance.package_version``; imported
     here when called, so that importing this module does not load JAX)."""
-    from lstm_ar.study.provenance import package_version as version
+    from lstm_ar.runtime.provenance import package_version as version
 
     return version(package)
 
@@ -263,7 +263,7 @@ def machine(with_torch: bool = True) -> dict[str, Any]:
     import jax
     import numpy as np
 
-    from lstm_ar.study.distributed import available_cores
+    from lstm_ar.runtime.distributed import available_cores
 
     info = {
         "cpu": _cpu_model(),

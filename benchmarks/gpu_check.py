@@ -295,7 +295,7 @@ def run_part(name: str, quick: bool, out: Path | None = None) -> dict[str, Any]:
     Returns:
       The record (also written to ``out``).
     """
-    from lstm_ar.study.distributed import use_cpu_cores
+    from lstm_ar.runtime.distributed import use_cpu_cores
     use_cpu_cores(1 if quick else None, warn=False)  # before JAX starts; GPUs are untouched
     start = time.perf_counter()
 

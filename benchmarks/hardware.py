@@ -95,7 +95,7 @@ def hardware_limit(quick: bool = False) -> dict[str, Any]:
     out["bytes_per_s"] = max(out["jax"]["copy_bytes_per_s"], out["numpy"]["copy_bytes_per_s"])
     # In-cache bandwidth: one core copying 2 x 128 KiB (fits L2), times the usable cores (an
     # estimate of the aggregate; every core has its own L2).
-    from lstm_ar.study.distributed import available_cores
+    from lstm_ar.runtime.distributed import available_cores
     cores = available_cores()
     out["cache_copy_bytes"] = 128 * 1024
     out["cache_bytes_per_s_per_core"] = _cache_copy_bytes_per_s(128 * 1024, reps)

@@ -74,7 +74,7 @@ def _extra_args(p) -> None:
                    help="hidden sizes at which torch.compile is tried (its compile takes ~30 s each)")
     p.add_argument("--cpu-devices", type=int, default=None,
                    help="JAX devices the CPU is split into in the workers (default one per core: "
-                        "lstm_ar.study.distributed.use_cpu_cores); ours shards the models over them")
+                        "lstm_ar.runtime.distributed.use_cpu_cores); ours shards the models over them")
     p.add_argument("--keras-python", default=None,
                    help="a python with TensorFlow for the keras peer (keras_jax runs in this python); default: "
                         "$LSTM_AR_KERAS_PYTHON, else this python if it can import tensorflow")
@@ -279,7 +279,7 @@ def main(argv=None) -> dict:
             "peers": list(peers),
             "torch_compile_hidden": list(args.torch_compile_hidden), "cpu_devices": args.cpu_devices,
             "keras_python": args.keras_python, "keras_warmup": 1 if args.quick else 5}
-    from lstm_ar.study.distributed import available_cores
+    from lstm_ar.runtime.distributed import available_cores
     spec["cpu_devices"] = args.cpu_devices or available_cores()
     info = common.machine()
     common.progress(f"{NAME}: {common.machine_name(info)}; load {info['loadavg_start']}; "

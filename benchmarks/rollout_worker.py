@@ -228,7 +228,7 @@ def _best_threads(impl: str, weights: dict, mode: str):
         return build, note
     call, _ = build(10)
     timings = {}
-    from lstm_ar.study.distributed import available_cores
+    from lstm_ar.runtime.distributed import available_cores
     for threads in sorted({1, available_cores()}):
         torch_threads(threads)
         timings[threads] = common.time_call(call, reps=2, warmup=1).median_s
@@ -245,7 +245,7 @@ def worker(spec_json: str, out_path: str) -> None:
         torch_compile_hidden, cpu_devices, keras_python, and groups ``[[hidden, B], ...]``.
       out_path: where the records go.
     """
-    from lstm_ar.study.distributed import use_cpu_cores
+    from lstm_ar.runtime.distributed import use_cpu_cores
     spec = json.loads(spec_json)
     use_cpu_cores(spec["cpu_devices"])  # before JAX starts
     records = [r for u, b in spec["groups"] for r in measure_group(u, b, spec)]

@@ -11,7 +11,7 @@ experiment's one-step LSTM(32, relu) at windows 20 and 50, the ``regime`` experi
 k = 40 training (teacher forcing, free running), and the cure search's best recipe
 (``direct_w50``: window 50, a direct 200-value head), at N = 1, 16, 256 and 1,024 seeds.
 
-What is timed: ``ours`` is ``lstm_ar.study.sweep.compile_seed_program`` of the library's training
+What is timed: ``ours`` is ``lstm_ar.runtime.sweep.compile_seed_program`` of the library's training
 of one seed (what the experiments run: the CPU split into one JAX device per core, N seeds laid
 over them, ``lanes`` seeds vmapped per device), compiled ahead of time (compile time reported
 apart), on each workload's first ``TIMED_EXAMPLES`` examples for one epoch (16 Adam steps of
@@ -155,11 +155,11 @@ def headline_lines(doc: dict) -> list[str]:
 
 def library_lanes(w: Workload, max_lanes: int | None) -> int | None:
     """The lanes cap ours runs with: ``--lanes`` (or a GPU's one wide block) if set, else on the CPU
-    the experiments' own default for this model (``lstm_ar.study.sweep.cache_lanes``: blocks whose
+    the experiments' own default for this model (``lstm_ar.runtime.sweep.cache_lanes``: blocks whose
     training stays in cache, at most 8 lanes for a sequence model, 4 for window 50)."""
     if max_lanes is not None:
         return max_lanes
-    from lstm_ar.study.sweep import cache_lanes
+    from lstm_ar.runtime.sweep import cache_lanes
 
     # the steps the library's program runs per example (``TrainConfig.lstm_steps``: a k-step regime's
     # k fed steps), not ``sequence_suite.lstm_steps``'s count of the steps the loss needs (k - 1)
@@ -186,8 +186,8 @@ def run_ours(w: Workload, n: int, examples: int, flops: dict, limit: dict, max_l
     from jax.sharding import Mesh
 
     from benchmarks.train import ours_layout
-    from lstm_ar.study.distributed import SEED_AXIS, available_cores
-    from lstm_ar.study.sweep import compile_seed_program, seed_indices
+    from lstm_ar.runtime.distributed import SEED_AXIS, available_cores
+    from lstm_ar.runtime.sweep import compile_seed_program, seed_indices
 
     used, lanes = ours_layout(n, jax.device_count(), max_lanes)
     mesh = Mesh(np.asarray(jax.devices()[:used]), (SEED_AXIS,))
@@ -596,7 +596,7 @@ def main(argv=None) -> dict[str, Any]:
 
     if args.quick and "xla_backend_optimization_level" not in os.environ.get("XLA_FLAGS", ""):
         os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " " + QUICK_XLA_FLAG).strip()
-    from lstm_ar.study.distributed import use_cpu_cores
+    from lstm_ar.runtime.distributed import use_cpu_cores
     n_devices = use_cpu_cores(args.cpu_devices)  # before JAX starts: one device per core
 
     import jax

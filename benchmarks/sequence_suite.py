@@ -8,7 +8,7 @@ Five trainings of LSTM(32) -> Dense forecasters, each what an experiment of the 
 * ``regime_tf_k40``, ``regime_free_k40``: the ``regime`` experiment's stateful k-step models
   (warm-up window 20, then k = 40 predictions carrying (h, c); teacher forcing and free running;
   20 epochs), the same ``make_train``;
-* ``direct_w50``: the cure search's best recipe (``lstm_ar.remedies.catalogue.CANDIDATES
+* ``direct_w50``: the cure search's best recipe (``lstm_ar.scenarios.candidates.CANDIDATES
   ["direct_w50"]``: LSTM(32, tanh), window 50, a Dense(200) head predicting the next 200 values at
   once, 100 epochs), the same ``make_train`` on the article's noisy sine (realisation 0; the cure
   search vmaps the same program over 16 noise realisations per seed).
@@ -239,9 +239,9 @@ def workloads(quick: bool = False, names: tuple[str, ...] | None = None) -> list
     unknown = [n for n in names if n not in NAMES]
     if unknown:
         raise ValueError(f"unknown workloads {unknown}; valid: {', '.join(NAMES)}")
+    from lstm_ar.data.realisations import sine_realisations
     from lstm_ar.data.series import sequences, windows
-    from lstm_ar.remedies.catalogue import CANDIDATES
-    from lstm_ar.remedies.realisations import sine_realisations
+    from lstm_ar.scenarios.candidates import CANDIDATES
     from lstm_ar.scenarios.context import SCENARIOS as CONTEXT
     from lstm_ar.scenarios.regime import SCENARIOS as REGIME
 

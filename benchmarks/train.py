@@ -12,7 +12,7 @@ per seed.
 
 Implementations, measured in the same run:
 
-* ``ours``: ``lstm_ar.study.sweep.compile_seed_program(make_train(config, data))``, what every
+* ``ours``: ``lstm_ar.runtime.sweep.compile_seed_program(make_train(config, data))``, what every
   experiment script runs: the CPU split into one JAX device per core (``--cpu-devices``), the N
   seeds laid over them (``shard_map``), a block of ``lanes`` seeds vmapped per device
   (``ours_layout``); per variant, AOT compiled (compile time reported apart), timed with
@@ -110,7 +110,7 @@ def ours_layout(n: int, devices: int, max_lanes: int | None = None) -> tuple[int
     Returns:
       (devices used, lanes per block).
     """
-    from lstm_ar.study.sweep import DEFAULT_LANES
+    from lstm_ar.runtime.sweep import DEFAULT_LANES
 
     cap = DEFAULT_LANES if max_lanes is None else max_lanes
     if cap < 1:
@@ -142,7 +142,7 @@ def run_ours(variants: list[Variant], n: int, *, plain: bool = False, reps: int 
              devices: int | None = None, max_lanes: int | None = None, warmup: int | None = None) -> dict[str, Any]:
     """Time the library's sweep program training n seeds of each variant.
 
-    ``lstm_ar.study.sweep.compile_seed_program``: seeds laid over the devices, ``lanes`` seeds
+    ``lstm_ar.runtime.sweep.compile_seed_program``: seeds laid over the devices, ``lanes`` seeds
     vmapped per device, blocks in ``lax.map``; compile timed apart.
 
     Args:
@@ -163,8 +163,8 @@ def run_ours(variants: list[Variant], n: int, *, plain: bool = False, reps: int 
     import numpy as np
     from jax.sharding import Mesh
 
-    from lstm_ar.study.distributed import SEED_AXIS
-    from lstm_ar.study.sweep import compile_seed_program, seed_indices
+    from lstm_ar.runtime.distributed import SEED_AXIS
+    from lstm_ar.runtime.sweep import compile_seed_program, seed_indices
 
     used, lanes = ours_layout(n, devices or jax.device_count(),
                               default_max_lanes(jax.default_backend()) if max_lanes is None else max_lanes)
@@ -434,7 +434,7 @@ def main(argv=None) -> dict[str, Any]:
     seeds = args.seeds or ((4,) if args.quick else (1, 16, 256, 1024, 4096))
     budget = args.peer_budget_s if args.peer_budget_s is not None else (1.0 if args.quick else 6.0)
 
-    from lstm_ar.study.distributed import use_cpu_cores
+    from lstm_ar.runtime.distributed import use_cpu_cores
     n_devices = use_cpu_cores(args.cpu_devices)  # before JAX starts: one device per core
 
     import jax

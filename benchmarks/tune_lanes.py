@@ -6,7 +6,7 @@
 One-step training of the ``context`` experiment's LSTM(32, relu) on windows of its noisy sine
 (``benchmarks.suite.make_train``: the library's fast ``make_train``, one epoch), ``vmap`` over ``lanes``
 seeds on one CPU device. Prints microseconds per seed-step (wall and per CPU-second: on a shared
-machine the CPU time ranks fairly), marks the library's default (``lstm_ar.study.sweep.cache_lanes``)
+machine the CPU time ranks fairly), marks the library's default (``lstm_ar.runtime.sweep.cache_lanes``)
 and checks that every lane count gives the first seeds the same parameters, bit for bit.
 Writes benchmarks/results/tune_lanes.json: the evidence behind ``cache_lanes``.
 """
@@ -30,7 +30,7 @@ def main(argv=None) -> list[dict]:
     import jax
     import numpy as np
 
-    from lstm_ar.study.sweep import cache_lanes
+    from lstm_ar.runtime.sweep import cache_lanes
 
     units = 4 if args.quick else 32
     if args.quick:

@@ -9,8 +9,8 @@ import shutil
 import numpy as np
 import pytest
 
-from lstm_ar.study import fs
-from lstm_ar.study.chunk_store import CHUNK_RECORD, ChunkStore, CorruptChunk, StoreMismatch, chunk_name, source_fingerprint
+from lstm_ar.runtime import fs
+from lstm_ar.runtime.chunk_store import CHUNK_RECORD, ChunkStore, CorruptChunk, StoreMismatch, chunk_name, source_fingerprint
 
 IDENTITY = {"scenario": "activation", "fingerprint": "abc"}
 

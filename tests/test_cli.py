@@ -14,8 +14,8 @@ import sys
 import pytest
 
 from lstm_ar import cli
+from lstm_ar.runtime.fs import OutputLock
 from lstm_ar.scenarios import EXPERIMENTS, FOLLOW_UPS
-from lstm_ar.study.fs import OutputLock
 from tests.conftest import compilation_cache as conftest_compilation_cache
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -233,7 +233,8 @@ def own_main_experiment(monkeypatch):
     """A registered experiment ``fake`` whose catalogue module defines ``main`` instead of ``SCENARIOS``."""
     import types
 
-    from lstm_ar import cli_arguments, scenarios
+    from lstm_ar import scenarios
+    from lstm_ar.cli import arguments as cli_arguments
 
     calls = []
     module = types.ModuleType("lstm_ar.scenarios.fake")
@@ -363,7 +364,7 @@ def test_the_summary_records_provenance(tiny_run):
 
 
 def test_the_argument_names_stay_importable_from_cli():
-    from lstm_ar import cli_arguments
+    from lstm_ar.cli import arguments as cli_arguments
 
     for name in ("PROG", "QUICK_SEEDS", "ROOT_SEEDS", "BENCH_SUITES", "Catalogue", "positive_int", "non_negative_int",
                  "root_seed", "add_run_options", "build_parser", "experiment_parser", "check_arguments"):
@@ -415,7 +416,7 @@ def test_a_bug_keeps_its_traceback(tmp_path, monkeypatch):
 
 def test_report_md_lists_the_scenarios_done_when_a_later_one_fails(tmp_path, monkeypatch, capsys):
     """Scenario 1 was written and its chunks deleted, scenario 2 failed, and REPORT.md never listed scenario 1."""
-    from lstm_ar.study.chunk_store import StoreMismatch
+    from lstm_ar.runtime.chunk_store import StoreMismatch
 
     def run_scenario(scenario, *args, **kwargs):
         if scenario.name == "dropout":

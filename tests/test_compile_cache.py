@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from lstm_ar import cli
-from lstm_ar.cli_arguments import build_parser
+from lstm_ar.cli.arguments import build_parser
 from lstm_ar.runtime import compile_cache
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]

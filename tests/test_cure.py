@@ -9,8 +9,9 @@ import json
 
 import pytest
 
-from lstm_ar.remedies.catalogue import CANDIDATES, QUICK, setting_names
 from lstm_ar.scenarios import cause, cure
+from lstm_ar.scenarios.candidates import CANDIDATES, QUICK
+from lstm_ar.study.pairs import setting_names
 
 
 @pytest.fixture(scope="module")

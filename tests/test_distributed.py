@@ -114,7 +114,7 @@ def test_two_processes_equal_one_process_and_only_process_0_writes(runs):
 
 
 def test_a_partial_multi_process_setup_is_refused(monkeypatch):
-    from lstm_ar.study.distributed import initialize_distributed
+    from lstm_ar.runtime.distributed import initialize_distributed
 
     for name in ("JAX_COORDINATOR_ADDRESS", "JAX_NUM_PROCESSES", "JAX_PROCESS_ID"):
         monkeypatch.delenv(name, raising=False)
@@ -139,7 +139,7 @@ def _devices_in_subprocess(code: str, **env_extra) -> str:
 
 
 def test_use_cpu_cores_gives_one_device_per_core_unless_told_otherwise():
-    code = ("import jax; from lstm_ar.study.distributed import use_cpu_cores, available_cores; "
+    code = ("import jax; from lstm_ar.runtime.distributed import use_cpu_cores, available_cores; "
             "n = use_cpu_cores(); print(n, len(jax.devices()), available_cores())")
     n, devices, cores = map(int, _devices_in_subprocess(code).split())
     assert n == devices == cores
@@ -153,7 +153,7 @@ def test_use_cpu_cores_gives_one_device_per_core_unless_told_otherwise():
 
 
 def test_use_cpu_cores_after_the_backend_started_keeps_its_count():
-    from lstm_ar.study.distributed import use_cpu_cores
+    from lstm_ar.runtime.distributed import use_cpu_cores
 
     jax.numpy.zeros(1).block_until_ready()  # the backend runs from here on
     count = len(jax.devices("cpu"))
@@ -215,7 +215,7 @@ def test_the_cli_asks_for_the_devices_its_blocks_fill(monkeypatch, tmp_path, cat
 
 def test_broadcast_words_carry_any_64_bit_int():
     """Seed indices reach 2**32 - 1: broadcast_int sends two int32 words (collectives run without x64)."""
-    from lstm_ar.study.distributed import _int_to_words, _words_to_int
+    from lstm_ar.runtime.distributed import _int_to_words, _words_to_int
 
     for value in (0, 1, -1, 2 ** 31, 2 ** 32 - 1, 2 ** 32, -2 ** 40 - 3, 2 ** 63 - 1, -2 ** 63):
         words = _int_to_words(value)

@@ -229,7 +229,8 @@ def test_real_experiment_runs_end_to_end(tmp_path):
 def test_reports_are_rewritten_from_the_per_seed_files_without_training(run, tmp_path, monkeypatch):
     import shutil
 
-    from lstm_ar.study import experiment, resummarise
+    from lstm_ar.report import resummarise
+    from lstm_ar.study import experiment
 
     out = tmp_path / "copy"
     shutil.copytree(run[0], out)

@@ -8,7 +8,8 @@ import pytest
 pytest.importorskip("matplotlib")
 import matplotlib.image  # noqa: E402
 
-from lstm_ar.study import answer_figures, figures, report_figures  # noqa: E402
+from lstm_ar.report import answer_figures, figures  # noqa: E402
+from lstm_ar.report import scenario_figures as report_figures  # noqa: E402
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 

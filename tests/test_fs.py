@@ -7,8 +7,8 @@ import os
 import numpy as np
 import pytest
 
-from lstm_ar.study import fs
-from lstm_ar.study.fs import FolderLocked, OutputLock, UnsafePath
+from lstm_ar.runtime import fs
+from lstm_ar.runtime.fs import FolderLocked, OutputLock, UnsafePath
 
 
 def _leftovers(folder):

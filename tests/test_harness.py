@@ -20,12 +20,12 @@ import numpy as np
 import pytest
 
 from lstm_ar.config import Hyper, ModelConfig, TrainConfig
+from lstm_ar.data.realisations import sine_realisations
 from lstm_ar.data.series import gather_sequences, noisy_sine, sequences
 from lstm_ar.dynamics.collapse import DIVERGENCE_BOUND
 from lstm_ar.dynamics.judge import judge_origins, judge_path, judge_rollout
 from lstm_ar.dynamics.rollout import rollout, rollout_mode, rollouts
 from lstm_ar.model.forecaster import gaussian, gaussian_nll, outputs, point
-from lstm_ar.remedies.realisations import sine_realisations
 from lstm_ar.training import dad, make_train, plain, seed_keys
 from lstm_ar.training.regimes import curriculum_weights, sequence_loss
 
@@ -268,7 +268,7 @@ def test_realisation_zero_is_the_articles_series_and_others_differ():
 
 
 def test_realisations_in_cache_sized_blocks_equal_one_vmap(monkeypatch):
-    from lstm_ar.remedies.search import cache_layout, map_realisations, realisation_block
+    from lstm_ar.study.pairs import cache_layout, map_realisations, realisation_block
 
     w50 = _variant({"window": 50, "units": 32}, batch_size=32)
     assert cache_layout(w50, 16) == (4, 1) and cache_layout(BASE, 16) == (8, 1)

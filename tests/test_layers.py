@@ -12,9 +12,10 @@ LAYERS = [
     {"data", "model", "linear"},
     {"training", "dynamics", "runtime"},
     {"study"},
-    {"remedies", "user"},
+    {"report"},
+    {"user"},
     {"scenarios"},
-    {"cli", "cli_arguments", "__main__", "__init__"},
+    {"cli", "__main__", "__init__"},
 ]
 
 

@@ -9,13 +9,13 @@ import json
 import numpy as np
 import pytest
 
-from lstm_ar.remedies.backtest import make_backtest
-from lstm_ar.remedies.realisations import realisation_seed
+from lstm_ar.data.realisations import realisation_seed
 from lstm_ar.scenarios import reproduce, transfer
 from lstm_ar.scenarios.common import heldout_seed
 from lstm_ar.study.claims import RateClaim
 from lstm_ar.study.experiment import ScenarioResult, VariantResult
 from lstm_ar.study.realisations import claim_table, pool
+from lstm_ar.study.recipe_backtest import make_backtest
 
 
 def test_a_scenario_on_another_realisation_has_other_noise_and_its_own_heldout_draw():
@@ -61,7 +61,7 @@ def test_backtest_origins_hold_a_horizon_each_and_bad_requests_are_refused():
 
 
 def test_backtest_contexts_end_before_each_origin_and_truths_start_at_it():
-    from lstm_ar.remedies.backtest import _contexts
+    from lstm_ar.study.recipe_backtest import _contexts
 
     bt = make_backtest("toy", np.arange(100, dtype=np.float64) ** 1.5, origins=3, horizon=4)
     ctx, truth = _contexts(bt, 5)

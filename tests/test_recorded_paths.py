@@ -1,4 +1,4 @@
-"""Recorded commands name no folder of the machine that ran them (``lstm_ar.study.provenance.recorded_words``):
+"""Recorded commands name no folder of the machine that ran them (``lstm_ar.runtime.provenance.recorded_words``):
 a path under the current folder is recorded relative to it, another under the home folder with ``~``;
 the command, the experiments with their own command line and the committed reports follow it."""
 
@@ -10,7 +10,7 @@ import subprocess
 import pytest
 
 from lstm_ar import cli
-from lstm_ar.study.provenance import command_text, provenance, recorded_path, recorded_words
+from lstm_ar.runtime.provenance import command_text, provenance, recorded_path, recorded_words
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 CWD, HOME = "/work/repo", "/home/me"

@@ -11,7 +11,7 @@ import types
 import numpy as np
 import pytest
 
-from lstm_ar.study import report
+from lstm_ar.report import scenario as report
 from lstm_ar.study.experiment import ScenarioResult, VariantResult
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -392,7 +392,10 @@ def test_the_gradient_figure_takes_variants_of_different_windows(tmp_path):
 
 
 def test_the_split_modules_names_stay_importable_from_report():
-    from lstm_ar.study import provenance, report_figures, report_index, report_markdown
+    from lstm_ar.report import index as report_index
+    from lstm_ar.report import markdown as report_markdown
+    from lstm_ar.report import scenario_figures as report_figures
+    from lstm_ar.runtime import provenance
 
     assert report.provenance is provenance.provenance and report.git_state is provenance.git_state
     assert report.write_index is report_index.write_index and report.read_summaries is report_index.read_summaries

@@ -17,10 +17,10 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from lstm_ar.study import fs, sweep
-from lstm_ar.study.chunk_store import ChunkStore, StoreMismatch, chunk_name, fingerprint
-from lstm_ar.study.distributed import seed_mesh
-from lstm_ar.study.sweep import NotEnoughMemory, compile_seed_program, plan_program, progress_bar, run_seeds
+from lstm_ar.runtime import fs, sweep
+from lstm_ar.runtime.chunk_store import ChunkStore, StoreMismatch, chunk_name, fingerprint
+from lstm_ar.runtime.distributed import seed_mesh
+from lstm_ar.runtime.sweep import NotEnoughMemory, compile_seed_program, plan_program, progress_bar, run_seeds
 from tests.conftest import compilation_cache as conftest_compilation_cache
 
 N = 10
@@ -138,7 +138,7 @@ def test_every_seed_equals_the_numpy_oracle(root_seed, lanes, chunk):
 
 def test_devices_do_not_change_any_seed(tmp_path):
     """Three CPU devices in a subprocess, each training its own blocks of 2 lanes: the numpy values."""
-    code = ("import sys, numpy as np; from lstm_ar.study.sweep import run_seeds; from tests.test_sweep import known; "
+    code = ("import sys, numpy as np; from lstm_ar.runtime.sweep import run_seeds; from tests.test_sweep import known; "
             "s = run_seeds(known, 10, root_seed=7, lanes=2, chunk=5, progress=False); "
             "np.savez(sys.argv[1], devices=s.devices, **s.results)")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("XLA_FLAGS", "JAX_"))}
@@ -425,7 +425,7 @@ def test_bad_arguments_are_refused_before_tracing():
 
 
 def test_the_memory_names_stay_importable_from_sweep():
-    from lstm_ar.study import memory
+    from lstm_ar.runtime import memory
 
     for name in ("NotEnoughMemory", "INDEX_BYTES_PER_SEED", "MEMORY_FRACTION", "available_host_memory",
                  "memory_budget", "compiled_bytes", "bytes_per_seed", "host_bytes_needed", "check_host_memory"):

@@ -2,7 +2,7 @@
 
 On XLA:CPU, ``jnp.linalg.qr`` / ``eigvals`` / ``svd`` of a batch call jaxlib's LAPACK kernels,
 which split the batch over XLA's intra-op thread pool and block until the parts finish. With
-the CPU split into several JAX devices (``lstm_ar.study.distributed.use_cpu_cores``), every pool
+the CPU split into several JAX devices (``lstm_ar.runtime.distributed.use_cpu_cores``), every pool
 thread can be running one device's program inside such a call, each waiting for parts queued
 behind the others: the process hangs (seen here: the orthogonal initialiser's batched QR inside
 a 2-device sweep, all threads parked in the QR kernel's ``BlockingCounter::Wait``). Under

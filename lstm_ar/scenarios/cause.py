@@ -1,7 +1,7 @@
 """``lstm-ar run cause``: why the rollout collapses, measured against the one-lag formula.
 
 Least-squares AR(p) and LSTMs of the same windows on the article's noisy sine at noise levels from
-0 to 0.5 (``lstm_ar.remedies.cause``): the one-lag slope against ``rho = cos(w) s2 / (s2 + n2)``,
+0 to 0.5 (``lstm_ar.study.cause``): the one-lag slope against ``rho = cos(w) s2 / (s2 + n2)``,
 the AR companion spectral radius and the LSTM rollout map's, and a phase diagram (collapse and
 full-horizon rates over noise level x window) for both, side by side.
 """
@@ -53,7 +53,7 @@ def _numbers(parser, text: str, kind, name: str, low: float):
 
 def check_arguments(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
     """Fill the defaults and refuse bad values (exit 2) before any compute."""
-    from lstm_ar.remedies.cause import NOISE_LEVELS, WINDOWS
+    from lstm_ar.study.cause import NOISE_LEVELS, WINDOWS
 
     args.seeds = (2 if args.quick else DEFAULT_SEEDS) if args.seeds is None else args.seeds
     args.realisations = (1 if args.quick else DEFAULT_REALISATIONS) if args.realisations is None else args.realisations
@@ -78,8 +78,8 @@ def main(argv: Sequence[str] | None = None, *, prog: str = "lstm-ar run cause") 
     args = parser.parse_args(argv)
     check_arguments(parser, args)
     from lstm_ar.runtime import compile_cache
+    from lstm_ar.runtime.provenance import recorded_words
     from lstm_ar.scenarios.custom import command_line, run_locked
-    from lstm_ar.study.provenance import recorded_words
 
     compile_cache.configure(args)  # before anything compiles
     command = command_line(prog, recorded_words(argv))
@@ -90,10 +90,10 @@ def run(args: argparse.Namespace, out: pathlib.Path, command: str) -> dict:
     """Compute both grids and write summary.json, cells.csv, report.md and the figures."""
     import numpy as np
 
-    from lstm_ar.remedies import cause
+    from lstm_ar.runtime.fs import atomic_write_text
+    from lstm_ar.runtime.provenance import provenance
+    from lstm_ar.study import cause
     from lstm_ar.study.experiment import device_description
-    from lstm_ar.study.fs import atomic_write_text
-    from lstm_ar.study.provenance import provenance
 
     start = time.perf_counter()
     steps = 200
@@ -190,8 +190,8 @@ def figures(out: pathlib.Path, summary: dict, ar, lstm) -> list[str]:
     """Phase diagrams (AR and LSTM side by side) and the one-lag slope against the formula."""
     import numpy as np
 
-    from lstm_ar.study.answer_figures import plot_phase_diagram
-    from lstm_ar.study.figures import plot_curves
+    from lstm_ar.report.answer_figures import plot_phase_diagram
+    from lstm_ar.report.figures import plot_curves
 
     noise, windows = np.asarray(summary["noise_levels"]), np.asarray(summary["windows"])
     names = []

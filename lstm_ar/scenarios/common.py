@@ -36,7 +36,7 @@ HELDOUT_OFFSET = 50_000  # held-out draw of another realisation: its noise seed 
 
 def heldout_seed(noise_seed: int = ARTICLE_NOISE_SEED) -> int:
     """The numpy seed of the held-out draw that goes with a training draw: 43 for the article's 42,
-    else ``noise_seed + HELDOUT_OFFSET`` (never a training draw of ``lstm_ar.remedies.realisations``)."""
+    else ``noise_seed + HELDOUT_OFFSET`` (never a training draw of ``lstm_ar.data.realisations``)."""
     return 43 if noise_seed == ARTICLE_NOISE_SEED else noise_seed + HELDOUT_OFFSET
 
 

@@ -1,12 +1,12 @@
 """``lstm-ar run cure``: search the remedies for an LSTM that tracks the article's noisy sine.
 
 Each candidate run (by default the answer's three, with ``--only all`` every candidate of
-``lstm_ar.remedies.catalogue``) is trained on model seeds x noise realisations
-(``lstm_ar.remedies.search``), judged against the noiseless continuation and against least-squares
-references fitted to the same data (``lstm_ar.remedies.references``); the report gives the frontier
+``lstm_ar.scenarios.candidates``) is trained on model seeds x noise realisations
+(``lstm_ar.study.pairs``), judged against the noiseless continuation and against least-squares
+references fitted to the same data (``lstm_ar.study.realisation_references``); the report gives the frontier
 and whether the goal (valid on >= 90% of pairs, at least as good as the best AR(p) on half) is met.
 Finished candidates are saved as they complete and reused by a later run of the same question and
-code (``lstm_ar.remedies.store``); ``--fresh`` recomputes them.
+code (``lstm_ar.study.candidate_store``); ``--fresh`` recomputes them.
 
 By default it runs the answer at a size that finishes within 10 minutes on a 2-core CPU: the
 article's model, the plain window-50 LSTM and the cure (the direct head), 16 model seeds x 4 noise
@@ -33,7 +33,7 @@ DEFAULT_CANDIDATES = ("article_w1_relu", "plain_w50", "direct_w50")
 
 
 def build_parser(prog: str) -> argparse.ArgumentParser:
-    from lstm_ar.remedies.catalogue import CANDIDATES
+    from lstm_ar.scenarios.candidates import CANDIDATES
 
     parser = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -65,7 +65,7 @@ def build_parser(prog: str) -> argparse.ArgumentParser:
 
 def check_arguments(parser: argparse.ArgumentParser, args: argparse.Namespace) -> list[str]:
     """Fill the defaults and refuse bad values (exit 2) before any compute; returns the candidates."""
-    from lstm_ar.remedies.catalogue import CANDIDATES
+    from lstm_ar.scenarios.candidates import CANDIDATES
 
     args.seeds = (2 if args.quick else DEFAULT_SEEDS) if args.seeds is None else args.seeds
     args.realisations = (2 if args.quick else DEFAULT_REALISATIONS) if args.realisations is None else args.realisations
@@ -84,7 +84,7 @@ def check_arguments(parser: argparse.ArgumentParser, args: argparse.Namespace) -
                      f"got {args.max_order}")
     if args.lanes is not None and args.lanes < 1:
         parser.error(f"--lanes must be >= 1, got {args.lanes}")
-    from lstm_ar.remedies.catalogue import QUICK
+    from lstm_ar.scenarios.candidates import QUICK
 
     default = list(QUICK) if args.quick else list(DEFAULT_CANDIDATES)
     names = default if args.only is None else [n.strip() for n in args.only.split(",") if n.strip()]
@@ -113,7 +113,7 @@ def main(argv: Sequence[str] | None = None, *, prog: str = "lstm-ar run cure") -
     # window-50 recipe trains one seed x 4 realisations per block), so every core gets blocks.
     lanes = args.lanes
     from lstm_ar.runtime import compile_cache
-    from lstm_ar.study.provenance import recorded_words
+    from lstm_ar.runtime.provenance import recorded_words
 
     compile_cache.configure(args)  # before anything compiles
     command = command_line(prog, recorded_words(argv))
@@ -125,14 +125,16 @@ def run(args: argparse.Namespace, names: list[str], out: pathlib.Path, lanes: in
     """Compute (or reuse) every candidate, then write summary.json, pairs.csv, report.md and figures."""
     import numpy as np
 
-    from lstm_ar.remedies import catalogue, store
-    from lstm_ar.remedies.realisations import sine_realisations
-    from lstm_ar.remedies.references import linear_references
-    from lstm_ar.remedies.report import frontier, goal_met, reference_rows
-    from lstm_ar.remedies.search import run_recipe, summarise_pairs
+    from lstm_ar.data.realisations import sine_realisations
+    from lstm_ar.report.cure import frontier, goal_met, reference_rows
+    from lstm_ar.runtime.fs import atomic_write_text
+    from lstm_ar.runtime.provenance import provenance
+    from lstm_ar.scenarios import candidates as catalogue
+    from lstm_ar.study import candidate_store as store
+    from lstm_ar.study import pairs
     from lstm_ar.study.experiment import device_description
-    from lstm_ar.study.fs import atomic_write_text
-    from lstm_ar.study.provenance import provenance
+    from lstm_ar.study.pairs import run_recipe, summarise_pairs
+    from lstm_ar.study.realisation_references import linear_references
 
     start = time.perf_counter()
     data = sine_realisations(args.realisations, steps=catalogue.STEPS, noise=args.noise)
@@ -144,8 +146,8 @@ def run(args: argparse.Namespace, names: list[str], out: pathlib.Path, lanes: in
     for name in names:
         candidate = catalogue.CANDIDATES[name]
         if args.quick:
-            candidate = catalogue.quick(candidate)
-        row_names = catalogue.setting_names(name, candidate)
+            candidate = pairs.quick(candidate)
+        row_names = pairs.setting_names(name, candidate)
         identity = {"recipe": repr(candidate.config), "settings": {k: list(map(float, v)) for k, v in candidate.settings.items()},
                     "seeds": args.seeds, "realisations": args.realisations, "noise": args.noise,
                     "root_seed": args.root_seed, "lanes": lanes, "code": code}
@@ -199,8 +201,8 @@ def run(args: argparse.Namespace, names: list[str], out: pathlib.Path, lanes: in
 
 def write_summary(out: pathlib.Path, summary: dict) -> None:
     """summary.json (infinities as "inf", nan as null: valid JSON) and report.md, each atomically."""
-    from lstm_ar.remedies.report import markdown
-    from lstm_ar.study.fs import atomic_write_text
+    from lstm_ar.report.cure import markdown
+    from lstm_ar.runtime.fs import atomic_write_text
     from lstm_ar.study.stats import json_number
 
     text = json.dumps(json_number(summary), indent=1, default=_json_default, allow_nan=False)
@@ -235,7 +237,7 @@ def pairs_csv(results: dict) -> str:
 
 def write_figures(out: pathlib.Path, results: dict, refs, summary: dict) -> list[str]:
     """The figures the plotting library offers (forest plot, survival curve, loss curves)."""
-    from lstm_ar.remedies import figures
+    from lstm_ar.report import cure_figures as figures
 
     try:
         return figures.write_all(out, results, refs, summary)

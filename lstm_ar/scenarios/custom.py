@@ -33,10 +33,10 @@ def run_locked(parser: argparse.ArgumentParser, out: str | pathlib.Path, command
     Returns:
       0 (a refused folder exits through ``parser.error``).
     """
-    from lstm_ar.study import distributed
+    from lstm_ar.runtime import distributed
 
     distributed.use_cpu_cores(max(1, min(distributed.available_cores(), devices)), warn=False)
-    from lstm_ar.study.fs import FolderLocked, OutputLock, UnsafePath
+    from lstm_ar.runtime.fs import FolderLocked, OutputLock, UnsafePath
 
     out = pathlib.Path(out)
     try:

@@ -2,7 +2,7 @@
 
 The article's Examples 2 and 3 train on one draw of the noisy sine (numpy seed 42), and so did
 every committed result. Here each scenario is rebuilt on ``--realisations`` draws of the noise
-(``lstm_ar.remedies.realisations.realisation_seed``: the article's draw first) and trained on the
+(``lstm_ar.data.realisations.realisation_seed``: the article's draw first) and trained on the
 same ``--seeds`` model seeds each time; every claim is judged over all (realisation, seed) pairs
 and on each realisation alone (``lstm_ar.study.realisations``), and the report says which verdicts
 change with the draw.
@@ -49,12 +49,12 @@ def main(argv: Sequence[str] | None = None, *, prog: str = "lstm-ar run realisat
     args.out = args.out or f"experiments/results/realisations_{args.seeds}x{args.realisations}" + (
         "_quick" if args.quick else "")
     from lstm_ar.runtime import compile_cache
+    from lstm_ar.runtime.provenance import recorded_words
     from lstm_ar.scenarios.custom import command_line, run_locked
-    from lstm_ar.study.provenance import recorded_words
 
     compile_cache.configure(args)  # before anything compiles
     command = command_line(prog, recorded_words(argv))
-    from lstm_ar.study.sweep import default_lanes
+    from lstm_ar.runtime.sweep import default_lanes
 
     # blocks of at most 32 seeds, a device (core) each: seed i's results equal a 32-seed run's
     args.lanes = default_lanes(args.seeds, REALISATION_LANES)
@@ -64,11 +64,11 @@ def main(argv: Sequence[str] | None = None, *, prog: str = "lstm-ar run realisat
 
 def run(args, out: pathlib.Path, command: str) -> dict:
     """Run both scenarios on every realisation; write summary.json and report.md."""
-    from lstm_ar.remedies.realisations import realisation_seed
+    from lstm_ar.data.realisations import realisation_seed
+    from lstm_ar.runtime.fs import atomic_write_text
+    from lstm_ar.runtime.provenance import provenance
     from lstm_ar.scenarios import reproduce
     from lstm_ar.study.experiment import device_description
-    from lstm_ar.study.fs import atomic_write_text
-    from lstm_ar.study.provenance import provenance
     from lstm_ar.study.realisations import claim_table, run_realisations
 
     start = time.perf_counter()

@@ -1,9 +1,9 @@
 """``lstm-ar run transfer``: do the cure search's recipes hold on real series?
 
-The recipes of ``lstm_ar.remedies.catalogue`` (their window set per series, a direct head's
+The recipes of ``lstm_ar.scenarios.candidates`` (their window set per series, a direct head's
 horizon set to the backtest's) and the linear references on sunspots, CO2 and El Nino
 (``lstm_ar.data.real``), judged by rolling-origin backtests over the held-out part
-(``lstm_ar.remedies.backtest``): per seed the mean RMSE over the origins, the valid horizon, the
+(``lstm_ar.study.recipe_backtest``): per seed the mean RMSE over the origins, the valid horizon, the
 share of origins whose rollout collapses, and paired P(recipe beats each reference).
 """
 
@@ -39,7 +39,7 @@ def build_parser(prog: str) -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None, *, prog: str = "lstm-ar run transfer") -> int:
     """Run the backtests from the command line; returns the exit status."""
-    from lstm_ar.remedies.catalogue import CANDIDATES
+    from lstm_ar.scenarios.candidates import CANDIDATES
 
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser(prog)
@@ -54,13 +54,13 @@ def main(argv: Sequence[str] | None = None, *, prog: str = "lstm-ar run transfer
         parser.error(f"unknown series or recipe {bad}; series: {', '.join(SERIES)}; recipes: {', '.join(CANDIDATES)}")
     args.out = args.out or f"experiments/results/transfer_{args.seeds}" + ("_quick" if args.quick else "")
     from lstm_ar.runtime import compile_cache
+    from lstm_ar.runtime.provenance import recorded_words
     from lstm_ar.scenarios.custom import command_line, run_locked
-    from lstm_ar.study.provenance import recorded_words
 
     compile_cache.configure(args)  # before anything compiles
     command = command_line(prog, recorded_words(argv))
     from lstm_ar.data.real import load_series
-    from lstm_ar.remedies.backtest import make_backtest
+    from lstm_ar.study.recipe_backtest import make_backtest
 
     backtests = {}
     for name in series:  # every series checked before any training
@@ -88,13 +88,13 @@ def run(args, backtests: dict, recipes: list[str], out: pathlib.Path, command: s
     """Backtest every recipe and reference on every series; write summary.json and report.md."""
     import numpy as np
 
-    from lstm_ar.remedies import catalogue
-    from lstm_ar.remedies.backtest import reference_backtests, run_recipe_backtest
-    from lstm_ar.remedies.search import stats_worst
-    from lstm_ar.study import stats
+    from lstm_ar.runtime.fs import atomic_write_text
+    from lstm_ar.runtime.provenance import provenance
+    from lstm_ar.scenarios import candidates as catalogue
+    from lstm_ar.study import pairs, stats
     from lstm_ar.study.experiment import device_description
-    from lstm_ar.study.fs import atomic_write_text
-    from lstm_ar.study.provenance import provenance
+    from lstm_ar.study.pairs import stats_worst
+    from lstm_ar.study.recipe_backtest import reference_backtests, run_recipe_backtest
 
     start = time.perf_counter()
     results = {}
@@ -109,7 +109,7 @@ def run(args, backtests: dict, recipes: list[str], out: pathlib.Path, command: s
             recipe = adapt(candidate.config, window, bt.horizon, args.quick)
             out_rows = run_recipe_backtest(recipe, candidate.settings, bt, args.seeds, lanes=lanes,
                                            progress=not args.no_progress, desc=f"{name}/{recipe_name}")
-            for setting, row in catalogue.setting_names(recipe_name, candidate).items():
+            for setting, row in pairs.setting_names(recipe_name, candidate).items():
                 m = out_rows[setting]
                 worst = stats_worst
                 rows[row] = {

@@ -1,2 +1,4 @@
-"""Running studies over many seeds: scenarios, experiments, sweeps sharded over devices and
-processes, the chunk store, statistics, claims, reports and figures."""
+"""What is studied and how it is judged: scenarios, experiments over many seeds, metrics, claims,
+statistics, linear references, backtests, and noise realisations crossed with model seeds (the
+cure search's pairs, the cause study). How runs execute is ``lstm_ar.runtime``; what is written,
+``lstm_ar.report``."""

@@ -1,6 +1,6 @@
 """Run a scenario over many seeds: train, evaluate, summarise, judge its claims.
 
-``run_scenario`` trains every variant on the same seeds (``lstm_ar.study.sweep.run_seeds``: vmapped,
+``run_scenario`` trains every variant on the same seeds (``lstm_ar.runtime.sweep.run_seeds``: vmapped,
 sharded over all devices and processes, in chunks streamed to disk and resumable; variants that
 differ only in how they are rolled out train once) and evaluates each trained model once:
 one-step errors, the article's own prediction, a free-running rollout and its collapse metrics,
@@ -31,14 +31,14 @@ from lstm_ar.dynamics.collapse import COLLAPSE_THRESHOLD, DIVERGENCE_BOUND, VALI
 from lstm_ar.dynamics.judge import judge_origins, judge_rollout
 from lstm_ar.dynamics.rollout import rollout
 from lstm_ar.model.forecaster import Params, forecast, forecast_batch
+from lstm_ar.runtime.chunk_store import ChunkStore, fingerprint, source_fingerprint
+from lstm_ar.runtime.sweep import cache_lanes, run_seeds
 from lstm_ar.study import metrics as registry
 from lstm_ar.study import references as linear
 from lstm_ar.study import stats
-from lstm_ar.study.chunk_store import ChunkStore, fingerprint, source_fingerprint
 from lstm_ar.study.claims import diverged_as_worst, evaluate_claim
 from lstm_ar.study.metrics import BACKTEST
 from lstm_ar.study.scenario import Scenario
-from lstm_ar.study.sweep import cache_lanes, run_seeds
 from lstm_ar.training import TrainResult, make_train
 
 N_FAN = 20  # individual rollouts (and window-1 maps) kept per variant for figures
@@ -221,7 +221,7 @@ def group_identity(scenario: Scenario, subgroups: Sequence[Sequence[str]]) -> di
 
 
 def group_max_lanes(config: TrainConfig, settings: int = 1) -> int:
-    """The most seeds a CPU device trains at once for this config (``lstm_ar.study.sweep.cache_lanes``
+    """The most seeds a CPU device trains at once for this config (``lstm_ar.runtime.sweep.cache_lanes``
     over the LSTM steps per example: the window, plus the stateful steps of a k-step regime).
 
     Args:
@@ -269,7 +269,7 @@ def run_group(scenario: Scenario, subgroups: Sequence[Sequence[str]], n_seeds: i
       scenario: the scenario.
       subgroups: variant names per hyper-parameter setting (one group of ``training_groups``).
       n_seeds: seeds 0..n_seeds-1.
-      root_seed, chunk, lanes, progress, store_dir, resume: see ``lstm_ar.study.sweep.run_seeds``.
+      root_seed, chunk, lanes, progress, store_dir, resume: see ``lstm_ar.runtime.sweep.run_seeds``.
 
     Returns:
       (results per variant, or None on processes other than 0; ``Sweep.describe()``).

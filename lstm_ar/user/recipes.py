@@ -15,10 +15,10 @@ the training length and the horizon judged, and it is judged by ``lstm_ar.dynami
   rollout length (every held-out value: the longest horizon the study judges).
 * ``plan_recipes``: the chosen recipe remedies for a study, checked (a remedy that cannot train
   on the training part is left out with a note, as the ``TrainConfig`` remedies are); ``quick``
-  shrinks them as ``lstm_ar.remedies.catalogue.quick`` does (window <= 5, 8 units, 2 epochs; the
+  shrinks them as ``lstm_ar.study.pairs.quick`` does (window <= 5, 8 units, 2 epochs; the
   direct head keeps its horizon).
 * ``run_recipes``: each recipe trained by ``lstm_ar.training.make_train`` over the study's
-  seeds (``lstm_ar.study.sweep.run_seeds``: seed i's key is the scenario variants' key) on the
+  seeds (``lstm_ar.runtime.sweep.run_seeds``: seed i's key is the scenario variants' key) on the
   standardised training part (``scenario.series``), and judged exactly where the scenario's
   variants are, by the one judge (``lstm_ar.dynamics.judge``): the rollout from the end of the
   training part (``lstm_ar.dynamics.rollout.rollouts``) against ``scenario.truth`` with the
@@ -42,11 +42,10 @@ import jax.numpy as jnp
 from lstm_ar.config import TrainConfig
 from lstm_ar.dynamics.judge import judge_origins, judge_rollout
 from lstm_ar.dynamics.rollout import rollouts
-from lstm_ar.remedies.catalogue import PLAIN, Candidate, quick
-from lstm_ar.remedies.search import EVAL_STREAM, cache_layout, training_program
+from lstm_ar.runtime.sweep import run_seeds
 from lstm_ar.study.experiment import VariantResult, variant_result
 from lstm_ar.study.metrics import BACKTEST
-from lstm_ar.study.sweep import run_seeds
+from lstm_ar.study.pairs import EVAL_STREAM, PLAIN, Candidate, cache_layout, quick, training_program
 
 DIRECT_WINDOW = 50  # the cure search's window (committed cure_64x16: valid for 200 steps on 1,024/1,024 pairs)
 MIN_EXAMPLES = 32  # a recipe needs at least one full batch of (window, next H values) training examples
@@ -158,7 +157,7 @@ def plan_recipes(names: Sequence[str], base: TrainConfig, n_train: int, horizon:
         base: the study's base config.
         n_train: training values.
         horizon: the scenario's rollout length.
-        quick_sizes: shrink each recipe to test-suite size (``lstm_ar.remedies.catalogue.quick``).
+        quick_sizes: shrink each recipe to test-suite size (``lstm_ar.study.pairs.quick``).
 
     Returns:
         (the planned ``RecipeVariant``s, notes for the user: left out or changed).
@@ -222,7 +221,7 @@ def run_recipes(scenario, planned: Sequence[RecipeVariant], seeds: int, *, root_
         scenario: the study's scenario.
         planned: ``plan_recipes``' variants.
         seeds: seeds per recipe (the scenario's).
-        root_seed, chunk, lanes, progress: see ``lstm_ar.study.sweep.run_seeds``.
+        root_seed, chunk, lanes, progress: see ``lstm_ar.runtime.sweep.run_seeds``.
 
     Returns:
         name -> ``VariantResult`` (metrics f[seeds], rollouts f32[seeds, rollout_steps]), or None

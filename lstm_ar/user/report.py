@@ -1,12 +1,12 @@
 """The report folder of ``lstm-ar study`` / ``lstm-ar diagnose``: the scenario's usual files, the
 verdict at the top of ``report.md``, and two more figures.
 
-Files under ``out_dir/<name>/``: those of ``lstm_ar.study.report.write_scenario`` (``summary.json``,
+Files under ``out_dir/<name>/``: those of ``lstm_ar.report.scenario.write_scenario`` (``summary.json``,
 ``per_seed.csv``, ``per_seed.npz``, ``report.md``, ``rollouts.png``, ...) plus
 
 * ``learned_map.png`` (``diagnose``, a window-1 model): the user's own model's map f(x) against
   the identity, its fixed points with |f'|, and a cobweb of its rollout
-  (``lstm_ar.study.answer_figures.plot_cobweb``; the retrained window-1 variants get theirs from
+  (``lstm_ar.report.answer_figures.plot_cobweb``; the retrained window-1 variants get theirs from
   the scenario's report, ``cobweb_<variant>.png``);
 * ``beats_reference.png``: P(beats the best reference) per variant, the reference the verdict
   names, with its Wilson interval (``plot_forest``);
@@ -28,10 +28,10 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from lstm_ar.report.markdown import markdown
+from lstm_ar.report.scenario import per_seed_csv, write_scenario
+from lstm_ar.runtime.fs import atomic_write_bytes
 from lstm_ar.study.experiment import ScenarioResult, VariantResult
-from lstm_ar.study.fs import atomic_write_bytes
-from lstm_ar.study.report import per_seed_csv, write_scenario
-from lstm_ar.study.report_markdown import markdown
 from lstm_ar.user.study import RECIPES_PER_SEED
 
 
@@ -47,7 +47,7 @@ def user_figures(out: pathlib.Path, user: dict,
     Returns:
         The file names drawn.
     """
-    from lstm_ar.study.answer_figures import plot_cobweb, plot_forest
+    from lstm_ar.report.answer_figures import plot_cobweb, plot_forest
 
     names = []
     if own_map is not None:
@@ -100,7 +100,8 @@ def user_markdown(summary: dict, figures: Sequence[str], extra: Sequence[str] = 
     if recipes:
         several = len(recipes) > 1
         lines += ["", f"{'Remedies' if several else 'Remedy'} {', '.join(recipes)}: "
-                      f"{'recipes' if several else 'a recipe'} of the remedies harness (lstm_ar.remedies), trained on the "
+                      f"{'configurations' if several else 'a configuration'} whose window and horizon follow from the data "
+                      "(lstm_ar.user.recipes), trained on the "
                       "same seeds and judged on the same truth and backtest origins as the variants; per-seed values in "
                       f"[{RECIPES_PER_SEED}]({RECIPES_PER_SEED}), not in the tables below."]
     lines += ["", *extra]

@@ -1,16 +1,17 @@
 """Run configurations over model seeds x noise realisations, in one compiled program each.
 
 ``run_recipe`` trains and judges one ``TrainConfig`` (and any numeric settings of it, vmapped) on every
-(seed, realisation) pair: ``lstm_ar.study.sweep.run_seeds`` runs the model seeds (sharded over the
+(seed, realisation) pair: ``lstm_ar.runtime.sweep.run_seeds`` runs the model seeds (sharded over the
 devices, in chunks, with progress), and inside each seed's program the realisations are vmapped,
 so seed s trains on every realisation with the same key (a crossed design). On a CPU, blocks of
-seeds and of realisations are sized to fit the caches (``lstm_ar.study.sweep.cache_lanes``): a
+seeds and of realisations are sized to fit the caches (``lstm_ar.runtime.sweep.cache_lanes``): a
 window-50 model trains 4 realisations at a time, block after block, instead of all 16 at once.
 ``summarise_pairs`` turns a result into rates and paired comparisons with the linear references.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping
 from typing import NamedTuple
 
@@ -19,18 +20,42 @@ import jax.numpy as jnp
 import numpy as np
 
 from lstm_ar.config import Hyper, TrainConfig, validate_hyper
+from lstm_ar.data.realisations import Realisations
 from lstm_ar.data.series import gather_sequences
 from lstm_ar.dynamics.judge import judge_path
 from lstm_ar.dynamics.rollout import rollouts
-from lstm_ar.remedies.realisations import Realisations
-from lstm_ar.remedies.references import References
+from lstm_ar.runtime.sweep import cache_lanes, run_seeds
 from lstm_ar.study import stats
 from lstm_ar.study.claims import diverged_as_worst
-from lstm_ar.study.sweep import cache_lanes, run_seeds
+from lstm_ar.study.realisation_references import References
 from lstm_ar.training import make_train, stack_settings
 
 EVAL_STREAM = 0x6576616C  # "eval": the Gaussian head's sampling key, fold_in(seed key, EVAL_STREAM)
 N_KEEP = 8  # seeds whose rollouts are kept for figures
+
+
+class Candidate(NamedTuple):
+    """config: the static configuration; settings: setting name -> Hyper (one program for all)."""
+
+    config: TrainConfig
+    settings: dict[str, Hyper]
+
+
+PLAIN = {"": Hyper()}  # one setting: the config's own numbers, reported under the candidate's name
+
+
+def setting_names(name: str, candidate: Candidate) -> dict[str, str]:
+    """Setting name -> the row name it is reported under (``name`` or ``name_<setting>``)."""
+    return {s: name if s == "" else f"{name}_{s}" for s in candidate.settings}
+
+
+def quick(candidate: Candidate) -> Candidate:
+    """The candidate at test-suite size: window <= 5, 8 units, 2 epochs, short DaD and horizons."""
+    c = candidate.config
+    model = dataclasses.replace(c.model, window=min(c.model.window, 5), units=8, samples=4)
+    horizon = c.horizon if c.model.head == "direct" else min(c.horizon, 4)
+    config = dataclasses.replace(c, model=model, epochs=min(c.epochs, 2), horizon=horizon, dad_starts=2, dad_length=4)
+    return Candidate(config, candidate.settings)
 
 
 class PairResult(NamedTuple):
@@ -44,7 +69,7 @@ class PairResult(NamedTuple):
 
 def cache_layout(config: TrainConfig, n_realisations: int, per_model: int = 1) -> tuple[int, int]:
     """(realisations per block, most seeds per device block) that keep a config's training in the
-    CPU caches (``lstm_ar.study.sweep.cache_lanes``). On an accelerator there is no cache to fit:
+    CPU caches (``lstm_ar.runtime.sweep.cache_lanes``). On an accelerator there is no cache to fit:
     every realisation in one block (the seeds' cap is dropped there too, ``sweep.cpu_cap``).
 
     Args:
@@ -64,7 +89,7 @@ def cache_layout(config: TrainConfig, n_realisations: int, per_model: int = 1) -
 
 def realisation_block(n_realisations: int, fit: int) -> int:
     """Realisations vmapped at once inside a seed: the largest divisor of ``n_realisations`` that is
-    at most ``fit`` (``lstm_ar.study.sweep.cache_lanes`` of one model), so the block trains in the
+    at most ``fit`` (``lstm_ar.runtime.sweep.cache_lanes`` of one model), so the block trains in the
     CPU caches; the rest are mapped block after block (``map_realisations``)."""
     return max(d for d in range(1, n_realisations + 1) if n_realisations % d == 0 and d <= max(1, fit))
 
@@ -98,7 +123,7 @@ def run_recipe(config: TrainConfig, settings: Mapping[str, Hyper], data: Realisa
       settings: name -> ``Hyper`` (numbers); several are vmapped in one program.
       data: the noise realisations (series, context, truth, scale).
       n_seeds: model seeds (seed i's key: ``fold_in(key(root_seed), i)``).
-      root_seed, lanes, progress: as ``lstm_ar.study.sweep.run_seeds``.
+      root_seed, lanes, progress: as ``lstm_ar.runtime.sweep.run_seeds``.
       desc: progress label.
 
     Returns:

@@ -12,7 +12,7 @@
 - ``robust_limits``: y-range that ignores a few diverging seeds (used by the fan).
 
 The figures of the answer (cobweb, phase diagram, forest, survival, loss curves) are in
-``lstm_ar.study.answer_figures``.
+``lstm_ar.report.answer_figures``.
 
 matplotlib is imported lazily (Agg backend), so ``lstm_ar`` imports without it.
 Every function saves a PNG at dpi 120 (to a temporary name, then renamed: never half a file,
@@ -30,7 +30,7 @@ from typing import NamedTuple
 import numpy as np
 
 from lstm_ar.dynamics.collapse import TAIL
-from lstm_ar.study.fs import atomic_path
+from lstm_ar.runtime.fs import atomic_path
 
 DPI = 120
 MAX_COLUMNS = 4  # rollout fans wrap into rows beyond this many variants
@@ -44,7 +44,7 @@ def _pyplot():
     try:
         import matplotlib
     except ImportError as err:  # pragma: no cover - depends on the environment
-        raise ImportError("lstm_ar.study.figures needs matplotlib: pip install lstm_ar[plots]") from err
+        raise ImportError("lstm_ar.report.figures needs matplotlib: pip install lstm_ar[plots]") from err
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 

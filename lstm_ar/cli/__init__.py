@@ -15,7 +15,7 @@ stopped. The chunk folder is deleted once the scenario's reports are written. In
 run only process 0 prints verdicts and writes files, after every process has finished computing.
 
 Before anything is computed, the arguments are checked (a bad one exits with status 2 and a
-message) and the output folder is locked for the whole run (``lstm_ar.study.fs.OutputLock``): a
+message) and the output folder is locked for the whole run (``lstm_ar.runtime.fs.OutputLock``): a
 second run on the same ``--out`` is refused at once, naming the running one. What only shows
 during the run but the user can fix (``USER_ERRORS``: stored chunks of another run or unreadable
 ones on ``--resume``, more seeds than memory holds, a path leading out of ``--out``) also exits
@@ -33,9 +33,9 @@ Every subcommand keeps the programs it compiles in JAX's persistent compilation 
 loads them instead of compiling again (the same executables: the same results, bit for bit);
 ``--no-compile-cache``, before or after the subcommand, turns it off. Recorded commands name
 paths under the current folder relatively and others with ``~`` for the home folder
-(``lstm_ar.study.provenance.recorded_words``).
+(``lstm_ar.runtime.provenance.recorded_words``).
 
-The parsers and the checks before a run are in ``lstm_ar.cli_arguments`` (their names stay
+The parsers and the checks before a run are in ``lstm_ar.cli.arguments`` (their names stay
 importable from here); this module dispatches the parsed command and runs it.
 """
 
@@ -51,8 +51,8 @@ import sys
 import time
 from collections.abc import Mapping, Sequence
 
-from lstm_ar.cli_arguments import BENCH_SUITES as BENCH_SUITES
-from lstm_ar.cli_arguments import (
+from lstm_ar.cli.arguments import BENCH_SUITES as BENCH_SUITES
+from lstm_ar.cli.arguments import (
     PROG,
     Catalogue,
     build_parser,
@@ -60,25 +60,24 @@ from lstm_ar.cli_arguments import (
     experiment_description,
     experiment_parser,
 )
-from lstm_ar.cli_arguments import QUICK_SEEDS as QUICK_SEEDS
-from lstm_ar.cli_arguments import ROOT_SEEDS as ROOT_SEEDS
-from lstm_ar.cli_arguments import CatalogueParser as CatalogueParser
-from lstm_ar.cli_arguments import add_run_options as add_run_options
-from lstm_ar.cli_arguments import non_negative_int as non_negative_int
-from lstm_ar.cli_arguments import positive_int as positive_int
-from lstm_ar.cli_arguments import root_seed as root_seed
-from lstm_ar.runtime import compile_cache
+from lstm_ar.cli.arguments import QUICK_SEEDS as QUICK_SEEDS
+from lstm_ar.cli.arguments import ROOT_SEEDS as ROOT_SEEDS
+from lstm_ar.cli.arguments import CatalogueParser as CatalogueParser
+from lstm_ar.cli.arguments import add_run_options as add_run_options
+from lstm_ar.cli.arguments import non_negative_int as non_negative_int
+from lstm_ar.cli.arguments import positive_int as positive_int
+from lstm_ar.cli.arguments import root_seed as root_seed
+from lstm_ar.report.index import write_index
+from lstm_ar.report.scenario import scenario_folder, write_scenario
+from lstm_ar.runtime import compile_cache, distributed
+from lstm_ar.runtime.chunk_store import StoreMismatch
+from lstm_ar.runtime.fs import FolderLocked, OutputLock, UnsafePath, atomic_write_text, check_inside, remove_tree
+from lstm_ar.runtime.memory import NotEnoughMemory
+from lstm_ar.runtime.provenance import command_text, provenance, recorded_words
+from lstm_ar.runtime.sweep import default_lanes
 from lstm_ar.scenarios import EXPERIMENTS, Experiment, get_experiment
-from lstm_ar.study import distributed
-from lstm_ar.study.chunk_store import StoreMismatch
 from lstm_ar.study.experiment import ScenarioResult, run_scenario, scenario_max_lanes, summarise
-from lstm_ar.study.fs import FolderLocked, OutputLock, UnsafePath, atomic_write_text, check_inside, remove_tree
-from lstm_ar.study.memory import NotEnoughMemory
-from lstm_ar.study.provenance import command_text, provenance, recorded_words
-from lstm_ar.study.report import scenario_folder, write_scenario
-from lstm_ar.study.report_index import write_index
 from lstm_ar.study.scenario import Scenario
-from lstm_ar.study.sweep import default_lanes
 from lstm_ar.user.io import InputError
 
 CHUNKS_DIR = ".chunks"
@@ -284,7 +283,7 @@ def source_checkout() -> pathlib.Path | None:
     Returns:
         The checkout's root folder, or None for an installed package.
     """
-    root = pathlib.Path(__file__).resolve().parents[1]
+    root = pathlib.Path(__file__).resolve().parents[2]
     return root if (root / "benchmarks" / "__init__.py").is_file() else None
 
 
@@ -315,7 +314,7 @@ def run_bench(suite: str, args: Sequence[str]) -> int:
 
 def run_report_command(parser: argparse.ArgumentParser, args: argparse.Namespace, *, command: Sequence[str]) -> list:
     """``lstm-ar report NAME --out DIR``: every scenario of experiment NAME with a finished run in DIR,
-    its reports rewritten with the current statistics (``lstm_ar.study.resummarise``), no training.
+    its reports rewritten with the current statistics (``lstm_ar.report.resummarise``), no training.
 
     Args:
         parser: the subcommand's parser (for errors).
@@ -325,7 +324,7 @@ def run_report_command(parser: argparse.ArgumentParser, args: argparse.Namespace
     Returns:
         The new summaries.
     """
-    from lstm_ar.study.resummarise import rewrite_reports, scenario_as_run, scenario_names
+    from lstm_ar.report.resummarise import rewrite_reports, scenario_as_run, scenario_names
 
     experiment = get_experiment(args.experiment)
     module = importlib.import_module(experiment.module)
@@ -533,7 +532,7 @@ def run_diagnose_command(parser: argparse.ArgumentParser, args: argparse.Namespa
 def _write_diagnosis(parser: argparse.ArgumentParser, args: argparse.Namespace, diagnosis, data, command: Sequence[str],
                      out_dir: pathlib.Path) -> dict:
     """``diagnose --no-retrain``: the diagnosis alone, in ``<out>/<name>/{summary.json,report.md,learned_map.png}``."""
-    from lstm_ar.study.report import write_json
+    from lstm_ar.report.scenario import write_json
     from lstm_ar.user.diagnose import diagnosis_markdown
     from lstm_ar.user.study import scenario_name
 
@@ -554,7 +553,7 @@ def _write_diagnosis(parser: argparse.ArgumentParser, args: argparse.Namespace, 
         folder.mkdir(parents=True, exist_ok=True)
         own = diagnosis.own_map()
         if own is not None and not args.no_plots:
-            from lstm_ar.study.answer_figures import plot_cobweb
+            from lstm_ar.report.answer_figures import plot_cobweb
 
             plot_cobweb(folder / "learned_map.png", own[0], own[1][None], own[2][None],
                         title="your model: learned map, fixed points and cobweb of its rollout")

@@ -18,10 +18,10 @@ import pathlib
 from collections.abc import Callable, Iterable, Mapping
 
 from lstm_ar.runtime import compile_cache
+from lstm_ar.runtime.distributed import ENV_COORDINATOR, ENV_NUM_PROCESSES, ENV_PROCESS_ID
+from lstm_ar.runtime.sweep import DEFAULT_LANES
 from lstm_ar.scenarios import EXPERIMENTS, FOLLOW_UPS, REPRODUCE, Experiment
-from lstm_ar.study.distributed import ENV_COORDINATOR, ENV_NUM_PROCESSES, ENV_PROCESS_ID
 from lstm_ar.study.scenario import Scenario
-from lstm_ar.study.sweep import DEFAULT_LANES
 
 PROG = "lstm-ar"
 QUICK_SEEDS = 8

@@ -28,9 +28,9 @@ from lstm_ar.dynamics.judge import judge_origins
 from lstm_ar.dynamics.rollout import rollouts
 from lstm_ar.linear.ar import ar_rollout, select_order
 from lstm_ar.linear.direct import direct_rollout, fit_direct
-from lstm_ar.remedies.search import EVAL_STREAM, cache_layout, training_program
+from lstm_ar.runtime.sweep import run_seeds
 from lstm_ar.study import backtest as study_backtest
-from lstm_ar.study.sweep import run_seeds
+from lstm_ar.study.pairs import EVAL_STREAM, cache_layout, training_program
 from lstm_ar.training import stack_settings
 
 ROLLOUT_STEPS = 48  # the rollout length the horizon rule caps the horizon at (min(48, held-out // 2))

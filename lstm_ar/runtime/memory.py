@@ -1,6 +1,6 @@
 """Will a sweep fit in memory? Checked before it runs, from the lowered and compiled program.
 
-Two budgets, both checked by ``lstm_ar.study.sweep.plan_program`` before any seed is trained:
+Two budgets, both checked by ``lstm_ar.runtime.sweep.plan_program`` before any seed is trained:
 
 * per device, per chunk: a working set fixed by ``lanes`` (``lanes`` seeds training at once;
   about 81 MiB at 256 lanes for the article's LSTM(32)) plus, for each of the chunk's seeds on the

@@ -18,7 +18,7 @@ evaluate) for seeds 0..n_seeds-1, where seed i's key is ``fold_in(key(root_seed)
   ``NamedSharding(mesh, P("seeds"))`` through ``shard_map``, and gathered to every process.
   The program is compiled once (ahead of time); the last chunk is padded with real seeds.
 * memory: a chunk's working set per device and every seed's outputs on the host are checked
-  before anything runs (``lstm_ar.study.memory``); a default ``lanes`` over the device budget
+  before anything runs (``lstm_ar.runtime.memory``); a default ``lanes`` over the device budget
   shrinks until it fits, a run that cannot fit is refused with ``NotEnoughMemory`` naming the
   seed count, the estimate and the memory available. (Its names stay importable from here.)
 * streaming and resume: with a ``ChunkStore``, process 0 writes each finished chunk to disk, and
@@ -44,11 +44,11 @@ from jax.sharding import Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
 from tqdm.auto import tqdm
 
-from lstm_ar.study import distributed
-from lstm_ar.study.chunk_store import ChunkStore, StoreMismatch, chunk_name
-from lstm_ar.study.memory import INDEX_BYTES_PER_SEED as INDEX_BYTES_PER_SEED
-from lstm_ar.study.memory import MEMORY_FRACTION as MEMORY_FRACTION
-from lstm_ar.study.memory import (
+from lstm_ar.runtime import distributed
+from lstm_ar.runtime.chunk_store import ChunkStore, StoreMismatch, chunk_name
+from lstm_ar.runtime.memory import INDEX_BYTES_PER_SEED as INDEX_BYTES_PER_SEED
+from lstm_ar.runtime.memory import MEMORY_FRACTION as MEMORY_FRACTION
+from lstm_ar.runtime.memory import (
     NotEnoughMemory,
     available_host_memory,
     bytes_per_seed,
@@ -58,7 +58,7 @@ from lstm_ar.study.memory import (
     devices_on_host,
     memory_budget,
 )
-from lstm_ar.study.memory import host_bytes_needed as host_bytes_needed
+from lstm_ar.runtime.memory import host_bytes_needed as host_bytes_needed
 
 DEFAULT_LANES = 256
 SEED_LIMIT = 2 ** 32  # root seeds and seed indices are uint32 (jax.random.key / fold_in keep 32 bits)

@@ -1,5 +1,5 @@
 """The cure search's figures, drawn with the study's plotting functions
-(``lstm_ar.study.answer_figures``, ``lstm_ar.study.figures``; matplotlib is the ``plots`` extra).
+(``lstm_ar.report.answer_figures``, ``lstm_ar.report.figures``; matplotlib is the ``plots`` extra).
 
 * ``forest.png``: P(rollout RMSE beats AR(p*)) per row with its interval, the goal's line at 0.5;
 * ``survival.png``: share of (seed, realisation) pairs still valid after t steps, for the best rows
@@ -15,16 +15,16 @@ import pathlib
 
 import numpy as np
 
-from lstm_ar.remedies.references import References
-from lstm_ar.remedies.search import PairResult
+from lstm_ar.study.pairs import PairResult
+from lstm_ar.study.realisation_references import References
 
 TOP = 5  # rows drawn in the survival, loss and rollout figures
 
 
 def write_all(out: pathlib.Path, results: dict[str, PairResult], refs: References, summary: dict) -> list[str]:
     """Draw every figure into ``out``; returns the file names (relative to ``out``)."""
-    from lstm_ar.study.answer_figures import plot_forest, plot_loss_curves, plot_survival
-    from lstm_ar.study.figures import plot_rollout_fan
+    from lstm_ar.report.answer_figures import plot_forest, plot_loss_curves, plot_survival
+    from lstm_ar.report.figures import plot_rollout_fan
 
     rows, order = summary["rows"], summary["frontier"]
     top = order[:TOP]
@@ -48,7 +48,7 @@ def write_all(out: pathlib.Path, results: dict[str, PairResult], refs: Reference
     fan = {name: results[name].rollouts[:, 0] for name in top}
     fan[f"AR({refs.best_order})"] = refs.rollouts[f"AR({refs.best_order})"][:1]
     medians = {k: np.median(v, axis=0) for k, v in fan.items()}
-    from lstm_ar.remedies.realisations import sine_realisations
+    from lstm_ar.data.realisations import sine_realisations
 
     data = sine_realisations(1, steps=steps, noise=summary["noise"])
     plot_rollout_fan(out / "rollouts.png", fan, medians=medians, context=data.context[0][-200:], truth=data.truth[0],

@@ -9,7 +9,7 @@
 - ``plot_loss_curves``: the training loss per epoch, median and 10-90% band over seeds.
 
 Every function checks its inputs before drawing (ValueError naming the value), saves a PNG with
-``lstm_ar.study.figures``' atomic ``_save`` and returns the path.
+``lstm_ar.report.figures``' atomic ``_save`` and returns the path.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from lstm_ar.study.figures import _masked, _pyplot, _save
+from lstm_ar.report.figures import _masked, _pyplot, _save
 
 LOSS_BAND = (10.0, 90.0)  # percentiles of the band over seeds in the loss curves
 

@@ -1,7 +1,7 @@
 """Where a result came from: the command, the git commit of the code and the library versions.
 
 ``provenance(argv)`` is recorded in every ``summary.json`` (``lstm_ar.cli``); reports show it in one
-line (``lstm_ar.study.report_markdown.provenance_line``). The git commit is read only when the
+line (``lstm_ar.report.markdown.provenance_line``). The git commit is read only when the
 package runs from a checkout, and a missing or hanging ``git`` leaves it out rather than failing.
 
 Every recorded command goes through ``recorded_words`` (``command_text`` joins them): a path

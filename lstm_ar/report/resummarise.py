@@ -1,6 +1,6 @@
 """Rewrite a finished run's reports from its per-seed files with the current statistics: no training.
 
-A run writes every per-seed number to ``<out>/<scenario>/per_seed.npz`` (``lstm_ar.study.report.
+A run writes every per-seed number to ``<out>/<scenario>/per_seed.npz`` (``lstm_ar.report.scenario.
 write_per_seed``): the metrics, rollouts, epoch losses and window-1 maps. Summaries, verdicts,
 tables and figures are pure functions of those numbers and the scenario, so when the statistics
 change (e.g. which seeds count as the worst value) the reports are brought up to date here in
@@ -21,11 +21,11 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
+from lstm_ar.report.index import SUMMARY, write_index
+from lstm_ar.report.scenario import write_scenario
+from lstm_ar.runtime.provenance import provenance
 from lstm_ar.study import references as linear
 from lstm_ar.study.experiment import ScenarioResult, VariantResult, summarise
-from lstm_ar.study.provenance import provenance
-from lstm_ar.study.report import write_scenario
-from lstm_ar.study.report_index import SUMMARY, write_index
 from lstm_ar.study.scenario import Scenario
 
 ARRAYS = ("rollouts", "epoch_loss", "map_curve")  # per variant in per_seed.npz besides the metrics

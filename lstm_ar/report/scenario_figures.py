@@ -5,7 +5,7 @@ scenario has its diagnostics, and the training loss.
 * ``rollouts.png``: ``N_FAN`` seeds' free-running rollouts per variant, after the last
   ``CONTEXT_SHOWN`` context values and beside the truth, with the median of all seeds, or, where
   the seeds end in separate places, one median and band per group with its share of seeds
-  (``lstm_ar.study.figures.settle_groups``).
+  (``lstm_ar.report.figures.settle_groups``).
 * ``forest.png``: with a summary that compares variants with references (``vs_references`` per
   variant, or ``comparisons`` whose ``b`` is a reference), P(variant beats the best reference)
   with its 95% interval per variant (``forest_rows``).
@@ -21,7 +21,7 @@ scenario has its diagnostics, and the training loss.
 * ``gradient_flow.png``: the median and interquartile band over seeds of ``grad_k{k}`` against k.
 * ``epoch_loss.png``: the training loss per epoch, median and 10-90% band over seeds.
 
-The plotting itself is ``lstm_ar.study.figures`` and ``lstm_ar.study.answer_figures``
+The plotting itself is ``lstm_ar.report.figures`` and ``lstm_ar.report.answer_figures``
 (matplotlib, imported when a figure is drawn).
 """
 
@@ -93,7 +93,7 @@ def write_figures(out: pathlib.Path, result: ScenarioResult, summary: dict | Non
     Returns:
         The figures' file names, in the order a report shows them.
     """
-    from lstm_ar.study import answer_figures, figures  # need matplotlib (the "plots" extra)
+    from lstm_ar.report import answer_figures, figures  # need matplotlib (the "plots" extra)
 
     sc = result.scenario
     fan = figures.plot_rollout_fan(
@@ -242,7 +242,7 @@ def cobweb_file(variant: str) -> str:
 def _cobweb_figure(out: pathlib.Path, result: ScenarioResult, name: str) -> pathlib.Path:
     """The learned map of a variant's first seeds (``VariantResult.map_curve``, f[k, G]) on the
     scenario's map grid, with a cobweb of its first seed's rollout."""
-    from lstm_ar.study import answer_figures
+    from lstm_ar.report import answer_figures
 
     sc, v = result.scenario, result.variants[name]
     curves = np.atleast_2d(np.asarray(v.map_curve, np.float64))
@@ -266,7 +266,7 @@ def distribution_figure(out: pathlib.Path, result: ScenarioResult, metric: str) 
     Returns:
         The figure's path, or None when no variant has the metric.
     """
-    from lstm_ar.study import figures
+    from lstm_ar.report import figures
 
     values = {n: np.asarray(v.metrics[metric], np.float64) for n, v in result.variants.items() if metric in v.metrics}
     if not values:
@@ -292,7 +292,7 @@ def _log_axis(arrays: Sequence[np.ndarray]) -> bool:
 def _gradient_figure(out: pathlib.Path, result: ScenarioResult) -> pathlib.Path:
     """Median (and interquartile band) over seeds of |d prediction / d input k steps back|, against
     k; variants of different windows share the axis (a shorter window's curve stops at its last k)."""
-    from lstm_ar.study import figures
+    from lstm_ar.report import figures
 
     per_variant = {name: sorted(int(k[6:]) for k in v.metrics if k.startswith("grad_k") and k[6:].isdigit())
                    for name, v in result.variants.items()}

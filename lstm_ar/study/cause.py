@@ -13,7 +13,7 @@ measures, over noise levels x windows (lags):
   end of the rollout (for window 1 that is |f'| at the value the rollout reached, the slope of the
   learned 1-D map at its attractor when it settled).
 
-Both grids share the realisations (``lstm_ar.remedies.realisations``) of each noise level.
+Both grids share the realisations (``lstm_ar.data.realisations``) of each noise level.
 """
 
 from __future__ import annotations
@@ -26,14 +26,14 @@ import jax.numpy as jnp
 import numpy as np
 
 from lstm_ar.config import Hyper, ModelConfig, TrainConfig
+from lstm_ar.data.realisations import Realisations, sine_realisations
 from lstm_ar.dynamics.judge import judge_path
 from lstm_ar.dynamics.rollout import rollout_window
 from lstm_ar.dynamics.stability import spectral_radius, window_map_jacobian
 from lstm_ar.linear.ar import ar_rollout, companion_spectral_radius, fit_ar
 from lstm_ar.linear.shrinkage import one_lag_shrinkage, sine_step
-from lstm_ar.remedies.realisations import Realisations, sine_realisations
-from lstm_ar.remedies.search import cache_layout, map_realisations, training_program
-from lstm_ar.study.sweep import run_seeds
+from lstm_ar.runtime.sweep import run_seeds
+from lstm_ar.study.pairs import cache_layout, map_realisations, training_program
 
 NOISE_LEVELS = (0.0, 0.05, 0.1, 0.2, 0.3, 0.5)
 WINDOWS = (1, 2, 5, 10, 20, 50, 100)

@@ -11,7 +11,7 @@ collectives use gloo (``jax_cpu_collectives_implementation``).
 
 On one CPU host, ``use_cpu_cores`` splits the CPU into one JAX device per core: XLA:CPU runs a
 program on one core, so a sweep laid over two host devices trains twice the seeds in the same
-wall time on a 2-core machine (results do not depend on the device count: see ``lstm_ar.study.sweep``;
+wall time on a 2-core machine (results do not depend on the device count: see ``lstm_ar.runtime.sweep``;
 unless the memory budget, split over the devices, makes the default lanes shrink, with a warning).
 
 Nothing here runs JAX computations at import: ``initialize_distributed`` and ``use_cpu_cores``
@@ -94,7 +94,7 @@ def use_cpu_cores(n: int | None = None, *, warn: bool = True) -> int:
     """Make the CPU backend ``n`` devices (default: one per available core); returns the count in force.
 
     XLA:CPU runs each program on one core, so a sweep over one CPU device leaves the other cores
-    idle; with one device per core, ``lstm_ar.study.sweep`` runs a block of seeds on each. It only
+    idle; with one device per core, ``lstm_ar.runtime.sweep`` runs a block of seeds on each. It only
     changes the CPU backend (GPUs and TPUs are untouched), must run before the first JAX
     computation, and leaves an explicit choice alone: ``XLA_FLAGS`` naming
     ``--xla_force_host_platform_device_count``, or ``jax_num_cpu_devices`` already set. Once

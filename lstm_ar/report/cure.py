@@ -11,8 +11,8 @@ import math
 
 import numpy as np
 
-from lstm_ar.remedies.references import References
 from lstm_ar.study import stats
+from lstm_ar.study.realisation_references import References
 
 GOAL_VALID = 0.9
 GOAL_BEATS = 0.5

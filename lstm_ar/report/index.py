@@ -1,7 +1,7 @@
 """The output folder's index: which scenario folders it holds, and ``REPORT.md`` listing them all.
 
 ``read_summaries`` finds every ``<out>/<scenario>/summary.json`` (a scenario folder's last file to
-be written: ``lstm_ar.study.report``), and says why a folder with report files but no usable
+be written: ``lstm_ar.report.scenario``), and says why a folder with report files but no usable
 summary is not indexed. ``write_index`` writes ``REPORT.md``: this run's scenarios with every
 verdict, then the other scenarios already in the folder, each flagged when another command,
 seed count or root seed wrote it. ``REPORT.md`` is written to a temporary name and renamed, and a
@@ -16,7 +16,7 @@ import pathlib
 from collections.abc import Sequence
 from typing import Any
 
-from lstm_ar.study.fs import atomic_write_text
+from lstm_ar.runtime.fs import atomic_write_text
 
 SUMMARY, INDEX = "summary.json", "REPORT.md"
 # a scenario folder's files besides figures (*.png); remedies_per_seed.csv: a study's recipe remedies

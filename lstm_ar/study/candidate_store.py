@@ -3,7 +3,7 @@ if it was computed by this very code on this very question.
 
 A recipe's result is ``<folder>/<name>.npz`` (the per-pair metrics, kept rollouts, epoch losses)
 beside ``<name>.json`` (its identity: configuration, setting, seeds, realisations, root seed, noise
-level, and the code: ``lstm_ar.study.chunk_store.source_fingerprint``, the one code identity of
+level, and the code: ``lstm_ar.runtime.chunk_store.source_fingerprint``, the one code identity of
 every stored result). ``load`` returns None when either file
 is missing or the identity differs, so a changed recipe or changed code is recomputed, never mixed.
 """
@@ -17,9 +17,9 @@ from typing import Any
 
 import numpy as np
 
-from lstm_ar.remedies.search import PairResult
-from lstm_ar.study.chunk_store import source_fingerprint
-from lstm_ar.study.fs import atomic_write_bytes, atomic_write_text
+from lstm_ar.runtime.chunk_store import source_fingerprint
+from lstm_ar.runtime.fs import atomic_write_bytes, atomic_write_text
+from lstm_ar.study.pairs import PairResult
 
 
 def code_identity() -> str:

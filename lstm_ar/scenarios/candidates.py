@@ -1,23 +1,15 @@
 """The candidates of the cure search: each a ``TrainConfig`` of the one harness and its numeric
-settings (``Hyper``s, vmapped together in one program).
+settings (``Hyper``s, vmapped together in one program; ``lstm_ar.study.pairs.Candidate``).
 
-Names are ``<remedy>_w<window>``-style and become file names. ``quick`` shrinks every candidate to
-seconds (window 5, 8 units, 2 epochs; the direct head keeps its horizon) for the test suite.
+Names are ``<remedy>_w<window>``-style and become file names. ``lstm_ar.study.pairs.quick``
+shrinks every candidate to seconds (window 5, 8 units, 2 epochs; the direct head keeps its
+horizon) for the test suite.
 """
 
 from __future__ import annotations
 
-import dataclasses
-from typing import NamedTuple
-
 from lstm_ar.config import Hyper, ModelConfig, TrainConfig
-
-
-class Candidate(NamedTuple):
-    """config: the static configuration; settings: setting name -> Hyper (one program for all)."""
-
-    config: TrainConfig
-    settings: dict[str, Hyper]
+from lstm_ar.study.pairs import PLAIN, Candidate
 
 
 def _m(window: int, activation: str = "tanh", units: int = 32, **fields) -> ModelConfig:
@@ -28,7 +20,6 @@ def _c(model: ModelConfig, epochs: int = 100, **fields) -> TrainConfig:
     return TrainConfig(model=model, epochs=epochs, **fields)
 
 
-PLAIN = {"": Hyper()}
 STEPS = 200
 
 # name -> candidate. A setting name "" means the candidate's own name; others are appended.
@@ -58,17 +49,3 @@ CANDIDATES: dict[str, Candidate] = {
 # ``--quick`` runs these by default: between them every remedy's code path (noise and clipping settings
 # vmapped, direct head, k-step curriculum, DaD, Gaussian head with residual prediction).
 QUICK = ("noise_w50", "direct_w50", "curriculum_w50_k40", "dad_w50", "gaussian_residual_w50")
-
-
-def setting_names(name: str, candidate: Candidate) -> dict[str, str]:
-    """Setting name -> the row name it is reported under (``name`` or ``name_<setting>``)."""
-    return {s: name if s == "" else f"{name}_{s}" for s in candidate.settings}
-
-
-def quick(candidate: Candidate) -> Candidate:
-    """The candidate at test-suite size: window <= 5, 8 units, 2 epochs, short DaD and horizons."""
-    c = candidate.config
-    model = dataclasses.replace(c.model, window=min(c.model.window, 5), units=8, samples=4)
-    horizon = c.horizon if c.model.head == "direct" else min(c.horizon, 4)
-    config = dataclasses.replace(c, model=model, epochs=min(c.epochs, 2), horizon=horizon, dad_starts=2, dad_length=4)
-    return Candidate(config, candidate.settings)

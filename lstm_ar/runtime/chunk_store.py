@@ -46,7 +46,7 @@ from typing import Any
 
 import numpy as np
 
-from lstm_ar.study import fs
+from lstm_ar.runtime import fs
 
 MANIFEST = "manifest.json"
 CHUNK_RE = re.compile(r"^seeds-(\d{9})-(\d{9})\.npz$")

@@ -3,16 +3,16 @@
 Files under ``out_dir/<scenario>/``:
 
 * ``summary.json``: statistics per variant, paired comparisons, claim verdicts and the run's
-  provenance (command, git commit, library versions: ``lstm_ar.study.provenance``).
+  provenance (command, git commit, library versions: ``lstm_ar.runtime.provenance``).
 * ``per_seed.csv`` and ``per_seed.npz``: every per-seed value (the npz also holds all rollouts
   and epoch losses, and for window-1 maps ``<variant>/map_curve``, f(x) of the first seeds at
   ``map_grid``), so anyone can recompute the statistics.
-* ``report.md``: the claims with verdicts and a table per variant (``lstm_ar.study.report_markdown``).
+* ``report.md``: the claims with verdicts and a table per variant (``lstm_ar.report.markdown``).
 * ``rollouts.png``, a ``<metric>.png`` per figure metric and, with diagnostics,
-  ``gradient_flow.png`` (``lstm_ar.study.report_figures``).
+  ``gradient_flow.png`` (``lstm_ar.report.scenario_figures``).
 
 ``out_dir/REPORT.md`` indexes every scenario folder that holds a ``summary.json``
-(``lstm_ar.study.report_index``).
+(``lstm_ar.report.index``).
 
 Nothing is written in place: a scenario's files are first written to a staging folder
 (``<scenario>/.staging-<pid>``), then renamed over the old ones, ``summary.json`` last, so a
@@ -36,22 +36,22 @@ from typing import Any
 
 import numpy as np
 
+from lstm_ar.report.index import INDEX as INDEX
+from lstm_ar.report.index import REPORT_FILES, SUMMARY
+from lstm_ar.report.index import index_markdown as index_markdown
+from lstm_ar.report.index import read_summaries as read_summaries
+from lstm_ar.report.index import write_index as write_index
+from lstm_ar.report.markdown import markdown
+from lstm_ar.report.markdown import provenance_line as provenance_line
+from lstm_ar.report.scenario_figures import CONTEXT_SHOWN as CONTEXT_SHOWN
+from lstm_ar.report.scenario_figures import FLOOR as FLOOR
+from lstm_ar.report.scenario_figures import write_figures
+from lstm_ar.runtime.fs import atomic_path, atomic_write_bytes, atomic_write_text, remove_tree
+from lstm_ar.runtime.provenance import GIT_TIMEOUT_S as GIT_TIMEOUT_S
+from lstm_ar.runtime.provenance import VERSIONED as VERSIONED
+from lstm_ar.runtime.provenance import git_state as git_state
+from lstm_ar.runtime.provenance import provenance as provenance
 from lstm_ar.study.experiment import ScenarioResult, map_grid
-from lstm_ar.study.fs import atomic_path, atomic_write_bytes, atomic_write_text, remove_tree
-from lstm_ar.study.provenance import GIT_TIMEOUT_S as GIT_TIMEOUT_S
-from lstm_ar.study.provenance import VERSIONED as VERSIONED
-from lstm_ar.study.provenance import git_state as git_state
-from lstm_ar.study.provenance import provenance as provenance
-from lstm_ar.study.report_figures import CONTEXT_SHOWN as CONTEXT_SHOWN
-from lstm_ar.study.report_figures import FLOOR as FLOOR
-from lstm_ar.study.report_figures import write_figures
-from lstm_ar.study.report_index import INDEX as INDEX
-from lstm_ar.study.report_index import REPORT_FILES, SUMMARY
-from lstm_ar.study.report_index import index_markdown as index_markdown
-from lstm_ar.study.report_index import read_summaries as read_summaries
-from lstm_ar.study.report_index import write_index as write_index
-from lstm_ar.study.report_markdown import markdown
-from lstm_ar.study.report_markdown import provenance_line as provenance_line
 
 STAGING = ".staging-"
 

@@ -15,10 +15,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from lstm_ar.data.realisations import Realisations
 from lstm_ar.dynamics.judge import judge_path
 from lstm_ar.linear.ar import ar_rollout, companion_spectral_radius, fit_ar, information_criteria
 from lstm_ar.linear.direct import direct_rollout, fit_direct
-from lstm_ar.remedies.realisations import Realisations
 
 MAX_ORDER = 60
 DIRECT_WINDOW = 50

@@ -1,0 +1,1 @@
+"""Writing what a run found: markdown reports, figures, the index of a folder, re-summaries from per-seed files."""
