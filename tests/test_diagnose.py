@@ -194,17 +194,17 @@ def test_the_command_retrains_the_architecture(files, tmp_path, monkeypatch):
     assert cli.main(["diagnose", str(files / "cycle.h5"), "--csv", str(files / "series.csv"), "--remedies",
                      "tanh,clip_1,direct", "--seeds", "3", "--out", str(tmp_path / "out")]) == 0
     plan = captured["plan"]
-    assert list(plan.scenario.variants) == ["window_1", "clip_1"] and captured["seeds"] == 3
+    assert list(plan.scenario.variants) == ["window_1", "clip_1", "direct"] and captured["seeds"] == 3
     assert "remedy tanh left out: it is the same model as window_1" in plan.notes
     # the direct head on the model's own architecture: its units and activations, window 50, H = the 60 held out
-    (direct,) = plan.recipes
-    r = direct.recipe
-    assert (direct.name, r.model.head, r.model.units, r.model.window, r.horizon) == ("direct", "direct", 1, 50, 60)
+    r = plan.scenario.variants["direct"]
+    assert (r.model.head, r.model.units, r.model.window, r.horizon) == ("direct", 1, 50, 60)
     for words, expected in ((["--quick"], ()), (["--quick", "--remedies", "direct"], ("direct",))):
         assert cli.main(["diagnose", str(files / "cycle.h5"), "--csv", str(files / "series.csv"), *words,
                          "--out", str(tmp_path / "out")]) == 0
-        assert tuple(v.name for v in captured["plan"].recipes) == expected, words
-    assert captured["plan"].recipes[0].recipe.model.window == 5  # --quick: test-suite size
+        variants = captured["plan"].scenario.variants
+        assert tuple(n for n, c in variants.items() if c.model.head == "direct") == expected, words
+    assert captured["plan"].scenario.variants["direct"].model.window == 5  # --quick: test-suite size
     model = plan.scenario.variants["window_1"].model
     assert (model.units, model.window, model.activation, model.recurrent_activation) == (1, 1, "tanh", "sigmoid")
     summary = {"user": {"verdict": ["the study's sentence"]}}

@@ -8,11 +8,11 @@ Two tiny runs (module fixtures, ``--quick``: 4 seeds, window 1, 20 epochs so the
   point, and the data's one-lag least-squares slope (0.980, the shrinkage formula
   ``cos(w) s2 / (s2 + n2)``) explains why.
 
-The sine run also asks for the recipe remedy ``direct`` (the direct multi-horizon head, at quick
-size; the noise run has no remedies, as ``--quick`` defaults): it must appear among the judged
-variants, in the verdict and in ``remedies_per_seed.csv``, whose values are recomputed for a
-single seed with ``make_train`` + ``rollouts`` + ``path_metrics`` and numpy (the backtest and the
-settle value in the user's units).
+The sine run also asks for the remedy ``direct`` (the direct multi-horizon head, at quick size;
+the noise run has no remedies, as ``--quick`` defaults): a variant of the scenario like the
+others, it must appear among the judged variants, in the verdict and in ``per_seed.csv``, whose
+values are recomputed for a single seed with ``make_train`` + ``rollouts`` + ``judge_rollout``
+and numpy (the backtest and the settle value in the user's units).
 
 Every number the verdict states is checked against the per-seed files. The verdict itself is also
 tested on hand-made measures (no training), so each sentence can be made to fail."""
@@ -27,7 +27,7 @@ import pytest
 from lstm_ar import cli
 from lstm_ar.config import ModelConfig, TrainConfig
 from lstm_ar.data.series import noisy_sine, white_noise
-from lstm_ar.user import recipes, study, verdict
+from lstm_ar.user import study, verdict
 from lstm_ar.user.io import InputError, UserSeries
 from tests.conftest import compilation_cache as conftest_compilation_cache
 
@@ -50,8 +50,7 @@ def run(folder, values, name, *extra):
     assert code == 0
     out = folder / "out" / name
     rows = list(csv.DictReader(open(out / "per_seed.csv")))
-    if (out / study.RECIPES_PER_SEED).exists():
-        rows += list(csv.DictReader(open(out / study.RECIPES_PER_SEED)))
+    assert not (out / "remedies_per_seed.csv").exists()  # every remedy is a variant of the scenario
     return json.loads((out / "summary.json").read_text()), rows, (out / "report.md").read_text()
 
 
@@ -128,12 +127,12 @@ def test_the_summary_and_report_carry_the_user_section(sine_run):
 
 def test_quick_runs_no_remedy_unless_asked(noise_run):
     summary, rows, report = noise_run
-    assert summary["user"]["recipes"] == {} and list(summary["user"]["variants"]) == ["window_1"]
-    assert study.RECIPES_PER_SEED not in report and {r["variant"] for r in rows} == {"window_1"}
+    assert list(summary["user"]["variants"]) == ["window_1"]
+    assert {r["variant"] for r in rows} == {"window_1"}
 
 
 # ----------------------------------------------------------------------------------------------
-# The recipe remedy ``direct`` end to end, and against an independent computation
+# The remedy ``direct`` end to end, and against an independent computation
 
 
 def test_the_direct_head_is_judged_beside_the_variants(sine_run):
@@ -142,7 +141,8 @@ def test_the_direct_head_is_judged_beside_the_variants(sine_run):
     assert list(user["variants"]) == ["window_1", "direct"]
     words = "LSTM(8, tanh), window 5, direct head over 100 steps (remedy direct)"  # quick size; H = the 100 held out
     assert user["variants"]["direct"]["words"] == words
-    assert user["recipes"]["direct"]["horizon"] == 100 and user["recipes"]["direct"]["epochs"] == 2
+    direct_config = summary["config"]["direct"]
+    assert (direct_config["model"]["head"], direct_config["model"]["horizon"], direct_config["epochs"]) == ("direct", 100, 2)
     direct = seeds_of(rows, "direct")
     assert [int(r["seed"]) for r in direct] == [0, 1, 2, 3]
     assert set(direct[0]) >= {"collapsed", "diverged", "settle_value_raw", "steps_to_collapse", "rollout_rmse",
@@ -153,12 +153,12 @@ def test_the_direct_head_is_judged_beside_the_variants(sine_run):
     best = user["references"][user["best_reference"]]["rmse"]
     beats = sum(float(r["backtest_rmse"]) < best for r in direct)
     assert user["variants"]["direct"]["beats_best_reference"]["k"] == beats and f"on {beats}/4 seeds" in sentence
-    assert f"| direct | {words} |" in report and "[remedies_per_seed.csv](remedies_per_seed.csv)" in report
+    assert f"| direct | {words} |" in report and "remedies_per_seed.csv" not in report
     assert seeds_of(rows, "window_1")  # the scenario's own variant is still there
 
 
-def test_a_recipe_remedy_equals_make_train_rollouts_and_the_judge(sine_run):
-    """Seed 1 of ``remedies_per_seed.csv`` recomputed alone: the same plan,
+def test_the_direct_variant_equals_make_train_rollouts_and_the_judge(sine_run):
+    """Seed 1 of the direct variant in ``per_seed.csv`` recomputed alone: the same plan,
     ``make_train`` + ``rollouts`` + ``judge_rollout``, and numpy for the backtest's origins,
     contexts and mean RMSE and for the settle value in the user's units."""
     import jax
@@ -172,8 +172,8 @@ def test_a_recipe_remedy_equals_make_train_rollouts_and_the_judge(sine_run):
     _, rows, _ = sine_run
     plan = study.plan_study(series(SINE), 400, windows=(1,), epochs=20, remedies=("direct",), backtest_origins=5,
                             quick=True)
-    (planned,) = plan.recipes
-    recipe, sc = planned.recipe, plan.scenario
+    recipe, sc = plan.scenario.variants["direct"], plan.scenario
+    assert sc.rollout_mode("direct") == "direct"
     assert (recipe.model.head, recipe.horizon, recipe.model.window, recipe.model.units, recipe.epochs) == \
         ("direct", 100, 5, 8, 2)
     mean, std = SINE[:400].mean(), SINE[:400].std()
@@ -211,16 +211,16 @@ def test_remedies_parse_and_apply():
     assert study.parse_remedies("none") == ()
     assert study.parse_remedies("tanh, clip_1,tanh") == ("tanh", "clip_1")
     assert study.parse_remedies("direct,tanh,direct") == ("direct", "tanh")
-    assert not set(study.REMEDIES) & set(recipes.RECIPE_REMEDIES)  # a name says which table it is in
     with pytest.raises(InputError, match=r"unknown remedy 'cure'; valid: default, none, or a comma-separated list of "
                                          r"window_50, tanh, .*, epochs_x5, direct$"):
         study.parse_remedies("tanh,cure")
     base = TrainConfig(model=ModelConfig(units=8, window=1, activation="relu"), epochs=3)
     for name, remedy in study.REMEDIES.items():
-        config = remedy.apply(base)
-        assert isinstance(config, TrainConfig) and config != base, name
-    assert study.REMEDIES["scheduled_k40"].apply(base).horizon == 40
+        config, note = remedy.build(base, 400, 100)
+        assert isinstance(config, TrainConfig) and config != base and note is None, name
+    assert study.REMEDIES["scheduled_k40"].build(base, 400, 100).config.horizon == 40
     assert study.REMEDIES["scheduled_k40"].rollout_mode == "stateful"
+    assert study.REMEDIES["direct"].rollout_mode == "direct"
 
 
 def test_plan_names_variants_and_leaves_out_what_cannot_run():
@@ -243,26 +243,26 @@ def test_the_direct_head_is_planned_from_the_users_model():
     x = np.sin(np.arange(300) / 4.0) + 0.01 * np.cos(np.arange(300))
     plan = study.plan_study(series(x), 240, windows=(1, 20), units=16, activation="relu", epochs=7,
                             remedies=("direct", "tanh"))
-    assert list(plan.scenario.variants) == ["window_1", "window_20", "tanh"]
-    (direct,) = plan.recipes
-    r = direct.recipe
+    assert list(plan.scenario.variants) == ["window_1", "window_20", "direct", "tanh"]
+    r = plan.scenario.variants["direct"]
     assert (r.model.head, r.horizon, r.model.window, r.model.units, r.model.activation, r.epochs) == ("direct", 60, 50, 16,
                                                                                                "relu", 7)
-    assert r.horizon == plan.scenario.rollout_steps and direct.words == ("LSTM(16, relu), window 50, direct head over "
-                                                                         "60 steps (remedy direct)")
-    assert study.plan_study(series(x), 240, windows=(60,), remedies=("direct",)).recipes[0].recipe.model.window == 60
+    assert r.horizon == plan.scenario.rollout_steps and plan.words["direct"] == ("LSTM(16, relu), window 50, direct head "
+                                                                                 "over 60 steps (remedy direct)")
+    assert plan.scenario.rollout_mode("direct") == "direct"
+    assert study.plan_study(series(x), 240, windows=(60,), remedies=("direct",)).scenario.variants["direct"].model.window == 60
     # 200 training values, 100 held out: 200 - 100 + 1 - 32 = 69 >= 50 fits; 150: window 19
     fits = study.plan_study(series(x[:300]), 200, windows=(1,), remedies=("direct",))
-    assert fits.recipes[0].recipe.model.window == 50 and not fits.notes
+    assert fits.scenario.variants["direct"].model.window == 50 and not fits.notes
     shrunk = study.plan_study(series(x[:250]), 150, windows=(1,), remedies=("direct",))
-    assert shrunk.recipes[0].recipe.model.window == 19
+    assert shrunk.scenario.variants["direct"].model.window == 19
     assert "remedy direct: window reduced from 50 to 19, so that the 150 training values hold 32 examples" in shrunk.notes[0]
     gone = study.plan_study(series(x[:300]), 120, windows=(1,), remedies=("direct",))
-    assert gone.recipes == () and "remedy direct left out: a direct head over the 180 held-out steps needs at least " \
-                                  "212 training values" in gone.notes[0]
-    big = recipes.direct(plan.scenario.variants["window_1"], 20_000, 5_000)  # 14,951 examples x 5,000 targets
-    assert big.recipe is None and "more than the 67108864 it may hold in memory" in big.note
-    quick = study.plan_study(series(x), 240, windows=(1,), remedies=("direct",), quick=True).recipes[0].recipe
+    assert "direct" not in gone.scenario.variants and "remedy direct left out: a direct head over the 180 held-out " \
+                                                       "steps needs at least 212 training values" in gone.notes[0]
+    big = study.direct(plan.scenario.variants["window_1"], 20_000, 5_000)  # 14,951 examples x 5,000 targets
+    assert big.config is None and "more than the 67108864 it may hold in memory" in big.note
+    quick = study.plan_study(series(x), 240, windows=(1,), remedies=("direct",), quick=True).scenario.variants["direct"]
     assert (quick.model.window, quick.model.units, quick.epochs, quick.horizon) == (5, 8, 2, 60)
 
 

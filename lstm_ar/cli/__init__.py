@@ -432,11 +432,11 @@ def _run_user(parser: argparse.ArgumentParser, args: argparse.Namespace, plan, c
         refusal = _claim_output(stack, out_dir, [plan.scenario], command_line)
         if refusal is not None:
             parser.error(refusal)
-        variants = len(plan.scenario.variants) + len(plan.recipes)
+        variants = len(plan.scenario.variants)
         print(f"Training {variants} variant{'s' * (variants > 1)} x {args.seeds} seeds on {plan.train.size} values, "
               f"judged on {plan.heldout.size} held-out values", file=sys.stderr)
         try:
-            result, summary, recipes = run_study(plan, args.seeds, root_seed=args.root_seed, lanes=args.lanes,
+            result, summary = run_study(plan, args.seeds, root_seed=args.root_seed, lanes=args.lanes,
                                                  progress=not args.no_progress,
                                                  store_dir=out_dir / plan.scenario.name / CHUNKS_DIR)
         except USER_ERRORS as err:
@@ -444,8 +444,7 @@ def _run_user(parser: argparse.ArgumentParser, args: argparse.Namespace, plan, c
         summary["command"] = command_line
         summary["provenance"] = provenance(command)
         lines, own_map = extra(result, summary) if extra is not None else ([], None)
-        out = write_user_report(out_dir, result, summary, plots=not args.no_plots, extra=lines, own_map=own_map,
-                                recipes=recipes)
+        out = write_user_report(out_dir, result, summary, plots=not args.no_plots, extra=lines, own_map=own_map)
         chunks = out_dir / plan.scenario.name / CHUNKS_DIR
         if os.path.lexists(chunks):
             remove_tree(chunks, inside=out_dir)

@@ -372,7 +372,6 @@ def add_user_options(parser: argparse.ArgumentParser, *, model: bool) -> None:
         model: True for ``diagnose`` (its window and activations describe the user's model).
     """
     from lstm_ar.user.io import FILLS
-    from lstm_ar.user.recipes import RECIPE_REMEDIES
     from lstm_ar.user.study import DEFAULT_EPOCHS, DEFAULT_REMEDIES, DEFAULT_WINDOWS, QUICK_EPOCHS, QUICK_SEEDS, REMEDIES
 
     data = parser.add_argument_group("the series")
@@ -415,7 +414,7 @@ def add_user_options(parser: argparse.ArgumentParser, *, model: bool) -> None:
     variants.add_argument("--remedies", default=None, metavar="default|none|LIST",
                           help=f"remedies trained beside the {'model' if model else 'windows'}: default "
                                f"({', '.join(DEFAULT_REMEDIES)}; none with --quick), none, or a comma-separated list "
-                               f"of {', '.join([*RECIPE_REMEDIES, *REMEDIES])} (direct: the direct multi-horizon head, "
+                               f"of {', '.join(list(REMEDIES))} (direct: the direct multi-horizon head, "
                                "the measured cure; with --quick at test-suite size)")
     variants.add_argument("--season", type=positive_int, default=None,
                           help="season length in steps: adds the seasonal naive reference")

@@ -264,23 +264,29 @@ def check_mode(mode: str) -> None:
 
 def rollout(params: Params, context: jax.Array, steps: int, model: ModelConfig, *,
             mode: str = "window", unroll: int = 1) -> jax.Array:
-    """Free-running rollout of a one-value head in ``mode`` ("window" or "stateful"); see
-    ``rollout_window`` / ``rollout_stateful`` (``rollouts`` covers every head).
+    """Free-running rollout in ``mode`` ("window", "stateful", or "direct" for a direct head); see
+    ``rollout_window`` / ``rollout_stateful`` / ``rollout_direct`` (``rollouts`` also samples a
+    Gaussian head).
 
     Args:
       params: one forecaster's parameters.
       context: f32[time] or f32[time, 1], real and finite.
       steps: number of predictions, a Python/numpy int >= 0.
       model: the forecaster's static configuration.
-      mode: "window" (Keras's way) or "stateful".
-      unroll: ``lax.scan`` unroll factor, an int >= 1.
+      mode: "window" (Keras's way), "stateful" or "direct".
+      unroll: ``lax.scan`` unroll factor, an int >= 1 (window and stateful modes).
 
     Returns:
       f32[steps]: the predictions following the context.
     """
     check_mode(mode)
-    if mode not in ("window", "stateful"):
-        raise ValueError(f"rollout runs the window and stateful modes; for {mode!r} use rollouts(..., config, key)")
+    if mode == "sampled":
+        raise ValueError("a Gaussian head's rollout draws samples: use rollouts(params, context, steps, config, key)")
+    if (mode == "direct") != (model.head == "direct"):
+        raise ValueError(f"a {model.head!r} head is not rolled out in mode {mode!r}: the direct mode is the direct "
+                         "head's (its block of values at once)")
+    if mode == "direct":
+        return rollout_direct(params, context, steps, model)
     if mode == "window":
         return rollout_window(params, context, steps, model, unroll=unroll)
     return rollout_stateful(params, context, steps, model, unroll=unroll)

@@ -19,7 +19,8 @@ from typing import Any
 from lstm_ar.runtime.fs import atomic_write_text
 
 SUMMARY, INDEX = "summary.json", "REPORT.md"
-# a scenario folder's files besides figures (*.png); remedies_per_seed.csv: a study's recipe remedies
+# a scenario folder's files besides figures (*.png); remedies_per_seed.csv: written by earlier versions of
+# lstm-ar study (removed with the set when a study is rewritten)
 REPORT_FILES = (SUMMARY, "report.md", "per_seed.csv", "per_seed.npz", "remedies_per_seed.csv")
 
 

@@ -110,8 +110,8 @@ def make_model_metrics(scenario: Scenario, variant: str):
     heldout = None if heldout is None else (jnp.asarray(heldout.x), jnp.asarray(heldout.y))
     test_input = jnp.asarray(test_input)[:, None]
 
-    def mse(params: Params, inputs, targets) -> jax.Array:
-        return jnp.mean(jnp.square(forecast_batch(params, inputs, model) - targets))
+    def mse(params: Params, inputs, targets) -> jax.Array:  # one step ahead: a direct head's first value
+        return jnp.mean(jnp.square(forecast_batch(params, inputs, model)[:, :1] - targets))
 
     def model_metrics(params: Params) -> dict[str, jax.Array]:
         pred = forecast(params, test_input, model)[0]

@@ -56,7 +56,7 @@ ROLLOUT_STEPS = 200  # free-running steps of a scenario without truth (recorded 
 # Scenario and variant names become folder names below --out: no "/", no leading "." (no "..", no hidden folder)
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.=+-]*$")
 NAME_RULE = "a letter or digit, then letters, digits and _ . = + - (no '/', no leading '.')"
-ROLLOUT_MODES = ("window", "stateful")
+ROLLOUT_MODES = ("window", "stateful", "direct")
 Derive = Callable[[dict], dict]
 
 
@@ -184,9 +184,10 @@ class Scenario:
           variant: one of ``variants``.
 
         Returns:
-          "window" (the default) or "stateful".
+          "window" (the default), "stateful", or "direct" (a direct head's, its default).
         """
-        return self.rollout_modes.get(variant, "window")
+        default = "direct" if self.variants[variant].model.head == "direct" else "window"
+        return self.rollout_modes.get(variant, default)
 
     @property
     def heldout_continuation(self) -> np.ndarray | None:
@@ -243,6 +244,16 @@ class Scenario:
         for variant, mode in self.rollout_modes.items():
             if mode not in ROLLOUT_MODES:
                 self._fail(f"rollout mode of {variant!r} must be one of {ROLLOUT_MODES}, got {mode!r}")
+        for variant, config in self.variants.items():
+            head, mode = config.model.head, self.rollout_modes.get(variant)
+            if head == "gaussian":
+                self._fail(f"variant {variant!r} has a Gaussian head: a scenario judges point rollouts; sampled "
+                           "rollouts are judged over seeds x noise draws (lstm_ar.study.pairs)")
+            if mode is not None and (mode == "direct") != (head == "direct"):
+                self._fail(f"variant {variant!r}: the direct rollout mode is the direct head's, got head {head!r} and "
+                           f"mode {mode!r}")
+            if head == "direct" and self.diagnostics:
+                self._fail(f"variant {variant!r} has a direct head: the diagnostics follow a fed-back rollout")
         if self.baseline is not None and self.baseline not in self.variants:
             self._fail(f"baseline {self.baseline!r} is not a variant; valid: {valid}")
         if self.series is None and self.data is None:

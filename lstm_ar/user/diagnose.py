@@ -318,7 +318,7 @@ def prepare(model: LoadedModel, data: UserSeries, n_train: int, *, scaling: str 
         season: the seasonal naive reference's season.
         backtest_origins: rolling origins.
         name: the report folder's name.
-        quick: the recipe remedies at test-suite size (``plan_study``).
+        quick: the direct head at test-suite size (``plan_study``).
 
     Returns:
         (the ``StudyPlan`` or None, the ``Diagnosis``); an ``InputError`` for anything the user can fix.

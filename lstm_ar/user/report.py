@@ -9,10 +9,10 @@ Files under ``out_dir/<name>/``: those of ``lstm_ar.report.scenario.write_scenar
   (``lstm_ar.report.answer_figures.plot_cobweb``; the retrained window-1 variants get theirs from
   the scenario's report, ``cobweb_<variant>.png``);
 * ``beats_reference.png``: P(beats the best reference) per variant, the reference the verdict
-  names, with its Wilson interval (``plot_forest``);
-* ``remedies_per_seed.csv`` (when the study ran recipe remedies, ``lstm_ar.user.recipes``): their
-  per-seed metrics, in ``per_seed.csv``'s layout (one row per (remedy, seed)); a previous run's
-  copy is removed when this run has none.
+  names, with its Wilson interval (``plot_forest``).
+
+Every remedy, the direct head included, is a variant of the scenario: its per-seed values are in
+``per_seed.csv`` with the others.
 
 ``report.md`` opens with the verdict, the notes about the data, the references and, for
 ``diagnose``, the user's model's own section, then the scenario's report. Everything is written
@@ -29,10 +29,8 @@ from collections.abc import Sequence
 import numpy as np
 
 from lstm_ar.report.markdown import markdown
-from lstm_ar.report.scenario import per_seed_csv, write_scenario
-from lstm_ar.runtime.fs import atomic_write_bytes
-from lstm_ar.study.experiment import ScenarioResult, VariantResult
-from lstm_ar.user.study import RECIPES_PER_SEED
+from lstm_ar.report.scenario import write_scenario
+from lstm_ar.study.experiment import ScenarioResult
 
 
 def user_figures(out: pathlib.Path, user: dict,
@@ -96,22 +94,13 @@ def user_markdown(summary: dict, figures: Sequence[str], extra: Sequence[str] = 
         b = v["beats_best_reference"]
         lines.append(f"| {name} | {v['words']} | {v['collapsed']}/{v['seeds']} | {v['diverged']}/{v['seeds']} | "
                      f"{b['value']:.2f} [{b['ci95'][0]:.2f}, {b['ci95'][1]:.2f}] |")
-    recipes = user.get("recipes") or {}
-    if recipes:
-        several = len(recipes) > 1
-        lines += ["", f"{'Remedies' if several else 'Remedy'} {', '.join(recipes)}: "
-                      f"{'configurations' if several else 'a configuration'} whose window and horizon follow from the data "
-                      "(lstm_ar.user.recipes), trained on the "
-                      "same seeds and judged on the same truth and backtest origins as the variants; per-seed values in "
-                      f"[{RECIPES_PER_SEED}]({RECIPES_PER_SEED}), not in the tables below."]
     lines += ["", *extra]
     return "\n".join([*lines, *body[1:]])
 
 
 def write_user_report(out_dir: str | os.PathLike, result: ScenarioResult, summary: dict, *, plots: bool = True,
                       extra: Sequence[str] = (),
-                      own_map: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
-                      recipes: dict[str, VariantResult] | None = None) -> pathlib.Path:
+                      own_map: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None) -> pathlib.Path:
     """Write the study's files to ``out_dir/<scenario>/``, replacing the previous run's as a set.
 
     Args:
@@ -121,15 +110,11 @@ def write_user_report(out_dir: str | os.PathLike, result: ScenarioResult, summar
         plots: draw the figures (needs matplotlib).
         extra: more Markdown lines for ``report.md`` (after the references).
         own_map: the user's own model's map (``user_figures``).
-        recipes: the recipe remedies' results (``lstm_ar.user.study.StudyRun.recipes``), written to
-            ``remedies_per_seed.csv``.
 
     Returns:
         The scenario's folder.
     """
     def more_files(stage: pathlib.Path, plots: bool) -> list[str]:
-        if recipes:  # a previous run's file is removed with the set when this run has none (commit_stage)
-            atomic_write_bytes(stage / RECIPES_PER_SEED, per_seed_csv(result._replace(variants=recipes)))
         return user_figures(stage, summary["user"], own_map) if plots else []
 
     return write_scenario(out_dir, result, summary, plots=plots, more_files=more_files,

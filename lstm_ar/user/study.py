@@ -8,11 +8,11 @@ training part only, ``*_raw`` metrics in the user's units), one variant per ``--
 references of ``lstm_ar.user.references`` on the same truth. Everything is checked before
 anything trains; a problem the user can fix is an ``InputError``.
 
-``--remedies`` accepts the names of two tables. ``REMEDIES``: each changes the base configuration
-(the user's, at the first ``--window``) in one way the training code supports, and runs as a
-variant of the scenario. ``lstm_ar.user.recipes.RECIPE_REMEDIES``: remedies whose window and
-horizon follow from the data (``direct``: the direct multi-horizon head), trained and judged
-beside the scenario on the same seeds, truth and backtest origins (``lstm_ar.user.recipes``).
+``--remedies`` names entries of ``REMEDIES``: each builds, from the base configuration (the
+user's, at the first ``--window``), the training length and the horizon judged, one
+configuration of the one harness, and runs as a variant of the scenario (``direct``: the direct
+multi-horizon head, whose window and horizon follow from the data; a remedy that cannot train on
+the training part is left out with a note).
 
 ``DEFAULT_REMEDIES`` are the two that helped most on the noisy sine among the remedies of the
 training code (committed ``regime`` and ``context`` results: scheduled sampling over 40 steps
@@ -22,9 +22,8 @@ cure the project measured (committed ``cure_64x16``: valid for all 200 steps on 
 study of 1,000 values at 64 seeds has to finish within 5 minutes on a 2-core CPU, and with all
 three it took 3 min 49 s even with one of the two cores busy with another job.
 
-``run_study`` trains and judges every variant over the seeds (``lstm_ar.study.experiment``), then
-the recipe remedies on the same seeds (``lstm_ar.user.recipes.run_recipes``), and adds the user's
-section to the summary (references, P(beats the best reference) per variant, the verdict of
+``run_study`` trains and judges every variant over the seeds (``lstm_ar.study.experiment``) and
+adds the user's section to the summary (references, P(beats the best reference) per variant, the verdict of
 ``lstm_ar.user.verdict``); ``lstm_ar.user.report`` writes the report folder.
 """
 
@@ -39,23 +38,36 @@ import numpy as np
 
 from lstm_ar.config import Hyper, ModelConfig, TrainConfig
 from lstm_ar.dynamics.collapse import TAIL
+from lstm_ar.study import pairs
 from lstm_ar.user.io import InputError, UserSeries
-from lstm_ar.user.recipes import RECIPE_REMEDIES, RecipeVariant, plan_recipes, run_recipes
 from lstm_ar.user.references import References, compute_references
 from lstm_ar.user.verdict import DataMeasures, flat_is_optimal, measure_variant, verdict
 
 
 class Remedy(NamedTuple):
-    """One remedy: ``words`` (what it changes), ``apply`` (base config -> the remedy's config),
-    ``rollout_mode`` ("window", or "stateful" for models trained on their own k-step rollouts)."""
+    """One remedy: ``words`` (what it changes), ``build(base, n_train, horizon) -> Built`` (the
+    remedy's config from the base config, the training length and the horizon judged),
+    ``rollout_mode`` ("window"; "stateful" for models trained on their own k-step rollouts;
+    "direct" for the direct head)."""
 
     words: str
-    apply: Callable[[TrainConfig], TrainConfig]
+    build: Callable[[TrainConfig, int, int], Built]
     rollout_mode: str = "window"
+
+
+class Built(NamedTuple):
+    """What ``Remedy.build`` gives: the config (None: it cannot train here) and a note for the user (or None)."""
+
+    config: TrainConfig | None
+    note: str | None = None
 
 
 def _model(config: TrainConfig, **changes) -> TrainConfig:
     return dataclasses.replace(config, model=dataclasses.replace(config.model, **changes))
+
+
+def _simple(apply: Callable[[TrainConfig], TrainConfig]) -> Callable[[TrainConfig, int, int], Built]:
+    return lambda base, n_train, horizon: Built(apply(base))
 
 
 def _k_step(regime: str, k: int) -> Callable[[TrainConfig], TrainConfig]:
@@ -64,17 +76,58 @@ def _k_step(regime: str, k: int) -> Callable[[TrainConfig], TrainConfig]:
     return apply
 
 
+DIRECT_WINDOW = 50  # the cure search's window (committed cure_64x16: valid for 200 steps on 1,024/1,024 pairs)
+MIN_EXAMPLES = 32  # the direct head needs at least one full batch of (window, next H values) training examples
+MAX_TARGETS = 2 ** 26  # training targets (examples x H) a direct head may hold: 256 MiB of float32
+
+
+def examples(n_train: int, window: int, horizon: int) -> int:
+    """Training examples of (``window`` values, the next ``horizon``) in ``n_train`` values
+    (``lstm_ar.data.series.example_indices``): ``n_train - window - horizon + 1`` (may be <= 0)."""
+    return n_train - window - horizon + 1
+
+
+def direct(base: TrainConfig, n_train: int, horizon: int) -> Built:
+    """The direct head: LSTM(the user's units and activations) over ``max(first window, 50)``
+    values -> Dense(horizon), the user's epochs, Keras's Adam. The window shrinks (with a note)
+    when the training part holds fewer than ``MIN_EXAMPLES`` examples; no config when not even a
+    window of 1 leaves them, or when the training targets (examples x H) exceed ``MAX_TARGETS``."""
+    wanted = max(base.model.window, DIRECT_WINDOW)
+    room = n_train - horizon + 1 - MIN_EXAMPLES  # the longest window with MIN_EXAMPLES examples
+    if room < 1:
+        return Built(None, f"remedy direct left out: a direct head over the {horizon} held-out steps needs at least "
+                           f"{horizon + MIN_EXAMPLES} training values ({MIN_EXAMPLES} examples of a window and the "
+                           f"next {horizon} values), the training part has {n_train}")
+    window = min(wanted, room)
+    targets = examples(n_train, window, horizon) * horizon
+    if targets > MAX_TARGETS:
+        return Built(None, f"remedy direct left out: {examples(n_train, window, horizon)} training examples of the "
+                           f"next {horizon} values are {targets} targets, more than the {MAX_TARGETS} it may hold in "
+                           "memory; hold out fewer values (--test-fraction or --test-from) to shorten the horizon")
+    model = dataclasses.replace(base.model, window=window, head="direct", horizon=horizon, residual=False)
+    config = TrainConfig(model=model, epochs=base.epochs, batch_size=base.batch_size)
+    note = None
+    if window < wanted:
+        note = (f"remedy direct: window reduced from {wanted} to {window}, so that the {n_train} training values hold "
+                f"{examples(n_train, window, horizon)} examples of a window and the next {horizon} values")
+    return Built(config, note)
+
+
 WARMUP = 20  # values a k-step-trained model reads before its stateful predictions (the regime experiment's)
 REMEDIES: dict[str, Remedy] = {
-    "window_50": Remedy("a context of 50 values (window 50)", lambda c: _model(c, window=50)),
-    "tanh": Remedy("the tanh cell activation", lambda c: _model(c, activation="tanh")),
+    "window_50": Remedy("a context of 50 values (window 50)", _simple(lambda c: _model(c, window=50))),
+    "tanh": Remedy("the tanh cell activation", _simple(lambda c: _model(c, activation="tanh"))),
     "scheduled_k40": Remedy(f"scheduled sampling (inverse sigmoid) over 40 stateful steps after a {WARMUP}-value "
-                            "warm-up, rolled out statefully", _k_step("scheduled_inverse_sigmoid", 40), "stateful"),
+                            "warm-up, rolled out statefully", _simple(_k_step("scheduled_inverse_sigmoid", 40)),
+                            "stateful"),
     "free_running_k40": Remedy(f"training on its own 40-step stateful rollouts after a {WARMUP}-value warm-up, rolled "
-                               "out statefully", _k_step("free_running", 40), "stateful"),
+                               "out statefully", _simple(_k_step("free_running", 40)), "stateful"),
     "clip_1": Remedy("gradient clipping at global norm 1",
-                     lambda c: dataclasses.replace(c, hyper=c.hyper._replace(global_clipnorm=1.0))),
-    "epochs_x5": Remedy("five times the epochs", lambda c: dataclasses.replace(c, epochs=5 * c.epochs)),
+                     _simple(lambda c: dataclasses.replace(c, hyper=c.hyper._replace(global_clipnorm=1.0)))),
+    "epochs_x5": Remedy("five times the epochs", _simple(lambda c: dataclasses.replace(c, epochs=5 * c.epochs))),
+    "direct": Remedy(f"a direct multi-horizon head: the LSTM reads max(your first window, {DIRECT_WINDOW}) values and a "
+                     "Dense layer outputs every held-out step at once, nothing fed back (the cure measured on the noisy "
+                     "sine)", direct, "direct"),
 }
 DEFAULT_REMEDIES = ("scheduled_k40", "window_50", "direct")  # why these: the module docstring
 DEFAULT_WINDOWS = (1, 20)
@@ -85,8 +138,7 @@ QUICK_EPOCHS = 5
 
 
 def parse_remedies(text: str) -> tuple[str, ...]:
-    """``default``, ``none`` or a comma-separated list of names from ``REMEDIES`` and
-    ``lstm_ar.user.recipes.RECIPE_REMEDIES``.
+    """``default``, ``none`` or a comma-separated list of names from ``REMEDIES``.
 
     Args:
         text: the ``--remedies`` value.
@@ -100,10 +152,10 @@ def parse_remedies(text: str) -> tuple[str, ...]:
     if text == "none":
         return ()
     names = [n.strip() for n in text.split(",") if n.strip()]
-    unknown = [n for n in names if n not in REMEDIES and n not in RECIPE_REMEDIES]
+    unknown = [n for n in names if n not in REMEDIES]
     if unknown or not names:
         raise InputError(f"--remedies: unknown remedy {', '.join(map(repr, unknown)) or repr(text)}; valid: default, none, "
-                         f"or a comma-separated list of {', '.join([*REMEDIES, *RECIPE_REMEDIES])}")
+                         f"or a comma-separated list of {', '.join(REMEDIES)}")
     return tuple(dict.fromkeys(names))
 
 
@@ -140,9 +192,8 @@ def scenario_name(column: str) -> str:
 
 class StudyPlan(NamedTuple):
     """What ``run_study`` runs: the scenario, the references on its truth, each variant's
-    description, the base config, the raw series split (``train`` and ``heldout``, user's units),
-    notes for the user (skipped remedies, data warnings) and the recipe remedies run beside the
-    scenario (``lstm_ar.user.recipes``)."""
+    description, the raw series split (``train`` and ``heldout``, user's units) and notes for the
+    user (skipped remedies, data warnings)."""
 
     scenario: object
     references: References
@@ -151,7 +202,6 @@ class StudyPlan(NamedTuple):
     heldout: np.ndarray
     notes: tuple[str, ...]
     season: int | None
-    recipes: tuple[RecipeVariant, ...] = ()
 
 
 def describe_model(m: ModelConfig) -> str:
@@ -177,7 +227,9 @@ def describe(config: TrainConfig) -> str:
         The words.
     """
     words = describe_model(config.model)
-    if not config.one_step:
+    if config.model.head == "direct":
+        words += f", direct head over {config.model.horizon} steps"
+    elif not config.one_step:
         words += f", {config.regime.replace('_', ' ')} k = {config.horizon}"
     return words
 
@@ -213,13 +265,14 @@ def plan_study(data: UserSeries, n_train: int, *, windows: Sequence[int] = DEFAU
         n_train: how many of its values train (the rest are held out and judge the rollouts).
         windows: the user's windows (variant ``window_{w}`` each; the first is the remedies' base).
         units, activation, recurrent_activation, epochs: the user's LSTM and training length.
-        remedies: names from ``REMEDIES`` and ``RECIPE_REMEDIES``.
+        remedies: names from ``REMEDIES``.
         season: the season length of the seasonal naive reference (None: none).
         backtest_origins: forecast origins over the held-out part (used once the harness has them).
         name: the report folder's name (default from the column).
         extra_variants: more variants, name -> (config, rollout mode, words) (``diagnose``: the
             user's own architecture).
-        quick: the recipe remedies at test-suite size (``lstm_ar.user.recipes.plan_recipes``).
+        quick: the direct head at test-suite size (``lstm_ar.study.pairs.quick``: window <= 5, 8 units,
+            2 epochs; it keeps its horizon).
 
     Returns:
         The ``StudyPlan``; an ``InputError`` for anything the user can fix.
@@ -235,12 +288,18 @@ def plan_study(data: UserSeries, n_train: int, *, windows: Sequence[int] = DEFAU
         raise InputError(str(err)) from None
     variants = {f"window_{w}": (_model(base, window=w), "window", describe(_model(base, window=w))) for w in windows}
     notes = list(data.notes)
-    unknown = [r for r in remedies if r not in REMEDIES and r not in RECIPE_REMEDIES]
+    unknown = [r for r in remedies if r not in REMEDIES]
     if unknown:
-        raise InputError(f"unknown remedy {', '.join(map(repr, unknown))}; valid: {', '.join([*REMEDIES, *RECIPE_REMEDIES])}")
-    for remedy in (r for r in remedies if r in REMEDIES):
+        raise InputError(f"unknown remedy {', '.join(map(repr, unknown))}; valid: {', '.join(REMEDIES)}")
+    for remedy in remedies:
         entry = REMEDIES[remedy]
-        config = entry.apply(base)
+        config, note = entry.build(base, train.shape[0], heldout.size)  # the rollout judges every held-out value
+        if note:
+            notes.append(note)
+        if config is None:
+            continue
+        if quick and entry.rollout_mode == "direct":  # test-suite size; the horizon stays
+            config = pairs.quick(pairs.Candidate(config, pairs.PLAIN)).config
         same = [n for n, (c, mode, _) in variants.items() if c == config and mode == entry.rollout_mode]
         if same:
             notes.append(f"remedy {remedy} left out: it is the same model as {same[0]}")
@@ -277,16 +336,13 @@ def plan_study(data: UserSeries, n_train: int, *, windows: Sequence[int] = DEFAU
         scenario = _with_backtest(scenario, backtest_origins)
     except (TypeError, ValueError) as err:
         raise InputError(str(err)) from None
-    recipes, recipe_notes = plan_recipes([r for r in remedies if r in RECIPE_REMEDIES], base, train.shape[0],
-                                         scenario.rollout_steps, quick_sizes=quick)
     mean, std = scenario.standardisation
     references = compute_references((train - mean) / std, scenario.truth, season=season)
     return StudyPlan(scenario=scenario, references=references, words={n: w for n, (_, _, w) in variants.items()},
-                     train=train, heldout=heldout, notes=(*notes, *recipe_notes), season=season, recipes=recipes)
+                     train=train, heldout=heldout, notes=tuple(notes), season=season)
 
 
 HONEST = ("persistence", "mean", "ar_aic")  # references that choose without seeing the truth
-RECIPES_PER_SEED = "remedies_per_seed.csv"  # the recipe remedies' per-seed metrics (``lstm_ar.user.report``)
 
 
 def judged_metric(result) -> str:
@@ -388,15 +444,13 @@ def window_one_variant(plan: StudyPlan) -> str | None:
     return next((n for n, c in sc.variants.items() if c.model.window == 1 and sc.rollout_mode(n) == "window"), None)
 
 
-def judge(result, plan: StudyPlan, recipes: dict | None = None) -> dict:
+def judge(result, plan: StudyPlan) -> dict:
     """The user's section of ``summary.json``: the data, the references, per variant P(beats the
     best reference) and the verdict's measures, and the verdict.
 
     Args:
         result: the ``ScenarioResult`` of ``plan.scenario``.
         plan: the study.
-        recipes: the recipe remedies' results (``lstm_ar.user.recipes.run_recipes``), judged as
-            the scenario's variants and listed after them.
 
     Returns:
         JSON-ready dict (``summary["user"]``).
@@ -406,10 +460,8 @@ def judge(result, plan: StudyPlan, recipes: dict | None = None) -> dict:
     data = data_measures(result, plan)
     best = data.references[data.best]
     metric = judged_metric(result)
-    words = {**plan.words, **{r.name: r.words for r in plan.recipes}}
-    judged = {**result.variants, **(recipes or {})}
-    measures = [measure_variant(n, words[n], v.metrics, judged=metric, std=data.std, best_rmse=best)
-                for n, v in judged.items()]
+    measures = [measure_variant(n, plan.words[n], v.metrics, judged=metric, std=data.std, best_rmse=best)
+                for n, v in result.variants.items()]
     lines = verdict(data, measures, window_one=window_one_variant(plan))
     number = stats.json_number
     return number({
@@ -429,32 +481,25 @@ def judge(result, plan: StudyPlan, recipes: dict | None = None) -> dict:
                               "median_rollout_rmse_raw": m.rmse,
                               "beats_best_reference": stats.rate(np.arange(m.n) < m.beats)}
                      for m in measures},
-        "recipes": {r.name: {"words": r.words, "recipe": r.recipe.describe(), "head": r.recipe.model.head,
-                             "window": r.recipe.model.window, "horizon": r.recipe.model.horizon, "units": r.recipe.model.units,
-                             "epochs": r.recipe.epochs, "per_seed": RECIPES_PER_SEED}
-                    for r in plan.recipes if r.name in judged},
     })
 
 
 class StudyRun(NamedTuple):
-    """What ``run_study`` gives: the scenario's ``ScenarioResult``, its summary with the user's
-    section under ``user``, and the recipe remedies' results (name -> ``VariantResult``)."""
+    """What ``run_study`` gives: the scenario's ``ScenarioResult`` and its summary with the user's
+    section under ``user``."""
 
     result: object
     summary: dict
-    recipes: dict
 
 
 def run_study(plan: StudyPlan, seeds: int, *, root_seed: int = 0, chunk: int | None = None, lanes: int | None = None,
               progress: bool = True, store_dir=None, resume: bool = False) -> StudyRun | None:
-    """Train and judge every variant of the plan over seeds 0..seeds-1: the scenario's, then the
-    recipe remedies' on the same seeds (``lstm_ar.user.recipes.run_recipes``).
+    """Train and judge every variant of the plan over seeds 0..seeds-1.
 
     Args:
         plan: the study (``plan_study``).
         seeds: seeds per variant.
-        root_seed, chunk, lanes, progress, store_dir, resume: see ``lstm_ar.study.experiment.run_scenario``
-            (the recipe remedies are not stored in chunks: ``resume`` reruns them).
+        root_seed, chunk, lanes, progress, store_dir, resume: see ``lstm_ar.study.experiment.run_scenario``.
 
     Returns:
         The ``StudyRun``, or None on processes other than 0 of a multi-process run.
@@ -463,10 +508,8 @@ def run_study(plan: StudyPlan, seeds: int, *, root_seed: int = 0, chunk: int | N
 
     result = run_scenario(plan.scenario, seeds, root_seed=root_seed, chunk=chunk, lanes=lanes, progress=progress,
                           store_dir=store_dir, resume=resume)
-    recipes = run_recipes(plan.scenario, plan.recipes, seeds, root_seed=root_seed, chunk=chunk, lanes=lanes,
-                          progress=progress)
-    if result is None or recipes is None:
+    if result is None:
         return None
     summary = summarise(result)
-    summary["user"] = judge(result, plan, recipes)
-    return StudyRun(result=result, summary=summary, recipes=recipes)
+    summary["user"] = judge(result, plan)
+    return StudyRun(result=result, summary=summary)
