@@ -112,6 +112,17 @@ def test_the_training_program_is_traced_once_per_shape():
         make_train(BASE, data)(KEYS[0], sequences(SERIES[:40], 3, 1))
 
 
+def test_the_rollout_is_traced_once_for_any_model_and_context(runs):
+    config = VARIANTS["direct"]
+    roll = jax.jit(chex.assert_max_traces(lambda p, c: rollouts(p, c, 12, config)["point"], n=1))
+    params = runs["direct"][0].params
+    for seed in range(2):  # other parameters, another context of the same shape: one compile
+        out = roll(jax.tree.map(lambda a, s=seed: a[s], params), jnp.asarray(SERIES) + seed)
+        chex.assert_shape(out, (12,))
+    with pytest.raises(AssertionError, match="traced > 1 times"):
+        roll(jax.tree.map(lambda a: a[0], params), jnp.asarray(SERIES[:-1]))  # another shape: a second trace
+
+
 def test_the_entry_chooses_plain_for_every_remedy():
     for name, config in VARIANTS.items():
         module = make_train(config, _data(config)).__module__

@@ -21,6 +21,7 @@ the model univariate.
 
 from __future__ import annotations
 
+import chex
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -248,12 +249,15 @@ def rollouts(params: Params, context: jax.Array, steps: int, config: TrainConfig
         if key is None:
             raise ValueError("a Gaussian head's rollout draws samples: give a key")
         paths = sample_paths(params, context, steps, model, key)
-        return {"point": jnp.median(paths, axis=0), "sample": paths[0]}
-    if mode == "direct":
-        return {"point": rollout_direct(params, context, steps, model)}
-    if mode == "stateful":
-        return {"point": rollout_stateful(params, jnp.asarray(context)[-model.window:], steps, model)}
-    return {"point": rollout_window(params, context, steps, model)}
+        out = {"point": jnp.median(paths, axis=0), "sample": paths[0]}
+    elif mode == "direct":
+        out = {"point": rollout_direct(params, context, steps, model)}
+    elif mode == "stateful":
+        out = {"point": rollout_stateful(params, jnp.asarray(context)[-model.window:], steps, model)}
+    else:
+        out = {"point": rollout_window(params, context, steps, model)}
+    chex.assert_tree_shape_prefix(out, (steps,))  # every path has the steps asked for (checked at trace time)
+    return out
 
 
 def check_mode(mode: str) -> None:

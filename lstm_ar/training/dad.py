@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import NamedTuple
 
+import chex
 import jax
 import jax.numpy as jnp
 
@@ -111,6 +112,7 @@ def dad_epoch(carry, buffer: DadBuffer, series: jax.Array, e: jax.Array, dad_key
 
     carry, _ = jax.lax.scan(minibatch, carry, (jnp.arange(-(-size // bs)), order_idx, pad_mask))
     new_x, new_y = dad_pairs(carry.params, series, jax.random.fold_in(e_key, 1), config)
+    chex.assert_equal_shape([new_x, buffer.x[0]])  # a round's pairs fill exactly one slot
     slot = e % config.dad_rounds
     buffer = DadBuffer(buffer.x.at[slot].set(new_x), buffer.y.at[slot].set(new_y), buffer.filled.at[slot].set(1.0))
     return carry, buffer

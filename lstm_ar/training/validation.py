@@ -12,6 +12,7 @@ not have is refused when ``train`` is traced (it could never take effect). Other
 
 from __future__ import annotations
 
+import chex
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -96,7 +97,9 @@ def training_arrays(data: Dataset, config: TrainConfig, n: int) -> tuple[jax.Arr
     if x.shape[0] != n:
         raise ValueError(f"this program was built for {n} training examples (make_train's data), got {x.shape[0]}: "
                          f"build another with make_train(config, data)")
-    return jnp.asarray(x, jnp.float32), jnp.asarray(y, jnp.float32)
+    x, y = jnp.asarray(x, jnp.float32), jnp.asarray(y, jnp.float32)
+    chex.assert_shape([x, y], [(n, config.model.window, 1), (n, config.horizon)])  # what the batch layout assumes
+    return x, y
 
 
 def check_hyper(hyper: Hyper, config: TrainConfig) -> None:
