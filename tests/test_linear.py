@@ -269,3 +269,15 @@ def test_one_lag_slope_matches_the_formula(noise):
         assert abs(slope - math.cos(omega)) > tolerance
     else:
         assert rho == pytest.approx(math.cos(omega), rel=1e-6)
+
+
+def test_the_host_spectral_radius_equals_the_jax_one():
+    from lstm_ar.linear.ar import companion_spectral_radius, spectral_radius_host
+
+    rng = np.random.default_rng(7)
+    for p in (1, 2, 5, 13):
+        coefs = rng.normal(0, 0.4, p).astype(np.float32)
+        np.testing.assert_allclose(spectral_radius_host(coefs), float(companion_spectral_radius(coefs)), rtol=1e-5)
+    omega = 0.3  # a noiseless sine's AR(2): roots exp(+-i omega), radius 1
+    assert abs(spectral_radius_host([2 * np.cos(omega), -1.0]) - 1.0) < 1e-9
+    assert spectral_radius_host([]) == 0.0

@@ -332,6 +332,23 @@ def companion_spectral_radius(coefs) -> jax.Array:
     return _spectral_radius(jnp.asarray(coefs, jnp.float32))
 
 
+def spectral_radius_host(coefs) -> float:
+    """``companion_spectral_radius`` on the host in float64 (numpy; no compile), for one fit's
+    report: max |root| of ``z^p - a_1 z^(p-1) - .. - a_p`` (0 for order 0). Tested equal to the
+    JAX one (``tests/test_linear.py``).
+
+    Args:
+      coefs: f[p].
+
+    Returns:
+      The spectral radius.
+    """
+    coefs = np.asarray(coefs, np.float64)
+    if coefs.size == 0:
+        return 0.0
+    return float(np.max(np.abs(np.roots(np.concatenate([[1.0], -coefs])))))
+
+
 @jax.jit
 def _spectral_radius(coefs: jax.Array) -> jax.Array:
     return jnp.max(jnp.abs(jnp.linalg.eigvals(companion_matrix(coefs)))).astype(jnp.float32)

@@ -49,7 +49,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from lstm_ar.dynamics.judge import judge_origins, judge_rollout
-from lstm_ar.linear.ar import ARFit, ar_rollout, fit_masked, lag_matrix
+from lstm_ar.linear.ar import ARFit, ar_rollout, fit_masked, lag_matrix, spectral_radius_host
 from lstm_ar.linear.direct import direct_rollout, fit_direct
 from lstm_ar.study import stats
 from lstm_ar.study.claims import diverged_as_worst
@@ -240,21 +240,6 @@ def _judge(fits: ARFit, direct, context, truth, scale, center, contexts, truths,
     return rollouts, metrics
 
 
-def spectral_radius(coefs: np.ndarray) -> float:
-    """max |eigenvalue| of the AR companion matrix (numpy; ``lstm_ar.linear.ar.companion_spectral_radius``).
-
-    Args:
-      coefs: f[p] the lag coefficients.
-
-    Returns:
-      The spectral radius.
-    """
-    coefs = np.asarray(coefs, np.float64)
-    companion = np.eye(coefs.shape[0], k=-1)
-    companion[0] = coefs
-    return float(np.max(np.abs(np.linalg.eigvals(companion))))
-
-
 def evaluate(scenario) -> LinearReferences | None:
     """Fit, roll out and judge every reference of a scenario (compiled once per shape).
 
@@ -284,7 +269,7 @@ def evaluate(scenario) -> LinearReferences | None:
     for i, name in enumerate(which.names):
         entry = {k: float(v[i]) for k, v in per.items()}
         if name.startswith("ar_"):
-            entry = {"order": int(orders[i]), "spectral_radius": spectral_radius(coefs[i]), **entry}
+            entry = {"order": int(orders[i]), "spectral_radius": spectral_radius_host(coefs[i]), **entry}
         metrics[name] = entry
     ar_names = [f"ar_{p}" for p in which.orders]
     best = None

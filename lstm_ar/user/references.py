@@ -29,6 +29,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from lstm_ar.linear.ar import spectral_radius_host
+
 MAX_AR_ORDER = 40  # largest AR order AIC compares (AR(p) tracks the noisy sine from p of about 25 upward)
 
 
@@ -163,20 +165,6 @@ def one_step_explained(fit: ARHostFit, train: np.ndarray, heldout: np.ndarray) -
         predictions = predictions + a * history[start - 1 - i:len(history) - 1 - i]
     flat = np.mean(np.square(targets - np.mean(train)))
     return float(max(0.0, 1.0 - np.mean(np.square(targets - predictions)) / flat))
-
-
-def spectral_radius_host(coefs: np.ndarray) -> float:
-    """The spectral radius of the AR companion matrix (0 for order 0).
-
-    Args:
-        coefs: f[p].
-
-    Returns:
-        max |root| of z^p - a_1 z^(p-1) - ... - a_p.
-    """
-    if len(coefs) == 0:
-        return 0.0
-    return float(np.max(np.abs(np.roots(np.concatenate([[1.0], -np.asarray(coefs, np.float64)])))))
 
 
 def compute_references(train: np.ndarray, truth: np.ndarray, *, season: int | None = None) -> References:

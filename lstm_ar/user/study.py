@@ -407,7 +407,8 @@ def data_measures(result, plan: StudyPlan) -> DataMeasures:
     Returns:
         ``DataMeasures``.
     """
-    from lstm_ar.user.references import fit_ar_host, one_step_explained, spectral_radius_host
+    from lstm_ar.linear.ar import spectral_radius_host
+    from lstm_ar.user.references import fit_ar_host, one_step_explained
 
     sc = plan.scenario
     mean, std = sc.standardisation
