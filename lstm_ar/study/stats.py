@@ -31,6 +31,8 @@ from statistics import NormalDist
 import numpy as np
 from numpy.typing import ArrayLike
 
+from lstm_ar.checks import check_int
+
 Statistic = Callable[[np.ndarray], float]
 
 
@@ -44,14 +46,6 @@ def _as_1d(x: ArrayLike, name: str = "x", dtype=np.float64) -> np.ndarray:
 def _check_level(level: float) -> None:
     if not 0.0 < level < 1.0:
         raise ValueError(f"level must be in (0, 1), got {level}")
-
-
-def _check_int(value, name: str, minimum: int) -> int:
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be an int >= {minimum}, got {value!r} of type {type(value).__name__}")
-    if value < minimum:
-        raise ValueError(f"{name} must be an int >= {minimum}, got {value}")
-    return int(value)
 
 
 def finite(x: ArrayLike) -> np.ndarray:
@@ -130,7 +124,7 @@ def bootstrap_ci(
       (low, high); one finite value v gives (v, v), none gives (nan, nan).
     """
     _check_level(level)
-    n_boot = _check_int(n_boot, "n_boot", 1)
+    n_boot = check_int(n_boot, "n_boot", 1)
     return _bootstrap(finite(x), statistic, level, n_boot, seed)
 
 
@@ -206,7 +200,7 @@ def wilson_ci(k: int, n: int, *, level: float = 0.95) -> tuple[float, float]:
       ValueError: not 0 <= k <= n, or level outside (0, 1).
     """
     _check_level(level)
-    k, n = _check_int(k, "k", 0), _check_int(n, "n", 0)
+    k, n = check_int(k, "k", 0), check_int(n, "n", 0)
     if k > n:
         raise ValueError(f"need 0 <= k <= n, got k={k}, n={n}")
     if n == 0:
@@ -272,7 +266,7 @@ def summarize(
         out.update(median=None, iqm=None, mean=None, ci95=[None, None], q25=None, q75=None)
         return out
     _check_level(level)
-    lo, hi = _bootstrap(vals, iqm, level, _check_int(n_boot, "n_boot", 1), seed)
+    lo, hi = _bootstrap(vals, iqm, level, check_int(n_boot, "n_boot", 1), seed)
     q25, median, q75 = quantiles(vals, [0.25, 0.5, 0.75])
     out.update(
         median=float(np.median(vals)) if np.isfinite(vals).all() else float(median),
