@@ -11,7 +11,7 @@ from lstm_ar.dynamics.judge import judge_origins
 from lstm_ar.dynamics.rollout import rollout
 from lstm_ar.model.forecaster import forecast, init_params
 from lstm_ar.study import backtest, references
-from lstm_ar.study.experiment import make_rollout_metrics, map_grid
+from lstm_ar.study.experiment import make_rollout_metrics, map_grid, program_inputs
 from lstm_ar.study.scenario import Scenario
 
 
@@ -74,7 +74,7 @@ def test_the_model_path_rolls_out_from_every_origin(walk, variant):
     model = walk.variants[variant].model
     mode = walk.rollout_mode(variant)
     params = init_params(jax.random.key(1), model)
-    m, _, extras = jax.jit(make_rollout_metrics(walk, variant))(params)
+    m, _, extras = jax.jit(make_rollout_metrics(walk, variant))(params, program_inputs(walk, variant))
     assert ("map_curve" in extras) == (variant == "window_1")
     if variant == "window_1":  # the learned map at map_grid, for cobweb figures
         grid = map_grid(walk)

@@ -430,3 +430,40 @@ def test_the_memory_names_stay_importable_from_sweep():
     for name in ("NotEnoughMemory", "INDEX_BYTES_PER_SEED", "MEMORY_FRACTION", "available_host_memory",
                  "memory_budget", "compiled_bytes", "bytes_per_seed", "host_bytes_needed", "check_host_memory"):
         assert getattr(sweep, name) is getattr(memory, name), name
+
+
+def test_inputs_given_at_run_time_equal_built_in_arrays_and_compile_once(tmp_path):
+    """Arrays passed as ``inputs`` give the same bits as the same arrays built into the program, and
+    a run with other arrays of the same shapes loads the program from the compilation cache."""
+    def per_seed(key, inputs):
+        noise = jax.random.normal(key, inputs["series"].shape)
+        return {"sum": jnp.sum(inputs["series"] * noise) * (1.0 / inputs["scale"]), "first": noise[0]}
+
+    first = {"series": np.linspace(0, 1, 16, dtype=np.float32), "scale": np.float32(0.3)}
+    other = {"series": np.linspace(1, 3, 16, dtype=np.float32), "scale": np.float32(0.7)}
+    cache = tmp_path / "cache"
+    with conftest_compilation_cache(cache):
+        given = run_seeds(per_seed, 6, lanes=2, progress=False, inputs=first).results
+        entries = len(list(cache.iterdir()))
+        again = run_seeds(per_seed, 6, lanes=2, progress=False, inputs=other).results
+        assert len(list(cache.iterdir())) == entries > 0  # the other arrays: the same program, from the cache
+    built_in = run_seeds(lambda key: per_seed(key, first), 6, lanes=2, progress=False).results
+    jax.tree.map(np.testing.assert_array_equal, given, built_in)
+    np.testing.assert_array_equal(given["first"], again["first"])  # same keys
+    assert not np.allclose(given["sum"], again["sum"])  # other data
+
+
+def test_a_scenario_on_another_noise_draw_reuses_its_programs(tmp_path):
+    """``run realisations`` compiles each program once: a scenario rebuilt on another noise draw
+    (other series, truth, scale) adds no entry to the compilation cache."""
+    from lstm_ar.data.realisations import realisation_seed
+    from lstm_ar.scenarios import reproduce
+    from lstm_ar.study.experiment import run_scenario
+
+    cache = tmp_path / "cache"
+    with conftest_compilation_cache(cache):
+        base = run_scenario(reproduce.activation(True), 2, progress=False, lanes=2)
+        entries = len(list(cache.iterdir()))
+        other = run_scenario(reproduce.activation(True, noise_seed=realisation_seed(1)), 2, progress=False, lanes=2)
+        assert len(list(cache.iterdir())) == entries > 0
+    assert not np.array_equal(base.variants["sigmoid"].rollouts, other.variants["sigmoid"].rollouts)

@@ -90,10 +90,13 @@ def collapse_metrics(ys: jax.Array, scale, *, threshold: float = COLLAPSE_THRESH
     if ys.ndim != 1 or ys.shape[0] < tail:
         raise ValueError(f"rollout must be f32[T] with T >= tail={tail}, got shape {ys.shape}")
     finite = jnp.all(jnp.isfinite(ys))
-    deviation = jnp.where(finite, jnp.max(jnp.abs(ys - center)) / scale, jnp.inf)
+    # times 1 / scale: what XLA makes of a division by a constant scale, so a scale given as an
+    # argument (one program for many series) computes the same bits as one built in
+    per_std = 1.0 / jnp.asarray(scale, jnp.float32)
+    deviation = jnp.where(finite, jnp.max(jnp.abs(ys - center)) * per_std, jnp.inf)
     diverged = ~finite | (deviation > bound)
     tail_values = ys[-tail:]
-    ratio = jnp.std(tail_values) / scale
+    ratio = jnp.std(tail_values) * per_std
     settle = jnp.mean(tail_values)
     near = jnp.abs(ys - settle) < threshold * scale
     # length of the trailing run of "near" steps
@@ -139,7 +142,8 @@ def map_fixed_points(f: Callable[[jax.Array], jax.Array], settle_value: jax.Arra
       ``FixedPoints`` of scalars.
     """
     grid = check_int(grid, "grid", 2)
-    if not (np.isfinite(low) and np.isfinite(high) and low < high):
+    known = not any(isinstance(v, jax.core.Tracer) for v in (low, high))  # traced: checked where it was made
+    if known and not (np.isfinite(low) and np.isfinite(high) and low < high):
         raise ValueError(f"need finite low < high, got low={low}, high={high}")
     xs = jnp.linspace(low, high, grid)
     g = jax.vmap(f)(xs) - xs

@@ -120,7 +120,8 @@ def progress_bar(total: int, desc: str = "", *, stream=None, enabled: bool = Tru
 
 
 class SeedProgram(NamedTuple):
-    """A compiled chunk: ``compiled(idx: u32[chunk] sharded) -> pytree of [chunk, ...]``."""
+    """A compiled chunk: ``compiled(idx: u32[chunk] sharded[, inputs]) -> pytree of [chunk, ...]``;
+    ``inputs``: the arrays every seed reads, on every device (None: the program takes none)."""
 
     compiled: Any
     root_seed: int
@@ -128,6 +129,23 @@ class SeedProgram(NamedTuple):
     chunk: int
     sharding: NamedSharding
     bytes_per_device: int | None  # arguments + outputs + temporaries; None if XLA cannot say
+    inputs: Any = None
+
+    def __call__(self, idx: jax.Array):
+        """The outputs of the seeds ``idx`` (``seed_indices``)."""
+        return self.compiled(idx) if self.inputs is None else self.compiled(idx, self.inputs)
+
+
+def replicated(inputs: Any, mesh: Mesh) -> Any:
+    """``inputs`` (a pytree of arrays) as global arrays held whole by every device of ``mesh``
+    (every process fills its own devices), to pass to a seed program."""
+    sharding = NamedSharding(mesh, P())
+
+    def put(a):
+        host = np.asarray(a)
+        return jax.make_array_from_callback(host.shape, sharding, lambda index: host[index])
+
+    return jax.tree.map(put, inputs)
 
 
 class Sweep(NamedTuple):
@@ -147,11 +165,14 @@ class Sweep(NamedTuple):
 
 
 def lower_seed_program(per_seed: Callable, *, root_seed: int, lanes: int, chunk: int,
-                       mesh: Mesh | None = None) -> tuple[jax.stages.Lowered, NamedSharding]:
+                       mesh: Mesh | None = None, inputs: Any = None) -> tuple[jax.stages.Lowered, NamedSharding]:
     """Trace and lower ``per_seed`` for chunks of ``chunk`` seed indices over ``mesh`` (not compiled).
 
     Args:
-      per_seed: one seed's key -> pytree of arrays.
+      per_seed: one seed's key -> pytree of arrays; with ``inputs``, ``per_seed(key, inputs)``.
+      inputs: None, or a pytree of arrays every seed reads, given to the program when it runs
+        (replicated on every device) rather than built into it: programs that differ only in
+        these arrays (e.g. noise realisations of a series) are one program, compiled once.
       root_seed: seed i's key is ``fold_in(key(root_seed), i)``; in [0, 2**32).
       lanes: seeds vmapped at once per device.
       chunk: seeds per call, a multiple of lanes x devices.
@@ -165,33 +186,42 @@ def lower_seed_program(per_seed: Callable, *, root_seed: int, lanes: int, chunk:
     if chunk % (lanes * mesh.size):
         raise ValueError(f"chunk {chunk} must be a multiple of lanes x devices = {lanes} x {mesh.size}")
 
-    def device_fn(idx: jax.Array):  # u32[chunk / devices]: this device's seeds, whole blocks
+    def device_fn(idx: jax.Array, *args):  # u32[chunk / devices]: this device's seeds, whole blocks
         keys = jax.vmap(lambda i: jax.random.fold_in(jax.random.key(root), i))(idx)
-        out = jax.lax.map(jax.vmap(per_seed), keys.reshape(-1, lanes))  # [blocks, lanes, ...]
+        one = per_seed if not args else (lambda key: per_seed(key, args[0]))
+        out = jax.lax.map(jax.vmap(one), keys.reshape(-1, lanes))  # [blocks, lanes, ...]
         return jax.tree.map(lambda a: a.reshape(-1, *a.shape[2:]), out)
 
     spec = P(distributed.SEED_AXIS)
     sharding = NamedSharding(mesh, spec)
-    fn = jax.jit(jax.shard_map(device_fn, mesh=mesh, in_specs=spec, out_specs=spec, check_vma=False))
-    return fn.lower(jax.ShapeDtypeStruct((chunk,), jnp.uint32, sharding=sharding)), sharding
+    seeds = jax.ShapeDtypeStruct((chunk,), jnp.uint32, sharding=sharding)
+    if inputs is None:
+        fn = jax.jit(jax.shard_map(device_fn, mesh=mesh, in_specs=spec, out_specs=spec, check_vma=False))
+        return fn.lower(seeds), sharding
+    fn = jax.jit(jax.shard_map(device_fn, mesh=mesh, in_specs=(spec, P()), out_specs=spec, check_vma=False))
+    whole = NamedSharding(mesh, P())
+    shapes = jax.tree.map(lambda a: jax.ShapeDtypeStruct(np.shape(a), np.asarray(a).dtype, sharding=whole), inputs)
+    return fn.lower(seeds, shapes), sharding
 
 
 def compile_seed_program(per_seed: Callable, *, root_seed: int, lanes: int, chunk: int,
-                         mesh: Mesh | None = None) -> SeedProgram:
+                         mesh: Mesh | None = None, inputs: Any = None) -> SeedProgram:
     """Compile ``per_seed`` for chunks of ``chunk`` seed indices laid over ``mesh`` (default: all devices).
 
     Args: as ``lower_seed_program``.
 
     Returns:
-      The ``SeedProgram``.
+      The ``SeedProgram`` (call it with ``seed_indices``).
     """
-    lowered, sharding = lower_seed_program(per_seed, root_seed=root_seed, lanes=lanes, chunk=chunk, mesh=mesh)
-    return _compile(lowered, int(root_seed), lanes, chunk, sharding)
+    mesh = distributed.seed_mesh() if mesh is None else mesh
+    lowered, sharding = lower_seed_program(per_seed, root_seed=root_seed, lanes=lanes, chunk=chunk, mesh=mesh,
+                                           inputs=inputs)
+    return _compile(lowered, int(root_seed), lanes, chunk, sharding, None if inputs is None else replicated(inputs, mesh))
 
 
-def _compile(lowered, root_seed: int, lanes: int, chunk: int, sharding: NamedSharding) -> SeedProgram:
+def _compile(lowered, root_seed: int, lanes: int, chunk: int, sharding: NamedSharding, inputs: Any = None) -> SeedProgram:
     compiled = lowered.compile()
-    return SeedProgram(compiled, root_seed, lanes, chunk, sharding, compiled_bytes(compiled))
+    return SeedProgram(compiled, root_seed, lanes, chunk, sharding, compiled_bytes(compiled), inputs)
 
 
 def default_lanes(n_seeds: int, max_lanes: int | None = None) -> int:
@@ -242,7 +272,8 @@ def cpu_cap(max_lanes: int | None, mesh: Mesh) -> int | None:
 
 
 def plan_program(per_seed: Callable, n_seeds: int, *, root_seed: int, lanes: int | None, chunk: int | None,
-                 budget: int, mesh: Mesh, host_memory: int | None = None, max_lanes: int | None = None) -> SeedProgram:
+                 budget: int, mesh: Mesh, host_memory: int | None = None, max_lanes: int | None = None,
+                 inputs: Any = None) -> SeedProgram:
     """Choose lanes and chunk, compile, and check the chunk's memory against ``budget`` per device.
 
     A default ``lanes`` over budget shrinks (to the power of two the measured bytes allow, at
@@ -251,7 +282,7 @@ def plan_program(per_seed: Callable, n_seeds: int, *, root_seed: int, lanes: int
     first checked against it (``check_host_memory``), after tracing and before compiling.
 
     Args:
-      per_seed, root_seed: as ``lower_seed_program``.
+      per_seed, root_seed, inputs: as ``lower_seed_program``.
       n_seeds: seeds to run.
       lanes, chunk: as asked (None: choose).
       budget: bytes per device a chunk may use.
@@ -269,10 +300,12 @@ def plan_program(per_seed: Callable, n_seeds: int, *, root_seed: int, lanes: int
         size = min(-(-(chunk or step) // step), -(-n_seeds // step)) * step
         if -(-n_seeds // size) * size > SEED_LIMIT:
             raise ValueError(f"{n_seeds} seeds padded to chunks of {size} pass seed index 2**32 - 1: run fewer seeds")
-        lowered, sharding = lower_seed_program(per_seed, root_seed=root_seed, lanes=lanes, chunk=size, mesh=mesh)
+        lowered, sharding = lower_seed_program(per_seed, root_seed=root_seed, lanes=lanes, chunk=size, mesh=mesh,
+                                               inputs=inputs)
         if host_memory is not None:
             check_host_memory(bytes_per_seed(lowered.out_info), n_seeds, size, host_memory)
-        program = _compile(lowered, int(root_seed), lanes, size, sharding)
+        program = _compile(lowered, int(root_seed), lanes, size, sharding,
+                           None if inputs is None else replicated(inputs, mesh))
         used = program.bytes_per_device
         if used is None or used <= budget:
             if host_memory is not None and used is not None and devices_on_host(mesh):
@@ -314,10 +347,10 @@ def _resume(store: ChunkStore, program: SeedProgram, results: list, shapes: list
     return min(start, n_seeds)
 
 
-def run_seeds(per_seed: Callable[[jax.Array], Any], n_seeds: int, *, root_seed: int = 0,
+def run_seeds(per_seed: Callable[..., Any], n_seeds: int, *, root_seed: int = 0,
               chunk: int | None = None, lanes: int | None = None, desc: str = "", progress: bool = True,
               store: ChunkStore | None = None, budget: int | None = None,
-              host_memory: int | None = None, max_lanes: int | None = None) -> Sweep:
+              host_memory: int | None = None, max_lanes: int | None = None, inputs: Any = None) -> Sweep:
     """``per_seed(key)`` for seeds 0..n_seeds-1 over all devices; see the module docstring.
 
     Every argument is checked before anything is traced, and the outputs' host memory before
@@ -338,6 +371,9 @@ def run_seeds(per_seed: Callable[[jax.Array], Any], n_seeds: int, *, root_seed: 
         over processes).
       max_lanes: on CPU devices, the most lanes a default ``lanes`` may have (``cache_lanes``);
         ignored on accelerators and when ``lanes`` is given.
+      inputs: None, or arrays every seed reads, passed to ``per_seed(key, inputs)`` when the
+        program runs (``lower_seed_program``): the same program then serves other arrays of the
+        same shapes, compiled once (or loaded from the persistent compilation cache).
 
     Returns:
       A ``Sweep``; its ``results`` leaves are numpy arrays ``[n_seeds, ...]`` on process 0.
@@ -369,7 +405,7 @@ def run_seeds(per_seed: Callable[[jax.Array], Any], n_seeds: int, *, root_seed: 
     host_memory = int(distributed.min_over_processes(available_host_memory() if host_memory is None else host_memory))
     max_lanes = cpu_cap(max_lanes, mesh)
     program = plan_program(per_seed, n_seeds, root_seed=root_seed, lanes=lanes, chunk=chunk, budget=budget,
-                           mesh=mesh, host_memory=host_memory, max_lanes=max_lanes)
+                           mesh=mesh, host_memory=host_memory, max_lanes=max_lanes, inputs=inputs)
     if lanes is None and program.lanes < default_lanes(n_seeds, max_lanes) and writer:
         sys.stderr.write(f"{desc or 'sweep'}: {default_lanes(n_seeds, max_lanes)} lanes exceed the memory budget of "
                          f"{budget / 2**20:.0f} MiB per device; using {program.lanes} (results differ from the "
@@ -389,7 +425,7 @@ def run_seeds(per_seed: Callable[[jax.Array], Any], n_seeds: int, *, root_seed: 
         raise error if error is not None else RuntimeError("process 0 could not open its chunk store (see its log)")
     with progress_bar(n_seeds, desc, enabled=progress and writer, done=start) as bar:
         for lo in range(start, n_seeds, program.chunk):
-            out = jax.tree.leaves(distributed.gather(program.compiled(seed_indices(lo, program))))
+            out = jax.tree.leaves(distributed.gather(program(seed_indices(lo, program))))
             if writer:
                 if store is not None:
                     store.save(lo, out)

@@ -26,6 +26,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from lstm_ar.config import DROPOUT_SITES, Hyper, TrainConfig, resolve_dropout_sites, validate_hyper
+from lstm_ar.data.series import Dataset
 from lstm_ar.dynamics import stability as diagnostics
 from lstm_ar.dynamics.collapse import COLLAPSE_THRESHOLD, DIVERGENCE_BOUND, VALID_TOLERANCE, map_fixed_points
 from lstm_ar.dynamics.judge import judge_origins, judge_rollout
@@ -92,6 +93,38 @@ def has_map_curve(scenario: Scenario, variant: str) -> bool:
     return scenario.variants[variant].model.window == 1 and scenario.rollout_mode(variant) == "window"
 
 
+def program_inputs(scenario: Scenario, variant: str) -> dict[str, np.ndarray]:
+    """The arrays a variant's seed program reads, passed to it when it runs rather than built
+    into it (``lstm_ar.runtime.sweep.run_seeds``'s ``inputs``): scenarios that differ only in them
+    (the same experiment on another noise realisation of its series) share one compiled program.
+
+    Args:
+      scenario: the scenario.
+      variant: the variant whose model, data and rollout are read (a training group's first).
+
+    Returns:
+      name -> numpy array: the training data, the one-step data and held-out data, the test input
+      and target, the rollout context and truth, the backtest contexts and truths, the map grid
+      and range, and the training series' std (``scale``) and mean (``center``).
+    """
+    data = scenario.training_data(variant)
+    one_step, heldout, test_input = scenario.inputs(variant)
+    f32 = lambda a: np.asarray(a, np.float32)  # noqa: E731
+    out = {"x": f32(data.x), "y": f32(data.y), "one_step_x": f32(one_step.x), "one_step_y": f32(one_step.y),
+           "test_input": f32(test_input)[:, None], "test_target": f32(scenario.test_target),
+           "context": f32(scenario.context), "scale": f32(scenario.scale), "center": f32(scenario.center),
+           "grid": map_grid(scenario), "map_range": f32(scenario.map_range)}
+    if heldout is not None:
+        out.update(heldout_x=f32(heldout.x), heldout_y=f32(heldout.y))
+    if scenario.truth is not None:
+        out["truth"] = f32(scenario.truth[:scenario.rollout_steps])
+    backtest = scenario.backtest()
+    if backtest is not None:  # every mode reads the last `window` values before each origin
+        out.update(origin_contexts=f32(backtest.contexts(scenario.variants[variant].model.window)),
+                   origin_truths=f32(backtest.truths()))
+    return out
+
+
 def make_model_metrics(scenario: Scenario, variant: str):
     """The metrics that depend on the trained model only, not on how it is rolled out.
 
@@ -100,25 +133,22 @@ def make_model_metrics(scenario: Scenario, variant: str):
       variant: the variant whose model and data to use.
 
     Returns:
-      ``model_metrics(params) -> {name: f32[]}``: one-step MSEs (training, held-out), the
-      prediction at the test input and its error, probes f(x), and with diagnostics the input
-      gradients ``grad_k{k}``.
+      ``model_metrics(params, inputs) -> {name: f32[]}`` (``inputs``: ``program_inputs``): one-step
+      MSEs (training, held-out), the prediction at the test input and its error, probes f(x),
+      and with diagnostics the input gradients ``grad_k{k}``.
     """
     model = scenario.variants[variant].model
-    data, heldout, test_input = scenario.inputs(variant)
-    x, y = jnp.asarray(data.x), jnp.asarray(data.y)
-    heldout = None if heldout is None else (jnp.asarray(heldout.x), jnp.asarray(heldout.y))
-    test_input = jnp.asarray(test_input)[:, None]
 
     def mse(params: Params, inputs, targets) -> jax.Array:  # one step ahead: a direct head's first value
         return jnp.mean(jnp.square(forecast_batch(params, inputs, model)[:, :1] - targets))
 
-    def model_metrics(params: Params) -> dict[str, jax.Array]:
+    def model_metrics(params: Params, inputs: dict) -> dict[str, jax.Array]:
+        test_input = inputs["test_input"]
         pred = forecast(params, test_input, model)[0]
-        m = {"train_mse": mse(params, x, y), "seed_prediction": pred,
-             "seed_prediction_error": jnp.abs(pred - scenario.test_target)}
-        if heldout is not None:
-            m["heldout_mse"] = mse(params, *heldout)
+        m = {"train_mse": mse(params, inputs["one_step_x"], inputs["one_step_y"]), "seed_prediction": pred,
+             "seed_prediction_error": jnp.abs(pred - inputs["test_target"])}
+        if "heldout_x" in inputs:
+            m["heldout_mse"] = mse(params, inputs["heldout_x"], inputs["heldout_y"])
         for p in scenario.probes:
             m[f"f({p:g})"] = forecast(params, jnp.full((1, 1), p, jnp.float32), model)[0]
         if scenario.diagnostics:  # |d prediction / d input k steps back| at the article's test input
@@ -137,32 +167,29 @@ def make_rollout_metrics(scenario: Scenario, variant: str):
       variant: the variant whose model and rollout mode to use.
 
     Returns:
-      ``rollout_metrics(params) -> ({name: f32[]}, rollout f32[rollout_steps], extras)``: collapse
-      metrics, errors against the truth, the backtest metrics, the fixed points of a window-1 map,
-      diagnostics; ``extras`` is ``{"map_curve": f32[MAP_GRID]}`` for a window-1 map, else ``{}``.
+      ``rollout_metrics(params, inputs) -> ({name: f32[]}, rollout f32[rollout_steps], extras)``
+      (``inputs``: ``program_inputs``): collapse metrics, errors against the truth, the backtest
+      metrics, the fixed points of a window-1 map, diagnostics; ``extras`` is
+      ``{"map_curve": f32[MAP_GRID]}`` for a window-1 map, else ``{}``.
     """
     model = scenario.variants[variant].model
     mode = scenario.rollout_mode(variant)
-    context = jnp.asarray(scenario.context)
-    if mode == "stateful":  # warm up over as many values as the model was trained on
-        context = context[-model.window:]
     backtest = scenario.backtest()
-    if backtest is not None:  # both modes read the last `window` values before each origin
-        origin_contexts = jnp.asarray(backtest.contexts(model.window))
-        origin_truths = jnp.asarray(backtest.truths())
-    grid = jnp.asarray(map_grid(scenario))
 
-    def rollout_metrics(params: Params):
+    def rollout_metrics(params: Params, inputs: dict):
+        context, scale, center = inputs["context"], inputs["scale"], inputs["center"]
+        if mode == "stateful":  # warm up over as many values as the model was trained on
+            context = context[-model.window:]
         if scenario.diagnostics:  # the rollout and its diagnostics in one scan (bit-identical to three passes)
             walked = diagnostics.rollout_with_diagnostics(params, context, scenario.rollout_steps, model, mode=mode)
             ys = walked.ys
         else:
             ys = rollout(params, context, scenario.rollout_steps, model, mode=mode)
-        truth = None if scenario.truth is None else jnp.asarray(scenario.truth[:scenario.rollout_steps])
-        m = judge_rollout(ys, truth, scenario.scale, scenario.center)
+        m = judge_rollout(ys, inputs.get("truth"), scale, center)
         if backtest is not None:
-            origin_ys = jax.vmap(lambda c: rollout(params, c, backtest.horizon, model, mode=mode))(origin_contexts)
-            judged = judge_origins(origin_ys, origin_truths, scenario.scale, scenario.center)
+            origin_ys = jax.vmap(lambda c: rollout(params, c, backtest.horizon, model, mode=mode))(
+                inputs["origin_contexts"])
+            judged = judge_origins(origin_ys, inputs["origin_truths"], scale, center)
             m.update({name: judged[name] for name in BACKTEST})
         if scenario.diagnostics:
             m["lyapunov"] = walked.lyapunov
@@ -173,13 +200,13 @@ def make_rollout_metrics(scenario: Scenario, variant: str):
                          contraction_fraction=jnp.mean((rho < 1.0).astype(jnp.float32)))
         if model.window == 1 and mode == "window":
             scalar_map = lambda v: forecast(params, v.reshape(1, 1), model)[0]  # noqa: E731
-            fp = map_fixed_points(scalar_map, m["settle_value"], low=scenario.map_range[0],
-                                  high=scenario.map_range[1])
+            fp = map_fixed_points(scalar_map, m["settle_value"], low=inputs["map_range"][0],
+                                  high=inputs["map_range"][1])
             m.update(n_fixed_points=fp.count, settle_slope=fp.settle_slope,
                      abs_settle_slope=jnp.abs(fp.settle_slope), settle_residual=fp.settle_residual)
         extras = {}
         if has_map_curve(scenario, variant):
-            extras["map_curve"] = jax.vmap(lambda v: forecast(params, v.reshape(1, 1), model)[0])(grid)
+            extras["map_curve"] = jax.vmap(lambda v: forecast(params, v.reshape(1, 1), model)[0])(inputs["grid"])
         return m, ys, extras
 
     return rollout_metrics
@@ -281,24 +308,24 @@ def run_group(scenario: Scenario, subgroups: Sequence[Sequence[str]], n_seeds: i
         hypers = jax.tree.map(lambda *v: np.asarray(v, np.float32),
                               *[scenario.variants[g[0]].hyper for g in subgroups])
         validate_hyper(hypers, dropout_sites=config.dropout_sites, noisy_inputs=config.noisy_inputs)
-    data = scenario.training_data(names[0])
-    train = make_train(config, data)
-    model_metrics = make_model_metrics(scenario, names[0])  # same model and data for all
+    inputs = program_inputs(scenario, names[0])  # same model and data for all; passed when the program runs
+    train = make_train(config, Dataset(inputs["x"], inputs["y"]))
+    model_metrics = make_model_metrics(scenario, names[0])
     modes = {scenario.rollout_mode(n): make_rollout_metrics(scenario, n) for n in names}
 
-    def evaluate(result: TrainResult):
-        shared = model_metrics(result.params)
-        return {mode: rollout_metrics(result.params) for mode, rollout_metrics in modes.items()}, shared
+    def evaluate(result: TrainResult, inputs: dict):
+        shared = model_metrics(result.params, inputs)
+        return {mode: rollout_metrics(result.params, inputs) for mode, rollout_metrics in modes.items()}, shared
 
     if len(subgroups) == 1:
-        def per_seed(key: jax.Array):
-            result = train(key, data)
-            return evaluate(result), result.epoch_loss
+        def per_seed(key: jax.Array, inputs: dict):
+            result = train(key, Dataset(inputs["x"], inputs["y"]))
+            return evaluate(result, inputs), result.epoch_loss
     else:
-        def per_seed(key: jax.Array):
+        def per_seed(key: jax.Array, inputs: dict):
             def one(hyper):
-                result = train(key, data, hyper)
-                return evaluate(result), result.epoch_loss
+                result = train(key, Dataset(inputs["x"], inputs["y"]), hyper)
+                return evaluate(result, inputs), result.epoch_loss
             return jax.vmap(one)(hypers)
 
     desc = f"{scenario.name}/{names[0]}" + (f" (+{len(names) - 1})" if len(names) > 1 else "")
@@ -307,7 +334,7 @@ def run_group(scenario: Scenario, subgroups: Sequence[Sequence[str]], n_seeds: i
                                                       group_identity(scenario, subgroups), resume=resume,
                                                       inside=pathlib.Path(store_dir).parent)
     sweep = run_seeds(per_seed, n_seeds, root_seed=root_seed, chunk=chunk, lanes=lanes, desc=desc,
-                      progress=progress, store=store, max_lanes=group_max_lanes(config, len(subgroups)))
+                      progress=progress, store=store, max_lanes=group_max_lanes(config, len(subgroups)), inputs=inputs)
     if sweep.results is None:
         return None, sweep.describe()
     (per_mode, shared), epoch_loss = sweep.results
