@@ -25,9 +25,6 @@ import jax.numpy as jnp
 
 from lstm_ar.dynamics.collapse import DIVERGENCE_BOUND, TAIL, VALID_TOLERANCE, collapse_metrics, valid_horizon
 
-BACKTEST_METRICS = ("backtest_rmse", "backtest_valid_horizon", "backtest_valid_full_rate", "backtest_collapse_rate",
-                    "backtest_diverged_rate")
-
 
 def judge_rollout(ys: jax.Array, truth: jax.Array | None, scale, center=0.0, *,
                   bound: float = DIVERGENCE_BOUND) -> dict[str, jax.Array]:
