@@ -77,12 +77,9 @@ def main(argv: Sequence[str] | None = None, *, prog: str = "lstm-ar run cause") 
     parser = build_parser(prog)
     args = parser.parse_args(argv)
     check_arguments(parser, args)
-    from lstm_ar.runtime import compile_cache
-    from lstm_ar.runtime.provenance import recorded_words
-    from lstm_ar.scenarios.custom import command_line, run_locked
+    from lstm_ar.scenarios.custom import begin, run_locked
 
-    compile_cache.configure(args)  # before anything compiles
-    command = command_line(prog, recorded_words(argv))
+    command = begin(args, prog, argv)  # the compilation cache set before anything compiles
     return run_locked(parser, args.out, command, lambda out: run(args, out, command), devices=args.seeds)
 
 

@@ -107,16 +107,12 @@ def main(argv: Sequence[str] | None = None, *, prog: str = "lstm-ar run cure") -
     args = parser.parse_args(argv)
     names = check_arguments(parser, args)
 
-    from lstm_ar.scenarios.custom import command_line, run_locked
+    from lstm_ar.scenarios.custom import begin, run_locked
 
     # Without --lanes each candidate's blocks are sized to the CPU caches (``search.cache_layout``: a
     # window-50 recipe trains one seed x 4 realisations per block), so every core gets blocks.
     lanes = args.lanes
-    from lstm_ar.runtime import compile_cache
-    from lstm_ar.runtime.provenance import recorded_words
-
-    compile_cache.configure(args)  # before anything compiles
-    command = command_line(prog, recorded_words(argv))
+    command = begin(args, prog, argv)  # the compilation cache set before anything compiles
     return run_locked(parser, args.out, command, lambda out: run(args, names, out, lanes, command),
                       devices=args.seeds if lanes is None else -(-args.seeds // lanes))
 

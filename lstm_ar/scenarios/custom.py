@@ -1,7 +1,8 @@
-"""What the custom experiments (``cause``, ``cure``, ``transfer``, ``realisations``) share: the CPU
-devices, the command line as recorded, and the output folder locked for the run.
+"""What the custom experiments (``cause``, ``cure``, ``transfer``, ``realisations``) share: the
+compilation cache and the command line as recorded (``begin``), the CPU devices, and the output
+folder locked for the run.
 
-Each of them parses and checks its own arguments before any compute, then calls ``run_locked``,
+Each of them parses and checks its own arguments before any compute, calls ``begin``, then ``run_locked``,
 which makes the CPU backend ``devices`` devices (before JAX computes anything), takes the lock on
 ``--out`` and runs the body; a locked folder or a path that would leave it is a usage error (exit 2).
 """
@@ -10,13 +11,18 @@ from __future__ import annotations
 
 import argparse
 import pathlib
-import shlex
 from collections.abc import Callable, Sequence
 
 
-def command_line(prog: str, argv: Sequence[str]) -> str:
-    """The command as it is recorded in summary.json: the program, then the quoted arguments."""
-    return " ".join([prog, *map(shlex.quote, argv)])
+def begin(args: argparse.Namespace, prog: str, argv: Sequence[str]) -> str:
+    """Turn the compilation cache on or off as ``args`` say (before anything compiles) and return
+    the command as recorded in summary.json: the program, then the quoted arguments, paths as
+    ``lstm_ar.runtime.provenance.command_text`` records them."""
+    from lstm_ar.runtime import compile_cache
+    from lstm_ar.runtime.provenance import command_text
+
+    compile_cache.configure(args)
+    return command_text([prog, *argv])
 
 
 def run_locked(parser: argparse.ArgumentParser, out: str | pathlib.Path, command: str,

@@ -48,12 +48,9 @@ def main(argv: Sequence[str] | None = None, *, prog: str = "lstm-ar run realisat
         parser.error(f"--seeds and --realisations must be >= 1, got {args.seeds} and {args.realisations}")
     args.out = args.out or f"experiments/results/realisations_{args.seeds}x{args.realisations}" + (
         "_quick" if args.quick else "")
-    from lstm_ar.runtime import compile_cache
-    from lstm_ar.runtime.provenance import recorded_words
-    from lstm_ar.scenarios.custom import command_line, run_locked
+    from lstm_ar.scenarios.custom import begin, run_locked
 
-    compile_cache.configure(args)  # before anything compiles
-    command = command_line(prog, recorded_words(argv))
+    command = begin(args, prog, argv)  # the compilation cache set before anything compiles
     from lstm_ar.runtime.sweep import default_lanes
 
     # blocks of at most 32 seeds, a device (core) each: seed i's results equal a 32-seed run's

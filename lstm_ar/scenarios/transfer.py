@@ -53,12 +53,9 @@ def main(argv: Sequence[str] | None = None, *, prog: str = "lstm-ar run transfer
     if bad or not series or not recipes:
         parser.error(f"unknown series or recipe {bad}; series: {', '.join(SERIES)}; recipes: {', '.join(CANDIDATES)}")
     args.out = args.out or f"experiments/results/transfer_{args.seeds}" + ("_quick" if args.quick else "")
-    from lstm_ar.runtime import compile_cache
-    from lstm_ar.runtime.provenance import recorded_words
-    from lstm_ar.scenarios.custom import command_line, run_locked
+    from lstm_ar.scenarios.custom import begin, run_locked
 
-    compile_cache.configure(args)  # before anything compiles
-    command = command_line(prog, recorded_words(argv))
+    command = begin(args, prog, argv)  # the compilation cache set before anything compiles
     from lstm_ar.data.real import load_series
     from lstm_ar.study.recipe_backtest import make_backtest
 

@@ -103,17 +103,20 @@ def program_inputs(scenario: Scenario, variant: str) -> dict[str, np.ndarray]:
       variant: the variant whose model, data and rollout are read (a training group's first).
 
     Returns:
-      name -> numpy array: the training data, the one-step data and held-out data, the test input
+      name -> numpy array: the training data (and, for k-step training, the one-step windows the
+      one-step errors read), the held-out data, the test input
       and target, the rollout context and truth, the backtest contexts and truths, the map grid
       and range, and the training series' std (``scale``) and mean (``center``).
     """
     data = scenario.training_data(variant)
     one_step, heldout, test_input = scenario.inputs(variant)
     f32 = lambda a: np.asarray(a, np.float32)  # noqa: E731
-    out = {"x": f32(data.x), "y": f32(data.y), "one_step_x": f32(one_step.x), "one_step_y": f32(one_step.y),
-           "test_input": f32(test_input)[:, None], "test_target": f32(scenario.test_target),
+    out = {"x": f32(data.x), "y": f32(data.y), "test_input": f32(test_input)[:, None],
+           "test_target": f32(scenario.test_target),
            "context": f32(scenario.context), "scale": f32(scenario.scale), "center": f32(scenario.center),
            "grid": map_grid(scenario), "map_range": f32(scenario.map_range)}
+    if not scenario.variants[variant].one_step:  # one-step training data are the one-step errors' own
+        out.update(one_step_x=f32(one_step.x), one_step_y=f32(one_step.y))
     if heldout is not None:
         out.update(heldout_x=f32(heldout.x), heldout_y=f32(heldout.y))
     if scenario.truth is not None:
@@ -145,7 +148,8 @@ def make_model_metrics(scenario: Scenario, variant: str):
     def model_metrics(params: Params, inputs: dict) -> dict[str, jax.Array]:
         test_input = inputs["test_input"]
         pred = forecast(params, test_input, model)[0]
-        m = {"train_mse": mse(params, inputs["one_step_x"], inputs["one_step_y"]), "seed_prediction": pred,
+        one_step = ("x", "y") if "one_step_x" not in inputs else ("one_step_x", "one_step_y")  # program_inputs
+        m = {"train_mse": mse(params, *(inputs[k] for k in one_step)), "seed_prediction": pred,
              "seed_prediction_error": jnp.abs(pred - inputs["test_target"])}
         if "heldout_x" in inputs:
             m["heldout_mse"] = mse(params, inputs["heldout_x"], inputs["heldout_y"])

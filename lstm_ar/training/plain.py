@@ -194,12 +194,13 @@ def make_train(config: TrainConfig, data: Dataset) -> Callable[..., TrainResult]
         tx = make_optimizer(config, hyper)
         params = init_params(init_key, config.model)
 
-        def sgd(carry: TrainCarry, xb, yb, mask, e, b, step) -> tuple[TrainCarry, jax.Array]:
-            """One Adam step on a batch: b numbers the epoch's batches (keys), step the global step (schedules)."""
-            masks, coin_keys = draw_batch(jax.random.fold_in(jax.random.fold_in(dropout_key, e), b),
-                                          config.batch_size, config, hyper)
+        def sgd(carry: TrainCarry, xb, yb, mask, epoch_keys, b, step) -> tuple[TrainCarry, jax.Array]:
+            """One Adam step on a batch: epoch_keys the epoch's (dropout, noise) keys, b numbers the
+            epoch's batches (keys), step the global step (schedules)."""
+            epoch_dropout, epoch_noise = epoch_keys
+            masks, coin_keys = draw_batch(jax.random.fold_in(epoch_dropout, b), config.batch_size, config, hyper)
             if config.noisy_inputs:
-                noise = jax.random.normal(jax.random.fold_in(jax.random.fold_in(noise_key, e), b), xb.shape, xb.dtype)
+                noise = jax.random.normal(jax.random.fold_in(epoch_noise, b), xb.shape, xb.dtype)
                 xb = xb + hyper.input_noise * noise
             teacher_prob = teacher_probability(config.regime, step, total_steps)
             weights = curriculum_weights(config.horizon, config.curriculum, step / total_steps)
@@ -208,10 +209,11 @@ def make_train(config: TrainConfig, data: Dataset) -> Callable[..., TrainResult]
 
         def epoch(carry: EpochCarry, e: jax.Array):
             idx, mask = batch_indices(jax.random.fold_in(shuffle_key, e), n, config.batch_size, config.shuffle)
+            epoch_keys = (jax.random.fold_in(dropout_key, e), jax.random.fold_in(noise_key, e))  # once per epoch
 
             def minibatch(carry: TrainCarry, inputs):
                 b, batch_idx, batch_mask = inputs
-                return sgd(carry, x[batch_idx], y[batch_idx], batch_mask, e, b, e * steps + b)
+                return sgd(carry, x[batch_idx], y[batch_idx], batch_mask, epoch_keys, b, e * steps + b)
 
             train_carry, losses = jax.lax.scan(minibatch, carry.train, (jnp.arange(steps), idx, mask),
                                                unroll=MINIBATCH_UNROLL)
@@ -219,7 +221,7 @@ def make_train(config: TrainConfig, data: Dataset) -> Callable[..., TrainResult]
             if buffer is not None:  # after the epoch's own batches, at its last step's schedule
                 train_carry, buffer = dad.dad_epoch(
                     train_carry, buffer, dad.series_of(x, y), e, jax.random.fold_in(key, dad.DAD_STREAM),
-                    lambda c, xb, yb, m, b: sgd(c, xb, yb, m, e, steps + b, e * steps + steps - 1),
+                    lambda c, xb, yb, m, b: sgd(c, xb, yb, m, epoch_keys, steps + b, e * steps + steps - 1),
                     batch_indices, config)
             return EpochCarry(train_carry, buffer), epoch_mean(losses, mask, n)
 
