@@ -6,12 +6,12 @@
 
 import sys
 
-from lstm_ar.scenarios.transfer import main as _main
+from lstm_ar.cli import main as _main
 
 
 def main(argv=None):
     """Run the experiment (same as ``lstm-ar run transfer``); returns its exit status."""
-    return _main(argv, prog="lstm-ar run transfer")
+    return _main(["run", "transfer", *(sys.argv[1:] if argv is None else argv)])
 
 
 if __name__ == "__main__":

@@ -225,12 +225,13 @@ def test_a_symlinked_scenario_folder_is_refused_before_computing(tmp_path, capsy
 
 
 # ----------------------------------------------------------------------------------------------
-# An experiment with its own command line: ``lstm-ar run NAME`` calls its module's main
+# An experiment with its own options: ``lstm-ar run NAME`` parses them in the one parser tree, and
+# the one driver locks --out and runs the body its module's ``prepare`` returns
 
 
 @pytest.fixture
-def own_main_experiment(monkeypatch):
-    """A registered experiment ``fake`` whose catalogue module defines ``main`` instead of ``SCENARIOS``."""
+def custom_experiment(monkeypatch):
+    """A registered custom experiment ``fake``: its module declares ``add_arguments`` and ``prepare``."""
     import types
 
     from lstm_ar import scenarios
@@ -238,34 +239,39 @@ def own_main_experiment(monkeypatch):
 
     calls = []
     module = types.ModuleType("lstm_ar.scenarios.fake")
+    module.__doc__ = "The fake experiment."
+    module.add_arguments = lambda parser: (parser.add_argument("--x", type=int, required=True),
+                                           parser.add_argument("--out", required=True))
 
-    def main(argv, prog):
-        calls.append((list(argv), prog))
-        if "--help" in argv:
-            print(f"usage: {prog} [--x X]")
-            raise SystemExit(0)
-        return 3
+    def prepare(parser, args):
+        if args.x < 0:
+            parser.error("--x must be >= 0")
+        return (lambda out, command: calls.append((args.x, out, command))), 1
 
-    module.main = main
+    module.prepare = prepare
     monkeypatch.setitem(sys.modules, "lstm_ar.scenarios.fake", module)
-    monkeypatch.setitem(scenarios.EXPERIMENTS, "fake", scenarios.Experiment("fake", 8, "fake", "Does the fake cure it?"))
+    monkeypatch.setitem(scenarios.EXPERIMENTS, "fake",
+                        scenarios.Experiment("fake", 8, "fake", "Does the fake cure it?", custom=True))
     monkeypatch.setattr(cli_arguments, "FOLLOW_UPS", (*cli_arguments.FOLLOW_UPS, "fake"))
     return calls
 
 
-def test_run_dispatches_to_a_catalogue_main(own_main_experiment, capsys):
-    assert cli.main(["run", "fake", "--x", "1", "--quick"]) == 3
-    assert own_main_experiment == [(["--x", "1", "--quick"], "lstm-ar run fake")]
+def test_run_parses_a_custom_experiment_in_the_one_tree_and_locks_its_folder(custom_experiment, capsys, tmp_path,
+                                                                             monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["run", "fake", "--x", "1", "--out", "o", "--no-compile-cache"]) == 0
+    assert custom_experiment == [(1, pathlib.Path("o"), "lstm-ar run fake --x 1 --out o --no-compile-cache")]
+    assert cli.main(["run", "fake", "--x", "-1", "--out", "o"]) == 2  # refused by prepare: the body never runs
+    assert "--x must be >= 0" in capsys.readouterr().err and len(custom_experiment) == 1
+    from lstm_ar.runtime.fs import OutputLock
+
+    with OutputLock(tmp_path / "o", command="another run"):  # a locked folder: exit 2, the body never runs
+        assert cli.main(["run", "fake", "--x", "2", "--out", "o"]) == 2
+    assert len(custom_experiment) == 1
     assert cli.main(["run", "fake", "--help"]) == 0
     assert capsys.readouterr().out.startswith("usage: lstm-ar run fake")
     assert cli.main(["run", "--help"]) == 0
     assert "fake Does the fake cure it? (default 8 seeds)" in " ".join(capsys.readouterr().out.split())
-
-
-def test_run_keeps_catalogues_with_scenarios_on_the_usual_path(monkeypatch):
-    """A catalogue with SCENARIOS (and even a main) runs through execute, not its main."""
-    assert cli.own_command_line(["run", "context", "--quick"]) is None
-    assert cli.own_command_line(["reproduce", "--quick"]) is None and cli.own_command_line(["run"]) is None
 
 
 # ----------------------------------------------------------------------------------------------

@@ -9,7 +9,9 @@ import json
 
 import pytest
 
-from lstm_ar.scenarios import cause, cure
+from lstm_ar import cli
+from lstm_ar.cli.arguments import build_parser
+from lstm_ar.scenarios import cure
 from lstm_ar.scenarios.candidates import CANDIDATES, QUICK
 from lstm_ar.study.pairs import setting_names
 
@@ -17,7 +19,7 @@ from lstm_ar.study.pairs import setting_names
 @pytest.fixture(scope="module")
 def cure_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("cure") / "quick"
-    assert cure.main(["--quick", "--out", str(out), "--no-progress"]) == 0
+    assert cli.main(["run", "cure", "--quick", "--out", str(out), "--no-progress"]) == 0
     return out
 
 
@@ -42,19 +44,19 @@ def test_cure_quick_writes_every_remedy_row(cure_run):
 
 def test_cure_rerun_reuses_saved_candidates(cure_run, capsys):
     before = (cure_run / "pairs.csv").read_text()
-    assert cure.main(["--quick", "--out", str(cure_run)]) == 0
+    assert cli.main(["run", "cure", "--quick", "--out", str(cure_run)]) == 0
     assert capsys.readouterr().err.count("reusing the saved result") == len(QUICK)
     assert (cure_run / "pairs.csv").read_text() == before
 
 
 def test_cure_defaults_run_the_answer_and_all_runs_the_search():
-    parser = cure.build_parser("lstm-ar run cure")
-    args = parser.parse_args([])
+    parser = build_parser()
+    args = parser.parse_args(["run", "cure"])
     assert cure.check_arguments(parser, args) == list(cure.DEFAULT_CANDIDATES)
     assert (args.seeds, args.realisations) == (16, 4) and args.out.endswith("cure_16x4")
     assert args.lanes is None  # blocks sized to the CPU caches per candidate (search.cache_layout)
     assert {"article_w1_relu", "direct_w50"} <= set(cure.DEFAULT_CANDIDATES) <= set(CANDIDATES)
-    args = parser.parse_args(["--only", "all", "--seeds", "8"])
+    args = parser.parse_args(["run", "cure", "--only", "all", "--seeds", "8"])
     assert cure.check_arguments(parser, args) == list(CANDIDATES) and args.out.endswith("cure_8x4")
 
 
@@ -64,16 +66,14 @@ def test_cure_defaults_run_the_answer_and_all_runs_the_search():
     (["--noise", "-1"], "--noise"),
 ])
 def test_cure_refuses_bad_arguments(tmp_path, capsys, argv, message):
-    with pytest.raises(SystemExit) as exit_info:
-        cure.main([*argv, "--quick", "--out", str(tmp_path / "x")])
-    assert exit_info.value.code == 2
+    assert cli.main(["run", "cure", *argv, "--quick", "--out", str(tmp_path / "x")]) == 2
     assert message in capsys.readouterr().err
     assert not (tmp_path / "x").exists()
 
 
 def test_cause_quick_measures_the_formula_and_both_grids(tmp_path):
     out = tmp_path / "cause"
-    assert cause.main(["--quick", "--out", str(out), "--no-progress", "--no-plots"]) == 0
+    assert cli.main(["run", "cause", "--quick", "--out", str(out), "--no-progress", "--no-plots"]) == 0
     summary = json.loads((out / "summary.json").read_text())
     assert summary["windows"] == [1, 5] and summary["noise_levels"] == [0.0, 0.1]
     rho = summary["formula_rho"]

@@ -9,8 +9,9 @@ import json
 import numpy as np
 import pytest
 
+from lstm_ar import cli
 from lstm_ar.data.realisations import realisation_seed
-from lstm_ar.scenarios import reproduce, transfer
+from lstm_ar.scenarios import reproduce
 from lstm_ar.scenarios.common import heldout_seed
 from lstm_ar.study.claims import RateClaim
 from lstm_ar.study.experiment import ScenarioResult, VariantResult
@@ -73,8 +74,8 @@ def test_backtest_contexts_end_before_each_origin_and_truths_start_at_it():
 
 def test_transfer_quick_backtests_a_recipe_against_the_references(tmp_path):
     out = tmp_path / "t"
-    assert transfer.main(["--quick", "--series", "co2", "--only", "direct_w50", "--out", str(out),
-                          "--no-progress"]) == 0
+    assert cli.main(["run", "transfer", "--quick", "--series", "co2", "--only", "direct_w50", "--out", str(out),
+                     "--no-progress"]) == 0
     summary = json.loads((out / "summary.json").read_text())
     co2 = summary["series"]["co2"]
     assert len(co2["origins"]) == 20 and co2["horizon"] == 48

@@ -75,7 +75,7 @@ from lstm_ar.runtime.fs import FolderLocked, OutputLock, UnsafePath, atomic_writ
 from lstm_ar.runtime.memory import NotEnoughMemory
 from lstm_ar.runtime.provenance import command_text, provenance, recorded_words
 from lstm_ar.runtime.sweep import default_lanes
-from lstm_ar.scenarios import EXPERIMENTS, Experiment, get_experiment
+from lstm_ar.scenarios import Experiment, get_experiment
 from lstm_ar.study.experiment import ScenarioResult, run_scenario, scenario_max_lanes, summarise
 from lstm_ar.study.scenario import Scenario
 from lstm_ar.user.io import InputError
@@ -142,12 +142,7 @@ def execute(parser: argparse.ArgumentParser, args: argparse.Namespace, scenarios
     start = time.perf_counter()
     writer = distributed.is_writer()
     out_dir = pathlib.Path(args.out)
-    with contextlib.ExitStack() as stack:
-        refusal = _claim_output(stack, out_dir, built, command_line) if writer else None
-        if multi and distributed.broadcast_int(int(refusal is not None)) and refusal is None:
-            refusal = "process 0 refused the output folder (its message says why)"
-        if refusal is not None:
-            parser.error(refusal)
+    with locked_output(parser, out_dir, command_line, built, multi=multi):
         record = provenance(command) if writer else None
         pending: list[ScenarioResult] = []
         summaries: list[dict] = []
@@ -168,8 +163,6 @@ def execute(parser: argparse.ArgumentParser, args: argparse.Namespace, scenarios
             for result in pending:
                 summaries.append(_report(result, args, command_line, record, out_dir))
             finished = True
-        except USER_ERRORS as err:  # the stored chunks, the memory or the folder: the user can fix it
-            parser.error(str(err))
         finally:  # REPORT.md lists the scenarios written so far, even if a later one failed
             if writer and (finished or summaries):
                 index = write_index(out_dir, summaries, command_line, title=index_title)
@@ -352,30 +345,37 @@ def run_report_command(parser: argparse.ArgumentParser, args: argparse.Namespace
 # Experiments with their own command line
 
 
-def own_command_line(words: Sequence[str]):
-    """The ``main`` of ``lstm-ar run NAME``'s catalogue module, when it defines ``main`` instead of ``SCENARIOS``.
-
-    Args:
-        words: the command line after the program name.
-
-    Returns:
-        The module's ``main(argv, prog=...)``, or None (the experiment runs through ``execute``).
-    """
-    if len(words) < 2 or words[0] != "run" or words[1] not in EXPERIMENTS:
-        return None
-    module = importlib.import_module(EXPERIMENTS[words[1]].module)
-    entry = getattr(module, "main", None)
-    return entry if callable(entry) and not hasattr(module, "SCENARIOS") else None
+def run_custom(parser: argparse.ArgumentParser, args: argparse.Namespace, *, command: Sequence[str]) -> None:
+    """``lstm-ar run NAME`` for an experiment that declares its own options (``Experiment.custom``):
+    its module checks them (``prepare``: exit 2 before any compute), then the one driver uses the
+    CPU devices it wants, locks ``--out`` and runs its body."""
+    module = importlib.import_module(get_experiment(args.experiment).module)
+    body, devices = module.prepare(parser, args)
+    out_dir = _check_out(parser, args.out)
+    distributed.use_cpu_cores(max(1, min(distributed.available_cores(), devices)), warn=False)
+    command_line = command_text(command)
+    with locked_output(parser, out_dir, command_line):
+        body(out_dir, command_line)
 
 
-def _run_own(entry, argv: Sequence[str], *, prog: str) -> int:
-    """Run an experiment's own ``main``; its return value (an int) or ``SystemExit`` code is the exit status."""
-    try:
-        code = entry(list(argv), prog=prog)
-    except SystemExit as exit_:
-        code = exit_.code
-        return code if isinstance(code, int) else (0 if code is None else 1)
-    return code if isinstance(code, int) and not isinstance(code, bool) else 0
+@contextlib.contextmanager
+def locked_output(parser: argparse.ArgumentParser, out_dir: pathlib.Path, command_line: str,
+                  scenarios: Sequence[Scenario] = (), *, multi: bool = False):
+    """The one driver's frame around every run that writes into ``--out``: lock the folder (and check
+    that no scenario or chunk folder would lead out of it; a refusal exits with status 2), run the
+    body, and turn the errors a user can fix (``USER_ERRORS``: the stored chunks, the memory, the
+    folder) into exit status 2. In a multi-process run only process 0 locks; the others learn
+    whether it refused."""
+    with contextlib.ExitStack() as stack:
+        refusal = _claim_output(stack, out_dir, scenarios, command_line) if distributed.is_writer() else None
+        if multi and distributed.broadcast_int(int(refusal is not None)) and refusal is None:
+            refusal = "process 0 refused the output folder (its message says why)"
+        if refusal is not None:
+            parser.error(refusal)
+        try:
+            yield
+        except USER_ERRORS as err:
+            parser.error(str(err))
 
 
 # ----------------------------------------------------------------------------------------------
@@ -428,19 +428,12 @@ def _run_user(parser: argparse.ArgumentParser, args: argparse.Namespace, plan, c
                               warn=False)
     command_line = command_text(command)
     start = time.perf_counter()
-    with contextlib.ExitStack() as stack:
-        refusal = _claim_output(stack, out_dir, [plan.scenario], command_line)
-        if refusal is not None:
-            parser.error(refusal)
+    with locked_output(parser, out_dir, command_line, [plan.scenario]):
         variants = len(plan.scenario.variants)
         print(f"Training {variants} variant{'s' * (variants > 1)} x {args.seeds} seeds on {plan.train.size} values, "
               f"judged on {plan.heldout.size} held-out values", file=sys.stderr)
-        try:
-            result, summary = run_study(plan, args.seeds, root_seed=args.root_seed, lanes=args.lanes,
-                                                 progress=not args.no_progress,
-                                                 store_dir=out_dir / plan.scenario.name / CHUNKS_DIR)
-        except USER_ERRORS as err:
-            parser.error(str(err))
+        result, summary = run_study(plan, args.seeds, root_seed=args.root_seed, lanes=args.lanes,
+                                    progress=not args.no_progress, store_dir=out_dir / plan.scenario.name / CHUNKS_DIR)
         summary["command"] = command_line
         summary["provenance"] = provenance(command)
         lines, own_map = extra(result, summary) if extra is not None else ([], None)
@@ -540,15 +533,11 @@ def _write_diagnosis(parser: argparse.ArgumentParser, args: argparse.Namespace, 
     name = args.name or scenario_name(data.column)
     summary = {"scenario": name, "command": command_line, "provenance": provenance(command),
                "user": {"diagnosis": diagnosis.summary(), "verdict": diagnosis.lines, "notes": list(data.notes)}}
-    with contextlib.ExitStack() as stack:
-        refusal = _claim_output(stack, out_dir, [], command_line)
-        if refusal is None:
-            try:
-                folder = scenario_folder(out_dir, name)
-            except ValueError as err:
-                refusal = str(err)
-        if refusal is not None:
-            parser.error(refusal)
+    try:
+        folder = scenario_folder(out_dir, name)
+    except ValueError as err:
+        parser.error(str(err))
+    with locked_output(parser, out_dir, command_line):
         folder.mkdir(parents=True, exist_ok=True)
         own = diagnosis.own_map()
         if own is not None and not args.no_plots:
@@ -580,12 +569,6 @@ def main(argv: Sequence[str] | None = None, *, prog: str = PROG) -> int:
         benchmark's status.
     """
     words = sys.argv[1:] if argv is None else list(argv)
-    lead = 0  # --no-compile-cache before the subcommand (the top-level option)
-    while lead < len(words) and words[lead] == compile_cache.FLAG:
-        lead += 1
-    own = own_command_line(words[lead:])
-    if own is not None:  # its own parser takes --no-compile-cache too (and enables the cache or not)
-        return _run_own(own, [*words[lead + 2:], *words[:lead][:1]], prog=f"{prog} run {words[lead + 1]}")
     parser = build_parser(prog)
     command = recorded_words([*prog.split(), *words])
     try:
@@ -603,6 +586,9 @@ def main(argv: Sequence[str] | None = None, *, prog: str = PROG) -> int:
             run_diagnose_command(args.parser, args, command=command)
             return 0
         experiment = get_experiment(args.experiment)
+        if experiment.custom:
+            run_custom(args.parser, args, command=command)
+            return 0
         execute(args.parser, args, _LazyCatalogue(experiment), default_seeds=experiment.default_seeds,
                 command=command, index_title=experiment.title)
     except SystemExit as exit_:  # argparse: --help (0) or a bad argument (2)

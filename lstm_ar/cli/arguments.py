@@ -13,6 +13,7 @@ with status 2 and a message naming it and what is valid. Running the parsed comm
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import pathlib
 from collections.abc import Callable, Iterable, Mapping
@@ -253,8 +254,16 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
     names = run.add_subparsers(dest="experiment", metavar="NAME", required=True, parser_class=CatalogueParser)
     for name in FOLLOW_UPS:
         experiment = EXPERIMENTS[name]
+        help_line = f"{experiment.question} (default {experiment.default_seeds} seeds)"
+        if experiment.custom:  # its own options, declared by its module; the same driver runs it
+            module = importlib.import_module(experiment.module)
+            sub = names.add_parser(name, formatter_class=raw, help=help_line, description=module.__doc__)
+            module.add_arguments(sub)
+            compile_cache.add_argument(sub)
+            sub.set_defaults(experiment=name, parser=sub)
+            continue
         _experiment_parser(names.add_parser(
-            name, formatter_class=raw, help=f"{experiment.question} (default {experiment.default_seeds} seeds)",
+            name, formatter_class=raw, help=help_line,
             description=experiment_description(experiment, f"{prog} run {name}")), experiment)
 
     add_user_commands(commands, prog)

@@ -166,6 +166,10 @@ def _below(folder: pathlib.Path, inside: pathlib.Path | None) -> tuple[str, ...]
     return folder.parts[shared:]
 
 
+def _without_code(identity: dict) -> dict:
+    return {k: v for k, v in identity.items() if k not in ("code", "library")}
+
+
 class ChunkStore:
     """Finished chunks of one sweep under ``folder`` (see the module docstring).
 
@@ -174,6 +178,9 @@ class ChunkStore:
       identity: JSON-able dict of what the per-seed values depend on; the library's code
         fingerprint is added as ``"code"``.
       resume: keep the finished chunks of a run with the same identity (else start over).
+      any_code: with ``resume``, also keep chunks that another version of the library computed
+        (the identity otherwise the same): for a code change known not to alter the numbers; the
+        manifest then keeps the code that computed them.
       inside: the output folder the store lives in: ``begin`` removes nothing outside it, nor
         through a symlink below it. Default: the store's parent folder, which must then not be a
         symlink itself.
@@ -183,7 +190,7 @@ class ChunkStore:
     """
 
     def __init__(self, folder: str | os.PathLike, identity: dict, *, resume: bool = False,
-                 inside: str | os.PathLike | None = None):
+                 inside: str | os.PathLike | None = None, any_code: bool = False):
         if not isinstance(identity, dict):
             raise TypeError(f"identity must be a dict, got {type(identity).__name__}")
         self.folder = pathlib.Path(folder)
@@ -193,6 +200,7 @@ class ChunkStore:
                                 f"its output folder; name the folder without {os.pardir!r}")
         self.identity = _normalise({"code": source_fingerprint(), **identity})
         self.resume = bool(resume)
+        self.any_code = bool(any_code)
         self.inside = None if inside is None else pathlib.Path(inside)
         self.run_id: str | None = None
 
@@ -245,6 +253,8 @@ class ChunkStore:
         manifest = self._read_manifest() if self.resume else None
         if manifest is not None:
             old = manifest["identity"]
+            if self.any_code and _without_code(old) == _without_code(self.identity):
+                self.identity = old  # computed by another version of the library: reused as asked
             if old != self.identity:
                 raise StoreMismatch(
                     f"{self.folder} holds chunks of a different run (differs in {_differences(old, self.identity)}); "

@@ -24,13 +24,17 @@ class Experiment:
 
     name: the command name and the catalogue module ``lstm_ar.scenarios.<name>``;
     default_seeds: seeds per variant when ``--seeds`` is not given; title: heading of the
-    experiment's ``REPORT.md``; question: what it asks, in one line (shown by ``--help``).
+    experiment's ``REPORT.md``; question: what it asks, in one line (shown by ``--help``);
+    custom: the module declares its own options (``add_arguments``) and checks them (``prepare``:
+    the run's body and the CPU devices it wants) instead of ``SCENARIOS``; the one driver
+    (``lstm_ar.cli``) locks the output folder and runs the body.
     """
 
     name: str
     default_seeds: int
     title: str
     question: str
+    custom: bool = False
 
     @property
     def module(self) -> str:
@@ -62,15 +66,15 @@ EXPERIMENTS: dict[str, Experiment] = {e.name: e for e in (
                "Does the activation change gradient flow, and are collapsing rollouts contractions?"),
     Experiment("real", 128, "lstm_ar: real series",
                "Do the context/state and training-regime findings hold on real series (sunspots, CO2)?"),
-    # Custom experiments: their module defines main(argv, prog=...) instead of SCENARIOS.
+    # Custom experiments: their module defines add_arguments and prepare instead of SCENARIOS.
     Experiment("cause", 4, "lstm_ar: why the rollout collapses (regression dilution, measured)",
-               "Does the one-lag shrinkage formula explain the collapse, over noise levels and windows?"),
+               "Does the one-lag shrinkage formula explain the collapse, over noise levels and windows?", custom=True),
     Experiment("cure", 16, "lstm_ar: what fixes the collapse? The cure search on the noisy sine",
-               "Which remedy makes an LSTM track the noisy sine for 200 steps on most seeds and realisations?"),
+               "Which remedy makes an LSTM track the noisy sine for 200 steps on most seeds and realisations?", custom=True),
     Experiment("realisations", 64, "lstm_ar: the article's claims over noise realisations",
-               "Do the article's verdicts hold on other draws of the noise, not only numpy seed 42?"),
+               "Do the article's verdicts hold on other draws of the noise, not only numpy seed 42?", custom=True),
     Experiment("transfer", 16, "lstm_ar: do the recipes hold on real series? (rolling-origin backtests)",
-               "Do the cure's recipes beat the linear references on sunspots, CO2 and El Nino, over 20 origins?"),
+               "Do the cure's recipes beat the linear references on sunspots, CO2 and El Nino, over 20 origins?", custom=True),
 )}
 FOLLOW_UPS = tuple(name for name in EXPERIMENTS if name != REPRODUCE)
 

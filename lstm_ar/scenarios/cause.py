@@ -15,15 +15,14 @@ import json
 import pathlib
 import sys
 import time
-from collections.abc import Sequence
 
 DEFAULT_SEEDS = 4
 DEFAULT_REALISATIONS = 2
 AR_REALISATIONS = 16
 
 
-def build_parser(prog: str) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n\n")[0])
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of ``lstm-ar run cause`` (the one parser tree adds ``--no-compile-cache``)."""
     parser.add_argument("--seeds", type=int, default=None, help=f"LSTM seeds per realisation (default {DEFAULT_SEEDS})")
     parser.add_argument("--realisations", type=int, default=None,
                         help=f"noise realisations per level for the LSTMs (default {DEFAULT_REALISATIONS}; "
@@ -35,10 +34,6 @@ def build_parser(prog: str) -> argparse.ArgumentParser:
     parser.add_argument("--quick", action="store_true", help="tiny LSTMs, 2 epochs, windows 1 and 5")
     parser.add_argument("--no-progress", action="store_true")
     parser.add_argument("--no-plots", action="store_true")
-    from lstm_ar.runtime import compile_cache
-
-    compile_cache.add_argument(parser)
-    return parser
 
 
 def _numbers(parser, text: str, kind, name: str, low: float):
@@ -71,16 +66,10 @@ def check_arguments(parser: argparse.ArgumentParser, args: argparse.Namespace) -
         args.out = f"experiments/results/cause_{args.seeds}x{args.realisations}" + ("_quick" if args.quick else "")
 
 
-def main(argv: Sequence[str] | None = None, *, prog: str = "lstm-ar run cause") -> int:
-    """Run the cause study from the command line; returns the exit status."""
-    argv = list(sys.argv[1:] if argv is None else argv)
-    parser = build_parser(prog)
-    args = parser.parse_args(argv)
+def prepare(parser: argparse.ArgumentParser, args: argparse.Namespace):
+    """Check the arguments (exit 2 before any compute); returns (the run's body, CPU devices wanted)."""
     check_arguments(parser, args)
-    from lstm_ar.scenarios.custom import begin, run_locked
-
-    command = begin(args, prog, argv)  # the compilation cache set before anything compiles
-    return run_locked(parser, args.out, command, lambda out: run(args, out, command), devices=args.seeds)
+    return (lambda out, command: run(args, out, command)), args.seeds
 
 
 def run(args: argparse.Namespace, out: pathlib.Path, command: str) -> dict:

@@ -24,7 +24,6 @@ import json
 import pathlib
 import sys
 import time
-from collections.abc import Sequence
 
 DEFAULT_SEEDS = 16
 DEFAULT_REALISATIONS = 4
@@ -32,12 +31,11 @@ DEFAULT_REALISATIONS = 4
 DEFAULT_CANDIDATES = ("article_w1_relu", "plain_w50", "direct_w50")
 
 
-def build_parser(prog: str) -> argparse.ArgumentParser:
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of ``lstm-ar run cure`` (the one parser tree adds ``--no-compile-cache``)."""
     from lstm_ar.scenarios.candidates import CANDIDATES
 
-    parser = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter,
-                                     epilog="candidates: " + ", ".join(CANDIDATES))
+    parser.epilog = "candidates: " + ", ".join(CANDIDATES)
     parser.add_argument("--seeds", type=int, default=None, help=f"model seeds (default {DEFAULT_SEEDS}; quick: 2)")
     parser.add_argument("--realisations", type=int, default=None,
                         help=f"noise realisations of the series (default {DEFAULT_REALISATIONS}; quick: 2)")
@@ -57,10 +55,6 @@ def build_parser(prog: str) -> argparse.ArgumentParser:
                              "alter the numbers; summary.json records which code computed each row)")
     parser.add_argument("--no-progress", action="store_true")
     parser.add_argument("--no-plots", action="store_true")
-    from lstm_ar.runtime import compile_cache
-
-    compile_cache.add_argument(parser)
-    return parser
 
 
 def check_arguments(parser: argparse.ArgumentParser, args: argparse.Namespace) -> list[str]:
@@ -100,21 +94,29 @@ def check_arguments(parser: argparse.ArgumentParser, args: argparse.Namespace) -
     return names
 
 
-def main(argv: Sequence[str] | None = None, *, prog: str = "lstm-ar run cure") -> int:
-    """Run the cure search from the command line; returns the exit status."""
-    argv = list(sys.argv[1:] if argv is None else argv)
-    parser = build_parser(prog)
-    args = parser.parse_args(argv)
+def prepare(parser: argparse.ArgumentParser, args: argparse.Namespace):
+    """Check the arguments (exit 2 before any compute); returns (the run's body, CPU devices wanted).
+    Without ``--lanes`` each candidate's blocks are sized to the CPU caches (``cache_layout``: a
+    window-50 recipe trains one seed x 4 realisations per block), so every core gets blocks."""
     names = check_arguments(parser, args)
+    devices = args.seeds if args.lanes is None else -(-args.seeds // args.lanes)
+    return (lambda out, command: run(args, names, out, args.lanes, command)), devices
 
-    from lstm_ar.scenarios.custom import begin, run_locked
 
-    # Without --lanes each candidate's blocks are sized to the CPU caches (``search.cache_layout``: a
-    # window-50 recipe trains one seed x 4 realisations per block), so every core gets blocks.
-    lanes = args.lanes
-    command = begin(args, prog, argv)  # the compilation cache set before anything compiles
-    return run_locked(parser, args.out, command, lambda out: run(args, names, out, lanes, command),
-                      devices=args.seeds if lanes is None else -(-args.seeds // lanes))
+def candidate_draws(name: str, candidate, data) -> list:
+    """The candidate as a scenario on each noise realisation (``run_scenario`` crosses them with the
+    seeds): one variant per setting, judged against the noiseless continuation on the draw's own
+    scale, its rollout starting after x[998] (``lstm_ar.data.realisations``)."""
+    import dataclasses
+
+    from lstm_ar.study.pairs import setting_names
+    from lstm_ar.study.scenario import Scenario
+
+    variants = {row: dataclasses.replace(candidate.config, hyper=candidate.settings[s])
+                for s, row in setting_names(name, candidate).items()}
+    return [Scenario(name=name, variants=variants, series=data.series[r], truth=data.truth[r],
+                     context=data.context[r], scale=float(data.scale[r]), center=0.0, figures=(),
+                     title=f"cure candidate {name}") for r in range(data.series.shape[0])]
 
 
 def run(args: argparse.Namespace, names: list[str], out: pathlib.Path, lanes: int | None, command: str) -> dict:
@@ -123,52 +125,43 @@ def run(args: argparse.Namespace, names: list[str], out: pathlib.Path, lanes: in
 
     from lstm_ar.data.realisations import sine_realisations
     from lstm_ar.report.cure import frontier, goal_met, reference_rows
+    from lstm_ar.runtime.chunk_store import source_fingerprint
     from lstm_ar.runtime.fs import atomic_write_text
     from lstm_ar.runtime.provenance import provenance
     from lstm_ar.scenarios import candidates as catalogue
-    from lstm_ar.study import candidate_store as store
     from lstm_ar.study import pairs
-    from lstm_ar.study.experiment import device_description
-    from lstm_ar.study.pairs import run_recipe, summarise_pairs
+    from lstm_ar.study.experiment import device_description, run_scenario
+    from lstm_ar.study.pairs import summarise_pairs
     from lstm_ar.study.realisation_references import linear_references
 
     start = time.perf_counter()
     data = sine_realisations(args.realisations, steps=catalogue.STEPS, noise=args.noise)
     refs = linear_references(data, max_order=args.max_order)
-    folder = out / "candidates"
-    folder.mkdir(parents=True, exist_ok=True)
-    code = store.code_identity()
+    code = source_fingerprint()
     results, rows = {}, {}
     for name in names:
         candidate = catalogue.CANDIDATES[name]
         if args.quick:
             candidate = pairs.quick(candidate)
-        row_names = pairs.setting_names(name, candidate)
-        identity = {"recipe": repr(candidate.config), "settings": {k: list(map(float, v)) for k, v in candidate.settings.items()},
-                    "seeds": args.seeds, "realisations": args.realisations, "noise": args.noise,
-                    "root_seed": args.root_seed, "lanes": lanes, "code": code}
-        loaded = {} if args.fresh else {s: store.load(folder, row, identity, any_code=args.reuse_any_code)
-                                        for s, row in row_names.items()}
-        if not loaded or any(v is None for v in loaded.values()):
-            began = time.perf_counter()
-            computed = run_recipe(candidate.config, candidate.settings, data, args.seeds, root_seed=args.root_seed,
-                                  lanes=lanes, progress=not args.no_progress, desc=name)
-            record = {"runtime_s": round(time.perf_counter() - began, 1), "device": device_description(),
-                      "command": command}
-            for s, row in row_names.items():
-                store.save(folder, row, computed[s], identity, record)
-            loaded = computed
-        elif not args.no_progress:
-            print(f"{name}: reusing the saved result ({folder})", file=sys.stderr)
-        for s, row in row_names.items():
-            results[row] = loaded[s]
-            rows[row] = {"describe": candidate.config.describe(), "recipe": candidate.config.to_dict(),
-                         "setting": candidate.settings[s]._asdict(), **summarise_pairs(loaded[s], refs)}
+        began = time.perf_counter()
+        # finished chunks stream to candidates/<name>/ and are reused unless --fresh (same question and code)
+        result = run_scenario(candidate_draws(name, candidate, data), args.seeds, root_seed=args.root_seed,
+                              lanes=lanes, progress=not args.no_progress, store_dir=out / "candidates",
+                              resume=not args.fresh, any_code=args.reuse_any_code)
+        if result is None:  # another process of a multi-process run: it only computes
+            return {}
+        if not args.no_progress and all(s["resumed_seeds"] == args.seeds for s in result.sweep.values()):
+            print(f"{name}: reusing the saved result ({out / 'candidates'})", file=sys.stderr)
+        record = {"runtime_s": round(time.perf_counter() - began, 1), "device": device_description(),
+                  "command": command, "sweep": result.sweep}
+        for row, config in result.scenario.variants.items():
+            results[row] = pairs.pair_result(result.variants[row], catalogue.STEPS)
+            rows[row] = {"describe": config.describe(), "recipe": config.to_dict(),
+                         "setting": config.hyper._asdict(), **summarise_pairs(results[row], refs)}
             rows[row]["setting"] = {k: (float(v) if np.isfinite(v) else None) for k, v in rows[row]["setting"].items()}
             rows[row]["goal_met"] = goal_met(rows[row])
-            meta = store.saved_meta(folder, row)
-            rows[row]["computed_with_code"] = meta.get("code")
-            rows[row]["computed"] = meta.get("record", {})
+            rows[row]["computed_with_code"] = code
+            rows[row]["computed"] = record
     order = frontier(rows)
     summary = {
         "experiment": "cure", "title": "lstm_ar: what fixes the collapse? The cure search on the noisy sine",

@@ -13,9 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import pathlib
-import sys
 import time
-from collections.abc import Sequence
 
 DEFAULT_SEEDS = 64
 DEFAULT_REALISATIONS = 16
@@ -23,40 +21,29 @@ REALISATION_LANES = 32  # seeds per block: more blocks than one keep both cores 
 REJUDGED = ("activation", "dropout")  # the article's examples on the noisy sine (Example 1 has no noise)
 
 
-def build_parser(prog: str) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n\n")[0])
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of ``lstm-ar run realisations`` (the one parser tree adds ``--no-compile-cache``)."""
     parser.add_argument("--seeds", type=int, default=None, help=f"model seeds per realisation (default {DEFAULT_SEEDS})")
     parser.add_argument("--realisations", type=int, default=None,
                         help=f"noise realisations (default {DEFAULT_REALISATIONS}; the article's draw is the first)")
     parser.add_argument("--out", default=None, help="output folder (default experiments/results/realisations_<S>x<R>)")
     parser.add_argument("--quick", action="store_true", help="2 epochs, 4 seeds x 2 realisations")
     parser.add_argument("--no-progress", action="store_true")
-    from lstm_ar.runtime import compile_cache
-
-    compile_cache.add_argument(parser)
-    return parser
 
 
-def main(argv: Sequence[str] | None = None, *, prog: str = "lstm-ar run realisations") -> int:
-    """Re-judge the claims from the command line; returns the exit status."""
-    argv = list(sys.argv[1:] if argv is None else argv)
-    parser = build_parser(prog)
-    args = parser.parse_args(argv)
+def prepare(parser: argparse.ArgumentParser, args: argparse.Namespace):
+    """Check the arguments (exit 2 before any compute); returns (the run's body, CPU devices wanted)."""
+    from lstm_ar.runtime.sweep import default_lanes
+
     args.seeds = (4 if args.quick else DEFAULT_SEEDS) if args.seeds is None else args.seeds
     args.realisations = (2 if args.quick else DEFAULT_REALISATIONS) if args.realisations is None else args.realisations
     if args.seeds < 1 or args.realisations < 1:
         parser.error(f"--seeds and --realisations must be >= 1, got {args.seeds} and {args.realisations}")
     args.out = args.out or f"experiments/results/realisations_{args.seeds}x{args.realisations}" + (
         "_quick" if args.quick else "")
-    from lstm_ar.scenarios.custom import begin, run_locked
-
-    command = begin(args, prog, argv)  # the compilation cache set before anything compiles
-    from lstm_ar.runtime.sweep import default_lanes
-
     # blocks of at most 32 seeds, a device (core) each: seed i's results equal a 32-seed run's
     args.lanes = default_lanes(args.seeds, REALISATION_LANES)
-    return run_locked(parser, args.out, command, lambda out: run(args, out, command),
-                      devices=-(-args.seeds // args.lanes))
+    return (lambda out, command: run(args, out, command)), -(-args.seeds // args.lanes)
 
 
 def run(args, out: pathlib.Path, command: str) -> dict:
@@ -65,16 +52,17 @@ def run(args, out: pathlib.Path, command: str) -> dict:
     from lstm_ar.runtime.fs import atomic_write_text
     from lstm_ar.runtime.provenance import provenance
     from lstm_ar.scenarios import reproduce
-    from lstm_ar.study.experiment import device_description
-    from lstm_ar.study.realisations import claim_table, run_realisations
+    from lstm_ar.study.experiment import device_description, run_scenario
+    from lstm_ar.study.realisations import claim_table
 
     start = time.perf_counter()
     tables = {}
-    for name in REJUDGED:
-        factory = getattr(reproduce, name)
-        results = run_realisations(lambda r, f=factory: f(args.quick, noise_seed=realisation_seed(r)),
-                                   args.realisations, args.seeds, progress=not args.no_progress,
-                                   lanes=args.lanes)
+    for name in REJUDGED:  # every draw in one program: seed s trains on each draw with the same key
+        draws = [getattr(reproduce, name)(args.quick, noise_seed=realisation_seed(r)) for r in range(args.realisations)]
+        result = run_scenario(draws, args.seeds, progress=not args.no_progress, lanes=args.lanes)
+        if result is None:  # another process of a multi-process run: it only computes
+            return {}
+        results = [result.draw(r, draws[r]) for r in range(args.realisations)]
         tables[name] = {"title": results[0].scenario.title, "claims": claim_table(results)}
     summary = {"experiment": "realisations", "title": "lstm_ar: the article's claims over noise realisations",
                "seeds": args.seeds, "realisations": args.realisations,

@@ -12,9 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import pathlib
-import sys
 import time
-from collections.abc import Sequence
 
 DEFAULT_SEEDS = 16
 DEFAULT_RECIPES = ("plain_w50", "longer_w50", "direct_w50", "noise_w50", "curriculum_w50_k40")
@@ -22,8 +20,8 @@ DEFAULT_RECIPES = ("plain_w50", "longer_w50", "direct_w50", "noise_w50", "curric
 SERIES = {"sunspots": (20, 11), "co2": (24, 12), "elnino": (36, 12)}
 
 
-def build_parser(prog: str) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n\n")[0])
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of ``lstm-ar run transfer`` (the one parser tree adds ``--no-compile-cache``)."""
     parser.add_argument("--seeds", type=int, default=None, help=f"model seeds (default {DEFAULT_SEEDS}; quick: 2)")
     parser.add_argument("--origins", type=int, default=20, help="forecast origins over the held-out part (>= 1)")
     parser.add_argument("--series", default=",".join(SERIES), help="comma-separated: " + ", ".join(SERIES))
@@ -31,19 +29,13 @@ def build_parser(prog: str) -> argparse.ArgumentParser:
     parser.add_argument("--out", default=None, help="output folder (default experiments/results/transfer_<S>)")
     parser.add_argument("--quick", action="store_true", help="tiny models, 2 epochs")
     parser.add_argument("--no-progress", action="store_true")
-    from lstm_ar.runtime import compile_cache
-
-    compile_cache.add_argument(parser)
-    return parser
 
 
-def main(argv: Sequence[str] | None = None, *, prog: str = "lstm-ar run transfer") -> int:
-    """Run the backtests from the command line; returns the exit status."""
+def prepare(parser: argparse.ArgumentParser, args: argparse.Namespace):
+    """Check the arguments and the series (exit 2 before any compute); returns (the run's body, CPU
+    devices wanted)."""
     from lstm_ar.scenarios.candidates import CANDIDATES
 
-    argv = list(sys.argv[1:] if argv is None else argv)
-    parser = build_parser(prog)
-    args = parser.parse_args(argv)
     args.seeds = (2 if args.quick else DEFAULT_SEEDS) if args.seeds is None else args.seeds
     if args.seeds < 1 or args.origins < 1:
         parser.error(f"--seeds and --origins must be >= 1, got {args.seeds} and {args.origins}")
@@ -53,9 +45,6 @@ def main(argv: Sequence[str] | None = None, *, prog: str = "lstm-ar run transfer
     if bad or not series or not recipes:
         parser.error(f"unknown series or recipe {bad}; series: {', '.join(SERIES)}; recipes: {', '.join(CANDIDATES)}")
     args.out = args.out or f"experiments/results/transfer_{args.seeds}" + ("_quick" if args.quick else "")
-    from lstm_ar.scenarios.custom import begin, run_locked
-
-    command = begin(args, prog, argv)  # the compilation cache set before anything compiles
     from lstm_ar.data.real import load_series
     from lstm_ar.study.recipe_backtest import make_backtest
 
@@ -65,8 +54,7 @@ def main(argv: Sequence[str] | None = None, *, prog: str = "lstm-ar run transfer
             backtests[name] = make_backtest(name, load_series(name), origins=args.origins, season=SERIES[name][1])
         except ValueError as err:  # too short for the origins asked
             parser.error(str(err))
-    return run_locked(parser, args.out, command, lambda out: run(args, backtests, recipes, out, command),
-                      devices=args.seeds)
+    return (lambda out, command: run(args, backtests, recipes, out, command)), args.seeds
 
 
 def adapt(config, window: int, horizon: int, quick: bool):

@@ -30,7 +30,7 @@ from lstm_ar.data.series import Dataset
 from lstm_ar.dynamics import stability as diagnostics
 from lstm_ar.dynamics.collapse import COLLAPSE_THRESHOLD, DIVERGENCE_BOUND, VALID_TOLERANCE, map_fixed_points
 from lstm_ar.dynamics.judge import judge_origins, judge_rollout
-from lstm_ar.dynamics.rollout import rollout
+from lstm_ar.dynamics.rollout import rollout, rollouts
 from lstm_ar.model.forecaster import Params, forecast, forecast_batch
 from lstm_ar.runtime.chunk_store import ChunkStore, fingerprint, source_fingerprint
 from lstm_ar.runtime.sweep import cache_lanes, run_seeds
@@ -40,9 +40,10 @@ from lstm_ar.study import stats
 from lstm_ar.study.claims import diverged_as_worst, evaluate_claim
 from lstm_ar.study.metrics import BACKTEST
 from lstm_ar.study.scenario import Scenario
-from lstm_ar.training import TrainResult, make_train
+from lstm_ar.training import make_train
 
 N_FAN = 20  # individual rollouts (and window-1 maps) kept per variant for figures
+EVAL_STREAM = 0x6576616C  # "eval": a Gaussian head's sampling key, fold_in(seed key, EVAL_STREAM)
 MAP_GRID = 64  # points at which a window-1 map f(x) is kept for cobweb figures
 # Scenario fields that do not change any per-seed value computed on the device (left out of the
 # fingerprint of stored chunks; ``derive`` runs on the host after loading).
@@ -74,6 +75,18 @@ class ScenarioResult(NamedTuple):
     runtime_s: float
     sweep: dict | None = None
     linear_references: linear.LinearReferences | None = None
+    draws: int = 1  # with several, every per-seed value is f[seeds, draws] (``run_scenario``)
+
+    def draw(self, r: int, scenario: Scenario | None = None) -> ScenarioResult:
+        """Draw r's results alone (per-seed values f[seeds]), as a run on that draw would give them;
+        ``scenario``: that draw's scenario (default: the first's, for names and settings)."""
+        if self.draws == 1:
+            return self
+        variants = {name: VariantResult(metrics={k: v[:, r] for k, v in res.metrics.items()},
+                                        rollouts=res.rollouts[:, r], epoch_loss=res.epoch_loss[:, r],
+                                        map_curve=None if res.map_curve is None else res.map_curve[:, r])
+                    for name, res in self.variants.items()}
+        return self._replace(scenario=scenario or self.scenario, variants=variants, draws=1)
 
 
 def map_grid(scenario: Scenario) -> np.ndarray:
@@ -180,16 +193,21 @@ def make_rollout_metrics(scenario: Scenario, variant: str):
     mode = scenario.rollout_mode(variant)
     backtest = scenario.backtest()
 
-    def rollout_metrics(params: Params, inputs: dict):
+    def rollout_metrics(params: Params, inputs: dict, key: jax.Array | None = None):
         context, scale, center = inputs["context"], inputs["scale"], inputs["center"]
         if mode == "stateful":  # warm up over as many values as the model was trained on
             context = context[-model.window:]
+        sampled = {}
         if scenario.diagnostics:  # the rollout and its diagnostics in one scan (bit-identical to three passes)
             walked = diagnostics.rollout_with_diagnostics(params, context, scenario.rollout_steps, model, mode=mode)
             ys = walked.ys
+        elif model.head == "gaussian":  # the median of the sampled paths, and the first path judged too
+            paths = rollouts(params, context, scenario.rollout_steps, scenario.variants[variant], key)
+            ys, sampled = paths["point"], judge_rollout(paths["sample"], inputs.get("truth"), scale, center)
         else:
             ys = rollout(params, context, scenario.rollout_steps, model, mode=mode)
         m = judge_rollout(ys, inputs.get("truth"), scale, center)
+        m.update({f"sample_{k}": v for k, v in sampled.items()})
         if backtest is not None:
             origin_ys = jax.vmap(lambda c: rollout(params, c, backtest.horizon, model, mode=mode))(
                 inputs["origin_contexts"])
@@ -232,22 +250,24 @@ def variant_result(scenario: Scenario, metrics: dict, rollouts, epoch_loss, map_
     """
     metrics = {k: np.asarray(v, np.float64) for k, v in metrics.items()}
     epoch_loss = np.asarray(epoch_loss)
-    metrics["diverged"] = ((metrics["diverged"] > 0) | ~np.isfinite(epoch_loss[:, -1])).astype(np.float64)
-    metrics["final_train_loss"] = np.asarray(epoch_loss[:, -1], np.float64)
+    metrics["diverged"] = ((metrics["diverged"] > 0) | ~np.isfinite(epoch_loss[..., -1])).astype(np.float64)
+    metrics["final_train_loss"] = np.asarray(epoch_loss[..., -1], np.float64)
     if scenario.derive is not None:
         metrics.update(scenario.derive(metrics))
     curve = None if map_curve is None else np.asarray(map_curve[:N_FAN], np.float32)
     return VariantResult(metrics=metrics, rollouts=np.asarray(rollouts), epoch_loss=epoch_loss, map_curve=curve)
 
 
-def group_identity(scenario: Scenario, subgroups: Sequence[Sequence[str]]) -> dict:
+def group_identity(draws: Sequence[Scenario], subgroups: Sequence[Sequence[str]]) -> dict:
     """What determines a training group's per-seed values (with the root seed and lanes, added by
-    ``run_seeds``): its configs, the scenario's data and evaluation settings, the library's source,
-    JAX and the hardware kind. Stored chunks are reused only if all of it matches."""
-    fields = {f.name: getattr(scenario, f.name) for f in dataclasses.fields(scenario) if f.name not in NOT_COMPUTED}
+    ``run_seeds``): its configs, the scenario's data (of every draw) and evaluation settings, the
+    library's source, JAX and the hardware kind. Stored chunks are reused only if all of it matches."""
+    fields = [{f.name: getattr(sc, f.name) for f in dataclasses.fields(sc) if f.name not in NOT_COMPUTED}
+              for sc in draws]
+    scenario = draws[0]
     configs = {name: scenario.variants[name] for group in subgroups for name in group}
     return {"scenario": scenario.name, "variants": [list(g) for g in subgroups],
-            "fingerprint": fingerprint({"fields": fields, "configs": configs}),
+            "fingerprint": fingerprint({"fields": fields[0] if len(draws) == 1 else fields, "configs": configs}),
             "library": source_fingerprint(), "jax": jax.__version__, "hardware": hardware_kind()}
 
 
@@ -282,25 +302,21 @@ def scenario_max_lanes(scenario: Scenario) -> int:
 
 def run_group(scenario: Scenario, subgroups: Sequence[Sequence[str]], n_seeds: int, *, root_seed: int = 0,
               chunk: int | None = None, lanes: int | None = None, progress: bool = True,
-              store_dir: str | os.PathLike | None = None,
-              resume: bool = False) -> tuple[dict[str, VariantResult] | None, dict]:
+              store_dir: str | os.PathLike | None = None, resume: bool = False, any_code: bool = False,
+              draws: Sequence[Scenario] = ()) -> tuple[dict[str, VariantResult] | None, dict]:
     """Train and evaluate variants whose configs differ at most in their numeric ``Hyper``.
 
     ``subgroups`` lists the variants per distinct hyper-parameter setting; each setting trains
     once per seed, and every variant in it is evaluated (e.g. one model, two rollout modes). With
-    several settings, training is vmapped over them too (one compiled program for the sweep, and
-    ``lanes`` seeds x settings models per device at once); with one, its values stay compile-time
-    constants. The two paths agree to float32 rounding (tests/test_groups.py). With ``store_dir``,
-    finished chunks stream to ``store_dir/<first variant>/`` (and are reused with ``resume``); nothing
-    outside ``store_dir``'s parent folder is written or removed.
-    Vmapped hyper-parameter stacks are validated concretely (``validate_hyper``) before any
-    compiling: inside the program they are tracers.
-
-    Args:
-      scenario: the scenario.
-      subgroups: variant names per hyper-parameter setting (one group of ``training_groups``).
-      n_seeds: seeds 0..n_seeds-1.
-      root_seed, chunk, lanes, progress, store_dir, resume: see ``lstm_ar.runtime.sweep.run_seeds``.
+    several settings, training is vmapped over them too (one compiled program, ``lanes`` seeds x
+    settings models per device at once); with one, its values stay compile-time constants. The two
+    paths agree to float32 rounding (tests/test_groups.py). With ``draws`` (the same scenario on
+    other draws of its data, ``run_scenario``) every seed trains on each draw with the same key, the
+    draws vmapped inside the seed's program in blocks that fit the CPU caches (``cache_layout``);
+    every per-seed value then has a draw axis after the seed's. With ``store_dir``, finished chunks
+    stream to ``store_dir/<first variant>/`` (reused with ``resume``; ``any_code``: also when
+    another version of the library wrote them); nothing outside ``store_dir``'s parent is written.
+    Vmapped hyper-parameter stacks are validated concretely (``validate_hyper``) before compiling.
 
     Returns:
       (results per variant, or None on processes other than 0; ``Sweep.describe()``).
@@ -312,37 +328,40 @@ def run_group(scenario: Scenario, subgroups: Sequence[Sequence[str]], n_seeds: i
         hypers = jax.tree.map(lambda *v: np.asarray(v, np.float32),
                               *[scenario.variants[g[0]].hyper for g in subgroups])
         validate_hyper(hypers, dropout_sites=config.dropout_sites, noisy_inputs=config.noisy_inputs)
-    inputs = program_inputs(scenario, names[0])  # same model and data for all; passed when the program runs
-    train = make_train(config, Dataset(inputs["x"], inputs["y"]))
+    inputs = stacked_inputs([scenario, *draws], names[0]) if draws else program_inputs(scenario, names[0])
+    first = jax.tree.map(lambda a: a[0], inputs) if draws else inputs
+    train = make_train(config, Dataset(first["x"], first["y"]))
     model_metrics = make_model_metrics(scenario, names[0])
     modes = {scenario.rollout_mode(n): make_rollout_metrics(scenario, n) for n in names}
 
-    def evaluate(result: TrainResult, inputs: dict):
-        shared = model_metrics(result.params, inputs)
-        return {mode: rollout_metrics(result.params, inputs) for mode, rollout_metrics in modes.items()}, shared
+    def one_draw(key: jax.Array, inputs: dict):
+        eval_key = jax.random.fold_in(key, EVAL_STREAM)  # a Gaussian head's samples (unused otherwise)
 
-    if len(subgroups) == 1:
-        def per_seed(key: jax.Array, inputs: dict):
-            result = train(key, Dataset(inputs["x"], inputs["y"]))
-            return evaluate(result, inputs), result.epoch_loss
-    else:
-        def per_seed(key: jax.Array, inputs: dict):
-            def one(hyper):
-                result = train(key, Dataset(inputs["x"], inputs["y"]), hyper)
-                return evaluate(result, inputs), result.epoch_loss
-            return jax.vmap(one)(hypers)
+        def one(hyper):
+            result = train(key, Dataset(inputs["x"], inputs["y"]), hyper)
+            rolled = {mode: f(result.params, inputs, eval_key) for mode, f in modes.items()}
+            return (rolled, model_metrics(result.params, inputs)), result.epoch_loss
+
+        return one(None) if hypers is None else jax.vmap(one)(hypers)
+
+    block, max_lanes = cache_layout(config, 1 + len(draws), len(subgroups)) if draws else \
+        (1, group_max_lanes(config, len(subgroups)))
+
+    def per_seed(key: jax.Array, inputs: dict):
+        return map_draws(lambda i: one_draw(key, i), inputs, block) if draws else one_draw(key, inputs)
 
     desc = f"{scenario.name}/{names[0]}" + (f" (+{len(names) - 1})" if len(names) > 1 else "")
     # the store may touch nothing outside store_dir's parent (the scenario's folder), nor follow a link below it
     store = None if store_dir is None else ChunkStore(pathlib.Path(store_dir) / names[0],
-                                                      group_identity(scenario, subgroups), resume=resume,
-                                                      inside=pathlib.Path(store_dir).parent)
+                                                      group_identity([scenario, *draws], subgroups), resume=resume,
+                                                      inside=pathlib.Path(store_dir).parent, any_code=any_code)
     sweep = run_seeds(per_seed, n_seeds, root_seed=root_seed, chunk=chunk, lanes=lanes, desc=desc,
-                      progress=progress, store=store, max_lanes=group_max_lanes(config, len(subgroups)), inputs=inputs)
+                      progress=progress, store=store, max_lanes=max_lanes, inputs=inputs)
     if sweep.results is None:
         return None, sweep.describe()
     (per_mode, shared), epoch_loss = sweep.results
-    pick = (lambda a, j: a) if len(subgroups) == 1 else (lambda a, j: a[:, j])
+    axis = 2 if draws else 1  # the settings' axis: after the seeds' (and the draws')
+    pick = (lambda a, j: a) if len(subgroups) == 1 else (lambda a, j: np.take(a, j, axis=axis))
     results = {}
     for j, group in enumerate(subgroups):
         for name in group:
@@ -351,6 +370,40 @@ def run_group(scenario: Scenario, subgroups: Sequence[Sequence[str]], n_seeds: i
             curve = pick(extras["map_curve"], j) if "map_curve" in extras else None
             results[name] = variant_result(scenario, merged, pick(rollouts, j), pick(epoch_loss, j), curve)
     return results, sweep.describe()
+
+
+def stacked_inputs(draws: Sequence[Scenario], variant: str) -> dict[str, np.ndarray]:
+    """``program_inputs`` of each draw stacked on a leading draw axis (ValueError naming the array
+    whose shape differs between draws: the draws must share one program)."""
+    each = [program_inputs(sc, variant) for sc in draws]
+    for key, value in each[0].items():
+        bad = [r for r, d in enumerate(each) if key not in d or np.shape(d[key]) != np.shape(value)]
+        if bad or any(set(d) != set(each[0]) for d in each):
+            raise ValueError(f"draws {bad} of scenario {draws[0].name!r} differ from draw 0 in {key!r} "
+                             "(every draw needs arrays of the same shapes)")
+    return {key: np.stack([d[key] for d in each]) for key in each[0]}
+
+
+def cache_layout(config: TrainConfig, n_draws: int, per_model: int = 1) -> tuple[int, int]:
+    """(draws per block, most seeds per device block) that keep a config's training in the CPU
+    caches (``lstm_ar.runtime.sweep.cache_lanes``): e.g. (4, 1) for a window-50 model over 16
+    draws. On an accelerator there is no cache to fit: every draw in one block."""
+    fit = cache_lanes(config.lstm_steps, config.batch_size, config.model.units, per_seed=per_model)
+    if jax.default_backend() != "cpu":
+        return n_draws, max(1, fit)
+    block = max(d for d in range(1, n_draws + 1) if n_draws % d == 0 and d <= max(1, fit))
+    return block, max(1, fit // block)
+
+
+def map_draws(one, inputs: dict, block: int):
+    """``vmap(one)(inputs)`` over the leading (draw) axis, ``block`` draws at a time (``lax.map``
+    over the blocks; the same results, laid out as the full vmap's)."""
+    n = next(iter(inputs.values())).shape[0]
+    if block >= n:
+        return jax.vmap(one)(inputs)
+    blocks = jax.tree.map(lambda a: a.reshape(n // block, block, *a.shape[1:]), inputs)
+    out = jax.lax.map(jax.vmap(one), blocks)
+    return jax.tree.map(lambda a: a.reshape(n, *a.shape[2:]), out)
 
 
 def _structure(config: TrainConfig) -> TrainConfig:
@@ -401,34 +454,44 @@ def training_groups(scenario: Scenario) -> list[list[list[str]]]:
     return [list(sub.values()) for sub in groups.values()]
 
 
-def run_scenario(scenario: Scenario, n_seeds: int, *, root_seed: int = 0, chunk: int | None = None,
-                 lanes: int | None = None, progress: bool = True, store_dir: str | os.PathLike | None = None,
-                 resume: bool = False) -> ScenarioResult | None:
+def run_scenario(scenario: Scenario | Sequence[Scenario], n_seeds: int, *, root_seed: int = 0,
+                 chunk: int | None = None, lanes: int | None = None, progress: bool = True,
+                 store_dir: str | os.PathLike | None = None, resume: bool = False,
+                 any_code: bool = False) -> ScenarioResult | None:
     """Every training group of the scenario over seeds 0..n_seeds-1 (see ``run_group``).
 
-    Args:
-      scenario: the scenario (checked when it was built).
-      n_seeds: how many seeds.
-      root_seed, chunk, lanes, progress, store_dir, resume: see ``run_group``.
+    ``scenario`` may be a sequence: the same scenario (same name and variants) on several draws of
+    its data, e.g. noise realisations. Seeds and draws are then crossed: seed s trains on every draw
+    with the same key, in one compiled program, and every per-seed value is f[n_seeds, n_draws]
+    (``ScenarioResult.draw`` picks one draw's results). The linear references are the first draw's.
 
     Returns:
       The ``ScenarioResult`` (variants in their declared order), or None on processes other than 0
       of a multi-process run (they only compute).
     """
     start = time.perf_counter()
+    draws = [scenario] if isinstance(scenario, Scenario) else list(scenario)
+    if not draws or any(not isinstance(d, Scenario) for d in draws):
+        raise TypeError("scenario must be a Scenario or a non-empty sequence of Scenarios")
+    scenario = draws[0]
+    for r, d in enumerate(draws[1:], 1):
+        if d.name != scenario.name or d.variants != scenario.variants:
+            raise ValueError(f"draw {r} of scenario {scenario.name!r} is another experiment (name or variants "
+                             "differ): every draw is the same scenario on other data")
     variants: dict[str, VariantResult] = {}
     sweeps = {}
     for subgroups in training_groups(scenario):
         results, sweeps[subgroups[0][0]] = run_group(scenario, subgroups, n_seeds, root_seed=root_seed, chunk=chunk,
                                                      lanes=lanes, progress=progress, store_dir=store_dir,
-                                                     resume=resume)
+                                                     resume=resume, any_code=any_code, draws=draws[1:])
         if results is not None:
             variants.update(results)
     if not variants:
         return None
     variants = {name: variants[name] for name in scenario.variants}  # keep the declared order
     refs = linear.evaluate(scenario)  # deterministic: once per scenario, outside the seed loop
-    return ScenarioResult(scenario, n_seeds, root_seed, variants, time.perf_counter() - start, sweeps, refs)
+    return ScenarioResult(scenario, n_seeds, root_seed, variants, time.perf_counter() - start, sweeps, refs,
+                          len(draws))
 
 
 def hardware_kind() -> str:

@@ -12,25 +12,21 @@ window-50 model trains 4 realisations at a time, block after block, instead of a
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import NamedTuple
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 
-from lstm_ar.config import Hyper, TrainConfig, validate_hyper
-from lstm_ar.data.realisations import Realisations
+from lstm_ar.config import Hyper, TrainConfig
 from lstm_ar.data.series import gather_sequences
-from lstm_ar.dynamics.judge import judge_path
-from lstm_ar.dynamics.rollout import rollouts
-from lstm_ar.runtime.sweep import cache_lanes, run_seeds
+from lstm_ar.runtime.sweep import cache_lanes
 from lstm_ar.study import stats
 from lstm_ar.study.claims import diverged_as_worst
+from lstm_ar.study.experiment import EVAL_STREAM, VariantResult  # noqa: F401 (EVAL_STREAM: the one seed stream)
 from lstm_ar.study.realisation_references import References
-from lstm_ar.training import make_train, stack_settings
+from lstm_ar.training import make_train
 
-EVAL_STREAM = 0x6576616C  # "eval": the Gaussian head's sampling key, fold_in(seed key, EVAL_STREAM)
 N_KEEP = 8  # seeds whose rollouts are kept for figures
 
 
@@ -113,62 +109,14 @@ def training_program(config: TrainConfig, series: np.ndarray):
     return lambda key, s, hyper: train(key, gather_sequences(s, window, horizon), hyper)
 
 
-def run_recipe(config: TrainConfig, settings: Mapping[str, Hyper], data: Realisations, n_seeds: int, *,
-               root_seed: int = 0, lanes: int | None = None, progress: bool = True,
-               desc: str = "") -> dict[str, PairResult]:
-    """Train and judge ``config`` at each numeric setting on seeds 0..n_seeds-1 x every realisation.
-
-    Args:
-      config: the static configuration.
-      settings: name -> ``Hyper`` (numbers); several are vmapped in one program.
-      data: the noise realisations (series, context, truth, scale).
-      n_seeds: model seeds (seed i's key: ``fold_in(key(root_seed), i)``).
-      root_seed, lanes, progress: as ``lstm_ar.runtime.sweep.run_seeds``.
-      desc: progress label.
-
-    Returns:
-      setting name -> ``PairResult``.
-    """
-    if not settings:
-        raise ValueError("settings must name at least one Hyper")
-    for hyper in settings.values():
-        validate_hyper(hyper, dropout_sites=config.dropout_sites, noisy_inputs=config.noisy_inputs)
-    names = list(settings)
-    shared, stack = stack_settings(settings.values())
-    steps = data.truth.shape[1]
-    train = training_program(config, data.series[0])
-    arrays = tuple(jnp.asarray(a) for a in (data.series, data.context, data.truth, data.scale))
-
-    def per_seed(key: jax.Array):
-        eval_key = jax.random.fold_in(key, EVAL_STREAM)
-
-        def one_realisation(series, context, truth, scale):
-            def one_setting(hyper):
-                result = train(key, series, hyper)
-                paths = rollouts(result.params, context, steps, config, eval_key)
-                metrics = judge_path(paths["point"], truth, scale)
-                if "sample" in paths:
-                    metrics.update({f"sample_{k}": v for k, v in judge_path(paths["sample"], truth, scale).items()})
-                metrics["final_train_loss"] = result.epoch_loss[-1]
-                return metrics, paths["point"], result.epoch_loss
-
-            if len(names) == 1:
-                return one_setting(Hyper(**shared))
-            return jax.vmap(lambda setting: one_setting(Hyper(**shared, **setting)))(stack)
-
-        return map_realisations(one_realisation, arrays, block)
-
-    block, max_lanes = cache_layout(config, data.series.shape[0], len(names))
-    sweep = run_seeds(per_seed, n_seeds, root_seed=root_seed, lanes=lanes, desc=desc or config.describe(),
-                      progress=progress, max_lanes=max_lanes)
-    if sweep.results is None:  # another process of a multi-process run
-        return {}
-    metrics, paths, losses = sweep.results
-    pick = (lambda a, j: a) if len(names) == 1 else (lambda a, j: a[:, :, j])
-    return {name: PairResult(metrics={k: np.asarray(pick(v, j), np.float64) for k, v in metrics.items()},
-                             rollouts=np.asarray(pick(paths, j))[:N_KEEP],
-                             epoch_loss=np.asarray(pick(losses, j)))
-            for j, name in enumerate(names)}
+def pair_result(result: VariantResult, steps: int) -> PairResult:
+    """A variant run over seeds x draws (``run_scenario`` with draws) as the cure report reads it:
+    per-pair metrics f[S, R] with ``valid_full`` (valid for all ``steps``), the first seeds' rollouts."""
+    metrics = dict(result.metrics)
+    metrics["valid_full"] = (metrics["valid_horizon"] == steps).astype(np.float64)
+    for key in [k for k in metrics if k.startswith("sample_valid_horizon")]:
+        metrics["sample_valid_full"] = (metrics[key] == steps).astype(np.float64)
+    return PairResult(metrics=metrics, rollouts=np.asarray(result.rollouts[:N_KEEP]), epoch_loss=result.epoch_loss)
 
 
 def summarise_pairs(result: PairResult, refs: References) -> dict:

@@ -47,6 +47,7 @@ import numpy as np
 from lstm_ar.config import TrainConfig
 from lstm_ar.data.series import Dataset, check_series, sequences, windows
 from lstm_ar.dynamics.collapse import TAIL
+from lstm_ar.dynamics.rollout import rollout_mode
 from lstm_ar.study import backtest as backtests
 from lstm_ar.study import metrics as registry
 from lstm_ar.study import scenario_series
@@ -184,10 +185,12 @@ class Scenario:
           variant: one of ``variants``.
 
         Returns:
-          "window" (the default), "stateful", or "direct" (a direct head's, its default).
+          ``rollout_modes``' entry, else the config's own (``lstm_ar.dynamics.rollout.rollout_mode``):
+          "direct" for a direct head, "stateful" for a k-step regime, else "window" (a Gaussian head's
+          sampled rollouts run in window mode).
         """
-        default = "direct" if self.variants[variant].model.head == "direct" else "window"
-        return self.rollout_modes.get(variant, default)
+        own = rollout_mode(self.variants[variant])
+        return self.rollout_modes.get(variant, own if own in ROLLOUT_MODES else "window")
 
     @property
     def heldout_continuation(self) -> np.ndarray | None:
@@ -246,9 +249,9 @@ class Scenario:
                 self._fail(f"rollout mode of {variant!r} must be one of {ROLLOUT_MODES}, got {mode!r}")
         for variant, config in self.variants.items():
             head, mode = config.model.head, self.rollout_modes.get(variant)
-            if head == "gaussian":
-                self._fail(f"variant {variant!r} has a Gaussian head: a scenario judges point rollouts; sampled "
-                           "rollouts are judged over seeds x noise draws (lstm_ar.study.pairs)")
+            if head == "gaussian" and (self.diagnostics or mode not in (None, "window")):
+                self._fail(f"variant {variant!r} has a Gaussian head: its rollout is sampled (window mode, the "
+                           "median of its sample paths), without diagnostics")
             if mode is not None and (mode == "direct") != (head == "direct"):
                 self._fail(f"variant {variant!r}: the direct rollout mode is the direct head's, got head {head!r} and "
                            f"mode {mode!r}")
