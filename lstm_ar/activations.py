@@ -1,10 +1,8 @@
 """Activation functions by name, exactly as Keras 3 defines them.
 
-This is the one place where strings become callables (STYLE rule 2). Keras 3 differs from
-`jax.nn` in two places that matter for parity:
-
-* ``hard_sigmoid(x) = relu6(x + 3) / 6`` (Keras 2 used ``0.2 x + 0.5``).
-* ``gelu`` is the *exact* erf form; ``jax.nn.gelu`` defaults to the tanh approximation.
+The one place where strings become callables (STYLE rule 2). Keras 3 differs from `jax.nn` where
+it matters for parity: ``hard_sigmoid(x) = relu6(x + 3) / 6`` (Keras 2: ``0.2 x + 0.5``), and
+``gelu`` is the exact erf form (``jax.nn.gelu`` defaults to the tanh approximation).
 """
 
 from __future__ import annotations
@@ -50,12 +48,7 @@ ACTIVATIONS: dict[str, Activation] = {
 
 
 def get_activation(activation: ActivationLike) -> Activation:
-    """Resolve a name (see ``ACTIVATIONS``) or pass a callable through.
-
-    Raises:
-      ValueError: the name is unknown; the message lists every valid name.
-      TypeError: neither a string nor a callable.
-    """
+    """Resolve a name (``ACTIVATIONS``; ValueError listing them if unknown) or pass a callable through."""
     if callable(activation):
         return activation
     if isinstance(activation, str):

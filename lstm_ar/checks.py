@@ -1,13 +1,6 @@
 """Argument checks shared by the data and dynamics layers (bottom layer: numpy and jax only).
 
-* ``check_int``: a count (steps, window, unroll, ...) must be a Python or numpy int, not a bool,
-  a float (``2.5`` would silently become 2) or an array, and at least ``minimum``.
-* ``real_float32``: values a model will read in float32 must be real (float or int dtype, not
-  complex, bool or text), finite, and stay finite once converted to float32 (a float64 ``1e39``
-  would become inf).
-
-Exception types are the same everywhere: TypeError for a value of the wrong type, ValueError for
-a value of the right type that is not valid.
+TypeError for a value of the wrong type, ValueError for a value of the right type that is not valid.
 """
 
 from __future__ import annotations
@@ -19,19 +12,8 @@ FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
 def check_int(value, name: str, minimum: int) -> int:
-    """``value`` as a Python int, or a clear error.
-
-    Args:
-      value: a Python or numpy int; a bool, a float or an array is refused.
-      name: how the error messages call it.
-      minimum: the smallest valid value.
-
-    Returns:
-      ``int(value)``.
-
-    Raises:
-      TypeError: not an int. ValueError: below ``minimum``.
-    """
+    """A count as a Python int >= ``minimum``; a bool, a float (``2.5`` would silently become 2) or an
+    array is refused."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
         raise TypeError(f"{name} must be an int >= {minimum}, got {value!r} of type {type(value).__name__}")
     if value < minimum:
@@ -48,22 +30,9 @@ def _index(flat: int, shape: tuple[int, ...]) -> str:
 
 
 def real_float32(values, name: str):
-    """Check values that are read in float32, and convert them.
-
-    Args:
-      values: an array-like of any shape; a traced array (inside ``jit``/``vmap``), or one spread
-        over other processes, has only its dtype checked (its values are not known here).
-      name: how the error messages call it.
-
-    Returns:
-      The values as a numpy f32 array of the same shape when they are known; otherwise
-      ``values`` unchanged.
-
-    Raises:
-      TypeError: the dtype is not float or int (complex input would lose its imaginary part).
-      ValueError: a known value is nan or inf, or is finite but overflows float32
-        (|x| > 3.4e38 becomes inf).
-    """
+    """Values read in float32 as a numpy f32 array: real dtype (complex would lose its imaginary part),
+    finite, and finite once in float32 (a float64 1e39 would become inf). A traced array, or one
+    spread over other processes, has only its dtype checked and is returned unchanged."""
     dtype = values.dtype if hasattr(values, "dtype") else np.asarray(values).dtype
     if np.dtype(dtype).kind not in "fiu":
         raise TypeError(f"{name} must be real (float or int), got dtype {dtype}")

@@ -1,22 +1,10 @@
 """Configuration: static fields that shape the compiled program, numeric ones that may be vmapped.
 
-* ``ModelConfig`` and ``TrainConfig`` are frozen (hashable) dataclasses: changing any field
-  changes the compiled program (shapes, activations, epochs, batch size).
-* ``Hyper`` is a NamedTuple of numbers (a pytree): learning rate, dropout rates, weight decay,
-  clipping. ``train(key, hyper)`` takes one setting (0-d leaves); to sweep a hyper-parameter
-  without recompiling give a stack (1-D leaves) to ``lstm_ar.training.train_many``, which checks
-  it with ``validate_hyper`` and vmaps ``train`` over it.
-* Which dropout masks exist is static (``TrainConfig.dropout_sites``, names in
-  ``DROPOUT_SITES``); their rates are ``Hyper``'s numbers. A nonzero rate at a site the config
-  does not have is an error wherever the rate is concrete. Input noise likewise: whether the
-  program adds it is static (``TrainConfig.noisy_inputs``), its level is ``Hyper.input_noise``.
-* Every remedy the project measured is a field here, neutral at its default (the config is then
-  Keras's one-step training): the head (``ModelConfig.head``: next value, direct multi-horizon,
-  Gaussian), residual prediction (``ModelConfig.residual``), the k-step regimes and their
-  curriculum, Data as Demonstrator (``TrainConfig.dad_rounds``), input noise and clipping
-  (``Hyper``). A recipe is a ``TrainConfig`` and a ``Hyper``.
-
-Nothing here is mutated after construction; ``dataclasses.replace`` makes variants.
+``ModelConfig`` and ``TrainConfig`` are frozen dataclasses (any change recompiles); ``Hyper`` is a
+pytree of numbers, one setting per ``train`` or a stack for ``lstm_ar.training.train_many``. Where
+dropout masks exist and whether input noise is added is static, their rates are ``Hyper``'s; a
+nonzero rate the program would ignore is an error wherever it is concrete. Every remedy is a field,
+neutral at its default (Keras's one-step training).
 """
 
 from __future__ import annotations
@@ -33,25 +21,15 @@ from lstm_ar.activations import get_activation
 Number = Union[float, "np.ndarray", "jax.Array"]  # noqa: F821  (jax arrays when vmapped)
 
 # Training regimes (see lstm_ar.training.regimes): how the targets after a window are fed during training.
-REGIMES = ("teacher_forcing", "scheduled_linear", "scheduled_exponential", "scheduled_inverse_sigmoid",
-           "free_running")
+REGIMES = ("teacher_forcing", "scheduled_linear", "scheduled_exponential", "scheduled_inverse_sigmoid", "free_running")
 # Output heads (see lstm_ar.model.forecaster): the next value, the next H values at once (direct
 # multi-horizon, nothing fed back), or the mean and scale of a Gaussian for the next value.
 HEADS = ("next", "direct", "gaussian")
 
 
 class Hyper(NamedTuple):
-    """Numeric hyper-parameters (vmappable leaves).
-
-    learning_rate: Adam step size (Keras default 1e-3).
-    dropout: LSTM input dropout rate (Keras ``LSTM(dropout=...)``).
-    recurrent_dropout: LSTM recurrent dropout rate on h (Keras ``recurrent_dropout``).
-    output_dropout: rate of a ``Dropout`` layer between the LSTM and the Dense head.
-    weight_decay: decoupled (AdamW-style, Keras ``weight_decay``) decay coefficient.
-    global_clipnorm: clip the global gradient norm to this value (``inf``: no clipping).
-    input_noise: std of the Gaussian noise added to the training inputs (model units; 0: none),
-      where ``TrainConfig.noisy_inputs`` is set.
-    """
+    """Numeric hyper-parameters (vmappable leaves), Keras's names and defaults; ``output_dropout`` is a
+    Dropout layer before the Dense head, ``input_noise`` the std of noise on the training inputs."""
 
     learning_rate: Number = 1e-3
     dropout: Number = 0.0
@@ -77,29 +55,14 @@ def _checked_leaf(name: str, value) -> np.ndarray | None:
         return None
     array = np.asarray(value)
     if array.dtype == bool or array.dtype.kind not in "fiu":
-        raise TypeError(f"Hyper.{name} must be a real number or array of them, got {value!r} "
-                        f"(dtype {array.dtype})")
+        raise TypeError(f"Hyper.{name} must be a real number or array of them, got {value!r} (dtype {array.dtype})")
     return array.astype(np.float64)
 
 
 def validate_hyper(hyper: Hyper, *, dropout_sites: tuple[str, ...] | None = None,
                    noisy_inputs: bool | None = None) -> None:
-    """Check every concrete leaf of ``hyper``: scalars, or arrays of stacked values (for vmap).
-
-    Valid: ``learning_rate`` finite and > 0; ``weight_decay`` and ``input_noise`` finite and >= 0;
-    ``global_clipnorm`` > 0 (``inf``: no clipping); the three dropout rates in [0, 1); no NaN anywhere. Leaves that are
-    tracers (inside ``jit``/``vmap``) cannot be checked here: validate a stack before vmapping it.
-
-    Args:
-      hyper: a ``Hyper``; each leaf a number or an array (e.g. f32[variants]).
-      dropout_sites: when given, a nonzero rate at a site not listed is an error too (the program
-        built for those sites would ignore it).
-      noisy_inputs: when False, a nonzero ``input_noise`` is an error (the program adds none).
-
-    Raises:
-      TypeError: ``hyper`` is not a Hyper, or a leaf is not a real number.
-      ValueError: a value out of range; the message names the field, the value and the range.
-    """
+    """Check every concrete leaf of ``hyper`` (a number or a stack); tracers pass. A nonzero rate at a site
+    not in ``dropout_sites``, or ``input_noise`` with ``noisy_inputs=False``, is an error (it would be ignored)."""
     if not isinstance(hyper, Hyper):
         raise TypeError(f"hyper must be a Hyper, got {type(hyper).__name__}")
     values = {name: _checked_leaf(name, getattr(hyper, name)) for name in Hyper._fields}
@@ -136,20 +99,8 @@ def validate_hyper(hyper: Hyper, *, dropout_sites: tuple[str, ...] | None = None
 
 
 def resolve_dropout_sites(sites, hyper: Hyper) -> tuple[str, ...]:
-    """The sorted tuple of dropout sites: ``sites`` checked, or (None) those whose rate in
-    ``hyper`` is nonzero.
-
-    Args:
-      sites: None, or an iterable of names from ``DROPOUT_SITES`` ("input", "recurrent", "output").
-      hyper: a Hyper with concrete (scalar) rates, read only when ``sites`` is None.
-
-    Returns:
-      tuple[str, ...] of distinct site names in sorted order.
-
-    Raises:
-      TypeError: ``sites`` is a string (not a tuple of names).
-      ValueError: an unknown site name; the message lists the valid ones.
-    """
+    """The sorted distinct ``sites`` (names from ``DROPOUT_SITES``), or for None those with a nonzero
+    concrete rate in ``hyper``. TypeError for a string; ValueError for an unknown name."""
     if sites is None:
         traced = [name for name in DROPOUT_SITES.values() if not is_concrete(getattr(hyper, name))]
         if traced:
@@ -157,8 +108,7 @@ def resolve_dropout_sites(sites, hyper: Hyper) -> tuple[str, ...]:
                             f"give dropout_sites explicitly")
         return tuple(sorted(site for site, name in DROPOUT_SITES.items() if np.any(np.asarray(getattr(hyper, name)) != 0)))
     if isinstance(sites, str):
-        raise TypeError(f"dropout_sites must be a tuple of site names, got the string {sites!r}; "
-                        f"e.g. ({sites!r},)")
+        raise TypeError(f"dropout_sites must be a tuple of site names, got the string {sites!r}; e.g. ({sites!r},)")
     sites = tuple(sites)
     unknown = [s for s in sites if s not in DROPOUT_SITES]
     if unknown:
@@ -167,16 +117,7 @@ def resolve_dropout_sites(sites, hyper: Hyper) -> tuple[str, ...]:
 
 
 def require_scalar_hyper(hyper: Hyper, owner: str = "Hyper") -> None:
-    """Refuse a concrete leaf of ``hyper`` that is not 0-d: one training run takes one setting.
-
-    Args:
-      hyper: a ``Hyper``; tracers (under ``jit``/``vmap``) are left alone.
-      owner: how the message names ``hyper`` (e.g. "TrainConfig.hyper").
-
-    Raises:
-      ValueError: a leaf with a shape; the message names the field and its shape and says how to
-        train several settings.
-    """
+    """ValueError for a concrete leaf that is not 0-d (one run, one setting); ``owner`` names ``hyper``."""
     for name in Hyper._fields:
         value = getattr(hyper, name)
         if is_concrete(value) and np.ndim(value) != 0:
@@ -185,18 +126,16 @@ def require_scalar_hyper(hyper: Hyper, owner: str = "Hyper") -> None:
                              f"or jax.vmap(train, in_axes=(None, Hyper(0, ...)))")
 
 
-def _positive_int(config, name: str) -> None:
-    """Check ``config.<name>`` is a positive int (Python or numpy, not bool); store it as int."""
+def _int_field(config, name: str, low: int = 1) -> None:
+    """Check ``config.<name>`` is an int >= ``low`` (not bool); store it as int."""
     value = getattr(config, name)
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value <= 0:
-        raise ValueError(f"{name} must be a positive int, got {value!r}")
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < low:
+        raise ValueError(f"{name} must be {'a positive int' if low == 1 else f'an int >= {low}'}, got {value!r}")
     object.__setattr__(config, name, int(value))
 
 
-def _unit_interval_float(name: str, value) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)) \
-            or not 0.0 <= float(value) < 1.0:
-        raise ValueError(f"{name} must be a number in [0, 1), got {value!r}")
+def _real(value) -> bool:
+    return not isinstance(value, bool) and isinstance(value, (int, float, np.floating, np.integer))
 
 
 def _flag(config, name: str) -> None:
@@ -206,17 +145,9 @@ def _flag(config, name: str) -> None:
 
 @dataclasses.dataclass(frozen=True)
 class ModelConfig:
-    """The forecaster's static shape: LSTM(units) over a window of ``window`` values -> Dense(outputs).
-
-    activation / recurrent_activation: names from ``lstm_ar.activations.ACTIVATIONS``.
-    layer_norm: layer-normalise the gate pre-activations (off, as in Keras).
-    head: "next" (Dense(1): the next value, Keras's model), "direct" (Dense(horizon): the next
-      ``horizon`` values at once, nothing fed back; MQ-RNN / N-BEATS style) or "gaussian" (Dense(2):
-      the mean and scale of a Gaussian for the next value, trained by its likelihood; DeepAR style).
-    horizon: the direct head's outputs (1 for the other heads).
-    residual: predict the change, ``x_{t+1} = x_t + g(window)`` (one-value heads only).
-    samples: paths drawn when a Gaussian head is rolled out (its forecast is their pointwise median).
-    """
+    """The forecaster's static shape: LSTM(units) over ``window`` values -> Dense(outputs). head: "next"
+    (Keras's model), "direct" (the next ``horizon`` values at once; MQ-RNN / N-BEATS) or "gaussian"
+    (mean and scale by likelihood; DeepAR). residual: ``x_{t+1} = x_t + g(window)``."""
 
     units: int = 32
     window: int = 1
@@ -231,7 +162,7 @@ class ModelConfig:
 
     def __post_init__(self):
         for name in ("units", "window", "horizon", "samples"):
-            _positive_int(self, name)
+            _int_field(self, name)
         get_activation(self.activation)
         get_activation(self.recurrent_activation)
         _flag(self, "residual")
@@ -251,27 +182,10 @@ class ModelConfig:
 
 @dataclasses.dataclass(frozen=True)
 class TrainConfig:
-    """Keras ``fit`` defaults: batch 32, shuffle every epoch, partial last batch kept.
-
-    hyper: default numeric hyper-parameters; ``train(key, data, hyper)`` may override them.
-    beta_1, beta_2, epsilon: Keras Adam's constants (static).
-    regime, horizon: how targets are fed (``lstm_ar.training.regimes``). The default, teacher forcing with
-    horizon 1, is Keras's one-step training; with the next-value head any other choice trains a
-    stateful model on ``horizon`` values after each window. A direct head trains on its
-    ``model.horizon`` values (``horizon`` None resolves to it; another value is an error).
-    curriculum: grow the k-step loss from 1 to ``horizon`` steps over the first half of training.
-    dad_rounds, dad_starts, dad_length: Data as Demonstrator (Venkatraman, Hebert and Bagnell, AAAI
-    2015; ``lstm_ar.training.dad``): after every epoch the model is rolled out on the training series
-    from ``dad_starts`` points for ``dad_length`` steps, and the (window of its own predictions ->
-    true next value) pairs of the last ``dad_rounds`` epochs are trained on as extra batches
-    (0: off; one-step training on consecutive windows of one series).
-    dropout_sites: where dropout masks exist in the compiled program, a sorted tuple of names
-    from ``DROPOUT_SITES`` ("input", "output", "recurrent"); their rates stay numeric (in
-    ``Hyper``, vmappable). None (the default) resolves to the sites whose rate in ``hyper`` is
-    nonzero. A nonzero rate at a site that is not listed is an error, never ignored.
-    noisy_inputs: whether the program adds ``Hyper.input_noise`` to the training inputs; None
-    resolves to whether ``hyper.input_noise`` is nonzero.
-    """
+    """Keras ``fit`` defaults: batch 32, shuffle every epoch, partial last batch kept. regime, horizon:
+    how targets are fed (``lstm_ar.training.regimes``; teacher forcing, horizon 1 is Keras's; horizon
+    None: the model's). dad_*: Data as Demonstrator (``lstm_ar.training.dad``). dropout_sites,
+    noisy_inputs: None resolves to what ``hyper`` has nonzero."""
 
     model: ModelConfig = ModelConfig()
     epochs: int = 20
@@ -298,15 +212,12 @@ class TrainConfig:
         if self.horizon is None:
             object.__setattr__(self, "horizon", self.model.horizon)
         for name in ("epochs", "batch_size", "horizon", "dad_starts", "dad_length"):
-            _positive_int(self, name)
-        if isinstance(self.dad_rounds, (bool, np.bool_)) or not isinstance(self.dad_rounds, (int, np.integer)) \
-                or self.dad_rounds < 0:
-            raise ValueError(f"dad_rounds must be an int >= 0, got {self.dad_rounds!r}")
-        object.__setattr__(self, "dad_rounds", int(self.dad_rounds))
-        _unit_interval_float("beta_1", self.beta_1)
-        _unit_interval_float("beta_2", self.beta_2)
-        if isinstance(self.epsilon, bool) or not isinstance(self.epsilon, (int, float, np.floating, np.integer)) \
-                or not (math.isfinite(self.epsilon) and self.epsilon > 0):
+            _int_field(self, name)
+        _int_field(self, "dad_rounds", 0)
+        for name in ("beta_1", "beta_2"):
+            if not (_real(getattr(self, name)) and 0.0 <= float(getattr(self, name)) < 1.0):
+                raise ValueError(f"{name} must be a number in [0, 1), got {getattr(self, name)!r}")
+        if not (_real(self.epsilon) and math.isfinite(self.epsilon) and self.epsilon > 0):
             raise ValueError(f"epsilon must be a finite number > 0, got {self.epsilon!r}")
         if not isinstance(self.shuffle, bool):
             raise ValueError(f"shuffle must be True or False, got {self.shuffle!r}")
@@ -344,14 +255,12 @@ class TrainConfig:
 
     @property
     def stateful(self) -> bool:
-        """True when the batch loss runs ``horizon`` stateful steps after the window (the next-value
-        head under a k-step regime; ``lstm_ar.training.regimes``), rolled out carrying (h, c)."""
+        """True when the loss runs ``horizon`` stateful steps after the window (next-value head, k-step regime)."""
         return self.model.head == "next" and not self.one_step
 
     @property
     def lstm_steps(self) -> int:
-        """LSTM steps each training example's program runs: the window, plus the stateful steps of a
-        k-step regime (``lstm_ar.training.regimes``; what sizes a cache-fitting block)."""
+        """LSTM steps per training example: the window, plus a k-step regime's stateful steps."""
         return self.model.window + (self.horizon if self.stateful else 0)
 
     @property
@@ -365,25 +274,17 @@ class TrainConfig:
     def describe(self) -> str:
         """Short words for reports, e.g. 'LSTM(32, tanh) w50, direct head H200, 100 epochs'."""
         m = self.model
-        parts = [f"LSTM({m.units}, {m.activation}) w{m.window}"]
-        if m.head == "direct":
-            parts.append(f"direct head H{m.horizon}")
-        elif m.head == "gaussian":
-            parts.append("Gaussian head")
-        if self.stateful:
-            regime = "free-running" if self.regime == "free_running" else self.regime.replace("_", " ")
-            parts.append(f"{regime} k={self.horizon}" + (" curriculum" if self.curriculum else ""))
-        if m.residual:
-            parts.append("residual")
-        if self.dad_rounds:
-            parts.append(f"DaD x{self.dad_rounds}")
-        parts.append(f"{self.epochs} epochs")
-        return ", ".join(parts)
+        regime = "free-running" if self.regime == "free_running" else self.regime.replace("_", " ")
+        parts = [f"LSTM({m.units}, {m.activation}) w{m.window}",
+                 {"direct": f"direct head H{m.horizon}", "gaussian": "Gaussian head"}.get(m.head),
+                 f"{regime} k={self.horizon}" + (" curriculum" if self.curriculum else "") if self.stateful else None,
+                 "residual" if m.residual else None, f"DaD x{self.dad_rounds}" if self.dad_rounds else None,
+                 f"{self.epochs} epochs"]
+        return ", ".join(part for part in parts if part)
 
     def to_dict(self) -> dict:
         """JSON-ready view (for summary files); an infinite value (no clipping) becomes None."""
         out = dataclasses.asdict(self)
         out["dropout_sites"] = list(self.dropout_sites)
-        out["hyper"] = {k: float(v) if math.isfinite(float(v)) else None
-                        for k, v in self.hyper._asdict().items()}
+        out["hyper"] = {k: float(v) if math.isfinite(float(v)) else None for k, v in self.hyper._asdict().items()}
         return out

@@ -111,3 +111,20 @@ def test_steps_to_collapse_leaves_diverged_seeds_out():
     assert s["n_left_out"] == 4 and s["n_worst"] == 0 and s["median"] == 80.0
     rmse = summarise_metric("rollout_rmse", np.r_[np.full(6, 0.1), np.full(4, 0.01)], flags)
     assert rmse["n_worst"] == 4  # a rollout metric still counts them as the worst
+
+
+def test_origin_references_from_every_origin(walk):
+    """The transfer runs' references (``references.origin_references``) from the walk's origins: persistence as
+    the scenario's, the training mean and seasonal naive by hand, AR orders among 1..max_order."""
+    b = walk.backtest()
+    out = references.origin_references(b, season=7, max_order=5, direct_window=5)
+    assert list(out) == ["AR(AIC)", "AR(BIC)", "direct linear", "persistence", "training mean", "seasonal naive (7)"]
+    np.testing.assert_allclose(out["persistence"]["backtest_rmse"],
+                               references.evaluate(walk).metrics["persistence"]["backtest_rmse"], rtol=1e-6)
+    truths = b.truths().astype(np.float64)
+    for name, ys in (("training mean", 0.0 * truths), ("seasonal naive (7)", [np.resize(c, 30) for c in b.contexts(7)])):
+        np.testing.assert_allclose(out[name]["origin_rmse"], np.sqrt(np.mean((truths - ys) ** 2, axis=1)), rtol=1e-5)
+        np.testing.assert_allclose(out[name]["backtest_rmse"], out[name]["origin_rmse"].mean(), rtol=1e-6)
+    assert 1 <= out["AR(AIC)"]["order"] <= 5 and 1 <= out["AR(BIC)"]["order"] <= 5
+    with pytest.raises(ValueError, match="a context of 300 values is longer than the training part"):
+        references.origin_references(b, season=300)

@@ -83,3 +83,6 @@ def test_cause_quick_measures_the_formula_and_both_grids(tmp_path):
     for family in ("ar", "lstm"):
         assert len(summary[family]["valid_full"]) == 2 and len(summary[family]["valid_full"][0]) == 2
     assert "formula rho" in (out / "report.md").read_text()
+    with open(out / "pairs.csv") as f:  # every LSTM pair: 2 windows x 2 levels x 2 seeds x 1 realisation
+        pairs = list(csv.DictReader(f))
+    assert len(pairs) == 8 and {"rho_end", "valid_full", "collapsed"} <= set(pairs[0])

@@ -1,7 +1,6 @@
 import numpy as np
 import pytest
 
-from lstm_ar.data.real import split_standardise
 from lstm_ar.data.series import (
     check_series,
     linspace_identity,
@@ -17,6 +16,7 @@ from lstm_ar.data.series import (
     white_noise,
     windows,
 )
+from lstm_ar.data.split import split_standardise
 
 
 def test_noisy_sine_is_the_seed_series():

@@ -288,24 +288,24 @@ def test_realisation_zero_is_the_articles_series_and_others_differ():
 
 
 def test_realisations_in_cache_sized_blocks_equal_one_vmap(monkeypatch):
-    from lstm_ar.study.pairs import cache_layout, map_realisations, realisation_block
+    from lstm_ar.study.experiment import cache_layout, map_draws
 
     w50 = _variant({"window": 50, "units": 32}, batch_size=32)
     assert cache_layout(w50, 16) == (4, 1) and cache_layout(BASE, 16) == (8, 1)
     stateful = dataclasses.replace(w50, regime="free_running", horizon=40)
     assert stateful.lstm_steps == 90 and cache_layout(stateful, 16) == (2, 1)
-    assert [realisation_block(12, f) for f in (1, 5, 6, 100)] == [1, 4, 6, 12]
+    assert cache_layout(w50, 12) == (4, 1) and cache_layout(w50, 7) == (1, 4)  # a divisor of the draws that fits
     with monkeypatch.context() as m:  # an accelerator has no cache to fit: one block
         m.setattr(jax, "default_backend", lambda: "gpu")
         assert cache_layout(w50, 16)[0] == 16
     series = jnp.stack([jnp.asarray(SERIES) + 0.05 * k for k in range(4)])
 
-    def one(s, shift):  # a pytree of outputs per realisation
-        return {"path": jnp.cumsum(jnp.tanh(s)) * shift, "total": jnp.sum(s) + shift}
+    def one(d):  # a pytree of outputs per draw
+        return {"path": jnp.cumsum(jnp.tanh(d["s"])) * d["shift"], "total": jnp.sum(d["s"]) + d["shift"]}
 
-    shifts = jnp.arange(4, dtype=jnp.float32)
-    whole = jax.vmap(one)(series, shifts)
-    blocks = jax.jit(lambda a, b: map_realisations(one, (a, b), 2))(series, shifts)
+    draws = {"s": series, "shift": jnp.arange(4, dtype=jnp.float32)}
+    whole = jax.vmap(one)(draws)
+    blocks = jax.jit(lambda d: map_draws(one, d, 2))(draws)
     chex.assert_trees_all_equal_shapes(whole, blocks)
     chex.assert_trees_all_close(whole, blocks, atol=1e-6)
-    assert map_realisations(one, (series, shifts), 4)["path"].shape == (4, SERIES.shape[0])
+    assert map_draws(one, draws, 4)["path"].shape == (4, SERIES.shape[0])

@@ -281,3 +281,36 @@ def test_the_host_spectral_radius_equals_the_jax_one():
     omega = 0.3  # a noiseless sine's AR(2): roots exp(+-i omega), radius 1
     assert abs(spectral_radius_host([2 * np.cos(omega), -1.0]) - 1.0) < 1e-9
     assert spectral_radius_host([]) == 0.0
+
+
+def test_the_host_twins_match_statsmodels_in_float64(rng):
+    from lstm_ar.linear.ar import ar_rollout_host, select_ar_host
+
+    e = rng.standard_normal(300)
+    x = np.zeros(300)
+    for t in range(2, 300):
+        x[t] = 0.6 * x[t - 1] - 0.3 * x[t - 2] + e[t]
+    ours = select_ar_host(x, 8)
+    theirs = ar_select_order(x, 8, trend="c", ic="aic", glob=False).model.fit()
+    assert ours.order == len(theirs.params) - 1 and ours.nobs == theirs.nobs
+    np.testing.assert_allclose([ours.intercept, *ours.coefs], theirs.params, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(ours.sigma2, theirs.sigma2, rtol=1e-9)
+    np.testing.assert_allclose(ar_rollout_host(ours, x, 20), theirs.predict(start=300, end=319), rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("name", ["ar2", "sine", "white"])
+def test_the_host_twins_equal_the_jax_functions(series, name):
+    """fit_ar_host, select_ar_host, ar_rollout_host (float64 numpy) against fit_ar, select_order(.., "aic"),
+    ar_rollout (float32 JAX): the same orders, fits and rollouts to float32 rounding."""
+    from lstm_ar.linear.ar import ar_rollout_host, fit_ar_host, select_ar_host
+
+    x = series[name]
+    pairs = [(fit_ar_host(x, p), fit_ar(x, p)) for p in (1, 5)] + [(select_ar_host(x, MAX_ORDER),
+                                                                     select_order(x, MAX_ORDER, "aic"))]
+    for host, fit in pairs:
+        p = host.order
+        assert p == int(fit.order) and host.nobs == int(fit.nobs)
+        np.testing.assert_allclose([host.intercept, *host.coefs, host.sigma2],
+                                   [float(fit.intercept), *np.asarray(fit.coefs[:p]), float(fit.sigma2)], rtol=RTOL,
+                                   atol=1e-5)
+        np.testing.assert_allclose(ar_rollout_host(host, x, 40), np.asarray(ar_rollout(fit, x, 40)), rtol=1e-4, atol=1e-4)

@@ -11,12 +11,11 @@ import pytest
 
 from lstm_ar import cli
 from lstm_ar.data.realisations import realisation_seed
-from lstm_ar.scenarios import reproduce
+from lstm_ar.scenarios import reproduce, transfer
 from lstm_ar.scenarios.common import heldout_seed
 from lstm_ar.study.claims import RateClaim
 from lstm_ar.study.experiment import ScenarioResult, VariantResult
 from lstm_ar.study.realisations import claim_table, pool
-from lstm_ar.study.recipe_backtest import make_backtest
 
 
 def test_a_scenario_on_another_realisation_has_other_noise_and_its_own_heldout_draw():
@@ -52,24 +51,16 @@ def test_pool_stacks_realisations_and_claims_are_judged_on_each():
         pool([results[0], _result(scenario, [1] * 10)])
 
 
-def test_backtest_origins_hold_a_horizon_each_and_bad_requests_are_refused():
-    raw = np.sin(np.arange(200) * 0.3) + 0.01 * np.arange(200)
-    bt = make_backtest("toy", raw, origins=5, horizon=10)
-    assert bt.n_train == 160 and bt.origins[0] == 0 and bt.origins[-1] == 40 - 10
-    assert len(bt.origins) == 5 and np.all(np.diff(bt.origins) > 0)
-    with pytest.raises(ValueError, match="toy: 40 backtest origins do not fit.*only 31 distinct origins"):
-        make_backtest("toy", raw, origins=40, horizon=10)
-
-
-def test_backtest_contexts_end_before_each_origin_and_truths_start_at_it():
-    from lstm_ar.study.recipe_backtest import _contexts
-
-    bt = make_backtest("toy", np.arange(100, dtype=np.float64) ** 1.5, origins=3, horizon=4)
-    ctx, truth = _contexts(bt, 5)
-    for k, origin in enumerate(bt.origins):
-        s = bt.n_train + origin
-        np.testing.assert_array_equal(ctx[k], bt.values[s - 5:s])
-        np.testing.assert_array_equal(truth[k], bt.values[s:s + 4])
+def test_transfer_builds_each_series_as_a_scenario_with_its_backtest():
+    """A real series is a scenario: its recipes are variants, its origins the study's backtest's."""
+    sc = transfer.scenario("co2", ["plain_w50", "noise_w50"], origins=20, quick=True)
+    bt = sc.backtest()
+    assert bt.horizon == 48 and len(bt.origins) == 20 and np.all(np.diff(bt.origins) > 0)
+    assert list(sc.variants) == ["plain_w50", "noise_w50_0.05", "noise_w50_0.2"]
+    assert {c.model.window for c in sc.variants.values()} == {5}
+    assert sc.variants["noise_w50_0.2"].hyper.input_noise == 0.2
+    with pytest.raises(ValueError, match="co2: 10000 backtest origins do not fit"):
+        transfer.scenario("co2", ["plain_w50"], origins=10_000, quick=True)
 
 
 def test_transfer_quick_backtests_a_recipe_against_the_references(tmp_path):
@@ -83,6 +74,8 @@ def test_transfer_quick_backtests_a_recipe_against_the_references(tmp_path):
     row = co2["rows"]["direct_w50"]
     assert row["beats"]["persistence"]["n"] == 2 and 0 <= row["backtest_collapse_rate"] <= 1
     assert "P(beats" in (out / "report.md").read_text()
+    with open(out / "co2" / "per_seed.csv") as f:  # every seed's backtest values
+        assert len(f.read().splitlines()) == 1 + 2
 
 
 @pytest.mark.parametrize("name, option", [("realisations", "--realisations"), ("transfer", "--origins"),

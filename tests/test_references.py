@@ -86,3 +86,28 @@ def test_a_variant_that_always_beats_has_probability_one(small):
     out = references.compare(loser, refs)
     assert out["best_ar"]["rollout_rmse"]["prob_a_better"] == 12 / 16
     assert out["persistence"]["valid_horizon"]["prob_a_better"] == (4 * 0 + 12 * 0.5) / 16
+
+
+def test_one_series_white_noise_is_unpredictable_and_the_sine_is_not(rng):
+    """``series_references`` (``lstm-ar study``): the share explained, the best reference, seasonal naive and the
+    one-lag slope."""
+    w = rng.standard_normal(600)
+    r = references.series_references(w[:480], w[480:], season=7)
+    assert r.explained < 0.05 and references.best_reference(r.rmse) in ("mean", "ar_aic")
+    np.testing.assert_allclose(r.forecasts["seasonal_naive"][:14], np.tile(w[473:480], 2))
+    assert list(r.labels) == ["persistence", "mean", "seasonal_naive", "ar_aic"]
+    t = np.arange(600)
+    s = np.sin(2 * np.pi * t / 50) + 0.1 * rng.standard_normal(600)
+    r = references.series_references(s[:480], s[480:])
+    assert r.explained > 0.9 and references.best_reference(r.rmse) == "ar_aic"
+    assert r.labels["ar_aic"] == f"AR({r.ar_order}) by AIC" and "seasonal_naive" not in r.rmse
+    np.testing.assert_allclose(r.one_lag_slope, np.polyfit(s[:479], s[1:480], 1)[0], rtol=1e-9)
+
+
+def test_seasonal_naive_and_the_best_reference():
+    batch = np.arange(12.0).reshape(2, 6)
+    np.testing.assert_array_equal(references.seasonal_naive(batch, 4, 6), [[2, 3, 4, 5, 2, 3], [8, 9, 10, 11, 8, 9]])
+    with pytest.raises(ValueError, match="season must be in"):
+        references.seasonal_naive(batch, 7, 3)
+    assert references.best_reference({"a": np.nan, "b": 2.0, "c": 1.0, "d": 1.0}) == "c"
+    assert references.best_reference({"a": np.inf, "b": np.nan}) == "a"

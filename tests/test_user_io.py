@@ -1,13 +1,11 @@
 """``lstm_ar.user.io`` and the input checks of ``lstm-ar study``: every bad input of a user's file
 gets a clear error (exit status 2, ``lstm-ar study: error: ...``, no traceback) before any compute;
-CSV (sniffed delimiters), Parquet and ``.npy`` read the same values. Also the host references
-(``lstm_ar.user.references``) against statsmodels. No training here."""
+CSV (sniffed delimiters), Parquet and ``.npy`` read the same values. No training here."""
 
 import numpy as np
 import pytest
 
 from lstm_ar import cli
-from lstm_ar.user import references as refs
 from lstm_ar.user.io import InputError, load_series, split_point
 
 VALUES = np.round(np.sin(np.arange(120) / 5.0) * 3 + 10, 4)
@@ -260,34 +258,3 @@ def test_warnings_are_printed(tmp_path, capsys, no_compute):
         cli.main(["study", "--csv", str(path), "--column", "y", "--time-column", "t", "--quick", "--out",
                   str(tmp_path / "out")])
     assert "lstm-ar study: warning: the timestamps are irregular: 1 of 299 steps" in capsys.readouterr().err
-
-
-# ----------------------------------------------------------------------------------------------
-# The host references against statsmodels
-
-
-def test_host_ar_selection_matches_statsmodels(rng):
-    ar_model = pytest.importorskip("statsmodels.tsa.ar_model")
-    e = rng.standard_normal(300)
-    x = np.zeros(300)
-    for t in range(2, 300):
-        x[t] = 0.6 * x[t - 1] - 0.3 * x[t - 2] + e[t]
-    ours = refs.select_ar_host(x, 8)
-    theirs = ar_model.ar_select_order(x, 8, trend="c", ic="aic", glob=False).model.fit()
-    assert ours.order == len(theirs.params) - 1
-    np.testing.assert_allclose([ours.intercept, *ours.coefs], theirs.params, rtol=1e-9, atol=1e-12)
-    np.testing.assert_allclose(ours.sigma2, theirs.sigma2, rtol=1e-9)
-    forecast = theirs.predict(start=300, end=319)
-    np.testing.assert_allclose(refs.ar_rollout_host(ours, x, 20), forecast, rtol=1e-9, atol=1e-12)
-
-
-def test_white_noise_is_unpredictable_and_the_sine_is_not(rng):
-    w = rng.standard_normal(600)
-    r = refs.compute_references(w[:480], w[480:], season=7)
-    assert r.explained < 0.05 and refs.best_reference(r.rmse) in ("mean", "ar_aic")
-    np.testing.assert_allclose(r.forecasts["seasonal_naive"][:14], np.tile(w[473:480], 2))
-    t = np.arange(600)
-    s = np.sin(2 * np.pi * t / 50) + 0.1 * rng.standard_normal(600)
-    r = refs.compute_references(s[:480], s[480:])
-    assert r.explained > 0.9 and refs.best_reference(r.rmse) == "ar_aic"
-    np.testing.assert_allclose(r.one_lag_slope, np.polyfit(s[:479], s[1:480], 1)[0], rtol=1e-9)

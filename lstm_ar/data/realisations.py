@@ -1,14 +1,8 @@
 """Noise realisations of the article's series: the data's randomness as a second random axis.
 
-The article draws its series once (``np.random.seed(42)``; ``sin(linspace(0, 10 pi, 1000)) +
-0.1 randn(1000)``, standardised). Realisation 0 is that very draw; realisation r > 0 draws the
-noise with numpy seed ``REALISATION_SEED_BASE + r`` (the legacy stream, as the article's), each
-standardised on its own mean and std as the article does. Every realisation is judged against
-the noiseless sine at indices 999..999 + steps - 1 of the same time grid, on its own scale: its
-rollout starts after x[998], as the study's sine scenarios do (``lstm_ar.scenarios.common``).
-
-Model seeds and realisations are crossed: seed s trains on every realisation with the same key,
-so a claim can be judged over both sources of randomness (and each separately).
+Realisation 0 is the article's draw (numpy seed 42), r > 0 uses seed ``REALISATION_SEED_BASE + r``,
+each standardised on its own; each is judged against the noiseless sine after x[998]
+(``lstm_ar.scenarios.common``). Seed s trains on every realisation with the same key.
 """
 
 from __future__ import annotations
@@ -26,9 +20,8 @@ N_POINTS = 1000
 
 
 class Realisations(NamedTuple):
-    """series f32[R, 1000] (training series, standardised); context f32[R, 999] (rollouts start
-    after it); truth f32[R, steps] (noiseless continuation); scale f32[R] (std of the training
-    series); noise (std before standardisation); seeds: the numpy seed of each realisation."""
+    """series f32[R, 1000] (standardised); context f32[R, 999]; truth f32[R, steps] (noiseless
+    continuation); scale f32[R] (training std); noise (std before standardisation); numpy seeds."""
 
     series: np.ndarray
     context: np.ndarray
@@ -45,18 +38,8 @@ def realisation_seed(r: int) -> int:
 
 
 def sine_realisations(count: int, *, steps: int = 200, noise: float = 0.1, first: int = 0) -> Realisations:
-    """Realisations first..first+count-1 of the noisy sine.
-
-    Args:
-      count: how many (>= 1).
-      steps: length of the truth each rollout is judged against (>= 1).
-      noise: std of the Gaussian noise before standardisation (>= 0; 0.1 is the article's; 0 gives
-        the clean sine, every realisation the same).
-      first: index of the first realisation (0: the article's draw).
-
-    Returns:
-      ``Realisations``.
-    """
+    """Realisations first..first+count-1 of the noisy sine (noise: std before standardisation, 0.1 the
+    article's), each judged on ``steps`` values of truth."""
     count, steps, first = check_int(count, "count", 1), check_int(steps, "steps", 1), check_int(first, "first", 0)
     if isinstance(noise, bool) or not isinstance(noise, (int, float, np.floating, np.integer)) \
             or not (np.isfinite(noise) and noise >= 0):

@@ -1,26 +1,12 @@
 """Rollouts of many models at once, each with its own weights, blocked so each block stays in cache.
 
-``jax.vmap(rollout)`` over B stacked models runs all B models one step at a time: every step
-streams all B weight sets through the core. At hidden 32 one model's recurrent kernel is 16 KiB,
-so beyond ~64 models the weights leave the L2 cache and every step reads them from memory again;
-measured throughput then falls as B grows (benchmarks/rollout.py: 2.4 M seed-steps/s at B = 64,
-0.34 M at B = 16384, stateful mode, 2-core EPYC).
-
-``rollout_batched`` computes exactly the same per-model rollout (the plain ``lstm_ar.dynamics.rollout``
-vmapped over a block of models) but cuts the B models into blocks of ``block`` models and runs all
-``steps`` steps of one block before the next (``lax.map`` over blocks), so a block's weights are
-read from memory once and then stay in cache for the whole rollout. Per model the arithmetic is
-that of the plain rollout, so results agree with ``jax.vmap(rollout)`` to float32 rounding
-(tests/test_rollout.py; the differences seen were 0 up to B = 64 and <= 3e-8 beyond).
-
-With more than one device (GPUs, or CPU devices from
-``XLA_FLAGS=--xla_force_host_platform_device_count=N``) the models are also split across the
-devices with ``shard_map``; XLA:CPU otherwise runs the whole loop on one core (measured: the
-process's CPU time equals its wall time).
-
-Shapes: ``params`` is the forecaster's parameter tree with a leading model axis on every leaf
-(``jax.vmap(init_params)(keys)``); ``context`` is f32[time] (shared by all models) or
-f32[B, time] (not the column f32[time, 1] that ``rollout`` also takes); the result is f32[B, steps].
+``jax.vmap(rollout)`` over B models streams all B weight sets through the core every step; beyond
+~64 models (hidden 32) they leave the L2 cache and throughput falls (benchmarks/rollout.py: 2.4 M
+seed-steps/s at B = 64, 0.34 M at B = 16384). ``rollout_batched`` runs all ``steps`` of one block
+of models before the next (``lax.map`` over blocks) and agrees with ``jax.vmap(rollout)`` to
+float32 rounding (tests/test_rollout.py). Over several devices models are split with
+``shard_map`` (XLA:CPU otherwise runs the loop on one core). ``params`` has a leading model axis
+on every leaf; ``context`` is f32[time] (shared) or f32[B, time]; the result is f32[B, steps].
 """
 
 from __future__ import annotations
@@ -40,13 +26,9 @@ from lstm_ar.config import ModelConfig
 from lstm_ar.dynamics.rollout import check_mode, check_steps, check_univariate, rollout
 from lstm_ar.model.forecaster import Params
 
-# Bytes of the weights a block reads per step that keep it resident in a core's L2 cache (1 MiB
-# on the benchmark machine), and the largest block. Chosen with benchmarks/tune_blocking.py on a
-# shared 2-core EPYC (benchmarks/results/tune_blocking.json; seed-steps per CPU-second, hidden 32,
-# B = 1024, T = 200): stateful mode 3.0-3.5 M for blocks of 4-64 models, 2.5-3.1 M for 128-256,
-# 1.1 M unblocked; window mode 12-14 M for blocks of 16-64, 6.5-8.5 M for 128-256, 4-5 M
-# unblocked; scan unroll 2 no faster. Hidden 128 (B = 256) and 512 (B = 16): blocks of 1-32 and
-# 1-2 models were best, unblocked 3.6x slower at hidden 128.
+# Weight bytes per step a block may read and stay in a core's L2 cache, and the largest block. Chosen
+# with benchmarks/tune_blocking.py (benchmarks/results/tune_blocking.json; hidden 32, B = 1024): blocks
+# of 4-64 models ran ~3x the unblocked throughput in both modes, blocks of 128-256 less.
 BLOCK_WEIGHT_BYTES = 256 * 1024
 MAX_BLOCK = 64
 
@@ -59,10 +41,7 @@ class Blocking(NamedTuple):
 
 
 def weight_bytes_per_model(params: Params, mode: str = "stateful") -> int:
-    """Bytes of one model's parameters read per step (stacked tree, leading axis = models).
-
-    Window mode (each step from the zero state) never reads the recurrent kernel.
-    """
+    """Bytes of one model's parameters read per step (window mode never reads the recurrent kernel)."""
     check_mode(mode)
     total = sum(math.prod(leaf.shape[1:]) * leaf.dtype.itemsize for leaf in jax.tree.leaves(params))
     if mode == "window":
@@ -72,12 +51,8 @@ def weight_bytes_per_model(params: Params, mode: str = "stateful") -> int:
 
 
 def default_blocking(n_models: int, bytes_per_model: int, backend: str | None = None) -> Blocking:
-    """Blocking chosen by measurement (see ``BLOCK_WEIGHT_BYTES``).
-
-    On CPU: blocks of models whose weights fill ``BLOCK_WEIGHT_BYTES``, at most ``MAX_BLOCK``.
-    On GPU/TPU one block of all models: the accelerator wants the widest batch. Unroll 1: unrolling
-    the scan by 2 was no faster in the same sweeps.
-    """
+    """CPU: blocks whose weights fill ``BLOCK_WEIGHT_BYTES``, at most ``MAX_BLOCK`` models; GPU/TPU: one
+    block of all models (the widest batch). Unroll 1: 2 was no faster in the same sweeps."""
     backend = jax.default_backend() if backend is None else backend
     if backend != "cpu":
         return Blocking(block=max(n_models, 1), unroll=1)
@@ -106,26 +81,8 @@ def _pad_models(tree, n: int):
 def rollout_batched(params: Params, context: jax.Array, steps: int, model: ModelConfig, *,
                     mode: str = "window", block: int | None = None, unroll: int | None = None,
                     devices: Sequence[jax.Device] | None = None) -> jax.Array:
-    """Roll out B models (own weights each) for ``steps`` steps.
-
-    Equals ``jax.vmap(lambda p, c: rollout(p, c, steps, model, mode=mode))`` to float32 rounding.
-
-    Args:
-      params: stacked forecaster params (leading axis B on every leaf; univariate models).
-      context: f32[time] shared by all models, or f32[B, time] (one row per model); real and
-        finite in float32, with ``time >= model.window`` in window mode (>= 1 in stateful mode).
-        A 2-D context of shape (n, 1) is refused: ``rollout`` reads f32[time, 1] as one shared
-        column, here it would be B contexts of one value each; pass ``context[:, 0]`` to share it.
-      steps: number of predictions, a Python/numpy int >= 0.
-      model: the forecasters' static configuration.
-      mode: "window" or "stateful".
-      block, unroll: models per block and scan unroll (ints >= 1); default ``default_blocking``.
-      devices: devices to share the models over with ``shard_map`` (default: all devices of the
-        default backend, at most B of them); used when more than one, or when given.
-
-    Returns:
-      f32[B, steps].
-    """
+    """f32[B, steps]: ``jax.vmap(lambda p, c: rollout(p, c, steps, model, mode=mode))`` to float32 rounding;
+    block, unroll default to ``default_blocking``; ``devices`` (default all, at most B) get ``shard_map``."""
     check_mode(mode)
     steps = check_steps(steps)
     block = None if block is None else check_int(block, "block", 1)

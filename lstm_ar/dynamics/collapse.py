@@ -1,25 +1,17 @@
-"""Collapse metrics of a free-running rollout, per seed, in JAX (vmap them over seeds).
+"""Collapse metrics of a free-running rollout ``ys: f32[T]``, per seed, in JAX (vmap them over seeds).
 
-A rollout ``ys: f32[T]`` has *collapsed* when its tail has (almost) stopped moving:
+* ``collapsed``: ``tail_std_ratio = std(ys[-tail:]) / scale < threshold`` (scale: the training
+  std; ``COLLAPSE_THRESHOLD = 0.05``), the tail has (almost) stopped moving; a period-2 cycle has not.
+* ``diverged``: a value is not finite or ``|y - center| > DIVERGENCE_BOUND * scale`` (center: the
+  training mean); never collapsed (a rollout sitting at 1e20 does not move, yet has not settled on
+  the data). ``max_abs_deviation = max |y - center| / scale``; with a non-finite value it and
+  ``tail_std_ratio`` are inf, ``settle_value`` nan.
+* ``settle_value``: the tail's mean; ``steps_to_collapse``: the first step from which every later
+  value stays within ``threshold * scale`` of it (T if never).
+* ``valid_horizon``: steps before the error against the truth first exceeds ``VALID_TOLERANCE * scale``.
 
-* ``tail_std_ratio = std(ys[-tail:]) / scale`` with ``scale`` the std of the training series.
-  ``collapsed = tail_std_ratio < threshold`` (default ``COLLAPSE_THRESHOLD = 0.05``: the tail
-  moves by less than 5% of what the data moves). A period-2 cycle is not collapsed.
-* ``diverged``: a value is not finite, or strays more than ``DIVERGENCE_BOUND = 100`` training
-  stds from the training series' mean: ``|y - center| > DIVERGENCE_BOUND * scale``. A diverged
-  rollout is never collapsed (a rollout sitting at 1e20 has a tail that does not move, yet it
-  has not settled on the data). ``max_abs_deviation = max |y - center| / scale`` (inf when a
-  value is not finite) says how far it went.
-  ``tail_std_ratio`` is inf and ``settle_value`` nan only when a value is not finite.
-* ``settle_value``: the mean of the tail, the value the rollout sits on.
-* ``steps_to_collapse``: the first step from which every later value stays within
-  ``threshold * scale`` of the settle value (T if it never settles).
-* ``valid_horizon``: against a known continuation, the number of steps before the error first
-  exceeds ``VALID_TOLERANCE * scale`` (T if it never does).
-
-For window-1 models the rollout iterates a 1-D map ``x -> f(x)``. ``map_fixed_points`` finds its
-fixed points ``f(x*) = x*`` on a grid and the slope ``f'(x*)``: ``|f'(x*)| < 1`` makes x* an
-attractor, and a rollout that reaches its basin settles there. That is the mechanism of collapse.
+A window-1 rollout iterates ``x -> f(x)``; ``map_fixed_points`` finds its fixed points and slopes:
+``|f'(x*)| < 1`` makes x* an attractor. That is the mechanism of collapse.
 """
 
 from __future__ import annotations
@@ -54,8 +46,7 @@ class CollapseMetrics(NamedTuple):
 
 
 def _check_positive(value, name: str) -> None:
-    """A concrete ``value`` must be real (else TypeError), finite in float32 and > 0 (else
-    ValueError); a traced one is not checkable and passes."""
+    """A concrete ``value`` must be real (TypeError), finite in float32 and > 0 (ValueError); tracers pass."""
     try:
         values = real_float32(value, name)
     except ValueError:
@@ -68,24 +59,12 @@ def _check_positive(value, name: str) -> None:
 
 def collapse_metrics(ys: jax.Array, scale, *, threshold: float = COLLAPSE_THRESHOLD,
                      tail: int = TAIL, center=0.0, bound: float = DIVERGENCE_BOUND) -> CollapseMetrics:
-    """Collapse statistics of one rollout (definitions in the module docstring).
-
-    Args:
-      ys: f32[T] rollout, ``T >= tail``.
-      scale: std of the training series (> 0), f32[] or a number.
-      threshold: relative size of the band that counts as "stopped moving" (> 0).
-      tail: number of final steps the tail statistics use (an int >= 1).
-      center: the training series' mean, f32[] or a number (deviations are measured from it).
-      bound: ``diverged`` when a value strays more than ``bound * scale`` from ``center`` (> 0).
-
-    Returns:
-      ``CollapseMetrics`` of scalars.
-    """
+    """Collapse statistics of one rollout ys: f32[T >= tail] (definitions in the module docstring)."""
     tail = check_int(tail, "tail", 1)
     _check_positive(scale, "scale")
     _check_positive(threshold, "threshold")
     _check_positive(bound, "bound")
-    _check_finite(center, "center")
+    real_float32(center, "center")  # real, and finite in float32 when concrete
     ys = jnp.asarray(ys)
     if ys.ndim != 1 or ys.shape[0] < tail:
         raise ValueError(f"rollout must be f32[T] with T >= tail={tail}, got shape {ys.shape}")
@@ -112,12 +91,6 @@ def collapse_metrics(ys: jax.Array, scale, *, threshold: float = COLLAPSE_THRESH
     )
 
 
-def _check_finite(value, name: str) -> None:
-    """A concrete ``value`` must be real (else TypeError) and finite in float32 (else ValueError);
-    a traced one passes."""
-    real_float32(value, name)
-
-
 class FixedPoints(NamedTuple):
     """count: fixed points of f on the grid; settle_slope: f'(x) at the settle value;
     settle_residual: |f(x) - x| there (0 for a true fixed point)."""
@@ -129,18 +102,8 @@ class FixedPoints(NamedTuple):
 
 def map_fixed_points(f: Callable[[jax.Array], jax.Array], settle_value: jax.Array, *,
                      low: float, high: float, grid: int = 512) -> FixedPoints:
-    """Fixed points of a scalar map f on [low, high] (roots of f(x) - x on a grid), and
-    the slope of f at the rollout's settle value (by forward-mode autodiff).
-
-    Args:
-      f: the map f32[] -> f32[] (e.g. a window-1 forecaster).
-      settle_value: f32[] where the slope and residual are taken (nan: both nan).
-      low, high: the searched interval, finite with ``low < high``.
-      grid: number of grid points (an int >= 2).
-
-    Returns:
-      ``FixedPoints`` of scalars.
-    """
+    """Fixed points of f: f32[] -> f32[] on a grid over finite [low, high], and f's slope (forward-mode)
+    and residual at ``settle_value`` (nan: both nan)."""
     grid = check_int(grid, "grid", 2)
     known = not any(isinstance(v, jax.core.Tracer) for v in (low, high))  # traced: checked where it was made
     if known and not (np.isfinite(low) and np.isfinite(high) and low < high):
@@ -152,20 +115,12 @@ def map_fixed_points(f: Callable[[jax.Array], jax.Array], settle_value: jax.Arra
     x = jnp.where(jnp.isfinite(settle_value), settle_value, 0.0)
     fx, slope = jax.jvp(f, (x,), (jnp.ones_like(x),))
     finite = jnp.isfinite(settle_value)
-    return FixedPoints(count=crossings,
-                       settle_slope=jnp.where(finite, slope, jnp.nan),
+    return FixedPoints(count=crossings, settle_slope=jnp.where(finite, slope, jnp.nan),
                        settle_residual=jnp.where(finite, jnp.abs(fx - x), jnp.nan))
 
 
 def valid_horizon(ys: jax.Array, truth: jax.Array, tolerance) -> jax.Array:
-    """Steps before |ys - truth| first exceeds tolerance (or is not finite); T if never.
-
-    Args:
-      ys: f32[T] rollout. truth: f32[T] the known continuation. tolerance: f32[] or a number > 0.
-
-    Returns:
-      i32[].
-    """
+    """i32[]: steps before |ys - truth| (both f32[T]) first exceeds tolerance (> 0) or is not finite; T if never."""
     if jnp.shape(ys) != jnp.shape(truth) or jnp.ndim(ys) != 1:
         raise ValueError(f"ys and truth must both be f32[T], got shapes {jnp.shape(ys)} and {jnp.shape(truth)}")
     _check_positive(tolerance, "tolerance")

@@ -1,22 +1,10 @@
-"""Free-running (autoregressive) rollout: each prediction is fed back as the next input.
+"""Free-running (autoregressive) rollout, the one rollout module: each prediction is fed back.
 
-The one rollout module. Modes, each written for one model and vmapped over seeds:
-
-* ``rollout_window`` (Keras's way, what the seed's models do): every prediction is made from the
-  last ``window`` values with a fresh zero state; the window then slides forward with the
-  prediction appended. With ``window = 1`` the model is a 1-D map ``x_{t+1} = f(x_t)``.
-* ``rollout_stateful``: warm the LSTM up over a context from the zero state, then carry (h, c)
-  forward and feed each prediction back as the next input.
-* ``rollout_direct``: a direct head's block of H values from the last window (blocks after the
-  first read the values predicted, when more than H steps are asked).
-* ``sample_paths``: a Gaussian head's paths drawn ancestrally (each step samples N(mean, std^2)
-  and feeds the sample back).
-
-``rollouts(params, context, steps, config, key)`` picks the one a trained config is judged on.
-All return f32[steps]: the predictions y_1 .. y_steps following the context. Inputs are checked
-before anything is compiled: ``steps`` a non-negative int, the context f32[time] or f32[time, 1]
-and long enough, real, and finite once in float32 (when its values are known, i.e. not traced),
-the model univariate.
+Modes, for one model (vmap over seeds): ``rollout_window`` (Keras's way) predicts from the last
+``window`` values with a fresh zero state; ``rollout_stateful`` warms up over the context, then
+carries (h, c); ``rollout_direct`` gives a direct head's blocks; ``sample_paths`` draws a Gaussian
+head's paths. ``rollouts`` picks the one a config is judged on. All return f32[steps], checking
+their inputs before anything is compiled.
 """
 
 from __future__ import annotations
@@ -35,84 +23,29 @@ ROLLOUT_MODES = ("window", "stateful", "direct", "sampled")
 
 
 def check_steps(steps: int, *, minimum: int = 0) -> int:
-    """Validate a step count (the length of a ``lax.scan``, so it must be concrete).
-
-    Args:
-      steps: a Python or numpy int; a bool, a float (``2.5`` would silently run 2 steps) or an
-        array is refused.
-      minimum: the smallest valid value.
-
-    Returns:
-      ``steps`` as a Python int.
-
-    Raises:
-      TypeError: not an int. ValueError: below ``minimum``.
-    """
+    """A step count (a ``lax.scan`` length) as a Python int (``lstm_ar.checks.check_int``)."""
     return check_int(steps, "steps", minimum)
 
 
 def check_unroll(unroll: int) -> int:
-    """Validate a ``lax.scan`` unroll factor.
-
-    Args:
-      unroll: a Python or numpy int >= 1.
-
-    Returns:
-      ``unroll`` as a Python int.
-
-    Raises:
-      TypeError: a bool, float or other type. ValueError: below 1.
-    """
+    """A ``lax.scan`` unroll factor (an int >= 1) as a Python int."""
     return check_int(unroll, "unroll", 1)
 
 
 def check_real_finite(x, name: str = "context") -> None:
-    """Refuse complex, boolean or non-numeric input, and (where values are known) nan/inf or
-    values that overflow float32 (``lstm_ar.checks.real_float32``).
-
-    Args:
-      x: an array-like; ``name`` is used in the messages.
-
-    Raises:
-      TypeError: the dtype is not float or int (complex input would lose its imaginary part).
-      ValueError: a concrete ``x`` holds nan or inf, or a value that becomes inf in float32.
-
-    A traced ``x`` (inside ``jit``/``vmap``) has its dtype checked; its values cannot be (nor those
-    of an array spread over other processes).
-    """
+    """Refuse non-real input and (where known) nan/inf or float32 overflow (``lstm_ar.checks.real_float32``)."""
     real_float32(x, name)
 
 
 def check_univariate(params: Params) -> None:
-    """A rollout feeds each prediction back as the next input: the LSTM must take 1 feature.
-
-    Args:
-      params: forecaster parameters (a leading model axis is allowed).
-
-    Raises:
-      ValueError: the LSTM kernel is not f32[..., 1, 4u].
-    """
+    """ValueError unless the LSTM takes one feature (kernel f32[..., 1, 4u]): predictions are fed back."""
     kernel = params["lstm"]["kernel"]
     if kernel.ndim < 2 or kernel.shape[-2] != 1:
         raise ValueError(f"rollout needs a univariate model (LSTM kernel f32[1, 4u]), got kernel shape {kernel.shape}")
 
 
 def as_column(context: jax.Array, min_length: int = 1) -> jax.Array:
-    """Validate a context and lay it out as a column.
-
-    Args:
-      context: f32[time] or f32[time, 1]; real (float or int dtype) and, when concrete, finite
-        in float32.
-      min_length: the fewest values accepted.
-
-    Returns:
-      f32[time, 1].
-
-    Raises:
-      TypeError: complex, boolean or non-numeric values.
-      ValueError: another shape (checked before the values), fewer than ``min_length`` values, nan/inf, or a
-        value that overflows float32.
-    """
+    """A context f32[time] or f32[time, 1] of at least ``min_length`` values, checked, as f32[time, 1]."""
     shape = np.shape(context)
     if len(shape) not in (1, 2) or (len(shape) == 2 and shape[1] != 1):
         raise ValueError(f"context must be f32[time] or f32[time, 1], got shape {shape}")
@@ -122,21 +55,8 @@ def as_column(context: jax.Array, min_length: int = 1) -> jax.Array:
     return context[:, None] if context.ndim == 1 else context
 
 
-def rollout_window(params: Params, context: jax.Array, steps: int, model: ModelConfig,
-                   *, unroll: int = 1) -> jax.Array:
-    """Window-mode rollout: each prediction from the last ``model.window`` values, zero state.
-
-    Args:
-      params: one forecaster's parameters (univariate: LSTM kernel f32[1, 4u]).
-      context: f32[time] or f32[time, 1], real and finite, ``time >= model.window``; its last
-        ``model.window`` values start the rollout.
-      steps: number of predictions, a Python/numpy int >= 0.
-      model: the forecaster's static configuration.
-      unroll: ``lax.scan`` unroll factor, an int >= 1.
-
-    Returns:
-      f32[steps]: the predictions y_1 .. y_steps following the context.
-    """
+def rollout_window(params: Params, context: jax.Array, steps: int, model: ModelConfig, *, unroll: int = 1) -> jax.Array:
+    """Window mode -> f32[steps]: each prediction from the last ``model.window`` values, zero state."""
     steps, unroll = check_steps(steps), check_unroll(unroll)
     check_univariate(params)
     window = as_column(context, model.window)[-model.window:]
@@ -151,18 +71,7 @@ def rollout_window(params: Params, context: jax.Array, steps: int, model: ModelC
 
 def rollout_stateful(params: Params, context: jax.Array, steps: int, model: ModelConfig,
                      *, unroll: int = 1) -> jax.Array:
-    """Stateful rollout: warm up over the context, then carry (h, c) across all steps.
-
-    Args:
-      params: one forecaster's parameters (univariate: LSTM kernel f32[1, 4u]).
-      context: f32[time] or f32[time, 1] warm-up inputs, real and finite, ``time >= 1``.
-      steps: number of predictions, a Python/numpy int >= 0.
-      model: the forecaster's static configuration.
-      unroll: ``lax.scan`` unroll factor, an int >= 1.
-
-    Returns:
-      f32[steps]: the predictions y_1 .. y_steps following the context.
-    """
+    """Stateful mode -> f32[steps]: warm up over the context (time >= 1), then carry (h, c)."""
     steps, unroll = check_steps(steps), check_unroll(unroll)
     check_univariate(params)
     context = as_column(context)
@@ -179,16 +88,8 @@ def rollout_stateful(params: Params, context: jax.Array, steps: int, model: Mode
 
 
 def rollout_direct(params: Params, context: jax.Array, steps: int, model: ModelConfig) -> jax.Array:
-    """A direct head's forecast: blocks of H values from the last window; blocks after the first
-    read the values predicted (one block in the usual case, steps <= H).
-
-    Args:
-      params: a direct head's parameters; context: f32[time >= window]; steps: predictions.
-      model: the configuration (``head == "direct"``).
-
-    Returns:
-      f32[steps].
-    """
+    """A direct head's forecast f32[steps]: blocks of H values from the last window, blocks after the
+    first reading the values predicted (one block when steps <= H)."""
     steps = check_steps(steps)
     check_univariate(params)
     series = as_column(context, model.window)[:, 0]
@@ -232,18 +133,8 @@ def rollout_mode(config: TrainConfig) -> str:
 
 def rollouts(params: Params, context: jax.Array, steps: int, config: TrainConfig,
              key: jax.Array | None = None) -> dict[str, jax.Array]:
-    """The rollouts a trained config is judged on (``rollout_mode``): {"point": f32[steps]}; a
-    Gaussian head gives the pointwise median of its sample paths as "point" and its first path as
-    "sample" (``key`` draws them). A stateful rollout warms up on the last ``window`` values.
-
-    Args:
-      params: one model's parameters; context: f32[time >= window]; steps: predictions.
-      config: the configuration it was trained with.
-      key: a ``jax.random`` key (only a Gaussian head uses it).
-
-    Returns:
-      {"point": f32[steps]} (and "sample": f32[steps] for a Gaussian head).
-    """
+    """{"point": f32[steps]}, the rollout a trained config is judged on (``rollout_mode``); a Gaussian head
+    (``key`` draws its paths) gives their median as "point" and its first path as "sample"."""
     mode, model = rollout_mode(config), config.model
     if mode == "sampled":
         if key is None:
@@ -268,21 +159,8 @@ def check_mode(mode: str) -> None:
 
 def rollout(params: Params, context: jax.Array, steps: int, model: ModelConfig, *,
             mode: str = "window", unroll: int = 1) -> jax.Array:
-    """Free-running rollout in ``mode`` ("window", "stateful", or "direct" for a direct head); see
-    ``rollout_window`` / ``rollout_stateful`` / ``rollout_direct`` (``rollouts`` also samples a
-    Gaussian head).
-
-    Args:
-      params: one forecaster's parameters.
-      context: f32[time] or f32[time, 1], real and finite.
-      steps: number of predictions, a Python/numpy int >= 0.
-      model: the forecaster's static configuration.
-      mode: "window" (Keras's way), "stateful" or "direct".
-      unroll: ``lax.scan`` unroll factor, an int >= 1 (window and stateful modes).
-
-    Returns:
-      f32[steps]: the predictions following the context.
-    """
+    """Free-running rollout f32[steps] in ``mode``: ``rollout_window``, ``rollout_stateful`` or (a direct
+    head) ``rollout_direct``; ``rollouts`` also samples a Gaussian head."""
     check_mode(mode)
     if mode == "sampled":
         raise ValueError("a Gaussian head's rollout draws samples: use rollouts(params, context, steps, config, key)")

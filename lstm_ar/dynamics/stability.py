@@ -1,33 +1,20 @@
 """Gradient and stability diagnostics of one forecaster (vmap them over seeds).
 
-Vanishing gradients (the article's claim), for ``window: f32[time, 1]``:
-
-* ``input_gradient_norms[k] = |d forecast / d window[time-1-k]|``: how much the prediction
-  still depends on the input k steps back (k = 0: the most recent).
-* ``state_gradient_norms[k] = ||d h_T / d x_{T-k}||_2`` for a sequence ``xs: f32[T, 1]`` run from
-  the zero state: the same decay seen through the recurrent state, before the Dense head.
-
-Stability of the free-running rollout (see ``lstm_ar.dynamics.rollout``). Window mode iterates
-``F(x_1..x_w) = (x_2..x_w, f(x_1..x_w))`` with f the forecast; its Jacobian is a companion matrix::
+Vanishing gradients (the article's claim): ``input_gradient_norms`` and ``state_gradient_norms``.
+Window mode iterates ``F(x_1..x_w) = (x_2..x_w, f(x_1..x_w))``, whose Jacobian is a companion matrix::
 
     J = [[0, 1, 0, .., 0], .., [0, .., 0, 1], g]      g = grad f (oldest input first)
 
-whose eigenvalues are the roots of ``l^w - g_w l^(w-1) - .. - g_1``. Its spectral radius
-``rho(J) = max |eig J|`` < 1 means nearby windows converge (locally). The largest singular value
-``sigma_max(J) >= rho(J)`` is a device-native bound: ``jnp.linalg.eigvals`` of a non-symmetric
-matrix has no TPU kernel, and on GPU JAX runs it with LAPACK on the host. Along a trajectory
-s_0, s_1 = F(s_0), .. the largest Lyapunov exponent is estimated with one tangent vector, no QR::
+``rho(J) = max |eig J|`` < 1 means nearby windows converge (locally); ``sigma_max(J) >= rho(J)``
+is a device-native bound (non-symmetric ``eigvals`` has no TPU kernel and runs on the host on
+GPU). The largest Lyapunov exponent uses one tangent vector, no QR::
 
     u_t = J(s_t) v_t,  v_{t+1} = u_t / ||u_t||,  lambda = mean_t log ||u_t||
 
-lambda < 0: contraction (collapse to a fixed point); ~0: a neutral or periodic orbit;
-> 0: chaos or divergence. A step whose ``u_t`` is exactly 0 (e.g. a constant forecast) counts
-as ``log(FLOOR)`` (about -87) instead of -inf, so means over seeds stay finite.
-In stateful mode the map is ``(h, c, y) -> (h', c', head(h'))`` with
-``(h', c') = lstm_step((h, c), y)``: state dimension 2u + 1.
-
-Step t of ``rollout_spectral_radius`` / the Lyapunov sums is taken at the state *before* the
-t-th prediction of ``rollout_window`` / ``rollout_stateful`` (t = 0: the state after the context).
+lambda < 0: contraction (collapse to a fixed point); ~0: neutral or periodic; > 0: chaos or
+divergence. A zero ``u_t`` counts as ``log(FLOOR)`` (about -87), not -inf, so means over seeds
+stay finite. The stateful map is ``(h, c, y) -> (h', c', head(h'))``, dimension 2u + 1. Step t is
+taken at the state *before* the t-th prediction (t = 0: after the context).
 """
 
 from __future__ import annotations
@@ -48,91 +35,35 @@ from lstm_ar.model.forecaster import Params, encode, forecast, head
 FLOOR = float(jnp.finfo(jnp.float32).tiny)  # smallest growth counted by the Lyapunov sums
 
 
-# --- vanishing gradients ---------------------------------------------------------------------
-
 def input_gradient_norms(params: Params, window: jax.Array, model: ModelConfig) -> jax.Array:
-    """How much the forecast depends on each input, most recent first.
-
-    Args:
-      params: one forecaster's parameters.
-      window: f32[time, 1] (or f32[time]).
-      model: the forecaster's static configuration.
-
-    Returns:
-      f32[time]; index k = |d forecast / d window[time-1-k]|.
-    """
+    """f32[time], index k = |d forecast / d window[time-1-k]|. window: f32[time, 1] or f32[time]."""
     grad = jax.grad(lambda w: forecast(params, w, model)[0])(as_column(window))
     return jnp.abs(grad[::-1, 0])
 
 
 def state_gradient_norms(params: Params, xs: jax.Array, model: ModelConfig) -> jax.Array:
-    """How much the final hidden state depends on each input, most recent first.
-
-    Args:
-      params: one forecaster's parameters.
-      xs: f32[T, 1] (or f32[T]) run from the zero state.
-      model: the forecaster's static configuration.
-
-    Returns:
-      f32[T]; index k = ||d h_T / d xs[T-1-k]||_2.
-    """
+    """f32[T], index k = ||d h_T / d xs[T-1-k]||_2 for xs: f32[T, 1] or f32[T] run from the zero state."""
     jac = jax.jacrev(lambda s: encode(params, s, model).h)(as_column(xs))  # f32[u, T, 1]
     return jnp.linalg.norm(jac[:, ::-1, 0], axis=0)
 
 
-# --- window-mode map -------------------------------------------------------------------------
-
 def window_map(params: Params, window: jax.Array, model: ModelConfig) -> jax.Array:
-    """The window-mode rollout map F: drop the oldest value, append the forecast.
-
-    Args:
-      params: one forecaster's parameters.
-      window: f32[w], oldest first.
-      model: the forecaster's static configuration.
-
-    Returns:
-      f32[w].
-    """
-    y = forecast(params, window[:, None], model)
-    return jnp.concatenate([window[1:], y])
+    """The window-mode map F: f32[w] (oldest first) -> f32[w], drop the oldest value, append the forecast."""
+    return jnp.concatenate([window[1:], forecast(params, window[:, None], model)])
 
 
 def window_map_jacobian(params: Params, window: jax.Array, model: ModelConfig) -> jax.Array:
-    """The Jacobian of ``window_map`` (a companion matrix).
-
-    Args:
-      params: one forecaster's parameters.
-      window: f32[w] or f32[w, 1], oldest first.
-      model: the forecaster's static configuration.
-
-    Returns:
-      f32[w, w], dF/dwindow, rows = outputs.
-    """
-    window = as_column(window)[:, 0]
-    return jax.jacfwd(lambda w: window_map(params, w, model))(window)
+    """dF/dwindow f32[w, w] (rows = outputs) of ``window_map``, a companion matrix; window f32[w] or f32[w, 1]."""
+    return jax.jacfwd(lambda w: window_map(params, w, model))(as_column(window)[:, 0])
 
 
 def spectral_radius(jac: jax.Array) -> jax.Array:
-    """Spectral radius (non-symmetric eig: host LAPACK on GPU, no TPU kernel).
-
-    Args:
-      jac: f32[n, n].
-
-    Returns:
-      f32[], max |eigenvalue|.
-    """
+    """max |eigenvalue| of jac: f32[n, n] (non-symmetric eig: host LAPACK on GPU, no TPU kernel)."""
     return jnp.max(jnp.abs(host_linalg.eigvals(jac)))
 
 
 def max_singular(jac: jax.Array) -> jax.Array:
-    """Largest singular value, an upper bound on the spectral radius.
-
-    Args:
-      jac: f32[n, n].
-
-    Returns:
-      f32[].
-    """
+    """Largest singular value of jac: f32[n, n], an upper bound on the spectral radius."""
     return host_linalg.singular_values(jac)[0]
 
 
@@ -151,44 +82,18 @@ def _along_window_rollout(params: Params, context: jax.Array, steps: int, model:
         jac, nxt = jax.jacfwd(map_twice, has_aux=True)(window)
         return nxt, reduce(jac)
 
-    start = _start_window(context, model)
-    _, out = jax.lax.scan(step, start, None, length=check_steps(steps))
-    return out
+    return jax.lax.scan(step, _start_window(context, model), None, length=check_steps(steps))[1]
 
 
-def rollout_spectral_radius(params: Params, context: jax.Array, steps: int,
-                            model: ModelConfig) -> jax.Array:
-    """rho(J_t) along the window-mode rollout.
-
-    Args:
-      params: one forecaster's parameters.
-      context: f32[C] or f32[C, 1], real and finite, C >= model.window.
-      steps: an int >= 0.
-      model: the forecaster's static configuration.
-
-    Returns:
-      f32[steps]; step t at the window before the t-th prediction.
-    """
+def rollout_spectral_radius(params: Params, context: jax.Array, steps: int, model: ModelConfig) -> jax.Array:
+    """rho(J_t) f32[steps] along the window-mode rollout from context f32[C >= window] (or f32[C, 1])."""
     return _along_window_rollout(params, context, steps, model, spectral_radius)
 
 
-def rollout_max_singular(params: Params, context: jax.Array, steps: int,
-                         model: ModelConfig) -> jax.Array:
-    """sigma_max(J_t) >= rho(J_t) along the window-mode rollout (runs on any device).
-
-    Args:
-      params: one forecaster's parameters.
-      context: f32[C] or f32[C, 1], real and finite, C >= model.window.
-      steps: an int >= 0.
-      model: the forecaster's static configuration.
-
-    Returns:
-      f32[steps].
-    """
+def rollout_max_singular(params: Params, context: jax.Array, steps: int, model: ModelConfig) -> jax.Array:
+    """sigma_max(J_t) >= rho(J_t) f32[steps] along the window-mode rollout (runs on any device)."""
     return _along_window_rollout(params, context, steps, model, max_singular)
 
-
-# --- Lyapunov exponents ----------------------------------------------------------------------
 
 def _lyapunov(step_map: Callable[[jax.Array], jax.Array], state: jax.Array, steps: int,
               tangent: jax.Array | None) -> jax.Array:
@@ -207,83 +112,39 @@ def _lyapunov(step_map: Callable[[jax.Array], jax.Array], state: jax.Array, step
         nxt, v_next, log_growth = _lyapunov_step(step_map, *carry)  # u = J(state) v, normalised
         return (nxt, v_next), log_growth
 
-    _, logs = jax.lax.scan(step, (state, v), None, length=steps)
-    return jnp.mean(logs)
+    return jnp.mean(jax.lax.scan(step, (state, v), None, length=steps)[1])
 
 
 def lyapunov_exponent(params: Params, context: jax.Array, steps: int, model: ModelConfig,
                       tangent: jax.Array | None = None) -> jax.Array:
-    """Largest Lyapunov exponent of the window-mode rollout.
-
-    Args:
-      params: one forecaster's parameters.
-      context: f32[C] or f32[C, 1], real and finite, C >= model.window.
-      steps: an int >= 1.
-      model: the forecaster's static configuration.
-      tangent: f32[w] starting direction (default: all ones, normalised).
-
-    Returns:
-      f32[], mean log growth per step.
-    """
-    return _lyapunov(lambda w: window_map(params, w, model), _start_window(context, model),
-                     steps, tangent)
+    """Largest Lyapunov exponent f32[] of the window-mode rollout; tangent: f32[w] (default ones)."""
+    return _lyapunov(lambda w: window_map(params, w, model), _start_window(context, model), steps, tangent)
 
 
 def _stateful_map(params: Params, state: jax.Array, model: ModelConfig) -> jax.Array:
     """f32[2u+1] = (h, c, y) -> (h', c', head(h'))."""
     u = model.units
-    carry = LSTMCarry(h=state[:u], c=state[u:2 * u])
-    carry, h = lstm_step(params["lstm"], carry, state[2 * u:], activation=model.activation,
-                         recurrent_activation=model.recurrent_activation)
+    carry, h = lstm_step(params["lstm"], LSTMCarry(h=state[:u], c=state[u:2 * u]), state[2 * u:],
+                         activation=model.activation, recurrent_activation=model.recurrent_activation)
     return jnp.concatenate([carry.h, carry.c, head(params, h)])
 
 
-def stateful_map_jacobian(params: Params, carry: LSTMCarry, y: jax.Array,
-                          model: ModelConfig) -> jax.Array:
-    """Jacobian of the stateful rollout map (h, c, y) -> (h', c', y').
-
-    Args:
-      params: one forecaster's parameters.
-      carry: ``LSTMCarry`` with h, c: f32[u].
-      y: f32[] or f32[1], the value fed back.
-      model: the forecaster's static configuration.
-
-    Returns:
-      f32[2u+1, 2u+1], coordinates ordered (h, c, y).
-    """
+def stateful_map_jacobian(params: Params, carry: LSTMCarry, y: jax.Array, model: ModelConfig) -> jax.Array:
+    """Jacobian f32[2u+1, 2u+1] of the stateful map (h, c, y) -> (h', c', y'); h, c: f32[u], y: f32[] or f32[1]."""
     state = jnp.concatenate([carry.h, carry.c, jnp.reshape(y, (1,))])
     return jax.jacfwd(lambda s: _stateful_map(params, s, model))(state)
 
 
-def stateful_lyapunov_exponent(params: Params, context: jax.Array, steps: int,
-                               model: ModelConfig,
+def stateful_lyapunov_exponent(params: Params, context: jax.Array, steps: int, model: ModelConfig,
                                tangent: jax.Array | None = None) -> jax.Array:
-    """Largest Lyapunov exponent of the stateful rollout.
-
-    Args:
-      params: one forecaster's parameters.
-      context: f32[C] or f32[C, 1] warm-up inputs, real and finite, C >= 1.
-      steps: an int >= 1.
-      model: the forecaster's static configuration.
-      tangent: f32[2u+1] starting direction in (h, c, y) coordinates (default: all ones).
-
-    Returns:
-      f32[], mean log growth per step.
-    """
+    """Largest Lyapunov exponent f32[] of the stateful rollout; tangent: f32[2u+1] in (h, c, y) (default ones)."""
     carry = encode(params, as_column(context), model)
     state = jnp.concatenate([carry.h, carry.c, head(params, carry.h)])
     return _lyapunov(lambda s: _stateful_map(params, s, model), state, steps, tangent)
 
 
-# --- one pass: the rollout and its diagnostics ----------------------------------------------
-
 class RolloutDiagnostics(NamedTuple):
-    """A rollout and its stability diagnostics, from one scan.
-
-    ys: f32[steps] the predictions (``rollout_window`` / ``rollout_stateful``); lyapunov: f32[]
-    (``lyapunov_exponent`` / ``stateful_lyapunov_exponent``); rho: f32[steps]
-    (``rollout_spectral_radius``; window mode only, else None).
-    """
+    """ys: f32[steps] the rollout; lyapunov: f32[]; rho: f32[steps] (window mode with spectral, else None)."""
 
     ys: jax.Array
     lyapunov: jax.Array
@@ -299,23 +160,8 @@ def _lyapunov_step(step_map: Callable[[jax.Array], jax.Array], state: jax.Array,
 
 def rollout_with_diagnostics(params: Params, context: jax.Array, steps: int, model: ModelConfig, *,
                              mode: str = "window", spectral: bool = True) -> RolloutDiagnostics:
-    """The rollout, its largest Lyapunov exponent and (window mode) rho(J_t) along it, in one scan.
-
-    The same numbers, bit for bit, as ``rollout``, ``lyapunov_exponent`` (or
-    ``stateful_lyapunov_exponent``) and ``rollout_spectral_radius`` run one after another, each of
-    which walks the same trajectory again (``tests/test_diagnostics.py``).
-
-    Args:
-      params: one forecaster's parameters.
-      context: f32[C] or f32[C, 1], real and finite (window mode: C >= model.window).
-      steps: an int >= 1.
-      model: the forecaster's static configuration.
-      mode: "window" or "stateful" (``lstm_ar.dynamics.rollout``).
-      spectral: also rho(J_t) (window mode; its Jacobian costs w tangents per step).
-
-    Returns:
-      ``RolloutDiagnostics``.
-    """
+    """The rollout, its Lyapunov exponent and (window mode, ``spectral``) rho(J_t) in one scan: bit for bit
+    those of ``rollout``, ``lyapunov_exponent`` and ``rollout_spectral_radius`` (``tests/test_diagnostics.py``)."""
     steps = check_steps(steps, minimum=1)
     if mode == "window":
         state = _start_window(context, model)
@@ -327,8 +173,7 @@ def rollout_with_diagnostics(params: Params, context: jax.Array, steps: int, mod
         spectral = False
     else:
         raise ValueError(f"unknown rollout mode {mode!r}; valid: 'window', 'stateful'")
-    v = jnp.ones_like(state)
-    v = v / jnp.linalg.norm(v)
+    v = jnp.ones_like(state) / jnp.linalg.norm(jnp.ones_like(state))
     # the rollout's own state and step (``lstm_ar.dynamics.rollout``), so its values are its own
     walk = (state[:, None], None) if mode == "window" else (carry, head(params, carry.h))
 
@@ -346,9 +191,7 @@ def rollout_with_diagnostics(params: Params, context: jax.Array, steps: int, mod
         walk, state, v = carry
         walk, y = rollout_step(walk)
         nxt, v_next, log_growth = _lyapunov_step(step_map, state, v)
-        out = (y, log_growth)
-        if spectral:
-            out += (spectral_radius(jax.jacfwd(step_map)(state)),)
+        out = (y, log_growth) + ((spectral_radius(jax.jacfwd(step_map)(state)),) if spectral else ())
         return (walk, nxt, v_next), out
 
     _, outs = jax.lax.scan(step, (walk, state, v), None, length=steps)

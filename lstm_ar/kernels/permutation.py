@@ -1,22 +1,9 @@
 """``jax.random.permutation(key, n)``, bit for bit, without XLA's slow multi-operand sort on CPU.
 
-JAX shuffles by sorting ``iota(n)`` stably by fresh random ``u32`` keys (one round while
-``n < 1626``, more for larger n): ``lax.sort_key_val(bits, x)``. On CPU, XLA sorts several
-operands with a compiled comparator called through a function pointer and swaps every operand
-element by element; a *single* operand of a primitive type takes ``std::sort`` with the built-in
-``<`` instead. So here each round
-
-1. sorts the keys alone (``lax.sort(bits)``: the fast path),
-2. finds every key's rank in the sorted keys by binary search (``searchsorted``, left side),
-3. gives equal keys consecutive ranks in index order, which is what the stable sort does
-   (a ``while_loop`` that runs only when some keys are equal: about one epoch in 10^4 at
-   n = 1000; under ``vmap`` it runs while any member has a tie),
-4. scatters ``x`` to its rank.
-
-The result is the same permutation (``tests/test_shuffle.py`` checks it against
-``jax.random.permutation`` and the tie rule against numpy's stable argsort). Measured in
-``benchmarks/train.py`` (profile: ``--profile``); for 256 seeds x 999 examples it is about 3x
-faster than ``jax.random.permutation`` on a 2-core CPU.
+JAX sorts ``iota(n)`` stably by random ``u32`` keys (``lax.sort_key_val``); XLA:CPU sorts several operands through
+a comparator function pointer, but a single primitive operand with ``std::sort``. So each round sorts the keys
+alone, ranks every key by binary search, breaks ties in index order as the stable sort does (a ``while_loop``
+that runs only on ties) and scatters ``x`` to its rank: about 3x faster (``tests/test_shuffle.py`` checks it).
 """
 
 from __future__ import annotations
@@ -53,8 +40,7 @@ def stable_argsort(keys: jax.Array) -> jax.Array:
     any_equal = jnp.any(ordered[1:] == ordered[:-1]) if n > 1 else jnp.asarray(False)
     # Equal keys share their left rank; move all but the first of each clash one place on,
     # until every rank is taken once (the group [left, left + count) is theirs alone).
-    rank = lax.while_loop(lambda r: any_equal & jnp.any(clashes(r)),
-                          lambda r: r + clashes(r).astype(jnp.int32), rank)
+    rank = lax.while_loop(lambda r: any_equal & jnp.any(clashes(r)), lambda r: r + clashes(r).astype(jnp.int32), rank)
     return jnp.zeros((n,), jnp.int32).at[rank].set(index, unique_indices=True)
 
 

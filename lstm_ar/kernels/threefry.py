@@ -1,18 +1,9 @@
 """``jax.random``'s split, fold_in, bits and bernoulli for threefry keys, bit for bit, unrolled.
 
-On CPU JAX lowers the Threefry-2x32 hash as a ``while`` loop of five trips (to keep compile
-times down), and XLA runs every trip as a handful of tiny kernels: drawing the dropout masks of
-one 32-example batch costs three such loops, more than the LSTM step itself (profile in
-``benchmarks/train.py --profile``). Here the 20 rounds are written out, so XLA fuses the whole
-hash into one elementwise kernel. Integer arithmetic is exact, so the bits are the same as
-``jax.random``'s (``tests/test_threefry.py`` compares them), given JAX's defaults:
-
-* ``jax_threefry_partitionable`` (on by default since JAX 0.5): counters are the flat index
-  of each output element as a 64-bit number split in two 32-bit halves;
-* keys of the default ``threefry2x32`` implementation.
-
-For any other key implementation, or with the flag off, each function calls ``jax.random``.
-The functions take and return typed keys, like ``jax.random``.
+On CPU JAX runs the Threefry-2x32 hash as a five-trip ``while`` loop of tiny kernels, which cost more than the LSTM
+step when drawing dropout masks; here the 20 rounds are written out so XLA fuses them into one kernel. The bits
+equal ``jax.random``'s (``tests/test_threefry.py``) with ``jax_threefry_partitionable`` and ``threefry2x32`` keys
+(JAX's defaults); otherwise each function calls ``jax.random``. Keys are typed, as in ``jax.random``.
 """
 
 from __future__ import annotations

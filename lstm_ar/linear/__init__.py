@@ -14,19 +14,6 @@ from lstm_ar.linear.ar import (
 from lstm_ar.linear.direct import DirectFit, direct_forecast, direct_rollout, fit_direct
 from lstm_ar.linear.shrinkage import fixed_point_of_one_lag, one_lag_shrinkage, sine_step
 
-__all__ = [
-    "ARFit",
-    "DirectFit",
-    "ar_one_step_mse",
-    "ar_rollout",
-    "companion_spectral_radius",
-    "direct_forecast",
-    "direct_rollout",
-    "fit_ar",
-    "fit_direct",
-    "fixed_point_of_one_lag",
-    "information_criteria",
-    "one_lag_shrinkage",
-    "select_order",
-    "sine_step",
-]
+__all__ = ["ARFit", "DirectFit", "ar_one_step_mse", "ar_rollout", "companion_spectral_radius", "direct_forecast",
+           "direct_rollout", "fit_ar", "fit_direct", "fixed_point_of_one_lag", "information_criteria",
+           "one_lag_shrinkage", "select_order", "sine_step"]

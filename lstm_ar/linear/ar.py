@@ -1,30 +1,14 @@
-"""Least-squares AR(p) with an intercept, in closed form in JAX (float32, jit- and vmap-able).
+"""Least-squares AR(p) with an intercept, in closed form in JAX (float32, jit- and vmap-able), as statsmodels'
+``AutoReg(x, p, trend="c", hold_back=hold_back)`` on ``t = hold_back .. T-1``.
 
-The model is ``x_t = c + a_1 x_{t-1} + .. + a_p x_{t-p} + e_t``, fitted by ordinary least
-squares on the sample ``t = hold_back .. T-1`` (``hold_back >= p``), as statsmodels'
-``AutoReg(x, p, trend="c", hold_back=hold_back)`` does.
-
-One compiled program serves every order up to ``max_p``: the design has ``max_p`` lag columns
-(``X[t, i] = x_{t-1-i}``, zero before the series starts), columns ``i >= p`` and rows
-``t < hold_back`` are masked to zero, and the masked columns get a zero coefficient. So
-``order`` and ``hold_back`` may be traced, and ``jax.vmap`` over orders (or over series of one
-length) compiles once.
-
-The solve is careful in float32: the rows in the sample are centred (the intercept is recovered
-from the means), then ``jnp.linalg.lstsq`` (SVD) solves the masked, centred system. Singular
-values below ``RCOND`` times the largest are dropped, so a rank-deficient design (masked
-columns; lags of a noiseless sine, which span two dimensions) gets the minimum-norm solution.
-
-Information criteria are statsmodels ``AutoRegResults``' (k = p + 2 parameters: the intercept,
-p lags and the variance)::
-
-    llf = -nobs / 2 * (log(2 pi) + log(sigma2) + 1)      sigma2 = SSR / nobs
-    aic = -2 llf + 2 k            bic = -2 llf + log(nobs) k
-
-``select_order`` compares orders ``min_order .. max_order`` (``min_order = 0`` by default, the
-intercept alone, as ``ar_select_order(x, maxlag, trend="c", glob=False)`` does) on the common
-sample ``t >= max_order``, then refits the chosen order on its own sample ``t >= p``, as
-``ar_select_order(...).model.fit()`` does (``sample="common"`` keeps the common-sample fit).
+One compiled program serves every order up to ``max_p``: of ``max_p`` lag columns (``X[t, i] = x_{t-1-i}``,
+zero before the start), columns ``i >= p`` and rows ``t < hold_back`` are masked to zero, so both may be
+traced. The centred system is solved by ``lstsq`` (SVD), dropping singular values below ``RCOND`` times the
+largest: a rank-deficient design (masked columns; a noiseless sine's lags) gets the minimum-norm solution.
+Information criteria are statsmodels' (k = p + 2; ``-2 llf = nobs (log(2 pi) + log(SSR / nobs) + 1)``).
+``select_order`` compares orders on the common sample ``t >= max_order``, as ``ar_select_order(x, maxlag,
+trend="c", glob=False)``, and refits the chosen one on ``t >= p``. ``*_host``: float64 numpy twins for one
+series, tested equal to the JAX functions.
 """
 
 from __future__ import annotations
@@ -45,15 +29,8 @@ SAMPLES = ("own", "common")
 
 
 class ARFit(NamedTuple):
-    """A fitted AR(p) with intercept.
-
-    Attributes:
-      intercept: f32[] the constant c.
-      coefs: f32[max_p] ``coefs[i]`` multiplies ``x_{t-1-i}``; zero for ``i >= order``.
-      sigma2: f32[] residual variance SSR / nobs (statsmodels ``AutoRegResults.sigma2``).
-      order: i32[] p.
-      nobs: i32[] the number of residuals (T - hold_back).
-    """
+    """A fitted AR(p) with intercept: ``coefs`` f32[max_p] (``coefs[i]`` multiplies ``x_{t-1-i}``; zero for
+    ``i >= order``), ``sigma2`` SSR / nobs (statsmodels' ``sigma2``), ``nobs`` = T - hold_back."""
 
     intercept: jax.Array
     coefs: jax.Array
@@ -67,8 +44,7 @@ def _is_traced(value) -> bool:
 
 
 def _as_python_int(value):
-    """A concrete 0-d integer jax/numpy array as a Python int (so ``for p in jnp.arange(..)`` works);
-    anything else unchanged, for ``check_int`` to judge."""
+    """A concrete 0-d integer array as a Python int (``for p in jnp.arange(..)``); else unchanged for ``check_int``."""
     if isinstance(value, (jax.Array, np.ndarray)) and not _is_traced(value) and value.ndim == 0 \
             and np.dtype(value.dtype).kind in "iu":
         return int(value)
@@ -76,19 +52,8 @@ def _as_python_int(value):
 
 
 def check_series(series, name: str = "series"):
-    """A 1-D real series, converted to f32 when concrete; a clear error otherwise.
-
-    Args:
-      series: f32[time] (or anything numpy turns into it); a traced array has its rank and dtype
-        checked only.
-      name: how the error messages call it.
-
-    Returns:
-      The series as a numpy f32 array when concrete, else unchanged.
-
-    Raises:
-      TypeError: not real. ValueError: not 1-D, or a value is nan/inf.
-    """
+    """A 1-D real series as numpy f32 when concrete (a tracer: rank and dtype checked only); TypeError when not
+    real, ValueError when not 1-D or not finite."""
     ndim = series.ndim if hasattr(series, "ndim") else np.ndim(series)
     if ndim != 1:
         shape = series.shape if hasattr(series, "shape") else np.shape(series)
@@ -97,32 +62,15 @@ def check_series(series, name: str = "series"):
 
 
 def lag_matrix(series: jax.Array, max_p: int) -> jax.Array:
-    """``X[t, i] = series[t-1-i]``, zero where ``t-1-i < 0``.
-
-    Args:
-      series: f32[time].
-      max_p: number of lag columns (static).
-
-    Returns:
-      f32[time, max_p].
-    """
+    """``X[t, i] = series[t-1-i]``, zero where ``t-1-i < 0``: f32[time, max_p]."""
     lag_index = jnp.arange(series.shape[0])[:, None] - 1 - jnp.arange(max_p)[None, :]
     return jnp.where(lag_index >= 0, series[jnp.clip(lag_index, 0)], jnp.zeros((), series.dtype))
 
 
 @partial(jax.jit, static_argnames="max_p")
 def fit_masked(series: jax.Array, order, hold_back, max_p: int) -> ARFit:
-    """The least-squares AR fit without input checks (``order`` may be 0: the intercept alone).
-
-    Args:
-      series: f32[time].
-      order: i32[] p, ``0 <= p <= max_p`` (may be traced).
-      hold_back: i32[] first row of the sample, ``p <= hold_back < time`` (may be traced).
-      max_p: number of lag columns (static).
-
-    Returns:
-      ``ARFit`` with ``coefs: f32[max_p]``.
-    """
+    """The least-squares AR fit without input checks: ``0 <= order <= max_p`` (0: the intercept alone) and
+    ``order <= hold_back < time`` may be traced; ``coefs: f32[max_p]``."""
     series = jnp.asarray(series, jnp.float32)
     length = series.shape[0]
     lags = lag_matrix(series, max_p)
@@ -161,38 +109,17 @@ def _check_order(order, max_order, length: int, hold_back_name: str):
 
 
 def fit_ar(series, order, *, max_order: int | None = None) -> ARFit:
-    """Least-squares AR(order) with intercept.
-
-    Without ``max_order``: statsmodels ``AutoReg(x, order, trend="c")`` (sample t >= order).
-    With ``max_order``: ``AutoReg(x, order, trend="c", hold_back=max_order)`` (the common sample
-    t >= max_order), and ``order`` may be traced, e.g. ``jax.vmap(lambda p: fit_ar(x, p,
-    max_order=8))(jnp.arange(1, 9))`` compiles once.
-
-    Args:
-      series: f32[time], 1-D, finite.
-      order: int p >= 1 (``<= max_order``), or a traced i32[] when ``max_order`` is given.
-      max_order: static number of lag columns and hold-back.
-
-    Returns:
-      ``ARFit`` with ``coefs: f32[max_order or order]``.
-
-    Raises:
-      TypeError / ValueError: bad series or order, or a series too short for the sample.
-    """
+    """Least-squares AR(order >= 1) with intercept: ``AutoReg(x, order, trend="c")`` (sample t >= order), or
+    with a static ``max_order`` ``hold_back=max_order`` (the common sample) and ``order`` may be traced:
+    ``jax.vmap(lambda p: fit_ar(x, p, max_order=8))(jnp.arange(1, 9))`` compiles once. ``coefs: f32[max_order
+    or order]``; TypeError / ValueError for a bad series or order, or a series too short for the sample."""
     series = check_series(series)
     max_p, hold_back = _check_order(order, max_order, series.shape[0], "hold-back")
     return fit_masked(series, order, hold_back, max_p)
 
 
 def information_criteria(fit: ARFit) -> tuple[jax.Array, jax.Array]:
-    """statsmodels ``AutoRegResults.aic`` and ``.bic`` (k = order + 2; elementwise over a batch).
-
-    Args:
-      fit: an ``ARFit`` (leading batch axes allowed).
-
-    Returns:
-      ``(aic, bic)``, each f32[...] with the batch shape of ``fit.sigma2``.
-    """
+    """statsmodels' ``(aic, bic)`` (k = order + 2), elementwise over any batch axes of ``fit``."""
     n = fit.nobs.astype(jnp.float32)
     k = fit.order.astype(jnp.float32) + 2.0
     minus_2_llf = n * (jnp.log(2.0 * jnp.pi) + jnp.log(fit.sigma2) + 1.0)
@@ -200,23 +127,8 @@ def information_criteria(fit: ARFit) -> tuple[jax.Array, jax.Array]:
 
 
 def select_order(series, max_order: int, criterion: str = "aic", *, min_order: int = 0, sample: str = "own") -> ARFit:
-    """The AR order with the smallest AIC or BIC, as ``ar_select_order(x, max_order, ic=criterion,
-    trend="c", glob=False)`` picks it, and its fit.
-
-    Orders ``min_order .. max_order`` are fitted on the common sample t >= max_order (one vmapped
-    program); order 0 is the intercept alone (white noise picks it), as in statsmodels.
-
-    Args:
-      series: f32[time], 1-D, finite.
-      max_order: static largest order (>= 1).
-      criterion: ``"aic"`` or ``"bic"``.
-      min_order: smallest order compared (0 or more).
-      sample: ``"own"``: refit the chosen order p on t >= p (``ar_select_order(...).model.fit()``);
-        ``"common"``: keep its fit on t >= max_order.
-
-    Returns:
-      ``ARFit`` with ``coefs: f32[max_order]`` (zero beyond the chosen order).
-    """
+    """The fit of the order with the smallest AIC or BIC, as ``ar_select_order(x, max_order, ic=criterion,
+    trend="c", glob=False)`` picks it (module docstring; one vmapped program); ``coefs: f32[max_order]``."""
     if criterion not in CRITERIA:
         raise ValueError(f"criterion must be one of {CRITERIA}, got {criterion!r}")
     if sample not in SAMPLES:
@@ -252,19 +164,8 @@ def _step(fit: ARFit, history: jax.Array, _):
 
 
 def ar_rollout(fit: ARFit, context, steps: int) -> jax.Array:
-    """Free-running forecast: each prediction becomes the newest lag of the next (``lax.scan``).
-
-    Equals statsmodels' dynamic forecast ``AutoRegResults.predict(start=len(x), end=len(x) +
-    steps - 1)`` with ``x = context``.
-
-    Args:
-      fit: an ``ARFit`` (``coefs: f32[max_p]``).
-      context: f32[time], at least ``order`` values; the last ``max_p`` are read.
-      steps: number of predictions (static int >= 1).
-
-    Returns:
-      f32[steps].
-    """
+    """Free-running forecast f32[steps] from the last ``max_p`` values of ``context`` (at least ``order``), each
+    prediction the newest lag of the next: statsmodels' dynamic ``predict(start=len(x), end=len(x) + steps - 1)``."""
     steps = check_int(steps, "steps", 1)
     context = check_series(context, "context")
     if not _is_traced(fit.order) and np.ndim(fit.order) == 0 and context.shape[0] < int(fit.order):
@@ -279,16 +180,8 @@ def _rollout(fit: ARFit, context: jax.Array, steps: int) -> jax.Array:
 
 
 def ar_one_step_mse(fit: ARFit, series, *, start: int | None = None) -> jax.Array:
-    """Mean squared one-step error of ``fit`` on ``series`` (in-sample or held out).
-
-    Args:
-      fit: an ``ARFit`` (``coefs: f32[max_p]``).
-      series: f32[time], 1-D, finite.
-      start: first predicted index (static; default ``max_p``, so every lag is in the series).
-
-    Returns:
-      f32[] mean over t = start .. time-1 of ``(series[t] - intercept - coefs @ lags_t)^2``.
-    """
+    """f32[] mean over t = start .. time-1 of ``(series[t] - intercept - coefs @ lags_t)^2`` (in-sample or held
+    out); ``start``: static, default ``max_p`` (every lag in the series)."""
     series = check_series(series)
     max_p = fit.coefs.shape[0]
     start = max_p if start is None else check_int(start, "start", 0)
@@ -304,45 +197,55 @@ def _one_step_mse(fit: ARFit, series: jax.Array, start: int) -> jax.Array:
 
 
 def companion_matrix(coefs: jax.Array) -> jax.Array:
-    """The AR companion matrix: first row ``coefs``, ones on the sub-diagonal.
-
-    Args:
-      coefs: f32[p].
-
-    Returns:
-      f32[p, p].
-    """
+    """The AR companion matrix f32[p, p]: first row ``coefs``, ones on the sub-diagonal."""
     p = coefs.shape[-1]
     return jnp.eye(p, k=-1, dtype=jnp.float32).at[0].set(coefs)
 
 
 def companion_spectral_radius(coefs) -> jax.Array:
-    """max |eigenvalue| of the companion matrix = max |root| of ``z^p - a_1 z^(p-1) - .. - a_p``.
-
-    Below 1: the rollout settles to ``intercept / (1 - sum(coefs))``; 1: a sustained oscillation
-    (a noiseless sine's AR(2) has roots ``exp(+-i omega)``). Trailing zero coefficients add zero
-    roots only. ``jnp.linalg.eigvals`` runs on the host CPU on GPU backends (no TPU kernel).
-
-    Args:
-      coefs: f32[p] (an ``ARFit.coefs``).
-
-    Returns:
-      f32[].
-    """
+    """max |root| of ``z^p - a_1 z^(p-1) - .. - a_p``: below 1 the rollout settles to ``intercept / (1 -
+    sum(coefs))``; 1: a sustained oscillation (a noiseless sine's AR(2)). Trailing zero coefficients add zero
+    roots only. ``jnp.linalg.eigvals`` runs on the host CPU on GPU backends (no TPU kernel)."""
     return _spectral_radius(jnp.asarray(coefs, jnp.float32))
 
 
+# Host twins: float64 numpy, one series, nothing to compile (``lstm-ar study`` / ``diagnose``: one series per
+# run, where compiling the JAX fit costs seconds). ``ARFit`` of numpy values, ``coefs: f64[order]``.
+
+
+def fit_ar_host(x, order: int, hold_back: int | None = None) -> ARFit:
+    """``fit_ar`` on the host, sample t >= hold_back (default: order); order 0 is the intercept alone."""
+    x = np.asarray(x, np.float64)
+    start = order if hold_back is None else hold_back
+    target = x[start:]
+    design = np.column_stack([np.ones_like(target)] + [x[start - 1 - i:x.shape[0] - 1 - i] for i in range(order)])
+    beta, *_ = np.linalg.lstsq(design, target, rcond=None)
+    resid = target - design @ beta
+    return ARFit(intercept=float(beta[0]), coefs=beta[1:], sigma2=float(np.mean(np.square(resid))), order=order,
+                 nobs=int(target.shape[0]))
+
+
+def select_ar_host(x, max_order: int) -> ARFit:
+    """``select_order(x, max_order, "aic")`` on the host (orders 0..max_order, refitted on their own sample)."""
+    nobs = np.asarray(x).shape[0] - max_order
+    aic = [nobs * (np.log(2 * np.pi) + np.log(fit_ar_host(x, p, max_order).sigma2) + 1) + 2 * (p + 2)
+           for p in range(max_order + 1)]
+    return fit_ar_host(x, int(np.argmin(aic)))
+
+
+def ar_rollout_host(fit: ARFit, context, steps: int) -> np.ndarray:
+    """``ar_rollout`` on the host: f64[steps] from the end of ``context`` (at least len(fit.coefs) values)."""
+    p = len(fit.coefs)
+    history = list(np.asarray(context, np.float64)[len(context) - p:][::-1]) if p else []
+    out = np.empty(steps)
+    for t in range(steps):
+        out[t] = fit.intercept + float(np.dot(fit.coefs, history))
+        history = [out[t], *history[:-1]] if p else []
+    return out
+
+
 def spectral_radius_host(coefs) -> float:
-    """``companion_spectral_radius`` on the host in float64 (numpy; no compile), for one fit's
-    report: max |root| of ``z^p - a_1 z^(p-1) - .. - a_p`` (0 for order 0). Tested equal to the
-    JAX one (``tests/test_linear.py``).
-
-    Args:
-      coefs: f[p].
-
-    Returns:
-      The spectral radius.
-    """
+    """``companion_spectral_radius`` on the host in float64 (0 for order 0)."""
     coefs = np.asarray(coefs, np.float64)
     if coefs.size == 0:
         return 0.0

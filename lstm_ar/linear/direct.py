@@ -1,14 +1,9 @@
 """A direct multi-output linear forecaster: the last ``window`` values -> the next ``horizon``.
 
-Least squares over every window of the series (t = window-1 .. T-1-horizon)::
-
-    [x_{t+1} .. x_{t+H}] = [x_{t-w+1} .. x_t, 1] @ W          W: f32[w + 1, H]
-
-one column of ``W`` per lead time, so no prediction is ever fed back within the horizon (the
-linear counterpart of an LSTM -> Dense(H) head). The window and horizon are the shape of
-``W``, so a ``DirectFit`` is a plain pytree under ``jit``. The solve centres inputs and targets
-(the intercept row is recovered from the means) and uses ``jnp.linalg.lstsq`` (SVD, float32);
-``ridge > 0`` adds ``ridge * ||W[:-1]||^2`` (the intercept is not penalised).
+Least squares over every window of ``[x_{t+1} .. x_{t+H}] = [x_{t-w+1} .. x_t, 1] @ W``, ``W: f32[w + 1, H]``:
+one column per lead time, nothing fed back within the horizon (the linear counterpart of LSTM -> Dense(H)).
+Inputs and targets are centred (the intercept from the means), solved by ``lstsq`` (SVD, float32); ``ridge >
+0`` adds ``ridge * ||W[:-1]||^2``.
 """
 
 from __future__ import annotations
@@ -25,12 +20,7 @@ from lstm_ar.linear.ar import RCOND, check_series
 
 
 class DirectFit(NamedTuple):
-    """A fitted direct forecaster.
-
-    Attributes:
-      weights: f32[window + 1, horizon]; rows 0..window-1 multiply the window oldest first, the
-        last row is the intercept.
-    """
+    """``weights`` f32[window + 1, horizon]: rows for the window (oldest first), then the intercept."""
 
     weights: jax.Array
 
@@ -45,18 +35,8 @@ def _pairs(series: jax.Array, window: int, horizon: int) -> tuple[jax.Array, jax
 
 
 def fit_direct(series, window: int, horizon: int, *, ridge=0.0) -> DirectFit:
-    """Least squares (optionally ridge) of the next ``horizon`` values on the last ``window``.
-
-    Args:
-      series: f32[time], 1-D, finite, at least ``2 * window + horizon + 1`` values (more pairs than
-        coefficients).
-      window: static int >= 1.
-      horizon: static int >= 1.
-      ridge: f32[] >= 0 penalty on the window weights (may be traced).
-
-    Returns:
-      ``DirectFit`` with ``weights: f32[window + 1, horizon]``.
-    """
+    """Least squares (``ridge`` >= 0, may be traced) of the next ``horizon`` values on the last ``window``
+    (both static); ``series`` needs at least ``2 * window + horizon + 1`` values (more pairs than coefficients)."""
     series = check_series(series)
     window = check_int(window, "window", 1)
     horizon = check_int(horizon, "horizon", 1)
@@ -93,33 +73,13 @@ def _context_window(fit: DirectFit, context) -> jax.Array:
 
 
 def direct_forecast(fit: DirectFit, context) -> jax.Array:
-    """The next ``horizon`` values from the last ``window`` values of ``context``.
-
-    Args:
-      fit: a ``DirectFit``.
-      context: f32[time], time >= window.
-
-    Returns:
-      f32[horizon].
-    """
+    """The next ``horizon`` values, f32[horizon], from the last ``window`` values of ``context``."""
     return _forecast(fit.weights, _context_window(fit, context))
 
 
 def direct_rollout(fit: DirectFit, context, steps: int) -> jax.Array:
-    """``steps`` values ahead: blocks of ``horizon`` forecasts, each block fed back.
-
-    ``steps <= horizon``: the first ``steps`` values of ``direct_forecast`` (nothing fed back).
-    Longer: block b is forecast from the last ``window`` values of (context, blocks 0..b-1), so
-    the model sees its own predictions only every ``horizon`` steps; the last block is truncated.
-
-    Args:
-      fit: a ``DirectFit``.
-      context: f32[time], time >= window.
-      steps: static int >= 1.
-
-    Returns:
-      f32[steps].
-    """
+    """f32[steps] ahead in blocks of ``horizon`` forecasts, each block fed back: block b from the last ``window``
+    values of (context, blocks 0..b-1), the last block truncated (``steps <= horizon``: nothing fed back)."""
     steps = check_int(steps, "steps", 1)
     return _direct_rollout(fit, _context_window(fit, context), steps=steps)
 

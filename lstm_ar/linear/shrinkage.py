@@ -1,23 +1,12 @@
 """Why a one-lag model fitted to a noisy sine collapses: regression dilution, in closed form.
 
-Let ``x_t = s_t + n_t`` with ``s_t = A sin(omega t + phi)`` and white noise ``n_t`` of variance
-``n2``. Over whole periods the sine has mean 0, variance ``s2 = A^2 / 2`` and lag-one covariance
-
-    cov(s_t, s_{t+1}) = A^2 / 2 * mean_t[sin(u) sin(u + omega)] = s2 cos(omega)
-
-(``sin u sin(u + omega) = (cos omega - cos(2u + omega)) / 2``; the second term averages to 0).
-The noise is independent of the sine and of itself across time, so ``cov(x_t, x_{t+1}) = s2
-cos(omega)`` and ``var(x_t) = s2 + n2``. The least-squares slope of ``x_{t+1}`` on ``x_t`` is
-their ratio::
-
-    rho = cos(omega) * s2 / (s2 + n2)
-
-the noiseless slope ``cos(omega)`` shrunk by the signal fraction ``s2 / (s2 + n2)`` (regression
-dilution: noise in the regressor biases the slope towards 0). Standardising x divides both
-variances by the same number, so it leaves ``rho`` unchanged. ``|rho| < 1``: the fitted map
-``x -> c + rho x`` is a contraction and its rollout settles at ``c / (1 - rho)``. For the
-article's series (``sin(linspace(0, 10 pi, 1000))``, noise 0.1): s2 = 0.5, n2 = 0.01, omega =
-10 pi / 999, rho = 0.980. With no noise, rho = cos(omega): no shrinkage.
+For ``x_t = A sin(omega t + phi) + n_t`` (white noise of variance ``n2``), over whole periods the sine has
+variance ``s2 = A^2 / 2`` and lag-one covariance ``s2 cos(omega)`` (``sin u sin(u + omega) = (cos omega -
+cos(2u + omega)) / 2``); the noise adds to the variance only. The least-squares slope of ``x_{t+1}`` on
+``x_t`` is ``rho = cos(omega) * s2 / (s2 + n2)``: the noiseless slope shrunk by the signal fraction (noise in
+the regressor biases the slope towards 0; standardising leaves it unchanged). ``|rho| < 1``: ``x -> c + rho
+x`` is a contraction whose rollout settles at ``c / (1 - rho)``. The article's series (``sin(linspace(0, 10
+pi, 1000))``, noise 0.1): s2 = 0.5, n2 = 0.01, omega = 10 pi / 999, rho = 0.980.
 """
 
 from __future__ import annotations
@@ -33,16 +22,8 @@ from lstm_ar.linear.ar import ARFit
 
 
 def one_lag_shrinkage(omega, signal_var, noise_var) -> jax.Array:
-    """The least-squares one-lag slope of a sine of step ``omega`` plus white noise.
-
-    Args:
-      omega: f32[...] the sine's step in radians per sample.
-      signal_var: f32[...] the sine's variance ``A^2 / 2`` (> 0).
-      noise_var: f32[...] the noise variance (>= 0).
-
-    Returns:
-      f32[...] ``cos(omega) * signal_var / (signal_var + noise_var)`` (broadcast shape).
-    """
+    """The least-squares one-lag slope ``cos(omega) * signal_var / (signal_var + noise_var)`` (broadcast) of a
+    sine of step ``omega`` (radians per sample) and variance ``A^2 / 2 > 0`` plus white noise (variance >= 0)."""
     for name, value, low in (("signal_var", signal_var, "> 0"), ("noise_var", noise_var, ">= 0")):
         if not isinstance(value, jax.core.Tracer):
             array = np.asarray(value, np.float64)
@@ -53,31 +34,13 @@ def one_lag_shrinkage(omega, signal_var, noise_var) -> jax.Array:
 
 
 def sine_step(length: int = 1000, periods: int = 5) -> float:
-    """The step in radians of ``sin(linspace(0, 2 pi periods, length))``: ``2 pi periods / (length - 1)``.
-
-    Args:
-      length: number of samples (>= 2).
-      periods: number of periods (>= 1); the article's series is (1000, 5): 10 pi / 999.
-
-    Returns:
-      omega as a Python float.
-    """
+    """The step of ``sin(linspace(0, 2 pi periods, length))``: ``2 pi periods / (length - 1)``."""
     length = check_int(length, "length", 2)
     periods = check_int(periods, "periods", 1)
     return 2.0 * math.pi * periods / (length - 1)
 
 
 def fixed_point_of_one_lag(fit: ARFit) -> jax.Array:
-    """Where the fitted map's rollout settles: ``intercept / (1 - rho)`` for one lag.
-
-    For any order this is the AR fixed point ``intercept / (1 - sum(coefs))`` (equal to the
-    one-lag formula when ``order = 1``); it is the limit of ``ar_rollout`` when the companion
-    spectral radius is below 1.
-
-    Args:
-      fit: an ``ARFit`` (leading batch axes allowed).
-
-    Returns:
-      f32[...] the fixed point.
-    """
+    """Where the fitted map's rollout settles: ``intercept / (1 - sum(coefs))`` (``intercept / (1 - rho)`` for one
+    lag; the limit of ``ar_rollout`` when the companion spectral radius is below 1). Batch axes allowed."""
     return fit.intercept / (1.0 - jnp.sum(fit.coefs, axis=-1))

@@ -1,33 +1,17 @@
 """The LSTM cell: Keras 3's fused maths as a pure step function, and a Flax module around it.
 
-Parameters (Keras 3 layout, gate order [i, f, c, o]):
-  kernel:           f32[input_dim, 4u]
-  recurrent_kernel: f32[u, 4u]
-  bias:             f32[4u]
-  ln_scale, ln_bias:           f32[4u]  (only with ``layer_norm=True``)
-  ln_cell_scale, ln_cell_bias: f32[u]   (only with ``layer_norm=True``)
+Parameters (Keras 3 layout, gate order [i, f, c, o]): ``kernel`` f32[d, 4u], ``recurrent_kernel``
+f32[u, 4u], ``bias`` f32[4u]; with ``layer_norm`` also ``ln_scale``, ``ln_bias`` f32[4u] and
+``ln_cell_scale``, ``ln_cell_bias`` f32[u]. Carry: ``LSTMCarry(h, c)`` (Keras's ``[h, c]``). One
+step, with dropout masks ``m_x``, ``m_h`` (training only; LN only with ``layer_norm``)::
 
-Carry: ``LSTMCarry(h, c)``, in that order everywhere in this package (Keras's ``[h, c]``).
+    z_k = (x * m_x[k]) @ kernel_k + LN((h * m_h[k]) @ recurrent_kernel_k) + bias_k   for k in i, f, c, o
+    c' = rec_act(z_f) * c + rec_act(z_i) * act(z_c);   h' = rec_act(z_o) * act(LN(c'))
 
-One step, with dropout masks ``m_x`` (inputs) and ``m_h`` (recurrent; none at inference)::
-
-    r_k = (h * m_h[k]) @ recurrent_kernel_k                   for gate k in i, f, c, o
-    r   = LN(r) * ln_scale + ln_bias                          # only with layer_norm
-    z_k = (x * m_x[k]) @ kernel_k + r_k + bias_k
-    c' = rec_act(z_f) * c + rec_act(z_i) * act(z_c)
-    h' = rec_act(z_o) * act(c')                               # act(LN(c')) with layer_norm
-
-``act`` defaults to tanh and ``rec_act`` to sigmoid, as in Keras. The output of a step is h'.
-
-Dropout masks are f32[4, d] and f32[4, u], one row per gate, as Keras 3 draws them: with
-``recurrent_dropout > 0`` Keras switches to ``implementation=1`` and draws four independent
-input and four recurrent masks; otherwise one input mask is shared by the four gates (identical
-rows). Without masks the fused ``x @ kernel + h @ recurrent_kernel`` is used.
-
-Layer normalisation follows Ba et al. (2016): the recurrent term and the cell state (before the
-output activation) are normalised; the carried c stays un-normalised. The input term is left
-alone on purpose: with one input feature ``LN(x * w)`` depends only on ``sign(x)`` (up to
-epsilon), which would blind a window-1 forecaster to the value it is given.
+``act``/``rec_act`` default to tanh/sigmoid. Masks are f32[4, d], f32[4, u], one row per gate: Keras 3
+draws four independent ones when ``recurrent_dropout > 0`` (``implementation=1``), else one input
+mask shared by the gates. LN (Ba et al. 2016) leaves the carried c and the input term alone: with
+one feature ``LN(x * w)`` depends only on ``sign(x)``, blinding a window-1 forecaster.
 """
 
 from __future__ import annotations
@@ -64,22 +48,16 @@ def init_lstm_params(key: jax.Array, input_dim: int, units: int, *, layer_norm: 
                      unit_forget_bias: bool = True) -> Params:
     """Keras 3 defaults: glorot_uniform kernel, orthogonal recurrent kernel, forget bias 1."""
     kernel_key, recurrent_key = jax.random.split(key)
-    params = {
-        "kernel": initializers.glorot_uniform(kernel_key, (input_dim, 4 * units)),
-        "recurrent_kernel": initializers.orthogonal(recurrent_key, (units, 4 * units)),
-        "bias": initializers.lstm_bias(units, unit_forget_bias=unit_forget_bias),
-    }
-    if layer_norm:
-        params.update(ln_params(units))
-    return params
+    return {"kernel": initializers.glorot_uniform(kernel_key, (input_dim, 4 * units)),
+            "recurrent_kernel": initializers.orthogonal(recurrent_key, (units, 4 * units)),
+            "bias": initializers.lstm_bias(units, unit_forget_bias=unit_forget_bias),
+            **(ln_params(units) if layer_norm else {})}
 
 
 def ln_params(units: int) -> Params:
     """Layer-norm gains (1) and offsets (0) for the recurrent term (4u) and the cell (u)."""
-    return {"ln_scale": jnp.ones((4 * units,), jnp.float32),
-            "ln_bias": jnp.zeros((4 * units,), jnp.float32),
-            "ln_cell_scale": jnp.ones((units,), jnp.float32),
-            "ln_cell_bias": jnp.zeros((units,), jnp.float32)}
+    return {"ln_scale": jnp.ones((4 * units,), jnp.float32), "ln_bias": jnp.zeros((4 * units,), jnp.float32),
+            "ln_cell_scale": jnp.ones((units,), jnp.float32), "ln_cell_bias": jnp.zeros((units,), jnp.float32)}
 
 
 def _lead(v: jax.Array, like: jax.Array) -> jax.Array:
@@ -95,20 +73,12 @@ def layer_norm(z: jax.Array, scale: jax.Array, offset: jax.Array) -> jax.Array:
 
 
 def _project(v: jax.Array, w: jax.Array, mask: jax.Array | None) -> jax.Array:
-    """v: f32[..., n] @ w: f32[n, 4u] -> f32[..., 4u]; with a per-gate mask f32[..., 4, n], gate k
-    sees v * mask[..., k, :]."""
+    """v: f32[..., n] @ w: f32[n, 4u] -> f32[..., 4u]; gate k sees v * mask[..., k, :] (mask f32[..., 4, n])."""
     if mask is None:
         return v @ w
     n, four_u = w.shape
     per_gate = jnp.einsum("...kn,nku->...ku", v[..., None, :] * mask, w.reshape(n, 4, four_u // 4))
     return per_gate.reshape(per_gate.shape[:-2] + (four_u,))
-
-
-def _recurrent_term(params: Params, h: jax.Array, mask: jax.Array | None) -> jax.Array:
-    r = _project(h, params["recurrent_kernel"], mask)
-    if "ln_scale" in params:
-        r = layer_norm(r, params["ln_scale"], params["ln_bias"])
-    return r
 
 
 def _gates_to_carry(params: Params, z: jax.Array, c: jax.Array | None, act, rec_act) -> LSTMCarry:
@@ -117,23 +87,19 @@ def _gates_to_carry(params: Params, z: jax.Array, c: jax.Array | None, act, rec_
     candidate = rec_act(z_i) * act(z_g)
     # c is None only for the zero initial state: f * 0 + x == x exactly, so skip the product.
     c_new = candidate if c is None else rec_act(z_f) * c + candidate
-    c_out = c_new
-    if "ln_cell_scale" in params:
-        c_out = layer_norm(c_new, params["ln_cell_scale"], params["ln_cell_bias"])
+    c_out = layer_norm(c_new, params["ln_cell_scale"], params["ln_cell_bias"]) if "ln_cell_scale" in params else c_new
     return LSTMCarry(h=rec_act(z_o) * act(c_out), c=c_new)
 
 
-def lstm_step(params: Params, carry: LSTMCarry, x: jax.Array, *,
-              activation: ActivationLike = "tanh", recurrent_activation: ActivationLike = "sigmoid",
-              input_mask: jax.Array | None = None,
+def lstm_step(params: Params, carry: LSTMCarry, x: jax.Array, *, activation: ActivationLike = "tanh",
+              recurrent_activation: ActivationLike = "sigmoid", input_mask: jax.Array | None = None,
               recurrent_mask: jax.Array | None = None) -> tuple[LSTMCarry, jax.Array]:
-    """One LSTM step. x: f32[..., d]; carry.h, carry.c: f32[..., u]; masks f32[..., 4, d], f32[..., 4, u].
-
-    Returns (carry', h').
-    """
+    """One LSTM step -> (carry', h'). x: f32[..., d]; carry.h, carry.c: f32[..., u]; masks f32[..., 4, d|u]."""
     act, rec_act = get_activation(activation), get_activation(recurrent_activation)
-    z = _project(x, params["kernel"], input_mask) + _recurrent_term(params, carry.h, recurrent_mask)
-    new = _gates_to_carry(params, z, carry.c, act, rec_act)
+    z, r = _project(x, params["kernel"], input_mask), _project(carry.h, params["recurrent_kernel"], recurrent_mask)
+    if "ln_scale" in params:
+        r = layer_norm(r, params["ln_scale"], params["ln_bias"])
+    new = _gates_to_carry(params, z + r, carry.c, act, rec_act)
     return new, new.h
 
 
@@ -150,53 +116,23 @@ def lstm_first_step(params: Params, x: jax.Array, *, activation: ActivationLike 
 
 
 def lstm_sequence(params: Params, xs: jax.Array, *, activation: ActivationLike = "tanh",
-                  recurrent_activation: ActivationLike = "sigmoid",
-                  carry: LSTMCarry | None = None,
-                  input_mask: jax.Array | None = None,
-                  recurrent_mask: jax.Array | None = None) -> LSTMCarry:
-    """Run the cell over xs: f32[time, d]; returns the final carry (h: f32[u]).
-
-    From the zero state (``carry=None``, Keras's default) the first step skips the recurrent
-    product. The same masks are used at every timestep (Keras: one mask per sequence).
-    """
-    kw = dict(activation=activation, recurrent_activation=recurrent_activation)
+                  recurrent_activation: ActivationLike = "sigmoid", carry: LSTMCarry | None = None,
+                  input_mask: jax.Array | None = None, recurrent_mask: jax.Array | None = None) -> LSTMCarry:
+    """The final carry (h: f32[u]) after xs: f32[time, d], the same masks at every step (as Keras); from
+    the zero state (``carry=None``, Keras's default) the first step skips the recurrent product."""
+    kw = dict(activation=activation, recurrent_activation=recurrent_activation, input_mask=input_mask)
     if carry is None:
-        carry, _ = lstm_first_step(params, xs[0], input_mask=input_mask, **kw)
+        carry, _ = lstm_first_step(params, xs[0], **kw)
         xs = xs[1:]
     if xs.shape[0] == 0:
         return carry
-
-    def step(carry: LSTMCarry, x: jax.Array):
-        carry, _ = lstm_step(params, carry, x, input_mask=input_mask, recurrent_mask=recurrent_mask, **kw)
-        return carry, None
-
-    carry, _ = jax.lax.scan(step, carry, xs)
-    return carry
+    step = lambda carry, x: (lstm_step(params, carry, x, recurrent_mask=recurrent_mask, **kw)[0], None)
+    return jax.lax.scan(step, carry, xs)[0]
 
 
 class LSTMCell(nn.RNNCellBase):
-    r"""Keras 3's LSTM cell as a Flax module: ``lstm_step`` with the parameters declared here.
-
-    The maths (gate order [i, f, c, o]; ``*`` elementwise; masks only in training)::
-
-        z  = (x * m_x) @ kernel + (h * m_h) @ recurrent_kernel + bias     # f32[..., 4u]
-        i, f, g, o = gate_fn(z_i), gate_fn(z_f), activation_fn(z_c), gate_fn(z_o)
-        c' = f * c + i * g
-        h' = o * activation_fn(c')
-
-    with layer normalisation of the recurrent term and of c' (before its activation) when
-    ``layer_norm`` is set (module docstring). Parameters (``kernel`` f32[d, 4u],
-    ``recurrent_kernel`` f32[u, 4u], ``bias`` f32[4u][, ``ln_*``]) have Keras's names, layout and
-    initialisers, the layout of ``init_lstm_params``, so the pure functions take them as they are.
-
-    Attributes:
-      features: number of units u.
-      gate_fn: the gates' activation (Keras ``recurrent_activation``), a name or a callable.
-      activation_fn: the candidate's and output's activation (Keras ``activation``).
-      kernel_init, recurrent_kernel_init, bias_init: ``(key, shape, dtype) -> array``; Keras's
-        glorot uniform, orthogonal and unit-forget-bias by default.
-      layer_norm: add the layer-norm gains and offsets (``ln_params``).
-    """
+    r"""Keras 3's LSTM cell as a Flax module: ``lstm_step`` on ``init_lstm_params``' layout. ``features`` is
+    u; ``gate_fn`` is Keras's ``recurrent_activation``, ``activation_fn`` its ``activation``."""
 
     features: int
     gate_fn: ActivationLike = "sigmoid"
@@ -209,8 +145,7 @@ class LSTMCell(nn.RNNCellBase):
     @nn.compact
     def __call__(self, carry: LSTMCarry, inputs: jax.Array, *, input_mask: jax.Array | None = None,
                  recurrent_mask: jax.Array | None = None) -> tuple[LSTMCarry, jax.Array]:
-        """One step. inputs: f32[..., d]; carry.h, carry.c: f32[..., u]; masks f32[..., 4, d] and
-        f32[..., 4, u] (or None). Returns (carry', h': f32[..., u])."""
+        """One step, as ``lstm_step``: (carry', h': f32[..., u])."""
         u, d = self.features, inputs.shape[-1]
         params = {
             "kernel": self.param("kernel", self.kernel_init, (d, 4 * u), jnp.float32),
@@ -218,10 +153,9 @@ class LSTMCell(nn.RNNCellBase):
             "bias": self.param("bias", self.bias_init, (4 * u,), jnp.float32),
         }
         if self.layer_norm:
-            for name, value in ln_params(u).items():
-                params[name] = self.param(name, lambda _, v=value: v)
-        return lstm_step(params, carry, inputs, activation=self.activation_fn,
-                         recurrent_activation=self.gate_fn, input_mask=input_mask, recurrent_mask=recurrent_mask)
+            params.update({name: self.param(name, lambda _, v=value: v) for name, value in ln_params(u).items()})
+        return lstm_step(params, carry, inputs, activation=self.activation_fn, recurrent_activation=self.gate_fn,
+                         input_mask=input_mask, recurrent_mask=recurrent_mask)
 
     @nn.nowrap
     def initialize_carry(self, rng: jax.Array | None, input_shape: tuple[int, ...]) -> LSTMCarry:

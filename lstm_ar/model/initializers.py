@@ -1,13 +1,7 @@
 """Keras 3's default initialisers for LSTM and Dense, as pure functions of a key.
 
-* ``glorot_uniform``: U(-l, l) with ``l = sqrt(6 / (fan_in + fan_out))``; for a 2-D shape
-  ``(fan_in, fan_out)``. The LSTM kernel is drawn as one fused ``(input_dim, 4u)`` matrix, so
-  ``fan_out = 4u`` (not ``u`` per gate).
-* ``orthogonal``: Keras's QR construction over the *whole* ``(u, 4u)`` recurrent kernel: a
-  normal ``(4u, u)`` matrix, ``q, r = qr(a)``, ``q *= sign(diag(r))``, transposed, so the
-  result has orthonormal rows (``W @ W.T = I_u``), gain 1.
-* ``lstm_bias``: zeros with ``unit_forget_bias``: +1 on the forget block ``[u:2u]``;
-  ``unit_forget_bias`` and ``zeros`` are the same as flax initialisers ``(key, shape, dtype)``.
+The LSTM kernel is one fused ``(input_dim, 4u)`` matrix (glorot ``fan_out = 4u``, not ``u`` per
+gate); ``orthogonal`` is Keras's QR construction over the *whole* ``(u, 4u)`` recurrent kernel.
 """
 
 from __future__ import annotations
@@ -19,7 +13,7 @@ from lstm_ar.kernels import linalg as host_linalg
 
 
 def glorot_uniform(key: jax.Array, shape: tuple[int, int], dtype=jnp.float32) -> jax.Array:
-    """Glorot/Xavier uniform over a 2-D ``(fan_in, fan_out)`` shape."""
+    """Glorot/Xavier uniform U(-l, l), ``l = sqrt(6 / (fan_in + fan_out))``, shape ``(fan_in, fan_out)``."""
     fan_in, fan_out = shape
     limit = jnp.sqrt(6.0 / (fan_in + fan_out)).astype(dtype)
     return jax.random.uniform(key, shape, dtype, minval=-limit, maxval=limit)
@@ -40,9 +34,7 @@ def orthogonal(key: jax.Array, shape: tuple[int, int], dtype=jnp.float32, gain: 
 def lstm_bias(units: int, dtype=jnp.float32, unit_forget_bias: bool = True) -> jax.Array:
     """Fused LSTM bias ``f32[4u]`` in gate order [i, f, c, o]; forget block is 1 if asked."""
     forget = jnp.ones if unit_forget_bias else jnp.zeros
-    return jnp.concatenate(
-        [jnp.zeros(units, dtype), forget(units, dtype), jnp.zeros(2 * units, dtype)]
-    )
+    return jnp.concatenate([jnp.zeros(units, dtype), forget(units, dtype), jnp.zeros(2 * units, dtype)])
 
 
 def unit_forget_bias(key: jax.Array | None, shape: tuple[int], dtype=jnp.float32) -> jax.Array:

@@ -1,13 +1,10 @@
 """Keras weights in and out: ``from_keras(model)`` or ``from_keras(model.get_weights())``, ``to_keras(params)``.
 
-Supported Keras model: a univariate one-step forecaster
-``Sequential([Input((window, 1)), LSTM(u, ...), (Dropout(r),) Dense(1)])`` with biases, the
-LSTM returning only its last output and the Dense head linear. Its ``get_weights()`` is
-``[kernel f32[1, 4u], recurrent_kernel f32[u, 4u], bias f32[4u], dense_kernel f32[u, 1],
-dense_bias f32[1]]`` (Dropout has no weights). Our layout is Keras's (gate order i, f, c, o), so
-the conversion is a relabelling; anything else is refused with a ValueError that says what was
-found. Keras itself is not imported here: a model is read through ``layers``, ``get_config()``
-and ``get_weights()``.
+Supported: a univariate ``LSTM(u) -> [Dropout] -> Dense(1)`` with biases, the LSTM returning only its
+last output, the head linear; ``get_weights()`` is ``[kernel f32[1, 4u], recurrent_kernel f32[u, 4u],
+bias f32[4u], dense_kernel f32[u, 1], dense_bias f32[1]]``. Our layout is Keras's (gates i, f, c, o):
+the conversion is a relabelling, anything else a ValueError saying what was found. Keras is not
+imported: a model is read through ``layers``, ``get_config()`` and ``get_weights()``.
 """
 
 from __future__ import annotations
@@ -52,15 +49,7 @@ def _keras_layers(model: Any) -> tuple[Any, Any]:
 
 
 def model_config_from_keras(model: Any, *, window: int | None = None) -> ModelConfig:
-    """The ``ModelConfig`` of a supported Keras model (units, window, activations, forget bias).
-
-    Args:
-      model: a built ``keras.Sequential([Input((window, 1)), LSTM(u, ...), [Dropout], Dense(1)])``.
-      window: the input length, needed only when the model was built without one (``Input((None, 1))``).
-
-    Returns:
-      ModelConfig with ``layer_norm=False`` (a Keras LSTM has no layer normalisation).
-    """
+    """The ``ModelConfig`` of a supported built Keras model (``window`` only for ``Input((None, 1))``)."""
     lstm, _ = _keras_layers(model)
     cfg = lstm.get_config()
     if window is None:
@@ -92,21 +81,8 @@ def _float32(w: Any, name: str) -> np.ndarray:
 
 
 def from_keras(weights: Sequence[np.ndarray] | Any) -> Params:
-    """Params from a Keras forecaster or its ``get_weights()`` list.
-
-    Args:
-      weights: a built Keras model ``Sequential([Input((window, 1)), LSTM(u), [Dropout], Dense(1)])``,
-        or its ``model.get_weights()``: ``[kernel f32[1, 4u], recurrent_kernel f32[u, 4u],
-        bias f32[4u], dense_kernel f32[u, 1], dense_bias f32[1]]``.
-
-    Returns:
-      The forecaster's parameter tree (float32), the layout ``init_params`` builds.
-
-    Raises:
-      ValueError: a layer stack, shape or value outside ``SUPPORTED`` (more than one input feature, a
-        Dense head with several outputs, mismatched shapes, a wrong number of arrays, nan/inf).
-      TypeError: complex or non-numeric weights.
-    """
+    """The float32 parameter tree of a supported Keras model or its ``get_weights()``; ValueError for
+    anything outside ``SUPPORTED`` (layers, shapes, nan/inf), TypeError for non-real weights."""
     if _is_keras_model(weights):
         _keras_layers(weights)
         weights = weights.get_weights()
@@ -139,17 +115,7 @@ def from_keras(weights: Sequence[np.ndarray] | Any) -> Params:
 
 
 def to_keras(params: Params) -> list[np.ndarray]:
-    """The inverse of ``from_keras``: a list for ``model.set_weights``.
-
-    Args:
-      params: a forecaster parameter tree (one model, no leading seed axis).
-
-    Returns:
-      ``[kernel, recurrent_kernel, bias, dense_kernel, dense_bias]`` as numpy arrays.
-
-    Raises:
-      ValueError: a layer-normalised LSTM (no Keras LSTM equivalent), or stacked params.
-    """
+    """The inverse of ``from_keras`` for one model (not layer-normalised): arrays for ``model.set_weights``."""
     if "ln_scale" in params["lstm"]:
         raise ValueError("a layer-normalised LSTM has no Keras LSTM equivalent")
     lstm, dense = params["lstm"], params["dense"]

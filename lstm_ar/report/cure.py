@@ -1,8 +1,7 @@
 """The cure search's report: the frontier of recipes against the least-squares references.
 
-``GOAL``: a recipe whose 200-step rollout stays valid on at least 90% of (seed, realisation)
-pairs and whose rollout RMSE is at least as good as the best least-squares AR(p) on at least half
-of them. ``frontier`` sorts rows by the share of valid rollouts, then by P(beats the best AR).
+The goal: a recipe whose 200-step rollout stays valid on >= 90% of (seed, realisation) pairs and
+whose rollout RMSE is at least as good as the best least-squares AR(p) on at least half of them.
 """
 
 from __future__ import annotations
@@ -12,7 +11,7 @@ import math
 import numpy as np
 
 from lstm_ar.study import stats
-from lstm_ar.study.realisation_references import References
+from lstm_ar.study.references import RealisationReferences
 
 GOAL_VALID = 0.9
 GOAL_BEATS = 0.5
@@ -27,8 +26,7 @@ def _fmt(x, digits: int = 3) -> str:
 
 
 def _ci(entry: dict, key: str = "value") -> str:
-    lo, hi = entry["ci95"]
-    return f"{_fmt(entry[key])} [{_fmt(lo)}, {_fmt(hi)}]"
+    return f"{_fmt(entry[key])} [{_fmt(entry['ci95'][0])}, {_fmt(entry['ci95'][1])}]"
 
 
 def goal_met(row: dict) -> bool:
@@ -43,19 +41,17 @@ def frontier(rows: dict[str, dict]) -> list[str]:
                                        -(rows[n]["beats_best_ar"]["prob_a_better"] or 0.0)))
 
 
-def reference_rows(refs: References) -> dict[str, dict]:
+def reference_rows(refs: RealisationReferences) -> dict[str, dict]:
     """Reference name -> its rates over realisations (JSON-ready)."""
-    out = {}
-    for name, m in refs.table().items():
-        out[name] = {"valid_full": stats.rate(m["valid_full"] > 0), "collapsed": stats.rate(m["collapsed"] > 0),
-                     "rollout_rmse_median": float(np.median(np.where(np.isfinite(m["rollout_rmse"]),
-                                                                     m["rollout_rmse"], np.inf)))}
-    return out
+    return {name: {"valid_full": stats.rate(m["valid_full"] > 0), "collapsed": stats.rate(m["collapsed"] > 0),
+                   "rollout_rmse_median": float(np.median(np.where(np.isfinite(r := m["rollout_rmse"]), r, np.inf)))}
+            for name, m in refs.table().items()}
 
 
 def markdown(summary: dict) -> str:
     """report.md of a cure run, from its summary.json dictionary."""
     rows, refs = summary["rows"], summary["references"]
+    kn = lambda e: f"{e['k']}/{e['n']}"
     lines = [f"# {summary['title']}", "",
              f"{summary['seeds']} model seeds x {summary['realisations']} noise realisations = "
              f"{summary['seeds'] * summary['realisations']} (seed, realisation) pairs per row; noise std "
@@ -68,9 +64,8 @@ def markdown(summary: dict) -> str:
                 else "**not met** by any row."), "",
              "## Least-squares references (one per realisation)", "",
              "| reference | valid all steps | collapsed | median rollout RMSE |", "|---|---|---|---|"]
-    for name, r in refs.items():
-        lines.append(f"| {name} | {r['valid_full']['k']}/{r['valid_full']['n']} | {r['collapsed']['k']}/"
-                     f"{r['collapsed']['n']} | {_fmt(r['rollout_rmse_median'])} |")
+    lines += [f"| {name} | {kn(r['valid_full'])} | {kn(r['collapsed'])} | {_fmt(r['rollout_rmse_median'])} |"
+              for name, r in refs.items()]
     lines += ["", f"AR(p*) is the order with the lowest median rollout RMSE over the realisations (p* = "
               f"{summary['best_ar_order']}, searched up to {summary['max_order']}): chosen on the truth, an optimistic "
               "reference. AIC chose orders " + ", ".join(map(str, summary["aic_orders"])) + ".", "",
@@ -80,21 +75,19 @@ def markdown(summary: dict) -> str:
               "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for name in summary["frontier"]:
         r = rows[name]
-        lines.append(
-            f"| `{name}` | {r['describe']} | {_ci(r['valid_full'])} | {r['collapsed']['k']}/{r['collapsed']['n']} | "
-            f"{r['diverged']['k']}/{r['diverged']['n']} | {_fmt(r['rollout_rmse']['median'])} | "
-            f"{_fmt(r['rollout_rmse']['iqm'])} [{_fmt(r['rollout_rmse']['ci95'][0])}, {_fmt(r['rollout_rmse']['ci95'][1])}] | "
-            f"{_fmt(r['valid_horizon']['median'])} | {_ci(r['beats_best_ar'], 'prob_a_better')} | "
-            f"{_fmt(r['beats_ar_aic']['prob_a_better'])} | {_fmt(r['beats_direct_linear']['prob_a_better'])} | "
-            f"{'met' if r['goal_met'] else 'no'} |")
+        lines.append(f"| `{name}` | {r['describe']} | {_ci(r['valid_full'])} | {kn(r['collapsed'])} | "
+                     f"{kn(r['diverged'])} | {_fmt(r['rollout_rmse']['median'])} | {_ci(r['rollout_rmse'], 'iqm')} | "
+                     f"{_fmt(r['valid_horizon']['median'])} | {_ci(r['beats_best_ar'], 'prob_a_better')} | "
+                     f"{_fmt(r['beats_ar_aic']['prob_a_better'])} | {_fmt(r['beats_direct_linear']['prob_a_better'])} "
+                     f"| {'met' if r['goal_met'] else 'no'} |")
         if "sample_valid_full" in r:
             lines.append(f"| `{name}` single sample path | | {_ci(r['sample_valid_full'])} | | | "
                          f"{_fmt(r['sample_rollout_rmse']['median'])} | | | | | | |")
-    lines += ["", "Intervals: Wilson for rates, percentile bootstrap over pairs for P(beats) and the IQM. Pairs "
-              "share seeds and realisations, so these intervals are narrower than a two-way bootstrap; the spread "
-              "over realisations is in `summary.json` (`valid_full_by_realisation`). A diverged rollout (non-finite "
-              "or beyond the divergence bound) counts as the worst RMSE: it loses to every finite one and ties (0.5) with a "
-              "diverged reference.", ""]
+    lines += ["", "Intervals: Wilson for rates, percentile bootstrap over pairs for P(beats) and the IQM. Pairs share "
+              "seeds and realisations, so these intervals are narrower than a two-way bootstrap; the spread over "
+              "realisations is in `summary.json` (`valid_full_by_realisation`). A diverged rollout (non-finite or "
+              "beyond the divergence bound) counts as the worst RMSE: it loses to every finite one and ties (0.5) "
+              "with a diverged reference.", ""]
     if summary.get("figures"):
         lines += ["## Figures", ""] + [f"![{f}]({f})" for f in summary["figures"]] + [""]
     return "\n".join(lines)

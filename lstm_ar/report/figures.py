@@ -1,22 +1,7 @@
-"""Headless matplotlib figures for multi-seed rollout experiments.
-
-- ``plot_rollout_fan``: free-running rollouts of a few seeds per variant, with the
-  median over *all* seeds, the context before the rollout and the true continuation. Given all
-  seeds' rollouts, a variant whose seeds end in separate places (``settle_groups``) gets one median
-  and 10-90% band per group, labelled with its share of seeds, instead of one overall median.
-- ``settle_values`` / ``settle_groups``: where each seed's rollout ends, and the groups those
-  values form (split at gaps wider than ``SPLIT_GAP`` x the series' scale).
-- ``plot_metric_distribution``: per-seed values of one metric per variant, as a
-  jittered strip plus a box (median, IQR); non-finite seeds are counted, not drawn.
-- ``plot_curves``: a metric against a swept value, with optional shaded intervals.
-- ``robust_limits``: y-range that ignores a few diverging seeds (used by the fan).
-
-The figures of the answer (cobweb, phase diagram, forest, survival, loss curves) are in
-``lstm_ar.report.answer_figures``.
-
-matplotlib is imported lazily (Agg backend), so ``lstm_ar`` imports without it.
-Every function saves a PNG at dpi 120 (to a temporary name, then renamed: never half a file,
-never through a symbolic link), closes its figure and returns the path.
+"""Headless matplotlib figures for multi-seed rollout experiments: rollout fans (with the seeds
+grouped by where they settle), per-seed distributions and curves; the answer's figures are in
+``lstm_ar.report.answer_figures``. matplotlib is imported lazily (Agg). Every function saves a PNG at
+dpi 120 atomically (never half a file, never through a symlink), closes its figure and returns the path.
 """
 
 from __future__ import annotations
@@ -51,7 +36,10 @@ def _pyplot():
     return plt
 
 
-def _save(fig, path) -> pathlib.Path:
+def _save(fig, path, *, tight: bool = True) -> pathlib.Path:
+    """Lay out (``tight_layout`` unless not ``tight``), write ``path`` atomically (its folder created), close."""
+    if tight:
+        fig.tight_layout()
     path = pathlib.Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
@@ -60,6 +48,13 @@ def _save(fig, path) -> pathlib.Path:
     finally:
         _pyplot().close(fig)
     return path
+
+
+def _median_band(values: np.ndarray, band) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(nanmedian, *nanpercentile(band)) over axis 0, quiet where a column is all nan (no median there)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return np.nanmedian(values, axis=0), *np.nanpercentile(values, band, axis=0)
 
 
 def _finite_values(arrays: Sequence[np.ndarray]) -> np.ndarray:
@@ -71,25 +66,10 @@ def _finite_values(arrays: Sequence[np.ndarray]) -> np.ndarray:
 def robust_limits(arrays: Sequence[np.ndarray], *, keep: Sequence[np.ndarray] = (),
                   q: tuple[float, float] = (1.0, 99.0), whisker: float = 3.0,
                   margin: float = 0.08) -> tuple[float, float]:
-    """Robust (lo, hi) y-limits of the finite values of ``arrays`` (any shapes).
-
-    The range is the q-percentile range, tightened to Tukey fences
-    [Q1 - whisker*IQR, Q3 + whisker*IQR] so that one diverging seed out of 20
-    (5% of the points, beyond the 99th percentile) cannot stretch it. The full
-    finite range of the ``keep`` arrays (e.g. context and truth) is always
-    included. A ``margin`` fraction of the span is added on both sides; a
-    degenerate range is widened; no finite values at all gives (-1, 1).
-
-    Args:
-        arrays: values of any shapes (None entries are skipped).
-        keep: values whose full finite range is always shown.
-        q: the percentile range (lower, upper) in percent.
-        whisker: the Tukey fence in interquartile ranges.
-        margin: added on both sides, as a fraction of the span.
-
-    Returns:
-        (lo, hi) y-limits.
-    """
+    """Robust (lo, hi) y-limits of the finite values of ``arrays`` (any shapes, None skipped): the ``q`` percentile
+    range tightened to Tukey fences [Q1 - whisker*IQR, Q3 + whisker*IQR], so one diverging seed in 20 cannot stretch
+    it, widened to the finite range of ``keep`` (e.g. context and truth) and by ``margin`` x the span each side;
+    (-1, 1) without a finite value."""
     vals, kept = _finite_values(arrays), _finite_values(keep)
     bounds = []
     if vals.size:
@@ -113,12 +93,8 @@ def _masked(a, lo: float = -np.inf, hi: float = np.inf) -> np.ndarray:
 
 
 class SettleGroup(NamedTuple):
-    """Seeds whose rollouts end in the same place.
-
-    members: i[k] the seeds' indices (rows of the rollouts), ascending.
-    value: the median settle value of the members.
-    share: k / all seeds (diverged seeds included in the count).
-    """
+    """Seeds whose rollouts end in the same place: ``members`` i[k] (rows, ascending), ``value`` (their median
+    settle value), ``share`` (k / all seeds, diverged ones counted)."""
 
     members: np.ndarray
     value: float
@@ -126,16 +102,8 @@ class SettleGroup(NamedTuple):
 
 
 def settle_values(rollouts: np.ndarray, *, tail: int = TAIL) -> np.ndarray:
-    """Where each rollout ends: the mean of its last ``min(tail, T)`` steps (the collapse metrics'
-    ``settle_value``); nan where one of those steps is not finite.
-
-    Args:
-        rollouts: f[S, T] rollouts (f[T]: one seed), T >= 1.
-        tail: the number of final steps averaged (an int >= 1).
-
-    Returns:
-        f64[S] the settle values.
-    """
+    """f64[S]: where each rollout of f[S, T] (f[T]: one seed) ends, the mean of its last ``min(tail, T)`` steps
+    (the collapse metrics' ``settle_value``); nan where one of those steps is not finite."""
     r = np.asarray(rollouts, dtype=np.float64)
     r = r[None] if r.ndim == 1 else r
     if r.ndim != 2 or r.shape[1] < 1:
@@ -149,20 +117,9 @@ def settle_values(rollouts: np.ndarray, *, tail: int = TAIL) -> np.ndarray:
 
 
 def settle_groups(settle: np.ndarray, *, scale: float, gap: float = SPLIT_GAP) -> list[SettleGroup]:
-    """Split seeds into groups by where their rollouts end, deterministically.
-
-    The finite settle values are sorted; a new group starts wherever two neighbours are more than
-    ``gap * scale`` apart (single linkage in one dimension: the result does not depend on the
-    seeds' order). Non-finite values (diverged seeds) belong to no group but count in the shares.
-
-    Args:
-        settle: f[S] settle values (``settle_values``), S >= 1.
-        scale: the series' scale (its std), finite and > 0.
-        gap: the split distance in units of ``scale``, finite and > 0.
-
-    Returns:
-        The groups in ascending order of value (empty when no value is finite).
-    """
+    """Seeds grouped by where their rollouts end (``settle``: f[S]), ascending: a new group starts wherever sorted
+    neighbours are more than ``gap * scale`` (the series' std) apart (single linkage in 1-D, independent of the
+    seeds' order). Non-finite values (diverged seeds) belong to no group but count in the shares."""
     v = np.asarray(settle, dtype=np.float64)
     if v.ndim != 1 or v.size < 1:
         raise ValueError(f"settle must be f[S] with S >= 1, got shape {np.shape(settle)}")
@@ -190,60 +147,15 @@ def _fan_scale(scale, context, truth, rolls) -> float:
     return 1.0
 
 
-def _group_label(group: SettleGroup) -> str:
-    return f"{group.share:.0%} settle at {group.value:+.3g} ({group.members.size} seeds)"
-
-
-def _draw_groups(ax, everything: np.ndarray, groups: list[SettleGroup], clip) -> None:
-    """Each drawn group's median and band (percentiles ``BAND``) over its seeds, and one legend entry
-    for the small groups and the diverged seeds together."""
-    steps = np.arange(everything.shape[1])
-    for g, group in enumerate(groups):
-        members = _masked(everything[group.members], *clip)
-        with warnings.catch_warnings():  # a step where every member is nan has no median
-            warnings.simplefilter("ignore", RuntimeWarning)
-            mid = np.nanmedian(members, axis=0)
-            lo, hi = np.nanpercentile(members, BAND, axis=0)
-        colour = GROUP_COLOURS[g % len(GROUP_COLOURS)]
-        ax.fill_between(steps, lo, hi, color=colour, alpha=0.15, lw=0)
-        ax.plot(steps, mid, color=colour, lw=2.5, label=_group_label(group))
-
-
 def plot_rollout_fan(path: str | os.PathLike, rollouts: dict[str, np.ndarray], *, medians: dict[str, np.ndarray],
                      context: np.ndarray | None = None, truth: np.ndarray | None = None,
                      title: str = "", ylabel: str = "value", all_rollouts: dict[str, np.ndarray] | None = None,
                      scale: float | None = None, median_label: str = "median of all seeds") -> pathlib.Path:
-    """One panel per variant (shared y, at most ``MAX_COLUMNS`` a row): individual rollouts,
-    all-seed median (or one median per group of seeds), context, truth.
-
-    rollouts: variant -> f[n_shown, T] free-running rollouts of a few seeds (f[T] = one seed).
-    medians:  variant -> f[T] median over all seeds (may contain nan).
-    context:  f[C] last C series values before the rollout, drawn at x = -C..-1.
-    truth:    f[T] true continuation, drawn at x = 0..T-1 (step 0 = first prediction).
-    all_rollouts: variant -> f[S, T] every seed's rollout. For such a variant the seeds are split by
-      ``settle_groups(settle_values(all_rollouts[v]), scale=scale)``; when two or more groups hold at
-      least ``MIN_SHARE`` of the seeds each, each of those is drawn with its own median and
-      10-90% band, labelled "62% settle at +0.98 (635 seeds)", the shown seeds are coloured by the
-      nearest drawn group, and the legend counts the seeds in smaller groups and the diverged ones;
-      ``medians[v]`` is then not drawn (the median of a split set lies between its groups).
-
-    Args:
-        path: the PNG to write (its folder is created).
-        rollouts: as above.
-        medians: as above.
-        context: as above (None: not drawn).
-        truth: as above (None: not drawn).
-        title: the figure's title.
-        ylabel: the y-axis label.
-        all_rollouts: as above (None, or a variant missing from it: one overall median).
-        median_label: the legend's words for ``medians`` (say so when they are of some seeds only).
-        scale: the series' scale (std of the training series) for the split; None: the std of the
-            truth, else of the context, else of the rollouts.
-
-    Returns:
-        ``path`` as a ``pathlib.Path``.
-    """
-    plt = _pyplot()
+    """One panel per variant (shared y, ``MAX_COLUMNS`` a row): a few seeds' ``rollouts`` (f[n, T]), the all-seed
+    ``medians`` (f[T]), the ``context`` (f[C], at x = -C..-1) and the ``truth`` (f[T], x = 0..T-1). A variant in
+    ``all_rollouts`` (f[S, T]) whose seeds form two or more ``settle_groups`` (``scale``: the training series' std,
+    else that of the truth, context or rollouts) of ``MIN_SHARE`` each gets a median and 10-90% band per group
+    ("62% settle at +0.98 (635 seeds)") instead of its median, which would lie between."""
     names = list(rollouts)
     rolls = {k: np.atleast_2d(np.asarray(v, dtype=np.float64)) for k, v in rollouts.items()}
     everything = {}
@@ -254,13 +166,12 @@ def plot_rollout_fan(path: str | os.PathLike, rollouts: dict[str, np.ndarray], *
         if everything[k].ndim != 2 or everything[k].shape[0] < 1 or everything[k].shape[1] < 1:
             raise ValueError(f"all_rollouts[{k!r}] must be f[S, T], got shape {np.shape(v)}")
     split_scale = _fan_scale(scale, context, truth, [*everything.values()]) if everything else 1.0
-    lo, hi = robust_limits([*rolls.values(), *(medians.get(k) for k in names)],
-                           keep=[context, truth])
+    lo, hi = robust_limits([*rolls.values(), *(medians.get(k) for k in names)], keep=[context, truth])
     clip = (lo - 10 * (hi - lo), hi + 10 * (hi - lo))  # keep far-off seeds renderable
     n = max(len(names), 1)
     cols = min(n, MAX_COLUMNS)
     rows = -(-n // cols)
-    fig, axes = plt.subplots(rows, cols, sharey=True, squeeze=False, figsize=(4.5 * cols, 3.8 * rows))
+    fig, axes = _pyplot().subplots(rows, cols, sharey=True, squeeze=False, figsize=(4.5 * cols, 3.8 * rows))
     for ax in axes.flat[n:]:
         ax.set_visible(False)
     for i, (ax, name) in enumerate(zip(axes.flat, names)):
@@ -272,19 +183,22 @@ def plot_rollout_fan(path: str | os.PathLike, rollouts: dict[str, np.ndarray], *
             if len(drawn) > 1:
                 groups, small = drawn, [g for g in found if g.share < MIN_SHARE]
         if context is not None:
-            c = _masked(context, *clip)
-            ax.plot(np.arange(-c.size, 0), c, color="grey", lw=1.2, label="context")
+            ax.plot(np.arange(-np.size(context), 0), _masked(context, *clip), color="grey", lw=1.2, label="context")
         if truth is not None:
-            t = _masked(truth, *clip)
-            ax.plot(np.arange(t.size), t, "k--", lw=1.2, label="truth")
+            ax.plot(np.arange(np.size(truth)), _masked(truth, *clip), "k--", lw=1.2, label="truth")
         steps = np.arange(r.shape[1])
         nearest = _nearest_group(settle_values(r), groups) if groups else np.full(len(r), -1)
         for j, row in enumerate(r):
             label = (f"{len(r)} seeds" if len(r) != 1 else "1 seed") if j == 0 else None
             shade = colour if nearest[j] < 0 else GROUP_COLOURS[nearest[j] % len(GROUP_COLOURS)]
             ax.plot(steps, _masked(row, *clip), color=shade, lw=0.7, alpha=0.35, label=label)
-        if groups:
-            _draw_groups(ax, everything[name], groups, clip)
+        if groups:  # each group's median and band (percentiles BAND) over its seeds
+            for g, group in enumerate(groups):
+                mid, low, high = _median_band(_masked(everything[name][group.members], *clip), BAND)
+                shade, steps = GROUP_COLOURS[g % len(GROUP_COLOURS)], np.arange(everything[name].shape[1])
+                ax.fill_between(steps, low, high, color=shade, alpha=0.15, lw=0)
+                ax.plot(steps, mid, color=shade, lw=2.5,
+                        label=f"{group.share:.0%} settle at {group.value:+.3g} ({group.members.size} seeds)")
             total = everything[name].shape[0]
             diverged = total - sum(g.members.size for g in (*groups, *small))
             rest = [f"{sum(g.members.size for g in small)} seeds in smaller groups (< {MIN_SHARE:.0%} each)"] if small else []
@@ -292,8 +206,8 @@ def plot_rollout_fan(path: str | os.PathLike, rollouts: dict[str, np.ndarray], *
             if rest:
                 ax.plot([], [], " ", label="; ".join(rest))
         elif name in medians:
-            m = _masked(medians[name], *clip)
-            ax.plot(np.arange(m.size), m, color=colour, lw=2.5, label=median_label)
+            ax.plot(np.arange(np.size(medians[name])), _masked(medians[name], *clip), color=colour, lw=2.5,
+                    label=median_label)
         ax.axvline(-0.5, color="0.7", lw=0.8, ls=":")
         ax.set(title=name, xlabel="step", ylim=(lo, hi))
         ax.legend(fontsize=7, loc="best")
@@ -301,7 +215,6 @@ def plot_rollout_fan(path: str | os.PathLike, rollouts: dict[str, np.ndarray], *
         row[0].set_ylabel(ylabel)
     if title:
         fig.suptitle(title)
-    fig.tight_layout()
     return _save(fig, path)
 
 
@@ -313,27 +226,12 @@ def _nearest_group(settle: np.ndarray, groups: list[SettleGroup]) -> np.ndarray:
 
 
 def plot_metric_distribution(path: str | os.PathLike, values: dict[str, np.ndarray], *, metric: str,
-                             log: bool = False, threshold: float | None = None,
-                             title: str = "") -> pathlib.Path:
-    """Per-variant jittered strip of per-seed values plus a box (median, IQR, 1.5-IQR whiskers).
-
-    values: variant -> f[n_seeds] per-seed values of ``metric``. Non-finite values (and,
-    if ``log``, values <= 0) are excluded from the plot; their counts go in the tick label.
-
-    Args:
-        path: the PNG to write (its folder is created).
-        values: as above.
-        metric: the y-axis label.
-        log: a log y-axis.
-        threshold: a horizontal line (the collapse threshold), if given.
-        title: the figure's title.
-
-    Returns:
-        ``path`` as a ``pathlib.Path``.
-    """
-    plt = _pyplot()
+                             log: bool = False, threshold: float | None = None, title: str = "") -> pathlib.Path:
+    """Per variant (``values``: variant -> f[n_seeds]) a jittered strip of the seeds plus a box (median, IQR,
+    1.5-IQR whiskers), ``metric`` on the y-axis and ``threshold`` (the collapse threshold) as a line.
+    Non-finite values (and with ``log`` values <= 0) are not drawn but counted in the tick label."""
     rng = np.random.default_rng(0)
-    fig, ax = plt.subplots(figsize=(max(4.0, 1.6 * len(values) + 1.5), 4.2))
+    fig, ax = _pyplot().subplots(figsize=(max(4.0, 1.6 * len(values) + 1.5), 4.2))
     labels, shown, positions = [], [], []
     for i, (name, v) in enumerate(values.items()):
         v = np.asarray(v, dtype=np.float64).ravel()
@@ -353,39 +251,22 @@ def plot_metric_distribution(path: str | os.PathLike, values: dict[str, np.ndarr
         ax.boxplot(shown, positions=positions, widths=0.5, showfliers=False,
                    medianprops={"color": "black", "lw": 2}, boxprops={"lw": 1.2})
     if threshold is not None and not (log and threshold <= 0):
-        ax.axhline(threshold, color="red", ls="--", lw=1,
-                   label=f"collapse threshold = {threshold}")
+        ax.axhline(threshold, color="red", ls="--", lw=1, label=f"collapse threshold = {threshold}")
         ax.legend(fontsize=8)
     if log:
         ax.set_yscale("log")
     ax.set_xticks(range(len(labels)), labels)
     ax.set_xlim(-0.6, len(labels) - 0.4)
     ax.set(ylabel=metric, title=title)
-    fig.tight_layout()
     return _save(fig, path)
 
 
 def plot_curves(path: str | os.PathLike, x: np.ndarray, curves: dict[str, np.ndarray], *, xlabel: str,
                 ylabel: str, title: str = "", log_y: bool = False,
                 bands: dict[str, tuple[np.ndarray, np.ndarray]] | None = None) -> pathlib.Path:
-    """Line plot of curves f[K] against x f[K]; ``bands`` name -> (lower f[K], upper f[K])
-    are shaded (e.g. bootstrap CIs), in the colour of the curve of the same name.
-
-    Args:
-        path: the PNG to write (its folder is created).
-        x: f[K] the swept values.
-        curves: name -> f[K].
-        xlabel: the x-axis label.
-        ylabel: the y-axis label.
-        title: the figure's title.
-        log_y: a log y-axis.
-        bands: name -> (lower f[K], upper f[K]), shaded.
-
-    Returns:
-        ``path`` as a ``pathlib.Path``.
-    """
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(6.0, 4.0))
+    """Curves (name -> f[K]) against ``x`` f[K]; ``bands`` name -> (lower f[K], upper f[K]) are shaded (e.g.
+    bootstrap CIs) in the colour of the curve of the same name."""
+    fig, ax = _pyplot().subplots(figsize=(6.0, 4.0))
     x = _masked(x)
     names = dict.fromkeys([*curves, *(bands or {})])  # ordered, deduplicated
     colours = {name: f"C{i % 10}" for i, name in enumerate(names)}
@@ -399,5 +280,4 @@ def plot_curves(path: str | os.PathLike, x: np.ndarray, curves: dict[str, np.nda
     ax.set(xlabel=xlabel, ylabel=ylabel, title=title)
     if curves or bands:
         ax.legend(fontsize=8)
-    fig.tight_layout()
     return _save(fig, path)

@@ -1,11 +1,6 @@
-"""The output folder's index: which scenario folders it holds, and ``REPORT.md`` listing them all.
-
-``read_summaries`` finds every ``<out>/<scenario>/summary.json`` (a scenario folder's last file to
-be written: ``lstm_ar.report.scenario``), and says why a folder with report files but no usable
-summary is not indexed. ``write_index`` writes ``REPORT.md``: this run's scenarios with every
-verdict, then the other scenarios already in the folder, each flagged when another command,
-seed count or root seed wrote it. ``REPORT.md`` is written to a temporary name and renamed, and a
-symbolic link in its place is replaced, never written through.
+"""The output folder's ``REPORT.md``: this run's scenarios with every verdict, then the other scenario
+folders already there (flagged when another command, seed count or root seed wrote them, or listed
+with the reason they cannot be indexed). Written atomically, replacing a symbolic link.
 """
 
 from __future__ import annotations
@@ -25,14 +20,8 @@ REPORT_FILES = (SUMMARY, "report.md", "per_seed.csv", "per_seed.npz", "remedies_
 
 
 def read_summaries(out_dir: str | os.PathLike) -> tuple[dict[str, dict], dict[str, str]]:
-    """The scenarios already in ``out_dir``: every ``<name>/summary.json`` (symbolic links skipped).
-
-    Args:
-        out_dir: the output folder.
-
-    Returns:
-        (name -> summary dictionary, name -> why a folder with report files has no usable summary).
-    """
+    """(name -> summary, name -> why a folder with report files has no usable summary) of the scenarios in
+    ``out_dir``: every ``<name>/summary.json``, symbolic links skipped."""
     out = pathlib.Path(out_dir)
     found: dict[str, dict] = {}
     problems: dict[str, str] = {}
@@ -65,19 +54,9 @@ def _is_summary(summary: Any) -> bool:
 
 def index_markdown(summaries: Sequence[dict], command: str, *, others: dict[str, dict] | None = None,
                    problems: dict[str, str] | None = None, title: str = "") -> str:
-    """The ``REPORT.md`` text: this run's scenarios, then the others already in the folder.
-
-    Args:
-        summaries: this run's summaries, in run order.
-        command: this run's command line.
-        others: name -> summary of scenarios in the folder from earlier runs; each one written by
-            another command or with another seed count or root seed is flagged.
-        problems: name -> why a scenario folder could not be indexed.
-        title: the heading when every scenario comes from this run.
-
-    Returns:
-        Markdown text.
-    """
+    """The ``REPORT.md`` text: this run's ``summaries``, then ``others`` (name -> summary from earlier runs,
+    flagged when another command, seed count or root seed wrote it) and ``problems`` (name -> why not
+    indexed). ``title`` heads it when every scenario comes from this run."""
     others, problems = others or {}, problems or {}
     seeds = {(s["seeds"], s["root_seed"]) for s in summaries}
     mixed = bool(others or problems)
@@ -109,18 +88,8 @@ def index_markdown(summaries: Sequence[dict], command: str, *, others: dict[str,
 
 def write_index(out_dir: str | os.PathLike, summaries: Sequence[dict], command: str, *,
                 title: str = "") -> pathlib.Path:
-    """Write ``out_dir/REPORT.md``: this run's scenarios with every verdict, merged with the other
-    scenario folders already in ``out_dir`` (read from their ``summary.json``).
-
-    Args:
-        out_dir: the output folder.
-        summaries: this run's summaries.
-        command: this run's command line.
-        title: the heading.
-
-    Returns:
-        The path of ``REPORT.md``.
-    """
+    """Write (and return the path of) ``out_dir/REPORT.md``: this run's scenarios with every verdict, merged with
+    the other scenario folders already in ``out_dir``."""
     out = pathlib.Path(out_dir)
     found, problems = read_summaries(out)
     mine = {s["scenario"] for s in summaries}

@@ -1,20 +1,7 @@
-"""The ``report.md`` text of one scenario, from its ``summary.json`` dictionary.
-
-A report opens with what was run (seeds, device, rollout, references, the standardisation that
-turns the model's values back into the user's units, the command and commit), then the claims
-with their verdicts, a table per variant, the paired comparisons and the figures.
-
-Each variant's table lists every per-seed metric it has, in the glossary's order
-(``lstm_ar.study.metrics``: registered metrics first, then the probes ``f(x)``, the input
-gradients ``grad_k{k}`` thinned to ``GRAD_SHOWN`` and the last one, then the scenario's own
-``derive`` metrics), each with its identifier (as in the files), unit and glossary words. The
-collapse and divergence flags are shown as rates above the table. Below it, the metrics another
-variant has and this one does not, each with the reason (the summary's ``missing`` map).
-
-A statistic that diverged seeds made infinite (``summary.json`` writes it "inf" or "-inf") is
-shown as "diverged". With linear references, a "Linear references" table lists each one's
-rollout metrics, and a table gives P(variant beats it) for the best AR (chosen on the truth: an
-optimistic reference), AR by AIC and persistence.
+"""The ``report.md`` text of one scenario from its ``summary.json`` dictionary: what was run, the claims
+with verdicts, a table per variant (metrics in glossary order, with unit and words; what it lacks and
+why), the linear references, the paired comparisons and the figures. A statistic made infinite by
+diverged seeds ("inf" in JSON) reads "diverged".
 """
 
 from __future__ import annotations
@@ -29,8 +16,6 @@ from lstm_ar.study import metrics as registry
 RATES = ("collapsed", "diverged")  # shown as rates with Wilson intervals, not in the tables
 GRAD_SHOWN = (0, 1, 5, 10)  # input gradients shown besides the oldest input's (per_seed.csv has all)
 DERIVED_WORDS = "defined by the scenario's derive"
-
-
 DIVERGED = "diverged"  # how a statistic that diverged seeds made infinite is shown
 REFERENCE_COLUMNS = ("order", "rollout_rmse", "valid_horizon", "collapsed", "diverged", "tail_std_ratio",
                      "max_abs_deviation", "spectral_radius", "backtest_rmse", "backtest_valid_horizon",
@@ -56,9 +41,7 @@ def _pct(r: dict) -> str:
 
 def _modes(modes: dict) -> str:
     kinds = sorted(set(modes.values()))
-    if len(kinds) == 1:
-        return f"{kinds[0]} mode"
-    return ", ".join(f"{n}: {m}" for n, m in modes.items())
+    return f"{kinds[0]} mode" if len(kinds) == 1 else ", ".join(f"{n}: {m}" for n, m in modes.items())
 
 
 def _cell(text: str) -> str:
@@ -67,20 +50,9 @@ def _cell(text: str) -> str:
 
 
 def table_metrics(names: Iterable[str]) -> list[str]:
-    """The metrics a report's table shows, in glossary order.
-
-    Registered metrics come in the registry's order (``lstm_ar.study.metrics.METRICS``), then the
-    probes ``f(x)`` in the order given, then the input gradients ``grad_k{k}`` for k in
-    ``GRAD_SHOWN`` and the largest k, then metrics the registry does not define (a scenario's
-    ``derive``) in the order given. The 0/1 flags ``collapsed`` and ``diverged`` are left out
-    (reports show them as rates).
-
-    Args:
-        names: a variant's metric identifiers.
-
-    Returns:
-        The identifiers to show, in order.
-    """
+    """The metrics a variant's table shows: registered ones in ``lstm_ar.study.metrics.METRICS`` order, the
+    probes ``f(x)``, ``grad_k{k}`` for k in ``GRAD_SHOWN`` and the largest k, then unregistered ones (a
+    ``derive``'s) as given; ``collapsed`` and ``diverged`` are left out (shown as rates)."""
     names = [n for n in dict.fromkeys(names) if n not in RATES]
     order = {name: i for i, name in enumerate(registry.METRICS)}
     grads = sorted(int(n[len("grad_k"):]) for n in names if n.startswith("grad_k") and registry.describe(n))
@@ -102,15 +74,7 @@ def table_metrics(names: Iterable[str]) -> list[str]:
 
 
 def metric_words(name: str) -> tuple[str, str]:
-    """A metric's unit and glossary words, as a report shows them.
-
-    Args:
-        name: a metric identifier.
-
-    Returns:
-        (unit, words): the words end with which side is worse where one is; a metric the registry
-        does not define (a ``derive``'s) has no unit and ``DERIVED_WORDS``.
-    """
+    """(unit, glossary words ending with which side is worse); ("", ``DERIVED_WORDS``) for an unregistered metric."""
     metric = registry.describe(name)
     if metric is None:
         return "", DERIVED_WORDS
@@ -119,37 +83,23 @@ def metric_words(name: str) -> tuple[str, str]:
 
 
 def variant_table(stats: dict) -> list[str]:
-    """The table of one variant: a row per metric (``table_metrics``) with its statistics and words.
-
-    Args:
-        stats: the variant's ``metrics`` entry of ``summary.json`` (identifier -> ``stats.summarize``).
-
-    Returns:
-        Markdown lines.
-    """
+    """Markdown lines of one variant's table (``stats``: identifier -> ``stats.summarize``), a row per metric."""
     lines = ["| metric | median | IQM | 95% CI (IQM) | non-finite | counted worst | unit | meaning |",
              "|---|---|---|---|---|---|---|---|"]
     for metric in table_metrics(stats):
         s = stats[metric]
         lo, hi = s["ci95"]
         unit, words = metric_words(metric)
-        worst = s.get("n_worst", 0) or 0
         left = s.get("n_left_out", 0) or 0
-        counted = f"{worst}" if not left else f"{worst} ({left} left out)"
+        counted = f"{s.get('n_worst', 0) or 0}" + (f" ({left} left out)" if left else "")
         lines.append(f"| `{_cell(metric)}` | {_fmt(s['median'])} | {_fmt(s['iqm'])} | [{_fmt(lo)}, {_fmt(hi)}] | "
                      f"{s['n_nonfinite']} | {counted} | {_cell(unit)} | {_cell(words)} |")
     return lines
 
 
 def reference_lines(summary: dict) -> list[str]:
-    """The "Linear references" section: each reference's metrics, then P(variant beats it).
-
-    Args:
-        summary: a ``summary.json`` dictionary (``linear_references`` and per variant ``vs_references``).
-
-    Returns:
-        Markdown lines (none without linear references).
-    """
+    """Markdown lines of the "Linear references" section (none without them): each one's metrics, then
+    P(variant beats it) from each variant's ``vs_references``."""
     refs = summary.get("linear_references")
     if not refs:
         return []
@@ -162,12 +112,8 @@ def reference_lines(summary: dict) -> list[str]:
              + (f" The best AR (`best_ar` = `{best}`) is chosen on the truth itself: an optimistic reference; "
                 "AIC and BIC choose without seeing it." if best else ""), "",
              "| reference | " + " | ".join(columns) + " |", "|---|" + "---|" * len(columns)]
-    for name, m in refs.items():
-        if name == "best_ar":
-            continue
-        label = f"**{name}**" if name == best else name
-        lines.append(f"| {label} | " + " | ".join(_fmt(m.get(c)) for c in columns) + " |")
-    lines.append("")
+    lines += [f"| {f'**{name}**' if name == best else name} | " + " | ".join(_fmt(m.get(c)) for c in columns) + " |"
+              for name, m in refs.items() if name != "best_ar"] + [""]
     vs = {name: v.get("vs_references", {}) for name, v in summary["variants"].items()}
     pairs = sorted({(ref, metric) for by_ref in vs.values() for ref, ms in by_ref.items() for metric in ms},
                    key=lambda rm: (rm[1], rm[0]))
@@ -177,26 +123,17 @@ def reference_lines(summary: dict) -> list[str]:
                   "| variant | " + " | ".join(f"{metric} vs {ref}" for ref, metric in pairs) + " |",
                   "|---|" + "---|" * len(pairs)]
         for name, by_ref in vs.items():
-            cells = []
-            for ref, metric in pairs:
-                c = by_ref.get(ref, {}).get(metric)
-                cells.append("n/a" if c is None or c["prob_a_better"] is None else
-                             f"{_fmt(c['prob_a_better'])} [{_fmt(c['ci95'][0])}, {_fmt(c['ci95'][1])}]")
+            cells = ["n/a" if c is None or c["prob_a_better"] is None else
+                     f"{_fmt(c['prob_a_better'])} [{_fmt(c['ci95'][0])}, {_fmt(c['ci95'][1])}]"
+                     for c in (by_ref.get(ref, {}).get(metric) for ref, metric in pairs)]
             lines.append(f"| {name} | " + " | ".join(cells) + " |")
         lines.append("")
     return lines
 
 
 def missing_lines(missing: dict[str, str]) -> list[str]:
-    """The metrics a variant lacks and why (the summary's ``missing`` map), one line per reason.
-
-    Args:
-        missing: identifier -> the reason it is absent for this variant.
-
-    Returns:
-        Markdown lines (none when nothing is missing): the metrics that share a reason are listed
-        together (``grad_k1``, ``grad_k2``, ... in numeric order), the reasons in order of first use.
-    """
+    """Markdown lines, one per reason, of the metrics a variant lacks (``missing``: identifier -> reason), in
+    numeric order (``grad_k2`` before ``grad_k10``); none when nothing is missing."""
     if not missing:
         return []
     by_reason: dict[str, list[str]] = {}
@@ -213,14 +150,7 @@ def _natural(name: str) -> list:
 
 
 def standardisation_line(summary: dict) -> list[str]:
-    """How the model's values map back to the user's units, when the scenario standardised its series.
-
-    Args:
-        summary: a ``summary.json`` dictionary, with ``standardisation`` {"mean", "std"} or without.
-
-    Returns:
-        Markdown lines (none without a standardisation).
-    """
+    """Markdown lines saying how model values map back to the user's units (none without ``standardisation``)."""
     scale = summary.get("standardisation")
     if not scale:
         return []
@@ -231,17 +161,8 @@ def standardisation_line(summary: dict) -> list[str]:
 
 
 def markdown(summary: dict, figures: Sequence[str]) -> str:
-    """The ``report.md`` text of one scenario: claims with verdicts, a table per variant, comparisons, figures.
-
-    Args:
-        summary: the scenario's ``summary.json`` dictionary.
-        figures: the file names of its figures (linked from the report).
-
-    Returns:
-        Markdown text.
-    """
-    lines = [f"# {summary['title']}", "",
-             f"Source: `{summary['source']}`.", "",
+    """The ``report.md`` text of one scenario, linking the figure files ``figures``."""
+    lines = [f"# {summary['title']}", "", f"Source: `{summary['source']}`.", "",
              f"{summary['seeds']} seeds (root seed {summary['root_seed']}), device `{summary['device']}`, "
              f"JAX {summary['jax_version']}, {summary['runtime_s']:.1f} s. Rollout: {summary['rollout']['steps']} "
              f"free-running steps ({_modes(summary['rollout']['modes'])}); collapsed = std of the last 50 steps "
@@ -259,8 +180,7 @@ def markdown(summary: dict, figures: Sequence[str]) -> str:
              *standardisation_line(summary),
              *([provenance_line(summary), ""] if "command" in summary else []),
              "## Claims", "", "| id | claim | verdict | evidence |", "|---|---|---|---|"]
-    for c in summary["claims"]:
-        lines.append(f"| {c['id']} | {c['text']} | **{c['verdict']}** | {c['evidence']} |")
+    lines += [f"| {c['id']} | {c['text']} | **{c['verdict']}** | {c['evidence']} |" for c in summary["claims"]]
     if not summary["claims"]:
         lines[-2:] = ["The scenario states no claims."]
     lines += ["", "## Per variant", "",
@@ -275,24 +195,15 @@ def markdown(summary: dict, figures: Sequence[str]) -> str:
         lines += ["## Paired comparisons", "", "P(A beats B) over the same seeds, bootstrap 95% CI; a diverged "
                   "seed counts as its variant's worst value.",
                   "", "| A | B | metric | better is | P(A better) | 95% CI |", "|---|---|---|---|---|---|"]
-        for c in summary["comparisons"]:
-            lo, hi = c["ci95"]
-            lines.append(f"| {c['a']} | {c['b']} | {c['metric']} | {'lower' if c['lower_is_better'] else 'higher'} | "
-                         f"{_fmt(c['prob_a_better'])} | [{_fmt(lo)}, {_fmt(hi)}] |")
-        lines.append("")
+        lines += [f"| {c['a']} | {c['b']} | {c['metric']} | {'lower' if c['lower_is_better'] else 'higher'} | "
+                  f"{_fmt(c['prob_a_better'])} | [{_fmt(c['ci95'][0])}, {_fmt(c['ci95'][1])}] |"
+                  for c in summary["comparisons"]] + [""]
     lines += ["## Figures", ""] + [f"![{f}]({f})" for f in figures] + [""]
     return "\n".join(lines)
 
 
 def provenance_line(summary: dict) -> str:
-    """One line saying how a summary was made: the command and, when recorded, the git commit.
-
-    Args:
-        summary: a ``summary.json`` dictionary with ``command`` (and optionally ``provenance``).
-
-    Returns:
-        Markdown text.
-    """
+    """One Markdown line saying how a summary was made: its ``command`` and, when recorded, the git commit."""
     line = f"Command: `{summary['command']}`"
     git = summary.get("provenance", {}).get("git")
     if git:

@@ -1,15 +1,6 @@
-"""Rewrite a finished run's reports from its per-seed files with the current statistics: no training.
-
-A run writes every per-seed number to ``<out>/<scenario>/per_seed.npz`` (``lstm_ar.report.scenario.
-write_per_seed``): the metrics, rollouts, epoch losses and window-1 maps. Summaries, verdicts,
-tables and figures are pure functions of those numbers and the scenario, so when the statistics
-change (e.g. which seeds count as the worst value) the reports are brought up to date here in
-seconds, instead of training every model again. ``lstm-ar report NAME --out DIR`` runs it.
-
-What is kept from the run's own ``summary.json``: seeds, root seed, run time, how the sweep ran,
-the device, the JAX version, the command and the provenance (the run's code); what is added:
-``resummarised`` (the command and the code that rewrote the statistics). The per-seed numbers
-must belong to the scenario as it is now (the same variants and metrics), else ``ValueError``.
+"""Rewrite a finished run's reports from its ``per_seed.npz`` with the current statistics, without training
+(``lstm-ar report NAME --out DIR``). The run's own ``KEPT`` entries (seeds, run time, device, command,
+provenance...) stay; ``resummarised`` records the rewrite. The numbers must match today's scenario.
 """
 
 from __future__ import annotations
@@ -33,19 +24,9 @@ KEPT = ("seeds", "root_seed", "runtime_s", "sweep", "device", "jax_version", "co
 
 
 def load_result(folder: str | os.PathLike, scenario: Scenario) -> tuple[ScenarioResult, dict]:
-    """The ``ScenarioResult`` a finished run wrote to ``folder`` (``per_seed.npz`` and ``summary.json``).
-
-    Args:
-      folder: ``<out>/<scenario>``.
-      scenario: the scenario, built as the run built it (its catalogue's factory).
-
-    Returns:
-      (the result with the linear references recomputed, the run's summary as written).
-
-    Raises:
-      FileNotFoundError: no finished run there. ValueError: the files hold other variants or
-        metrics than the scenario computes, or another seed count.
-    """
+    """(the ``ScenarioResult`` a finished run wrote to ``folder`` = ``<out>/<scenario>``, linear references
+    recomputed; the run's summary). ``scenario`` as the run built it. FileNotFoundError: no finished run;
+    ValueError: other variants, metrics or seed count than the scenario's."""
     folder = pathlib.Path(folder)
     old = json.loads((folder / SUMMARY).read_text())
     if old.get("scenario") != scenario.name:
@@ -72,18 +53,8 @@ def load_result(folder: str | os.PathLike, scenario: Scenario) -> tuple[Scenario
 
 def rewrite_reports(out_dir: str | os.PathLike, scenarios: Sequence[Scenario], command: Sequence[str], *,
                     title: str, plots: bool = True) -> list[dict]:
-    """Rewrite each scenario's report under ``out_dir`` from its per-seed files, then ``REPORT.md``.
-
-    Args:
-      out_dir: the run's output folder.
-      scenarios: the scenarios to rewrite (each must have a finished run there).
-      command: this command's words (recorded under ``resummarised``).
-      title: ``REPORT.md``'s heading.
-      plots: draw the figures again (needs matplotlib).
-
-    Returns:
-      The new summaries, in order.
-    """
+    """Rewrite each scenario's report under ``out_dir`` from its per-seed files, then ``REPORT.md`` (``title``);
+    ``command`` is recorded under ``resummarised``. Returns the new summaries, in order."""
     out_dir = pathlib.Path(out_dir)
     record = provenance(list(command))
     loaded = [load_result(out_dir / sc.name, sc) for sc in scenarios]  # every folder checked before writing
@@ -100,16 +71,8 @@ def rewrite_reports(out_dir: str | os.PathLike, scenarios: Sequence[Scenario], c
 
 
 def scenario_as_run(factory, folder: str | os.PathLike) -> Scenario:
-    """The scenario as the run in ``folder`` built it: the full or the ``--quick`` one, whichever has
-    the variants and configs its ``summary.json`` records.
-
-    Args:
-      factory: the catalogue's ``f(quick) -> Scenario``.
-      folder: ``<out>/<scenario>``.
-
-    Returns:
-      The scenario; ``ValueError`` when neither matches (the catalogue changed since the run).
-    """
+    """``factory(quick)`` for the quick value whose variants and configs ``folder``'s ``summary.json`` records;
+    ValueError when neither matches (the catalogue changed since the run)."""
     recorded = json.loads((pathlib.Path(folder) / SUMMARY).read_text()).get("config")
     for quick in (False, True):
         scenario = factory(quick)
@@ -121,14 +84,6 @@ def scenario_as_run(factory, folder: str | os.PathLike) -> Scenario:
 
 
 def scenario_names(out_dir: str | os.PathLike, catalogue: Mapping[str, object]) -> list[str]:
-    """The scenarios of ``catalogue`` that have a finished run (a ``summary.json``) under ``out_dir``.
-
-    Args:
-      out_dir: the run's output folder.
-      catalogue: scenario name -> factory.
-
-    Returns:
-      Their names, in the catalogue's order.
-    """
+    """The names, in order, of ``catalogue``'s scenarios with a finished run (a ``summary.json``) under ``out_dir``."""
     out_dir = pathlib.Path(out_dir)
     return [name for name in catalogue if (out_dir / name / SUMMARY).is_file()]

@@ -1,27 +1,8 @@
-"""Write a scenario's results: summary.json, per-seed values, report.md and figures.
-
-Files under ``out_dir/<scenario>/``:
-
-* ``summary.json``: statistics per variant, paired comparisons, claim verdicts and the run's
-  provenance (command, git commit, library versions: ``lstm_ar.runtime.provenance``).
-* ``per_seed.csv`` and ``per_seed.npz``: every per-seed value (the npz also holds all rollouts
-  and epoch losses, and for window-1 maps ``<variant>/map_curve``, f(x) of the first seeds at
-  ``map_grid``), so anyone can recompute the statistics.
-* ``report.md``: the claims with verdicts and a table per variant (``lstm_ar.report.markdown``).
-* ``rollouts.png``, a ``<metric>.png`` per figure metric and, with diagnostics,
-  ``gradient_flow.png`` (``lstm_ar.report.scenario_figures``).
-
-``out_dir/REPORT.md`` indexes every scenario folder that holds a ``summary.json``
-(``lstm_ar.report.index``).
-
-Nothing is written in place: a scenario's files are first written to a staging folder
-(``<scenario>/.staging-<pid>``), then renamed over the old ones, ``summary.json`` last, so a
-folder never mixes two runs' files; a write that fails leaves the old files as they were. A
-folder whose files are there but whose ``summary.json`` is not is reported as incomplete. A
-rename replaces a symbolic link rather than writing through it, and a symlinked scenario folder
-is refused (nothing is written outside ``out_dir``); ``REPORT.md`` likewise replaces a link.
-
-The names of the modules this one was split into stay importable from here.
+"""Write a scenario's results under ``out_dir/<scenario>/``: summary.json, per_seed.csv / .npz,
+report.md and figures; ``out_dir/REPORT.md`` indexes them (``lstm_ar.report.index``). Files are staged,
+then renamed in with ``summary.json`` last, so a folder never mixes two runs and a folder without it
+reads as incomplete; symbolic links are replaced, never written through. The names of the modules split
+off stay importable here.
 """
 
 from __future__ import annotations
@@ -57,15 +38,7 @@ STAGING = ".staging-"
 
 
 def write_json(path: str | os.PathLike, obj: Any) -> pathlib.Path:
-    """Write ``obj`` as indented JSON (NaN refused) to ``path`` through a temporary file and a rename.
-
-    Args:
-        path: the file to write; its folder is created if needed.
-        obj: a JSON-serialisable object with finite floats.
-
-    Returns:
-        ``path`` as a ``pathlib.Path``.
-    """
+    """Write ``obj`` as indented JSON (NaN refused) to ``path`` atomically, creating its folder."""
     path = pathlib.Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(path, json.dumps(obj, indent=2, allow_nan=False) + "\n")
@@ -73,20 +46,16 @@ def write_json(path: str | os.PathLike, obj: Any) -> pathlib.Path:
 
 
 def per_seed_csv(result: ScenarioResult) -> bytes:
-    """The ``per_seed.csv`` bytes: one row per (variant, seed), one column per metric (sorted), CRLF lines.
-
-    Args:
-        result: a scenario's results (metrics f[n_seeds] per variant).
-
-    Returns:
-        The CSV file's content.
-    """
-    rows = []
+    """The ``per_seed.csv`` bytes: one row per (variant, seed), or per (variant, seed, draw) for a run
+    over draws of the data (``ScenarioResult.draws`` > 1), one column per metric (sorted), CRLF lines."""
+    rows, ids = [], ["variant", "seed"] + (["draw"] if result.draws > 1 else [])
     for name, v in result.variants.items():
         keys = sorted(v.metrics)
         for i in range(result.seeds):
-            rows.append({"variant": name, "seed": i, **{k: float(v.metrics[k][i]) for k in keys}})
-    fields = ["variant", "seed"] + sorted({k for r in rows for k in r} - {"variant", "seed"})
+            for r in range(result.draws):
+                at = (i, r) if result.draws > 1 else (i,)
+                rows.append({**dict(zip(ids, (name, *at))), **{k: float(v.metrics[k][at]) for k in keys}})
+    fields = ids + sorted({k for r in rows for k in r} - set(ids))
     buffer = io.StringIO(newline="")
     writer = csv.DictWriter(buffer, fieldnames=fields)
     writer.writeheader()
@@ -95,18 +64,12 @@ def per_seed_csv(result: ScenarioResult) -> bytes:
 
 
 def write_per_seed(out: str | os.PathLike, result: ScenarioResult) -> None:
-    """Write ``per_seed.csv`` and ``per_seed.npz`` (every metric, rollout, epoch loss and window-1 map) into ``out``.
-
-    Args:
-        out: an existing folder.
-        result: a scenario's results.
-    """
+    """Write ``per_seed.csv`` and ``per_seed.npz`` (every metric, rollout, epoch loss and window-1 map) into ``out``."""
     out = pathlib.Path(out)
     arrays = {}
     for name, v in result.variants.items():
-        arrays.update({f"{name}/{k}": v.metrics[k] for k in sorted(v.metrics)})
-        arrays[f"{name}/rollouts"] = v.rollouts
-        arrays[f"{name}/epoch_loss"] = v.epoch_loss
+        arrays.update({**{f"{name}/{k}": v.metrics[k] for k in sorted(v.metrics)}, f"{name}/rollouts": v.rollouts,
+                       f"{name}/epoch_loss": v.epoch_loss})
         if getattr(v, "map_curve", None) is not None:
             arrays[f"{name}/map_curve"] = v.map_curve
             arrays["map_grid"] = map_grid(result.scenario)
@@ -116,18 +79,7 @@ def write_per_seed(out: str | os.PathLike, result: ScenarioResult) -> None:
 
 
 def scenario_folder(out_dir: str | os.PathLike, name: str) -> pathlib.Path:
-    """``out_dir/name``, refused if it is a symbolic link or not a folder (nothing is written outside ``out_dir``).
-
-    Args:
-        out_dir: the output folder.
-        name: a scenario name.
-
-    Returns:
-        The scenario's folder (it may not exist yet).
-
-    Raises:
-        ValueError: the path is a symbolic link, or exists and is not a folder.
-    """
+    """``out_dir/name`` (may not exist yet); ValueError if it is a symbolic link or not a folder."""
     folder = pathlib.Path(out_dir) / name
     if folder.is_symlink():
         raise ValueError(f"{folder} is a symbolic link: results are written only inside {out_dir}; "
@@ -140,24 +92,9 @@ def scenario_folder(out_dir: str | os.PathLike, name: str) -> pathlib.Path:
 def write_scenario(out_dir: str | os.PathLike, result: ScenarioResult, summary: dict, *,
                    plots: bool = True, more_files: Callable[[pathlib.Path, bool], list[str]] | None = None,
                    markdown_text: Callable[[list[str]], str] | None = None) -> pathlib.Path:
-    """Write a scenario's report files to ``out_dir/<scenario>/``, replacing the previous run's as a set.
-
-    Every file is written to a staging folder first; then the old ``summary.json`` is removed, the
-    new files are renamed into place, old figures the new run does not make are removed, and the
-    new ``summary.json`` is renamed in last. A failure while writing leaves the old files intact.
-
-    Args:
-        out_dir: the output folder.
-        result: the scenario's results.
-        summary: its ``summary.json`` dictionary (``lstm_ar.study.experiment.summarise``, plus provenance).
-        plots: also draw the PNG figures (needs matplotlib).
-        more_files: ``more_files(stage, plots)`` writes more files into the staging folder and returns
-            the names of the figures among them (``lstm_ar.user.report``: the user's figures).
-        markdown_text: ``markdown_text(figure_names) -> report.md`` (default ``report_markdown.markdown``).
-
-    Returns:
-        The scenario's folder.
-    """
+    """Write a scenario's files to ``out_dir/<scenario>/`` (returned), staged, then replacing the old as a set.
+    ``more_files(stage, plots)`` writes more files and returns the figure names among them;
+    ``markdown_text(figure_names)`` replaces ``markdown(summary, figure_names)`` as ``report.md``."""
     out = scenario_folder(out_dir, result.scenario.name)
     out.mkdir(parents=True, exist_ok=True)
     stage = out / f"{STAGING}{os.getpid()}"
@@ -178,12 +115,7 @@ def write_scenario(out_dir: str | os.PathLike, result: ScenarioResult, summary: 
 
 
 def remove_stale_staging(folder: pathlib.Path, *, inside: str | os.PathLike) -> None:
-    """Remove staging folders a killed run left in ``folder`` (the caller holds the output lock).
-
-    Args:
-        folder: a scenario folder.
-        inside: the output folder (nothing outside it is removed).
-    """
+    """Remove staging folders a killed run left in ``folder`` (the caller holds the lock), only inside ``inside``."""
     for entry in folder.iterdir():
         if entry.name.startswith(STAGING):
             if entry.is_symlink() or not entry.is_dir():
@@ -193,17 +125,11 @@ def remove_stale_staging(folder: pathlib.Path, *, inside: str | os.PathLike) -> 
 
 
 def commit_stage(stage: pathlib.Path, out: pathlib.Path) -> None:
-    """Move a staging folder's files into the scenario folder as a set (see ``write_scenario``):
-    the old ``summary.json`` goes first, the new files are renamed in, the previous run's report
-    files and figures this run does not write are removed, and the new ``summary.json`` comes last.
-
-    Args:
-        stage: the staging folder (inside ``out``), holding every file of the run and its ``summary.json``.
-        out: the scenario folder.
-    """
+    """Move the files of ``stage`` (inside ``out``) into the scenario folder ``out`` as a set: the old
+    ``summary.json`` goes first, the new files are renamed in, the previous run's report files and
+    figures this run does not write are removed, and the new ``summary.json`` comes last."""
     new = sorted(p.name for p in stage.iterdir())
-    old_summary = out / SUMMARY
-    if os.path.lexists(old_summary):
+    if os.path.lexists(old_summary := out / SUMMARY):
         old_summary.unlink()  # from here until the last rename the folder reads as incomplete
     for name in new:
         if name != SUMMARY:

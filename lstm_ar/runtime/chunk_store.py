@@ -7,26 +7,13 @@ A ``ChunkStore`` is a folder::
                                        and "__chunk__": the JSON record of the run that wrote it
     seeds-000000256-000000512.npz      ...
 
-The identity of a run is what its per-seed values depend on: the caller's ``identity`` (e.g.
-scenario, config fingerprint), the library's code (``source_fingerprint``: every source file of
-every sub-package, as ``"code"``) and, added by ``run_seeds`` through ``begin``, the root seed and
-the lanes. Not the number of devices or processes: results do not depend on them. Each chunk file
-records, besides its arrays (``CHUNK_RECORD``)::
-
-    {"format": 1, "run_id": "<16 hex digits>", "identity": {...}, "seeds": [start, stop], "leaves": k}
-
-``begin(extra)`` starts a run. Without ``resume`` any old content is removed (with
-``fs.remove_tree``: never through a symlink, never outside ``inside``) and a fresh manifest with a
-new random ``run_id`` is written. With ``resume`` and a manifest of the same identity the run
-continues under that ``run_id``; a manifest of another identity raises ``StoreMismatch``.
-``load`` checks every chunk against the manifest before its values are used: a chunk of another
-identity (e.g. another root seed), of another run with the same settings (copied in from
-elsewhere), of other seeds than its name says, without a record, or unreadable (``CorruptChunk``)
-raises an error naming the file, what differs and what to do. ``save`` writes each chunk
-atomically (``fs.atomic_path``) and refuses to write once another run has restarted the folder.
-Chunks hold every computed seed, padding included (seeds >= n_seeds are real seeds too), so a run
-can be extended to more seeds. ``fingerprint`` hashes nested Python / numpy values (arrays by
-their bytes).
+A run's identity (what its per-seed values depend on; not the device or process count) is the caller's
+``identity``, the code (``source_fingerprint``, as ``"code"``), the root seed and the lanes. ``begin``
+without ``resume`` removes old content (``fs.remove_tree``: never through a symlink, never outside
+``inside``) and writes a manifest with a new random ``run_id``; with ``resume`` it continues a run of
+the same identity. ``load`` checks each chunk's record (``{"format", "run_id", "identity", "seeds",
+"leaves"}``) before use; ``save`` writes atomically and refuses once another run restarted the folder.
+Chunks hold padding seeds too (real seeds), so a run can be extended to more seeds.
 """
 
 from __future__ import annotations
@@ -52,7 +39,6 @@ MANIFEST = "manifest.json"
 CHUNK_RE = re.compile(r"^seeds-(\d{9})-(\d{9})\.npz$")
 CHUNK_RECORD = "__chunk__"
 FORMAT = 1
-START_OVER = "delete it, or run without --resume to start over"
 
 
 class StoreMismatch(ValueError):
@@ -66,18 +52,13 @@ class CorruptChunk(StoreMismatch):
 def _update(h, obj: Any) -> None:
     if isinstance(obj, np.ndarray) or type(obj).__module__.startswith("jax"):
         arr = np.ascontiguousarray(np.asarray(obj))
-        h.update(f"array:{arr.dtype.str}:{arr.shape}:".encode())
-        h.update(arr.tobytes())
-    elif dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        h.update(f"dataclass:{type(obj).__qualname__}:".encode())
-        for f in dataclasses.fields(obj):
-            h.update(f"{f.name}=".encode())
-            _update(h, getattr(obj, f.name))
-    elif isinstance(obj, tuple) and hasattr(obj, "_fields"):  # NamedTuple
-        h.update(f"namedtuple:{type(obj).__qualname__}:".encode())
-        for name, value in zip(obj._fields, obj):
+        h.update(f"array:{arr.dtype.str}:{arr.shape}:".encode() + arr.tobytes())
+    elif (dc := dataclasses.is_dataclass(obj) and not isinstance(obj, type)) or (
+            isinstance(obj, tuple) and hasattr(obj, "_fields")):  # a dataclass or a NamedTuple: fields by name
+        h.update(f"{'dataclass' if dc else 'namedtuple'}:{type(obj).__qualname__}:".encode())
+        for name in [f.name for f in dataclasses.fields(obj)] if dc else obj._fields:
             h.update(f"{name}=".encode())
-            _update(h, value)
+            _update(h, getattr(obj, name))
     elif isinstance(obj, dict):
         h.update(b"dict{")
         for key in sorted(obj, key=repr):
@@ -97,31 +78,17 @@ def _update(h, obj: Any) -> None:
 
 
 def fingerprint(obj: Any) -> str:
-    """sha256 hex digest of a nested structure.
-
-    Args:
-      obj: dataclasses, NamedTuples, dicts, sequences, numbers, strings and arrays (by dtype,
-        shape and bytes); callables by qualified name.
-
-    Returns:
-      64 hex digits.
-    """
+    """sha256 hex digest of nested dataclasses, NamedTuples, dicts, sequences, scalars, strings and arrays
+    (by dtype, shape and bytes); callables by qualified name."""
     h = hashlib.sha256()
     _update(h, obj)
     return h.hexdigest()
 
 
 def source_fingerprint(package_dir: str | os.PathLike | None = None) -> str:
-    """sha256 of every source file of the library, all sub-packages: any code change invalidates
-    stored chunks. The library's own fingerprint is computed once per process (the code that is
-    running, even if the files change meanwhile).
-
-    Args:
-      package_dir: the package folder (default: ``lstm_ar``).
-
-    Returns:
-      64 hex digits over the relative paths and bytes of every ``*.py`` below it.
-    """
+    """sha256 over the relative paths and bytes of every ``*.py`` below ``package_dir`` (default ``lstm_ar``):
+    any code change invalidates stored chunks. Cached per process: the code that is running, even if the
+    files change meanwhile."""
     return _source_fingerprint(str(pathlib.Path(package_dir or pathlib.Path(__file__).parents[1]).resolve()))
 
 
@@ -144,12 +111,8 @@ def _normalise(obj: Any) -> Any:
     return json.loads(json.dumps(obj))  # as stored: tuples become lists, keys strings
 
 
-def _short(value: Any) -> str:
-    text = json.dumps(value)
-    return text if len(text) <= 24 else text[:21] + "..."
-
-
 def _differences(stored: dict, expected: dict) -> str:
+    _short = lambda value: text if len(text := json.dumps(value)) <= 24 else text[:21] + "..."
     keys = [k for k in sorted(set(stored) | set(expected), key=str) if stored.get(k) != expected.get(k)]
     return "; ".join(f"{k}: {_short(stored.get(k))} there, {_short(expected.get(k))} in this run" for k in keys)
 
@@ -158,62 +121,36 @@ def _below(folder: pathlib.Path, inside: pathlib.Path | None) -> tuple[str, ...]
     """The components of ``folder`` after the leading ones it shares with ``inside`` (all without it)."""
     if inside is None:
         return folder.parts
-    shared = 0
-    for a, b in zip(folder.parts, inside.parts):
-        if a != b:
-            break
-        shared += 1
-    return folder.parts[shared:]
-
-
-def _without_code(identity: dict) -> dict:
-    return {k: v for k, v in identity.items() if k not in ("code", "library")}
+    pairs = list(zip(folder.parts, inside.parts))
+    return folder.parts[next((i for i, (a, b) in enumerate(pairs) if a != b), len(pairs)):]
 
 
 class ChunkStore:
     """Finished chunks of one sweep under ``folder`` (see the module docstring).
 
-    Args:
-      folder: the store's folder (created by ``begin``).
-      identity: JSON-able dict of what the per-seed values depend on; the library's code
-        fingerprint is added as ``"code"``.
-      resume: keep the finished chunks of a run with the same identity (else start over).
-      any_code: with ``resume``, also keep chunks that another version of the library computed
-        (the identity otherwise the same): for a code change known not to alter the numbers; the
-        manifest then keeps the code that computed them.
-      inside: the output folder the store lives in: ``begin`` removes nothing outside it, nor
-        through a symlink below it. Default: the store's parent folder, which must then not be a
-        symlink itself.
-
-    Raises:
-      fs.UnsafePath: ``folder`` has a ``..`` component (below ``inside``, when given).
+    ``identity``: JSON-able dict of what the per-seed values depend on (``"code"`` is added). ``resume``
+    keeps the chunks of a run with the same identity; ``any_code`` also those another library version
+    computed (for a code change known not to alter the numbers). ``inside``: the output folder; ``begin``
+    removes nothing outside it nor through a symlink below it (default: the parent, then not a symlink).
+    Raises ``fs.UnsafePath`` if ``folder`` has a ``..`` component (below ``inside``).
     """
 
     def __init__(self, folder: str | os.PathLike, identity: dict, *, resume: bool = False,
                  inside: str | os.PathLike | None = None, any_code: bool = False):
         if not isinstance(identity, dict):
             raise TypeError(f"identity must be a dict, got {type(identity).__name__}")
-        self.folder = pathlib.Path(folder)
-        if os.pardir in _below(self.folder, None if inside is None else pathlib.Path(inside)):
+        self.folder, self.inside = pathlib.Path(folder), None if inside is None else pathlib.Path(inside)
+        if os.pardir in _below(self.folder, self.inside):
             raise fs.UnsafePath(f"chunk store folder {os.fspath(folder)} has a {os.pardir!r} component"
                                 f"{'' if inside is None else f' below {os.fspath(inside)}'}: it could lead out of "
                                 f"its output folder; name the folder without {os.pardir!r}")
         self.identity = _normalise({"code": source_fingerprint(), **identity})
-        self.resume = bool(resume)
-        self.any_code = bool(any_code)
-        self.inside = None if inside is None else pathlib.Path(inside)
+        self.resume, self.any_code = bool(resume), bool(any_code)
         self.run_id: str | None = None
 
-    # -- the folder ---------------------------------------------------------------------------------
     def check_location(self) -> pathlib.Path:
-        """Check that the store's folder is reached without a symlink (see ``inside``).
-
-        Returns:
-          The folder the store may not leave (``inside``, or the store's parent).
-
-        Raises:
-          fs.UnsafePath: a symlink in the way, or the folder not below ``inside``.
-        """
+        """The folder the store may not leave (``inside``, or the parent); ``fs.UnsafePath`` if a symlink
+        is in the way or the folder is not below ``inside``."""
         if self.inside is not None:
             fs.check_inside(self.folder, inside=self.inside)
             return self.inside
@@ -224,8 +161,7 @@ class ChunkStore:
         return self.folder.parent
 
     def _read_manifest(self) -> dict | None:
-        path = self.folder / MANIFEST
-        if not path.exists():
+        if not (path := self.folder / MANIFEST).exists():
             return None
         try:
             manifest = json.loads(path.read_text())
@@ -237,15 +173,10 @@ class ChunkStore:
         return manifest
 
     def begin(self, extra: dict | None = None, log=sys.stderr) -> None:
-        """Check or write the manifest: the identity plus ``extra`` (e.g. root seed and lanes).
+        """Check or write the manifest: the identity plus ``extra`` (``run_seeds`` adds root seed and lanes).
 
-        Args:
-          extra: more identity entries (``run_seeds`` adds ``root_seed`` and ``lanes``).
-          log: where to say that old chunks are discarded (None: say nothing).
-
-        Raises:
-          StoreMismatch: resuming a folder whose manifest has another identity.
-          fs.UnsafePath: the folder, or a folder between ``inside`` and it, is a symlink.
+        ``log`` hears about discarded chunks (None: silent). Raises ``StoreMismatch`` when resuming a
+        folder of another identity, ``fs.UnsafePath`` for a symlink between ``inside`` and the folder.
         """
         if extra:
             self.identity = {**self.identity, **_normalise(extra)}
@@ -253,7 +184,8 @@ class ChunkStore:
         manifest = self._read_manifest() if self.resume else None
         if manifest is not None:
             old = manifest["identity"]
-            if self.any_code and _without_code(old) == _without_code(self.identity):
+            without_code = lambda i: {k: v for k, v in i.items() if k not in ("code", "library")}
+            if self.any_code and without_code(old) == without_code(self.identity):
                 self.identity = old  # computed by another version of the library: reused as asked
             if old != self.identity:
                 raise StoreMismatch(
@@ -262,8 +194,7 @@ class ChunkStore:
             self.run_id = str(manifest.get("run_id", ""))
             return
         if self.folder.exists() or self.folder.is_symlink():  # start over: never mix with chunks of another run
-            n_old = len(self._chunks())
-            if n_old and log is not None:
+            if (n_old := len(self._chunks())) and log is not None:
                 log.write(f"{self.folder}: discarding {n_old} finished chunk(s) of an earlier run"
                           f"{'' if self.resume else ' (pass --resume to continue it)'}\n")
             fs.remove_tree(self.folder, inside=inside)
@@ -273,14 +204,11 @@ class ChunkStore:
         fs.atomic_write_text(self.folder / MANIFEST, json.dumps(manifest, indent=2) + "\n")
 
     def _chunks(self) -> list[tuple[int, int]]:
-        if not self.folder.is_dir():
-            return []
-        found = (CHUNK_RE.match(p.name) for p in self.folder.iterdir())
+        found = (CHUNK_RE.match(p.name) for p in self.folder.iterdir()) if self.folder.is_dir() else ()
         return sorted((int(m.group(1)), int(m.group(2))) for m in found if m)
 
     def finished(self) -> list[tuple[int, int]]:
-        """(start, stop) of the chunk files that tile seeds 0..k without a gap (not yet verified:
-        ``load`` verifies each)."""
+        """(start, stop) of the chunk files tiling seeds 0..k without a gap (unverified: ``load`` checks)."""
         out, end = [], 0
         for start, stop in self._chunks():
             if start == end:
@@ -292,59 +220,37 @@ class ChunkStore:
 
     def finished_until(self) -> int:
         """The first seed not covered by finished chunks (0 if none)."""
-        done = self.finished()
-        return done[-1][1] if done else 0
+        return max((stop for _, stop in self.finished()), default=0)
 
-    # -- chunks -------------------------------------------------------------------------------------
     def record(self, start: int, stop: int, n_leaves: int) -> dict:
         """The identity record stored in the chunk of seeds start..stop-1 (see the module docstring)."""
         return {"format": FORMAT, "run_id": self.run_id, "identity": self.identity, "seeds": [int(start), int(stop)],
                 "leaves": int(n_leaves)}
 
     def save(self, start: int, leaves: Sequence[np.ndarray]) -> pathlib.Path:
-        """Write one chunk atomically, with its identity record.
-
-        Args:
-          start: its first seed.
-          leaves: ``leaves[j]: [stop - start, ...]``, the result leaves for seeds start..stop-1.
-
-        Returns:
-          The chunk file's path.
-
-        Raises:
-          StoreMismatch: the folder's manifest no longer names this run (another run restarted it).
-        """
+        """Write the chunk of ``leaves[j]: [n, ...]`` (seeds start..start+n-1) atomically with its record;
+        returns its path. ``StoreMismatch`` if the manifest no longer names this run (restarted by another)."""
         if self.run_id is None:
             raise RuntimeError("ChunkStore.save before begin()")
         n = int(np.shape(leaves[0])[0])
         if any(np.shape(a)[0] != n for a in leaves):
             raise ValueError("every leaf of a chunk needs the same leading (seed) length")
-        manifest = self._read_manifest() if (self.folder / MANIFEST).exists() else None
+        manifest = self._read_manifest()
         if manifest is None or manifest.get("run_id") != self.run_id:
             owner = "nobody (its manifest is gone)" if manifest is None else f"run {manifest.get('run_id')}"
             raise StoreMismatch(f"{self.folder} was restarted by another run while this one (run {self.run_id}) was "
                                 f"writing; it now belongs to {owner}. Two runs must not share an output folder: "
                                 f"use one --out per run")
         path = self.folder / chunk_name(start, start + n)
-        arrays = {str(j): np.asarray(a) for j, a in enumerate(leaves)}
-        arrays[CHUNK_RECORD] = np.asarray(json.dumps(self.record(start, start + n, len(leaves))))
+        arrays = {**{str(j): np.asarray(a) for j, a in enumerate(leaves)},
+                  CHUNK_RECORD: np.asarray(json.dumps(self.record(start, start + n, len(leaves))))}
         with fs.atomic_path(path) as tmp, open(tmp, "wb") as f:
             np.savez(f, **arrays)
         return path
 
     def load(self, start: int, stop: int) -> list[np.ndarray]:
-        """The leaves of the chunk of seeds start..stop-1, after checking that this run wrote it.
-
-        Args:
-          start, stop: the chunk's seed range (as in its file name).
-
-        Returns:
-          ``[leaf_0, leaf_1, ...]``, each ``[stop - start, ...]``.
-
-        Raises:
-          CorruptChunk: the file cannot be read (truncated, not an npz, arrays missing).
-          StoreMismatch: it records another identity, another run, other seeds, or no record.
-        """
+        """The leaves ``[stop - start, ...]`` of the chunk of seeds start..stop-1, once checked that this run
+        wrote it: ``CorruptChunk`` if unreadable, ``StoreMismatch`` for another identity, run or seeds, or no record."""
         path = self.folder / chunk_name(start, stop)
         fix = (f"delete {path} and every later chunk (a resumed run keeps the chunks before the first gap and "
                f"recomputes every seed from {start} on), or run without --resume to start over")

@@ -1,21 +1,10 @@
-"""Many devices and many processes: join the processes, lay seeds over a mesh, gather results.
+"""Many devices and processes: join the processes, lay seeds over a mesh, gather results.
 
-One process per host (or per GPU) runs the same script; ``initialize_distributed`` joins them
-with ``jax.distributed.initialize`` (coordinator address, process count and id from arguments,
-from ``JAX_COORDINATOR_ADDRESS`` / ``JAX_NUM_PROCESSES`` / ``JAX_PROCESS_ID``, or auto-detected
-on SLURM, Open MPI and Cloud TPU pods). After that ``jax.devices()`` lists every device of every
-process, and ``seed_mesh`` lays a one-axis ``Mesh`` ("seeds") over all of them. Each process
-trains the seeds that land on its own devices; ``gather`` brings a seed-sharded result to every
-process as numpy; only ``is_writer()`` (process 0) writes files. On CPU, cross-process
-collectives use gloo (``jax_cpu_collectives_implementation``).
-
-On one CPU host, ``use_cpu_cores`` splits the CPU into one JAX device per core: XLA:CPU runs a
-program on one core, so a sweep laid over two host devices trains twice the seeds in the same
-wall time on a 2-core machine (results do not depend on the device count: see ``lstm_ar.runtime.sweep``;
-unless the memory budget, split over the devices, makes the default lanes shrink, with a warning).
-
-Nothing here runs JAX computations at import: ``initialize_distributed`` and ``use_cpu_cores``
-must come first.
+``initialize_distributed`` joins one process per host or GPU (arguments, ``JAX_*`` variables, or
+SLURM / Open MPI / TPU-pod detection); ``seed_mesh`` lays a one-axis "seeds" mesh over every device;
+``gather`` brings seed-sharded results to every process; only ``is_writer()`` (process 0) writes.
+``use_cpu_cores`` makes one device per CPU core (XLA:CPU runs a program on one core). Results do not
+depend on the device count. Both set-up calls must come before any JAX computation.
 """
 
 from __future__ import annotations
@@ -38,8 +27,7 @@ FORCE_DEVICES_FLAG = "xla_force_host_platform_device_count"
 
 
 def _env_int(name: str) -> int | None:
-    value = os.environ.get(name)
-    if value in (None, ""):
+    if (value := os.environ.get(name)) in (None, ""):
         return None
     try:
         return int(value)
@@ -50,15 +38,10 @@ def _env_int(name: str) -> int | None:
 def initialize_distributed(coordinator: str | None = None, num_processes: int | None = None,
                            process_id: int | None = None, *, auto: bool = False,
                            shutdown_timeout_s: int = 3600) -> bool:
-    """Join this process to a multi-process run; returns True if it did, False if single-process.
-
-    Arguments left None are read from ``JAX_COORDINATOR_ADDRESS`` (host:port of process 0),
-    ``JAX_NUM_PROCESSES`` and ``JAX_PROCESS_ID``. With none of them set and ``auto`` False,
-    nothing happens (one process). With ``auto`` True, ``jax.distributed.initialize()`` detects
-    the cluster (SLURM's srun, Open MPI's mpirun, a Cloud TPU pod). Must run before any JAX
-    computation. On CPU the cross-process collectives are gloo unless
-    ``JAX_CPU_COLLECTIVES_IMPLEMENTATION`` says otherwise.
-    """
+    """Join this process to a multi-process run; True if it did, False if single-process. Arguments left None
+    come from ``JAX_COORDINATOR_ADDRESS`` (host:port of process 0), ``JAX_NUM_PROCESSES`` and ``JAX_PROCESS_ID``;
+    none set and not ``auto``: one process. ``auto`` lets JAX detect the cluster (srun, mpirun, a TPU pod). Must
+    run before any JAX computation."""
     coordinator = coordinator or os.environ.get(ENV_COORDINATOR) or None
     num_processes = num_processes if num_processes is not None else _env_int(ENV_NUM_PROCESSES)
     process_id = process_id if process_id is not None else _env_int(ENV_PROCESS_ID)
@@ -91,27 +74,18 @@ def available_cores() -> int:
 
 
 def use_cpu_cores(n: int | None = None, *, warn: bool = True) -> int:
-    """Make the CPU backend ``n`` devices (default: one per available core); returns the count in force.
-
-    XLA:CPU runs each program on one core, so a sweep over one CPU device leaves the other cores
-    idle; with one device per core, ``lstm_ar.runtime.sweep`` runs a block of seeds on each. It only
-    changes the CPU backend (GPUs and TPUs are untouched), must run before the first JAX
-    computation, and leaves an explicit choice alone: ``XLA_FLAGS`` naming
-    ``--xla_force_host_platform_device_count``, or ``jax_num_cpu_devices`` already set. Once
-    the backend is running the count cannot change: then it returns the count in force (0 if this
-    process has no CPU backend) and warns (unless ``warn`` is False) if ``n`` was asked for
-    explicitly and differs; so does an ``XLA_FLAGS`` count that differs from ``n``.
-    """
+    """Make the CPU backend ``n`` devices (default: one per available core); returns the count in force. Only
+    before the first JAX computation, and never over an explicit choice (``XLA_FLAGS``, or ``jax_num_cpu_devices``
+    set); otherwise the count in force (0 without a CPU backend) is returned, with a warning (unless not ``warn``)
+    where an explicit ``n`` differs."""
     if n is not None and n < 1:
         raise ValueError(f"the number of CPU devices must be >= 1, got {n}")
-    forced = re.findall(rf"--{FORCE_DEVICES_FLAG}=(\d+)", os.environ.get("XLA_FLAGS", ""))
-    if forced:  # XLA takes the last occurrence
-        count = int(forced[-1])
+    if forced := re.findall(rf"--{FORCE_DEVICES_FLAG}=(\d+)", os.environ.get("XLA_FLAGS", "")):
+        count = int(forced[-1])  # XLA takes the last occurrence
         if warn and n is not None and count != n:
             warnings.warn(f"XLA_FLAGS sets {count} CPU device(s); asked for {n}: XLA_FLAGS wins", stacklevel=2)
         return count
-    current = jax.config.jax_num_cpu_devices
-    if n is None and current >= 0:
+    if n is None and (current := jax.config.jax_num_cpu_devices) >= 0:
         return current
     want = available_cores() if n is None else int(n)
     try:
@@ -159,19 +133,15 @@ def _words_to_int(words: np.ndarray) -> int:
 
 
 def broadcast_int(value: int) -> int:
-    """Process 0's ``value`` (any 64-bit int, e.g. a seed index past 2**31) on every process (a
-    no-op with one process)."""
-    if jax.process_count() == 1:
-        return int(value)
-    return _words_to_int(multihost_utils.broadcast_one_to_all(_int_to_words(value)))
+    """Process 0's ``value`` (any 64-bit int, e.g. a seed index past 2**31) on every process."""
+    return int(value) if jax.process_count() == 1 else _words_to_int(
+        multihost_utils.broadcast_one_to_all(_int_to_words(value)))
 
 
 def min_over_processes(value: float) -> float:
     """The smallest ``value`` over all processes (a no-op with one process)."""
-    if jax.process_count() == 1:
-        return float(value)
-    values = multihost_utils.process_allgather(np.asarray([value], np.float32))
-    return float(np.min(values))
+    return float(value if jax.process_count() == 1 else
+                 np.min(multihost_utils.process_allgather(np.asarray([value], np.float32))))
 
 
 def finish() -> None:

@@ -1,21 +1,6 @@
-"""Files that are never half-written, folders removed without following symlinks, one run per folder.
-
-Three tools keep a study's output whole and inside its output folder:
-
-* ``atomic_path`` / ``atomic_write_bytes`` / ``atomic_write_text``: a file is written under a
-  temporary name in its own folder, flushed to disk and renamed over its final name, so a run
-  killed mid-write (or a full disk) leaves the old file or the new one, never a mix. A symlink
-  at the final name, or below ``inside``, is refused instead of followed.
-* ``remove_tree(path, inside=...)``: deletes a folder only if it is a real folder below
-  ``inside``, reached without passing through a symlink; symlinks within it are removed, never
-  followed. Nothing outside ``inside`` is ever touched.
-* ``OutputLock(folder)``: an exclusive, non-blocking ``flock`` on ``<folder>/.lock`` held for a
-  whole run; a second run on the same folder is refused at once with a message naming the one
-  that holds it (pid, host, command, start time). A lock file left by a killed run does not
-  block: the kernel releases a dead process's ``flock``.
-
-Errors are ``UnsafePath`` (a ``ValueError``) and ``FolderLocked`` (a ``RuntimeError``), each
-naming the path and what to do.
+"""Files never half-written (``atomic_path``), folders removed without following symlinks (``remove_tree``), one
+run per folder (``OutputLock``). Errors: ``UnsafePath`` (a ``ValueError``) and ``FolderLocked`` (a
+``RuntimeError``), each naming the path and what to do.
 """
 
 from __future__ import annotations
@@ -57,20 +42,9 @@ def _describe_link(path: str | os.PathLike) -> str:
 
 
 def check_inside(path: str | os.PathLike, *, inside: str | os.PathLike) -> pathlib.Path:
-    """Check that ``path`` lies below the folder ``inside`` and that no existing component between
-    them (``path`` itself included) is a symlink. ``inside`` itself may be a symlink (e.g. an output
-    folder on another disk). Components that do not exist yet are fine.
-
-    Args:
-      path: a file or folder, absolute or relative to the working directory.
-      inside: the folder ``path`` must stay in.
-
-    Returns:
-      ``path`` as an absolute, normalised ``pathlib.Path``.
-
-    Raises:
-      UnsafePath: ``path`` is not strictly below ``inside``, or a component is a symlink.
-    """
+    """``path`` as an absolute, normalised ``pathlib.Path``; ``UnsafePath`` unless it lies strictly below
+    ``inside`` with no existing component between them (``path`` included) a symlink. ``inside`` itself
+    may be a symlink (e.g. an output folder on another disk); missing components are fine."""
     base = os.path.abspath(inside)
     target = os.path.abspath(path)
     rel = os.path.relpath(target, base)
@@ -87,6 +61,11 @@ def check_inside(path: str | os.PathLike, *, inside: str | os.PathLike) -> pathl
     return pathlib.Path(target)
 
 
+def _through_link(final: pathlib.Path) -> UnsafePath:
+    return UnsafePath(f"{_describe_link(final)}: refusing to write through a symlink; remove the link or "
+                      f"write elsewhere")
+
+
 def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
@@ -98,39 +77,21 @@ def _fsync_folder(folder: str) -> None:
         fd = os.open(folder, os.O_RDONLY | _DIRECTORY)
     except OSError:
         return
-    try:
+    with contextlib.suppress(OSError):  # some file systems cannot sync a folder
         os.fsync(fd)
-    except OSError:  # some file systems cannot sync a folder
-        pass
-    finally:
-        os.close(fd)
+    os.close(fd)
 
 
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike, *, inside: str | os.PathLike | None = None) -> Iterator[pathlib.Path]:
-    """Yield a temporary path beside ``path``; on success it is fsync'ed and renamed over ``path``.
-
-    The temporary name is ``.<name>.<random>.tmp<suffix>`` in the same folder, so it ends in the
-    same suffix as ``path`` (``np.savez`` and ``savefig`` choose their format by it) and the rename
-    stays on one file system. The body writes the file by that name. If the body raises, the
-    temporary file is removed and ``path`` is left as it was. The file gets the usual permissions
-    (0o666 less the umask). The parent folder must exist.
-
-    Args:
-      path: the final file. If it is a symlink, ``UnsafePath`` is raised (the link is neither
-        followed nor replaced); if it is a folder, ``IsADirectoryError``.
-      inside: if given, ``path`` must lie below this folder with no symlink in between
-        (``check_inside``).
-
-    Returns:
-      A context manager yielding the temporary ``pathlib.Path`` to write.
-    """
+    """Yield a temporary path beside ``path`` to write; on success it is fsync'ed and renamed over ``path`` (which
+    must not be a symlink, ``UnsafePath``, or a folder); a body that raises leaves ``path`` as it was. The name
+    ``.<name>.<random>.tmp<suffix>`` keeps the suffix (``savefig`` chooses the format by it)."""
     final = pathlib.Path(path)
     if inside is not None:
         check_inside(final, inside=inside)
     if final.is_symlink():
-        raise UnsafePath(f"{_describe_link(final)}: refusing to write through a symlink; remove the link or "
-                         f"write elsewhere")
+        raise _through_link(final)
     if final.is_dir():
         raise IsADirectoryError(f"{final} is a folder; cannot write a file over it")
     folder = final.parent
@@ -147,8 +108,7 @@ def atomic_path(path: str | os.PathLike, *, inside: str | os.PathLike | None = N
         with open(tmp, "rb+") as f:
             os.fsync(f.fileno())
         if final.is_symlink():  # appeared while writing
-            raise UnsafePath(f"{_describe_link(final)}: refusing to write through a symlink; remove the link "
-                             f"or write elsewhere")
+            raise _through_link(final)
         os.replace(tmp, final)
     except BaseException:
         with contextlib.suppress(OSError):
@@ -158,16 +118,7 @@ def atomic_path(path: str | os.PathLike, *, inside: str | os.PathLike | None = N
 
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes, *, inside: str | os.PathLike | None = None) -> pathlib.Path:
-    """Write ``data`` to ``path`` atomically (temporary file, fsync, rename; see ``atomic_path``).
-
-    Args:
-      path: the final file (not a symlink).
-      data: its whole content.
-      inside: if given, the folder ``path`` must stay in (no symlink in between).
-
-    Returns:
-      ``path`` as a ``pathlib.Path``.
-    """
+    """Write ``data`` to ``path`` atomically (``atomic_path``); returns ``path`` as a ``pathlib.Path``."""
     with atomic_path(path, inside=inside) as tmp, open(tmp, "wb") as f:
         f.write(data)
     return pathlib.Path(path)
@@ -175,17 +126,7 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes, *, inside: str | os
 
 def atomic_write_text(path: str | os.PathLike, text: str, *, encoding: str = "utf-8",
                       inside: str | os.PathLike | None = None) -> pathlib.Path:
-    """Write ``text`` to ``path`` atomically (see ``atomic_write_bytes``).
-
-    Args:
-      path: the final file (not a symlink).
-      text: its whole content, encoded with ``encoding``.
-      encoding: the text encoding (default UTF-8).
-      inside: if given, the folder ``path`` must stay in (no symlink in between).
-
-    Returns:
-      ``path`` as a ``pathlib.Path``.
-    """
+    """Write ``text`` to ``path`` atomically (``atomic_write_bytes``)."""
     return atomic_write_bytes(path, text.encode(encoding), inside=inside)
 
 
@@ -216,24 +157,9 @@ def _remove_at(parent_fd: int, name: str, shown: str) -> None:
 
 
 def remove_tree(path: str | os.PathLike, *, inside: str | os.PathLike) -> bool:
-    """Delete the folder ``path`` and everything in it, only if it is a real folder below ``inside``.
-
-    Every component from ``inside`` down to ``path`` is opened without following symlinks (file
-    descriptors, so a link swapped in meanwhile is caught too); a symlink among them, or at
-    ``path``, raises ``UnsafePath`` naming it and nothing is deleted. Symlinks within the tree are
-    removed as links; their targets are never touched. ``inside`` itself may be a symlink.
-
-    Args:
-      path: the folder to delete; must lie strictly below ``inside``.
-      inside: the folder nothing outside of which may be touched (e.g. the run's output folder).
-
-    Returns:
-      True if a folder was deleted, False if ``path`` did not exist.
-
-    Raises:
-      UnsafePath: ``path`` is not below ``inside``, or a symlink is in the way.
-      NotADirectoryError: ``path`` (or a component) is a file.
-    """
+    """Delete the folder ``path`` (strictly below ``inside``) and its content; False if it did not exist. Components
+    are opened by file descriptor without following links (a link swapped in is caught too): a symlink on the way
+    raises ``UnsafePath`` and nothing is deleted; links inside are removed, not followed."""
     target = check_inside(path, inside=inside)
     base = os.path.abspath(inside)
     parts = os.path.relpath(target, base).split(os.sep)
@@ -274,36 +200,15 @@ def remove_tree(path: str | os.PathLike, *, inside: str | os.PathLike) -> bool:
 
 def _describe_holder(info: dict) -> str:
     parts = [f"pid {info.get('pid', '?')}"]
-    if info.get("host"):
-        parts.append(f"on {info['host']}")
-    if info.get("since"):
-        parts.append(f"since {info['since']}")
-    text = ", ".join(parts)
-    if info.get("command"):
-        text += f": {info['command']}"
-    return text
+    parts += [f"{word} {info[key]}" for word, key in (("on", "host"), ("since", "since")) if info.get(key)]
+    return ", ".join(parts) + (f": {info['command']}" if info.get("command") else "")
 
 
 class OutputLock:
-    """Hold an exclusive lock on an output folder for the length of a ``with`` block.
-
-    ``__enter__`` creates ``folder`` (with parents) if needed, takes a non-blocking ``flock`` on
-    ``<folder>/.lock`` and writes the holder's pid, host, command and start time (JSON) into it.
-    If another process holds the lock, ``FolderLocked`` is raised at once, naming it. On exit the
-    lock file is removed and the lock released. A lock file left by a process that died is not
-    a lock (the kernel drops a dead process's ``flock``) and is taken over. Two ``OutputLock``
-    objects on one folder exclude each other even within one process. In a multi-process run,
-    only the process that writes (process 0) should take it.
-
-    Args:
-      folder: the output folder.
-      command: the command line to record (default: ``sys.argv`` joined by spaces).
-
-    Raises (on entry):
-      FolderLocked: another running process holds the folder.
-      UnsafePath: ``<folder>/.lock`` is a symlink.
-      NotADirectoryError: ``folder`` exists and is not a folder, or cannot be created.
-    """
+    """An exclusive, non-blocking ``flock`` on ``<folder>/.lock`` (created with its folder) for a ``with`` block.
+    The lock file records the holder's pid, host, ``command`` and start time; a second holder gets ``FolderLocked``
+    at once, naming it. A dead process's lock is taken over; two on one folder exclude each other even within a
+    process. In a multi-process run only process 0 takes it."""
 
     def __init__(self, folder: str | os.PathLike, *, command: str | None = None):
         self.folder = pathlib.Path(folder)
@@ -314,28 +219,21 @@ class OutputLock:
     def holder(self) -> dict:
         """What the lock file says about its holder ({} if it is missing, empty or unreadable)."""
         try:
-            fd = os.open(self.path, os.O_RDONLY | _NOFOLLOW | _CLOEXEC)
-        except OSError:
-            return {}
-        try:
-            with os.fdopen(fd, "rb") as f:
+            with os.fdopen(os.open(self.path, os.O_RDONLY | _NOFOLLOW | _CLOEXEC), "rb") as f:
                 info = json.loads(f.read().decode() or "{}")
         except (OSError, ValueError):
             return {}
         return info if isinstance(info, dict) else {}
 
-    def _make_folder(self) -> None:
+    def __enter__(self) -> OutputLock:
+        if self._fd is not None:
+            raise RuntimeError(f"{self.path} is already held by this OutputLock")
         if self.folder.exists() and not self.folder.is_dir():
             raise NotADirectoryError(f"output folder {self.folder} exists and is not a folder; choose another")
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
         except OSError as e:
             raise NotADirectoryError(f"cannot create the output folder {self.folder}: {e.strerror or e}") from None
-
-    def __enter__(self) -> OutputLock:
-        if self._fd is not None:
-            raise RuntimeError(f"{self.path} is already held by this OutputLock")
-        self._make_folder()
         for _ in range(100):  # retried only when a releasing holder removed the file meanwhile
             try:
                 fd = os.open(self.path, os.O_RDWR | os.O_CREAT | _NOFOLLOW | _CLOEXEC, 0o644)
@@ -350,12 +248,9 @@ class OutputLock:
                 os.close(fd)
                 raise FolderLocked(f"{self.folder} is in use by another run ({_describe_holder(self.holder())}); "
                                    f"wait for it to finish, stop it, or use another output folder") from None
-            try:
-                same = os.path.samestat(os.fstat(fd), os.stat(self.path, follow_symlinks=False))
-            except FileNotFoundError:
-                same = False
-            if same:
-                break
+            with contextlib.suppress(FileNotFoundError):
+                if os.path.samestat(os.fstat(fd), os.stat(self.path, follow_symlinks=False)):
+                    break
             os.close(fd)  # locked a file its holder removed on release: lock the new one
         else:
             raise FolderLocked(f"could not lock {self.path}: it keeps being replaced")

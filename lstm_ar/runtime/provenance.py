@@ -1,12 +1,7 @@
-"""Where a result came from: the command, the git commit of the code and the library versions.
-
-``provenance(argv)`` is recorded in every ``summary.json`` (``lstm_ar.cli``); reports show it in one
-line (``lstm_ar.report.markdown.provenance_line``). The git commit is read only when the
-package runs from a checkout, and a missing or hanging ``git`` leaves it out rather than failing.
-
-Every recorded command goes through ``recorded_words`` (``command_text`` joins them): a path
-under the current folder is recorded relative to it and another absolute path with ``~`` for the
-home folder, so a committed report does not name the folders of the machine that ran it.
+"""Where a result came from: the command, the git commit of the code and the library versions, as
+recorded in every ``summary.json``. A missing or hanging ``git`` leaves the commit out. Recorded paths
+are made relative to the current folder or ``~`` (``recorded_words``), so a committed report does not
+name the folders of the machine that ran it.
 """
 
 from __future__ import annotations
@@ -25,17 +20,8 @@ GIT_TIMEOUT_S = 5.0
 
 
 def provenance(argv: Sequence[str]) -> dict:
-    """Where a result came from: the command, the library's git commit and the versions in use.
-
-    Args:
-        argv: the command line as words (program first).
-
-    Returns:
-        ``{"argv": [...] (``recorded_words``), "python": ..., "versions": {package: version or None}}`` plus, when the
-        package runs from a git checkout, ``"git": {"commit": sha, "dirty": bool}`` (tracked files
-        of the package or its build configuration changed since the commit; results written into
-        the checkout do not count).
-    """
+    """``{"argv": recorded_words(argv), "python", "versions": {package: version or None}}``, plus from a git
+    checkout ``"git": {"commit", "dirty"}`` (``git_state``)."""
     record: dict[str, Any] = {"argv": recorded_words(argv), "python": platform.python_version(),
                               "versions": {name: package_version(name) for name in VERSIONED}}
     git = git_state(pathlib.Path(__file__).resolve().parents[2])
@@ -45,19 +31,9 @@ def provenance(argv: Sequence[str]) -> dict:
 
 
 def recorded_path(word: str, cwd: str | os.PathLike | None = None, home: str | os.PathLike | None = None) -> str:
-    """One command-line word as it is recorded: an absolute path under ``cwd`` relative to it (``.``
-    for ``cwd`` itself), another absolute path under ``home`` as ``~/...``; anything else as it is.
-    ``--option=PATH`` is recorded as ``--option=`` and its path. Paths are compared as written (no
-    symbolic link is resolved).
-
-    Args:
-        word: the word.
-        cwd: the current folder (default ``os.getcwd()``).
-        home: the home folder (default ``~`` expanded; none if that is ``/`` or not absolute).
-
-    Returns:
-        The word to record.
-    """
+    """One command-line word as recorded: an absolute path under ``cwd`` (default: the current folder)
+    relative to it (``.`` for itself), one under ``home`` (default ``~``; none if ``/`` or relative) as
+    ``~/...``, anything else as it is; ``--option=PATH`` likewise. No symbolic link is resolved."""
     if word.startswith("-") and "=" in word:
         option, _, value = word.partition("=")
         return f"{option}={recorded_path(value, cwd, home)}"
@@ -83,15 +59,7 @@ def recorded_path(word: str, cwd: str | os.PathLike | None = None, home: str | o
 
 def recorded_words(argv: Sequence[str], cwd: str | os.PathLike | None = None,
                    home: str | os.PathLike | None = None) -> list[str]:
-    """The command line as it is recorded in summaries, reports and locks: ``recorded_path`` of every word.
-
-    Args:
-        argv: the words (program first).
-        cwd, home: as ``recorded_path``.
-
-    Returns:
-        The words to record (applying it twice changes nothing).
-    """
+    """The command line as recorded in summaries, reports and locks: ``recorded_path`` of every word (idempotent)."""
     return [recorded_path(str(word), cwd, home) for word in argv]
 
 
@@ -109,15 +77,8 @@ def package_version(package: str) -> str | None:
 
 
 def git_state(root: pathlib.Path) -> dict | None:
-    """``{"commit": sha, "dirty": bool}`` of the checkout at ``root``; None if it is not one (or git is missing or slow).
-
-    Args:
-        root: the folder above the ``lstm_ar`` package.
-
-    Returns:
-        The commit and whether the code (the ``lstm_ar`` package, ``pyproject.toml``) differs from
-        it, or None.
-    """
+    """``{"commit": sha, "dirty": bool}`` of the checkout at ``root`` (the folder above ``lstm_ar``); None if it is
+    not one or git is missing or slow. Dirty: tracked files of ``lstm_ar`` or ``pyproject.toml`` changed."""
     if not (root / ".git").exists():
         return None
 

@@ -1,10 +1,8 @@
 """Catalogues of scenarios, one per experiment, named as the command that runs it.
 
-``EXPERIMENTS`` maps each command name (``lstm-ar reproduce``, ``lstm-ar run NAME``) to an
-``Experiment``: the catalogue module ``lstm_ar.scenarios.<name>`` (imported only when the
-experiment runs or its help is shown), its default seed count, the title of its ``REPORT.md``
-and the one-line question it answers. Each catalogue module defines ``SCENARIOS``: scenario name
--> factory ``f(quick: bool) -> Scenario``.
+``EXPERIMENTS`` maps each command name (``lstm-ar reproduce``, ``lstm-ar run NAME``) to an ``Experiment``;
+its module ``lstm_ar.scenarios.<name>`` (imported only when the experiment runs or its help is shown) defines
+``SCENARIOS``: scenario name -> factory ``f(quick: bool) -> Scenario``.
 """
 
 from __future__ import annotations
@@ -20,14 +18,10 @@ if TYPE_CHECKING:  # the registry itself imports nothing heavy
 
 @dataclasses.dataclass(frozen=True)
 class Experiment:
-    """One command: a catalogue of scenarios with its defaults.
-
-    name: the command name and the catalogue module ``lstm_ar.scenarios.<name>``;
-    default_seeds: seeds per variant when ``--seeds`` is not given; title: heading of the
-    experiment's ``REPORT.md``; question: what it asks, in one line (shown by ``--help``);
-    custom: the module declares its own options (``add_arguments``) and checks them (``prepare``:
-    the run's body and the CPU devices it wants) instead of ``SCENARIOS``; the one driver
-    (``lstm_ar.cli``) locks the output folder and runs the body.
+    """One command: ``name`` (also of its module), seeds per variant without ``--seeds``, the ``title`` of its
+    ``REPORT.md`` and its one-line ``question`` (shown by ``--help``). A ``custom`` module declares its own
+    options (``add_arguments``) and checks them (``prepare``: the run's body and the CPU devices it wants)
+    instead of ``SCENARIOS``; the one driver (``lstm_ar.cli``) locks the output folder and runs the body.
     """
 
     name: str
@@ -41,11 +35,7 @@ class Experiment:
         return f"lstm_ar.scenarios.{self.name}"
 
     def scenarios(self) -> Mapping[str, Callable[[bool], Scenario]]:
-        """The catalogue: scenario name -> factory ``f(quick) -> Scenario`` (imports the module).
-
-        Returns:
-            The module's ``SCENARIOS`` mapping, in its declared order.
-        """
+        """The module's ``SCENARIOS`` (imports it): scenario name -> factory ``f(quick) -> Scenario``, in order."""
         return importlib.import_module(self.module).SCENARIOS
 
 
@@ -80,17 +70,7 @@ FOLLOW_UPS = tuple(name for name in EXPERIMENTS if name != REPRODUCE)
 
 
 def get_experiment(name: str) -> Experiment:
-    """The registered experiment called ``name``.
-
-    Args:
-        name: a key of ``EXPERIMENTS``.
-
-    Returns:
-        Its ``Experiment``.
-
-    Raises:
-        ValueError: ``name`` is not registered (the message lists the valid names).
-    """
+    """The registered experiment called ``name`` (else a ValueError listing the valid names)."""
     try:
         return EXPERIMENTS[name]
     except KeyError:

@@ -1,9 +1,6 @@
-"""The candidates of the cure search: each a ``TrainConfig`` of the one harness and its numeric
-settings (``Hyper``s, vmapped together in one program; ``lstm_ar.study.pairs.Candidate``).
-
-Names are ``<remedy>_w<window>``-style and become file names. ``lstm_ar.study.pairs.quick``
-shrinks every candidate to seconds (window 5, 8 units, 2 epochs; the direct head keeps its
-horizon) for the test suite.
+"""The candidates of the cure search: each a ``TrainConfig`` of the one harness and its numeric settings
+(``Hyper``s, vmapped together in one program; ``lstm_ar.study.pairs.Candidate``). Names become file names;
+``lstm_ar.study.pairs.quick`` shrinks every candidate to seconds for the test suite.
 """
 
 from __future__ import annotations

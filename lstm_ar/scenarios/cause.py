@@ -1,9 +1,10 @@
 """``lstm-ar run cause``: why the rollout collapses, measured against the one-lag formula.
 
-Least-squares AR(p) and LSTMs of the same windows on the article's noisy sine at noise levels from
-0 to 0.5 (``lstm_ar.study.cause``): the one-lag slope against ``rho = cos(w) s2 / (s2 + n2)``,
-the AR companion spectral radius and the LSTM rollout map's, and a phase diagram (collapse and
-full-horizon rates over noise level x window) for both, side by side.
+Least-squares AR(p) and LSTMs of the same windows on the article's noisy sine at noise levels from 0 to 0.5
+(``lstm_ar.study.cause``): the one-lag slope against ``rho = cos(w) s2 / (s2 + n2)``, the AR companion
+spectral radius and the LSTM rollout map's, and side-by-side phase diagrams (collapse and full-horizon rates
+over noise level x window). ``cells.csv`` holds every cell, ``pairs.csv`` every LSTM's (window, noise level,
+seed, realisation) values.
 """
 
 from __future__ import annotations
@@ -23,17 +24,17 @@ AR_REALISATIONS = 16
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of ``lstm-ar run cause`` (the one parser tree adds ``--no-compile-cache``)."""
-    parser.add_argument("--seeds", type=int, default=None, help=f"LSTM seeds per realisation (default {DEFAULT_SEEDS})")
-    parser.add_argument("--realisations", type=int, default=None,
-                        help=f"noise realisations per level for the LSTMs (default {DEFAULT_REALISATIONS}; "
-                             f"the AR grid uses {AR_REALISATIONS})")
-    parser.add_argument("--epochs", type=int, default=None, help="LSTM training epochs (default 100; quick: 2)")
-    parser.add_argument("--windows", default=None, help="comma-separated windows (default 1,2,5,10,20,50,100)")
-    parser.add_argument("--noise-levels", default=None, help="comma-separated noise stds (default 0,0.05,0.1,0.2,0.3,0.5)")
-    parser.add_argument("--out", default=None, help="output folder (default experiments/results/cause_<S>x<R>)")
-    parser.add_argument("--quick", action="store_true", help="tiny LSTMs, 2 epochs, windows 1 and 5")
-    parser.add_argument("--no-progress", action="store_true")
-    parser.add_argument("--no-plots", action="store_true")
+    add = parser.add_argument
+    add("--seeds", type=int, default=None, help=f"LSTM seeds per realisation (default {DEFAULT_SEEDS})")
+    add("--realisations", type=int, default=None, help=f"noise realisations per level for the LSTMs (default "
+        f"{DEFAULT_REALISATIONS}; the AR grid uses {AR_REALISATIONS})")
+    add("--epochs", type=int, default=None, help="LSTM training epochs (default 100; quick: 2)")
+    add("--windows", default=None, help="comma-separated windows (default 1,2,5,10,20,50,100)")
+    add("--noise-levels", default=None, help="comma-separated noise stds (default 0,0.05,0.1,0.2,0.3,0.5)")
+    add("--out", default=None, help="output folder (default experiments/results/cause_<S>x<R>)")
+    add("--quick", action="store_true", help="tiny LSTMs, 2 epochs, windows 1 and 5")
+    add("--no-progress", action="store_true")
+    add("--no-plots", action="store_true")
 
 
 def _numbers(parser, text: str, kind, name: str, low: float):
@@ -73,65 +74,75 @@ def prepare(parser: argparse.ArgumentParser, args: argparse.Namespace):
 
 
 def run(args: argparse.Namespace, out: pathlib.Path, command: str) -> dict:
-    """Compute both grids and write summary.json, cells.csv, report.md and the figures."""
+    """Compute both grids and write summary.json, cells.csv, pairs.csv, report.md and the figures."""
+    import jax
     import numpy as np
 
     from lstm_ar.runtime.fs import atomic_write_text
     from lstm_ar.runtime.provenance import provenance
     from lstm_ar.study import cause
     from lstm_ar.study.experiment import device_description
+    from lstm_ar.study.stats import json_number
 
     start = time.perf_counter()
-    steps = 200
-    units = 8 if args.quick else 32
-    ar = cause.ar_grid(cause.realisation_stack(args.noise_levels, 2 if args.quick else AR_REALISATIONS, steps),
-                       args.windows)
+    steps, units, ar_realisations = 200, 8 if args.quick else 32, 2 if args.quick else AR_REALISATIONS
+    ar = cause.ar_grid(cause.realisation_stack(args.noise_levels, ar_realisations, steps), args.windows)
     lstm, raw = cause.lstm_grid(cause.realisation_stack(args.noise_levels, args.realisations, steps), args.windows,
                                 args.seeds, lambda w: cause.default_config(w, epochs=args.epochs, units=units),
-                                progress=not args.no_progress,
-                                lanes=max(1, args.seeds // max(1, len(__import__("jax").devices()))))
+                                progress=not args.no_progress, lanes=max(1, args.seeds // max(1, len(jax.devices()))))
     predicted = cause.formula(args.noise_levels)
     w1 = args.windows.index(1) if 1 in args.windows else None
-    summary = {
-        "experiment": "cause", "title": "lstm_ar: why the rollout collapses (regression dilution, measured)",
-        "seeds": args.seeds, "realisations": args.realisations, "ar_realisations": 2 if args.quick else AR_REALISATIONS,
-        "epochs": args.epochs, "units": units, "windows": list(args.windows), "noise_levels": list(args.noise_levels),
-        "formula_rho": predicted.tolist(),
-        "ar": {k: v.tolist() for k, v in ar.cells.items()},
-        "lstm": {k: v.tolist() for k, v in lstm.cells.items()},
-        "lstm_window1_abs_slope": None if w1 is None else lstm.cells["rho_settled"][:, w1].tolist(),
-        "device": device_description(), "command": command, "runtime_s": time.perf_counter() - start,
-        "provenance": provenance(command.split()),
-    }
-    summary["figures"] = []
+    summary = {"experiment": "cause", "title": "lstm_ar: why the rollout collapses (regression dilution, measured)",
+               "seeds": args.seeds, "realisations": args.realisations, "ar_realisations": ar_realisations,
+               "epochs": args.epochs, "units": units, "windows": list(args.windows),
+               "noise_levels": list(args.noise_levels), "formula_rho": predicted.tolist(),
+               "ar": {k: v.tolist() for k, v in ar.cells.items()}, "lstm": {k: v.tolist() for k, v in lstm.cells.items()},
+               "lstm_window1_abs_slope": None if w1 is None else lstm.cells["rho_settled"][:, w1].tolist(),
+               "device": device_description(), "command": command, "runtime_s": time.perf_counter() - start,
+               "provenance": provenance(command.split()), "figures": []}
     if not args.no_plots:
         try:
             summary["figures"] = figures(out, summary, ar, lstm)
         except ImportError as err:  # matplotlib is the plots extra
             print(f"cause: figures skipped ({err}); install the plots extra to draw them", file=sys.stderr)
-    from lstm_ar.study.stats import json_number
-
-    atomic_write_text(out / "cells.csv", cells_csv(summary), inside=out)
-    atomic_write_text(out / "summary.json", json.dumps(json_number(summary), indent=1, allow_nan=False), inside=out)
-    atomic_write_text(out / "report.md", markdown(summary), inside=out)
+    for name, text in (("cells.csv", cells_csv(summary)), ("pairs.csv", pairs_csv(raw, args.noise_levels)),
+                       ("summary.json", json.dumps(json_number(summary), indent=1, allow_nan=False)),
+                       ("report.md", markdown(summary))):
+        atomic_write_text(out / name, text, inside=out)
     ols = "-" if w1 is None else np.round(ar.cells["slope1"][:, w1], 3).tolist()
     print(f"cause: formula rho at noise {list(args.noise_levels)}: {np.round(predicted, 3).tolist()}; least squares "
           f"(window 1): {ols}. Report: {out / 'report.md'}")
     return summary
 
 
+def _csv(rows) -> str:
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerows(rows)
+    return buffer.getvalue()
+
+
 def cells_csv(summary: dict) -> str:
     """One line per (family, noise level, window) with every cell value."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
     keys = sorted(set(summary["ar"]) | set(summary["lstm"]))
-    writer.writerow(["family", "noise", "window", *keys])
+    rows = [["family", "noise", "window", *keys]]
     for family in ("ar", "lstm"):
-        for i, noise in enumerate(summary["noise_levels"]):
-            for j, window in enumerate(summary["windows"]):
-                cells = summary[family]
-                writer.writerow([family, noise, window, *(f"{cells[k][i][j]:.6g}" if k in cells else "" for k in keys)])
-    return buffer.getvalue()
+        cells = summary[family]
+        rows += ([family, noise, window, *(f"{cells[k][i][j]:.6g}" if k in cells else "" for k in keys)]
+                 for i, noise in enumerate(summary["noise_levels"]) for j, window in enumerate(summary["windows"]))
+    return _csv(rows)
+
+
+def pairs_csv(raw: dict, noise_levels) -> str:
+    """The LSTMs' per-pair values: one line per (window, noise level, seed, realisation)."""
+    import numpy as np
+
+    keys = sorted(next(iter(raw.values()))) if raw else []
+    rows = [["window", "noise", "seed", "realisation", *keys]]
+    for window, m in raw.items():
+        n_seeds, n_levels, n_real = m[keys[0]].shape
+        rows += ([window, noise_levels[i], s, r, *(f"{float(m[k][s, i, r]):.9g}" for k in keys)]
+                 for i, s, r in np.ndindex(n_levels, n_seeds, n_real))
+    return _csv(rows)
 
 
 def _table(summary: dict, family: str, key: str, digits: int = 2) -> list[str]:
@@ -159,10 +170,9 @@ def markdown(summary: dict) -> str:
         ols = summary["ar"]["slope1"][i][w1] if w1 is not None else float("nan")
         lstm = summary["lstm"]["rho_settled"][i][w1] if w1 is not None else float("nan")
         lines.append(f"| {noise:g} | {summary['formula_rho'][i]:.4f} | {ols:.4f} | {lstm:.3f} |")
-    lines += ["", "## Phase diagram: share of rollouts valid for all 200 steps", "", "Least-squares AR(p = window):", ""]
-    lines += _table(summary, "ar", "valid_full") + ["", "LSTM:", ""] + _table(summary, "lstm", "valid_full")
-    lines += ["", "## Phase diagram: share of rollouts that collapse", "", "Least-squares AR(p = window):", ""]
-    lines += _table(summary, "ar", "collapsed") + ["", "LSTM:", ""] + _table(summary, "lstm", "collapsed")
+    for key, share in (("valid_full", "valid for all 200 steps"), ("collapsed", "that collapse")):
+        lines += ["", f"## Phase diagram: share of rollouts {share}", "", "Least-squares AR(p = window):", ""]
+        lines += _table(summary, "ar", key) + ["", "LSTM:", ""] + _table(summary, "lstm", key)
     lines += ["", "## Spectral radius of the rollout map", "",
               "AR(p): companion matrix (median over realisations):", ""] + _table(summary, "ar", "rho", 3)
     lines += ["", "LSTM: Jacobian of the window map at the end of the rollout (median over pairs that did not diverge):",

@@ -1,14 +1,8 @@
-"""Pieces shared by the catalogues: Keras-default training configs and the article's noisy sine
-as a scenario (rollouts start after x[998] and are judged against the noiseless continuation).
+"""Pieces shared by the catalogues: Keras-default training configs and the article's noisy sine as a scenario.
 
-Deviations from the article, each forced or added for measurement:
-
-* Training on the noisy sine uses x[:-1] -> x[1:] (999 examples): the article's code crashes as
-  written.
-* "Held-out" one-step MSE uses a fresh noise draw of the same process (``np.random.seed(43)``)
-  on the training scale: the article trains on the whole series, so no part of it is held out.
-* Free-running rollouts (200 steps, window mode as the article's stateless window-1 models) are
-  added: the article only makes one prediction.
+Deviations from the article: training uses x[:-1] -> x[1:] (its code crashes as written); held-out MSE uses a
+fresh noise draw (``np.random.seed(43)``) on the training scale (it holds nothing out); free-running rollouts
+(200 steps after x[998], window mode, judged against the noiseless continuation) are added.
 """
 
 from __future__ import annotations
@@ -41,17 +35,13 @@ def heldout_seed(noise_seed: int = ARTICLE_NOISE_SEED) -> int:
 
 
 def sine_setup(noise_seed: int = ARTICLE_NOISE_SEED) -> tuple[Series, np.ndarray]:
-    """The seed's noisy sine (numpy seed ``noise_seed``; the article's 42 by default) and a
-    fresh-noise copy (``heldout_seed``) on its scale, for held-out MSE."""
+    """The seed's noisy sine (numpy seed ``noise_seed``) and a fresh-noise copy (``heldout_seed``) on its scale."""
     series = noisy_sine(seed=noise_seed)
     return series, standardise_like(noisy_sine(seed=heldout_seed(noise_seed), standardise=False).values, series)
 
 
-def sine_scenario(name, title, source, variants, claims, *, noise_seed: int = ARTICLE_NOISE_SEED,
-                  **extra) -> Scenario:
-    """A scenario on the seed's noisy sine (another noise draw with ``noise_seed``): rollouts start
-    after x[998] and are judged against the noiseless continuation; extra fields (e.g.
-    rollout_modes) pass through."""
+def sine_scenario(name, title, source, variants, claims, *, noise_seed: int = ARTICLE_NOISE_SEED, **extra) -> Scenario:
+    """A scenario on the seed's noisy sine (another noise draw with ``noise_seed``); extra fields pass through."""
     series, fresh = sine_setup(noise_seed)
     data, heldout = windows(series.values, 1), windows(fresh, 1)
     derive = extra.pop("derive", _gap_derived)

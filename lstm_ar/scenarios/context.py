@@ -1,15 +1,8 @@
 """Beyond the seed, experiment 1: context length and carried state.
 
-Hypothesis under test: a stateless window-1 model is a 1-D map ``x -> f(x)``, so its rollout
-must settle on a fixed point or a cycle whatever its activation or dropout; a longer window
-lets the model see where it is in the cycle, and carrying (h, c) lets it keep that knowledge.
-
-Variants, all LSTM(32, relu) -> Dense(1) trained teacher-forced (one-step MSE, Keras ``fit``
-defaults, 20 epochs as the seed's Example 2) on the seed's noisy sine:
-``window_1``, ``window_5``, ``window_20``, ``window_50`` roll out in window mode; ``stateful_50``
-is the window-50 model rolled out statefully (warm-up over the last 50 values, then (h, c) is
-carried and each prediction fed back). Judged against the noiseless continuation: rollout RMSE
-and the valid horizon (steps until the error first exceeds 0.5 x the series' std).
+A stateless window-1 model is a 1-D map, so its rollout must settle on a fixed point or a cycle; does a longer
+window (1, 5, 20, 50) or carried (h, c) (``stateful_50``: the window-50 model rolled out statefully) keep it on
+the signal? LSTM(32, relu) -> Dense(1), 20 epochs on the noisy sine, judged against the noiseless continuation.
 """
 
 from __future__ import annotations
@@ -44,9 +37,8 @@ def context_and_state(quick: bool = False) -> Scenario:
     return sine_scenario(
         "context", "Context length and carried state",
         f"LSTM(32, relu) -> Dense(1) on windows of {', '.join(map(str, windows))} of the seed's noisy sine, 20 epochs; "
-        "window-mode rollouts, and a stateful rollout of the window-50 model",
-        variants, claims, rollout_modes={"stateful_50": "stateful"},
-        higher_is_better=("valid_horizon",))
+        f"window-mode rollouts, and a stateful rollout of the window-50 model",
+        variants, claims, rollout_modes={"stateful_50": "stateful"}, higher_is_better=("valid_horizon",))
 
 
 SCENARIOS = {"context": context_and_state}

@@ -1,18 +1,13 @@
 """``lstm-ar run cure``: search the remedies for an LSTM that tracks the article's noisy sine.
 
-Each candidate run (by default the answer's three, with ``--only all`` every candidate of
-``lstm_ar.scenarios.candidates``) is trained on model seeds x noise realisations
-(``lstm_ar.study.pairs``), judged against the noiseless continuation and against least-squares
-references fitted to the same data (``lstm_ar.study.realisation_references``); the report gives the frontier
-and whether the goal (valid on >= 90% of pairs, at least as good as the best AR(p) on half) is met.
-Finished candidates are saved as they complete and reused by a later run of the same question and
-code (``lstm_ar.study.candidate_store``); ``--fresh`` recomputes them.
-
-By default it runs the answer at a size that finishes within 10 minutes on a 2-core CPU: the
-article's model, the plain window-50 LSTM and the cure (the direct head), 16 model seeds x 4 noise
-realisations (64 pairs each). The search over every candidate is ``--only all``; the committed
-stages of the search ran ``--only all --seeds 8 --realisations 4`` (every candidate) and
-``--only direct_w50 --seeds 64 --realisations 16`` (the survivor at full size).
+Each candidate (by default the answer's three: the article's model, the plain window-50 LSTM and the cure,
+the direct head; ``--only all``: every candidate of ``lstm_ar.scenarios.candidates``) runs over model seeds x
+noise realisations, judged against the noiseless continuation and least-squares references fitted to the same
+data; the report gives the frontier and whether the goal (valid on >= 90% of pairs, at least as good as the
+best AR(p) on half) is met. Finished chunks are stored under ``<out>/candidates/`` and reused by a later run of
+the same question and code (``--fresh`` recomputes them). The default size (16 seeds x 4 realisations)
+finishes within 10 minutes on a 2-core CPU; the committed search ran ``--only all --seeds 8 --realisations 4``,
+then ``--only direct_w50 --seeds 64 --realisations 16``.
 """
 
 from __future__ import annotations
@@ -36,30 +31,30 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     from lstm_ar.scenarios.candidates import CANDIDATES
 
     parser.epilog = "candidates: " + ", ".join(CANDIDATES)
-    parser.add_argument("--seeds", type=int, default=None, help=f"model seeds (default {DEFAULT_SEEDS}; quick: 2)")
-    parser.add_argument("--realisations", type=int, default=None,
-                        help=f"noise realisations of the series (default {DEFAULT_REALISATIONS}; quick: 2)")
-    parser.add_argument("--noise", type=float, default=0.1, help="noise std before standardisation (article: 0.1)")
-    parser.add_argument("--only", default=None,
-                        help="comma-separated candidate names, or 'all' for the whole search (default: "
-                             + ",".join(DEFAULT_CANDIDATES) + "; quick: one per remedy)")
-    parser.add_argument("--max-order", type=int, default=None, help="largest AR order of the references (default 60)")
-    parser.add_argument("--root-seed", type=int, default=0)
-    parser.add_argument("--lanes", type=int, default=None,
-                        help="seeds vmapped per device at once (default: sized to the CPU caches per candidate)")
-    parser.add_argument("--out", default=None, help="output folder (default experiments/results/cure_<S>x<R>)")
-    parser.add_argument("--quick", action="store_true", help="tiny models, 2 epochs: checks the pipeline in seconds")
-    parser.add_argument("--fresh", action="store_true", help="recompute candidates saved by an earlier run")
-    parser.add_argument("--reuse-any-code", action="store_true",
-                        help="reuse saved candidates computed by another version of the code (for a change known not to "
-                             "alter the numbers; summary.json records which code computed each row)")
-    parser.add_argument("--no-progress", action="store_true")
-    parser.add_argument("--no-plots", action="store_true")
+    add = parser.add_argument
+    add("--seeds", type=int, default=None, help=f"model seeds (default {DEFAULT_SEEDS}; quick: 2)")
+    add("--realisations", type=int, default=None,
+        help=f"noise realisations of the series (default {DEFAULT_REALISATIONS}; quick: 2)")
+    add("--noise", type=float, default=0.1, help="noise std before standardisation (article: 0.1)")
+    add("--only", default=None, help="comma-separated candidate names, or 'all' for the whole search (default: "
+        + ",".join(DEFAULT_CANDIDATES) + "; quick: one per remedy)")
+    add("--max-order", type=int, default=None, help="largest AR order of the references (default 60)")
+    add("--root-seed", type=int, default=0)
+    add("--lanes", type=int, default=None,
+        help="seeds vmapped per device at once (default: sized to the CPU caches per candidate)")
+    add("--out", default=None, help="output folder (default experiments/results/cure_<S>x<R>)")
+    add("--quick", action="store_true", help="tiny models, 2 epochs: checks the pipeline in seconds")
+    add("--fresh", action="store_true", help="recompute candidates saved by an earlier run")
+    add("--reuse-any-code", action="store_true",
+        help="reuse saved candidates computed by another version of the code (for a change known not to "
+             "alter the numbers; summary.json records which code computed each row)")
+    add("--no-progress", action="store_true")
+    add("--no-plots", action="store_true")
 
 
 def check_arguments(parser: argparse.ArgumentParser, args: argparse.Namespace) -> list[str]:
     """Fill the defaults and refuse bad values (exit 2) before any compute; returns the candidates."""
-    from lstm_ar.scenarios.candidates import CANDIDATES
+    from lstm_ar.scenarios.candidates import CANDIDATES, QUICK
 
     args.seeds = (2 if args.quick else DEFAULT_SEEDS) if args.seeds is None else args.seeds
     args.realisations = (2 if args.quick else DEFAULT_REALISATIONS) if args.realisations is None else args.realisations
@@ -78,10 +73,8 @@ def check_arguments(parser: argparse.ArgumentParser, args: argparse.Namespace) -
                      f"got {args.max_order}")
     if args.lanes is not None and args.lanes < 1:
         parser.error(f"--lanes must be >= 1, got {args.lanes}")
-    from lstm_ar.scenarios.candidates import QUICK
-
-    default = list(QUICK) if args.quick else list(DEFAULT_CANDIDATES)
-    names = default if args.only is None else [n.strip() for n in args.only.split(",") if n.strip()]
+    names = (list(QUICK if args.quick else DEFAULT_CANDIDATES) if args.only is None
+             else [n.strip() for n in args.only.split(",") if n.strip()])
     if names == ["all"]:
         names = list(CANDIDATES)
     unknown = [n for n in names if n not in CANDIDATES]
@@ -95,32 +88,17 @@ def check_arguments(parser: argparse.ArgumentParser, args: argparse.Namespace) -
 
 
 def prepare(parser: argparse.ArgumentParser, args: argparse.Namespace):
-    """Check the arguments (exit 2 before any compute); returns (the run's body, CPU devices wanted).
-    Without ``--lanes`` each candidate's blocks are sized to the CPU caches (``cache_layout``: a
-    window-50 recipe trains one seed x 4 realisations per block), so every core gets blocks."""
+    """Check the arguments (exit 2 before any compute); returns (the run's body, CPU devices wanted). Without
+    ``--lanes`` each candidate's blocks are sized to the CPU caches (``cache_layout``), so every core gets blocks."""
     names = check_arguments(parser, args)
     devices = args.seeds if args.lanes is None else -(-args.seeds // args.lanes)
     return (lambda out, command: run(args, names, out, args.lanes, command)), devices
 
 
-def candidate_draws(name: str, candidate, data) -> list:
-    """The candidate as a scenario on each noise realisation (``run_scenario`` crosses them with the
-    seeds): one variant per setting, judged against the noiseless continuation on the draw's own
-    scale, its rollout starting after x[998] (``lstm_ar.data.realisations``)."""
-    import dataclasses
-
-    from lstm_ar.study.pairs import setting_names
-    from lstm_ar.study.scenario import Scenario
-
-    variants = {row: dataclasses.replace(candidate.config, hyper=candidate.settings[s])
-                for s, row in setting_names(name, candidate).items()}
-    return [Scenario(name=name, variants=variants, series=data.series[r], truth=data.truth[r],
-                     context=data.context[r], scale=float(data.scale[r]), center=0.0, figures=(),
-                     title=f"cure candidate {name}") for r in range(data.series.shape[0])]
-
-
 def run(args: argparse.Namespace, names: list[str], out: pathlib.Path, lanes: int | None, command: str) -> dict:
     """Compute (or reuse) every candidate, then write summary.json, pairs.csv, report.md and figures."""
+    import dataclasses
+
     import numpy as np
 
     from lstm_ar.data.realisations import sine_realisations
@@ -131,12 +109,12 @@ def run(args: argparse.Namespace, names: list[str], out: pathlib.Path, lanes: in
     from lstm_ar.scenarios import candidates as catalogue
     from lstm_ar.study import pairs
     from lstm_ar.study.experiment import device_description, run_scenario
-    from lstm_ar.study.pairs import summarise_pairs
-    from lstm_ar.study.realisation_references import linear_references
+    from lstm_ar.study.realisations import sine_draws
+    from lstm_ar.study.references import realisation_references
 
     start = time.perf_counter()
     data = sine_realisations(args.realisations, steps=catalogue.STEPS, noise=args.noise)
-    refs = linear_references(data, max_order=args.max_order)
+    refs = realisation_references(data, max_order=args.max_order)
     code = source_fingerprint()
     results, rows = {}, {}
     for name in names:
@@ -144,10 +122,12 @@ def run(args: argparse.Namespace, names: list[str], out: pathlib.Path, lanes: in
         if args.quick:
             candidate = pairs.quick(candidate)
         began = time.perf_counter()
+        variants = {row: dataclasses.replace(candidate.config, hyper=candidate.settings[s])
+                    for s, row in pairs.setting_names(name, candidate).items()}
+        draws = sine_draws(name, variants, data, figures=(), title=f"cure candidate {name}")  # one per realisation
         # finished chunks stream to candidates/<name>/ and are reused unless --fresh (same question and code)
-        result = run_scenario(candidate_draws(name, candidate, data), args.seeds, root_seed=args.root_seed,
-                              lanes=lanes, progress=not args.no_progress, store_dir=out / "candidates",
-                              resume=not args.fresh, any_code=args.reuse_any_code)
+        result = run_scenario(draws, args.seeds, root_seed=args.root_seed, lanes=lanes, progress=not args.no_progress,
+                              store_dir=out / "candidates", resume=not args.fresh, any_code=args.reuse_any_code)
         if result is None:  # another process of a multi-process run: it only computes
             return {}
         if not args.no_progress and all(s["resumed_seeds"] == args.seeds for s in result.sweep.values()):
@@ -156,35 +136,30 @@ def run(args: argparse.Namespace, names: list[str], out: pathlib.Path, lanes: in
                   "command": command, "sweep": result.sweep}
         for row, config in result.scenario.variants.items():
             results[row] = pairs.pair_result(result.variants[row], catalogue.STEPS)
-            rows[row] = {"describe": config.describe(), "recipe": config.to_dict(),
-                         "setting": config.hyper._asdict(), **summarise_pairs(results[row], refs)}
-            rows[row]["setting"] = {k: (float(v) if np.isfinite(v) else None) for k, v in rows[row]["setting"].items()}
-            rows[row]["goal_met"] = goal_met(rows[row])
-            rows[row]["computed_with_code"] = code
-            rows[row]["computed"] = record
+            setting = {k: (float(v) if np.isfinite(v) else None) for k, v in config.hyper._asdict().items()}
+            rows[row] = entry = {"describe": config.describe(), "recipe": config.to_dict(), "setting": setting,
+                                 **pairs.summarise_pairs(results[row], refs)}
+            entry.update(goal_met=goal_met(entry), computed_with_code=code, computed=record)
     order = frontier(rows)
-    summary = {
-        "experiment": "cure", "title": "lstm_ar: what fixes the collapse? The cure search on the noisy sine",
-        "seeds": args.seeds, "realisations": args.realisations, "noise": args.noise, "root_seed": args.root_seed,
-        "steps": catalogue.STEPS, "quick": args.quick, "max_order": args.max_order,
-        "realisation_seeds": list(data.seeds), "best_ar_order": refs.best_order,
-        "aic_orders": [int(v) for v in refs.aic_order], "bic_orders": [int(v) for v in refs.bic_order],
-        "references": reference_rows(refs), "rows": rows, "frontier": order,
-        "goal": {"valid_full_at_least": 0.9, "beats_best_ar_at_least": 0.5,
-                 "met_by": [n for n in order if rows[n]["goal_met"]]},
-        "code": code, "device": device_description(), "command": command, "runtime_s": time.perf_counter() - start,
-        "provenance": provenance(command.split()),
-    }
-    summary["figures"] = []
+    summary = {"experiment": "cure", "title": "lstm_ar: what fixes the collapse? The cure search on the noisy sine",
+               "seeds": args.seeds, "realisations": args.realisations, "noise": args.noise, "root_seed": args.root_seed,
+               "steps": catalogue.STEPS, "quick": args.quick, "max_order": args.max_order,
+               "realisation_seeds": list(data.seeds), "best_ar_order": refs.best_order,
+               "aic_orders": [int(v) for v in refs.aic_order], "bic_orders": [int(v) for v in refs.bic_order],
+               "references": reference_rows(refs), "rows": rows, "frontier": order,
+               "goal": {"valid_full_at_least": 0.9, "beats_best_ar_at_least": 0.5,
+                        "met_by": [n for n in order if rows[n]["goal_met"]]},
+               "code": code, "device": device_description(), "command": command,
+               "runtime_s": time.perf_counter() - start, "provenance": provenance(command.split()), "figures": []}
     atomic_write_text(out / "pairs.csv", pairs_csv(results), inside=out)
     write_summary(out, summary)
     if not args.no_plots:  # after the numbers are safe on disk; the report then lists the figures
         summary["figures"] = write_figures(out, results, refs, summary)
         write_summary(out, summary)
-    met = summary["goal"]["met_by"]
+    met, best = summary["goal"]["met_by"], rows[order[0]]["valid_full"]
     print(f"cure: {len(rows)} rows over {args.seeds} seeds x {args.realisations} realisations; goal "
           + (f"met by {', '.join(met)}" if met else "not met") + f"; best row {order[0]}: valid on "
-          f"{rows[order[0]]['valid_full']['k']}/{rows[order[0]]['valid_full']['n']} pairs. Report: {out / 'report.md'}")
+          f"{best['k']}/{best['n']} pairs. Report: {out / 'report.md'}")
     return summary
 
 
@@ -216,11 +191,9 @@ def pairs_csv(results: dict) -> str:
     metric_names = sorted({k for r in results.values() for k in r.metrics})
     writer.writerow(["row", "seed", "realisation", *metric_names])
     for row, result in results.items():
-        n_seeds, n_real = result.metrics["rollout_rmse"].shape
-        for s in range(n_seeds):
-            for r in range(n_real):
-                values = [result.metrics[k][s, r] if k in result.metrics else np.nan for k in metric_names]
-                writer.writerow([row, s, r, *(f"{float(v):.9g}" for v in values)])
+        m = result.metrics
+        for s, r in np.ndindex(m["rollout_rmse"].shape):
+            writer.writerow([row, s, r, *(f"{float(m[k][s, r] if k in m else np.nan):.9g}" for k in metric_names)])
     return buffer.getvalue()
 
 

@@ -1,26 +1,11 @@
 """Beyond the seed, experiment 4: is the collapse a data problem?
 
-* ``training_range``: is Example 1's flat map too little data diversity or too little
-  training? The article trains LSTM(32, relu) -> Dense(1) to map x -> x on linspace(0.4, 0.6,
-  100) for 100 epochs and blames the flat, ~0.5 answer on too little diversity. 100 epochs of 4
-  batches are only 400 Adam steps at lr 1e-3, so the same symptom could be under-training. The
-  training range is widened (same 100 points, same 400 steps) and, separately, the seed's range is
-  trained 10x longer. Every model is probed on [0.4, 0.6] (the slope of f there, identity: 1, and
-  f(0.6)) and rolled out from 0.6 (a perfect model stays at 0.6).
-* ``multi_regime`` / ``multi_regime_unseen``: the seed's Example 2 model (LSTM(32, relu), window
-  1, and window 5) trained on the seed's series or on a mixture of five sine regimes (amplitudes
-  and frequencies; the article's "diversify the training data") for the same number of Adam
-  steps, judged on the seed's continuation and on a regime none of them saw.
-* ``scale_raw`` / ``scale_offset``: the same models on the seed's series without its
-  standardisation, and rescaled to 10 x + 50 (where unnormalised LSTM inputs saturate); errors
-  are also given relative to the series' std. The standardised counterparts are ``multi_regime``'s
-  ``single_w1`` and ``single_w5`` (same data up to an affine map, same seeds).
-* ``random_walk`` / ``white_noise``: controls where a flat forecast is MSE-optimal (the last value;
-  the mean), so a collapse there is the right answer, not a failure.
-
-Every scenario of the last three kinds lists the forecasts that need no model (repeat the last
-value; the mean of the past) in ``references``, so a reader can see whether a collapsed model is
-worse than doing nothing.
+``training_range``: is Example 1's flat map too little diversity or too little training (400 Adam steps)? Wider
+ranges, same steps, and the seed's range 10x longer, probed on [0.4, 0.6] and rolled out from 0.6.
+``multi_regime`` / ``multi_regime_unseen``: Example 2's model on the seed's series or on five sine regimes (same
+Adam steps), judged on the seed's continuation and on an unseen regime. ``scale_raw`` / ``scale_offset``: the
+series unstandardised and as 10 x + 50 (errors also relative to its std). ``random_walk`` / ``white_noise``:
+controls where flat is MSE-optimal. The last three list the no-model forecasts in ``references``.
 """
 
 from __future__ import annotations
@@ -74,12 +59,9 @@ def _slope_error(m: dict) -> dict:
 def training_range(quick: bool = False) -> Scenario:
     seed = diversity(quick)
     base = seed.variants["relu"]
-    variants, data = {}, {}
     widths = QUICK_WIDTHS if quick else WIDTHS
-    for width in widths:
-        name = f"width_{width:g}"
-        variants[name] = base
-        data[name] = linspace_identity(0.5 - width / 2, 0.5 + width / 2)
+    data = {f"width_{width:g}": linspace_identity(0.5 - width / 2, 0.5 + width / 2) for width in widths}
+    variants = dict.fromkeys(data, base)
     long_name = f"width_0.2_epochs_{LONG_EPOCHS}"
     variants[long_name] = dataclasses.replace(base, epochs=2 if quick else LONG_EPOCHS)
     data[long_name] = data["width_0.2"]
@@ -89,8 +71,7 @@ def training_range(quick: bool = False) -> Scenario:
         PairedClaim("D-longer", f"Training the seed's range {LONG_EPOCHS // 100}x longer gives a less flat map",
                     long_name, "width_0.2", "slope_error"),
         PairedClaim("D-rollout", f"Training {LONG_EPOCHS // 100}x longer keeps the rollout from 0.6 nearer 0.6",
-                    long_name, "width_0.2", "rollout_rmse"),
-    )
+                    long_name, "width_0.2", "rollout_rmse"))
     return dataclasses.replace(
         seed, name="training_range", title="Training range vs training length (Example 1 generalised)",
         source=f"LSTM(32, relu) -> Dense(1) fit x -> x on 100 points of ranges {widths} centred on 0.5, "
@@ -101,14 +82,9 @@ def training_range(quick: bool = False) -> Scenario:
 
 @dataclasses.dataclass(frozen=True, eq=False)
 class DataScenario(Scenario):
-    """A scenario whose variants each train on their own data and are all judged on one series.
-
-    Every variant is in ``variant_data`` (its training windows). What the scenario judges is
-    shared: rollouts start after ``context`` and are compared with ``truth``; the held-out one-step
-    MSE is over the values of ``heldout_series`` after its first ``longest window`` values (the
-    same targets for every window, so MSEs and the references compare); the article's test input
-    is the window before the last value of ``series``.
-    """
+    """A scenario whose variants each train on their own data (``variant_data``) and are all judged on one
+    series: rollouts after ``context`` against ``truth``; held-out one-step MSE on ``heldout_series`` after its
+    first ``longest_window`` values (the same targets for every window, so MSEs and references compare)."""
 
     def __post_init__(self):
         missing = sorted(set(self.variants) - set(self.variant_data))
@@ -134,9 +110,8 @@ def _rmse(forecast, truth: np.ndarray) -> float:
 
 
 def reference_forecasts(context: np.ndarray, truth: np.ndarray, heldout: Dataset) -> dict[str, float]:
-    """Forecasts that need no model: repeat the last value of ``context`` f[C] (persistence), or
-    its mean. Rollout RMSE against ``truth`` f[T]; one-step MSE on held-out windows (x: f[n, w, 1],
-    y: f[n, 1]; persistence predicts each window's last value)."""
+    """Forecasts that need no model: the last value of ``context`` f[C] (persistence), or its mean. Rollout
+    RMSE against ``truth`` f[T]; one-step MSE on ``heldout`` (persistence predicts each window's last value)."""
     last, mean = float(context[-1]), float(np.mean(np.asarray(context, np.float64)))
     y = np.asarray(heldout.y[:, 0], np.float64)
     return {"persistence_rmse": _rmse(last, truth), "mean_rmse": _rmse(mean, truth),
@@ -146,15 +121,13 @@ def reference_forecasts(context: np.ndarray, truth: np.ndarray, heldout: Dataset
 
 def relative_metrics(scale: float, references: dict[str, float],
                      data_range: tuple[float, float]) -> Callable[[dict], dict]:
-    """derive(metrics): errors relative to the series' std ``scale`` and to the no-model
-    references, so that series on different scales compare; how far (in stds) outside the
-    series' ``data_range`` (low, high) the rollout settles (0 inside)."""
+    """derive(metrics): errors relative to the series' std ``scale`` and to the no-model references (series on
+    different scales compare), and how far (in stds) outside ``data_range`` the rollout settles (0 inside)."""
     low, high = data_range
 
     def derive(m: dict) -> dict:
         outside = np.maximum(np.maximum(low - m["settle_value"], m["settle_value"] - high), 0.0) / scale
-        return {"settle_outside_range": outside,
-                "relative_rollout_rmse": m["rollout_rmse"] / scale,
+        return {"settle_outside_range": outside, "relative_rollout_rmse": m["rollout_rmse"] / scale,
                 "relative_heldout_mse": m["heldout_mse"] / scale ** 2,
                 "rmse_minus_persistence": m["rollout_rmse"] - references["persistence_rmse"],
                 "rmse_minus_mean": m["rollout_rmse"] - references["mean_rmse"],
@@ -168,9 +141,8 @@ def judged_on(name: str, title: str, source: str, variants: dict, variant_data: 
               series: np.ndarray, heldout: np.ndarray, truth: np.ndarray, claims: tuple, *,
               context: np.ndarray, map_range: tuple[float, float], references: dict[str, float] | None = None,
               derive: Callable[[dict], dict] | None = None) -> DataScenario:
-    """A ``DataScenario`` judged on ``series`` f32[T] (rollout after ``context``, against ``truth``
-    f32[steps]) and ``heldout`` f32[T']. References default to the persistence and mean forecasts;
-    ``derive`` defaults to ``relative_metrics``."""
+    """A ``DataScenario`` judged on ``series`` f32[T] (rollout after ``context`` against ``truth`` f32[steps]) and
+    ``heldout`` f32[T']; references: persistence and mean (and ``references``); ``derive``: ``relative_metrics``."""
     data = windows(series, 1)
     scale = float(np.std(context))
     longest = max(config.model.window for config in variants.values())
@@ -179,12 +151,10 @@ def judged_on(name: str, title: str, source: str, variants: dict, variant_data: 
     return DataScenario(
         name=name, title=title, source=source, variants=variants, data=data, scale=scale, context=context,
         test_input=data.x[-1, :, 0], test_target=float(data.y[-1, 0]), map_range=map_range,
-        claims=article_claims(claims),
-        heldout=windows(heldout, 1), truth=truth,
+        claims=article_claims(claims), heldout=windows(heldout, 1), truth=truth,
         derive=derive or relative_metrics(scale, refs, (float(np.min(context)), float(np.max(context)))),
-        lower_is_better=("heldout_mse", "seed_prediction_error", "rollout_rmse"),
-        higher_is_better=("valid_horizon",), rollout_steps=truth.shape[0], series=series,
-        heldout_series=heldout, variant_data=variant_data, references=refs)
+        lower_is_better=("heldout_mse", "seed_prediction_error", "rollout_rmse"), higher_is_better=("valid_horizon",),
+        rollout_steps=truth.shape[0], series=series, heldout_series=heldout, variant_data=variant_data, references=refs)
 
 
 def _models(quick: bool, epochs: int = EPOCHS) -> dict[int, TrainConfig]:
@@ -197,11 +167,10 @@ def regime_mixture(reference) -> list[np.ndarray]:
 
 
 def _regime_variants(quick: bool, single: np.ndarray, reference) -> tuple[dict, dict]:
-    """single_w* train on ``single`` for 20 epochs; mixture_w* on the five regimes for the same
-    number of Adam steps (4 epochs of 5x the examples: 628 steps against 640)."""
+    """single_w* train on ``single`` for 20 epochs; mixture_w* on the five regimes for the same number of Adam
+    steps (4 epochs of 5x the examples: 628 steps against 640)."""
     mixture = regime_mixture(reference)
-    epochs = EPOCHS // len(REGIMES)
-    single_models, mixture_models = _models(quick), _models(quick, epochs)
+    single_models, mixture_models = _models(quick), _models(quick, EPOCHS // len(REGIMES))
     variants, data = {}, {}
     for w in WINDOWS:
         variants[f"single_w{w}"], data[f"single_w{w}"] = single_models[w], windows(single, w)
@@ -221,7 +190,6 @@ def multi_regime(quick: bool = False) -> DataScenario:
     """Does a mixture of amplitudes and frequencies stop the collapse on the seed's sine?"""
     series, fresh = sine_setup()
     variants, data = _regime_variants(quick, series.values, series)
-    n = series.values.shape[0]
     claims = (
         RateClaim("M-diverse-w1", "Diversifying the training data (five amplitude/frequency regimes) prevents the "
                   "collapse of the seed's window-1 model", "mixture_w1", "collapsed", "<", 0.5,
@@ -233,12 +201,11 @@ def multi_regime(quick: bool = False) -> DataScenario:
         RateClaim("M-persistence", "The seed's model forecasts better than doing nothing (repeating the last "
                   "value)", "single_w1", "rmse_minus_persistence", "<", 0.0, "rollout RMSE below persistence's"),
         RateClaim("M-persistence-w5", "A window-5 model forecasts better than repeating the last value",
-                  "single_w5", "rmse_minus_persistence", "<", 0.0, "rollout RMSE below persistence's"),
-    )
+                  "single_w5", "rmse_minus_persistence", "<", 0.0, "rollout RMSE below persistence's"))
     return judged_on("multi_regime", "Multi-regime training data, judged on the seed's sine",
                      _regime_source("the seed's continuation (noiseless)"), variants, data, series.values, fresh,
-                     sine_continuation(series, n - 1, ROLLOUT_STEPS), claims, context=series.values[:-1],
-                     map_range=(-4.0, 4.0))
+                     sine_continuation(series, series.values.shape[0] - 1, ROLLOUT_STEPS), claims,
+                     context=series.values[:-1], map_range=(-4.0, 4.0))
 
 
 def multi_regime_unseen(quick: bool = False) -> DataScenario:
@@ -248,8 +215,7 @@ def multi_regime_unseen(quick: bool = False) -> DataScenario:
     series = standardise_like(sine_regime(amplitude, frequency, seed=UNSEEN_SEED).values, seed_series)
     heldout = standardise_like(sine_regime(amplitude, frequency, seed=UNSEEN_HELDOUT_SEED).values, seed_series)
     variants, data = _regime_variants(quick, seed_series.values, seed_series)
-    n = series.shape[0]
-    truth = sine_continuation(seed_series, n - 1, ROLLOUT_STEPS, amplitude=amplitude, frequency=frequency)
+    truth = sine_continuation(seed_series, series.shape[0] - 1, ROLLOUT_STEPS, amplitude=amplitude, frequency=frequency)
     claims = (
         PairedClaim("U-one-step-w1", "Mixture training gives better one-step forecasts on an unseen regime "
                     "(window 1)", "mixture_w1", "single_w1", "heldout_mse"),
@@ -258,8 +224,7 @@ def multi_regime_unseen(quick: bool = False) -> DataScenario:
         PairedClaim("U-horizon-w5", "Mixture training keeps a window-5 rollout on an unseen regime longer",
                     "mixture_w5", "single_w5", "valid_horizon", lower_is_better=False),
         RateClaim("U-diverse-w5", "Mixture training prevents the collapse on an unseen regime (window 5)",
-                  "mixture_w5", "collapsed", "<", 0.5, "the rollout does not collapse"),
-    )
+                  "mixture_w5", "collapsed", "<", 0.5, "the rollout does not collapse"))
     return judged_on("multi_regime_unseen", f"Multi-regime training data, judged on an unseen regime "
                      f"(amplitude {amplitude:g}, frequency {frequency:g})",
                      _regime_source(f"amplitude {amplitude:g}, frequency {frequency:g}, noise seeds "
@@ -273,15 +238,12 @@ def scale_scenario(name: str, scale: float, offset: float, quick: bool = False) 
     series = rescale(base, scale, offset).values
     heldout = rescale(sine_regime(seed=HELDOUT_SEED), scale, offset).values
     truth = (scale * sine_continuation(base, series.shape[0] - 1, ROLLOUT_STEPS) + offset).astype(np.float32)
-    models = _models(quick)
-    variants = {f"w{w}": models[w] for w in WINDOWS}
+    variants = {f"w{w}": config for w, config in _models(quick).items()}
     data = {f"w{w}": windows(series, w) for w in WINDOWS}
     what = f"{scale:g} (sin + noise) + {offset:g}" if (scale, offset) != (1.0, 0.0) else "sin + noise"
-    claims = tuple(
-        RateClaim(f"S-{name}-persistence-w{w}", f"Trained on raw {what}, the window-{w} model forecasts better than "
-                  "repeating the last value", f"w{w}", "rmse_minus_persistence", "<", 0.0,
-                  "rollout RMSE below persistence's") for w in WINDOWS
-    ) + tuple(
+    claims = tuple(RateClaim(f"S-{name}-persistence-w{w}", f"Trained on raw {what}, the window-{w} model forecasts "
+                             "better than repeating the last value", f"w{w}", "rmse_minus_persistence", "<", 0.0,
+                             "rollout RMSE below persistence's") for w in WINDOWS) + tuple(
         RateClaim(f"S-{name}-in-range-w{w}", f"Trained on raw {what}, the window-{w} model's rollout settles inside "
                   "the range of its training data", f"w{w}", "settle_outside_range", "<=", 0.0,
                   "the rollout's settle value lies within [min, max] of the series") for w in WINDOWS)
@@ -294,14 +256,10 @@ def scale_scenario(name: str, scale: float, offset: float, quick: bool = False) 
 
 
 def control_scenario(kind: str, quick: bool = False) -> DataScenario:
-    """The seed's model on a Gaussian random walk or white noise (fixed numpy seeds).
-
-    The first 1000 values train (standardised with their mean and std); the next 200 are the
-    held-out one-step targets. ``truth`` is the MSE-optimal forecast of the future given the past,
-    flat at the last value (random walk) or at the process mean (white noise), so ``rollout_rmse``
-    is the distance from the best possible forecast; ``expected_rmse`` adds the variance no
-    forecast can remove, giving the rollout's expected RMSE against the process's future.
-    """
+    """The seed's model on a Gaussian random walk or white noise (fixed numpy seeds): 1000 values train
+    (standardised), the next 200 are the held-out targets. ``truth`` is the MSE-optimal forecast, flat at the last
+    value (random walk) or the process mean (white noise), so ``rollout_rmse`` is the distance from the best
+    forecast; ``expected_rmse`` adds the variance no forecast can remove (expected RMSE against the future)."""
     if kind not in CONTROL_SEEDS:
         raise ValueError(f"unknown control {kind!r}; valid: {sorted(CONTROL_SEEDS)}")
     n = CONTROL_TRAIN + ROLLOUT_STEPS
@@ -340,8 +298,7 @@ def control_scenario(kind: str, quick: bool = False) -> DataScenario:
                   f"expected RMSE against the process's future within {100 * (TOLERANCE - 1):.0f}% of the optimum"),
         RateClaim(f"C-{kind}-one-step", f"On {label}, the one-step forecasts are no worse than {best}", "w1",
                   f"heldout_mse_over_{one_step}", "<", TOLERANCE,
-                  f"held-out one-step MSE within {100 * (TOLERANCE - 1):.0f}% of {one_step}'s"),
-    )
+                  f"held-out one-step MSE within {100 * (TOLERANCE - 1):.0f}% of {one_step}'s"))
     model = ModelConfig(units=32, window=1, activation="relu")
     variants = {"w1": fit_config(model, EPOCHS, quick)}
     longer = ""
@@ -362,11 +319,8 @@ def control_scenario(kind: str, quick: bool = False) -> DataScenario:
 
 
 SCENARIOS: dict[str, Callable[[bool], Scenario]] = {
-    "training_range": training_range,
-    "multi_regime": multi_regime,
-    "multi_regime_unseen": multi_regime_unseen,
+    "training_range": training_range, "multi_regime": multi_regime, "multi_regime_unseen": multi_regime_unseen,
     "scale_raw": lambda quick=False: scale_scenario("raw", 1.0, 0.0, quick),
     "scale_offset": lambda quick=False: scale_scenario("offset", OFFSET_SCALE, OFFSET, quick),
     "random_walk": lambda quick=False: control_scenario("random_walk", quick),
-    "white_noise": lambda quick=False: control_scenario("white_noise", quick),
-}
+    "white_noise": lambda quick=False: control_scenario("white_noise", quick)}

@@ -1,18 +1,11 @@
 """Beyond the seed, experiment 5: the mechanism, measured.
 
-The article blames vanishing gradients and recommends ReLU over sigmoid and tanh "in preventing
-gradient decay". Three LSTM(32) -> Dense(1) models (activation sigmoid, tanh, relu; the gates
-keep Keras's sigmoid) are trained on windows of 20 values of the seed's noisy sine, 20 epochs,
-and measured at the article's test input (the last training window):
-
-* gradient flow: ``grad_k{k} = |d prediction / d input k steps back|``, k = 0 .. 19, and
-  ``grad_ratio = grad_k19 / grad_k0`` (how much of the oldest input survives);
-* contraction: the Lyapunov exponent of the 200-step window-mode rollout (``lyapunov < 0``:
-  nearby trajectories converge, which is what a collapse is), and the spectral radius of the
-  rollout map's Jacobian along the rollout: ``rho_start`` (at the first prediction), ``rho_tail``
-  (median over the last quarter), ``contraction_fraction`` (share of steps with rho < 1), and
-  ``rho_agrees = [rho_tail < 1] == collapsed`` (does local contraction at the end of the rollout
-  tell collapsed from oscillating rollouts?).
+Does ReLU beat sigmoid and tanh "in preventing gradient decay", as the article says? LSTM(32, sigmoid | tanh |
+relu) -> Dense(1) on windows of 20 of the noisy sine, 20 epochs, measured at the article's test input:
+``grad_k{k} = |d prediction / d input k steps back|`` and ``grad_ratio = grad_k19 / grad_k0``; the rollout's
+Lyapunov exponent (< 0: a contraction, which is what a collapse is) and the spectral radius of its map's
+Jacobian along it (``rho_start``, ``rho_tail``: median over the last quarter, ``contraction_fraction``,
+``rho_agrees = [rho_tail < 1] == collapsed``).
 """
 
 from __future__ import annotations
@@ -37,8 +30,7 @@ def _gradient_ratio(m: dict) -> dict:
 
 def gradient_flow(quick: bool = False) -> Scenario:
     activations = QUICK_ACTIVATIONS if quick else ACTIVATIONS
-    variants = {a: fit_config(ModelConfig(units=32, window=WINDOW, activation=a), EPOCHS, quick)
-                for a in activations}
+    variants = {a: fit_config(ModelConfig(units=32, window=WINDOW, activation=a), EPOCHS, quick) for a in activations}
     claims = (
         PairedClaim("V-relu-sigmoid", "Activation functions like ReLU ... are often superior to sigmoid ... in "
                     "preventing gradient decay", "relu", "sigmoid", "grad_ratio", lower_is_better=False),

@@ -1,16 +1,9 @@
 """Beyond the seed, experiment 6: the context/state and training-regime comparisons on real series.
 
-For each series (``lstm_ar.data.real``: yearly sunspots, monthly CO2 changes) the model trains
-on the first 80% and is rolled out from the end of it over the remaining 20%, against the real
-values. Variants, all LSTM(32, relu) -> Dense(1), 100 epochs, Keras defaults:
-``window_1`` (the article's model), ``window_20`` and ``stateful_20`` (one window-20 model, two
-rollout modes), ``tf_k20`` and ``free_k20`` (a 20-value warm-up then 20 stateful predictions per
-example, trained teacher-forced or free-running, rolled out statefully). References without a
-model: persistence (repeat the last training value) and the training mean; and the linear
-references of every scenario (``lstm_ar.study.references``). Besides the single rollout from the
-end of the training part, every model and reference is judged by a rolling-origin backtest over
-the held-out part: ``BACKTEST_ORIGINS`` = 20 origins, each with ``min(200, held-out // 2)``
-values after it (``lstm_ar.study.backtest``).
+Sunspots and CO2 changes (``lstm_ar.data.real``): train on the first 80%, roll out over the rest. LSTM(32, relu),
+100 epochs: ``window_1``, ``window_20`` / ``stateful_20`` (one model, two modes), ``tf_k20`` / ``free_k20`` (k-step
+training); judged also against persistence, the training mean, the linear references and by a rolling-origin
+backtest over the held-out part (``lstm_ar.study.backtest``).
 """
 
 from __future__ import annotations

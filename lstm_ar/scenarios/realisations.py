@@ -1,11 +1,10 @@
 """``lstm-ar run realisations``: re-judge the article's claims over noise realisations of its data.
 
-The article's Examples 2 and 3 train on one draw of the noisy sine (numpy seed 42), and so did
-every committed result. Here each scenario is rebuilt on ``--realisations`` draws of the noise
-(``lstm_ar.data.realisations.realisation_seed``: the article's draw first) and trained on the
-same ``--seeds`` model seeds each time; every claim is judged over all (realisation, seed) pairs
-and on each realisation alone (``lstm_ar.study.realisations``), and the report says which verdicts
-change with the draw.
+The article's Examples 2 and 3 train on one draw of the noisy sine (numpy seed 42), and so did every committed
+result. Here each scenario runs once over ``--realisations`` draws of the noise (the article's draw first), the
+same ``--seeds`` model seeds on each; every claim is judged over all (realisation, seed) pairs and on each
+realisation alone, and the report says which verdicts change with the draw. ``<scenario>/per_seed.csv`` keeps
+every (variant, seed, draw) value.
 """
 
 from __future__ import annotations
@@ -49,28 +48,29 @@ def prepare(parser: argparse.ArgumentParser, args: argparse.Namespace):
 def run(args, out: pathlib.Path, command: str) -> dict:
     """Run both scenarios on every realisation; write summary.json and report.md."""
     from lstm_ar.data.realisations import realisation_seed
+    from lstm_ar.report.scenario import write_per_seed
     from lstm_ar.runtime.fs import atomic_write_text
     from lstm_ar.runtime.provenance import provenance
     from lstm_ar.scenarios import reproduce
     from lstm_ar.study.experiment import device_description, run_scenario
     from lstm_ar.study.realisations import claim_table
+    from lstm_ar.study.stats import json_number
 
     start = time.perf_counter()
-    tables = {}
+    tables, noise_seeds = {}, [realisation_seed(r) for r in range(args.realisations)]
     for name in REJUDGED:  # every draw in one program: seed s trains on each draw with the same key
-        draws = [getattr(reproduce, name)(args.quick, noise_seed=realisation_seed(r)) for r in range(args.realisations)]
+        draws = [getattr(reproduce, name)(args.quick, noise_seed=seed) for seed in noise_seeds]
         result = run_scenario(draws, args.seeds, progress=not args.no_progress, lanes=args.lanes)
         if result is None:  # another process of a multi-process run: it only computes
             return {}
-        results = [result.draw(r, draws[r]) for r in range(args.realisations)]
+        (out / name).mkdir(parents=True, exist_ok=True)
+        write_per_seed(out / name, result)  # every (variant, seed, draw) value: per_seed.csv and per_seed.npz
+        results = [result.draw(r, draw) for r, draw in enumerate(draws)]
         tables[name] = {"title": results[0].scenario.title, "claims": claim_table(results)}
     summary = {"experiment": "realisations", "title": "lstm_ar: the article's claims over noise realisations",
-               "seeds": args.seeds, "realisations": args.realisations,
-               "realisation_seeds": [realisation_seed(r) for r in range(args.realisations)], "scenarios": tables,
-               "device": device_description(), "command": command, "runtime_s": time.perf_counter() - start,
-               "provenance": provenance(command.split())}
-    from lstm_ar.study.stats import json_number
-
+               "seeds": args.seeds, "realisations": args.realisations, "realisation_seeds": noise_seeds,
+               "scenarios": tables, "device": device_description(), "command": command,
+               "runtime_s": time.perf_counter() - start, "provenance": provenance(command.split())}
     atomic_write_text(out / "summary.json", json.dumps(json_number(summary), indent=1, allow_nan=False), inside=out)
     atomic_write_text(out / "report.md", markdown(summary), inside=out)
     changed = [c["id"] for t in tables.values() for c in t["claims"] if c["opposite"] > 0]

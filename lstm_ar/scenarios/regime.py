@@ -1,13 +1,9 @@
 """Beyond the seed, experiment 2: training regime (teacher forcing, scheduled sampling, free running).
 
-Every variant is LSTM(32, relu) -> Dense(1) on the seed's noisy sine, reading a warm-up window of
-20 values from the zero state and then predicting the next k values while carrying (h, c)
-(``lstm_ar.training.regimes``); 20 epochs, Keras's Adam and batching. What differs is what is fed back
-during training: the truth (teacher forcing), the truth with a probability that decays over
-training (scheduled sampling: linear, exponential, inverse sigmoid, as in Bengio et al. 2015), or
-the model's own predictions (free running, the loss back-propagated through the k-step rollout).
-The training horizon k is the second axis. All are judged the same way: a 200-step stateful
-rollout after the last 20 values of the series, against the noiseless continuation.
+LSTM(32, relu) -> Dense(1) on the noisy sine, a 20-value warm-up then k predictions carrying (h, c)
+(``lstm_ar.training.regimes``), 20 epochs. What is fed back in training differs: the truth, the truth with a
+decaying probability (scheduled sampling, Bengio et al. 2015) or the model's own predictions; k is the second
+axis. Judged by a 200-step stateful rollout against the noiseless continuation.
 """
 
 from __future__ import annotations
@@ -53,10 +49,9 @@ def training_regime(quick: bool = False) -> Scenario:
                                lower_is_better=False),)
     return sine_scenario(
         "regime", "Training regime: teacher forcing, scheduled sampling, free running",
-        f"LSTM(32, relu) -> Dense(1), warm-up {WARMUP} values then k = {', '.join(map(str, horizons))} "
-        f"stateful predictions per example, noisy sine, {EPOCHS} epochs; stateful rollouts",
-        variants, claims, rollout_modes={name: "stateful" for name in variants},
-        higher_is_better=("valid_horizon",))
+        f"LSTM(32, relu) -> Dense(1), warm-up {WARMUP} values then k = {', '.join(map(str, horizons))} stateful "
+        f"predictions per example, noisy sine, {EPOCHS} epochs; stateful rollouts",
+        variants, claims, rollout_modes={name: "stateful" for name in variants}, higher_is_better=("valid_horizon",))
 
 
 SCENARIOS = {"regime": training_regime}

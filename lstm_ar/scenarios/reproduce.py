@@ -1,10 +1,8 @@
 """The article's three examples as data: datasets, variants, probes and claims.
 
-The article: *Why is the LSTM autoregressive model getting stuck on a single value?*
-(2025-01-30). Each scenario is faithful to its Keras code and Keras's defaults (Adam 1e-3,
-batch 32, shuffle, glorot/orthogonal/forget-bias initialisers); what varies per seed is the
-initialisation, the shuffling and the dropout masks. All variants of a scenario use the same
-seeds (paired). Deviations are listed in ``lstm_ar.scenarios.common``.
+*Why is the LSTM autoregressive model getting stuck on a single value?* (2025-01-30), with its Keras code's
+defaults; the seeds (initialisation, shuffling, dropout masks) are paired across variants. Deviations:
+``lstm_ar.scenarios.common``.
 """
 
 from __future__ import annotations
@@ -52,8 +50,7 @@ def diversity(quick: bool = False) -> Scenario:
 
 
 def activation(quick: bool = False, noise_seed: int = ARTICLE_NOISE_SEED) -> Scenario:
-    """Example 2: noisy sine, window 1, LSTM(32, sigmoid) vs LSTM(32, relu), 20 epochs (another
-    draw of the noise with ``noise_seed``)."""
+    """Example 2: noisy sine (drawn with ``noise_seed``), window 1, LSTM(32, sigmoid) vs LSTM(32, relu), 20 epochs."""
     claims = (
         RateClaim("E2-sigmoid-flat", "[sigmoid] performs poorly by converging to a mean and by showing a relatively flat output",
                   "sigmoid", "collapsed", ">", 0.5, "free-running rollout collapses to a constant"),
@@ -70,8 +67,7 @@ def activation(quick: bool = False, noise_seed: int = ARTICLE_NOISE_SEED) -> Sce
 
 
 def dropout(quick: bool = False, noise_seed: int = ARTICLE_NOISE_SEED) -> Scenario:
-    """Example 3: noisy sine, relu, 50 epochs, no dropout vs Dropout(0.2) after the LSTM (another
-    draw of the noise with ``noise_seed``)."""
+    """Example 3: noisy sine (drawn with ``noise_seed``), relu, 50 epochs, no dropout vs Dropout(0.2) after the LSTM."""
     model = ModelConfig(units=32, activation="relu")
     claims = (
         RateClaim("E3-constant", "The model without dropout ... performs poorly by making a constant prediction",
@@ -84,10 +80,9 @@ def dropout(quick: bool = False, noise_seed: int = ARTICLE_NOISE_SEED) -> Scenar
                     "dropout", "no_dropout", "seed_prediction_error"),
     )
     return sine_scenario("dropout", "Example 3: dropout vs none",
-                          "LSTM(32, relu) -> [Dropout(0.2)] -> Dense(1), noisy sine x[:-1] -> x[1:], 50 epochs",
-                          {"no_dropout": fit_config(model, 50, quick),
-                           "dropout": fit_config(model, 50, quick, output_dropout=0.2)},
-                          claims, noise_seed=noise_seed)
+                         "LSTM(32, relu) -> [Dropout(0.2)] -> Dense(1), noisy sine x[:-1] -> x[1:], 50 epochs",
+                         {"no_dropout": fit_config(model, 50, quick),
+                          "dropout": fit_config(model, 50, quick, output_dropout=0.2)}, claims, noise_seed=noise_seed)
 
 
 SCENARIOS: dict[str, Callable[[bool], Scenario]] = {

@@ -1,10 +1,10 @@
 """``lstm-ar run transfer``: do the cure search's recipes hold on real series?
 
-The recipes of ``lstm_ar.scenarios.candidates`` (their window set per series, a direct head's
-horizon set to the backtest's) and the linear references on sunspots, CO2 and El Nino
-(``lstm_ar.data.real``), judged by rolling-origin backtests over the held-out part
-(``lstm_ar.study.recipe_backtest``): per seed the mean RMSE over the origins, the valid horizon, the
-share of origins whose rollout collapses, and paired P(recipe beats each reference).
+The recipes of ``lstm_ar.scenarios.candidates`` (their window set per series, a direct head's horizon the
+backtest's) and the linear references on sunspots, CO2 and El Nino, judged by rolling-origin backtests over
+the held-out part (the first 80% trains; both parts standardised with its statistics). Per seed: the mean RMSE
+over the origins, the valid horizon, the share of origins whose rollout collapses, and paired P(recipe beats
+each reference). ``<series>/per_seed.csv`` keeps every seed's values.
 """
 
 from __future__ import annotations
@@ -32,8 +32,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def prepare(parser: argparse.ArgumentParser, args: argparse.Namespace):
-    """Check the arguments and the series (exit 2 before any compute); returns (the run's body, CPU
-    devices wanted)."""
+    """Check the arguments and the series (exit 2 before any compute); returns (the run's body, CPU devices)."""
     from lstm_ar.scenarios.candidates import CANDIDATES
 
     args.seeds = (2 if args.quick else DEFAULT_SEEDS) if args.seeds is None else args.seeds
@@ -45,16 +44,43 @@ def prepare(parser: argparse.ArgumentParser, args: argparse.Namespace):
     if bad or not series or not recipes:
         parser.error(f"unknown series or recipe {bad}; series: {', '.join(SERIES)}; recipes: {', '.join(CANDIDATES)}")
     args.out = args.out or f"experiments/results/transfer_{args.seeds}" + ("_quick" if args.quick else "")
-    from lstm_ar.data.real import load_series
-    from lstm_ar.study.recipe_backtest import make_backtest
-
-    backtests = {}
-    for name in series:  # every series checked before any training
+    built = {}
+    for name in series:  # every series checked before any training (too short for the origins: exit 2)
         try:
-            backtests[name] = make_backtest(name, load_series(name), origins=args.origins, season=SERIES[name][1])
-        except ValueError as err:  # too short for the origins asked
+            built[name] = scenario(name, recipes, origins=args.origins, quick=args.quick)
+        except ValueError as err:
             parser.error(str(err))
-    return (lambda out, command: run(args, backtests, recipes, out, command)), args.seeds
+    return (lambda out, command: run(args, built, out, command)), args.seeds
+
+
+ROLLOUT_STEPS = 48  # the horizon rule's cap: min(48, held-out values // 2) steps per origin
+
+
+def scenario(name: str, recipes: list[str], *, origins: int, quick: bool):
+    """One series as a scenario: its training and held-out parts, the origins, one variant per recipe setting."""
+    import dataclasses
+
+    from lstm_ar.data.real import load_series
+    from lstm_ar.data.split import split_standardise
+    from lstm_ar.scenarios import candidates as catalogue
+    from lstm_ar.study import backtest
+    from lstm_ar.study.pairs import setting_names
+    from lstm_ar.study.scenario import Scenario
+
+    split = split_standardise(load_series(name))
+    try:
+        horizon = backtest.build(split.train, split.test, origins, None, ROLLOUT_STEPS).horizon
+    except ValueError as err:
+        raise ValueError(f"{name}: {err}") from None
+    variants = {}
+    for recipe in recipes:
+        candidate = catalogue.CANDIDATES[recipe]
+        config = adapt(candidate.config, SERIES[name][0], horizon, quick)
+        variants.update({row: dataclasses.replace(config, hyper=candidate.settings[s])
+                         for s, row in setting_names(recipe, candidate).items()})
+    return Scenario(name=name, variants=variants, series=split.train, heldout_series=split.test,
+                    backtest_origins=origins, backtest_horizon=horizon, title=f"transfer: {name}",
+                    standardisation=(split.mean, split.std), figures=())
 
 
 def adapt(config, window: int, horizon: int, quick: bool):
@@ -69,46 +95,43 @@ def adapt(config, window: int, horizon: int, quick: bool):
                                epochs=min(config.epochs, 2) if quick else config.epochs)
 
 
-def run(args, backtests: dict, recipes: list[str], out: pathlib.Path, command: str) -> dict:
-    """Backtest every recipe and reference on every series; write summary.json and report.md."""
+def run(args, built: dict, out: pathlib.Path, command: str) -> dict:
+    """Backtest every recipe and reference on every series; write per_seed.csv per series, summary.json, report.md."""
     import numpy as np
 
+    from lstm_ar.report.scenario import write_per_seed
     from lstm_ar.runtime.fs import atomic_write_text
     from lstm_ar.runtime.provenance import provenance
-    from lstm_ar.scenarios import candidates as catalogue
-    from lstm_ar.study import pairs, stats
-    from lstm_ar.study.experiment import device_description
+    from lstm_ar.study import stats
+    from lstm_ar.study.experiment import device_description, run_scenario
     from lstm_ar.study.pairs import stats_worst
-    from lstm_ar.study.recipe_backtest import reference_backtests, run_recipe_backtest
+    from lstm_ar.study.references import origin_references
 
     start = time.perf_counter()
     results = {}
-    lanes = max(1, args.seeds // 2)
-    for name, bt in backtests.items():
+    for name, sc in built.items():
         window, season = SERIES[name]
-        refs = reference_backtests(bt)
-        best_ref = min((r for r in refs), key=lambda r: refs[r]["backtest_rmse"])
+        bt = sc.backtest()
+        refs = origin_references(bt, season=season)
+        best_ref = min(refs, key=lambda r: refs[r]["backtest_rmse"])
+        result = run_scenario(sc, args.seeds, progress=not args.no_progress)
+        if result is None:  # another process of a multi-process run: it only computes
+            return {}
+        (out / name).mkdir(parents=True, exist_ok=True)
+        write_per_seed(out / name, result)
         rows = {}
-        for recipe_name in recipes:
-            candidate = catalogue.CANDIDATES[recipe_name]
-            recipe = adapt(candidate.config, window, bt.horizon, args.quick)
-            out_rows = run_recipe_backtest(recipe, candidate.settings, bt, args.seeds, lanes=lanes,
-                                           progress=not args.no_progress, desc=f"{name}/{recipe_name}")
-            for setting, row in pairs.setting_names(recipe_name, candidate).items():
-                m = out_rows[setting]
-                worst = stats_worst
-                rows[row] = {
-                    "describe": recipe.describe(),
-                    "backtest_rmse": stats.summarize(m["backtest_rmse"], worse="higher",
-                                                     diverged=m["backtest_diverged_rate"] > 0),
-                    "backtest_valid_horizon": stats.summarize(m["backtest_valid_horizon"]),
-                    "backtest_collapse_rate": float(np.mean(m["backtest_collapse_rate"])),
-                    "backtest_diverged_rate": float(np.mean(m["backtest_diverged_rate"])),
-                    "beats": {ref: stats.prob_better(worst(m["backtest_rmse"]),
-                                                     worst(np.full(args.seeds, refs[ref]["backtest_rmse"])))
-                              for ref in refs},
-                }
-        results[name] = {"n_train": bt.n_train, "n_test": int(bt.values.shape[0] - bt.n_train),
+        for row, config in sc.variants.items():
+            m = result.variants[row].metrics
+            rows[row] = {"describe": config.describe(),
+                         "backtest_rmse": stats.summarize(m["backtest_rmse"], worse="higher",
+                                                          diverged=m["backtest_diverged_rate"] > 0),
+                         "backtest_valid_horizon": stats.summarize(m["backtest_valid_horizon"]),
+                         "backtest_collapse_rate": float(np.mean(m["backtest_collapse_rate"])),
+                         "backtest_diverged_rate": float(np.mean(m["backtest_diverged_rate"])),
+                         "beats": {ref: stats.prob_better(stats_worst(m["backtest_rmse"]),
+                                                          stats_worst(np.full(args.seeds, refs[ref]["backtest_rmse"])))
+                                   for ref in refs}}
+        results[name] = {"n_train": int(bt.start), "n_test": int(bt.history.shape[0] - bt.start),
                          "origins": bt.origins.tolist(), "horizon": bt.horizon, "window": window, "season": season,
                          "best_reference": best_ref,
                          "references": {r: {k: v for k, v in d.items() if k != "origin_rmse"} for r, d in refs.items()},
@@ -119,7 +142,8 @@ def run(args, backtests: dict, recipes: list[str], out: pathlib.Path, command: s
     text = json.dumps(stats.json_number(summary), indent=1, allow_nan=False)
     atomic_write_text(out / "summary.json", text, inside=out)
     atomic_write_text(out / "report.md", markdown(summary), inside=out)
-    print(f"transfer: {len(backtests)} series x {len(recipes)} recipes at {args.seeds} seeds. Report: {out / 'report.md'}")
+    print(f"transfer: {len(built)} series x {len(next(iter(built.values())).variants)} rows at {args.seeds} seeds. "
+          f"Report: {out / 'report.md'}")
     return summary
 
 

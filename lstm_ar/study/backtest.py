@@ -1,26 +1,11 @@
 """Rolling-origin backtests: many forecast origins across the held-out part instead of one.
 
-A scenario with ``backtest_origins = n > 0`` judges every model (and every linear reference) at
-``n`` origins in the held-out continuation ``H`` (``Scenario.heldout_continuation``: the values
-right after the training series ``S``, of length ``L``), each with ``h`` held-out values after
-it (``h = Scenario.backtest_horizon``, default ``min(rollout_steps, L // 2)``):
-
-* origin ``j`` (0-based, of ``n``) is ``o_j = floor(j * (L - h) / (n - 1))`` (``o_0 = 0`` when
-  ``n = 1``): the first origin right after the training series, the last with exactly ``h``
-  values after it, the rest spread evenly between (integers, distinct when ``n <= L - h + 1``);
-* the context at origin ``o`` is ``S`` followed by ``H[:o]``; a model reads its last ``window``
-  values (window mode: the first window; stateful mode: the warm-up, as the single-origin
-  rollout warms up over the last ``window`` values of its context); an AR(p) its last ``p``;
-* the truth is ``H[o : o + h]``.
-
-Per origin the rollout gets an RMSE, a valid horizon and a collapse verdict, with the tail
-statistics over its last ``min(TAIL, h)`` steps (a horizon shorter than the 50-step tail of a
-single rollout still gets a verdict, over fewer steps: documented in ``backtest_collapse_rate``).
-Per seed the scenario records their means over origins: ``backtest_rmse``,
-``backtest_valid_horizon``, ``backtest_collapse_rate``.
-
-The origins are built on the host (``origins``, ``contexts``, ``truths``: numpy), so the model's
-rollouts can be vmapped over them inside the per-seed program.
+Origin ``j`` of ``n`` in the held-out continuation ``H`` (length ``L``, right after the training series ``S``) is
+``floor(j * (L - h) / (n - 1))`` (0 for n = 1), each with ``h`` values after it (default ``min(rollout_steps,
+L // 2)``); its context is ``S`` then ``H[:o]`` (a model reads the last ``window`` values), its truth ``H[o : o + h]``.
+Per seed the means over origins are recorded (``backtest_rmse``, ``backtest_valid_horizon``,
+``backtest_collapse_rate``: tail statistics over the last ``min(TAIL, h)`` steps). Built on the host (numpy),
+so the rollouts vmap over the origins inside the per-seed program.
 """
 
 from __future__ import annotations
@@ -33,14 +18,8 @@ MIN_HORIZON = 2  # a tail std needs two values
 
 
 class Backtest(NamedTuple):
-    """The origins of one scenario's backtest.
-
-    Attributes:
-      origins: i64[n] indices into the held-out continuation ``H`` where each rollout starts.
-      horizon: h, the steps rolled out (and judged) at each origin.
-      history: f32[len(S) + L] the training series followed by the held-out continuation.
-      start: len(S), the index in ``history`` of ``H[0]``.
-    """
+    """One scenario's backtest: ``origins`` i64[n] (indices into ``H``), ``horizon`` h (steps judged at each),
+    ``history`` f32[len(S) + L] (``S`` then ``H``) and ``start`` = len(S) (the index of ``H[0]`` in it)."""
 
     origins: np.ndarray
     horizon: int
@@ -48,14 +27,7 @@ class Backtest(NamedTuple):
     start: int
 
     def contexts(self, width: int) -> np.ndarray:
-        """The last ``width`` values before each origin (``history[:start + o][-width:]``).
-
-        Args:
-          width: how many values each context keeps (<= len(S)).
-
-        Returns:
-          f32[n, width].
-        """
+        """f32[n, width]: the last ``width`` (<= len(S)) values before each origin: ``history[:start + o][-width:]``."""
         return contexts(self.history, self.start + self.origins, width)
 
     def truths(self) -> np.ndarray:
@@ -70,19 +42,9 @@ def default_horizon(rollout_steps: int, heldout: int) -> int:
 
 
 def origins(heldout: int, n_origins: int, horizon: int) -> np.ndarray:
-    """Origins spread evenly over a held-out part, each with ``horizon`` values after it.
-
-    Args:
-      heldout: L, the held-out length.
-      n_origins: n >= 1.
-      horizon: h, ``MIN_HORIZON <= h <= L``.
-
-    Returns:
-      i64[n]: ``floor(j * (L - h) / (n - 1))`` for j = 0..n-1 (``[0]`` when n = 1).
-
-    Raises:
-      ValueError: the held-out part cannot hold n distinct origins with h values after each.
-    """
+    """i64[n]: ``floor(j * (L - h) / (n - 1))`` for j = 0..n-1 (``[0]`` when n = 1): origins spread evenly over a
+    held-out part of ``heldout`` = L values, each with ``horizon`` = h values after it. A ValueError when the part
+    cannot hold n distinct origins (or h is outside ``[MIN_HORIZON, L]``)."""
     if isinstance(horizon, bool) or not isinstance(horizon, (int, np.integer)) or horizon < MIN_HORIZON:
         raise ValueError(f"backtest horizon must be an int >= {MIN_HORIZON}, got {horizon!r}")
     if isinstance(n_origins, bool) or not isinstance(n_origins, (int, np.integer)) or n_origins < 1:
@@ -101,18 +63,7 @@ def origins(heldout: int, n_origins: int, horizon: int) -> np.ndarray:
 
 def build(series: np.ndarray, continuation: np.ndarray, n_origins: int, horizon: int | None,
           rollout_steps: int) -> Backtest:
-    """The backtest of a training series and its held-out continuation.
-
-    Args:
-      series: f32[T] the training series S.
-      continuation: f32[L] the held-out values right after it, H.
-      n_origins: n >= 1.
-      horizon: h, or None for ``default_horizon(rollout_steps, L)``.
-      rollout_steps: the scenario's single-origin rollout length.
-
-    Returns:
-      The ``Backtest``.
-    """
+    """The ``Backtest`` of S f32[T] and H f32[L]; ``horizon`` None: ``default_horizon(rollout_steps, L)``."""
     series = np.asarray(series, np.float32)
     continuation = np.asarray(continuation, np.float32)
     h = default_horizon(rollout_steps, continuation.shape[0]) if horizon is None else horizon
@@ -121,16 +72,7 @@ def build(series: np.ndarray, continuation: np.ndarray, n_origins: int, horizon:
 
 
 def contexts(history: np.ndarray, ends: np.ndarray, width: int) -> np.ndarray:
-    """``history[e - width:e]`` for each end e.
-
-    Args:
-      history: f32[N].
-      ends: i64[n], each ``width <= e <= N``.
-      width: values per context.
-
-    Returns:
-      f32[n, width].
-    """
+    """f32[n, width]: ``history[e - width:e]`` for each end e (``width <= e <= N``) of ``ends`` i64[n]."""
     ends = np.asarray(ends, np.int64)
     if width < 1 or np.any(ends < width) or np.any(ends > history.shape[0]):
         raise ValueError(f"contexts of {width} values need width <= end <= {history.shape[0]}, got ends {ends.tolist()}")

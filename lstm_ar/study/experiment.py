@@ -1,15 +1,10 @@
 """Run a scenario over many seeds: train, evaluate, summarise, judge its claims.
 
-``run_scenario`` trains every variant on the same seeds (``lstm_ar.runtime.sweep.run_seeds``: vmapped,
-sharded over all devices and processes, in chunks streamed to disk and resumable; variants that
-differ only in how they are rolled out train once) and evaluates each trained model once:
-one-step errors, the article's own prediction, a free-running rollout and its collapse metrics,
-(window 1) the fixed points of the learned map and the map itself on ``MAP_GRID`` points (for
-cobweb figures), and with ``Scenario.backtest_origins`` a rolling-origin backtest, the rollouts
-from every origin vmapped inside the per-seed program (``lstm_ar.study.backtest``). The linear
-references (``lstm_ar.study.references``) are fitted and judged once per scenario, outside the
-seed loop.
-``summarise`` turns the per-seed values into the statistics and verdicts of ``summary.json``.
+``run_scenario`` trains every variant on the same seeds (``lstm_ar.runtime.sweep.run_seeds``: vmapped, sharded,
+in resumable chunks; variants that differ only in their rollout train once) and evaluates each model once:
+one-step errors, the article's prediction, a free-running rollout and its collapse metrics, a window-1 map's
+fixed points and curve, a rolling-origin backtest (``lstm_ar.study.backtest``). Linear references
+(``lstm_ar.study.references``) are fitted once per scenario. ``summarise`` makes ``summary.json``.
 """
 
 from __future__ import annotations
@@ -52,10 +47,9 @@ NOT_COMPUTED = ("title", "source", "variants", "claims", "derive", "lower_is_bet
 
 
 class VariantResult(NamedTuple):
-    """metrics: name -> f[n_seeds]; rollouts: f[n_seeds, T]; epoch_loss: f[n_seeds, epochs];
-    map_curve: f32[min(n_seeds, N_FAN), MAP_GRID] the learned map f(x) at ``map_grid(scenario)``
-    for the first seeds of a window-1 variant rolled out in window mode, else None (not in
-    per_seed.csv)."""
+    """metrics: name -> f[n_seeds]; rollouts: f[n_seeds, T]; epoch_loss: f[n_seeds, epochs]; map_curve:
+    f32[min(n_seeds, N_FAN), MAP_GRID] the learned map at ``map_grid(scenario)`` for the first seeds of a window-1
+    variant rolled out in window mode, else None (not in per_seed.csv)."""
 
     metrics: dict[str, np.ndarray]
     rollouts: np.ndarray
@@ -65,8 +59,7 @@ class VariantResult(NamedTuple):
 
 class ScenarioResult(NamedTuple):
     """sweep: per training group (named by its first variant), how it ran (``Sweep.describe``);
-    linear_references: the scenario's references (``lstm_ar.study.references.evaluate``; None
-    without a training series, or when not computed: ``summarise`` then leaves them out)."""
+    linear_references: ``lstm_ar.study.references.evaluate``'s (None: ``summarise`` leaves them out)."""
 
     scenario: Scenario
     seeds: int
@@ -90,44 +83,20 @@ class ScenarioResult(NamedTuple):
 
 
 def map_grid(scenario: Scenario) -> np.ndarray:
-    """The inputs x at which ``VariantResult.map_curve`` holds f(x).
-
-    Args:
-      scenario: the scenario.
-
-    Returns:
-      f32[MAP_GRID]: evenly spaced over ``scenario.map_range``.
-    """
+    """The inputs x f32[MAP_GRID] at which ``VariantResult.map_curve`` holds f(x): evenly over ``map_range``."""
     return np.linspace(*scenario.map_range, MAP_GRID, dtype=np.float32)
 
 
-def has_map_curve(scenario: Scenario, variant: str) -> bool:
-    """Whether the variant iterates a 1-D map (window 1, window mode), so it keeps ``map_curve``."""
-    return scenario.variants[variant].model.window == 1 and scenario.rollout_mode(variant) == "window"
-
-
 def program_inputs(scenario: Scenario, variant: str) -> dict[str, np.ndarray]:
-    """The arrays a variant's seed program reads, passed to it when it runs rather than built
-    into it (``lstm_ar.runtime.sweep.run_seeds``'s ``inputs``): scenarios that differ only in them
-    (the same experiment on another noise realisation of its series) share one compiled program.
-
-    Args:
-      scenario: the scenario.
-      variant: the variant whose model, data and rollout are read (a training group's first).
-
-    Returns:
-      name -> numpy array: the training data (and, for k-step training, the one-step windows the
-      one-step errors read), the held-out data, the test input
-      and target, the rollout context and truth, the backtest contexts and truths, the map grid
-      and range, and the training series' std (``scale``) and mean (``center``).
-    """
+    """name -> array: what a variant's seed program reads (data, test input, context, truth, backtest, map grid,
+    ``scale``, ``center``), passed when it runs rather than built in, so scenarios that differ only in them (another
+    noise realisation) share one compiled program."""
     data = scenario.training_data(variant)
     one_step, heldout, test_input = scenario.inputs(variant)
     f32 = lambda a: np.asarray(a, np.float32)  # noqa: E731
     out = {"x": f32(data.x), "y": f32(data.y), "test_input": f32(test_input)[:, None],
-           "test_target": f32(scenario.test_target),
-           "context": f32(scenario.context), "scale": f32(scenario.scale), "center": f32(scenario.center),
-           "grid": map_grid(scenario), "map_range": f32(scenario.map_range)}
+           "test_target": f32(scenario.test_target), "context": f32(scenario.context), "scale": f32(scenario.scale),
+           "center": f32(scenario.center), "grid": map_grid(scenario), "map_range": f32(scenario.map_range)}
     if not scenario.variants[variant].one_step:  # one-step training data are the one-step errors' own
         out.update(one_step_x=f32(one_step.x), one_step_y=f32(one_step.y))
     if heldout is not None:
@@ -142,17 +111,8 @@ def program_inputs(scenario: Scenario, variant: str) -> dict[str, np.ndarray]:
 
 
 def make_model_metrics(scenario: Scenario, variant: str):
-    """The metrics that depend on the trained model only, not on how it is rolled out.
-
-    Args:
-      scenario: the scenario.
-      variant: the variant whose model and data to use.
-
-    Returns:
-      ``model_metrics(params, inputs) -> {name: f32[]}`` (``inputs``: ``program_inputs``): one-step
-      MSEs (training, held-out), the prediction at the test input and its error, probes f(x),
-      and with diagnostics the input gradients ``grad_k{k}``.
-    """
+    """``model_metrics(params, inputs) -> {name: f32[]}``, the trained model's own: one-step MSEs (training,
+    held-out), the prediction at the test input and its error, probes f(x), with diagnostics ``grad_k{k}``."""
     model = scenario.variants[variant].model
 
     def mse(params: Params, inputs, targets) -> jax.Array:  # one step ahead: a direct head's first value
@@ -177,18 +137,9 @@ def make_model_metrics(scenario: Scenario, variant: str):
 
 
 def make_rollout_metrics(scenario: Scenario, variant: str):
-    """The metrics of a variant's free-running rollout.
-
-    Args:
-      scenario: the scenario.
-      variant: the variant whose model and rollout mode to use.
-
-    Returns:
-      ``rollout_metrics(params, inputs) -> ({name: f32[]}, rollout f32[rollout_steps], extras)``
-      (``inputs``: ``program_inputs``): collapse metrics, errors against the truth, the backtest
-      metrics, the fixed points of a window-1 map, diagnostics; ``extras`` is
-      ``{"map_curve": f32[MAP_GRID]}`` for a window-1 map, else ``{}``.
-    """
+    """``rollout_metrics(params, inputs, key) -> ({name: f32[]}, rollout f32[rollout_steps], extras)`` of the
+    free-running rollout: collapse, errors against the truth, backtest, a 1-D map's fixed points (and ``extras``
+    ``{"map_curve": f32[MAP_GRID]}``), diagnostics."""
     model = scenario.variants[variant].model
     mode = scenario.rollout_mode(variant)
     backtest = scenario.backtest()
@@ -217,37 +168,29 @@ def make_rollout_metrics(scenario: Scenario, variant: str):
             m["lyapunov"] = walked.lyapunov
             if mode == "window":  # rho(J_t) of the rollout map along the rollout
                 rho = walked.rho
-                tail = rho[-scenario.rollout_steps // 4:]
-                m.update(rho_start=rho[0], rho_tail=jnp.median(tail),
+                m.update(rho_start=rho[0], rho_tail=jnp.median(rho[-scenario.rollout_steps // 4:]),
                          contraction_fraction=jnp.mean((rho < 1.0).astype(jnp.float32)))
-        if model.window == 1 and mode == "window":
-            scalar_map = lambda v: forecast(params, v.reshape(1, 1), model)[0]  # noqa: E731
-            fp = map_fixed_points(scalar_map, m["settle_value"], low=inputs["map_range"][0],
-                                  high=inputs["map_range"][1])
+        if scenario.end_radius and mode == "window":  # where the rollout ended (settled, for a collapse)
+            end = jnp.concatenate([context[-model.window:], ys])[-model.window:]
+            end = jnp.where(jnp.isfinite(end), end, 0.0)
+            m["rho_end"] = jnp.where(m["diverged"] > 0, jnp.nan,
+                                     diagnostics.spectral_radius(diagnostics.window_map_jacobian(params, end, model)))
+        extras = {}
+        if model.window == 1 and mode == "window":  # a 1-D map: its fixed points, f on the grid for the figures
+            scalar_map = lambda v: forecast(params, v.reshape(1, 1), model)[0]
+            low, high = inputs["map_range"][0], inputs["map_range"][1]
+            fp = map_fixed_points(scalar_map, m["settle_value"], low=low, high=high)
             m.update(n_fixed_points=fp.count, settle_slope=fp.settle_slope,
                      abs_settle_slope=jnp.abs(fp.settle_slope), settle_residual=fp.settle_residual)
-        extras = {}
-        if has_map_curve(scenario, variant):
-            extras["map_curve"] = jax.vmap(lambda v: forecast(params, v.reshape(1, 1), model)[0])(inputs["grid"])
+            extras["map_curve"] = jax.vmap(scalar_map)(inputs["grid"])
         return m, ys, extras
 
     return rollout_metrics
 
 
 def variant_result(scenario: Scenario, metrics: dict, rollouts, epoch_loss, map_curve=None) -> VariantResult:
-    """One variant's results on the host: per-seed metrics as float64, ``diverged`` also set where
-    the final training loss is not finite, ``final_train_loss``, and the scenario's ``derive``.
-
-    Args:
-      scenario: the scenario.
-      metrics: name -> f[n_seeds] from the seed program (with ``diverged``).
-      rollouts: f[n_seeds, T] the rollouts.
-      epoch_loss: f[n_seeds, epochs].
-      map_curve: f[n_seeds, MAP_GRID] the window-1 map, or None (the first ``N_FAN`` seeds are kept).
-
-    Returns:
-      The ``VariantResult``.
-    """
+    """One variant's ``VariantResult`` on the host: float64 metrics, ``diverged`` also where the final training loss
+    is not finite, ``final_train_loss``, the scenario's ``derive``; the first ``N_FAN`` seeds' ``map_curve``."""
     metrics = {k: np.asarray(v, np.float64) for k, v in metrics.items()}
     epoch_loss = np.asarray(epoch_loss)
     metrics["diverged"] = ((metrics["diverged"] > 0) | ~np.isfinite(epoch_loss[..., -1])).astype(np.float64)
@@ -259,9 +202,8 @@ def variant_result(scenario: Scenario, metrics: dict, rollouts, epoch_loss, map_
 
 
 def group_identity(draws: Sequence[Scenario], subgroups: Sequence[Sequence[str]]) -> dict:
-    """What determines a training group's per-seed values (with the root seed and lanes, added by
-    ``run_seeds``): its configs, the scenario's data (of every draw) and evaluation settings, the
-    library's source, JAX and the hardware kind. Stored chunks are reused only if all of it matches."""
+    """What determines a training group's per-seed values besides the root seed and lanes: its configs, every draw's
+    data and settings, the library's source, JAX and the hardware. Stored chunks are reused only if it all matches."""
     fields = [{f.name: getattr(sc, f.name) for f in dataclasses.fields(sc) if f.name not in NOT_COMPUTED}
               for sc in draws]
     scenario = draws[0]
@@ -272,30 +214,14 @@ def group_identity(draws: Sequence[Scenario], subgroups: Sequence[Sequence[str]]
 
 
 def group_max_lanes(config: TrainConfig, settings: int = 1) -> int:
-    """The most seeds a CPU device trains at once for this config (``lstm_ar.runtime.sweep.cache_lanes``
-    over the LSTM steps per example: the window, plus the stateful steps of a k-step regime).
-
-    Args:
-      config: the group's config.
-      settings: hyper-parameter settings vmapped inside each seed.
-
-    Returns:
-      256 for the article's window-1 models, 4 for a window-50 one.
-    """
+    """The most seeds a CPU device trains at once for this config with ``settings`` vmapped per seed
+    (``lstm_ar.runtime.sweep.cache_lanes``): 256 for the article's window-1 models, 4 for a window-50 one."""
     return cache_lanes(config.lstm_steps, config.batch_size, config.model.units, per_seed=settings)
 
 
 def scenario_max_lanes(scenario: Scenario) -> int:
-    """The smallest ``group_max_lanes`` over the scenario's training groups: the block size of its
-    most cache-bound group, which has the most blocks of seeds (what decides how many CPU devices
-    a run can keep busy: ``lstm_ar.cli.default_cpu_devices``).
-
-    Args:
-      scenario: the scenario.
-
-    Returns:
-      256 when every variant is a window-1 model, 8 with a window-20 one, 4 with a window-50 one.
-    """
+    """The smallest ``group_max_lanes`` over the training groups (the most cache-bound has the most blocks of seeds:
+    the CPU devices a run keeps busy): 256 for window-1 models only, 8 with a window-20 one, 4 with a window-50 one."""
     return min(group_max_lanes(group_config(scenario, subgroups), len(subgroups))
                for subgroups in training_groups(scenario))
 
@@ -304,29 +230,17 @@ def run_group(scenario: Scenario, subgroups: Sequence[Sequence[str]], n_seeds: i
               chunk: int | None = None, lanes: int | None = None, progress: bool = True,
               store_dir: str | os.PathLike | None = None, resume: bool = False, any_code: bool = False,
               draws: Sequence[Scenario] = ()) -> tuple[dict[str, VariantResult] | None, dict]:
-    """Train and evaluate variants whose configs differ at most in their numeric ``Hyper``.
-
-    ``subgroups`` lists the variants per distinct hyper-parameter setting; each setting trains
-    once per seed, and every variant in it is evaluated (e.g. one model, two rollout modes). With
-    several settings, training is vmapped over them too (one compiled program, ``lanes`` seeds x
-    settings models per device at once); with one, its values stay compile-time constants. The two
-    paths agree to float32 rounding (tests/test_groups.py). With ``draws`` (the same scenario on
-    other draws of its data, ``run_scenario``) every seed trains on each draw with the same key, the
-    draws vmapped inside the seed's program in blocks that fit the CPU caches (``cache_layout``);
-    every per-seed value then has a draw axis after the seed's. With ``store_dir``, finished chunks
-    stream to ``store_dir/<first variant>/`` (reused with ``resume``; ``any_code``: also when
-    another version of the library wrote them); nothing outside ``store_dir``'s parent is written.
-    Vmapped hyper-parameter stacks are validated concretely (``validate_hyper``) before compiling.
-
-    Returns:
-      (results per variant, or None on processes other than 0; ``Sweep.describe()``).
-    """
+    """Train and evaluate variants whose configs differ at most in their numeric ``Hyper``: (results per variant,
+    None off process 0; ``Sweep.describe()``). ``subgroups``: the variants per setting, each trained once per seed;
+    several settings are vmapped in one program, one keeps its values compile-time constants (they agree to float32
+    rounding: tests/test_groups.py). ``draws`` (other data) train with each seed's key in cache-sized vmapped blocks,
+    a draw axis after the seed's. Chunks stream to ``store_dir/<first variant>/`` (reused with ``resume``;
+    ``any_code``: whatever library version wrote them), nothing outside its parent."""
     names = [n for group in subgroups for n in group]
     config = group_config(scenario, subgroups)
     hypers = None
     if len(subgroups) > 1:  # checked concretely here: inside the vmapped program they are tracers
-        hypers = jax.tree.map(lambda *v: np.asarray(v, np.float32),
-                              *[scenario.variants[g[0]].hyper for g in subgroups])
+        hypers = jax.tree.map(lambda *v: np.asarray(v, np.float32), *[scenario.variants[g[0]].hyper for g in subgroups])
         validate_hyper(hypers, dropout_sites=config.dropout_sites, noisy_inputs=config.noisy_inputs)
     inputs = stacked_inputs([scenario, *draws], names[0]) if draws else program_inputs(scenario, names[0])
     first = jax.tree.map(lambda a: a[0], inputs) if draws else inputs
@@ -352,8 +266,8 @@ def run_group(scenario: Scenario, subgroups: Sequence[Sequence[str]], n_seeds: i
 
     desc = f"{scenario.name}/{names[0]}" + (f" (+{len(names) - 1})" if len(names) > 1 else "")
     # the store may touch nothing outside store_dir's parent (the scenario's folder), nor follow a link below it
-    store = None if store_dir is None else ChunkStore(pathlib.Path(store_dir) / names[0],
-                                                      group_identity([scenario, *draws], subgroups), resume=resume,
+    identity = group_identity([scenario, *draws], subgroups)
+    store = None if store_dir is None else ChunkStore(pathlib.Path(store_dir) / names[0], identity, resume=resume,
                                                       inside=pathlib.Path(store_dir).parent, any_code=any_code)
     sweep = run_seeds(per_seed, n_seeds, root_seed=root_seed, chunk=chunk, lanes=lanes, desc=desc,
                       progress=progress, store=store, max_lanes=max_lanes, inputs=inputs)
@@ -373,8 +287,8 @@ def run_group(scenario: Scenario, subgroups: Sequence[Sequence[str]], n_seeds: i
 
 
 def stacked_inputs(draws: Sequence[Scenario], variant: str) -> dict[str, np.ndarray]:
-    """``program_inputs`` of each draw stacked on a leading draw axis (ValueError naming the array
-    whose shape differs between draws: the draws must share one program)."""
+    """``program_inputs`` of each draw stacked on a leading axis (ValueError naming an array whose shape differs
+    between draws: they must share one program)."""
     each = [program_inputs(sc, variant) for sc in draws]
     for key, value in each[0].items():
         bad = [r for r, d in enumerate(each) if key not in d or np.shape(d[key]) != np.shape(value)]
@@ -385,10 +299,9 @@ def stacked_inputs(draws: Sequence[Scenario], variant: str) -> dict[str, np.ndar
 
 
 def cache_layout(config: TrainConfig, n_draws: int, per_model: int = 1) -> tuple[int, int]:
-    """(draws per block, most seeds per device block) that keep a config's training in the CPU
-    caches (``lstm_ar.runtime.sweep.cache_lanes``): e.g. (4, 1) for a window-50 model over 16
-    draws. On an accelerator there is no cache to fit: every draw in one block."""
-    fit = cache_lanes(config.lstm_steps, config.batch_size, config.model.units, per_seed=per_model)
+    """(draws per block, most seeds per device block) that keep a config's training in the CPU caches: e.g. (4,
+    1) for a window-50 model over 16 draws. On an accelerator there is no cache to fit: every draw in one block."""
+    fit = group_max_lanes(config, per_model)
     if jax.default_backend() != "cpu":
         return n_draws, max(1, fit)
     block = max(d for d in range(1, n_draws + 1) if n_draws % d == 0 and d <= max(1, fit))
@@ -396,39 +309,18 @@ def cache_layout(config: TrainConfig, n_draws: int, per_model: int = 1) -> tuple
 
 
 def map_draws(one, inputs: dict, block: int):
-    """``vmap(one)(inputs)`` over the leading (draw) axis, ``block`` draws at a time (``lax.map``
-    over the blocks; the same results, laid out as the full vmap's)."""
+    """``vmap(one)(inputs)`` over the leading (draw) axis, ``block`` draws at a time (``lax.map`` over blocks)."""
     n = next(iter(inputs.values())).shape[0]
     if block >= n:
         return jax.vmap(one)(inputs)
     blocks = jax.tree.map(lambda a: a.reshape(n // block, block, *a.shape[1:]), inputs)
-    out = jax.lax.map(jax.vmap(one), blocks)
-    return jax.tree.map(lambda a: a.reshape(n, *a.shape[2:]), out)
-
-
-def _structure(config: TrainConfig) -> TrainConfig:
-    """The config without what may differ inside one compiled program: numeric hyper-parameters
-    and the dropout sites (a group compiles the union of its variants' sites)."""
-    return dataclasses.replace(config, hyper=Hyper(), dropout_sites=())
+    return jax.tree.map(lambda a: a.reshape(n, *a.shape[2:]), jax.lax.map(jax.vmap(one), blocks))
 
 
 def group_config(scenario: Scenario, subgroups: Sequence[Sequence[str]]) -> TrainConfig:
-    """The config a training group compiles: its first variant's, with the dropout sites every
-    variant in it needs (one program serves a variant with dropout and one without; a rate of 0
-    at a compiled site is no dropout).
-
-    One hyper-parameter setting compiles the union of its variants' sites. Several settings,
-    vmapped over their rates, compile every site: the program the committed results were computed
-    with. (Compiling only the union there gives the same models up to float32 rounding, not the
-    same bits: a window-1 model that multiplies its input by a mask of ones rounds differently.)
-
-    Args:
-      scenario: the scenario.
-      subgroups: variant names per hyper-parameter setting (``training_groups``).
-
-    Returns:
-      The config to build ``make_train`` from.
-    """
+    """The config a training group (variant names per setting) compiles: its first variant's, with the dropout
+    sites its variants need (rate 0 at a site is no dropout). Several settings compile every site, as the committed
+    results did (only their union gives the same models to float32 rounding, not the same bits)."""
     names = [name for group in subgroups for name in group]
     config = scenario.variants[names[0]]
     sites = (set(DROPOUT_SITES) if len(subgroups) > 1
@@ -437,38 +329,22 @@ def group_config(scenario: Scenario, subgroups: Sequence[Sequence[str]]) -> Trai
 
 
 def training_groups(scenario: Scenario) -> list[list[list[str]]]:
-    """Group variants that share data and everything but numeric hyper-parameters and dropout
-    sites (one compiled program), and within a group those with equal configs (one training run).
-
-    Args:
-      scenario: the scenario.
-
-    Returns:
-      groups -> subgroups -> variant names, in the order the variants are declared.
-    """
+    """groups -> subgroups -> variant names, in declared order: variants that share data and all but numeric
+    hyper-parameters and dropout sites (one compiled program), within a group equal configs (one training run)."""
     groups: dict[tuple, dict[TrainConfig, list[str]]] = {}
     for name, config in scenario.variants.items():
         data = scenario.variant_data.get(name)
-        structure = (_structure(config), None if data is None else id(data))
+        structure = (dataclasses.replace(config, hyper=Hyper(), dropout_sites=()), None if data is None else id(data))
         groups.setdefault(structure, {}).setdefault(config, []).append(name)
     return [list(sub.values()) for sub in groups.values()]
 
 
-def run_scenario(scenario: Scenario | Sequence[Scenario], n_seeds: int, *, root_seed: int = 0,
-                 chunk: int | None = None, lanes: int | None = None, progress: bool = True,
-                 store_dir: str | os.PathLike | None = None, resume: bool = False,
-                 any_code: bool = False) -> ScenarioResult | None:
-    """Every training group of the scenario over seeds 0..n_seeds-1 (see ``run_group``).
-
-    ``scenario`` may be a sequence: the same scenario (same name and variants) on several draws of
-    its data, e.g. noise realisations. Seeds and draws are then crossed: seed s trains on every draw
-    with the same key, in one compiled program, and every per-seed value is f[n_seeds, n_draws]
-    (``ScenarioResult.draw`` picks one draw's results). The linear references are the first draw's.
-
-    Returns:
-      The ``ScenarioResult`` (variants in their declared order), or None on processes other than 0
-      of a multi-process run (they only compute).
-    """
+def run_scenario(scenario: Scenario | Sequence[Scenario], n_seeds: int, *, root_seed: int = 0, chunk: int | None = None,
+                 lanes: int | None = None, progress: bool = True, store_dir: str | os.PathLike | None = None,
+                 resume: bool = False, any_code: bool = False) -> ScenarioResult | None:
+    """Every training group over seeds 0..n_seeds-1 (``run_group``): the ``ScenarioResult`` (variants in declared
+    order), None off process 0. A sequence of scenarios (the same name and variants on other draws of the data)
+    crosses seeds and draws in one program: per-seed values f[n_seeds, n_draws], the first draw's references."""
     start = time.perf_counter()
     draws = [scenario] if isinstance(scenario, Scenario) else list(scenario)
     if not draws or any(not isinstance(d, Scenario) for d in draws):
@@ -484,23 +360,18 @@ def run_scenario(scenario: Scenario | Sequence[Scenario], n_seeds: int, *, root_
         results, sweeps[subgroups[0][0]] = run_group(scenario, subgroups, n_seeds, root_seed=root_seed, chunk=chunk,
                                                      lanes=lanes, progress=progress, store_dir=store_dir,
                                                      resume=resume, any_code=any_code, draws=draws[1:])
-        if results is not None:
-            variants.update(results)
+        variants.update(results or {})
     if not variants:
         return None
     variants = {name: variants[name] for name in scenario.variants}  # keep the declared order
     refs = linear.evaluate(scenario)  # deterministic: once per scenario, outside the seed loop
-    return ScenarioResult(scenario, n_seeds, root_seed, variants, time.perf_counter() - start, sweeps, refs,
-                          len(draws))
+    return ScenarioResult(scenario, n_seeds, root_seed, variants, time.perf_counter() - start, sweeps, refs, len(draws))
 
 
 def hardware_kind() -> str:
     """The kind of device (platform, device kind, CPU model), not how many: results depend on it."""
     d = jax.devices()[0]
-    kind = f"{d.platform}:{d.device_kind}"
-    if d.platform == "cpu":
-        kind += f" ({_cpu_model()})"
-    return kind
+    return f"{d.platform}:{d.device_kind}" + (f" ({_cpu_model()})" if d.platform == "cpu" else "")
 
 
 def _cpu_model() -> str:
@@ -513,29 +384,15 @@ def _cpu_model() -> str:
 
 def device_description() -> str:
     d = jax.devices()[0]
-    desc = f"{d.platform}:{d.device_kind} x{jax.device_count()}"
-    if d.platform == "cpu":
-        desc += f" ({_cpu_model()}, {os.cpu_count()} cores)"
-    if jax.process_count() > 1:
-        desc += f", {jax.process_count()} processes"
-    return desc
+    return (f"{d.platform}:{d.device_kind} x{jax.device_count()}"
+            + (f" ({_cpu_model()}, {os.cpu_count()} cores)" if d.platform == "cpu" else "")
+            + (f", {jax.process_count()} processes" if jax.process_count() > 1 else ""))
 
 
 def summarise_metric(name: str, values: np.ndarray, diverged: np.ndarray | None) -> dict:
-    """One metric's summary: diverged seeds count as its worst value where the registry gives it a
-    worse side, else they are left out (``stats.summarize``), and they are left out of a metric
-    undefined for a diverged rollout (``UNDEFINED_WHEN_DIVERGED``: ``steps_to_collapse``) whatever
-    its side; JSON-ready (+-inf as "inf"/"-inf").
-
-    Args:
-      name: the metric's identifier.
-      values: f[n_seeds].
-      diverged: bool[n_seeds] the seeds whose value of this metric counts as diverged
-        (``lstm_ar.study.metrics.worst_flags``), or None.
-
-    Returns:
-      The ``stats.summarize`` dictionary with ``worse`` (the side counted as worst, or None).
-    """
+    """One metric's ``stats.summarize``, JSON-ready (+-inf as "inf"/"-inf"), with ``worse`` (the side counted as worst
+    or None). ``diverged`` seeds (``lstm_ar.study.metrics.worst_flags``) count as the worst value where the registry
+    gives a worse side, else are left out, as from a metric ``UNDEFINED_WHEN_DIVERGED`` (``steps_to_collapse``)."""
     metric = registry.describe(name)
     worse = None if metric is None else metric.worse
     counted = None if name in registry.UNDEFINED_WHEN_DIVERGED else worse  # left out, not worst-counted
@@ -543,70 +400,37 @@ def summarise_metric(name: str, values: np.ndarray, diverged: np.ndarray | None)
 
 
 def summarise(result: ScenarioResult) -> dict[str, Any]:
-    """The ``summary.json`` dictionary: statistics per variant, paired comparisons, verdicts.
-
-    Per variant, ``metrics`` maps each metric to its statistics (``summarise_metric``): a diverged
-    seed (``diverged``: the rollout left ``DIVERGENCE_BOUND`` training stds around the training
-    mean or was not finite, or training diverged; for a metric of the trained model alone, such as
-    its training loss or its map, only a diverged training: ``lstm_ar.study.metrics.worst_flags``)
-    counts as the metric's worst value (``n_worst``)
-    where the registry gives it a worse side, and is left out otherwise, as it is from a metric
-    undefined for a diverged rollout (``UNDEFINED_WHEN_DIVERGED``) (``n_left_out``); a
-    statistic that is then infinite is written as the string "inf" or "-inf" (JSON has no
-    infinity). ``missing`` maps each metric another variant has and this one does not to the
-    reason (e.g. no held-out data); ``vs_references`` gives P(variant beats reference) for the
-    linear references ``best_ar``, ``ar_aic`` and ``persistence`` (``lstm_ar.study.references.compare``).
-    ``linear_references`` holds every reference's metrics (``lstm_ar.study.references.summary``;
-    absent when ``result.linear_references`` is None). Claims carry their verdict in their source's words
-    (``lstm_ar.study.claims``). With ``Scenario.standardisation``, ``standardisation`` gives the
-    mean and std that turn the series' values back into the user's units; with a backtest,
-    ``backtest`` gives its origins and horizon.
-
-    Args:
-      result: what ``run_scenario`` returned.
-
-    Returns:
-      The JSON-ready summary.
-    """
-    sc = result.scenario
-    refs = result.linear_references
+    """The JSON-ready ``summary.json`` of a ``run_scenario`` result: per variant each metric's statistics
+    (``summarise_metric``), the metrics it lacks and why (``missing``), P(beats) each linear reference; paired
+    comparisons; the claims' verdicts; the linear references, backtest and ``standardisation`` if any."""
+    sc, refs = result.scenario, result.linear_references
     metrics = {name: v.metrics for name, v in result.variants.items()}
     names_by_variant = {name: tuple(m) for name, m in metrics.items()}
-    variants = {}
-    for name, m in metrics.items():
-        diverged = m["diverged"] > 0
-        variants[name] = {
-            "metrics": {k: summarise_metric(k, v, registry.worst_flags(m, k)) for k, v in m.items()
-                        if k not in ("collapsed", "diverged")},
-            "collapse_rate": stats.rate(m["collapsed"] > 0),
-            "diverged_rate": stats.rate(diverged),
-            "missing": registry.absent(sc, name, names_by_variant),
-            **({"vs_references": linear.compare(m, refs)} if refs is not None else {}),
-        }
+    variants = {name: {
+        "metrics": {k: summarise_metric(k, v, registry.worst_flags(m, k)) for k, v in m.items()
+                    if k not in ("collapsed", "diverged")},
+        "collapse_rate": stats.rate(m["collapsed"] > 0), "diverged_rate": stats.rate(m["diverged"] > 0),
+        "missing": registry.absent(sc, name, names_by_variant),
+        **({"vs_references": linear.compare(m, refs)} if refs is not None else {}),
+    } for name, m in metrics.items()}
     names = list(metrics)
-    comparisons = []
     directions = [(m, True) for m in sc.lower_is_better] + [(m, False) for m in sc.higher_is_better]
     pairs = ([(a, sc.baseline) for a in names if a != sc.baseline] if sc.baseline is not None
              else [(a, b) for i, a in enumerate(names) for b in names[i + 1:]])
-    for a, b in pairs:
-        for metric, lower in directions:
-            if metric in metrics[a] and metric in metrics[b]:
-                p = stats.prob_better(diverged_as_worst(metrics[a][metric], lower, registry.worst_flags(metrics[a], metric)),
-                                      diverged_as_worst(metrics[b][metric], lower, registry.worst_flags(metrics[b], metric)),
-                                      lower_is_better=lower)
-                comparisons.append({"a": a, "b": b, "metric": metric, "lower_is_better": lower, **p})
+    worst = lambda v, k, lower: diverged_as_worst(metrics[v][k], lower, registry.worst_flags(metrics[v], k))
+    comparisons = [{"a": a, "b": b, "metric": k, "lower_is_better": lower,
+                    **stats.prob_better(worst(a, k, lower), worst(b, k, lower), lower_is_better=lower)}
+                   for a, b in pairs for k, lower in directions if k in metrics[a] and k in metrics[b]]
     backtest = sc.backtest()
     return {
         "scenario": sc.name, "title": sc.title, "source": sc.source, "seeds": result.seeds,
-        "root_seed": result.root_seed,
-        "config": {name: cfg.to_dict() for name, cfg in sc.variants.items()},
+        "root_seed": result.root_seed, "config": {name: cfg.to_dict() for name, cfg in sc.variants.items()},
         "rollout": {"steps": sc.rollout_steps, "modes": {n: sc.rollout_mode(n) for n in sc.variants},
                     "collapse_threshold": COLLAPSE_THRESHOLD, "valid_tolerance": VALID_TOLERANCE,
                     "divergence_bound": DIVERGENCE_BOUND, "scale": sc.scale, "center": sc.center},
-        "device": device_description(), "jax_version": jax.__version__,
-        "runtime_s": round(result.runtime_s, 3), "sweep": result.sweep or {},
-        "references": dict(sc.references), "variants": variants, "comparisons": comparisons,
-        "claims": [evaluate_claim(c, metrics) for c in sc.claims],
+        "device": device_description(), "jax_version": jax.__version__, "runtime_s": round(result.runtime_s, 3),
+        "sweep": result.sweep or {}, "references": dict(sc.references), "variants": variants,
+        "comparisons": comparisons, "claims": [evaluate_claim(c, metrics) for c in sc.claims],
         **({"linear_references": linear.summary(refs)} if refs is not None else {}),
         **({"backtest": {"origins": backtest.origins.tolist(), "horizon": backtest.horizon,
                          "heldout_values": int(backtest.history.shape[0] - backtest.start)}}

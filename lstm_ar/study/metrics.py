@@ -1,22 +1,7 @@
-"""Per-seed metrics: one name each, defined once, and which ones a variant produces.
-
-``METRICS`` is the registry: identifier -> ``Metric`` (the glossary words, the unit, which side is
-worse). Files keep the identifiers; reports and the docs glossary show the words. Two families
-are templates: ``f(x)`` (the trained map at a probe x, e.g. ``f(0.6)``) and ``grad_k{k}``
-(``grad_k0``, ``grad_k19``); ``describe`` resolves those too.
-
-``produced(scenario, variant)`` lists the metrics a variant will have after training, computed
-from the scenario alone (no training): the collapse metrics of every rollout, the one-step errors,
-the probes, the comparisons with a truth where there is one, the fixed points of a window-1 map,
-the diagnostics, and what the scenario's ``derive`` adds (found by calling it on placeholder
-values, which also checks that it reads only metrics the variant has). ``absent`` says why a
-metric that another variant has is missing from this one. ``lstm_ar.study.experiment`` computes
-exactly these names (tested).
-
-Units: "model units" are those of the series as the model sees it (standardised where the
-scenario standardised it, e.g. the article's sine and ``from_series``; raw where it did not);
-"data units" are the user's own, before ``from_series`` standardised them. The collapse
-threshold and valid horizon are relative to the training series' std (``Scenario.scale``).
+"""Per-seed metrics: one name each, defined once (``METRICS``: words, unit, which side is worse; the
+templates ``f(x)`` and ``grad_k{k}``), and which ones a variant produces (``produced``, without
+training; ``absent`` says why a metric is missing). "Model units" are the series as the model sees it
+(standardised where the scenario did), "data units" the user's own.
 """
 
 from __future__ import annotations
@@ -61,8 +46,7 @@ _DEFINITIONS = (
     # against a known continuation (scenarios with a truth)
     ("rollout_rmse", "root mean squared error of the rollout against the truth (inf if it diverged)", "model units",
      HIGHER),
-    ("valid_horizon", "rollout steps before the error first exceeds 0.5 x the training series' std", "steps",
-     LOWER),
+    ("valid_horizon", "rollout steps before the error first exceeds 0.5 x the training series' std", "steps", LOWER),
     # rolling-origin backtests (Scenario.backtest_origins > 0)
     ("backtest_rmse", "mean over the backtest origins of each origin's rollout RMSE against the held-out values",
      "model units", HIGHER),
@@ -82,10 +66,11 @@ _DEFINITIONS = (
     ("rho_tail", "median spectral radius of the rollout map's Jacobian over the last quarter of the rollout",
      "ratio", None),
     ("contraction_fraction", "share of rollout steps whose Jacobian has spectral radius < 1", "fraction", None),
+    ("rho_end", "spectral radius of the window map's Jacobian at the rollout's last window (Scenario.end_radius; "
+     "nan when the rollout diverged)", "ratio", None),
     # derived by the catalogues
     ("generalisation_gap", "heldout_mse - train_mse", "model units squared", HIGHER),
-    ("slope_in_range", "(f(0.6) - f(0.4)) / 0.2: the map's slope over the training range (identity: 1)", "slope",
-     None),
+    ("slope_in_range", "(f(0.6) - f(0.4)) / 0.2: the map's slope over the training range (identity: 1)", "slope", None),
     ("abs_slope_in_range", "|slope_in_range|", "slope", LOWER),
     ("slope_outside_range", "mean slope of f over [0, 0.4] and [0.6, 1], outside the training range", "slope", None),
     ("extrapolation_slope_error", "|slope_outside_range - 1|", "slope", HIGHER),
@@ -104,19 +89,19 @@ _DEFINITIONS = (
     ("grad_ratio", "grad_k(window-1) / grad_k0: how much of the oldest input survives", "ratio", LOWER),
     ("rho_agrees", "1 if [rho_tail < 1] equals the collapse verdict, else 0", "0/1", None),
     # Scenario.from_series: back on the user's scale
-    ("rollout_rmse_raw", "rollout_rmse on the series' own scale (x the training part's std)", "data units",
-     HIGHER),
+    ("rollout_rmse_raw", "rollout_rmse on the series' own scale (x the training part's std)", "data units", HIGHER),
     ("heldout_mse_raw", "heldout_mse on the series' own scale", "data units squared", HIGHER),
     ("settle_value_raw", "settle_value on the series' own scale", "data units", None),
 )
 METRICS: dict[str, Metric] = {d[0]: Metric(*d) for d in _DEFINITIONS}
 TEMPLATES = {
     "f(x)": Metric("f(x)", "the trained model's prediction for the single input x (a probe)", "model units", None),
-    "grad_k{k}": Metric("grad_k{k}", "|d prediction / d input k steps back| at the test input", "per model unit",
-                        None),
+    "grad_k{k}": Metric("grad_k{k}", "|d prediction / d input k steps back| at the test input", "per model unit", None),
 }
 COLLAPSE = ("tail_std_ratio", "collapsed", "diverged", "steps_to_collapse", "settle_value", "max_abs_deviation")
 BACKTEST = ("backtest_rmse", "backtest_valid_horizon", "backtest_collapse_rate", "backtest_diverged_rate")
+FIXED_POINT = ("n_fixed_points", "settle_slope", "abs_settle_slope", "settle_residual")  # a window-1 map's
+JACOBIAN = ("rho_start", "rho_tail", "contraction_fraction")  # diagnostics of a window-mode rollout
 _TEMPLATE_RE = {"f(x)": re.compile(r"^f\(.+\)$"), "grad_k{k}": re.compile(r"^grad_k\d+$")}
 # Properties of the trained model alone, measured without the free-running rollout: a seed whose
 # rollout diverged still has them (its training loss, its map), so only a diverged *training*
@@ -129,15 +114,8 @@ MODEL_METRICS = frozenset({
 
 
 def of_model(name: str) -> bool:
-    """Whether a metric describes the trained model alone (``MODEL_METRICS``, templates resolved)
-    rather than its rollout.
-
-    Args:
-      name: a metric identifier, e.g. ``train_mse``, ``f(0.6)``, ``rollout_rmse``.
-
-    Returns:
-      True for a model metric; False for a rollout metric or one the registry does not define.
-    """
+    """Whether a metric describes the trained model alone (``MODEL_METRICS``, templates resolved), not its
+    rollout; False for an unregistered one."""
     if name in MODEL_METRICS:
         return True
     return name not in METRICS and any(p.match(name) for t, p in _TEMPLATE_RE.items() if t in MODEL_METRICS)
@@ -149,17 +127,9 @@ UNDEFINED_WHEN_DIVERGED = frozenset({"steps_to_collapse"})
 
 
 def worst_flags(metrics: Mapping[str, np.ndarray], name: str) -> np.ndarray | None:
-    """The seeds whose value of metric ``name`` counts as the worst (besides non-finite values):
-    for a rollout metric, those whose rollout or training diverged (``diverged``); for a model
-    metric (``of_model``), those whose training diverged (a non-finite ``final_train_loss``).
-
-    Args:
-      metrics: one variant's per-seed metrics, name -> f[n_seeds].
-      name: the metric.
-
-    Returns:
-      bool[n_seeds], or None when the metrics hold no flag to read.
-    """
+    """bool[n_seeds]: the seeds whose ``name`` counts as the worst value besides non-finite ones (None: no flag
+    in ``metrics``): a diverged rollout or training (``diverged``) for a rollout metric, a diverged
+    training (non-finite ``final_train_loss``) for a model metric (``of_model``)."""
     if of_model(name):
         loss = metrics.get("final_train_loss")
         return None if loss is None else ~np.isfinite(np.asarray(loss, np.float64))
@@ -168,15 +138,7 @@ def worst_flags(metrics: Mapping[str, np.ndarray], name: str) -> np.ndarray | No
 
 
 def describe(name: str) -> Metric | None:
-    """The registry entry of a metric identifier (templates resolved), or None for one the
-    registry does not define (e.g. a user's ``derive``).
-
-    Args:
-      name: a metric identifier, e.g. ``rollout_rmse``, ``f(0.6)``, ``grad_k3``.
-
-    Returns:
-      Its ``Metric`` (with ``id`` the given name), or None.
-    """
+    """The ``Metric`` of an identifier (templates resolved, ``id`` the given name), or None if unregistered."""
     if name in METRICS:
         return METRICS[name]
     for template, pattern in _TEMPLATE_RE.items():
@@ -186,11 +148,7 @@ def describe(name: str) -> Metric | None:
 
 
 def glossary() -> list[Metric]:
-    """Every registered metric and template, in definition order (for the docs glossary).
-
-    Returns:
-      The ``Metric`` entries: ``METRICS`` then ``TEMPLATES``.
-    """
+    """Every registered metric then template, in definition order (for the docs glossary)."""
     return [*METRICS.values(), *TEMPLATES.values()]
 
 
@@ -200,49 +158,20 @@ def probe_name(x: float) -> str:
 
 
 def computed(scenario: Any, variant: str) -> dict[str, None]:
-    """The metrics ``run_scenario`` computes for a variant before ``derive`` (an ordered set).
-
-    Args:
-      scenario: a ``lstm_ar.study.scenario.Scenario``.
-      variant: one of its variant names.
-
-    Returns:
-      identifier -> None, in the order they are computed.
-    """
-    window = scenario.variants[variant].model.window
-    mode = scenario.rollout_mode(variant)
-    names = ["train_mse", "seed_prediction", "seed_prediction_error"]
-    if scenario.inputs(variant)[1] is not None:
-        names.append("heldout_mse")
-    names += [probe_name(p) for p in scenario.probes]
-    if scenario.diagnostics:
-        names += [f"grad_k{k}" for k in range(window)]
-    names += list(COLLAPSE)
-    if scenario.truth is not None:
-        names += ["rollout_rmse", "valid_horizon"]
-    if getattr(scenario, "backtest_origins", 0):
-        names += list(BACKTEST)
-    if scenario.diagnostics:
-        names.append("lyapunov")
-        if mode == "window":
-            names += ["rho_start", "rho_tail", "contraction_fraction"]
-    if window == 1 and mode == "window":
-        names += ["n_fixed_points", "settle_slope", "abs_settle_slope", "settle_residual"]
-    names.append("final_train_loss")
-    return dict.fromkeys(names)
+    """The metrics ``run_scenario`` computes for a variant before ``derive``: identifier -> None, in order."""
+    window, window_mode = scenario.variants[variant].model.window, scenario.rollout_mode(variant) == "window"
+    groups = ((True, ("train_mse", "seed_prediction", "seed_prediction_error")),
+              (scenario.inputs(variant)[1] is not None, ("heldout_mse",)), (True, map(probe_name, scenario.probes)),
+              (scenario.diagnostics, (f"grad_k{k}" for k in range(window))), (True, COLLAPSE),
+              (scenario.truth is not None, ("rollout_rmse", "valid_horizon")),
+              (getattr(scenario, "backtest_origins", 0), BACKTEST), (scenario.diagnostics, ("lyapunov",)),
+              (scenario.diagnostics and window_mode, JACOBIAN), (window == 1 and window_mode, FIXED_POINT),
+              (getattr(scenario, "end_radius", False) and window_mode, ("rho_end",)), (True, ("final_train_loss",)))
+    return dict.fromkeys(name for on, names in groups if on for name in names)
 
 
 def why_absent(scenario: Any, variant: str, name: str) -> str:
-    """Why a variant does not compute a metric (for the summary's ``missing`` map).
-
-    Args:
-      scenario: the scenario.
-      variant: one of its variant names.
-      name: a metric identifier the variant lacks.
-
-    Returns:
-      The reason, in words.
-    """
+    """Why ``variant`` does not compute metric ``name``, in words (the summary's ``missing`` map)."""
     window = scenario.variants[variant].model.window
     if name == "heldout_mse":
         return "no held-out data (give heldout_series, or heldout for window-1 models)"
@@ -250,30 +179,23 @@ def why_absent(scenario: Any, variant: str, name: str) -> str:
         return "no truth to judge the rollout against"
     if name in BACKTEST:
         return "no backtest (Scenario.backtest_origins is 0)"
-    if name in ("n_fixed_points", "settle_slope", "abs_settle_slope", "settle_residual"):
+    if name in FIXED_POINT:
         return (f"window {window}: the rollout is not a 1-D map" if window != 1
                 else "stateful rollout: the rollout is not a 1-D map of the value")
-    if name in ("rho_start", "rho_tail", "contraction_fraction") and scenario.diagnostics:
+    if name in JACOBIAN and scenario.diagnostics:
         return "stateful rollout: the window map's Jacobian does not apply"
     if name.startswith("grad_k") and scenario.diagnostics:
         return f"window {window} has inputs k = 0..{window - 1} only"
-    if name in ("lyapunov", "rho_start", "rho_tail", "contraction_fraction") or name.startswith("grad_k"):
+    if name == "rho_end":
+        return "off (Scenario.end_radius), or not a window-mode rollout"
+    if name in ("lyapunov", *JACOBIAN) or name.startswith("grad_k"):
         return "diagnostics are off"
     return "the scenario's derive does not give it for this variant"
 
 
 def derived(scenario: Any, variant: str, base: Mapping[str, None] | None = None) -> dict[str, None]:
-    """The names ``scenario.derive`` adds for a variant, found by calling it on placeholder values
-    (ones); a derive that reads a metric the variant does not compute raises ValueError.
-
-    Args:
-      scenario: the scenario.
-      variant: one of its variant names.
-      base: ``computed(scenario, variant)`` if already known.
-
-    Returns:
-      identifier -> None, in the order ``derive`` returns them.
-    """
+    """The names ``scenario.derive`` adds for a variant (identifier -> None, in order), found by calling it on
+    ones for the ``base`` metrics (default ``computed``); ValueError if it reads a metric the variant lacks."""
     if scenario.derive is None:
         return {}
     base = computed(scenario, variant) if base is None else base
@@ -292,30 +214,14 @@ def derived(scenario: Any, variant: str, base: Mapping[str, None] | None = None)
 
 
 def produced(scenario: Any, variant: str) -> tuple[str, ...]:
-    """Every per-seed metric the variant will have after ``run_scenario``, without training.
-
-    Args:
-      scenario: the scenario.
-      variant: one of its variant names.
-
-    Returns:
-      The identifiers, computed ones first, then ``derive``'s.
-    """
+    """Every per-seed metric the variant will have after ``run_scenario`` (computed, then ``derive``'s)."""
     base = computed(scenario, variant)
     return tuple({**base, **derived(scenario, variant, base)})
 
 
 def absent(scenario: Any, variant: str, names: Mapping[str, Any] | None = None) -> dict[str, str]:
-    """Metrics some other variant of the scenario has and this one does not, with the reason.
-
-    Args:
-      scenario: the scenario.
-      variant: one of its variant names.
-      names: variant -> its metric names, if already known (``produced`` per variant otherwise).
-
-    Returns:
-      identifier -> why it is missing (sorted by identifier).
-    """
+    """Metric -> why it is missing (sorted), for the metrics another variant has and ``variant`` lacks
+    (``names``: variant -> its metrics; default ``produced``)."""
     names = {v: produced(scenario, v) for v in scenario.variants} if names is None else names
     everywhere = {m for ms in names.values() for m in ms}
     return {m: why_absent(scenario, variant, m) for m in sorted(everywhere - set(names[variant]))}

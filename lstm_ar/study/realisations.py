@@ -1,50 +1,32 @@
-"""Claims over two sources of randomness: model seeds crossed with noise realisations of the data.
-
-A scenario's seeds vary the initialisation, the shuffling and the dropout masks, but its data is
-one draw. ``run_realisations`` builds the scenario once per noise realisation (``build(r)``), runs
-the same seeds on each, and ``pool`` stacks the per-seed results into one ``ScenarioResult`` whose
-"seeds" are the (realisation, seed) pairs, realisation-major, so that ``summarise`` judges every
-claim over both axes. ``claim_table`` sets each claim's verdict on every single realisation beside
-the pooled one, to show which verdicts depend on the draw of the data.
+"""Claims over model seeds crossed with noise realisations of the data (``run_scenario`` given the scenario on
+each draw): ``pool`` makes the (realisation, seed) pairs one set of seeds, so every claim is judged over both
+axes; ``claim_table`` shows which verdicts depend on the draw of the data.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
+from lstm_ar.config import TrainConfig
+from lstm_ar.data.realisations import Realisations
 from lstm_ar.study.claims import VERDICTS, evaluate_claim
-from lstm_ar.study.experiment import ScenarioResult, VariantResult, run_scenario
+from lstm_ar.study.experiment import ScenarioResult, VariantResult
 from lstm_ar.study.scenario import Scenario
 
 
-def run_realisations(build: Callable[[int], Scenario], realisations: int, n_seeds: int, *, progress: bool = True,
-                     **run_kwargs) -> list[ScenarioResult]:
-    """``run_scenario(build(r), n_seeds)`` for r = 0..realisations-1 (same seeds each time).
-
-    Args:
-      build: realisation index -> the scenario on that draw of the data (same variants and claims).
-      realisations: how many (>= 1).
-      n_seeds: model seeds per realisation.
-      progress, run_kwargs: passed to ``run_scenario``.
-
-    Returns:
-      One ``ScenarioResult`` per realisation.
-    """
-    if isinstance(realisations, bool) or not isinstance(realisations, int) or realisations < 1:
-        raise ValueError(f"realisations must be an int >= 1, got {realisations!r}")
-    return [run_scenario(build(r), n_seeds, progress=progress, **run_kwargs) for r in range(realisations)]
+def sine_draws(name: str, variants: dict[str, TrainConfig], data: Realisations, **fields) -> list[Scenario]:
+    """One scenario per noise realisation of the sine, each judged against the noiseless continuation on the
+    realisation's own scale (``lstm_ar.data.realisations``); ``fields``: more ``Scenario`` fields."""
+    return [Scenario(name=name, variants=variants, series=data.series[r], truth=data.truth[r],
+                     context=data.context[r], scale=float(data.scale[r]), center=0.0, **fields)
+            for r in range(data.series.shape[0])]
 
 
 def pool(results: Sequence[ScenarioResult]) -> ScenarioResult:
-    """Stack per-realisation results of one scenario: per variant, metrics f[R * S] (realisation-major),
-    rollouts and epoch losses likewise, map curves of the first realisation. The scenario (and its
-    references) are the first realisation's.
-
-    Raises:
-      ValueError: the results differ in variants or seed counts (they would not pair).
-    """
+    """Stack per-realisation results: metrics f[R * S] (realisation-major), rollouts and epoch losses likewise;
+    map curves, scenario and references of the first. ValueError if variants or seed counts differ."""
     if not results:
         raise ValueError("pool needs at least one result")
     first = results[0]
@@ -54,29 +36,21 @@ def pool(results: Sequence[ScenarioResult]) -> ScenarioResult:
     variants = {}
     for name, v in first.variants.items():
         parts = [res.variants[name] for res in results]
-        variants[name] = VariantResult(
-            metrics={k: np.concatenate([p.metrics[k] for p in parts]) for k in v.metrics},
-            rollouts=np.concatenate([p.rollouts for p in parts]),
-            epoch_loss=np.concatenate([p.epoch_loss for p in parts]),
-            map_curve=v.map_curve)
+        variants[name] = VariantResult(metrics={k: np.concatenate([p.metrics[k] for p in parts]) for k in v.metrics},
+                                       rollouts=np.concatenate([p.rollouts for p in parts]),
+                                       epoch_loss=np.concatenate([p.epoch_loss for p in parts]), map_curve=v.map_curve)
     return first._replace(seeds=first.seeds * len(results), variants=variants,
                           runtime_s=sum(r.runtime_s for r in results))
 
 
 def claim_table(results: Sequence[ScenarioResult]) -> list[dict]:
-    """Per claim: its verdict on each realisation alone and over all pairs (JSON-ready).
-
-    Returns:
-      [{id, text, pooled (the verdict dict over all pairs), per_realisation [verdict words],
-        agree (realisations whose verdict equals the pooled one), opposite (realisations decided
-        the other way: the draw of the data changes the verdict), undecided (realisations whose
-        own seeds were too few to decide: a sample-size effect, not a change)}].
-    """
+    """Per claim (JSON-ready): id, text, pooled (verdict over all pairs), per_realisation (verdicts), agree
+    (realisations matching pooled), opposite (decided the other way: the draw changes the verdict), undecided
+    (too few seeds alone to decide: sample size, not a change)."""
     pooled = pool(results)
-    metrics = {name: v.metrics for name, v in pooled.variants.items()}
     rows = []
     for claim in pooled.scenario.claims:
-        overall = evaluate_claim(claim, metrics)
+        overall = evaluate_claim(claim, {name: v.metrics for name, v in pooled.variants.items()})
         each = [evaluate_claim(claim, {n: v.metrics for n, v in r.variants.items()})["verdict"] for r in results]
         supported, contradicted, undecided = VERDICTS[claim.source]
         opposite = {supported: contradicted, contradicted: supported}.get(overall["verdict"])

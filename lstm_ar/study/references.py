@@ -1,42 +1,9 @@
-"""Linear references beside every LSTM: forecasts fitted in closed form on the same data.
-
-For a scenario with a training ``series`` and a rollout ``context``, each reference is fitted on
-the training series (the values the LSTMs train on) and rolled out from the end of the same
-context for ``rollout_steps`` steps:
-
-* ``persistence``: repeat the context's last value;
-* ``mean``: the training series' mean;
-* ``ar_{p}``: least-squares AR(p) with an intercept (``lstm_ar.linear.ar``; statsmodels'
-  ``AutoReg(series, p)``) for p in ``AR_ORDERS`` = (1, 2, 5, 10, 20, 30, 50), keeping the orders
-  the series can fit (``2 p + 2 <= len(series)``: more sample rows than coefficients) and the
-  context can start (``p <= len(context)``);
-* ``ar_aic`` / ``ar_bic``: the order chosen by AIC / BIC among 0..``min(50, len(series) // 10)``
-  on the common sample, refitted on its own sample (as ``lstm_ar.linear.ar.select_order`` and
-  statsmodels' ``ar_select_order``; here every candidate's residual comes from one QR
-  decomposition, see ``_fit_selected``);
-* ``direct``: a direct linear forecaster (``lstm_ar.linear.direct``): the last ``w`` values ->
-  the next ``H`` values, ``w = min(50, len(series) // 10)`` and ``H = rollout_steps``; when the
-  series is too short for that many (window, target) pairs, ``H = len(series) - 2 w - 1`` and
-  the rollout is made of blocks of ``H`` (each block fed back as the next window). Left out when
-  even that is below 1.
-
-Every reference gets the metrics of a variant's rollout (the collapse metrics; with a truth,
-``rollout_rmse`` and ``valid_horizon``; with a backtest, the backtest metrics on the same
-origins, the fits made once on the training series and not refitted per origin). They are
-deterministic (one data draw): one value per reference, computed once outside the seed loop.
-
-``best_ar`` is the ``ar_{p}`` with the lowest ``rollout_rmse``. It is chosen on the truth the
-rollouts are judged against, so it is an optimistic reference (no forecaster could choose it in
-advance); ``ar_aic`` and ``ar_bic`` choose without seeing the truth and are the honest ones.
-
-``compare`` gives, per variant, the paired probability that the variant beats a reference
-(the reference's value repeated for every seed; ``lstm_ar.study.stats.prob_better``: a tie
-scores 1/2), a diverged seed counting as the variant's worst value.
-
-Persistence, the mean and every AR are one ``ARFit`` each (persistence: coefficient 1 on the
-last value; the mean: the intercept alone), so all of them roll out in one vmapped program. The
-fits run as separate programs, one after another, each with a single batched LAPACK call (see
-``fit_references``); the companion matrices' spectral radii are computed in numpy.
+"""Forecasts without an LSTM, fitted on the same training values and judged by the same metrics: persistence,
+the training mean, seasonal naive, least-squares AR(p) (fixed orders or by AIC/BIC, as statsmodels' ``AutoReg`` /
+``ar_select_order``) and direct linear (``lstm_ar.linear``): a scenario's (``evaluate``, ``compare``), per noise
+realisation in one vmapped program (``realisation_references``), per backtest origin (``origin_references``) and
+one user series on the host (``series_references``). "Best AR" (``best_ar``, ``best_order``) is chosen on the
+truth it is judged against: optimistic, no forecaster could choose it in advance; AIC and BIC are the honest ones.
 """
 
 from __future__ import annotations
@@ -48,32 +15,68 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from lstm_ar.dynamics.judge import judge_origins, judge_rollout
-from lstm_ar.linear.ar import ARFit, ar_rollout, fit_masked, lag_matrix, spectral_radius_host
+from lstm_ar.data.realisations import Realisations
+from lstm_ar.dynamics.judge import judge_origins, judge_path, judge_rollout
+from lstm_ar.linear.ar import (
+    ARFit,
+    ar_rollout,
+    ar_rollout_host,
+    companion_spectral_radius,
+    fit_ar,
+    fit_ar_host,
+    fit_masked,
+    information_criteria,
+    lag_matrix,
+    select_ar_host,
+    select_order,
+    spectral_radius_host,
+)
 from lstm_ar.linear.direct import direct_rollout, fit_direct
 from lstm_ar.study import stats
 from lstm_ar.study.claims import diverged_as_worst
 from lstm_ar.study.metrics import BACKTEST
 
 AR_ORDERS = (1, 2, 5, 10, 20, 30, 50)
-MAX_SELECTED_ORDER = 50  # AIC/BIC compare orders up to min(50, len(series) // 10)
-DIRECT_WINDOW = 50  # the direct forecaster's window, capped at len(series) // 10
+MAX_SELECTED_ORDER = 50  # a scenario's AIC/BIC compare orders up to min(50, len(series) // 10)
+DIRECT_WINDOW = 50  # the direct forecaster's window (a scenario caps it at len(series) // 10)
+MAX_REALISATION_ORDER = 60  # realisations: AR(1..60) on the common sample t >= 60
+MAX_AR_ORDER = 40  # one user series: AIC compares 0..min(40, n_train // 5) (AR tracks the noisy sine from p of about 25)
 BEST_AR = "best_ar"
 COMPARED = (BEST_AR, "ar_aic", "persistence")  # the references every variant is compared with
 # metric -> lower is better: what the paired comparisons judge (where both sides have it)
-COMPARED_METRICS = {"rollout_rmse": True, "valid_horizon": False, "backtest_rmse": True,
-                    "backtest_valid_horizon": False}
+COMPARED_METRICS = {"rollout_rmse": True, "valid_horizon": False, "backtest_rmse": True, "backtest_valid_horizon": False}
 
 
+def seasonal_naive(context, season: int, steps: int) -> np.ndarray:
+    """The last ``season`` values of ``context`` f[..., T >= season] repeated: f[..., steps]."""
+    context = np.asarray(context)
+    if not 1 <= season <= context.shape[-1]:
+        raise ValueError(f"season must be in [1, {context.shape[-1]}] (the values before the forecast), got {season}")
+    return np.tile(context[..., -season:], -(-steps // season))[..., :steps]
+
+
+def naive_forecasts(train, steps: int, season: int | None = None) -> dict[str, np.ndarray]:
+    """``persistence``, ``mean`` and (with a season) ``seasonal_naive`` from the end of ``train``: f64[steps] each."""
+    train = np.asarray(train, np.float64)
+    out = {"persistence": np.full(steps, float(train[-1])), "mean": np.full(steps, float(np.mean(train)))}
+    return out if season is None else {**out, "seasonal_naive": seasonal_naive(train, season, steps)}
+
+
+def rmse(forecast, truth) -> float:
+    """sqrt(mean((forecast - truth)^2)) in float64."""
+    return float(np.sqrt(np.mean(np.square(np.asarray(forecast, np.float64) - np.asarray(truth, np.float64)))))
+
+
+def best_reference(rmse_of: dict[str, float]) -> str:
+    """The reference with the smallest finite RMSE (the first listed on a tie; the first of all when none is finite)."""
+    finite = {k: v for k, v in rmse_of.items() if np.isfinite(v)}
+    return min(finite, key=finite.get) if finite else next(iter(rmse_of))
+
+
+# A scenario's references (``plan``), fitted once on the training series. Persistence and the mean are ``ARFit``s
+# too (coefficient 1 on the last value; the intercept alone), so every AR-like one rolls out in one vmapped program.
 class LinearReferences(NamedTuple):
-    """The references of one scenario.
-
-    Attributes:
-      metrics: name -> {metric: float} (``order`` too for the AR fits; ``spectral_radius``: the
-        companion matrix's, below 1 the AR rollout settles).
-      rollouts: name -> f32[rollout_steps].
-      best_ar: the name of the AR(p) with the lowest rollout RMSE (None without a truth).
-    """
+    """By name: metrics (AR: ``order``, companion ``spectral_radius`` too), rollouts; best_ar: by rollout RMSE."""
 
     metrics: dict[str, dict[str, float]]
     rollouts: dict[str, np.ndarray]
@@ -81,15 +84,7 @@ class LinearReferences(NamedTuple):
 
 
 def ar_orders(length: int, context: int) -> tuple[int, ...]:
-    """The orders of ``AR_ORDERS`` a series of ``length`` values can fit and a context starts.
-
-    Args:
-      length: len(series).
-      context: len(context).
-
-    Returns:
-      The kept orders, ascending.
-    """
+    """The ``AR_ORDERS`` a series can fit (``2 p + 2 <= length``) and a context starts (``p <= context``)."""
     return tuple(p for p in AR_ORDERS if 2 * p + 2 <= length and p <= context)
 
 
@@ -99,30 +94,15 @@ def selection_max_order(length: int) -> int:
 
 
 def direct_shape(length: int, steps: int) -> tuple[int, int] | None:
-    """(window, horizon) of the direct forecaster for a series of ``length`` values, or None.
-
-    Args:
-      length: len(series).
-      steps: the rollout length.
-
-    Returns:
-      ``(w, H)`` with ``w = min(DIRECT_WINDOW, length // 10)`` and ``H = min(steps, length - 2 w - 1)``
-      (the most the series can fit); None when w or H is below 1.
-    """
+    """Direct linear's ``w = min(DIRECT_WINDOW, length // 10)``, ``H = min(steps, length - 2 w - 1)``, or None."""
     window = min(DIRECT_WINDOW, length // 10)
     horizon = min(steps, length - 2 * window - 1)
     return (window, horizon) if window >= 1 and horizon >= 1 else None
 
 
-def _pad(fit: ARFit, width: int) -> ARFit:
-    coefs = jnp.zeros(fit.coefs.shape[:-1] + (width,), jnp.float32).at[..., :fit.coefs.shape[-1]].set(fit.coefs)
-    return fit._replace(coefs=coefs)
-
-
 def _constant_fit(intercept, last_coef: float, width: int) -> ARFit:
     """x_t = intercept + last_coef * x_{t-1}: the mean (0 coefficient) and persistence (1)."""
-    return ARFit(intercept=jnp.asarray(intercept, jnp.float32),
-                 coefs=jnp.zeros(width, jnp.float32).at[0].set(last_coef),
+    return ARFit(intercept=jnp.asarray(intercept, jnp.float32), coefs=jnp.zeros(width, jnp.float32).at[0].set(last_coef),
                  sigma2=jnp.float32(jnp.nan), order=jnp.int32(1 if last_coef else 0), nobs=jnp.int32(0))
 
 
@@ -142,21 +122,10 @@ class Plan(NamedTuple):
 
 
 def plan(length: int, context_length: int, steps: int) -> Plan:
-    """The references a training series of ``length`` values can fit (module docstring).
-
-    Args:
-      length: len(series).
-      context_length: len(context) (an AR(p) needs p values to start from).
-      steps: rollout steps (the direct forecaster's horizon).
-
-    Returns:
-      The ``Plan``.
-    """
-    orders = ar_orders(length, context_length)
+    """The references a training series of ``length`` values fits, from ``context_length`` values, ``steps`` ahead."""
+    orders, direct = ar_orders(length, context_length), direct_shape(length, steps)
     max_selected = selection_max_order(length)
-    direct = direct_shape(length, steps)
-    width = max(orders + (max_selected, 1, direct[0] if direct else 1))
-    return Plan(orders, max_selected, width, direct)
+    return Plan(orders, max_selected, max(orders + (max_selected, 1, direct[0] if direct else 1)), direct)
 
 
 # The fits run as separate programs, one after the other (``jax.block_until_ready`` between them),
@@ -171,40 +140,24 @@ def _fit_orders(series, *, orders: tuple[int, ...], width: int) -> ARFit:
 
 @functools.partial(jax.jit, static_argnames=("top", "width"))
 def _fit_selected(series, *, top: int, width: int) -> ARFit:
-    """The orders ``select_order(series, top, "aic")`` and ``(..., "bic")`` choose, each refitted on its
-    own sample; coefs f32[2, width].
-
-    Orders 0..top are compared on the common sample t >= top, as ``select_order`` does, but from
-    one QR decomposition of the centred lag design instead of top + 1 least-squares fits: the
-    lag columns are nested, so the residual sum of squares of order p is
-    ``|y|^2 - sum_{i < p} (Q^T y)_i^2`` (y centred; the intercept is the centring). Tested equal to
-    statsmodels' ``ar_select_order`` (tests/test_references.py). Information criteria as
-    ``lstm_ar.linear.ar.information_criteria`` (k = p + 2).
-    """
-    lags = lag_matrix(series, top)[top:]
-    y = series[top:]
+    """The orders ``select_order(series, top, "aic")`` and ``"bic"`` choose, refitted on their own sample; coefs
+    f32[2, width]. One QR decomposition of the centred lag design instead of top + 1 fits: the lag columns
+    are nested, so order p's residual sum of squares is ``|y|^2 - sum_{i < p} (Q^T y)_i^2`` (y centred).
+    Tested equal to statsmodels' ``ar_select_order``."""
+    lags, y = lag_matrix(series, top)[top:], series[top:]
     centred_x, centred_y = lags - jnp.mean(lags, axis=0)[None, :], y - jnp.mean(y)
     q = jnp.linalg.qr(centred_x)[0]
     total = centred_y @ centred_y
     ssr = jnp.concatenate([total[None], total - jnp.cumsum(jnp.square(q.T @ centred_y))])
-    nobs = jnp.float32(series.shape[0] - top)
-    k = jnp.arange(top + 1, dtype=jnp.float32) + 2.0
+    nobs, k = jnp.float32(series.shape[0] - top), jnp.arange(top + 1, dtype=jnp.float32) + 2.0
     minus_2_llf = nobs * (jnp.log(2.0 * jnp.pi) + jnp.log(ssr / nobs) + 1.0)
     best = jnp.stack([jnp.argmin(minus_2_llf + 2.0 * k), jnp.argmin(minus_2_llf + jnp.log(nobs) * k)])
-    return _pad(jax.vmap(lambda p: fit_masked(series, p, p, top))(best), width)
+    fits = jax.vmap(lambda p: fit_masked(series, p, p, top))(best)
+    return fits._replace(coefs=jnp.zeros((2, width), jnp.float32).at[..., :top].set(fits.coefs))
 
 
 def fit_references(series, which: Plan) -> tuple[ARFit, Any]:
-    """Fit every reference of a plan on a training series.
-
-    Args:
-      series: f32[T] the training series.
-      which: ``plan(T, ...)``.
-
-    Returns:
-      (the AR-like fits, persistence, mean, AR(p), AIC, BIC in ``Plan.names`` order, stacked with
-      ``coefs: f32[R, width]``; the direct fit or None).
-    """
+    """(the AR-like fits in ``Plan.names`` order, ``coefs: f32[R, width]``; the direct fit or None) on f32[T]."""
     series = jnp.asarray(series, jnp.float32)
     parts = [jax.tree.map(lambda *leaves: jnp.stack(leaves), _constant_fit(0.0, 1.0, which.width),
                           _constant_fit(jnp.mean(series), 0.0, which.width))]
@@ -212,9 +165,7 @@ def fit_references(series, which: Plan) -> tuple[ARFit, Any]:
         parts.append(jax.block_until_ready(_fit_orders(series, orders=which.orders, width=which.width)))
     if which.max_selected >= 1:
         parts.append(jax.block_until_ready(_fit_selected(series, top=which.max_selected, width=which.width)))
-    direct = None
-    if which.direct is not None:
-        direct = jax.block_until_ready(fit_direct(series, *which.direct))
+    direct = None if which.direct is None else jax.block_until_ready(fit_direct(series, *which.direct))
     return jax.tree.map(lambda *leaves: jnp.concatenate(leaves), *parts), direct
 
 
@@ -241,14 +192,7 @@ def _judge(fits: ARFit, direct, context, truth, scale, center, contexts, truths,
 
 
 def evaluate(scenario) -> LinearReferences | None:
-    """Fit, roll out and judge every reference of a scenario (compiled once per shape).
-
-    Args:
-      scenario: a ``lstm_ar.study.scenario.Scenario``.
-
-    Returns:
-      The ``LinearReferences``, or None when the scenario has no training series.
-    """
+    """Fit, roll out and judge every reference of a ``Scenario``; None without a training series."""
     if scenario.series is None:
         return None
     steps = scenario.rollout_steps
@@ -256,43 +200,24 @@ def evaluate(scenario) -> LinearReferences | None:
     which = plan(scenario.series.shape[0], context.shape[0], steps)
     truth = None if scenario.truth is None else np.asarray(scenario.truth[:steps], np.float32)
     backtest = scenario.backtest()
-    contexts = truths = None
-    if backtest is not None:
-        contexts, truths = backtest.contexts(which.width), backtest.truths()
+    contexts, truths = (None, None) if backtest is None else (backtest.contexts(which.width), backtest.truths())
     fits, direct = fit_references(scenario.series, which)
     rollouts, per = _judge(fits, direct, context, truth, np.float32(scenario.scale), np.float32(scenario.center),
                            contexts, truths, steps=steps)
     # to the host once: indexing device arrays one value at a time dispatches (and compiles) an op each
     per = {k: np.asarray(v, np.float64) for k, v in per.items()}
     rollouts, coefs, orders = np.asarray(rollouts), np.asarray(fits.coefs), np.asarray(fits.order)
-    metrics = {}
-    for i, name in enumerate(which.names):
-        entry = {k: float(v[i]) for k, v in per.items()}
-        if name.startswith("ar_"):
-            entry = {"order": int(orders[i]), "spectral_radius": spectral_radius_host(coefs[i]), **entry}
-        metrics[name] = entry
+    metrics = {name: {**({"order": int(orders[i]), "spectral_radius": spectral_radius_host(coefs[i])}
+                         if name.startswith("ar_") else {}), **{k: float(v[i]) for k, v in per.items()}}
+               for i, name in enumerate(which.names)}
     ar_names = [f"ar_{p}" for p in which.orders]
-    best = None
-    if truth is not None and ar_names:
-        best = min(ar_names, key=lambda n: (_sortable(metrics[n]["rollout_rmse"]), metrics[n]["order"]))
-    return LinearReferences(metrics=metrics, rollouts={n: rollouts[i] for i, n in enumerate(which.names)},
-                            best_ar=best)
-
-
-def _sortable(value: float) -> float:
-    return value if np.isfinite(value) else np.inf
+    best = None if truth is None or not ar_names else min(ar_names, key=lambda n: (
+        r if np.isfinite(r := metrics[n]["rollout_rmse"]) else np.inf, metrics[n]["order"]))
+    return LinearReferences(metrics=metrics, rollouts={n: rollouts[i] for i, n in enumerate(which.names)}, best_ar=best)
 
 
 def summary(refs: LinearReferences) -> dict[str, dict]:
-    """The ``linear_references`` entry of ``summary.json``.
-
-    Args:
-      refs: what ``evaluate`` returned.
-
-    Returns:
-      name -> {metric: value} (JSON-ready: +-inf as "inf" / "-inf"); with a truth, ``best_ar``
-      repeats the best AR(p)'s entry with ``of`` (its name) and ``chosen_on: "truth"``.
-    """
+    """``summary.json``'s ``linear_references``; ``best_ar`` repeats the best AR(p)'s entry, ``chosen_on: "truth"``."""
     out = {name: stats.json_number(m) for name, m in refs.metrics.items()}
     if refs.best_ar is not None:
         out[BEST_AR] = {"of": refs.best_ar, "chosen_on": "truth", **out[refs.best_ar]}
@@ -302,38 +227,149 @@ def summary(refs: LinearReferences) -> dict[str, dict]:
 def reference_value(refs: LinearReferences, name: str, metric: str) -> float | None:
     """A reference's value of a metric (``best_ar`` resolved), or None where it has none."""
     name = refs.best_ar if name == BEST_AR else name
-    if name is None or name not in refs.metrics:
-        return None
-    return refs.metrics[name].get(metric)
+    return None if name is None or name not in refs.metrics else refs.metrics[name].get(metric)
 
 
 def compare(values: dict[str, np.ndarray], refs: LinearReferences) -> dict[str, dict[str, dict]]:
-    """Paired P(variant beats reference) over seeds, for the references in ``COMPARED``.
-
-    Args:
-      values: the variant's per-seed metrics (name -> f[n_seeds]), with ``diverged``.
-      refs: the scenario's references.
-
-    Returns:
-      reference -> metric -> ``stats.prob_better`` (with ``lower_is_better`` and the reference's
-      ``value``); the variant's diverged seeds count as its worst value, a diverged (or
-      non-finite) reference value as the reference's worst.
-    """
+    """reference (``COMPARED``) -> metric -> paired ``stats.prob_better`` of the variant's per-seed ``values``
+    against the reference's value (a tie scores 1/2); diverged seeds and a diverged reference count as worst."""
     diverged = values.get("diverged")
     out: dict[str, dict[str, dict]] = {}
     for ref in COMPARED:
         entry = {}
         ref_diverged = reference_value(refs, ref, "diverged")
         for metric, lower in COMPARED_METRICS.items():
-            value = reference_value(refs, ref, metric)
-            if value is None or metric not in values:
+            if (value := reference_value(refs, ref, metric)) is None or metric not in values:
                 continue
             seeds = np.asarray(values[metric], np.float64)
-            a = diverged_as_worst(seeds, lower, diverged)
             b = diverged_as_worst(np.full(seeds.shape, value), lower,
                                   np.full(seeds.shape, bool(ref_diverged) and metric in ("rollout_rmse", "valid_horizon")))
             entry[metric] = {"lower_is_better": lower, "reference_value": stats.json_number(float(value)),
-                             **stats.prob_better(a, b, lower_is_better=lower)}
+                             **stats.prob_better(diverged_as_worst(seeds, lower, diverged), b, lower_is_better=lower)}
         if entry:
             out[ref] = entry
     return out
+
+
+class RealisationReferences(NamedTuple):
+    """Per realisation r and order p: ``ar[metric]``, ``ar_rho`` f[R, P]; ``ar_coef1`` (AR(1) slope), orders
+    i[R]; ``aic``/``bic``/``direct``: {metric: f[R]}; ``best_order`` p*: the lowest median rollout RMSE."""
+
+    ar: dict[str, np.ndarray]
+    ar_rho: np.ndarray
+    ar_coef1: np.ndarray
+    aic_order: np.ndarray
+    bic_order: np.ndarray
+    aic: dict[str, np.ndarray]
+    bic: dict[str, np.ndarray]
+    direct: dict[str, np.ndarray]
+    best_order: int
+    rollouts: dict[str, np.ndarray]
+
+    def best(self) -> dict[str, np.ndarray]:
+        """The metrics of AR(p*) per realisation: {metric: f[R]}."""
+        return {k: v[:, self.best_order - 1] for k, v in self.ar.items()}
+
+    def table(self) -> dict[str, dict[str, np.ndarray]]:
+        """Reference name -> {metric: f[R]}: AR(1), AR(p*), AR(AIC), AR(BIC), direct linear."""
+        return {"AR(1)": {k: v[:, 0] for k, v in self.ar.items()}, f"AR({self.best_order}) best": self.best(),
+                "AR(AIC)": self.aic, "AR(BIC)": self.bic, f"direct linear w{DIRECT_WINDOW}": self.direct}
+
+
+def realisation_references(data: Realisations, *, max_order: int = MAX_REALISATION_ORDER) -> RealisationReferences:
+    """AR(1..max_order) (sample t >= max_order), AR by AIC/BIC and direct linear on every realisation, judged."""
+    steps = data.truth.shape[1]
+    orders = jnp.arange(1, max_order + 1)
+
+    def one(series, context, truth, scale):
+        fits = jax.vmap(lambda p: fit_ar(series, p, max_order=max_order))(orders)
+        paths = jax.vmap(lambda f: ar_rollout(f, context, steps))(fits)
+        metrics = jax.vmap(lambda ys: judge_path(ys, truth, scale))(paths)
+        rho = jax.vmap(companion_spectral_radius)(fits.coefs)
+        aic, bic = information_criteria(fits)
+        direct = direct_rollout(fit_direct(series, DIRECT_WINDOW, steps), context, steps)
+        return metrics, paths, rho, fits.coefs[0, 0], jnp.argmin(aic), jnp.argmin(bic), \
+            judge_path(direct, truth, scale), direct
+
+    out = jax.jit(jax.vmap(one))(*(jnp.asarray(a) for a in (data.series, data.context, data.truth, data.scale)))
+    metrics, paths, rho, coef1, aic_i, bic_i, direct, direct_path = jax.tree.map(np.asarray, out)
+    rows = np.arange(data.series.shape[0])
+    pick = lambda idx: {k: v[rows, idx] for k, v in metrics.items()}  # noqa: E731
+    best = int(np.argmin(np.median(metrics["rollout_rmse"], axis=0))) + 1
+    return RealisationReferences(ar=metrics, ar_rho=rho, ar_coef1=coef1, aic_order=aic_i + 1, bic_order=bic_i + 1,
+                                 aic=pick(aic_i), bic=pick(bic_i), direct=direct, best_order=best,
+                                 rollouts={"AR(1)": paths[:, 0], f"AR({best})": paths[:, best - 1],
+                                           "AR(AIC)": paths[rows, aic_i], "direct": direct_path})
+
+
+def origin_references(backtest, *, season: int | None = None, max_order: int | None = None,
+                      direct_window: int | None = None) -> dict[str, dict[str, float | np.ndarray]]:
+    """Every reference, fitted once on ``backtest.history[:start]`` (standardised), from every origin: name ->
+    ``judge_origins``' metrics (``origin_rmse`` f64[K]; AR: ``order``). AIC/BIC compare orders 1..max_order;
+    ``max_order`` and ``direct_window`` default to ``min(50, n_train // 5)``, at least 1."""
+    n_train = backtest.start
+    max_order = max_order or max(1, min(50, n_train // 5))
+    direct_window = direct_window or max(1, min(50, n_train // 5))
+    if (width := max(max_order, direct_window, season or 1)) > n_train:
+        raise ValueError(f"a context of {width} values is longer than the training part ({n_train} values)")
+    train, contexts = jnp.asarray(backtest.history[:n_train]), backtest.contexts(width)
+    truths, h = jnp.asarray(backtest.truths()), backtest.horizon
+    fits = {f"AR({ic.upper()})": select_order(train, max_order, ic, min_order=1) for ic in ("aic", "bic")}
+    direct = fit_direct(train, direct_window, h)
+    paths = {name: jax.vmap(lambda c, f=fit: ar_rollout(f, c, h))(jnp.asarray(contexts)) for name, fit in fits.items()}
+    paths["direct linear"] = jax.vmap(lambda c: direct_rollout(direct, c, h))(jnp.asarray(contexts))
+    paths["persistence"] = jnp.repeat(contexts[:, -1:], h, axis=1)
+    paths["training mean"] = jnp.zeros_like(truths)  # standardised: the training part's mean is 0
+    if season:
+        paths[f"seasonal naive ({season})"] = jnp.asarray(seasonal_naive(contexts, season, h))
+    out = {name: {k: np.asarray(v, np.float64) if k == "origin_rmse" else float(v)
+                  for k, v in judge_origins(p, truths, 1.0).items()} for name, p in paths.items()}
+    for name, fit in fits.items():
+        out[name]["order"] = int(fit.order)
+    return out
+
+
+class SeriesReferences(NamedTuple):
+    """One user series' references (host float64): forecasts f64[steps], rmse (model units) and labels
+    (``AR(7) by AIC``) by name; the AIC order and its companion spectral radius; the AR(1) slope (below 1 in
+    size the best one-lag map contracts); ``one_step_explained``."""
+
+    forecasts: dict[str, np.ndarray]
+    rmse: dict[str, float]
+    labels: dict[str, str]
+    ar_order: int
+    ar_radius: float
+    one_lag_slope: float
+    explained: float
+
+
+def max_ar_order(n_train: int) -> int:
+    """The largest AR order AIC compares on one series: ``MAX_AR_ORDER``, at most n_train / 5, at least 1."""
+    return max(1, min(MAX_AR_ORDER, n_train // 5))
+
+
+def one_step_explained(fit: ARFit, train, heldout) -> float:
+    """``max(0, 1 - MSE(AR one step) / MSE(training mean))`` on ``heldout`` (lags read across the boundary from
+    ``train``): near 0 the past says nothing about the next value."""
+    history = np.concatenate([np.asarray(train, np.float64), np.asarray(heldout, np.float64)])
+    start = len(train)
+    targets = history[start:]
+    predictions = np.full(targets.shape, fit.intercept)
+    for i, a in enumerate(fit.coefs):
+        predictions = predictions + a * history[start - 1 - i:len(history) - 1 - i]
+    flat = np.mean(np.square(targets - np.mean(train)))
+    return float(max(0.0, 1.0 - np.mean(np.square(targets - predictions)) / flat))
+
+
+def series_references(train, truth, *, season: int | None = None) -> SeriesReferences:
+    """The naive forecasts and AR by AIC (``select_ar_host``) from the end of ``train``, judged against ``truth``."""
+    train = np.asarray(train, np.float64)
+    steps = np.asarray(truth).shape[0]
+    fit = select_ar_host(train, max_ar_order(train.shape[0]))
+    forecasts = {**naive_forecasts(train, steps, season), "ar_aic": ar_rollout_host(fit, train, steps)}
+    labels = {"persistence": "persistence (the last value)", "mean": "the training mean (flat)",
+              "seasonal_naive": f"seasonal naive (season {season})", "ar_aic": f"AR({fit.order}) by AIC"}
+    return SeriesReferences(forecasts=forecasts, rmse={name: rmse(f, truth) for name, f in forecasts.items()},
+                            labels={name: labels[name] for name in forecasts}, ar_order=fit.order,
+                            ar_radius=spectral_radius_host(fit.coefs), one_lag_slope=float(fit_ar_host(train, 1).coefs[0]),
+                            explained=one_step_explained(fit, train, truth))

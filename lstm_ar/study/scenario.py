@@ -1,38 +1,10 @@
 """The ``Scenario`` type: one experiment as data, checked when it is built.
 
-A scenario needs a name, its variants (name -> ``TrainConfig``, all trained on the same seeds)
-and data: a ``series`` (the training series; held-out values in ``heldout_series``), or ready
-``data`` windows. Everything else is optional: ``truth`` (the continuation a rollout is judged
-against; it sets the rollout length, else ``ROLLOUT_STEPS`` = 200 steps, recorded in the summary),
-``rollout_steps``, ``claims``, ``probes``, ``figures``. The scenario's and the variants' names
-become folders below the output folder and must match ``NAME_RE``.
-The fields the article's catalogues set by hand (``scale``, ``context``, ``test_input``,
-``test_target``, ``map_range``) default to values derived from the data:
-
-* ``scale``: the std of the training series (of the training targets without a series);
-* ``center``: the mean of the same values (the divergence bound is measured from it:
-  ``lstm_ar.dynamics.collapse.DIVERGENCE_BOUND``);
-* ``context``: the training series (rollouts start after its last value);
-* ``test_input`` / ``test_target``: the last training window and the value after it;
-* ``map_range``: the context's range widened by half its span on each side.
-
-``__post_init__`` checks every name before any training: the variants and metrics each claim
-names (``lstm_ar.study.metrics.produced`` lists a variant's metrics without training), the
-comparison metrics, the figures, probes, rollout modes, baseline, the truth's length and the data
-(finite, 1-D, long enough for every window), with a ValueError that lists the valid names.
-
-With ``backtest_origins = n > 0`` every model is also judged by a rolling-origin backtest over
-the held-out continuation (``heldout_continuation``: ``heldout_series`` after its first
-``heldout_context`` values, the values right after the training series): ``n`` origins spread
-evenly over it, each with ``backtest_horizon`` values after it (default ``min(rollout_steps,
-held-out length // 2)``); see ``lstm_ar.study.backtest``. Too many origins for the held-out part
-is a ValueError naming the numbers, raised when the scenario is built.
-
-``Scenario.from_series`` builds a whole study of any 1-D series in one call
-(``lstm_ar.study.scenario_series``). A scenario is run by ``lstm_ar.study.experiment.run_scenario``.
-
-Derived fields are stored when the scenario is built, so ``dataclasses.replace(sc, series=...)``
-keeps the old derived values: build a new ``Scenario`` (or pass them) when the data changes.
+Fields the article's catalogues set by hand default to values derived from the data, stored when the scenario is
+built (after ``dataclasses.replace(sc, series=...)`` build a new one): ``scale`` / ``center`` the std / mean of the
+training series (or targets; the divergence bound is measured from ``center``), ``context`` the training series,
+``test_input`` / ``test_target`` the last training window and the value after it, ``map_range`` the context's
+range widened by half its span each side. Every name, the data and the backtest are checked before any training.
 """
 
 from __future__ import annotations
@@ -63,32 +35,12 @@ Derive = Callable[[dict], dict]
 
 @dataclasses.dataclass(frozen=True, eq=False)
 class Scenario:
-    """One experiment. ``variants`` maps a name to its training config (same data, same seeds).
-
-    Required: ``name``, ``variants``, and ``series`` f32[T] or ``data`` (window-1 examples). The
-    scenario's and the variants' names become folders below the output folder, so each must match
-    ``NAME_RE``: a letter or digit, then letters, digits and ``_ . = + -`` (no ``/``, no leading ``.``).
-
-    Optional:
-      heldout_series: f32[T'] held-out values; every variant's held-out one-step MSE is on windows
-        of it (its first ``heldout_context`` values are inputs only, so every window can be judged
-        on the same targets). ``heldout``: explicit window-1 held-out examples instead.
-      truth: f32[>= rollout_steps] the continuation rollouts are judged against (rollout RMSE,
-        valid horizon). ``rollout_steps``: free-running steps (default: the truth's length; without
-        truth ``ROLLOUT_STEPS`` = 200; ``summarise`` records the length used as ``rollout.steps``).
-      claims: ``RateClaim`` / ``PairedClaim``s judged after the run. ``probes``: inputs x at which
-        f(x) is recorded (metric ``f(x)``). ``figures``: metrics whose per-seed distribution is drawn.
-      derive: numpy function metrics -> extra per-seed metrics. ``lower_is_better`` /
-        ``higher_is_better``: metrics compared between variants (all pairs, or each with ``baseline``).
-      rollout_modes: variant -> "window" (default) or "stateful". ``variant_data``: per-variant
-        training data. ``diagnostics``: add gradient-flow and Lyapunov metrics. ``references``:
-        numbers reported beside the results (e.g. no-model forecasts). ``standardisation``: (mean,
-        std) that turns the series back into the user's units.
-      backtest_origins: rolling-origin backtest origins over ``heldout_continuation`` (0: none).
-        ``backtest_horizon``: steps judged at each origin (default ``min(rollout_steps, L // 2)``).
-      scale, center, context, test_input, test_target, map_range: derived from the data when left
-        out (see the module docstring).
-    """
+    """One experiment: ``variants`` (name -> training config, same data and seeds) and ``series`` f32[T] or
+    ``data`` (window-1 examples); names must match ``NAME_RE`` (they become folders). ``heldout_series``' first
+    ``heldout_context`` values are inputs only (every window judged on the same targets); ``truth`` f32[>=
+    rollout_steps] sets the rollout length (else ``ROLLOUT_STEPS``); ``probes`` add metrics ``f(x)``; ``derive``
+    (numpy) adds per-seed metrics; ``lower_is_better`` / ``higher_is_better`` are compared in all pairs or with
+    ``baseline``; ``backtest_origins`` (0: none) spread over ``heldout_continuation`` (``lstm_ar.study.backtest``)."""
 
     name: str
     variants: dict[str, TrainConfig]
@@ -110,6 +62,7 @@ class Scenario:
     baseline: str | None = None  # if set, variants are compared with it only (not all pairs)
     variant_data: dict[str, Dataset] = dataclasses.field(default_factory=dict)  # per-variant training data
     diagnostics: bool = False  # add gradient-flow (grad_k*) and Lyapunov-exponent metrics
+    end_radius: bool = False  # add rho_end: the window map's spectral radius at the rollout's last window
     references: dict[str, float] = dataclasses.field(default_factory=dict)  # e.g. baseline RMSEs
     heldout_context: int = 0
     standardisation: tuple[float, float] | None = None
@@ -135,15 +88,8 @@ class Scenario:
     # -- what each variant sees ------------------------------------------------------------------
 
     def inputs(self, variant: str) -> tuple[Dataset, Dataset | None, np.ndarray]:
-        """What a variant is trained and judged on one step at a time.
-
-        Args:
-          variant: one of ``variants``.
-
-        Returns:
-          (training data, held-out data or None, the test input f32[window]). Held-out data is
-          ``heldout`` for window 1 when given, else windows of ``heldout_series`` (for every window).
-        """
+        """(training data, held-out data or None, test input f32[window]) of a variant, one step at a time;
+        held-out data: ``heldout`` for window 1 when given, else windows of ``heldout_series``."""
         window = self.variants[variant].model.window
         if variant in self.variant_data:
             return self.variant_data[variant], self._heldout(window), self.test_input
@@ -161,16 +107,8 @@ class Scenario:
         return windows(self.heldout_series[max(self.heldout_context - window, 0):], window)
 
     def training_data(self, variant: str) -> Dataset:
-        """What the variant trains on.
-
-        Args:
-          variant: one of ``variants``.
-
-        Returns:
-          One-step windows (x: f32[n, window, 1], y: f32[n, 1]), or windows and the next
-          ``horizon`` values (y: f32[n, horizon]) for the other training regimes
-          (``lstm_ar.training.regimes``).
-        """
+        """What the variant trains on: one-step windows (x: f32[n, window, 1], y: f32[n, 1]), or windows and the
+        next ``horizon`` values (y: f32[n, horizon]) for the other regimes (``lstm_ar.training.regimes``)."""
         config = self.variants[variant]
         if config.one_step:
             return self.inputs(variant)[0]
@@ -179,37 +117,20 @@ class Scenario:
         return sequences(self.series, config.model.window, config.horizon)
 
     def rollout_mode(self, variant: str) -> str:
-        """How a variant is rolled out.
-
-        Args:
-          variant: one of ``variants``.
-
-        Returns:
-          ``rollout_modes``' entry, else the config's own (``lstm_ar.dynamics.rollout.rollout_mode``):
-          "direct" for a direct head, "stateful" for a k-step regime, else "window" (a Gaussian head's
-          sampled rollouts run in window mode).
-        """
+        """``rollout_modes``' entry, else the config's own: "direct" for a direct head, "stateful" for a k-step
+        regime, else "window" (a Gaussian head's sampled rollouts run in window mode)."""
         own = rollout_mode(self.variants[variant])
         return self.rollout_modes.get(variant, own if own in ROLLOUT_MODES else "window")
 
     @property
     def heldout_continuation(self) -> np.ndarray | None:
-        """The held-out values right after the training series: ``heldout_series`` after its first
-        ``heldout_context`` values (those repeat the end of the training series), or None."""
-        if self.heldout_series is None:
-            return None
-        return self.heldout_series[self.heldout_context:]
+        """``heldout_series`` after its first ``heldout_context`` values (the end of the training series), or None."""
+        return None if self.heldout_series is None else self.heldout_series[self.heldout_context:]
 
     def backtest(self) -> backtests.Backtest | None:
-        """The rolling-origin backtest (``lstm_ar.study.backtest.build``), or None without one.
-
-        Returns:
-          The ``Backtest`` (origins, horizon, the training series and held-out continuation).
-        """
-        if not self.backtest_origins:
-            return None
+        """The rolling-origin ``Backtest`` (``lstm_ar.study.backtest.build``), or None without one."""
         return backtests.build(self.series, self.heldout_continuation, self.backtest_origins, self.backtest_horizon,
-                               self.rollout_steps)
+                               self.rollout_steps) if self.backtest_origins else None
 
     @property
     def key_metric(self) -> str:
@@ -217,17 +138,13 @@ class Scenario:
         return self.figures[0] if self.figures else "tail_std_ratio"
 
     def metric_names(self) -> dict[str, tuple[str, ...]]:
-        """Every per-seed metric each variant will have, without training.
-
-        Returns:
-          variant -> metric identifiers (``lstm_ar.study.metrics.produced``).
-        """
+        """variant -> every per-seed metric it will have, without training (``lstm_ar.study.metrics.produced``)."""
         return {v: registry.produced(self, v) for v in self.variants}
 
     # -- checks, in the order __post_init__ runs them ---------------------------------------------
 
     def _fail(self, message: str):
-        raise ValueError(f"scenario {self.name!r}: {message}")
+        raise ValueError(f"scenario {self.name!r}: {message}") from None
 
     def _check_structure(self) -> None:
         if not (isinstance(self.name, str) and NAME_RE.match(self.name)):
@@ -271,22 +188,20 @@ class Scenario:
 
     def _resolve_defaults(self) -> None:
         put = object.__setattr__.__get__(self)  # frozen: set the derived fields once, here
-        if self.series is not None:
-            put("series", self._series(self.series, "series", 2))
-        if self.heldout_series is not None:
-            put("heldout_series", self._series(self.heldout_series, "heldout_series", 2))
+        for field in ("series", "heldout_series"):
+            if getattr(self, field) is not None:
+                put(field, self._series(getattr(self, field), field, 2))
         if self.data is None:
             put("data", windows(self.series, 1))
         if self.truth is not None:
             put("truth", self._series(self.truth, "truth", 1))
         if self.rollout_steps is None:
-            put("rollout_steps", ROLLOUT_STEPS if self.truth is None else int(self.truth.shape[0]))
+            put("rollout_steps", ROLLOUT_STEPS if self.truth is None else self.truth.shape[0])
         put("rollout_steps", int(self.rollout_steps))
         base = self.series if self.series is not None else np.asarray(self.data.y)[:, 0]
-        if self.scale is None:
-            put("scale", float(np.std(np.asarray(base, np.float64))))
-        if self.center is None:
-            put("center", float(np.mean(np.asarray(base, np.float64))))
+        for field, statistic in (("scale", np.std), ("center", np.mean)):
+            if getattr(self, field) is None:
+                put(field, float(statistic(np.asarray(base, np.float64))))
         if self.context is None:
             put("context", self.series if self.series is not None
                 else np.append(self.data.x[-1, :, 0], self.data.y[-1, 0]).astype(np.float32))
@@ -304,11 +219,8 @@ class Scenario:
             low, high = float(np.min(self.context)), float(np.max(self.context))
             margin = max(high - low, self.scale) / 2
             put("map_range", (low - margin, high + margin))
-        put("probes", tuple(self.probes))
-        put("figures", tuple(self.figures))
-        put("claims", tuple(self.claims))
-        put("lower_is_better", tuple(self.lower_is_better))
-        put("higher_is_better", tuple(self.higher_is_better))
+        for field in ("probes", "figures", "claims", "lower_is_better", "higher_is_better"):
+            put(field, tuple(getattr(self, field)))
 
     def _series(self, values, field: str, min_length: int) -> np.ndarray:
         try:
@@ -353,23 +265,16 @@ class Scenario:
                 data, heldout, test_input = self.inputs(variant)
                 training = self.training_data(variant)
             except ValueError as err:
-                problem = str(err)
-            else:
-                problem = None
-            if problem is not None:
-                self._fail(f"variant {variant!r} (window {window}, horizon {config.horizon}): {problem}")
+                self._fail(f"variant {variant!r} (window {window}, horizon {config.horizon}): {err}")
+            has = f"variant {variant!r} has window {window} but"
             if data.x.shape[1] != window or training.x.shape[1] != window:
-                self._fail(f"variant {variant!r} has window {window} but its training data has windows of "
-                           f"{training.x.shape[1]}")
+                self._fail(f"{has} its training data has windows of {training.x.shape[1]}")
             if heldout is not None and heldout.x.shape[1] != window:
-                self._fail(f"variant {variant!r} has window {window} but its held-out data has windows of "
-                           f"{heldout.x.shape[1]}")
+                self._fail(f"{has} its held-out data has windows of {heldout.x.shape[1]}")
             if np.shape(test_input) != (window,):
-                self._fail(f"variant {variant!r} has window {window} but the test input has shape "
-                           f"{np.shape(test_input)}")
+                self._fail(f"{has} the test input has shape {np.shape(test_input)}")
             if self.context.shape[0] < window:
-                self._fail(f"variant {variant!r} has window {window} but the rollout context has only "
-                           f"{self.context.shape[0]} values")
+                self._fail(f"{has} the rollout context has only {self.context.shape[0]} values")
 
     def _check_backtest(self) -> None:
         origins, horizon = self.backtest_origins, self.backtest_horizon
@@ -399,11 +304,10 @@ class Scenario:
                        f"than the longest window {longest}")
 
     def _check_names(self) -> None:
-        probe_names = []
         for p in self.probes:
             if isinstance(p, bool) or not isinstance(p, (int, float, np.integer, np.floating)) or not np.isfinite(p):
                 self._fail(f"probes must be finite numbers, got {p!r}")
-            probe_names.append(registry.probe_name(p))
+        probe_names = [registry.probe_name(p) for p in self.probes]
         if len(set(probe_names)) != len(probe_names):
             self._fail(f"probes {self.probes} give duplicate metric names {probe_names}")
         produced = self.metric_names()

@@ -1,13 +1,8 @@
-"""Data as Demonstrator (Venkatraman, Hebert and Bagnell, AAAI 2015), a configuration of the one
-training loop (``TrainConfig.dad_rounds > 0``; ``lstm_ar.training.plain``).
+"""Data as Demonstrator (Venkatraman, Hebert and Bagnell, AAAI 2015): ``TrainConfig.dad_rounds > 0``.
 
-After every epoch the model is rolled out on the training series from ``dad_starts`` points
-(evenly spaced, shifted by a random offset) for ``dad_length`` steps; each (window of its own
-predictions -> true next value) pair is kept. The pairs of the last ``dad_rounds`` epochs are
-trained on as extra batches after the original ones (a batch with no pair yet, in the first
-epoch, is no Adam step). DaD trains one step ahead on consecutive windows of one series
-(``lstm_ar.data.series.windows``), so the series is ``concat(x[0, :, 0], y[:, 0])``.
-
+After every epoch the model is rolled out on the training series (``concat(x[0, :, 0], y[:, 0])``)
+from ``dad_starts`` evenly spaced, randomly offset points for ``dad_length`` steps; the (window of
+its own predictions -> true next value) pairs of the last ``dad_rounds`` epochs are extra batches.
 Keys: ``dad_key = fold_in(key, DAD_STREAM)``; epoch e: ``e_key = fold_in(dad_key, e)``, the
 pairs' order ``fold_in(e_key, 0)``, the start offset ``fold_in(e_key, 1)``.
 """
@@ -60,10 +55,8 @@ def series_of(x: jax.Array, y: jax.Array) -> jax.Array:
     return jnp.concatenate([x[0, :, 0], y[:, 0]])
 
 
-def dad_pairs(params: Params, series: jax.Array, key: jax.Array,
-              config: TrainConfig) -> tuple[jax.Array, jax.Array]:
-    """Roll the model out on ``series`` from ``dad_starts`` points for ``dad_length`` steps; return
-    the windows it produced after each of its predictions and the true value after each:
+def dad_pairs(params: Params, series: jax.Array, key: jax.Array, config: TrainConfig) -> tuple[jax.Array, jax.Array]:
+    """The windows the model's rollouts on ``series`` produced and the true value after each:
     x f32[starts * length, w, 1], y f32[starts * length, 1]."""
     w, length, starts = config.model.window, config.dad_length, config.dad_starts
     last = series.shape[0] - w - length - 1  # the latest start whose pairs all have a true target
@@ -89,12 +82,8 @@ def dad_pairs(params: Params, series: jax.Array, key: jax.Array,
 
 def dad_epoch(carry, buffer: DadBuffer, series: jax.Array, e: jax.Array, dad_key: jax.Array,
               sgd: Callable, batch_indices: Callable, config: TrainConfig):
-    """Train on the buffer's pairs (``sgd(carry, x, y, mask, b) -> (carry, loss)``, b counting the
-    DaD batches of the epoch), then replace the oldest round with this epoch's pairs.
-
-    Returns:
-      (carry, buffer).
-    """
+    """Train on the buffer's pairs (``sgd(carry, x, y, mask, b) -> (carry, loss)``, b counting the epoch's
+    DaD batches), then replace the oldest round with this epoch's pairs: (carry, buffer)."""
     size = config.dad_rounds * pairs_per_round(config)
     bs = config.batch_size
     flat_x = buffer.x.reshape(size, config.model.window, 1)

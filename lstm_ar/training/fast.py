@@ -1,15 +1,7 @@
-"""The fast variant of ``lstm_ar.training.plain``: the same inputs, keys, steps and results, with
-the random numbers drawn by CPU kernels that are bit-identical to ``jax.random``.
-
-* keys and dropout masks come from ``lstm_ar.kernels.threefry`` (``jax.random``'s bits, with the
-  Threefry hash unrolled so XLA fuses it into one kernel instead of a five-trip loop);
-* each epoch's order from ``lstm_ar.kernels.permutation`` (``jax.random.permutation``'s
-  permutation without XLA CPU's slow multi-operand sort).
-
-Everything else (batches, loss, Keras Adam over every parameter) is the plain path's own code.
-Window-1 one-step models have a faster layout still, ``lstm_ar.training.first_step``;
-``lstm_ar.training.train.make_train`` chooses. Measured in ``benchmarks/train.py``; tested equal
-to the plain path in ``tests/test_train.py``.
+"""The fast variant of ``lstm_ar.training.plain``: the same inputs, keys, steps and results, with keys, dropout
+masks and epoch orders drawn by CPU kernels bit-identical to ``jax.random`` (``lstm_ar.kernels.threefry``,
+``lstm_ar.kernels.permutation``). Window-1 one-step models have a faster layout still,
+``lstm_ar.training.first_step``; ``lstm_ar.training.train.make_train`` chooses.
 """
 
 from __future__ import annotations
@@ -44,8 +36,7 @@ def dropout_mask(key: jax.Array, rate, shape: tuple[int, ...]) -> jax.Array:
     return threefry.bernoulli(key, keep, shape).astype(jnp.float32) / keep
 
 
-def draw_masks(key: jax.Array, hyper: Hyper, units: int, input_dim: int = 1, *,
-               sites: tuple[str, ...]) -> DropoutMasks:
+def draw_masks(key: jax.Array, hyper: Hyper, units: int, input_dim: int = 1, *, sites: tuple[str, ...]) -> DropoutMasks:
     """``lstm_ar.model.forecaster.draw_masks`` with ``threefry``: the same masks, bit for bit."""
     input_key, recurrent_key, output_key = threefry.split(key, 3)
     input_mask = recurrent_mask = output_mask = None
@@ -80,14 +71,12 @@ def batch_indices(key: jax.Array, n: int, batch_size: int, shuffle: bool) -> tup
 
 
 def supports(config: TrainConfig) -> bool:
-    """Keras's plain training: the next-value head, any regime and dropout, none of the remedies
-    (``TrainConfig.remedies``: those train on the plain path)."""
+    """Keras's plain training: the next-value head, any regime and dropout, none of ``TrainConfig.remedies``."""
     return not config.remedies
 
 
 def make_train(config: TrainConfig, data: Dataset) -> Callable[..., TrainResult]:
-    """``lstm_ar.training.plain.make_train`` with fast random numbers: same arguments, same
-    ``train(key, data, hyper=None) -> TrainResult``, same results to float32 rounding."""
+    """``lstm_ar.training.plain.make_train`` with fast random numbers: same ``train``, results to float32 rounding."""
     if not supports(config):
         raise ValueError(f"the fast path trains Keras's plain model; {config.remedies} train on "
                          f"lstm_ar.training.plain.make_train")

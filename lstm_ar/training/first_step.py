@@ -1,24 +1,10 @@
 """Training layout of a window-1 forecaster: only the parameters one step from zero can use.
 
-A window-1 model reads one value from the zero state (``lstm_ar.model.cell.lstm_first_step``)::
-
-    z_k = (x * m_x[k]) * kernel_k + bias_k     for gates k = i, c, o
-    h   = sig(z_o) * act(sig(z_i) * act(z_c))  [* output mask]
-    y   = h . w + b
-
-The recurrent kernel (h0 = 0) and the forget gate (c0 = 0) never enter, so their gradients are
-exactly zero; Keras's Adam then keeps their moments at zero and their update at exactly
-``-(p * weight_decay * lr)``: nothing at all without weight decay. Training therefore packs the
-parameters that can change into one flat vector (one Adam update over 7u + 1 numbers instead of
-per-leaf updates over 4u + 4u^2 + ...), keeps the others aside (``Frozen``), decays those only
-where the weight decay is nonzero (``decay_if_any``, a ``lax.cond`` on the number), and puts
-everything back in the usual layout at the end. ``make_train`` here is
-``lstm_ar.training.fast.make_train`` (same keys, same masks, same ``train(key, data, hyper=None) ->
-TrainResult``) in this layout, with its own carry ``FirstStepCarry``.
-
-Layout of ``theta: f32[7u + 1]``: ``[k_i, k_c, k_o, b_i, b_c, b_o, w, b]`` (gate order of
-``lstm_ar.model.cell``, forget gate left out). ``tests/test_first_step.py`` checks it against the
-plain forward/gradient and ``tests/test_train.py`` the whole training against the plain path.
+From the zero state (``lstm_ar.model.cell.lstm_first_step``) the recurrent kernel and the forget gate never enter,
+so their gradients are exactly zero and Keras's Adam only decays them (``-(p * weight_decay * lr)``). Training
+packs the rest into ``theta: f32[7u + 1]`` = ``[k_i, k_c, k_o, b_i, b_c, b_o, w, b]`` (one Adam update instead of
+per-leaf ones), keeps the others aside (``Frozen``, decayed only for a nonzero decay) and restores the usual
+layout at the end: ``lstm_ar.training.fast.make_train``'s keys, masks and results (``tests/test_train.py``).
 """
 
 from __future__ import annotations
@@ -54,8 +40,7 @@ class Frozen(NamedTuple):
 def supports(config: TrainConfig, input_dim: int = 1) -> bool:
     """Window 1, one-step training of the plain next-value model (no remedy), one input feature, no layer norm."""
     model = config.model
-    return (config.one_step and fast.supports(config) and model.window == 1 and input_dim == 1
-            and not model.layer_norm)
+    return (config.one_step and fast.supports(config) and model.window == 1 and input_dim == 1 and not model.layer_norm)
 
 
 def split(params: Params) -> tuple[jax.Array, Frozen]:
@@ -87,12 +72,8 @@ def merge(theta: jax.Array, frozen: Frozen) -> Params:
 
 def predict(parts: tuple[jax.Array, ...], x: jax.Array, model: ModelConfig,
             masks: DropoutMasks | None = None) -> jax.Array:
-    """One-step forecasts of a batch. parts: ``unpack(theta, u)``; x: f32[b] (the window's one
-    value) -> f32[b].
-
-    masks: per-example masks with a leading batch axis (``input`` f32[b, 4, 1], ``output``
-    f32[b, u]) or None; the recurrent mask is never read.
-    """
+    """One-step forecasts f32[b] of x: f32[b] (each window's one value); parts: ``unpack(theta, u)``; masks:
+    per-example (``input`` f32[b, 4, 1], ``output`` f32[b, u]; the recurrent one is never read) or None."""
     act, rec_act = get_activation(model.activation), get_activation(model.recurrent_activation)
     k_i, k_c, k_o, b_i, b_c, b_o, w, b = parts
     x = x[:, None]  # f32[b, 1]
@@ -131,8 +112,8 @@ class FirstStepCarry(NamedTuple):
 
 
 def batch_masks(key: jax.Array, batch_size: int, config: TrainConfig, hyper: Hyper) -> DropoutMasks | None:
-    """The masks ``lstm_ar.training.fast.draw_batch`` draws for a window-1 batch (same keys, same
-    bits), less the recurrent mask (never read); None when the config has no input or output site."""
+    """``lstm_ar.training.fast.draw_batch``'s masks for a window-1 batch (same bits) less the recurrent one (never
+    read); None when the config has no input or output site."""
     if not {"input", "output"} & set(config.dropout_sites):
         return None
     masks, _ = fast.draw_batch(key, batch_size, config, hyper)
@@ -147,16 +128,15 @@ def loss(parts: tuple[jax.Array, ...], batch: Batch, masks: DropoutMasks | None,
 
 def value_and_grad(theta: jax.Array, batch: Batch, masks: DropoutMasks | None,
                    model: ModelConfig) -> tuple[jax.Array, jax.Array]:
-    """Loss and gradient f32[7u + 1] with respect to theta. Differentiating with respect to the
-    eight parts (sliced outside) rather than theta keeps the backward pass free of pads."""
+    """Loss and gradient f32[7u + 1] with respect to theta; differentiating with respect to the eight parts
+    (sliced outside) rather than theta keeps the backward pass free of pads."""
     value, grads = jax.value_and_grad(loss)(unpack(theta, model.units), batch, masks, model)
     return value, jnp.concatenate(grads)
 
 
 def train_step(carry: FirstStepCarry, batch: Batch, masks: DropoutMasks | None, *, model: ModelConfig,
                hyper: Hyper, tx: optax.GradientTransformation) -> tuple[FirstStepCarry, jax.Array]:
-    """One Adam step on theta and Keras's decay-only step on the frozen parameters; returns the new
-    carry and the batch loss (before the update)."""
+    """One Adam step on theta and Keras's decay-only step on the frozen parameters: (new carry, batch loss)."""
     value, grads = value_and_grad(carry.theta, batch, masks, model)
     updates, opt_state = tx.update(grads, carry.opt_state, carry.theta)
     frozen = decay_if_any(carry.frozen, hyper.learning_rate, hyper.weight_decay)
@@ -164,9 +144,8 @@ def train_step(carry: FirstStepCarry, batch: Batch, masks: DropoutMasks | None, 
 
 
 def make_train(config: TrainConfig, data: Dataset) -> Callable[..., TrainResult]:
-    """``lstm_ar.training.fast.make_train`` in this layout, for configs ``supports`` accepts:
-    same arguments, same ``train(key, data, hyper=None) -> TrainResult``, same results to float32
-    rounding (the parameters of always-zero gradient exactly, without weight decay)."""
+    """``lstm_ar.training.fast.make_train`` in this layout, for configs ``supports`` accepts: the same ``train``
+    and results to float32 rounding (the parameters of always-zero gradient exactly, without weight decay)."""
     if not supports(config):
         raise ValueError("the window-1 layout needs window 1, one-step teacher forcing and no layer norm; "
                          f"got window {config.model.window}, regime {config.regime!r}, horizon {config.horizon}, "

@@ -1,6 +1,4 @@
-"""Keras 3's Adam as an optax ``GradientTransformation``, exactly.
-
-Keras (``keras/src/optimizers/adam.py`` and ``base_optimizer.py``), per step t = 1, 2, ...::
+"""Keras 3's Adam as an optax ``GradientTransformation``, exactly (``keras/src/optimizers/adam.py``)::
 
     g      = clip(g)                                   # global_clipnorm, if set
     theta -= theta * weight_decay * lr                 # decoupled decay, before the step
@@ -9,9 +7,9 @@ Keras (``keras/src/optimizers/adam.py`` and ``base_optimizer.py``), per step t =
     v     += (g**2 - v) * (1 - beta_2)
     theta -= alpha * m / (sqrt(v) + epsilon)
 
-``epsilon`` is added to ``sqrt(v)`` of the *un-corrected* v ("epsilon hat"). ``optax.adam`` adds
-it to ``sqrt(v_hat)``, which differs by a factor ``sqrt(1 - beta_2**t)`` on epsilon: large early
-in training when gradients are small. Keras also decays every variable, biases included.
+``epsilon`` is added to ``sqrt(v)`` of the *un-corrected* v; ``optax.adam`` adds it to
+``sqrt(v_hat)``, a factor ``sqrt(1 - beta_2**t)`` apart: large early in training when gradients
+are small. Keras also decays every variable, biases included.
 """
 
 from __future__ import annotations
@@ -39,13 +37,9 @@ def global_norm_clip_scale(grads, max_norm) -> jax.Array:
     return jnp.where(norm > max_norm, max_norm / jnp.maximum(norm, 1e-30), 1.0)
 
 
-def keras_adam(learning_rate=1e-3, *, beta_1: float = 0.9, beta_2: float = 0.999,
-               epsilon: float = 1e-7, weight_decay=0.0, global_clipnorm=math.inf
-               ) -> optax.GradientTransformation:
-    """Keras 3 ``Adam`` (``AdamW`` when ``weight_decay > 0``). Numeric arguments may be traced.
-
-    The returned updates are additive (``optax.apply_updates``), ``-(decay + step)``.
-    """
+def keras_adam(learning_rate=1e-3, *, beta_1: float = 0.9, beta_2: float = 0.999, epsilon: float = 1e-7,
+               weight_decay=0.0, global_clipnorm=math.inf) -> optax.GradientTransformation:
+    """Keras 3 ``Adam`` (``AdamW`` with ``weight_decay``), numbers may be traced; updates ``-(decay + step)``."""
 
     def init(params) -> KerasAdamState:
         zeros = lambda p: jnp.zeros_like(p)  # noqa: E731
@@ -63,8 +57,7 @@ def keras_adam(learning_rate=1e-3, *, beta_1: float = 0.9, beta_2: float = 0.999
         mu = jax.tree.map(lambda m, g: m + (g - m) * (1.0 - beta_1), state.mu, grads)
         nu = jax.tree.map(lambda v, g: v + (jnp.square(g) - v) * (1.0 - beta_2), state.nu, grads)
         decay = jnp.asarray(weight_decay, jnp.float32) * lr
-        updates = jax.tree.map(
-            lambda p, m, v: -(p * decay) - (m * alpha) / (jnp.sqrt(v) + epsilon), params, mu, nu)
+        updates = jax.tree.map(lambda p, m, v: -(p * decay) - (m * alpha) / (jnp.sqrt(v) + epsilon), params, mu, nu)
         return updates, KerasAdamState(count=state.count + 1, mu=mu, nu=nu)
 
     return optax.GradientTransformation(init, update)

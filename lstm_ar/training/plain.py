@@ -1,21 +1,11 @@
 """The plain training path: Keras ``fit`` inside ``lax.scan``, written to be read. The reference.
 
-``make_train(config, data)`` resolves everything static (``data`` fixes the example count) and
-returns a pure ``train(key, data, hyper=None) -> TrainResult``; the data is an argument, so noise
-realisations, users' series and sweeps of the same shape share one compiled program
-(``jax.vmap(train, in_axes=(0, None))(keys, data)`` trains one model per key). Per epoch, as
-Keras ``fit``: shuffle the whole data set, cut it into ``ceil(n / batch_size)`` batches, keep
-the last partial batch (padded and masked, never dropped), take one Keras-Adam step per batch on
-the batch's mean-squared error, and report the epoch loss as the batch-size-weighted mean of the
-batch losses (Keras's ``Mean`` loss tracker). Dropout is on during training only, at
-the sites in ``config.dropout_sites``. With a ``regime`` other than one-step teacher forcing, the
-batch loss is ``lstm_ar.training.regimes.sequence_loss`` with the schedule's teacher probability at
-the global step (and the curriculum's weights). The other remedies are fields of the config too:
-the Gaussian head trains on its negative log-likelihood, the direct head on the mean squared error
-of its H outputs, input noise perturbs each batch's inputs, and Data as Demonstrator
-(``lstm_ar.training.dad``) adds batches after each epoch's own.
-
-Keys (``jax.random`` throughout)::
+``make_train(config, data)`` returns a pure ``train(key, data, hyper=None) -> TrainResult``. Per
+epoch, as Keras ``fit``: shuffle, cut into ``ceil(n / batch_size)`` batches (the last one padded
+and masked, never dropped), one Keras-Adam step per batch, and the epoch loss is the
+batch-size-weighted mean of the batch losses (Keras's ``Mean`` tracker). Remedies (k-step regimes,
+Gaussian NLL, input noise, Data as Demonstrator) are config fields. Keys (``jax.random``; the fast
+variants use the same and agree to float32 rounding, ``tests/test_train.py``)::
 
     init_key, shuffle_key, dropout_key = split(key, 3)
     epoch e:  order = permutation(fold_in(shuffle_key, e), n)
@@ -27,10 +17,6 @@ Keys (``jax.random`` throughout)::
               normal(fold_in(fold_in(noise_key, e), b), x.shape)
     DaD:      dad_key = fold_in(key, DAD_STREAM) (``lstm_ar.training.dad``); its batches count on
               from b = steps in the epoch's dropout and noise keys
-
-The fast variants (``lstm_ar.training.fast``, ``lstm_ar.training.first_step``) take the same
-inputs, use the same keys and give the same results to float32 rounding (``tests/test_train.py``);
-``lstm_ar.training.train.make_train`` chooses among them.
 """
 
 from __future__ import annotations
@@ -73,8 +59,7 @@ class TrainCarry(NamedTuple):
 
 
 class TrainResult(NamedTuple):
-    """params: final parameters (``init_params``' layout); epoch_loss: f32[epochs] training loss as
-    Keras reports it."""
+    """params: final parameters (``init_params``' layout); epoch_loss: f32[epochs] the training loss Keras reports."""
 
     params: Params
     epoch_loss: jax.Array
@@ -82,20 +67,17 @@ class TrainResult(NamedTuple):
 
 def make_optimizer(config: TrainConfig, hyper: Hyper) -> optax.GradientTransformation:
     """Keras's Adam with the config's constants and the hyper-parameters' numbers."""
-    return keras_adam(hyper.learning_rate, beta_1=config.beta_1, beta_2=config.beta_2,
-                      epsilon=config.epsilon, weight_decay=hyper.weight_decay,
-                      global_clipnorm=hyper.global_clipnorm)
+    return keras_adam(hyper.learning_rate, beta_1=config.beta_1, beta_2=config.beta_2, epsilon=config.epsilon,
+                      weight_decay=hyper.weight_decay, global_clipnorm=hyper.global_clipnorm)
 
 
 def masked_mse(pred: jax.Array, y: jax.Array, mask: jax.Array) -> jax.Array:
     """Mean over real examples of the per-example mean squared error. pred, y: f32[b, k]; mask: f32[b]."""
-    per_example = jnp.mean(jnp.square(pred - y), axis=-1)
-    return jnp.sum(per_example * mask) / jnp.maximum(jnp.sum(mask), 1.0)
+    return jnp.sum(jnp.mean(jnp.square(pred - y), axis=-1) * mask) / jnp.maximum(jnp.sum(mask), 1.0)
 
 
 def epoch_batches(order: jax.Array, batch_size: int) -> tuple[jax.Array, jax.Array]:
-    """Cut an epoch's example order i32[n] into batches: indices i32[steps, batch_size] and the
-    mask f32[steps, batch_size]; the last partial batch is padded with index 0 and mask 0."""
+    """order i32[n] -> (indices i32[steps, batch_size], mask f32[steps, batch_size]); padding: index 0, mask 0."""
     n = order.shape[0]
     steps = -(-n // batch_size)
     pad = steps * batch_size - n
@@ -106,20 +88,17 @@ def epoch_batches(order: jax.Array, batch_size: int) -> tuple[jax.Array, jax.Arr
 
 def batch_indices(key: jax.Array, n: int, batch_size: int, shuffle: bool) -> tuple[jax.Array, jax.Array]:
     """One epoch's batches (``epoch_batches``) of ``jax.random.permutation(key, n)`` (or in order)."""
-    order = jax.random.permutation(key, n) if shuffle else jnp.arange(n)
-    return epoch_batches(order, batch_size)
+    return epoch_batches(jax.random.permutation(key, n) if shuffle else jnp.arange(n), batch_size)
 
 
 def epoch_mean(losses: jax.Array, mask: jax.Array, n: int) -> jax.Array:
-    """Keras's epoch loss: batch losses f32[steps] weighted by their real examples (mask
-    f32[steps, b]), over the n examples."""
+    """Keras's epoch loss: batch losses f32[steps] weighted by their real examples (mask f32[steps, b])."""
     return jnp.sum(losses * jnp.sum(mask, axis=1)) / n
 
 
 def draw_batch(key: jax.Array, batch_size: int, config: TrainConfig,
                hyper: Hyper) -> tuple[DropoutMasks, jax.Array | None]:
-    """Per-example dropout masks (leading axis ``batch_size``) at ``config.dropout_sites``, and
-    for a k-step regime the per-example coin keys (None otherwise). Keys: module docstring."""
+    """Per-example masks at ``config.dropout_sites`` and, for a k-step regime, coin keys (else None)."""
     example_keys = jax.random.split(key, batch_size)
     coin_keys = None
     if config.stateful:
@@ -131,10 +110,7 @@ def draw_batch(key: jax.Array, batch_size: int, config: TrainConfig,
 
 def batch_loss(params: Params, batch: Batch, masks: DropoutMasks, coin_keys: jax.Array | None,
                teacher_prob, model: ModelConfig, weights: jax.Array | None = None) -> jax.Array:
-    """The batch's mean loss over its real examples: the regime's k-step loss (``sequence_loss``,
-    with the curriculum's ``weights``) when ``coin_keys`` is given, the Gaussian head's negative
-    log-likelihood, else the mean squared error of the point forecasts (Keras; H of them for a
-    direct head)."""
+    """Mean loss over real examples: ``sequence_loss`` given ``coin_keys``, the Gaussian NLL, else the MSE (Keras)."""
     if coin_keys is None and model.head != "gaussian":
         return masked_mse(forecast_batch(params, batch.x, model, masks), batch.y, batch.mask)
     if coin_keys is None:
@@ -163,21 +139,8 @@ class EpochCarry(NamedTuple):
 
 
 def make_train(config: TrainConfig, data: Dataset) -> Callable[..., TrainResult]:
-    """Check the data, resolve the static config; return ``train(key, data, hyper=None) -> TrainResult``.
-
-    Args:
-      config: the static configuration (its ``hyper`` is the default of ``train``).
-      data: ``Dataset`` with x: [n, window, 1] and y: [n, horizon], real and finite: the program
-        is built for its n examples (any data of the same shapes may be trained on).
-
-    Returns:
-      ``train(key, data, hyper=None)``: key a ``jax.random`` key; data a ``Dataset`` of the same
-      shapes (concrete, checked, or traced); hyper a ``Hyper`` (numbers or arrays to vmap over;
-      concrete ones are validated at the call). Pure: ``jit`` and ``vmap`` it.
-
-    Raises:
-      ValueError: bad data (``check_dataset``) here; bad concrete hyper-parameters or data at ``train``.
-    """
+    """Check ``data`` (x: [n, window, 1], y: [n, horizon]); return the pure ``train(key, data, hyper=None)``
+    for data of those shapes (concrete ones checked at the call)."""
     x_host, _ = check_dataset(data, config)
     n = int(x_host.shape[0])
     steps = -(-n // config.batch_size)
@@ -195,17 +158,14 @@ def make_train(config: TrainConfig, data: Dataset) -> Callable[..., TrainResult]
         params = init_params(init_key, config.model)
 
         def sgd(carry: TrainCarry, xb, yb, mask, epoch_keys, b, step) -> tuple[TrainCarry, jax.Array]:
-            """One Adam step on a batch: epoch_keys the epoch's (dropout, noise) keys, b numbers the
-            epoch's batches (keys), step the global step (schedules)."""
+            """One Adam step: epoch_keys (dropout, noise), b the batch number (keys), step the global step."""
             epoch_dropout, epoch_noise = epoch_keys
             masks, coin_keys = draw_batch(jax.random.fold_in(epoch_dropout, b), config.batch_size, config, hyper)
             if config.noisy_inputs:
-                noise = jax.random.normal(jax.random.fold_in(epoch_noise, b), xb.shape, xb.dtype)
-                xb = xb + hyper.input_noise * noise
-            teacher_prob = teacher_probability(config.regime, step, total_steps)
-            weights = curriculum_weights(config.horizon, config.curriculum, step / total_steps)
-            return train_step(carry, Batch(x=xb, y=yb, mask=mask), masks, coin_keys, teacher_prob, model=config.model,
-                              tx=tx, weights=weights)
+                xb = xb + hyper.input_noise * jax.random.normal(jax.random.fold_in(epoch_noise, b), xb.shape, xb.dtype)
+            return train_step(carry, Batch(x=xb, y=yb, mask=mask), masks, coin_keys,
+                              teacher_probability(config.regime, step, total_steps), model=config.model, tx=tx,
+                              weights=curriculum_weights(config.horizon, config.curriculum, step / total_steps))
 
         def epoch(carry: EpochCarry, e: jax.Array):
             idx, mask = batch_indices(jax.random.fold_in(shuffle_key, e), n, config.batch_size, config.shuffle)
@@ -217,8 +177,7 @@ def make_train(config: TrainConfig, data: Dataset) -> Callable[..., TrainResult]
 
             train_carry, losses = jax.lax.scan(minibatch, carry.train, (jnp.arange(steps), idx, mask),
                                                unroll=MINIBATCH_UNROLL)
-            buffer = carry.dad
-            if buffer is not None:  # after the epoch's own batches, at its last step's schedule
+            if (buffer := carry.dad) is not None:  # after the epoch's own batches, at its last step's schedule
                 train_carry, buffer = dad.dad_epoch(
                     train_carry, buffer, dad.series_of(x, y), e, jax.random.fold_in(key, dad.DAD_STREAM),
                     lambda c, xb, yb, m, b: sgd(c, xb, yb, m, epoch_keys, steps + b, e * steps + steps - 1),

@@ -1,10 +1,8 @@
 """Training regimes for a stateful forecaster: teacher forcing, scheduled sampling, free running.
 
-A training example is a warm-up window ``f32[w, 1]`` and the next ``k`` values ``f32[k]``. The
-LSTM reads the window from the zero state, then makes k predictions while carrying (h, c).
-After prediction j the next input is the true value with probability ``p`` (a coin flipped per
-step inside ``lax.scan``) and the model's own prediction otherwise; the loss is the mean squared
-error of the k predictions, back-propagated through any fed-back predictions::
+After a warm-up window ``f32[w, 1]`` read from the zero state the LSTM makes k predictions
+carrying (h, c), fed the true value with probability ``p`` (a coin per step) and its own
+prediction otherwise; the loss is their mean squared error, back-propagated through fed-back ones::
 
     p = 1: teacher forcing        p = 0: free running (loss on a k-step rollout)
     scheduled sampling (Bengio et al. 2015): p decays over training, step i of N:
@@ -12,10 +10,7 @@ error of the k predictions, back-propagated through any fed-back predictions::
       exponential:       p_i = 0.01 ** (i / N)                  (k ** i with k = 0.01 ** (1/N))
       inverse_sigmoid:   p_i = c / (c + exp(i / c)), c log c = N / 2 (p = 1/2 half-way)
 
-With ``TrainConfig.curriculum`` the loss counts only the first ``1 + floor((k - 1) min(1, i / (N / 2)))``
-of the k steps (``curriculum_weights``): it grows from one step to k over the first half of training.
-
-A model trained this way is rolled out with ``rollout_stateful`` (warm-up, then feed back).
+``curriculum_weights`` counts only the first ``1 + floor((k - 1) min(1, i / (N / 2)))`` steps.
 """
 
 from __future__ import annotations
@@ -59,8 +54,7 @@ def teacher_probability(regime: str, step, total_steps: int) -> jax.Array:
 
 
 def curriculum_weights(horizon: int, curriculum: bool, progress) -> jax.Array | None:
-    """Which of the k loss steps count at training progress in [0, 1]: f32[k] of 0/1, or None
-    (every step, the plain mean) without a curriculum."""
+    """f32[k] of 0/1: the loss steps counted at training progress in [0, 1]; None without a curriculum."""
     if not curriculum:
         return None
     counted = 1 + jnp.floor((horizon - 1) * jnp.minimum(1.0, progress / CURRICULUM_FRACTION))
@@ -68,10 +62,8 @@ def curriculum_weights(horizon: int, curriculum: bool, progress) -> jax.Array | 
 
 
 def sequence_loss(params: Params, window: jax.Array, targets: jax.Array, teacher_prob, key: jax.Array,
-                  model: ModelConfig, masks: DropoutMasks | None = None,
-                  weights: jax.Array | None = None) -> jax.Array:
-    """Mean squared error of k stateful predictions. window: f32[w, 1], targets: f32[k]; weights
-    f32[k] (``curriculum_weights``) or None for the plain mean."""
+                  model: ModelConfig, masks: DropoutMasks | None = None, weights: jax.Array | None = None) -> jax.Array:
+    """MSE of k stateful predictions. window: f32[w, 1], targets: f32[k]; weights f32[k] or None (plain mean)."""
     carry = encode(params, window, model, masks)
     out_mask = None if masks is None else masks.output
     h = carry.h if out_mask is None else carry.h * out_mask

@@ -1,20 +1,11 @@
 """The training entry points: ``make_train(config, data, *, fast=True)``, ``train_many`` and ``seed_keys``.
 
-``make_train`` returns a pure ``train(key, data, hyper=None) -> TrainResult`` (the data is an
-argument: one compiled program per shape trains every series of that shape); run many seeds with
-``jax.jit(jax.vmap(train, in_axes=(0, None)))(seed_keys(root, 0, n), data)``, or seeds and stacked
-hyper-parameter settings, checked first, with ``train_many(config, data, keys, hyper)``. Every
-remedy is a field of the config (``lstm_ar.config``). It chooses one of three implementations
-with the same inputs, keys and outputs, tested equal to float32 rounding (``tests/test_train.py``):
-
-* ``lstm_ar.training.plain``: the reference, written to be read (``fast=False``), and the path
-  of every config with a remedy (``TrainConfig.remedies``);
-* ``lstm_ar.training.fast``: the same with ``jax.random``'s bits from unrolled-Threefry and
-  key-sort-permutation kernels (``lstm_ar.kernels``), for Keras's plain model (any regime);
-* ``lstm_ar.training.first_step``: the window-1 layout (only the 7u + 1 parameters a step from
-  the zero state can change go through Adam), for window-1 one-step models without layer norm.
-
-The fast variants are the default; their results are the ones the study's stored results come from.
+``make_train`` picks one of three implementations with the same inputs, keys and outputs to
+float32 rounding (``tests/test_train.py``): ``lstm_ar.training.plain``, the reference
+(``fast=False``) and every config with a remedy; ``lstm_ar.training.fast``, ``jax.random``'s bits
+from ``lstm_ar.kernels``, for Keras's plain model; ``lstm_ar.training.first_step``, where only the
+7u + 1 parameters a step from the zero state can change go through Adam (window-1 one-step
+models without layer norm). The fast variants are the default; the study's results come from them.
 """
 
 from __future__ import annotations
@@ -31,32 +22,15 @@ from lstm_ar.training import fast as fast_path
 from lstm_ar.training import first_step, plain
 from lstm_ar.training.plain import TrainResult
 
-__all__ = ["TrainResult", "make_train", "seed_keys", "stack_settings", "train_many"]
+__all__ = ["TrainResult", "make_train", "seed_keys", "train_many"]
 
 SEED_LIMIT = 2 ** 32  # root seeds and seed indices are uint32
 
 
 def make_train(config: TrainConfig, data: Dataset, *, fast: bool = True) -> Callable[..., TrainResult]:
-    """Check the data and config; return ``train(key, data, hyper=None) -> TrainResult``.
-
-    Args:
-      config: the static configuration; ``config.hyper`` is the default of ``train``'s hyper.
-      data: ``Dataset`` with x: [n, window, 1] and y: [n, horizon], real and finite; the program
-        is built for its shapes.
-      fast: True (default): ``first_step`` where it applies, else ``fast`` where it applies, else
-        ``plain``; False: ``plain``.
-
-    Returns:
-      ``train(key, data, hyper=None)``: key a ``jax.random`` key; data a ``Dataset`` of the same
-      shapes (numpy, jax, or traced: e.g. ``lstm_ar.data.series.gather_sequences`` of a vmapped
-      series); hyper a ``Hyper`` of numbers or of arrays to vmap over (concrete values are
-      validated at the call). Pure: ``jit``/``vmap`` it.
-
-    Raises:
-      TypeError: config is not a TrainConfig.
-      ValueError: bad data (empty, complex, NaN/inf, shapes), before anything is compiled (each
-        variant's ``make_train`` checks it, once).
-    """
+    """Check data (x: [n, window, 1], y: [n, horizon]) and config; return the pure ``train(key, data,
+    hyper=None)`` for data of those shapes (numpy, jax or traced). fast: ``first_step``, else ``fast``,
+    else ``plain`` where each applies; False: ``plain``."""
     if not isinstance(config, TrainConfig):
         raise TypeError(f"config must be a TrainConfig, got {type(config).__name__}")
     if not fast:
@@ -70,28 +44,8 @@ def make_train(config: TrainConfig, data: Dataset, *, fast: bool = True) -> Call
 
 def train_many(config: TrainConfig, data: Dataset, keys: jax.Array, hyper: Hyper | None = None, *,
                fast: bool = True) -> TrainResult:
-    """Train one model per key, and per hyper-parameter setting when ``hyper`` is a stack.
-
-    The stack is checked (``validate_hyper`` with ``config.dropout_sites``) on its concrete values
-    before ``jax.jit`` of the vmapped ``train`` runs. Each member equals ``train(key, data, setting)``
-    run alone.
-
-    Args:
-      config: the static configuration (its ``dropout_sites`` must hold every site given a rate).
-      data: ``Dataset`` with x: [n, window, 1] and y: [n, horizon].
-      keys: key[n_keys] (e.g. ``seed_keys(root, 0, n_keys)``).
-      hyper: None (``config.hyper``), or a ``Hyper`` whose leaves are numbers (shared by every run)
-        or 1-D arrays of one common length n_settings (one setting per index).
-      fast: as for ``make_train``.
-
-    Returns:
-      ``TrainResult`` with leading axes [n_keys] (no 1-D leaf) or [n_keys, n_settings].
-
-    Raises:
-      TypeError: ``hyper`` is not a Hyper or holds tracers, ``keys`` is not a 1-D key array.
-      ValueError: a leaf of rank > 1, 1-D leaves of different lengths or length 0, a value out of
-        range, a rate at a site not in ``config.dropout_sites``; bad data (as ``make_train``).
-    """
+    """``TrainResult`` [n_keys] or [n_keys, n_settings]: one model per key, and per setting when ``hyper``
+    leaves are 1-D arrays (checked before ``jax.jit``); each equals ``train(key, data, setting)`` alone."""
     train = make_train(config, data, fast=fast)
     hyper = config.hyper if hyper is None else hyper
     if not isinstance(hyper, Hyper):
@@ -123,26 +77,6 @@ def train_many(config: TrainConfig, data: Dataset, keys: jax.Array, hyper: Hyper
     return jax.jit(jax.vmap(per_key, in_axes=(0, None)))(keys, stack)
 
 
-def stack_settings(settings) -> tuple[dict, dict]:
-    """Several ``Hyper`` settings as one program's inputs: (the fields every setting shares, as
-    concrete numbers; the fields that differ, as f32[n_settings] arrays to vmap over). Only what
-    differs is traced, so a rate at a site the program lacks stays a concrete 0.
-
-    Args:
-      settings: a non-empty sequence of ``Hyper`` of numbers.
-
-    Returns:
-      (shared {field: number}, stacked {field: f32[n]}); setting i is
-      ``Hyper(**shared, **{k: v[i] for k, v in stacked.items()})``.
-    """
-    settings = list(settings)
-    if not settings or not all(isinstance(h, Hyper) for h in settings):
-        raise TypeError("settings must be a non-empty sequence of Hyper")
-    values = {name: np.asarray([float(getattr(h, name)) for h in settings], np.float32) for name in Hyper._fields}
-    shared = {name: getattr(settings[0], name) for name, v in values.items() if np.all(v == v[0])}
-    return shared, {name: v for name, v in values.items() if name not in shared}
-
-
 def _seed_int(name: str, value, low: int, high: int) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
         raise TypeError(f"{name} must be an int, got {value!r}")
@@ -152,19 +86,8 @@ def _seed_int(name: str, value, low: int, high: int) -> int:
 
 
 def seed_keys(root: jax.Array | int, start: int, stop: int) -> jax.Array:
-    """Keys for seeds start..stop-1: ``fold_in(root, i)``, so seed i never depends on how many run.
-
-    Args:
-      root: an int in [0, 2**32) (the root seed, ``jax.random.key(root)``) or a key.
-      start, stop: seed indices, ``0 <= start <= stop <= 2**32``.
-
-    Returns:
-      keys: key[stop - start].
-
-    Raises:
-      ValueError: a root seed or index outside its range (it would otherwise wrap modulo 2**32).
-      TypeError: a root or index that is not an int (or key).
-    """
+    """key[stop - start]: ``fold_in(root, i)`` for seeds i in start..stop-1, so seed i never depends on
+    how many run. root: a key or an int seed in [0, 2**32); out-of-range ints are refused (no wrap)."""
     if not isinstance(root, jax.Array):
         root = jax.random.key(_seed_int("root seed", root, 0, SEED_LIMIT - 1))
     start = _seed_int("start", start, 0, SEED_LIMIT)

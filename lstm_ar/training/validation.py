@@ -1,13 +1,8 @@
 """Checks at the training entry, before any compute: the data set and the hyper-parameters.
 
-``check_dataset`` turns a ``Dataset`` into the float32 arrays training reads, refusing what would
-otherwise train silently to NaN or to something else than asked (empty, complex, non-finite,
-wrongly shaped). ``check_hyper`` validates a ``Hyper`` given to ``train(key, data, hyper)`` wherever
-its leaves are concrete: one setting (0-d leaves), ranges (``lstm_ar.config.validate_hyper``) and
-dropout rates at sites the program does not have. A traced dropout rate at a site the program does
-not have is refused when ``train`` is traced (it could never take effect). Other traced values
-(under ``jit``/``vmap``) are the caller's to validate before stacking them: ``train_many`` does
-(``validate_hyper(stack, dropout_sites=config.dropout_sites)``).
+Refused: data that would train silently to NaN or to something else than asked, and a dropout
+rate (concrete and nonzero, or traced) at a site the program lacks. Other traced values are the
+caller's to validate, as ``train_many`` does.
 """
 
 from __future__ import annotations
@@ -42,20 +37,7 @@ def _finite_float32(name: str, values) -> np.ndarray:
 
 
 def check_dataset(data: Dataset, config: TrainConfig, input_dim: int = 1) -> tuple[np.ndarray, np.ndarray]:
-    """The training arrays of ``data``, checked.
-
-    Args:
-      data: ``Dataset(x, y)`` with x: [n, window, input_dim] and y: [n, horizon], real and finite.
-      config: gives the window (``config.model.window``) and horizon.
-      input_dim: features per time step (1 for the forecaster).
-
-    Returns:
-      (x: f32[n, window, input_dim], y: f32[n, horizon]) as numpy arrays.
-
-    Raises:
-      ValueError: empty, complex or non-numeric, NaN or inf (with counts and the first index),
-        or shapes that do not match the config.
-    """
+    """(x: f32[n, window, input_dim], y: f32[n, horizon]) of ``data`` as numpy, checked (ValueError)."""
     if not (hasattr(data, "x") and hasattr(data, "y")):
         raise ValueError(f"data must be a Dataset(x, y), got {type(data).__name__}")
     x, y = _finite_float32("x", data.x), _finite_float32("y", data.y)
@@ -69,21 +51,8 @@ def check_dataset(data: Dataset, config: TrainConfig, input_dim: int = 1) -> tup
 
 
 def training_arrays(data: Dataset, config: TrainConfig, n: int) -> tuple[jax.Array, jax.Array]:
-    """The arrays ``train(key, data, hyper)`` trains on: ``data`` checked (``check_dataset``) where
-    its values are known, its shapes always (they must be the ``n`` examples ``make_train`` was
-    built for: the batch layout is compiled in).
-
-    Args:
-      data: ``Dataset(x, y)``; numpy or jax arrays, or tracers (e.g. one noise realisation under vmap).
-      config: the static configuration.
-      n: the example count the program was built for.
-
-    Returns:
-      (x: f32[n, window, 1], y: f32[n, horizon]).
-
-    Raises:
-      ValueError: as ``check_dataset``, or another example count than ``n``.
-    """
+    """(x: f32[n, window, 1], y: f32[n, horizon]) that ``train`` trains on: values checked
+    (``check_dataset``) where known, shapes always (the batch layout of ``n`` examples is compiled in)."""
     if not (hasattr(data, "x") and hasattr(data, "y")):
         raise ValueError(f"data must be a Dataset(x, y), got {type(data).__name__}")
     if is_concrete(data.x) and is_concrete(data.y):
@@ -103,21 +72,8 @@ def training_arrays(data: Dataset, config: TrainConfig, n: int) -> tuple[jax.Arr
 
 
 def check_hyper(hyper: Hyper, config: TrainConfig) -> None:
-    """Check ``hyper`` for one training run of a program built from ``config``.
-
-    Concrete leaves must be single numbers (0-d) in range; a dropout rate, concrete and nonzero
-    or traced, must be at a site in ``config.dropout_sites`` (elsewhere no mask exists and the rate
-    would be ignored). Runs when ``train`` is called or traced, before anything is compiled.
-
-    Args:
-      hyper: a ``Hyper`` of numbers or tracers.
-      config: the static configuration the program is built from.
-
-    Raises:
-      TypeError: not a Hyper, or a leaf that is not a real number.
-      ValueError: a leaf with a shape (a stack: use ``train_many`` or ``jax.vmap``), a value out of
-        range, or a rate at a site not in ``config.dropout_sites``.
-    """
+    """Check ``hyper`` for one run: concrete leaves 0-d and in range, a dropout rate (nonzero or traced)
+    only at a site in ``config.dropout_sites`` (elsewhere no mask exists and it would be ignored)."""
     if not isinstance(hyper, Hyper):
         raise TypeError(f"hyper must be a Hyper, got {type(hyper).__name__}")
     require_scalar_hyper(hyper)

@@ -1,29 +1,14 @@
 """``lstm-ar diagnose``: the user's own model on the user's series, exactly as Keras would run it.
 
-``prepare(model, data, n_train, ...)`` (after ``lstm_ar.user.model_file.load_model`` and
-``lstm_ar.user.io.load_series`` have checked their inputs):
-
-1. scales the series as the model was trained (``--scaling``: ``raw`` values, or ``standard`` /
-   ``minmax`` with the training part's statistics) and rolls the model out in window mode
-   (``lstm_ar.dynamics.rollout``, Keras-exact: tests/test_keras_parity.py) from the end of the
-   training part over every held-out value, and from the rolling backtest origins
-   (``lstm_ar.study.backtest``);
-2. checks that rollout against the Keras model's own ``model(x)`` on its first ``CHECK_STEPS``
-   steps (each step fed back, as a Keras user would) and reports the largest difference;
-3. measures the collapse (``lstm_ar.dynamics.collapse``: collapsed, settle value in the user's
-   units, steps to collapse) and why: for window 1 the learned map's fixed points and |f'| at the
-   settle value; for longer windows the spectral radius of the rollout map along the rollout
-   (median of the last quarter); beside the data's least-squares one-lag slope;
-4. plans the retraining of the same architecture across seeds with the remedies
-   (``lstm_ar.user.study.plan_study``; skipped with ``retrain=False``).
-
-``Diagnosis.lines`` is the verdict on the user's model, computed from these measurements;
-``Diagnosis.report`` adds it to the study's summary and report.
+``prepare``: 1. scales the series as the model was trained and rolls it out in window mode over every held-out
+value and from the backtest origins; 2. checks the rollout against the Keras model's own ``model(x)``; 3.
+measures the collapse and why (window 1: the learned map's fixed points and |f'| at the settle value; longer
+windows: the rollout map's spectral radius over the last quarter); 4. plans the retraining of the same
+architecture with the remedies (``plan_study``). ``Diagnosis.lines`` is the verdict.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import NamedTuple
 
 import jax
@@ -34,10 +19,10 @@ from lstm_ar.dynamics.collapse import TAIL, collapse_metrics, map_fixed_points
 from lstm_ar.dynamics.judge import judge_origins
 from lstm_ar.dynamics.rollout import rollout
 from lstm_ar.dynamics.stability import rollout_spectral_radius
+from lstm_ar.linear.ar import fit_ar_host
 from lstm_ar.model.forecaster import forecast
 from lstm_ar.user.io import InputError, UserSeries
 from lstm_ar.user.model_file import LoadedModel, keras_side
-from lstm_ar.user.references import fit_ar_host
 from lstm_ar.user.study import DEFAULT_REMEDIES, StudyPlan, describe_model, parse_remedies, plan_study
 
 SCALINGS = ("raw", "standard", "minmax")
@@ -61,15 +46,7 @@ class Scaling(NamedTuple):
 
 
 def scaling_of(kind: str, train: np.ndarray) -> Scaling:
-    """The scaling the model was trained with, fitted on the training part.
-
-    Args:
-        kind: ``raw``, ``standard`` (mean 0, std 1) or ``minmax`` (to [0, 1]).
-        train: f[T] the training part (user's units).
-
-    Returns:
-        ``Scaling``; an ``InputError`` for an unknown kind.
-    """
+    """``raw``, ``standard`` (mean 0, std 1) or ``minmax`` (to [0, 1]), fitted on ``train`` (user's units)."""
     if kind == "raw":
         return Scaling(kind, 0.0, 1.0)
     if kind == "standard":
@@ -80,15 +57,9 @@ def scaling_of(kind: str, train: np.ndarray) -> Scaling:
 
 
 class OwnRollout(NamedTuple):
-    """The user's model rolled out (model units unless said otherwise).
-
-    ys: f32[steps] from the end of the training part; truth: its held-out values. collapsed,
-    diverged: flags; settle: the tail mean (user's units); steps_to_collapse; tail_ratio: tail std /
-    training std. rmse: against the truth (user's units). backtest: (origins, horizon, collapsed
-    share, mean RMSE in user's units) or None. fixed_points, slope: window 1 (count on the map's
-    range, f'(settle)); rho_tail: longer windows. agreement: max |ours - Keras model(x)| over the
-    first steps (model units), or None when Keras is not available.
-    """
+    """The user's model rolled out: model units, but settle, rmse and backtest (origins, horizon, collapsed share,
+    mean RMSE) in the user's. Window 1: fixed_points on the map's range and slope f'(settle); longer windows:
+    rho_tail. agreement: max |ours - Keras model(x)| over the first steps, or None."""
 
     ys: np.ndarray
     truth: np.ndarray
@@ -108,16 +79,7 @@ class OwnRollout(NamedTuple):
 
 
 def keras_rollout(keras_model, context: np.ndarray, steps: int) -> np.ndarray:
-    """What a Keras user's loop gives: ``model(window)`` fed back ``steps`` times.
-
-    Args:
-        keras_model: the Keras model.
-        context: f32[>= window] model units.
-        steps: predictions.
-
-    Returns:
-        f32[steps].
-    """
+    """A Keras user's loop: ``model(window)`` fed back ``steps`` times from ``context`` (model units): f32[steps]."""
     window = int(keras_model.input_shape[1])
     buffer = list(np.asarray(context, np.float32)[-window:])
     out = []
@@ -131,24 +93,11 @@ def keras_rollout(keras_model, context: np.ndarray, steps: int) -> np.ndarray:
 
 def roll_out(model: LoadedModel, train: np.ndarray, heldout: np.ndarray, scaling: Scaling, *,
              origins: int = BACKTEST_ORIGINS) -> OwnRollout:
-    """Roll the user's model out and measure it (steps 1-3 of the module docstring).
-
-    Args:
-        model: the loaded model.
-        train: f[T] the training part (user's units), T >= window.
-        heldout: f[L] the held-out values, L >= ``TAIL``.
-        scaling: how the model's inputs were scaled.
-        origins: backtest origins (0: none).
-
-    Returns:
-        ``OwnRollout``.
-    """
+    """Steps 1-3 of the module docstring, on the user's ``train`` f[T >= window] and ``heldout`` f[L >= TAIL]."""
     from lstm_ar.study import backtest as bt
-
     config, params = model.config, model.params
     z_train, z_held = scaling.to_model(train), scaling.to_model(heldout)
-    scale = float(np.std(z_train.astype(np.float64)))
-    center = float(np.mean(z_train.astype(np.float64)))
+    scale, center = float(np.std(z_train.astype(np.float64))), float(np.mean(z_train.astype(np.float64)))
     steps = int(z_held.shape[0])
     ys = rollout(params, jnp.asarray(z_train), steps, config)
     cm = collapse_metrics(ys, scale, center=center)
@@ -160,8 +109,7 @@ def roll_out(model: LoadedModel, train: np.ndarray, heldout: np.ndarray, scaling
     if origins:
         horizon = bt.default_horizon(steps, steps)
         plan = bt.build(z_train, z_held, min(origins, steps - horizon + 1), horizon, steps)
-        contexts = plan.contexts(config.window)
-        runs = jax.vmap(lambda c: rollout(params, c, plan.horizon, config))(jnp.asarray(contexts))
+        runs = jax.vmap(lambda c: rollout(params, c, plan.horizon, config))(jnp.asarray(plan.contexts(config.window)))
         m = judge_origins(runs, jnp.asarray(plan.truths()), scale, center)
         backtest = (int(plan.origins.size), int(plan.horizon), float(m["backtest_collapse_rate"]),
                     float(m["backtest_rmse"]) * scaling.factor)
@@ -170,7 +118,7 @@ def roll_out(model: LoadedModel, train: np.ndarray, heldout: np.ndarray, scaling
     if config.window == 1:
         low, high = float(z_train.min()), float(z_train.max())
         margin = max(high - low, scale) / 2
-        f = lambda v: forecast(params, v.reshape(1, 1), config)[0]  # noqa: E731
+        f = lambda v: forecast(params, v.reshape(1, 1), config)[0]
         fp = map_fixed_points(f, cm.settle_value, low=low - margin, high=high + margin)
         fixed, slope = int(fp.count), float(fp.settle_slope)
         grid = np.linspace(low - margin, high + margin, MAP_GRID)
@@ -178,27 +126,18 @@ def roll_out(model: LoadedModel, train: np.ndarray, heldout: np.ndarray, scaling
     elif not diverged:
         radius = np.asarray(rollout_spectral_radius(params, jnp.asarray(z_train), steps, config))
         rho = float(np.median(radius[-max(1, steps // 4):]))
-    agreement = None
-    if model.keras_model is not None:
-        k = min(CHECK_STEPS, steps)
-        agreement = float(np.max(np.abs(keras_rollout(model.keras_model, z_train, k) - ys[:k])))
+    k = min(CHECK_STEPS, steps)
+    agreement = (None if model.keras_model is None
+                 else float(np.max(np.abs(keras_rollout(model.keras_model, z_train, k) - ys[:k]))))
     return OwnRollout(ys=ys, truth=z_held, collapsed=bool(cm.collapsed), diverged=diverged,
                       settle=float(scaling.to_user(settle)) if np.isfinite(settle) else float("nan"),
                       steps_to_collapse=int(cm.steps_to_collapse), tail_ratio=float(cm.tail_std_ratio), rmse=rmse,
-                      backtest=backtest, fixed_points=fixed, slope=slope, rho_tail=rho, agreement=agreement,
-                      map_grid=grid, map_curve=curve)
+                      backtest=backtest, fixed_points=fixed, slope=slope, rho_tail=rho, agreement=agreement, map_grid=grid,
+                      map_curve=curve)
 
 
 def agreement_line(own: OwnRollout, model: LoadedModel) -> str:
-    """How closely our rollout matches the Keras model's own ``model(x)``, in words.
-
-    Args:
-        own: the measured rollout.
-        model: the loaded model.
-
-    Returns:
-        One sentence.
-    """
+    """One sentence: how closely our rollout matches the Keras model's own ``model(x)``."""
     if own.agreement is None:
         return "Keras check: not made (Keras is not installed); the rollout uses the weights as Keras would."
     k = min(CHECK_STEPS, own.ys.shape[0])
@@ -207,26 +146,14 @@ def agreement_line(own: OwnRollout, model: LoadedModel) -> str:
 
 
 def diagnosis_lines(own: OwnRollout, model: LoadedModel, scaling: Scaling, one_lag_slope: float, *, words: str) -> list[str]:
-    """The verdict on the user's model, every number measured.
-
-    Args:
-        own: the measured rollout.
-        model: the loaded model.
-        scaling: its input scaling.
-        one_lag_slope: the data's least-squares one-lag slope.
-        words: how to call the model (``LSTM(32, relu), window 1``).
-
-    Returns:
-        The sentences.
-    """
+    """The verdict's sentences on the user's model (``words``: ``LSTM(32, relu), window 1``)."""
     steps = own.ys.shape[0]
     head = f"Your model ({words}, from {model.path}, inputs {scaling.kind}) rolled out over the {steps} held-out values"
     if own.diverged:
         lines = [f"{head}: diverges (its rollout leaves the divergence bound or is not finite)."]
     elif own.collapsed:
         lines = [f"{head}: collapses to {own.settle:.4g} (your units) within {own.steps_to_collapse} "
-                 f"step{'' if own.steps_to_collapse == 1 else 's'}; RMSE "
-                 f"{own.rmse:.4g} (your units)."]
+                 f"step{'' if own.steps_to_collapse == 1 else 's'}; RMSE {own.rmse:.4g} (your units)."]
     else:
         lines = [f"{head}: does not collapse (the std of its last {TAIL} steps is {own.tail_ratio:.2f} x the training "
                  f"part's); RMSE {own.rmse:.4g} (your units)."]
@@ -255,8 +182,7 @@ def diagnosis_lines(own: OwnRollout, model: LoadedModel, scaling: Scaling, one_l
 
 
 class Diagnosis(NamedTuple):
-    """``own``: the measured rollout; ``lines``: its verdict; ``agreement_line``: the Keras check;
-    ``scaling``; ``words``: the model in words."""
+    """The measured rollout, its verdict ``lines``, the Keras check, the scaling and the model in words."""
 
     own: OwnRollout
     lines: list[str]
@@ -267,33 +193,22 @@ class Diagnosis(NamedTuple):
     def summary(self) -> dict:
         """The JSON-ready diagnosis (``summary["user"]["diagnosis"]``)."""
         from lstm_ar.study.stats import json_number
-
         o = self.own
+        backtest = None if o.backtest is None else dict(zip(("origins", "horizon", "collapse_rate", "rmse_raw"), o.backtest))
         return json_number({"model": self.words, "scaling": self.scaling._asdict(), "collapsed": o.collapsed,
                             "diverged": o.diverged, "settle_value_raw": o.settle, "steps_to_collapse": o.steps_to_collapse,
-                            "tail_std_ratio": o.tail_ratio, "rmse_raw": o.rmse,
-                            "backtest": None if o.backtest is None else dict(zip(("origins", "horizon", "collapse_rate",
-                                                                                  "rmse_raw"), o.backtest)),
+                            "tail_std_ratio": o.tail_ratio, "rmse_raw": o.rmse, "backtest": backtest,
                             "fixed_points": o.fixed_points, "settle_slope": o.slope, "rho_tail": o.rho_tail,
                             "keras_agreement": o.agreement, "verdict": self.lines})
 
     def own_map(self):
         """(grid, curve, rollout) of a window-1 model in model units, for the cobweb figure, or None."""
         o = self.own
-        if o.map_grid is None or not np.all(np.isfinite(o.ys)):
-            return None
-        return o.map_grid, o.map_curve, o.ys
+        return None if o.map_grid is None or not np.all(np.isfinite(o.ys)) else (o.map_grid, o.map_curve, o.ys)
 
     def report(self, result, summary: dict) -> tuple[list[str], object]:
-        """Add the diagnosis to a study's summary (its verdict first) and return its report lines.
-
-        Args:
-            result: the retrained study's ``ScenarioResult`` (unused: the diagnosis is of the user's model).
-            summary: the study's summary with its ``user`` section (changed in place).
-
-        Returns:
-            (Markdown lines for ``report.md``, the cobweb data or None).
-        """
+        """Add the diagnosis to ``summary["user"]`` in place (its verdict first); (report.md lines, cobweb data
+        or None). ``result`` is unused: the diagnosis is of the user's model."""
         summary["user"]["diagnosis"] = self.summary()
         summary["user"]["verdict"] = [*self.lines, *summary["user"]["verdict"]]
         lines = ["## Your model", "", self.agreement_line, "",
@@ -305,24 +220,7 @@ class Diagnosis(NamedTuple):
 def prepare(model: LoadedModel, data: UserSeries, n_train: int, *, scaling: str = "raw", remedies: str | None = None,
             retrain: bool = True, epochs: int = 20, season: int | None = None, backtest_origins: int = BACKTEST_ORIGINS,
             name: str | None = None, quick: bool = False) -> tuple[StudyPlan | None, Diagnosis]:
-    """Check the series against the model, measure the model, plan the retraining.
-
-    Args:
-        model: the loaded model.
-        data: the loaded series.
-        n_train: training values (the rest are held out).
-        scaling: how the model's inputs were scaled (``SCALINGS``).
-        remedies: ``--remedies`` (None: ``DEFAULT_REMEDIES``).
-        retrain: plan the retraining (False: the diagnosis alone).
-        epochs: retraining epochs.
-        season: the seasonal naive reference's season.
-        backtest_origins: rolling origins.
-        name: the report folder's name.
-        quick: the direct head at test-suite size (``plan_study``).
-
-    Returns:
-        (the ``StudyPlan`` or None, the ``Diagnosis``); an ``InputError`` for anything the user can fix.
-    """
+    """Check the series against the model, measure it, plan the retraining (None without ``retrain``)."""
     values = np.asarray(data.values, np.float64)
     train, heldout = values[:n_train], values[n_train:]
     window = model.config.window
@@ -332,35 +230,20 @@ def prepare(model: LoadedModel, data: UserSeries, n_train: int, *, scaling: str 
         raise InputError(f"too few values: {heldout.size} held out, but a rollout is judged on at least {TAIL} "
                          "(collapse is read from its last 50 steps): give more values or a larger --test-fraction")
     if np.ptp(train) == 0:
-        raise InputError(f"the training part (the first {train.size} values) is constant ({train[0]:g}): nothing to "
-                         "forecast")
+        raise InputError(f"the training part (the first {train.size} values) is constant ({train[0]:g}): nothing to forecast")
     chosen = parse_remedies(remedies) if remedies is not None else DEFAULT_REMEDIES
     scale = scaling_of(scaling, train)
     words = describe_model(model.config)
-    plan = None
-    if retrain:
-        plan = plan_study(data, n_train, windows=(window,), units=model.config.units,
-                          activation=model.config.activation, recurrent_activation=model.config.recurrent_activation,
-                          epochs=epochs, remedies=chosen, season=season, backtest_origins=backtest_origins, name=name,
-                          quick=quick)
+    plan = plan_study(data, n_train, windows=(window,), units=model.config.units, activation=model.config.activation,
+                      recurrent_activation=model.config.recurrent_activation, epochs=epochs, remedies=chosen,
+                      season=season, backtest_origins=backtest_origins, name=name, quick=quick) if retrain else None
     own = roll_out(model, train, heldout, scale, origins=backtest_origins)
-    slope = float(fit_ar_host(scale.to_model(train), 1).coefs[0])
-    lines = diagnosis_lines(own, model, scale, slope, words=words)
+    lines = diagnosis_lines(own, model, scale, float(fit_ar_host(scale.to_model(train), 1).coefs[0]), words=words)
     return plan, Diagnosis(own=own, lines=lines, agreement_line=agreement_line(own, model), scaling=scale, words=words)
 
 
 def diagnosis_markdown(diagnosis: Diagnosis, command: str) -> str:
-    """``report.md`` of a diagnosis without retraining.
-
-    Args:
-        diagnosis: the diagnosis.
-        command: the command line.
-
-    Returns:
-        Markdown text.
-    """
-    lines: Sequence[str] = ["# Your model", "", "## Verdict", "", *(f"- {s}" for s in diagnosis.lines), "",
-                            diagnosis.agreement_line, "", f"Command: `{command}`.", ""]
-    if diagnosis.own_map() is not None:
-        lines = [*lines, "![learned_map.png](learned_map.png)", ""]
-    return "\n".join(lines)
+    """``report.md`` of a diagnosis without retraining."""
+    figure = ["![learned_map.png](learned_map.png)", ""] if diagnosis.own_map() is not None else []
+    return "\n".join(["# Your model", "", "## Verdict", "", *(f"- {s}" for s in diagnosis.lines), "",
+                      diagnosis.agreement_line, "", f"Command: `{command}`.", "", *figure])

@@ -1,30 +1,10 @@
 """Read one column of a user's file as a series, checking everything before any compute.
 
-``load_series(path, column=..., time_column=..., fill=...)`` reads a CSV (any delimiter
-``csv.Sniffer`` recognises: comma, semicolon, tab, pipe, space), a Parquet file (needs pyarrow:
-the ``parquet`` extra) or a ``.npy`` array (1-D, or 2-D with one column per feature: columns are
-named ``0``, ``1``, ...; a structured array by its field names; so are the columns of a CSV
-without a header row, recognised by a first row of numbers only). Reading needs pandas (the
-``study`` extra; a clear error names it when it is missing). Every problem a user can fix is
-an ``InputError`` (a ValueError) whose message says what was found and what to do:
-
-* the file is missing, not a file, unreadable, empty or of an unknown kind;
-* the column is missing (the message lists the file's columns), or none was given and the file
-  has several numeric ones;
-* non-numeric or infinite values (which rows, with their text);
-* missing values (how many, the first row): ``fill="interpolate"`` (linear between neighbours, the
-  nearest value at the ends) or ``fill="drop"`` proceeds;
-* a constant series (nothing to forecast);
-* a time column that does not parse, or has missing entries.
-
-Timestamps that are out of order are sorted (a note says how many steps went back in time), and
-duplicated or irregular timestamps are kept in order with a note counting the gaps: the models
-treat the values as equally spaced. Rows are numbered from 1 (the first value), as a spreadsheet
-shows them below a header.
-
-``split_point`` turns ``--test-fraction`` or ``--test-from DATE`` into the number of training values;
-without a time column ``--test-from`` is the index of the first held-out value, counted from 0
-(so it is also the number of training values).
+``load_series`` reads a CSV (any delimiter; without a header row, columns are numbered ``0``, ``1``, ...),
+Parquet or ``.npy`` (1-D, 2-D by column number, or structured) with pandas. Every problem a user can fix is an
+``InputError`` saying what was found (which rows, numbered from 1 as a spreadsheet shows them below a header,
+with their text) and what to do. Out-of-order timestamps are sorted, duplicated or irregular ones kept, each
+with a note (values are treated as equally spaced).
 """
 
 from __future__ import annotations
@@ -36,6 +16,8 @@ from collections.abc import Sequence
 from typing import NamedTuple
 
 import numpy as np
+
+from lstm_ar.data.split import train_length
 
 FILLS = ("interpolate", "drop")
 SUFFIXES = {".csv": "csv", ".tsv": "csv", ".txt": "csv", ".dat": "csv", ".parquet": "parquet", ".pq": "parquet",
@@ -50,12 +32,7 @@ class InputError(ValueError):
 
 
 class UserSeries(NamedTuple):
-    """A loaded series.
-
-    values: f64[T] the column, in time order. times: [T] the time column (datetime64 or float64),
-    or None. column / time_column: their names. path: the file. notes: warnings for the user
-    (sorted or irregular timestamps, filled values).
-    """
+    """values: f64[T] in time order; times: [T] datetime64 or float64, or None; notes: warnings for the user."""
 
     values: np.ndarray
     times: np.ndarray | None
@@ -75,14 +52,7 @@ def _rows(index: np.ndarray, texts: Sequence[str] | None = None) -> str:
 
 
 def file_kind(path: str | os.PathLike) -> str:
-    """``csv``, ``parquet`` or ``npy`` from the file's suffix.
-
-    Args:
-        path: the file.
-
-    Returns:
-        The kind; an ``InputError`` for another suffix.
-    """
+    """``csv``, ``parquet`` or ``npy`` from the file's suffix; an ``InputError`` for another."""
     suffix = pathlib.Path(path).suffix.lower()
     if suffix not in SUFFIXES:
         csv_suffixes = ", ".join(s for s, k in SUFFIXES.items() if k == "csv")
@@ -92,32 +62,18 @@ def file_kind(path: str | os.PathLike) -> str:
 
 
 def check_readable(path: str | os.PathLike) -> pathlib.Path:
-    """The path, if it is an existing readable file; an ``InputError`` saying what is wrong otherwise.
-
-    Args:
-        path: the file.
-
-    Returns:
-        ``path`` as a ``pathlib.Path``.
-    """
+    """``path`` as a ``pathlib.Path`` if it is an existing readable file; an ``InputError`` otherwise."""
     p = pathlib.Path(path)
-    if not p.exists():
-        raise InputError(f"{path}: no such file")
-    if not p.is_file():
-        raise InputError(f"{path}: not a file")
-    if not os.access(p, os.R_OK):
-        raise InputError(f"{path}: cannot be read (permission denied)")
-    if p.stat().st_size == 0:
-        raise InputError(f"{path}: the file is empty")
+    for bad, problem in ((lambda: not p.exists(), "no such file"), (lambda: not p.is_file(), "not a file"),
+                         (lambda: not os.access(p, os.R_OK), "cannot be read (permission denied)"),
+                         (lambda: p.stat().st_size == 0, "the file is empty")):
+        if bad():
+            raise InputError(f"{path}: {problem}")
     return p
 
 
 def import_pandas():
-    """pandas, or an ``InputError`` naming the extra that installs it.
-
-    Returns:
-        The ``pandas`` module.
-    """
+    """pandas, or an ``InputError`` naming the extra that installs it."""
     try:
         import pandas
     except ImportError as err:
@@ -126,14 +82,7 @@ def import_pandas():
 
 
 def read_table(path: str | os.PathLike):
-    """The file as a ``pandas.DataFrame`` (CSV cells as text, so that bad cells can be named).
-
-    Args:
-        path: a CSV, Parquet or ``.npy`` file (``file_kind``).
-
-    Returns:
-        The table; an ``InputError`` for a file that cannot be read as its kind.
-    """
+    """The file as a ``pandas.DataFrame`` (CSV cells as text, so that bad cells can be named)."""
     p = check_readable(path)
     pd = import_pandas()
     kind = file_kind(p)
@@ -160,15 +109,15 @@ def read_table(path: str | os.PathLike):
         delimiter = csv.Sniffer().sniff("\n".join(lines[:50]), delimiters=DELIMITERS).delimiter
     except csv.Error:
         delimiter = ","  # one column: nothing to sniff
+    read = lambda **header: pd.read_csv(p, sep=delimiter, dtype=str, keep_default_na=False, encoding="utf-8-sig",
+                                        skipinitialspace=True, skip_blank_lines=True, **header)
     try:
-        table = pd.read_csv(p, sep=delimiter, dtype=str, keep_default_na=False, encoding="utf-8-sig",
-                            skipinitialspace=True, skip_blank_lines=True)
+        table = read()
     except (pd.errors.ParserError, ValueError) as err:
         raise InputError(f"{path}: not a readable CSV file with delimiter {delimiter!r} ({err})") from None
     table.columns = [str(c).strip() for c in table.columns]
     if all(_is_number(c) for c in table.columns):  # no header row: the first row is data
-        table = pd.read_csv(p, sep=delimiter, dtype=str, keep_default_na=False, encoding="utf-8-sig",
-                            skipinitialspace=True, skip_blank_lines=True, header=None)
+        table = read(header=None)
         table.columns = [str(j) for j in range(table.shape[1])]
     return table
 
@@ -183,7 +132,6 @@ def _is_number(text: str) -> bool:
 
 def _npy_table(path: pathlib.Path):
     pd = import_pandas()
-
     try:
         array = np.load(path, allow_pickle=False)
     except ValueError as err:
@@ -194,17 +142,15 @@ def _npy_table(path: pathlib.Path):
         raise InputError(f"{path}: holds {type(array).__name__}, not one array")
     if array.dtype.names:
         return pd.DataFrame({name: array[name] for name in array.dtype.names})
-    if array.ndim == 1:
-        return pd.DataFrame({"0": array})
-    if array.ndim == 2:
-        return pd.DataFrame({str(j): array[:, j] for j in range(array.shape[1])})
+    if array.ndim in (1, 2):
+        columns = array[:, None] if array.ndim == 1 else array
+        return pd.DataFrame({str(j): columns[:, j] for j in range(columns.shape[1])})
     raise InputError(f"{path}: an array of shape {array.shape}; supported: 1-D (one series) or 2-D (time x columns)")
 
 
 def _numeric(cells, name: str, path: str, *, what: str = "values") -> tuple[np.ndarray, np.ndarray]:
     """(f64 values with NaN where missing, bool missing mask) of one column; InputError on text or inf."""
     import pandas as pd
-
     series = pd.Series(cells).reset_index(drop=True)
     if series.dtype.kind in "biuf":
         values = series.to_numpy(np.float64)
@@ -217,9 +163,8 @@ def _numeric(cells, name: str, path: str, *, what: str = "values") -> tuple[np.n
         values = pd.to_numeric(text.where(~missing), errors="coerce").to_numpy(np.float64)
         bad = np.flatnonzero(~missing & np.isnan(values))
         if bad.size:
-            where = _rows(bad, text.iloc[bad].tolist())
-            raise InputError(f"{path}: column {name!r} has {bad.size} non-numeric {what} at {where}; fix or remove them "
-                             "(empty cells count as missing values)")
+            raise InputError(f"{path}: column {name!r} has {bad.size} non-numeric {what} at "
+                             f"{_rows(bad, text.iloc[bad].tolist())}; fix or remove them (empty cells count as missing values)")
     inf = np.flatnonzero(np.isinf(values))
     if inf.size:
         raise InputError(f"{path}: column {name!r} has {inf.size} infinite {what} at {_rows(inf)}; a series must be finite")
@@ -241,7 +186,6 @@ def _pick_column(table, column: str | None, time_column: str | None, path: str) 
 
 def _times(table, time_column: str, path: str) -> np.ndarray:
     import pandas as pd
-
     if time_column not in table.columns:
         raise InputError(f"{path}: no time column {time_column!r}; the file's columns are "
                          f"{', '.join(repr(str(c)) for c in table.columns)}")
@@ -251,23 +195,17 @@ def _times(table, time_column: str, path: str) -> np.ndarray:
         missing = np.isnat(times)
     else:
         text = raw.astype(str).str.strip()
-        empty = (raw.isna() | text.str.lower().isin(MISSING_TOKENS)).to_numpy()
-        numbers = pd.to_numeric(text.where(~empty), errors="coerce").to_numpy(np.float64)
-        numeric = np.isfinite(numbers) & ~empty
-        if 2 * numeric.sum() > (~empty).sum():  # mostly numbers: the rest are errors
-            bad = np.flatnonzero(~empty & ~numeric)
-            if bad.size:
-                raise InputError(f"{path}: time column {time_column!r} has {bad.size} entries that are neither dates "
-                                 f"nor numbers at {_rows(bad, text.iloc[bad].tolist())}")
-            times, missing = numbers, empty
+        missing = (raw.isna() | text.str.lower().isin(MISSING_TOKENS)).to_numpy()
+        numbers = pd.to_numeric(text.where(~missing), errors="coerce").to_numpy(np.float64)
+        numeric = np.isfinite(numbers) & ~missing
+        if 2 * numeric.sum() > (~missing).sum():  # mostly numbers: the rest are errors
+            times, bad = numbers, np.flatnonzero(~missing & ~numeric)
         else:
-            parsed = pd.to_datetime(text.where(~empty), errors="coerce", format="mixed")
-            times = parsed.to_numpy()
-            bad = np.flatnonzero(~empty & np.isnat(times))
-            if bad.size:
-                raise InputError(f"{path}: time column {time_column!r} has {bad.size} entries that are neither dates "
-                                 f"nor numbers at {_rows(bad, text.iloc[bad].tolist())}")
-            missing = empty
+            times = pd.to_datetime(text.where(~missing), errors="coerce", format="mixed").to_numpy()
+            bad = np.flatnonzero(~missing & np.isnat(times))
+        if bad.size:
+            raise InputError(f"{path}: time column {time_column!r} has {bad.size} entries that are neither dates "
+                             f"nor numbers at {_rows(bad, text.iloc[bad].tolist())}")
     gaps = np.flatnonzero(missing)
     if gaps.size:
         raise InputError(f"{path}: time column {time_column!r} has {gaps.size} missing entries, the first at "
@@ -278,7 +216,6 @@ def _times(table, time_column: str, path: str) -> np.ndarray:
 def _step_words(step) -> str:
     if isinstance(step, np.timedelta64):
         import pandas as pd
-
         return str(pd.Timedelta(step))
     return f"{float(step):g}"
 
@@ -313,18 +250,8 @@ def _time_notes(times: np.ndarray, time_column: str) -> tuple[np.ndarray, list[s
 
 def load_series(path: str | os.PathLike, *, column: str | None = None, time_column: str | None = None,
                 fill: str | None = None) -> UserSeries:
-    """One column of a file as a series, checked (see the module docstring).
-
-    Args:
-        path: a CSV, Parquet or ``.npy`` file.
-        column: the series' column (None: the only column besides ``time_column``).
-        time_column: a column of dates or numbers giving each value's time (optional).
-        fill: what to do with missing values: None (refuse them), ``"interpolate"`` or ``"drop"``.
-
-    Returns:
-        ``UserSeries`` with the values f64[T] in time order; an ``InputError`` for anything a
-        user can fix.
-    """
+    """One column of a file as a series, checked (module docstring). ``column``: default the only one besides
+    ``time_column``; ``fill``: None (refuse missing values), ``"interpolate"`` or ``"drop"``."""
     if fill is not None and fill not in FILLS:
         raise InputError(f"fill must be one of {', '.join(FILLS)}, got {fill!r}")
     path_text = str(path)
@@ -335,8 +262,7 @@ def load_series(path: str | os.PathLike, *, column: str | None = None, time_colu
         raise InputError(f"--time-column and --column both name {column!r}")
     name = _pick_column(table, column, time_column, path_text)
     values, missing = _numeric(table[name], name, path_text)
-    notes: list[str] = []
-    times = None
+    notes, times = [], None
     if time_column is not None:
         times = _times(table, time_column, path_text)
         order, notes = _time_notes(times, time_column)
@@ -350,51 +276,36 @@ def load_series(path: str | os.PathLike, *, column: str | None = None, time_colu
         if where.size == values.size:
             raise InputError(f"{path_text}: column {name!r} has no values (all {values.size} are missing)")
         if fill == "drop":
-            values = values[~missing]
-            times = None if times is None else times[~missing]
-            notes.append(f"{where.size} missing values dropped (the first at {_rows(where[:1])})")
+            values, times = values[~missing], None if times is None else times[~missing]
         else:
             present = np.flatnonzero(~missing)
             values = np.interp(np.arange(values.size), present, values[present])
-            notes.append(f"{where.size} missing values interpolated (the first at {_rows(where[:1])})")
+        done = "dropped" if fill == "drop" else "interpolated"
+        notes.append(f"{where.size} missing values {done} (the first at {_rows(where[:1])})")
     if values.size and np.ptp(values) == 0:
         raise InputError(f"{path_text}: column {name!r} is constant (every value is {values[0]:g}): there is nothing "
                          "to forecast")
-    return UserSeries(values=values, times=times, column=name, time_column=time_column, path=path_text,
-                      notes=tuple(notes))
+    return UserSeries(values=values, times=times, column=name, time_column=time_column, path=path_text, notes=tuple(notes))
 
 
 def split_point(data: UserSeries, *, test_fraction: float | None = None, test_from: str | None = None) -> int:
-    """How many values train: all before ``test_from`` (a date or number in the time column's
-    terms; without a time column, the index of the first held-out value, counted from 0), or the
-    first ``1 - test_fraction`` of them.
-
-    Args:
-        data: the loaded series.
-        test_fraction: the share held out at the end, in (0, 1).
-        test_from: the first held-out time, or without ``data.times`` an integer index in [1, T - 1].
-
-    Returns:
-        The number of training values (the held-out part follows); an ``InputError`` otherwise.
-    """
+    """How many values train: all before ``test_from`` (a time; without ``data.times`` the index of the first
+    held-out value, in [1, T - 1]), or the first ``1 - test_fraction`` (default 0.2)."""
     n = data.values.size
     if test_from is None:
         fraction = 0.2 if test_fraction is None else test_fraction
         if not 0.0 < fraction < 1.0:
             raise InputError(f"--test-fraction must be in (0, 1), got {fraction!r}")
-        return n - int(round(fraction * n))
+        return train_length(n, fraction)
     if data.times is None:
         return _row_index(test_from, n)
     import pandas as pd
-
     if data.times.dtype.kind == "M":
         try:
-            start = pd.Timestamp(test_from).to_datetime64()
+            stamp = pd.Timestamp(test_from)
         except (ValueError, TypeError):
             raise InputError(f"--test-from {test_from!r} is not a date (e.g. 2020-01-31)") from None
-        if pd.Timestamp(test_from).tzinfo is not None:
-            start = pd.Timestamp(test_from).tz_convert(None).to_datetime64()
-        start = start.astype(data.times.dtype)
+        start = (stamp if stamp.tzinfo is None else stamp.tz_convert(None)).to_datetime64().astype(data.times.dtype)
     else:
         try:
             start = float(test_from)

@@ -1,14 +1,8 @@
-"""Load a user's saved Keras forecaster: a Keras 3 ``.keras`` file, a legacy ``.h5`` file, or an
-``.npz`` of the arrays ``model.get_weights()`` returns.
-
-Supported (``lstm_ar.model.keras_io.SUPPORTED``): ``Input((window, 1)) -> LSTM(u, any activation,
-recurrent activation, unit_forget_bias) -> [Dropout] -> Dense(1)``. ``.keras`` and ``.h5`` files are
-read by Keras 3 on the JAX backend (``KERAS_BACKEND=jax`` is set unless the environment chose a
-backend; the ``keras`` extra installs it, no TensorFlow). Their layers are checked by
-``lstm_ar.model.keras_io``: a GRU, SimpleRNN, Bidirectional or stacked LSTM, several input
-features or several outputs are refused with an ``InputError`` naming what was found and what is
-supported, as are a missing file, a corrupt archive and an unknown suffix. An ``.npz`` holds no
-configuration: its window must be given, its activations default to Keras's (tanh, sigmoid).
+"""Load a user's saved Keras forecaster: a Keras 3 ``.keras`` file, a legacy ``.h5`` file, or an ``.npz`` of
+``model.get_weights()``'s arrays, for ``lstm_ar.model.keras_io.SUPPORTED`` models (``Input((window, 1)) ->
+LSTM -> [Dropout] -> Dense(1)``). Keras files are read by Keras 3 on the JAX backend; anything unsupported or
+unreadable is an ``InputError`` naming what was found. An ``.npz`` needs the window; its activations default
+to Keras's.
 """
 
 from __future__ import annotations
@@ -41,11 +35,7 @@ class LoadedModel(NamedTuple):
 
 
 def import_keras():
-    """Keras 3, on the JAX backend unless ``KERAS_BACKEND`` says otherwise.
-
-    Returns:
-        The ``keras`` module; an ``InputError`` naming the extra when it is not installed.
-    """
+    """Keras 3, on the JAX backend unless ``KERAS_BACKEND`` says otherwise (else an ``InputError`` naming the extra)."""
     os.environ.setdefault("KERAS_BACKEND", "jax")
     try:
         import keras
@@ -56,11 +46,7 @@ def import_keras():
 
 def keras_side():
     """A context for Keras's own JAX code, which broadcasts implicitly: rank promotion allowed
-    (a user or a test suite may have set ``jax_numpy_rank_promotion="raise"``).
-
-    Returns:
-        The context manager.
-    """
+    (a user or a test suite may have set ``jax_numpy_rank_promotion="raise"``)."""
     import jax
 
     return jax.numpy_rank_promotion("allow")
@@ -102,15 +88,7 @@ def _npz_arrays(path: pathlib.Path) -> list[np.ndarray]:
 
 
 def keras_twin(config: ModelConfig, params: Params):
-    """A Keras model with the same layers and weights, to check a rollout against (None without Keras).
-
-    Args:
-        config: the model's shape and activations.
-        params: its weights (our layout).
-
-    Returns:
-        The built ``keras.Sequential``, or None when Keras is not installed.
-    """
+    """A ``keras.Sequential`` with the same layers and weights, to check a rollout against (None without Keras)."""
     try:
         keras = import_keras()
     except InputError:
@@ -128,17 +106,11 @@ def keras_twin(config: ModelConfig, params: Params):
 
 def load_model(path: str | os.PathLike, *, window: int | None = None, activation: str | None = None,
                recurrent_activation: str | None = None) -> LoadedModel:
-    """Load and check a user's model file (see the module docstring).
+    """Load and check a user's model file (an ``InputError`` for anything the user can fix).
 
-    Args:
-        path: a ``.keras``, ``.h5`` or ``.npz`` file.
-        window: the input length: required for an ``.npz`` and for a Keras model built with
-            ``Input((None, 1))``; for a Keras model with a fixed length it must agree.
-        activation, recurrent_activation: an ``.npz`` model's activations (default tanh, sigmoid);
-            a Keras file records its own (giving others is an error).
-
-    Returns:
-        ``LoadedModel``; an ``InputError`` for anything the user can fix.
+    ``window``: the input length, required for an ``.npz`` and for a Keras model built with ``Input((None, 1))``,
+    else it must agree with the model's. ``activation``, ``recurrent_activation``: an ``.npz`` model's (default
+    tanh, sigmoid); a Keras file records its own (giving others is an error).
     """
     p = pathlib.Path(path)
     kind = KINDS.get(p.suffix.lower())

@@ -1,23 +1,7 @@
-"""The report folder of ``lstm-ar study`` / ``lstm-ar diagnose``: the scenario's usual files, the
-verdict at the top of ``report.md``, and two more figures.
-
-Files under ``out_dir/<name>/``: those of ``lstm_ar.report.scenario.write_scenario`` (``summary.json``,
-``per_seed.csv``, ``per_seed.npz``, ``report.md``, ``rollouts.png``, ...) plus
-
-* ``learned_map.png`` (``diagnose``, a window-1 model): the user's own model's map f(x) against
-  the identity, its fixed points with |f'|, and a cobweb of its rollout
-  (``lstm_ar.report.answer_figures.plot_cobweb``; the retrained window-1 variants get theirs from
-  the scenario's report, ``cobweb_<variant>.png``);
-* ``beats_reference.png``: P(beats the best reference) per variant, the reference the verdict
-  names, with its Wilson interval (``plot_forest``).
-
-Every remedy, the direct head included, is a variant of the scenario: its per-seed values are in
-``per_seed.csv`` with the others.
-
-``report.md`` opens with the verdict, the notes about the data, the references and, for
-``diagnose``, the user's model's own section, then the scenario's report. Everything is written
-by ``write_scenario`` (its ``more_files`` and ``markdown_text``): to a staging folder, then renamed into
-place as a set, ``summary.json`` last.
+"""The report folder of ``lstm-ar study`` / ``lstm-ar diagnose``: the scenario's files
+(``lstm_ar.report.scenario.write_scenario``, written as a set), ``report.md`` opening with the verdict, the notes,
+the references and ``diagnose``'s section, and two more figures: ``learned_map.png`` (the user's window-1 model's
+map, fixed points and cobweb) and ``beats_reference.png`` (P(beats the best reference) per variant).
 """
 
 from __future__ import annotations
@@ -35,16 +19,8 @@ from lstm_ar.study.experiment import ScenarioResult
 
 def user_figures(out: pathlib.Path, user: dict,
                  own_map: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None) -> list[str]:
-    """Draw ``learned_map.png`` and ``beats_reference.png`` into ``out``.
-
-    Args:
-        out: an existing folder.
-        user: the summary's user section (``lstm_ar.user.study.judge``).
-        own_map: (grid f[G], curve f[G], rollout f[T]) of the user's own window-1 model (``diagnose``).
-
-    Returns:
-        The file names drawn.
-    """
+    """Draw ``learned_map.png`` (``own_map``: grid f[G], curve f[G], rollout f[T] of the user's window-1 model) and
+    ``beats_reference.png`` (``user``: the summary's user section) into ``out``; returns their names."""
     from lstm_ar.report.answer_figures import plot_cobweb, plot_forest
 
     names = []
@@ -68,16 +44,8 @@ def _number(value) -> str:
 
 
 def user_markdown(summary: dict, figures: Sequence[str], extra: Sequence[str] = ()) -> str:
-    """``report.md``: the verdict, notes, references and ``extra`` lines, then the scenario's report.
-
-    Args:
-        summary: the summary with its ``user`` section.
-        figures: every figure's file name.
-        extra: more Markdown lines after the references (``diagnose``'s section).
-
-    Returns:
-        Markdown text.
-    """
+    """``report.md``: the verdict, notes, references and ``extra`` Markdown lines (``diagnose``'s section), then
+    the scenario's report with ``figures``."""
     user = summary["user"]
     body = markdown(summary, figures).split("\n")
     lines = [body[0], "", "## Verdict", "", *(f"- {s}" for s in user["verdict"]), ""]
@@ -101,19 +69,7 @@ def user_markdown(summary: dict, figures: Sequence[str], extra: Sequence[str] = 
 def write_user_report(out_dir: str | os.PathLike, result: ScenarioResult, summary: dict, *, plots: bool = True,
                       extra: Sequence[str] = (),
                       own_map: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None) -> pathlib.Path:
-    """Write the study's files to ``out_dir/<scenario>/``, replacing the previous run's as a set.
-
-    Args:
-        out_dir: the output folder.
-        result: the scenario's results.
-        summary: its summary with the ``user`` section.
-        plots: draw the figures (needs matplotlib).
-        extra: more Markdown lines for ``report.md`` (after the references).
-        own_map: the user's own model's map (``user_figures``).
-
-    Returns:
-        The scenario's folder.
-    """
+    """Write the study's files to ``out_dir/<scenario>/`` (returned), replacing the previous run's as a set."""
     def more_files(stage: pathlib.Path, plots: bool) -> list[str]:
         return user_figures(stage, summary["user"], own_map) if plots else []
 

@@ -1,30 +1,13 @@
-"""``lstm-ar study``: the user's configurations and the remedies, on the user's series, judged
-against forecasts without an LSTM.
+"""``lstm-ar study``: the user's configurations and the remedies on the user's series, judged against
+forecasts without an LSTM. ``plan_study`` checks everything before anything trains (``InputError``): one
+variant per ``--window`` (LSTM -> Dense(1), Keras defaults) and one per remedy (built from the first window's
+config; one that cannot train here is left out with a note); ``run_study`` trains, judges and adds the user's
+summary section.
 
-``plan_study`` turns a loaded series (``lstm_ar.user.io``) and the options into a ``StudyPlan``:
-a ``lstm_ar.study.scenario.Scenario`` built with ``Scenario.from_series`` (standardised on the
-training part only, ``*_raw`` metrics in the user's units), one variant per ``--window``
-(``window_{w}``: LSTM(units, activation) -> Dense(1), Keras defaults) and one per remedy, plus the
-references of ``lstm_ar.user.references`` on the same truth. Everything is checked before
-anything trains; a problem the user can fix is an ``InputError``.
-
-``--remedies`` names entries of ``REMEDIES``: each builds, from the base configuration (the
-user's, at the first ``--window``), the training length and the horizon judged, one
-configuration of the one harness, and runs as a variant of the scenario (``direct``: the direct
-multi-horizon head, whose window and horizon follow from the data; a remedy that cannot train on
-the training part is left out with a note).
-
-``DEFAULT_REMEDIES`` are the two that helped most on the noisy sine among the remedies of the
-training code (committed ``regime`` and ``context`` results: scheduled sampling over 40 steps
-kept the most seeds valid for the whole rollout, then a context of 50 values) and ``direct``, the
-cure the project measured (committed ``cure_64x16``: valid for all 200 steps on 1,024/1,024
-(seed, noise draw) pairs of the noisy sine). None had to be dropped for time: the full default
-study of 1,000 values at 64 seeds has to finish within 5 minutes on a 2-core CPU, and with all
-three it took 3 min 49 s even with one of the two cores busy with another job.
-
-``run_study`` trains and judges every variant over the seeds (``lstm_ar.study.experiment``) and
-adds the user's section to the summary (references, P(beats the best reference) per variant, the verdict of
-``lstm_ar.user.verdict``); ``lstm_ar.user.report`` writes the report folder.
+``DEFAULT_REMEDIES``: the two training remedies that helped most on the noisy sine (committed ``regime`` and
+``context`` results) and ``direct``, the measured cure (committed ``cure_64x16``: valid for all 200 steps on
+1,024/1,024 pairs). With all three the full default study (1,000 values, 64 seeds) took 3 min 49 s on a 2-core
+CPU with one core busy elsewhere, within its 5-minute budget.
 """
 
 from __future__ import annotations
@@ -38,17 +21,15 @@ import numpy as np
 
 from lstm_ar.config import Hyper, ModelConfig, TrainConfig
 from lstm_ar.dynamics.collapse import TAIL
+from lstm_ar.linear.ar import fit_ar_host, spectral_radius_host
 from lstm_ar.study import pairs
+from lstm_ar.study.references import SeriesReferences, best_reference, one_step_explained, seasonal_naive, series_references
 from lstm_ar.user.io import InputError, UserSeries
-from lstm_ar.user.references import References, compute_references
 from lstm_ar.user.verdict import DataMeasures, flat_is_optimal, measure_variant, verdict
 
 
 class Remedy(NamedTuple):
-    """One remedy: ``words`` (what it changes), ``build(base, n_train, horizon) -> Built`` (the
-    remedy's config from the base config, the training length and the horizon judged),
-    ``rollout_mode`` ("window"; "stateful" for models trained on their own k-step rollouts;
-    "direct" for the direct head)."""
+    """What it changes, ``build(base, n_train, horizon) -> Built`` and "window", "stateful" or "direct" rollout."""
 
     words: str
     build: Callable[[TrainConfig, int, int], Built]
@@ -56,7 +37,7 @@ class Remedy(NamedTuple):
 
 
 class Built(NamedTuple):
-    """What ``Remedy.build`` gives: the config (None: it cannot train here) and a note for the user (or None)."""
+    """The config (None: it cannot train here) and a note for the user (or None)."""
 
     config: TrainConfig | None
     note: str | None = None
@@ -71,9 +52,7 @@ def _simple(apply: Callable[[TrainConfig], TrainConfig]) -> Callable[[TrainConfi
 
 
 def _k_step(regime: str, k: int) -> Callable[[TrainConfig], TrainConfig]:
-    def apply(config: TrainConfig) -> TrainConfig:
-        return dataclasses.replace(_model(config, window=max(config.model.window, WARMUP)), regime=regime, horizon=k)
-    return apply
+    return lambda c: dataclasses.replace(_model(c, window=max(c.model.window, WARMUP)), regime=regime, horizon=k)
 
 
 DIRECT_WINDOW = 50  # the cure search's window (committed cure_64x16: valid for 200 steps on 1,024/1,024 pairs)
@@ -82,16 +61,14 @@ MAX_TARGETS = 2 ** 26  # training targets (examples x H) a direct head may hold:
 
 
 def examples(n_train: int, window: int, horizon: int) -> int:
-    """Training examples of (``window`` values, the next ``horizon``) in ``n_train`` values
-    (``lstm_ar.data.series.example_indices``): ``n_train - window - horizon + 1`` (may be <= 0)."""
+    """Examples of (``window`` values, the next ``horizon``) in ``n_train`` values (may be <= 0)."""
     return n_train - window - horizon + 1
 
 
 def direct(base: TrainConfig, n_train: int, horizon: int) -> Built:
-    """The direct head: LSTM(the user's units and activations) over ``max(first window, 50)``
-    values -> Dense(horizon), the user's epochs, Keras's Adam. The window shrinks (with a note)
-    when the training part holds fewer than ``MIN_EXAMPLES`` examples; no config when not even a
-    window of 1 leaves them, or when the training targets (examples x H) exceed ``MAX_TARGETS``."""
+    """LSTM(the user's units, activations) over ``max(first window, 50)`` values -> Dense(horizon). The window
+    shrinks (with a note) to leave ``MIN_EXAMPLES`` examples; no config when even window 1 cannot, or when the
+    targets (examples x H) exceed ``MAX_TARGETS``."""
     wanted = max(base.model.window, DIRECT_WINDOW)
     room = n_train - horizon + 1 - MIN_EXAMPLES  # the longest window with MIN_EXAMPLES examples
     if room < 1:
@@ -99,18 +76,15 @@ def direct(base: TrainConfig, n_train: int, horizon: int) -> Built:
                            f"{horizon + MIN_EXAMPLES} training values ({MIN_EXAMPLES} examples of a window and the "
                            f"next {horizon} values), the training part has {n_train}")
     window = min(wanted, room)
-    targets = examples(n_train, window, horizon) * horizon
-    if targets > MAX_TARGETS:
-        return Built(None, f"remedy direct left out: {examples(n_train, window, horizon)} training examples of the "
-                           f"next {horizon} values are {targets} targets, more than the {MAX_TARGETS} it may hold in "
-                           "memory; hold out fewer values (--test-fraction or --test-from) to shorten the horizon")
+    count = examples(n_train, window, horizon)
+    if count * horizon > MAX_TARGETS:
+        return Built(None, f"remedy direct left out: {count} training examples of the next {horizon} values are "
+                           f"{count * horizon} targets, more than the {MAX_TARGETS} it may hold in memory; hold out "
+                           "fewer values (--test-fraction or --test-from) to shorten the horizon")
     model = dataclasses.replace(base.model, window=window, head="direct", horizon=horizon, residual=False)
-    config = TrainConfig(model=model, epochs=base.epochs, batch_size=base.batch_size)
-    note = None
-    if window < wanted:
-        note = (f"remedy direct: window reduced from {wanted} to {window}, so that the {n_train} training values hold "
-                f"{examples(n_train, window, horizon)} examples of a window and the next {horizon} values")
-    return Built(config, note)
+    note = (f"remedy direct: window reduced from {wanted} to {window}, so that the {n_train} training values hold "
+            f"{count} examples of a window and the next {horizon} values" if window < wanted else None)
+    return Built(TrainConfig(model=model, epochs=base.epochs, batch_size=base.batch_size), note)
 
 
 WARMUP = 20  # values a k-step-trained model reads before its stateful predictions (the regime experiment's)
@@ -138,19 +112,10 @@ QUICK_EPOCHS = 5
 
 
 def parse_remedies(text: str) -> tuple[str, ...]:
-    """``default``, ``none`` or a comma-separated list of names from ``REMEDIES``.
-
-    Args:
-        text: the ``--remedies`` value.
-
-    Returns:
-        The remedy names, in order, without duplicates; an ``InputError`` naming unknown ones.
-    """
+    """``--remedies`` (``default``, ``none`` or names from ``REMEDIES``) -> names, in order, deduplicated."""
     text = text.strip()
-    if text == "default":
-        return DEFAULT_REMEDIES
-    if text == "none":
-        return ()
+    if text in ("default", "none"):
+        return DEFAULT_REMEDIES if text == "default" else ()
     names = [n.strip() for n in text.split(",") if n.strip()]
     unknown = [n for n in names if n not in REMEDIES]
     if unknown or not names:
@@ -160,14 +125,7 @@ def parse_remedies(text: str) -> tuple[str, ...]:
 
 
 def parse_windows(text: str) -> tuple[int, ...]:
-    """A comma-separated list of distinct windows >= 1.
-
-    Args:
-        text: the ``--window`` value, e.g. ``1,20,50``.
-
-    Returns:
-        The windows, in order; an ``InputError`` otherwise.
-    """
+    """``--window`` (e.g. ``1,20,50``) -> distinct windows >= 1, in order."""
     try:
         windows = tuple(int(w) for w in text.split(","))
     except ValueError:
@@ -178,25 +136,15 @@ def parse_windows(text: str) -> tuple[int, ...]:
 
 
 def scenario_name(column: str) -> str:
-    """A folder name for the study from the column's name (``lstm_ar.study.scenario.NAME_RE``).
-
-    Args:
-        column: the series' column.
-
-    Returns:
-        The name (``series`` when nothing usable is left).
-    """
-    name = re.sub(r"[^A-Za-z0-9_.=+-]+", "_", column).lstrip("._=+-")
-    return name[:60] or "series"
+    """A folder name (``lstm_ar.study.scenario.NAME_RE``) from the column's name; ``series`` if none is left."""
+    return re.sub(r"[^A-Za-z0-9_.=+-]+", "_", column).lstrip("._=+-")[:60] or "series"
 
 
 class StudyPlan(NamedTuple):
-    """What ``run_study`` runs: the scenario, the references on its truth, each variant's
-    description, the raw series split (``train`` and ``heldout``, user's units) and notes for the
-    user (skipped remedies, data warnings)."""
+    """What ``run_study`` runs, the references, each variant's words, the raw split and notes for the user."""
 
     scenario: object
-    references: References
+    references: SeriesReferences
     words: dict[str, str]
     train: np.ndarray
     heldout: np.ndarray
@@ -205,27 +153,13 @@ class StudyPlan(NamedTuple):
 
 
 def describe_model(m: ModelConfig) -> str:
-    """``LSTM(32, tanh), window 1`` (with the recurrent activation when it is not sigmoid).
-
-    Args:
-        m: the model's shape.
-
-    Returns:
-        The words.
-    """
+    """``LSTM(32, tanh), window 1`` (with the recurrent activation when it is not sigmoid)."""
     extra = "" if m.recurrent_activation == "sigmoid" else f", recurrent {m.recurrent_activation}"
     return f"LSTM({m.units}, {m.activation}{extra}), window {m.window}"
 
 
 def describe(config: TrainConfig) -> str:
-    """``LSTM(32, tanh), window 1`` (plus the training regime when it is not one-step).
-
-    Args:
-        config: a variant's config.
-
-    Returns:
-        The words.
-    """
+    """``describe_model`` plus the direct head or the training regime when not one-step."""
     words = describe_model(config.model)
     if config.model.head == "direct":
         words += f", direct head over {config.model.horizon} steps"
@@ -235,50 +169,20 @@ def describe(config: TrainConfig) -> str:
 
 
 def _needed(config: TrainConfig) -> int:
-    """Training values a config needs: two examples of its window (``from_series``), or one of
-    window + horizon for k-step training."""
+    """Training values a config needs: two examples of its window, or one of window + horizon (k-step)."""
     return config.model.window + (2 if config.one_step else config.horizon + 1)
-
-
-def _with_backtest(scenario, origins: int):
-    """The scenario with ``origins`` rolling-origin backtest origins over its held-out part, where
-    the harness has backtests (``Scenario.backtest_origins``), at most one per held-out value
-    that leaves the default horizon after it."""
-    if not origins or "backtest_origins" not in {f.name for f in dataclasses.fields(scenario)}:
-        return scenario
-    from lstm_ar.study.backtest import default_horizon
-
-    held = scenario.truth.shape[0]
-    room = held - default_horizon(scenario.rollout_steps, held) + 1
-    return dataclasses.replace(scenario, backtest_origins=int(min(origins, room)))
 
 
 def plan_study(data: UserSeries, n_train: int, *, windows: Sequence[int] = DEFAULT_WINDOWS, units: int = 32,
                activation: str = "tanh", recurrent_activation: str = "sigmoid", epochs: int = DEFAULT_EPOCHS,
-               remedies: Sequence[str] = DEFAULT_REMEDIES,
-               season: int | None = None, backtest_origins: int = 0, name: str | None = None,
-               extra_variants: dict[str, tuple[TrainConfig, str, str]] | None = None, quick: bool = False) -> StudyPlan:
-    """The study of ``data`` (see the module docstring), checked; nothing is trained.
-
-    Args:
-        data: the loaded series.
-        n_train: how many of its values train (the rest are held out and judge the rollouts).
-        windows: the user's windows (variant ``window_{w}`` each; the first is the remedies' base).
-        units, activation, recurrent_activation, epochs: the user's LSTM and training length.
-        remedies: names from ``REMEDIES``.
-        season: the season length of the seasonal naive reference (None: none).
-        backtest_origins: forecast origins over the held-out part (used once the harness has them).
-        name: the report folder's name (default from the column).
-        extra_variants: more variants, name -> (config, rollout mode, words) (``diagnose``: the
-            user's own architecture).
-        quick: the direct head at test-suite size (``lstm_ar.study.pairs.quick``: window <= 5, 8 units,
-            2 epochs; it keeps its horizon).
-
-    Returns:
-        The ``StudyPlan``; an ``InputError`` for anything the user can fix.
-    """
+               remedies: Sequence[str] = DEFAULT_REMEDIES, season: int | None = None, backtest_origins: int = 0,
+               name: str | None = None, extra_variants: dict[str, tuple[TrainConfig, str, str]] | None = None,
+               quick: bool = False) -> StudyPlan:
+    """The study of ``data`` (module docstring), checked; nothing is trained. The first ``n_train`` values train;
+    ``extra_variants``: name -> (config, rollout mode, words) (``diagnose``: the user's architecture); ``quick``:
+    the direct head at test-suite size (it keeps its horizon)."""
+    from lstm_ar.study.backtest import default_horizon
     from lstm_ar.study.scenario import Scenario
-
     values = np.asarray(data.values, np.float64)
     train, heldout = values[:n_train], values[n_train:]
     try:
@@ -294,19 +198,15 @@ def plan_study(data: UserSeries, n_train: int, *, windows: Sequence[int] = DEFAU
     for remedy in remedies:
         entry = REMEDIES[remedy]
         config, note = entry.build(base, train.shape[0], heldout.size)  # the rollout judges every held-out value
-        if note:
-            notes.append(note)
+        notes += [note] if note else []
         if config is None:
             continue
         if quick and entry.rollout_mode == "direct":  # test-suite size; the horizon stays
             config = pairs.quick(pairs.Candidate(config, pairs.PLAIN)).config
         same = [n for n, (c, mode, _) in variants.items() if c == config and mode == entry.rollout_mode]
-        if same:
-            notes.append(f"remedy {remedy} left out: it is the same model as {same[0]}")
-            continue
-        if _needed(config) > train.shape[0]:
-            notes.append(f"remedy {remedy} left out: it needs {_needed(config)} training values, the training part "
-                         f"has {train.shape[0]}")
+        if same or _needed(config) > train.shape[0]:
+            notes.append(f"remedy {remedy} left out: " + (f"it is the same model as {same[0]}" if same else
+                         f"it needs {_needed(config)} training values, the training part has {train.shape[0]}"))
             continue
         variants[remedy] = (config, entry.rollout_mode, f"{describe(config)} (remedy {remedy})")
     variants.update(extra_variants or {})
@@ -328,16 +228,19 @@ def plan_study(data: UserSeries, n_train: int, *, windows: Sequence[int] = DEFAU
     longest = max(c.model.window for c, _, _ in variants.values())
     try:
         scenario = Scenario.from_series(
-            train, heldout=heldout, name=name or scenario_name(data.column), windows=(longest,),
-            units=units, activation=activation, epochs=epochs,
+            train, heldout=heldout, name=name or scenario_name(data.column), windows=(longest,), units=units,
+            activation=activation, epochs=epochs,
             title=f"{data.column} ({data.path}): {train.shape[0]} values to train, {heldout.size} held out")
         scenario = dataclasses.replace(scenario, variants={n: c for n, (c, _, _) in variants.items()},
                                        rollout_modes={n: mode for n, (_, mode, _) in variants.items() if mode != "window"})
-        scenario = _with_backtest(scenario, backtest_origins)
+        if backtest_origins:  # at most one origin per held-out value that leaves the default horizon after it
+            held = scenario.truth.shape[0]
+            room = held - default_horizon(scenario.rollout_steps, held) + 1
+            scenario = dataclasses.replace(scenario, backtest_origins=int(min(backtest_origins, room)))
     except (TypeError, ValueError) as err:
         raise InputError(str(err)) from None
     mean, std = scenario.standardisation
-    references = compute_references((train - mean) / std, scenario.truth, season=season)
+    references = series_references((train - mean) / std, scenario.truth, season=season)
     return StudyPlan(scenario=scenario, references=references, words={n: w for n, (_, _, w) in variants.items()},
                      train=train, heldout=heldout, notes=tuple(notes), season=season)
 
@@ -346,14 +249,7 @@ HONEST = ("persistence", "mean", "ar_aic")  # references that choose without see
 
 
 def judged_metric(result) -> str:
-    """``backtest_rmse`` when the variants were backtested, else ``rollout_rmse``.
-
-    Args:
-        result: the ``ScenarioResult``.
-
-    Returns:
-        The metric every forecast is judged by.
-    """
+    """The metric every forecast is judged by: ``backtest_rmse`` when backtested, else ``rollout_rmse``."""
     first = next(iter(result.variants.values())).metrics
     return "backtest_rmse" if "backtest_rmse" in first else "rollout_rmse"
 
@@ -361,34 +257,20 @@ def judged_metric(result) -> str:
 def _seasonal_backtest_rmse(scenario, season: int) -> float:
     """The seasonal naive forecast's mean RMSE over the scenario's backtest origins (model units)."""
     backtest = scenario.backtest()
-    contexts, truths = backtest.contexts(season).astype(np.float64), backtest.truths().astype(np.float64)
-    forecasts = np.stack([np.resize(c, backtest.horizon) for c in contexts])
-    return float(np.mean(np.sqrt(np.mean(np.square(forecasts - truths), axis=1))))
+    forecasts = seasonal_naive(backtest.contexts(season).astype(np.float64), season, backtest.horizon)
+    return float(np.mean(np.sqrt(np.mean(np.square(forecasts - backtest.truths().astype(np.float64)), axis=1))))
 
 
 def reference_rmse(result, plan: StudyPlan, metric: str) -> tuple[dict[str, float], int]:
-    """Each reference's RMSE as the variants are judged (model units), and the AIC order.
-
-    The harness's linear references (``ScenarioResult.linear_references``) where the run has
-    them, so references and variants are judged on the same origins; the host references of
-    ``lstm_ar.user.references`` otherwise. Seasonal naive is computed here.
-
-    Args:
-        result: the ``ScenarioResult``.
-        plan: the study.
-        metric: ``rollout_rmse`` or ``backtest_rmse``.
-
-    Returns:
-        (label -> RMSE, the AR order AIC chose).
-    """
+    """(label -> RMSE as the variants are judged (model units), the AIC order): the run's ``linear_references``
+    where it has them (the same origins as the variants), else ``plan.references``; seasonal naive computed here."""
     host = plan.references
     refs = getattr(result, "linear_references", None)
-    out, order = {}, host.ar_order
+    order = host.ar_order
     if refs is not None and all(n in refs.metrics and metric in refs.metrics[n] for n in HONEST):
         order = int(refs.metrics["ar_aic"]["order"])
-        for name in HONEST:
-            label = f"AR({order}) by AIC" if name == "ar_aic" else host.labels[name]
-            out[label] = float(refs.metrics[name][metric])
+        out = {(f"AR({order}) by AIC" if n == "ar_aic" else host.labels[n]): float(refs.metrics[n][metric])
+               for n in HONEST}
     else:
         out = {host.labels[n]: host.rmse[n] for n in HONEST}
     if plan.season is not None:
@@ -398,76 +280,39 @@ def reference_rmse(result, plan: StudyPlan, metric: str) -> tuple[dict[str, floa
 
 
 def data_measures(result, plan: StudyPlan) -> DataMeasures:
-    """The data's measures for the verdict, in the user's units.
-
-    Args:
-        result: the ``ScenarioResult``.
-        plan: the study.
-
-    Returns:
-        ``DataMeasures``.
-    """
-    from lstm_ar.linear.ar import spectral_radius_host
-    from lstm_ar.user.references import fit_ar_host, one_step_explained
-
+    """The data's ``DataMeasures`` for the verdict, in the user's units."""
     sc = plan.scenario
     mean, std = sc.standardisation
     metric = judged_metric(result)
-    rmse, order = reference_rmse(result, plan, metric)
-    rmse = {label: r * std for label, r in rmse.items()}
-    finite = {k: v for k, v in rmse.items() if np.isfinite(v)}
-    best = min(finite, key=finite.get) if finite else next(iter(rmse))
+    model_rmse, order = reference_rmse(result, plan, metric)
+    rmse = {label: r * std for label, r in model_rmse.items()}
     train_z = (plan.train - mean) / std
     fit = fit_ar_host(train_z, order)
-    if metric == "backtest_rmse":
-        backtest = sc.backtest()
-        judged = (f"over {backtest.origins.size} rolling origins in the held-out part, {backtest.horizon} steps "
-                  "each (mean RMSE over origins)")
-    else:
-        judged = f"by one rollout of {sc.rollout_steps} steps from the end of the training part"
+    backtest = sc.backtest() if metric == "backtest_rmse" else None
+    judged = (f"over {backtest.origins.size} rolling origins in the held-out part, {backtest.horizon} steps each "
+              "(mean RMSE over origins)" if backtest is not None else
+              f"by one rollout of {sc.rollout_steps} steps from the end of the training part")
     return DataMeasures(n_train=int(plan.train.size), n_heldout=int(plan.heldout.size), judged=judged, mean=float(mean),
-                        std=float(std), references=rmse, best=best, mean_label=plan.references.labels["mean"],
-                        ar_order=order, ar_radius=spectral_radius_host(fit.coefs),
-                        one_lag_slope=plan.references.one_lag_slope,
+                        std=float(std), references=rmse, best=best_reference(rmse),
+                        mean_label=plan.references.labels["mean"], ar_order=order,
+                        ar_radius=spectral_radius_host(fit.coefs), one_lag_slope=plan.references.one_lag_slope,
                         explained=one_step_explained(fit, train_z, (plan.heldout - mean) / std))
 
 
 def window_one_variant(plan: StudyPlan) -> str | None:
-    """The first variant that is a window-1 model rolled out as a map (the verdict explains its collapse).
-
-    Args:
-        plan: the study.
-
-    Returns:
-        Its name, or None.
-    """
+    """The first window-1 variant rolled out as a map (the verdict explains its collapse), or None."""
     sc = plan.scenario
     return next((n for n, c in sc.variants.items() if c.model.window == 1 and sc.rollout_mode(n) == "window"), None)
 
 
 def judge(result, plan: StudyPlan) -> dict:
-    """The user's section of ``summary.json``: the data, the references, per variant P(beats the
-    best reference) and the verdict's measures, and the verdict.
-
-    Args:
-        result: the ``ScenarioResult`` of ``plan.scenario``.
-        plan: the study.
-
-    Returns:
-        JSON-ready dict (``summary["user"]``).
-    """
+    """``summary["user"]``: data, references, per variant its measures and P(beats the best reference), verdict."""
     from lstm_ar.study import stats
-
-    data = data_measures(result, plan)
-    best = data.references[data.best]
-    metric = judged_metric(result)
-    measures = [measure_variant(n, plan.words[n], v.metrics, judged=metric, std=data.std, best_rmse=best)
-                for n, v in result.variants.items()]
-    lines = verdict(data, measures, window_one=window_one_variant(plan))
-    number = stats.json_number
+    data, metric, number = data_measures(result, plan), judged_metric(result), stats.json_number
+    measures = [measure_variant(n, plan.words[n], v.metrics, judged=metric, std=data.std,
+                                best_rmse=data.references[data.best]) for n, v in result.variants.items()]
     return number({
-        "verdict": lines,
-        "notes": list(plan.notes),
+        "verdict": verdict(data, measures, window_one=window_one_variant(plan)), "notes": list(plan.notes),
         "data": {"values": data.n_train + data.n_heldout, "train": data.n_train, "heldout": data.n_heldout,
                  "mean": data.mean, "std": data.std, "ar_order": data.ar_order, "ar_spectral_radius": data.ar_radius,
                  "one_lag_slope": data.one_lag_slope, "explained_one_step": data.explained,
@@ -478,16 +323,12 @@ def judge(result, plan: StudyPlan) -> dict:
         "variants": {m.name: {"words": m.words, "seeds": m.n, "collapsed": m.collapsed, "diverged": m.diverged,
                               "settle_value_raw_p10_p50_p90": None if m.settle is None else [number(s) for s in m.settle],
                               "median_steps_to_collapse": m.steps, "median_abs_settle_slope": m.slope,
-                              "median_backtest_collapse_rate": m.backtest_collapse,
-                              "median_rollout_rmse_raw": m.rmse,
-                              "beats_best_reference": stats.rate(np.arange(m.n) < m.beats)}
-                     for m in measures},
-    })
+                              "median_backtest_collapse_rate": m.backtest_collapse, "median_rollout_rmse_raw": m.rmse,
+                              "beats_best_reference": stats.rate(np.arange(m.n) < m.beats)} for m in measures}})
 
 
 class StudyRun(NamedTuple):
-    """What ``run_study`` gives: the scenario's ``ScenarioResult`` and its summary with the user's
-    section under ``user``."""
+    """The ``ScenarioResult`` and its summary with the user's section under ``user``."""
 
     result: object
     summary: dict
@@ -495,18 +336,8 @@ class StudyRun(NamedTuple):
 
 def run_study(plan: StudyPlan, seeds: int, *, root_seed: int = 0, chunk: int | None = None, lanes: int | None = None,
               progress: bool = True, store_dir=None, resume: bool = False) -> StudyRun | None:
-    """Train and judge every variant of the plan over seeds 0..seeds-1.
-
-    Args:
-        plan: the study (``plan_study``).
-        seeds: seeds per variant.
-        root_seed, chunk, lanes, progress, store_dir, resume: see ``lstm_ar.study.experiment.run_scenario``.
-
-    Returns:
-        The ``StudyRun``, or None on processes other than 0 of a multi-process run.
-    """
+    """Train and judge every variant over seeds 0..seeds-1 (``run_scenario``); None on processes other than 0."""
     from lstm_ar.study.experiment import run_scenario, summarise
-
     result = run_scenario(plan.scenario, seeds, root_seed=root_seed, chunk=chunk, lanes=lanes, progress=progress,
                           store_dir=store_dir, resume=resume)
     if result is None:

@@ -1,21 +1,8 @@
 """The plain-language verdict of a study: every sentence is computed from the measurements.
 
-``measure_data`` and ``measure_variant`` reduce a study's results to the numbers a verdict may
-use (``DataMeasures``, ``VariantMeasures``); ``verdict`` writes the sentences:
-
-1. the data: the best forecast without an LSTM (on the same truth), how much of the next value
-   the past explains (AR(p) by AIC), and the least-squares one-lag slope;
-2. when the past explains less than ``FLAT_EXPLAINED`` of the variance and no reference beats the
-   flat forecast at the training mean by more than ``FLAT_MARGIN``: a flat forecast is the best
-   one can do, and a rollout collapsing to the mean is not a failure;
-3. per variant: on how many seeds it collapses, to what value (the user's units), within how many
-   steps, diverges, and beats the best reference; for a window-1 model rolled out as a map,
-   whether the map has an attracting fixed point where it settles (median |f'| over the
-   collapsed seeds);
-4. why a window-1 model collapses (when the data is not flat-optimal): the data's one-lag
-   least-squares slope is itself below 1 in size (regression dilution), so the best one-lag
-   linear map is a contraction too;
-5. the best variant, or that none beats the best reference on most seeds.
+``verdict`` writes, in order: what the data alone says; when a flat forecast is optimal, that collapsing to
+the mean is not a failure; per variant its collapse, divergence and seeds beating the best reference; why a
+window-1 model collapses (regression dilution); the best variant, if any.
 """
 
 from __future__ import annotations
@@ -34,16 +21,8 @@ SPREAD = 0.25  # collapsed seeds whose settle values span more than 0.25 stds se
 
 
 class DataMeasures(NamedTuple):
-    """What the data alone says, in the user's units where it has units.
-
-    n_train, n_heldout: values. mean, std: of the training part. judged: how the forecasts are
-    judged, in words (one rollout from the end of the training part, or K backtest origins).
-    references: label -> RMSE against the held-out values (as judged). best: the best
-    reference's label. mean_label: the flat
-    forecast's label. ar_order, ar_radius: the AIC-chosen AR order and its companion spectral
-    radius. one_lag_slope: the least-squares slope of x_{t+1} on x_t. explained: the share of the
-    variance AR(p) explains one step ahead.
-    """
+    """What the data alone says (user's units); ``judged``: how forecasts are judged, in words; references: label
+    -> RMSE; the AIC order, its companion spectral radius and the share of the variance it explains one step ahead."""
 
     n_train: int
     n_heldout: int
@@ -60,16 +39,9 @@ class DataMeasures(NamedTuple):
 
 
 class VariantMeasures(NamedTuple):
-    """One variant over its seeds (settle values in the user's units).
-
-    words: ``LSTM(32, tanh), window 1``. n, collapsed, diverged: seeds. settle: (10th, median,
-    90th percentile) of the collapsed seeds' settle values, or None. steps: median steps to
-    collapse of the collapsed seeds, or None. slope: median |f'| at the settle value over the
-    collapsed seeds (window-1 maps), or None. beats: seeds whose RMSE (as judged) is below the
-    best reference's. rmse: median RMSE as judged (user's units; diverged seeds count as worst).
-    backtest_collapse: median over seeds of the share of backtest origins whose rollout
-    collapsed, or None without a backtest.
-    """
+    """One variant over its seeds (user's units). n, collapsed, diverged, beats (RMSE below the best reference's):
+    seed counts. Over the collapsed seeds (else None): settle (p10, p50, p90), steps (median), slope (median |f'|,
+    window-1 maps). rmse: median as judged (diverged seeds worst); backtest_collapse: median share, or None."""
 
     name: str
     words: str
@@ -86,20 +58,9 @@ class VariantMeasures(NamedTuple):
 
 def measure_variant(name: str, words: str, metrics: dict[str, np.ndarray], *, judged: str, std: float,
                     best_rmse: float) -> VariantMeasures:
-    """Reduce one variant's per-seed metrics (``VariantResult.metrics``) to ``VariantMeasures``.
-
-    Args:
-        name: the variant. words: how the verdict calls it.
-        metrics: name -> f[n_seeds], with ``collapsed``, ``diverged``, ``settle_value_raw``,
-            ``steps_to_collapse``, ``judged`` and, for window-1 maps, ``abs_settle_slope``.
-        judged: the RMSE metric the forecasts are judged by (model units): ``rollout_rmse`` or
-            ``backtest_rmse``.
-        std: the training part's std (model units -> the user's units).
-        best_rmse: the best reference's RMSE (user's units).
-
-    Returns:
-        ``VariantMeasures``.
-    """
+    """One variant's per-seed metrics -> ``VariantMeasures``; ``judged``: the RMSE metric (model units, times
+    ``std`` to the user's), ``best_rmse``: the best reference's (user's units)."""
+    finite_median = lambda x: float(np.median(x[np.isfinite(x)])) if np.isfinite(x).any() else None
     collapsed = np.asarray(metrics["collapsed"]) > 0
     diverged = np.asarray(metrics["diverged"]) > 0
     rmse = diverged_as_worst(np.asarray(metrics[judged], np.float64) * std, True, diverged)
@@ -109,17 +70,14 @@ def measure_variant(name: str, words: str, metrics: dict[str, np.ndarray], *, ju
         settle = tuple(float(v) for v in np.percentile(values, [10, 50, 90]))
         steps = float(np.median(np.asarray(metrics["steps_to_collapse"])[collapsed]))
         if "abs_settle_slope" in metrics:
-            slopes = np.asarray(metrics["abs_settle_slope"])[collapsed]
-            slope = float(np.median(slopes[np.isfinite(slopes)])) if np.isfinite(slopes).any() else None
+            slope = finite_median(np.asarray(metrics["abs_settle_slope"])[collapsed])
     median = float(np.median(rmse))
-    backtest = None
-    if "backtest_collapse_rate" in metrics:
-        rates = np.asarray(metrics["backtest_collapse_rate"], np.float64)
-        backtest = float(np.median(rates[np.isfinite(rates)])) if np.isfinite(rates).any() else None
+    backtest = (finite_median(np.asarray(metrics["backtest_collapse_rate"], np.float64))
+                if "backtest_collapse_rate" in metrics else None)
     return VariantMeasures(name=name, words=words, n=int(collapsed.size), collapsed=int(collapsed.sum()),
                            diverged=int(diverged.sum()), settle=settle, steps=steps, slope=slope,
-                           beats=int(np.sum(rmse < best_rmse)),
-                           rmse=median if median < np.finfo(np.float64).max else None, backtest_collapse=backtest)
+                           beats=int(np.sum(rmse < best_rmse)), rmse=median if median < np.finfo(np.float64).max else None,
+                           backtest_collapse=backtest)
 
 
 def _num(x: float) -> str:
@@ -127,15 +85,7 @@ def _num(x: float) -> str:
 
 
 def flat_is_optimal(data: DataMeasures) -> bool:
-    """Whether the flat forecast at the training mean is as good as it gets (see the module docstring).
-
-    Args:
-        data: the data's measures.
-
-    Returns:
-        True when AR(p) explains less than ``FLAT_EXPLAINED`` and no reference beats the mean's
-        RMSE by more than ``FLAT_MARGIN``.
-    """
+    """Whether the flat forecast at the training mean is as good as it gets (point 2 of the module docstring)."""
     flat = data.references[data.mean_label]
     return data.explained < FLAT_EXPLAINED and min(data.references.values()) >= (1 - FLAT_MARGIN) * flat
 
@@ -152,7 +102,7 @@ def _data_sentence(data: DataMeasures) -> str:
 
 
 def _variant_sentence(v: VariantMeasures, data: DataMeasures, flat: bool) -> str:
-    parts = []
+    parts = [f"does not collapse on any of {v.n} seeds"]
     if v.collapsed:
         lo, mid, hi = v.settle
         spread = hi - lo > SPREAD * data.std
@@ -160,21 +110,18 @@ def _variant_sentence(v: VariantMeasures, data: DataMeasures, flat: bool) -> str
         text = (f"collapses on {v.collapsed}/{v.n} seeds to "
                 + (f"values from {_num(lo)} to {_num(hi)} (your units; median {_num(mid)}" if spread
                    else f"{_num(mid)} (your units") + ("; the training mean" if at_mean and not spread else "")
-                + f") within a median of {v.steps:.0f} "
-                f"step{'' if v.steps == 1 else 's'} of its rollout from the end of the training part")
+                + f") within a median of {v.steps:.0f} step{'' if v.steps == 1 else 's'} of its rollout from the end of "
+                "the training part")
         if v.slope is not None:
             text += ("; its learned map has an attracting fixed point there" if v.slope < 1
                      else "; its learned map is not contracting there") + f" (|f'| = {v.slope:.2f})"
-        parts.append(text)
-    else:
-        parts.append(f"does not collapse on any of {v.n} seeds")
+        parts = [text]
     if v.backtest_collapse is not None:
         parts.append(f"at the backtest origins a median of {100 * v.backtest_collapse:.0f}% of its rollouts collapse")
     if v.diverged:
         parts.append(f"diverges on {v.diverged}/{v.n}")
     parts.append(f"beats {data.best} on {v.beats}/{v.n} seeds"
-                 + (f" (median RMSE {_num(v.rmse)} against {_num(data.references[data.best])})" if v.rmse is not None
-                    else ""))
+                 + (f" (median RMSE {_num(v.rmse)} against {_num(data.references[data.best])})" if v.rmse is not None else ""))
     sentence = f"{v.words}: " + ", ".join(parts[:-1]) + ("; " if len(parts) > 1 else "") + parts[-1] + "."
     if flat and v.collapsed and abs(v.settle[1] - data.mean) <= AT_MEAN * data.std:
         sentence += " Collapsing to the mean is the flat forecast: here it is not a failure."
@@ -197,17 +144,7 @@ def _why_sentence(data: DataMeasures, window_one: VariantMeasures) -> str | None
 
 
 def verdict(data: DataMeasures, variants: Sequence[VariantMeasures], *, window_one: str | None = None) -> list[str]:
-    """The verdict's sentences (see the module docstring).
-
-    Args:
-        data: the data's measures.
-        variants: each variant's measures, in the report's order.
-        window_one: the name of the variant whose collapse the "why" sentence explains (a window-1
-            model rolled out as a map), or None.
-
-    Returns:
-        The sentences, in order.
-    """
+    """The verdict's sentences; ``window_one``: the window-1 map variant whose collapse "why" explains, or None."""
     flat = flat_is_optimal(data)
     lines = [_data_sentence(data)]
     if flat:
@@ -217,15 +154,12 @@ def verdict(data: DataMeasures, variants: Sequence[VariantMeasures], *, window_o
                      "and an LSTM whose rollout collapses to the mean is not failing.")
     lines += [_variant_sentence(v, data, flat) for v in variants]
     by_name = {v.name: v for v in variants}
-    if window_one is not None and window_one in by_name and not flat:
-        why = _why_sentence(data, by_name[window_one])
-        if why:
-            lines.append(why)
+    if window_one in by_name and not flat and (why := _why_sentence(data, by_name[window_one])):
+        lines.append(why)
     if variants and not flat:
         top = max(variants, key=lambda v: (v.beats, -(v.rmse if v.rmse is not None else np.inf)))
-        if 2 * top.beats > top.n:
-            lines.append(f"Best: {top.words}, which beats {data.best} on {top.beats}/{top.n} seeds.")
-        else:
-            lines.append(f"No variant beats {data.best} on most seeds; the closest is {top.words}, which beats it on "
-                         f"{top.beats}/{top.n} seeds" + (f" (median RMSE {_num(top.rmse)})." if top.rmse is not None else "."))
+        rmse = f" (median RMSE {_num(top.rmse)})." if top.rmse is not None else "."
+        lines.append(f"Best: {top.words}, which beats {data.best} on {top.beats}/{top.n} seeds." if 2 * top.beats > top.n
+                     else f"No variant beats {data.best} on most seeds; the closest is {top.words}, which beats it on "
+                          f"{top.beats}/{top.n} seeds{rmse}")
     return lines
