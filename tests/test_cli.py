@@ -369,14 +369,6 @@ def test_the_summary_records_provenance(tiny_run):
         assert f"code at commit `{record['git']['commit'][:12]}`" in report_md
 
 
-def test_the_argument_names_stay_importable_from_cli():
-    from lstm_ar.cli import arguments as cli_arguments
-
-    for name in ("PROG", "QUICK_SEEDS", "ROOT_SEEDS", "BENCH_SUITES", "Catalogue", "positive_int", "non_negative_int",
-                 "root_seed", "add_run_options", "build_parser", "experiment_parser", "check_arguments"):
-        assert getattr(cli, name) is getattr(cli_arguments, name), name
-
-
 def test_the_script_and_the_command_write_the_same_per_seed_csv(tiny_run, compilation_cache, tmp_path):
     """``python experiments/reproduce.py`` and ``lstm-ar reproduce`` are one code path: same bytes."""
     _, out, _ = tiny_run

@@ -11,7 +11,9 @@ import types
 import numpy as np
 import pytest
 
+from lstm_ar.report import index as report_index
 from lstm_ar.report import scenario as report
+from lstm_ar.runtime import provenance
 from lstm_ar.study.experiment import ScenarioResult, VariantResult
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -189,7 +191,7 @@ def test_the_index_merges_the_scenarios_already_in_the_folder(tmp_path):
     mine = _summary("toy", command="lstm-ar run toy --quick")
     report.write_scenario(tmp_path, _result(), mine, plots=False)
 
-    text = report.write_index(tmp_path, [mine], "lstm-ar run toy --quick", title="Toys").read_text()
+    text = report_index.write_index(tmp_path, [mine], "lstm-ar run toy --quick", title="Toys").read_text()
     assert text.index("(toy/report.md)") < text.index("(other/report.md)")  # this run first
     assert "claim of other" in text and "(same/report.md)" in text
     assert "From an earlier run: `lstm-ar reproduce`, 1024 seeds" in text
@@ -206,14 +208,14 @@ def test_the_index_of_a_single_run_has_its_title_and_replaces_a_symlink(tmp_path
     summary = _summary()
     report.write_scenario(out, _result(), summary, plots=False)
     (out / "REPORT.md").symlink_to(outside)
-    path = report.write_index(out, [summary], "lstm-ar run toy", title="Toys")
+    path = report_index.write_index(out, [summary], "lstm-ar run toy", title="Toys")
     assert outside.read_text() == "precious" and not path.is_symlink()
     text = path.read_text()
     assert text.startswith("# Toys\n") and "Command: `lstm-ar run toy`" in text and "earlier run" not in text
 
 
 def test_provenance_records_the_command_the_versions_and_the_commit():
-    record = report.provenance(["lstm-ar", "reproduce", "--seeds", "8"])
+    record = provenance.provenance(["lstm-ar", "reproduce", "--seeds", "8"])
     assert record["argv"] == ["lstm-ar", "reproduce", "--seeds", "8"]
     assert re.fullmatch(r"\d+\.\d+\.\d+.*", record["python"])
     assert set(record["versions"]) == {"jax", "jaxlib", "numpy", "flax", "optax"}
@@ -227,17 +229,17 @@ def test_provenance_records_the_command_the_versions_and_the_commit():
 
 
 def test_git_state_is_absent_outside_a_checkout_or_when_git_hangs(tmp_path, monkeypatch):
-    assert report.git_state(tmp_path) is None
+    assert provenance.git_state(tmp_path) is None
     (tmp_path / ".git").mkdir()
 
     def hang(*args, **kwargs):
         raise subprocess.TimeoutExpired(args[0], kwargs.get("timeout"))
 
     monkeypatch.setattr(subprocess, "run", hang)
-    assert report.git_state(tmp_path) is None
+    assert provenance.git_state(tmp_path) is None
     monkeypatch.undo()
     monkeypatch.setenv("PATH", str(tmp_path / "nowhere"))  # no git at all
-    assert report.git_state(tmp_path) is None
+    assert provenance.git_state(tmp_path) is None
 
 
 
@@ -389,16 +391,3 @@ def test_the_gradient_figure_takes_variants_of_different_windows(tmp_path):
     out = report.write_scenario(tmp_path, result, _summary(), plots=True)
     assert (out / "gradient_flow.png").read_bytes()[:4] == b"\x89PNG"
     assert "![gradient_flow.png](gradient_flow.png)" in (out / "report.md").read_text()
-
-
-def test_the_split_modules_names_stay_importable_from_report():
-    from lstm_ar.report import index as report_index
-    from lstm_ar.report import markdown as report_markdown
-    from lstm_ar.report import scenario_figures as report_figures
-    from lstm_ar.runtime import provenance
-
-    assert report.provenance is provenance.provenance and report.git_state is provenance.git_state
-    assert report.write_index is report_index.write_index and report.read_summaries is report_index.read_summaries
-    assert report.index_markdown is report_index.index_markdown and report.INDEX == "REPORT.md"
-    assert report.markdown is report_markdown.markdown and report.provenance_line is report_markdown.provenance_line
-    assert report.write_figures is report_figures.write_figures and report.FLOOR == 1e-9

@@ -26,15 +26,15 @@ import sys
 import time
 from collections.abc import Mapping, Sequence
 
-from lstm_ar.cli.arguments import BENCH_SUITES as BENCH_SUITES
-from lstm_ar.cli.arguments import PROG, Catalogue, build_parser, check_arguments, check_out, experiment_parser
-from lstm_ar.cli.arguments import QUICK_SEEDS as QUICK_SEEDS
-from lstm_ar.cli.arguments import ROOT_SEEDS as ROOT_SEEDS
-from lstm_ar.cli.arguments import add_run_options as add_run_options
-from lstm_ar.cli.arguments import experiment_description as experiment_description
-from lstm_ar.cli.arguments import non_negative_int as non_negative_int
-from lstm_ar.cli.arguments import positive_int as positive_int
-from lstm_ar.cli.arguments import root_seed as root_seed
+from lstm_ar.cli.arguments import (
+    PROG,
+    Catalogue,
+    build_parser,
+    check_arguments,
+    check_out,
+    experiment_description,
+    experiment_parser,
+)
 from lstm_ar.report.index import write_index
 from lstm_ar.report.scenario import scenario_folder, write_scenario
 from lstm_ar.runtime import compile_cache, distributed

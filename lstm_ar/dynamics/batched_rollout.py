@@ -1,12 +1,11 @@
 """Rollouts of many models at once, each with its own weights, blocked so each block stays in cache.
 
-``jax.vmap(rollout)`` over B models streams all B weight sets through the core every step; beyond
-~64 models (hidden 32) they leave the L2 cache and throughput falls (benchmarks/rollout.py: 2.4 M
-seed-steps/s at B = 64, 0.34 M at B = 16384). ``rollout_batched`` runs all ``steps`` of one block
-of models before the next (``lax.map`` over blocks) and agrees with ``jax.vmap(rollout)`` to
-float32 rounding (tests/test_rollout.py). Over several devices models are split with
-``shard_map`` (XLA:CPU otherwise runs the loop on one core). ``params`` has a leading model axis
-on every leaf; ``context`` is f32[time] (shared) or f32[B, time]; the result is f32[B, steps].
+``jax.vmap(rollout)`` over B models streams all B weight sets through the core every step; beyond ~64 models
+(hidden 32) they leave the L2 cache and throughput falls (benchmarks/rollout.py: 2.4 M seed-steps/s at B = 64,
+0.34 M at B = 16384). ``rollout_batched`` runs all ``steps`` of one block of models before the next (``lax.map``
+over blocks) and agrees with ``jax.vmap(rollout)`` to float32 rounding (tests/test_rollout.py). Over several
+devices models are split with ``shard_map`` (XLA:CPU otherwise runs the loop on one core). ``params`` has a leading
+model axis on every leaf; ``context`` is f32[time] (shared) or f32[B, time]; the result is f32[B, steps].
 """
 
 from __future__ import annotations
@@ -70,12 +69,8 @@ def _n_models(params: Params) -> int:
 
 def _pad_models(tree, n: int):
     """Pad the leading axis to n by repeating the last model (padding is computed, then dropped)."""
-    def pad(a):
-        extra = n - a.shape[0]
-        if extra == 0:
-            return a
-        return jnp.concatenate([a, jnp.repeat(a[-1:], extra, axis=0)], axis=0)
-    return jax.tree.map(pad, tree)
+    return jax.tree.map(lambda a: a if a.shape[0] == n else
+                        jnp.concatenate([a, jnp.repeat(a[-1:], n - a.shape[0], axis=0)], axis=0), tree)
 
 
 def rollout_batched(params: Params, context: jax.Array, steps: int, model: ModelConfig, *,
@@ -85,8 +80,7 @@ def rollout_batched(params: Params, context: jax.Array, steps: int, model: Model
     block, unroll default to ``default_blocking``; ``devices`` (default all, at most B) get ``shard_map``."""
     check_mode(mode)
     steps = check_steps(steps)
-    block = None if block is None else check_int(block, "block", 1)
-    unroll = None if unroll is None else check_int(unroll, "unroll", 1)
+    block, unroll = (None if v is None else check_int(v, name, 1) for v, name in ((block, "block"), (unroll, "unroll")))
     n = _n_models(params)
     check_univariate(params)
     shape = np.shape(context)
@@ -144,11 +138,8 @@ def rollout_batched(params: Params, context: jax.Array, steps: int, model: Model
         return jnp.concatenate(outs, axis=0) if len(outs) > 1 else outs[0]
 
     if not use_mesh:
-        out = blocked(tree)
-    else:
-        mesh = Mesh(np.asarray(devices), ("models",))
-        # check_vma=False: the shared context is the same on every device (a replicated value
-        # that the window-mode scan carries next to per-model values).
-        out = jax.shard_map(blocked, mesh=mesh, in_specs=(P("models"),), out_specs=P("models"),
-                            check_vma=False)(tree)
-    return out[:n]
+        return blocked(tree)[:n]
+    # check_vma=False: the shared context is the same on every device (a replicated value that the window-mode
+    # scan carries next to per-model values).
+    return jax.shard_map(blocked, mesh=Mesh(np.asarray(devices), ("models",)), in_specs=(P("models"),),
+                         out_specs=P("models"), check_vma=False)(tree)[:n]

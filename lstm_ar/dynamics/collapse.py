@@ -61,9 +61,8 @@ def collapse_metrics(ys: jax.Array, scale, *, threshold: float = COLLAPSE_THRESH
                      tail: int = TAIL, center=0.0, bound: float = DIVERGENCE_BOUND) -> CollapseMetrics:
     """Collapse statistics of one rollout ys: f32[T >= tail] (definitions in the module docstring)."""
     tail = check_int(tail, "tail", 1)
-    _check_positive(scale, "scale")
-    _check_positive(threshold, "threshold")
-    _check_positive(bound, "bound")
+    for value, name in ((scale, "scale"), (threshold, "threshold"), (bound, "bound")):
+        _check_positive(value, name)
     real_float32(center, "center")  # real, and finite in float32 when concrete
     ys = jnp.asarray(ys)
     if ys.ndim != 1 or ys.shape[0] < tail:
@@ -81,19 +80,13 @@ def collapse_metrics(ys: jax.Array, scale, *, threshold: float = COLLAPSE_THRESH
     # length of the trailing run of "near" steps
     trailing = jnp.sum(jnp.cumprod(near[::-1].astype(jnp.int32)))
     collapsed = (ratio < threshold) & ~diverged
-    return CollapseMetrics(
-        tail_std_ratio=jnp.where(finite, ratio, jnp.inf),
-        collapsed=collapsed,
-        diverged=diverged,
-        steps_to_collapse=jnp.where(collapsed, ys.shape[0] - trailing, ys.shape[0]),
-        settle_value=jnp.where(finite, settle, jnp.nan),
-        max_abs_deviation=deviation,
-    )
+    return CollapseMetrics(tail_std_ratio=jnp.where(finite, ratio, jnp.inf), collapsed=collapsed, diverged=diverged,
+                           steps_to_collapse=jnp.where(collapsed, ys.shape[0] - trailing, ys.shape[0]),
+                           settle_value=jnp.where(finite, settle, jnp.nan), max_abs_deviation=deviation)
 
 
 class FixedPoints(NamedTuple):
-    """count: fixed points of f on the grid; settle_slope: f'(x) at the settle value;
-    settle_residual: |f(x) - x| there (0 for a true fixed point)."""
+    """count: fixed points of f on the grid; settle_slope: f'(x) at the settle value; settle_residual: |f(x) - x|."""
 
     count: jax.Array
     settle_slope: jax.Array
@@ -112,9 +105,9 @@ def map_fixed_points(f: Callable[[jax.Array], jax.Array], settle_value: jax.Arra
     g = jax.vmap(f)(xs) - xs
     # a root is a grid point where g is exactly 0, or a grid cell where g changes sign
     crossings = jnp.sum(g[1:] * g[:-1] < 0) + jnp.sum(g == 0)
-    x = jnp.where(jnp.isfinite(settle_value), settle_value, 0.0)
-    fx, slope = jax.jvp(f, (x,), (jnp.ones_like(x),))
     finite = jnp.isfinite(settle_value)
+    x = jnp.where(finite, settle_value, 0.0)
+    fx, slope = jax.jvp(f, (x,), (jnp.ones_like(x),))
     return FixedPoints(count=crossings, settle_slope=jnp.where(finite, slope, jnp.nan),
                        settle_residual=jnp.where(finite, jnp.abs(fx - x), jnp.nan))
 

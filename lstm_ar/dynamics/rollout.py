@@ -1,10 +1,9 @@
 """Free-running (autoregressive) rollout, the one rollout module: each prediction is fed back.
 
-Modes, for one model (vmap over seeds): ``rollout_window`` (Keras's way) predicts from the last
-``window`` values with a fresh zero state; ``rollout_stateful`` warms up over the context, then
-carries (h, c); ``rollout_direct`` gives a direct head's blocks; ``sample_paths`` draws a Gaussian
-head's paths. ``rollouts`` picks the one a config is judged on. All return f32[steps], checking
-their inputs before anything is compiled.
+Modes, for one model (vmap over seeds): ``rollout_window`` (Keras's way) predicts from the last ``window`` values
+with a fresh zero state; ``rollout_stateful`` warms up over the context, then carries (h, c); ``rollout_direct``
+gives a direct head's blocks; ``sample_paths`` draws a Gaussian head's paths. ``rollouts`` picks the one a config
+is judged on. All return f32[steps], checking their inputs before anything is compiled.
 """
 
 from __future__ import annotations
@@ -25,11 +24,6 @@ ROLLOUT_MODES = ("window", "stateful", "direct", "sampled")
 def check_steps(steps: int, *, minimum: int = 0) -> int:
     """A step count (a ``lax.scan`` length) as a Python int (``lstm_ar.checks.check_int``)."""
     return check_int(steps, "steps", minimum)
-
-
-def check_unroll(unroll: int) -> int:
-    """A ``lax.scan`` unroll factor (an int >= 1) as a Python int."""
-    return check_int(unroll, "unroll", 1)
 
 
 def check_real_finite(x, name: str = "context") -> None:
@@ -57,7 +51,7 @@ def as_column(context: jax.Array, min_length: int = 1) -> jax.Array:
 
 def rollout_window(params: Params, context: jax.Array, steps: int, model: ModelConfig, *, unroll: int = 1) -> jax.Array:
     """Window mode -> f32[steps]: each prediction from the last ``model.window`` values, zero state."""
-    steps, unroll = check_steps(steps), check_unroll(unroll)
+    steps, unroll = check_steps(steps), check_int(unroll, "unroll", 1)
     check_univariate(params)
     window = as_column(context, model.window)[-model.window:]
 
@@ -65,14 +59,13 @@ def rollout_window(params: Params, context: jax.Array, steps: int, model: ModelC
         y = forecast(params, window, model)
         return jnp.concatenate([window[1:], y[None, :]], axis=0), y[0]
 
-    _, ys = jax.lax.scan(step, window, None, length=steps, unroll=unroll)
-    return ys
+    return jax.lax.scan(step, window, None, length=steps, unroll=unroll)[1]
 
 
 def rollout_stateful(params: Params, context: jax.Array, steps: int, model: ModelConfig,
                      *, unroll: int = 1) -> jax.Array:
     """Stateful mode -> f32[steps]: warm up over the context (time >= 1), then carry (h, c)."""
-    steps, unroll = check_steps(steps), check_unroll(unroll)
+    steps, unroll = check_steps(steps), check_int(unroll, "unroll", 1)
     check_univariate(params)
     context = as_column(context)
     carry = encode(params, context, model)
@@ -83,8 +76,7 @@ def rollout_stateful(params: Params, context: jax.Array, steps: int, model: Mode
         carry, nxt = stateful_step(params, carry, y, model)
         return (carry, nxt), y[0]
 
-    _, ys = jax.lax.scan(step, (carry, y), None, length=steps, unroll=unroll)
-    return ys
+    return jax.lax.scan(step, (carry, y), None, length=steps, unroll=unroll)[1]
 
 
 def rollout_direct(params: Params, context: jax.Array, steps: int, model: ModelConfig) -> jax.Array:
@@ -115,8 +107,7 @@ def sample_paths(params: Params, context: jax.Array, steps: int, model: ModelCon
             y = mean + std * jax.random.normal(k, ())
             return jnp.concatenate([window[1:], y[None, None]], axis=0), y
 
-        _, ys = jax.lax.scan(step, window0, jax.random.split(key, steps))
-        return ys
+        return jax.lax.scan(step, window0, jax.random.split(key, steps))[1]
 
     return jax.vmap(path)(jax.random.split(key, model.samples))
 
@@ -124,11 +115,8 @@ def sample_paths(params: Params, context: jax.Array, steps: int, model: ModelCon
 def rollout_mode(config: TrainConfig) -> str:
     """How a model trained with ``config`` is rolled out: "direct" (direct head), "sampled"
     (Gaussian head), "stateful" (a k-step regime), else "window" (Keras's way)."""
-    if config.model.head == "direct":
-        return "direct"
-    if config.model.head == "gaussian":
-        return "sampled"
-    return "stateful" if config.stateful else "window"
+    return {"direct": "direct", "gaussian": "sampled"}.get(config.model.head,
+                                                           "stateful" if config.stateful else "window")
 
 
 def rollouts(params: Params, context: jax.Array, steps: int, config: TrainConfig,
@@ -169,6 +157,4 @@ def rollout(params: Params, context: jax.Array, steps: int, model: ModelConfig, 
                          "head's (its block of values at once)")
     if mode == "direct":
         return rollout_direct(params, context, steps, model)
-    if mode == "window":
-        return rollout_window(params, context, steps, model, unroll=unroll)
-    return rollout_stateful(params, context, steps, model, unroll=unroll)
+    return (rollout_window if mode == "window" else rollout_stateful)(params, context, steps, model, unroll=unroll)

@@ -20,10 +20,8 @@ def _one_at_a_time_on_cpu(fn):
     @wrapped.def_vmap
     def _rule(axis_size, in_batched, *args):
         args = [a if batched else jnp.broadcast_to(a, (axis_size,) + a.shape) for a, batched in zip(args, in_batched)]
-        if jax.default_backend() == "cpu":
-            out = jax.lax.map(lambda xs: wrapped(*xs), tuple(args))
-        else:
-            out = jax.vmap(fn)(*args)
+        cpu = jax.default_backend() == "cpu"
+        out = jax.lax.map(lambda xs: wrapped(*xs), tuple(args)) if cpu else jax.vmap(fn)(*args)
         return out, jax.tree.map(lambda _: True, out)
 
     return wrapped
@@ -32,8 +30,7 @@ def _one_at_a_time_on_cpu(fn):
 @_one_at_a_time_on_cpu
 def qr(a: jax.Array) -> tuple[jax.Array, jax.Array]:
     """Reduced QR of f32[m, n] -> (q f32[m, k], r f32[k, n]), k = min(m, n)."""
-    q, r = jnp.linalg.qr(a)
-    return q, r
+    return tuple(jnp.linalg.qr(a))
 
 
 @_one_at_a_time_on_cpu

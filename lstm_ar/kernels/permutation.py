@@ -27,9 +27,8 @@ def stable_argsort(keys: jax.Array) -> jax.Array:
     """``np.argsort(keys, kind="stable")`` for keys: u32[n] (or any sortable 1-D array); i32[n]."""
     if keys.ndim != 1:
         raise ValueError(f"keys must be 1-D, got shape {keys.shape}")
-    n = keys.shape[0]
+    n, ordered = keys.shape[0], lax.sort(keys)
     index = jnp.arange(n, dtype=jnp.int32)
-    ordered = lax.sort(keys)
     rank = jnp.searchsorted(ordered, keys, side="left", method="scan_unrolled").astype(jnp.int32)
 
     def clashes(rank):

@@ -48,20 +48,16 @@ def _halves(key: jax.Array) -> tuple[jax.Array, jax.Array]:
 
 
 def _counters(shape: Sequence[int]) -> tuple[jax.Array, jax.Array]:
-    size = math.prod(shape)
-    if size >= 2 ** 32:
+    if (size := math.prod(shape)) >= 2 ** 32:
         raise NotImplementedError("more than 2^32 random values from one key")
-    low = jax.lax.iota(jnp.uint32, size).reshape(shape)
-    return jnp.zeros(shape, jnp.uint32), low
+    return jnp.zeros(shape, jnp.uint32), jax.lax.iota(jnp.uint32, size).reshape(shape)
 
 
 def split(key: jax.Array, num: int = 2) -> jax.Array:
     """``jax.random.split(key, num)`` for a single key."""
     if not is_fast(key) or key.shape:
         return jax.random.split(key, num)
-    k1, k2 = _halves(key)
-    hi, lo = _counters((num,))
-    y1, y2 = hash2x32(k1, k2, hi, lo)
+    y1, y2 = hash2x32(*_halves(key), *_counters((num,)))
     return jax.random.wrap_key_data(jnp.stack([y1, y2], axis=-1), impl=jax.random.key_impl(key))
 
 
@@ -69,8 +65,7 @@ def fold_in(key: jax.Array, data) -> jax.Array:
     """``jax.random.fold_in(key, data)`` for a single key and a scalar integer."""
     if not is_fast(key) or key.shape:
         return jax.random.fold_in(key, data)
-    k1, k2 = _halves(key)
-    y1, y2 = hash2x32(k1, k2, jnp.zeros((), jnp.uint32), jnp.asarray(data).astype(jnp.uint32))
+    y1, y2 = hash2x32(*_halves(key), jnp.zeros((), jnp.uint32), jnp.asarray(data).astype(jnp.uint32))
     return jax.random.wrap_key_data(jnp.stack([y1, y2]), impl=jax.random.key_impl(key))
 
 
@@ -79,8 +74,7 @@ def bits(key: jax.Array, shape: Sequence[int] = ()) -> jax.Array:
     shape = tuple(shape)
     if not is_fast(key) or key.shape:
         return jax.random.bits(key, shape, jnp.uint32)
-    k1, k2 = _halves(key)
-    y1, y2 = hash2x32(k1, k2, *_counters(shape))
+    y1, y2 = hash2x32(*_halves(key), *_counters(shape))
     return y1 ^ y2
 
 

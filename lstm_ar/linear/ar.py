@@ -1,14 +1,13 @@
 """Least-squares AR(p) with an intercept, in closed form in JAX (float32, jit- and vmap-able), as statsmodels'
 ``AutoReg(x, p, trend="c", hold_back=hold_back)`` on ``t = hold_back .. T-1``.
 
-One compiled program serves every order up to ``max_p``: of ``max_p`` lag columns (``X[t, i] = x_{t-1-i}``,
-zero before the start), columns ``i >= p`` and rows ``t < hold_back`` are masked to zero, so both may be
-traced. The centred system is solved by ``lstsq`` (SVD), dropping singular values below ``RCOND`` times the
-largest: a rank-deficient design (masked columns; a noiseless sine's lags) gets the minimum-norm solution.
-Information criteria are statsmodels' (k = p + 2; ``-2 llf = nobs (log(2 pi) + log(SSR / nobs) + 1)``).
-``select_order`` compares orders on the common sample ``t >= max_order``, as ``ar_select_order(x, maxlag,
-trend="c", glob=False)``, and refits the chosen one on ``t >= p``. ``*_host``: float64 numpy twins for one
-series, tested equal to the JAX functions.
+One compiled program serves every order up to ``max_p``: of ``max_p`` lag columns (``X[t, i] = x_{t-1-i}``, zero
+before the start), columns ``i >= p`` and rows ``t < hold_back`` are masked to zero, so both may be traced. The
+centred system is solved by ``lstsq`` (SVD), dropping singular values below ``RCOND`` times the largest: a
+rank-deficient design (masked columns; a noiseless sine's lags) gets the minimum-norm solution. Information criteria
+are statsmodels' (k = p + 2; ``-2 llf = nobs (log(2 pi) + log(SSR / nobs) + 1)``). ``select_order`` compares orders on
+the common sample ``t >= max_order``, as ``ar_select_order(x, maxlag, trend="c", glob=False)``, and refits the chosen
+one on ``t >= p``. ``*_host``: float64 numpy twins for one series, tested equal to the JAX functions.
 """
 
 from __future__ import annotations
@@ -54,8 +53,7 @@ def _as_python_int(value):
 def check_series(series, name: str = "series"):
     """A 1-D real series as numpy f32 when concrete (a tracer: rank and dtype checked only); TypeError when not
     real, ValueError when not 1-D or not finite."""
-    ndim = series.ndim if hasattr(series, "ndim") else np.ndim(series)
-    if ndim != 1:
+    if (series.ndim if hasattr(series, "ndim") else np.ndim(series)) != 1:
         shape = series.shape if hasattr(series, "shape") else np.shape(series)
         raise ValueError(f"{name} must be 1-D f32[time], got shape {tuple(shape)} (vmap over a batch of series)")
     return real_float32(series, name)
@@ -152,17 +150,6 @@ def _select(series, max_p: int, which: int, min_order: int, refit: bool) -> ARFi
     return jax.tree.map(lambda leaf: leaf[best], fits)
 
 
-def _history(context: jax.Array, max_p: int) -> jax.Array:
-    """The last ``max_p`` values, most recent first, zero-padded: f32[max_p]."""
-    padded = jnp.concatenate([jnp.zeros((max_p,), jnp.float32), jnp.asarray(context, jnp.float32)])
-    return padded[-max_p:][::-1]
-
-
-def _step(fit: ARFit, history: jax.Array, _):
-    prediction = fit.intercept + fit.coefs @ history
-    return jnp.concatenate([prediction[None], history[:-1]]), prediction
-
-
 def ar_rollout(fit: ARFit, context, steps: int) -> jax.Array:
     """Free-running forecast f32[steps] from the last ``max_p`` values of ``context`` (at least ``order``), each
     prediction the newest lag of the next: statsmodels' dynamic ``predict(start=len(x), end=len(x) + steps - 1)``."""
@@ -175,8 +162,14 @@ def ar_rollout(fit: ARFit, context, steps: int) -> jax.Array:
 
 @partial(jax.jit, static_argnames="steps")
 def _rollout(fit: ARFit, context: jax.Array, steps: int) -> jax.Array:
-    history = _history(context, fit.coefs.shape[0])
-    return lax.scan(lambda h, x: _step(fit, h, x), history, None, length=steps)[1]
+    max_p = fit.coefs.shape[0]  # history: the last max_p values, most recent first, zero-padded
+    history = jnp.concatenate([jnp.zeros((max_p,), jnp.float32), jnp.asarray(context, jnp.float32)])[-max_p:][::-1]
+
+    def step(history, _):
+        prediction = fit.intercept + fit.coefs @ history
+        return jnp.concatenate([prediction[None], history[:-1]]), prediction
+
+    return lax.scan(step, history, None, length=steps)[1]
 
 
 def ar_one_step_mse(fit: ARFit, series, *, start: int | None = None) -> jax.Array:
@@ -198,8 +191,7 @@ def _one_step_mse(fit: ARFit, series: jax.Array, start: int) -> jax.Array:
 
 def companion_matrix(coefs: jax.Array) -> jax.Array:
     """The AR companion matrix f32[p, p]: first row ``coefs``, ones on the sub-diagonal."""
-    p = coefs.shape[-1]
-    return jnp.eye(p, k=-1, dtype=jnp.float32).at[0].set(coefs)
+    return jnp.eye(coefs.shape[-1], k=-1, dtype=jnp.float32).at[0].set(coefs)
 
 
 def companion_spectral_radius(coefs) -> jax.Array:
@@ -215,8 +207,7 @@ def companion_spectral_radius(coefs) -> jax.Array:
 
 def fit_ar_host(x, order: int, hold_back: int | None = None) -> ARFit:
     """``fit_ar`` on the host, sample t >= hold_back (default: order); order 0 is the intercept alone."""
-    x = np.asarray(x, np.float64)
-    start = order if hold_back is None else hold_back
+    x, start = np.asarray(x, np.float64), order if hold_back is None else hold_back
     target = x[start:]
     design = np.column_stack([np.ones_like(target)] + [x[start - 1 - i:x.shape[0] - 1 - i] for i in range(order)])
     beta, *_ = np.linalg.lstsq(design, target, rcond=None)
@@ -247,9 +238,7 @@ def ar_rollout_host(fit: ARFit, context, steps: int) -> np.ndarray:
 def spectral_radius_host(coefs) -> float:
     """``companion_spectral_radius`` on the host in float64 (0 for order 0)."""
     coefs = np.asarray(coefs, np.float64)
-    if coefs.size == 0:
-        return 0.0
-    return float(np.max(np.abs(np.roots(np.concatenate([[1.0], -coefs])))))
+    return 0.0 if coefs.size == 0 else float(np.max(np.abs(np.roots(np.concatenate([[1.0], -coefs])))))
 
 
 @jax.jit

@@ -1,9 +1,9 @@
 """A direct multi-output linear forecaster: the last ``window`` values -> the next ``horizon``.
 
-Least squares over every window of ``[x_{t+1} .. x_{t+H}] = [x_{t-w+1} .. x_t, 1] @ W``, ``W: f32[w + 1, H]``:
-one column per lead time, nothing fed back within the horizon (the linear counterpart of LSTM -> Dense(H)).
-Inputs and targets are centred (the intercept from the means), solved by ``lstsq`` (SVD, float32); ``ridge >
-0`` adds ``ridge * ||W[:-1]||^2``.
+Least squares over every window of ``[x_{t+1} .. x_{t+H}] = [x_{t-w+1} .. x_t, 1] @ W``, ``W: f32[w + 1, H]``: one
+column per lead time, nothing fed back within the horizon (the linear counterpart of LSTM -> Dense(H)). Inputs and
+targets are centred (the intercept from the means), solved by ``lstsq`` (SVD, float32); ``ridge > 0`` adds
+``ridge * ||W[:-1]||^2``.
 """
 
 from __future__ import annotations
@@ -27,19 +27,15 @@ class DirectFit(NamedTuple):
 
 def _pairs(series: jax.Array, window: int, horizon: int) -> tuple[jax.Array, jax.Array]:
     """Inputs f32[n, window] (oldest first) and targets f32[n, horizon], n = T - window - horizon + 1."""
-    count = series.shape[0] - window - horizon + 1
-    starts = jnp.arange(count)[:, None]
-    inputs = series[starts + jnp.arange(window)[None, :]]
-    targets = series[starts + window + jnp.arange(horizon)[None, :]]
-    return inputs, targets
+    starts = jnp.arange(series.shape[0] - window - horizon + 1)[:, None]
+    return series[starts + jnp.arange(window)[None, :]], series[starts + window + jnp.arange(horizon)[None, :]]
 
 
 def fit_direct(series, window: int, horizon: int, *, ridge=0.0) -> DirectFit:
     """Least squares (``ridge`` >= 0, may be traced) of the next ``horizon`` values on the last ``window``
     (both static); ``series`` needs at least ``2 * window + horizon + 1`` values (more pairs than coefficients)."""
     series = check_series(series)
-    window = check_int(window, "window", 1)
-    horizon = check_int(horizon, "horizon", 1)
+    window, horizon = check_int(window, "window", 1), check_int(horizon, "horizon", 1)
     count = series.shape[0] - window - horizon + 1
     if count < window + 2:
         raise ValueError(f"series of length {series.shape[0]} is too short for window {window} and horizon {horizon}: "

@@ -1,10 +1,10 @@
 """Keras weights in and out: ``from_keras(model)`` or ``from_keras(model.get_weights())``, ``to_keras(params)``.
 
-Supported: a univariate ``LSTM(u) -> [Dropout] -> Dense(1)`` with biases, the LSTM returning only its
-last output, the head linear; ``get_weights()`` is ``[kernel f32[1, 4u], recurrent_kernel f32[u, 4u],
-bias f32[4u], dense_kernel f32[u, 1], dense_bias f32[1]]``. Our layout is Keras's (gates i, f, c, o):
-the conversion is a relabelling, anything else a ValueError saying what was found. Keras is not
-imported: a model is read through ``layers``, ``get_config()`` and ``get_weights()``.
+Supported: a univariate ``LSTM(u) -> [Dropout] -> Dense(1)`` with biases, the LSTM returning only its last output,
+the head linear; ``get_weights()`` is ``[kernel f32[1, 4u], recurrent_kernel f32[u, 4u], bias f32[4u],
+dense_kernel f32[u, 1], dense_bias f32[1]]``. Our layout is Keras's (gates i, f, c, o): the conversion is a
+relabelling, anything else a ValueError saying what was found. Keras is not imported: a model is read through
+``layers``, ``get_config()`` and ``get_weights()``.
 """
 
 from __future__ import annotations
@@ -20,10 +20,6 @@ from lstm_ar.model.forecaster import Params
 
 SUPPORTED = "a univariate LSTM(u) -> [Dropout] -> Dense(1) forecaster (input f32[batch, window, 1])"
 _NAMES = ("LSTM kernel", "LSTM recurrent_kernel", "LSTM bias", "Dense kernel", "Dense bias")
-
-
-def _is_keras_model(obj: Any) -> bool:
-    return hasattr(obj, "layers") and hasattr(obj, "get_weights")
 
 
 def _keras_layers(model: Any) -> tuple[Any, Any]:
@@ -53,11 +49,9 @@ def model_config_from_keras(model: Any, *, window: int | None = None) -> ModelCo
     lstm, _ = _keras_layers(model)
     cfg = lstm.get_config()
     if window is None:
-        shape = tuple(model.input_shape)
-        if len(shape) != 3 or shape[2] != 1:
+        if len(shape := tuple(model.input_shape)) != 3 or shape[2] != 1:
             raise ValueError(f"Keras model input shape is {shape}; supported: {SUPPORTED}")
-        window = shape[1]
-        if window is None:
+        if (window := shape[1]) is None:
             raise ValueError("Keras model has no fixed input length (Input((None, 1))): pass window=")
     for key in ("activation", "recurrent_activation"):
         if not isinstance(cfg[key], str):
@@ -73,8 +67,7 @@ def _float32(w: Any, name: str) -> np.ndarray:
         raise TypeError(f"{name} has dtype {arr.dtype}; supported: real (float or int) weights")
     with np.errstate(over="ignore"):  # too large for float32 -> inf, refused below
         arr = arr.astype(np.float32)
-    bad = int(np.size(arr) - np.count_nonzero(np.isfinite(arr)))
-    if bad:
+    if bad := int(np.size(arr) - np.count_nonzero(np.isfinite(arr))):
         raise ValueError(f"{name} has {bad} non-finite value(s) (nan/inf, or too large for float32) "
                          f"of {arr.size}; weights must be finite")
     return arr
@@ -83,7 +76,7 @@ def _float32(w: Any, name: str) -> np.ndarray:
 def from_keras(weights: Sequence[np.ndarray] | Any) -> Params:
     """The float32 parameter tree of a supported Keras model or its ``get_weights()``; ValueError for
     anything outside ``SUPPORTED`` (layers, shapes, nan/inf), TypeError for non-real weights."""
-    if _is_keras_model(weights):
+    if hasattr(weights, "layers") and hasattr(weights, "get_weights"):  # a Keras model
         _keras_layers(weights)
         weights = weights.get_weights()
     if isinstance(weights, (str, bytes)) or not isinstance(weights, Sequence):
@@ -118,9 +111,9 @@ def to_keras(params: Params) -> list[np.ndarray]:
     """The inverse of ``from_keras`` for one model (not layer-normalised): arrays for ``model.set_weights``."""
     if "ln_scale" in params["lstm"]:
         raise ValueError("a layer-normalised LSTM has no Keras LSTM equivalent")
-    lstm, dense = params["lstm"], params["dense"]
-    if np.ndim(lstm["kernel"]) != 2:
+    if np.ndim((lstm := params["lstm"])["kernel"]) != 2:
         raise ValueError(f"to_keras takes one model's params (LSTM kernel f32[d, 4u]), got kernel shape "
                          f"{np.shape(lstm['kernel'])}: index a stacked tree first, e.g. jax.tree.map(lambda a: a[i], params)")
-    return [np.asarray(a) for a in (lstm["kernel"], lstm["recurrent_kernel"], lstm["bias"],
-                                    dense["kernel"], dense["bias"])]
+    dense = params["dense"]
+    return [np.asarray(a) for a in (lstm["kernel"], lstm["recurrent_kernel"], lstm["bias"], dense["kernel"],
+                                    dense["bias"])]

@@ -1,6 +1,6 @@
-"""The output folder's ``REPORT.md``: this run's scenarios with every verdict, then the other scenario
-folders already there (flagged when another command, seed count or root seed wrote them, or listed
-with the reason they cannot be indexed). Written atomically, replacing a symbolic link.
+"""The output folder's ``REPORT.md``: this run's scenarios with every verdict, then the other scenario folders already
+there (flagged when another command, seed count or root seed wrote them, or listed with the reason they cannot be
+indexed). Written atomically, replacing a symbolic link.
 """
 
 from __future__ import annotations
@@ -22,9 +22,7 @@ REPORT_FILES = (SUMMARY, "report.md", "per_seed.csv", "per_seed.npz", "remedies_
 def read_summaries(out_dir: str | os.PathLike) -> tuple[dict[str, dict], dict[str, str]]:
     """(name -> summary, name -> why a folder with report files has no usable summary) of the scenarios in
     ``out_dir``: every ``<name>/summary.json``, symbolic links skipped."""
-    out = pathlib.Path(out_dir)
-    found: dict[str, dict] = {}
-    problems: dict[str, str] = {}
+    out, found, problems = pathlib.Path(out_dir), {}, {}
     if not out.is_dir():
         return found, problems
     for folder in sorted(out.iterdir()):
@@ -54,9 +52,9 @@ def _is_summary(summary: Any) -> bool:
 
 def index_markdown(summaries: Sequence[dict], command: str, *, others: dict[str, dict] | None = None,
                    problems: dict[str, str] | None = None, title: str = "") -> str:
-    """The ``REPORT.md`` text: this run's ``summaries``, then ``others`` (name -> summary from earlier runs,
-    flagged when another command, seed count or root seed wrote it) and ``problems`` (name -> why not
-    indexed). ``title`` heads it when every scenario comes from this run."""
+    """The ``REPORT.md`` text: this run's ``summaries``, then ``others`` (name -> summary from earlier runs, flagged
+    when another command, seed count or root seed wrote it) and ``problems`` (name -> why not indexed). ``title``
+    heads it when every scenario comes from this run."""
     others, problems = others or {}, problems or {}
     seeds = {(s["seeds"], s["root_seed"]) for s in summaries}
     mixed = bool(others or problems)
@@ -67,8 +65,7 @@ def index_markdown(summaries: Sequence[dict], command: str, *, others: dict[str,
 
     def section(s: dict, note: str = "") -> list[str]:
         out = [f"## [{s['title']}]({s['scenario']}/report.md)", ""]
-        if note:
-            out += [f"> {note}", ""]
+        out += [f"> {note}", ""] if note else []
         out += [f"{s['seeds']} seeds on `{s.get('device', '?')}`, {float(s.get('runtime_s', 0.0)):.1f} s.", "",
                 "| id | claim | verdict |", "|---|---|---|"]
         out += [f"| {c['id']} | {c['text']} | **{c['verdict']}** |" for c in s["claims"]]
@@ -93,10 +90,8 @@ def write_index(out_dir: str | os.PathLike, summaries: Sequence[dict], command: 
     out = pathlib.Path(out_dir)
     found, problems = read_summaries(out)
     mine = {s["scenario"] for s in summaries}
-    others = {name: s for name, s in found.items() if name not in mine}
-    problems = {name: why for name, why in problems.items() if name not in mine}
-    path = out / INDEX
-    if path.is_symlink():  # replace the link, never write through it
+    others, problems = ({k: v for k, v in d.items() if k not in mine} for d in (found, problems))
+    if (path := out / INDEX).is_symlink():  # replace the link, never write through it
         path.unlink()
     atomic_write_text(path, index_markdown(summaries, command, others=others, problems=problems, title=title))
     return path

@@ -35,9 +35,7 @@ def load_result(folder: str | os.PathLike, scenario: Scenario) -> tuple[Scenario
         arrays = {k: np.asarray(data[k]) for k in data.files}
     variants = {}
     for name in scenario.variants:
-        prefix = f"{name}/"
-        own = {k[len(prefix):]: v for k, v in arrays.items() if k.startswith(prefix)}
-        if not own:
+        if not (own := {k[len(name) + 1:]: v for k, v in arrays.items() if k.startswith(f"{name}/")}):
             raise ValueError(f"{folder / 'per_seed.npz'} has no numbers for variant {name!r}; its variants: "
                              f"{sorted({k.split('/')[0] for k in arrays if '/' in k})}")
         metrics = {k: v.astype(np.float64) for k, v in own.items() if k not in ARRAYS}
@@ -55,14 +53,11 @@ def rewrite_reports(out_dir: str | os.PathLike, scenarios: Sequence[Scenario], c
                     title: str, plots: bool = True) -> list[dict]:
     """Rewrite each scenario's report under ``out_dir`` from its per-seed files, then ``REPORT.md`` (``title``);
     ``command`` is recorded under ``resummarised``. Returns the new summaries, in order."""
-    out_dir = pathlib.Path(out_dir)
-    record = provenance(list(command))
+    out_dir, record = pathlib.Path(out_dir), provenance(list(command))
     loaded = [load_result(out_dir / sc.name, sc) for sc in scenarios]  # every folder checked before writing
     summaries = []
     for result, old in loaded:
-        summary = summarise(result)
-        summary.update({k: old[k] for k in KEPT if k in old})
-        summary["resummarised"] = record
+        summary = {**summarise(result), **{k: old[k] for k in KEPT if k in old}, "resummarised": record}
         write_scenario(out_dir, result, summary, plots=plots)
         summaries.append(summary)
     commands = {s.get("command", "") for s in summaries}
@@ -76,8 +71,7 @@ def scenario_as_run(factory, folder: str | os.PathLike) -> Scenario:
     recorded = json.loads((pathlib.Path(folder) / SUMMARY).read_text()).get("config")
     for quick in (False, True):
         scenario = factory(quick)
-        configs = json.loads(json.dumps({n: c.to_dict() for n, c in scenario.variants.items()}))
-        if configs == recorded:
+        if json.loads(json.dumps({n: c.to_dict() for n, c in scenario.variants.items()})) == recorded:
             return scenario
     raise ValueError(f"{folder}: the run's variants and configs match neither the full nor the quick scenario of "
                      "today's catalogue; run the experiment again")
@@ -85,5 +79,4 @@ def scenario_as_run(factory, folder: str | os.PathLike) -> Scenario:
 
 def scenario_names(out_dir: str | os.PathLike, catalogue: Mapping[str, object]) -> list[str]:
     """The names, in order, of ``catalogue``'s scenarios with a finished run (a ``summary.json``) under ``out_dir``."""
-    out_dir = pathlib.Path(out_dir)
-    return [name for name in catalogue if (out_dir / name / SUMMARY).is_file()]
+    return [name for name in catalogue if (pathlib.Path(out_dir) / name / SUMMARY).is_file()]

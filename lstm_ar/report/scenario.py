@@ -1,8 +1,7 @@
 """Write a scenario's results under ``out_dir/<scenario>/``: summary.json, per_seed.csv / .npz,
 report.md and figures; ``out_dir/REPORT.md`` indexes them (``lstm_ar.report.index``). Files are staged,
 then renamed in with ``summary.json`` last, so a folder never mixes two runs and a folder without it
-reads as incomplete; symbolic links are replaced, never written through. The names of the modules split
-off stay importable here.
+reads as incomplete; symbolic links are replaced, never written through.
 """
 
 from __future__ import annotations
@@ -17,21 +16,10 @@ from typing import Any
 
 import numpy as np
 
-from lstm_ar.report.index import INDEX as INDEX
 from lstm_ar.report.index import REPORT_FILES, SUMMARY
-from lstm_ar.report.index import index_markdown as index_markdown
-from lstm_ar.report.index import read_summaries as read_summaries
-from lstm_ar.report.index import write_index as write_index
 from lstm_ar.report.markdown import markdown
-from lstm_ar.report.markdown import provenance_line as provenance_line
-from lstm_ar.report.scenario_figures import CONTEXT_SHOWN as CONTEXT_SHOWN
-from lstm_ar.report.scenario_figures import FLOOR as FLOOR
 from lstm_ar.report.scenario_figures import write_figures
 from lstm_ar.runtime.fs import atomic_path, atomic_write_bytes, atomic_write_text, remove_tree
-from lstm_ar.runtime.provenance import GIT_TIMEOUT_S as GIT_TIMEOUT_S
-from lstm_ar.runtime.provenance import VERSIONED as VERSIONED
-from lstm_ar.runtime.provenance import git_state as git_state
-from lstm_ar.runtime.provenance import provenance as provenance
 from lstm_ar.study.experiment import ScenarioResult, map_grid
 
 STAGING = ".staging-"

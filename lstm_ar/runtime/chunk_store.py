@@ -7,13 +7,12 @@ A ``ChunkStore`` is a folder::
                                        and "__chunk__": the JSON record of the run that wrote it
     seeds-000000256-000000512.npz      ...
 
-A run's identity (what its per-seed values depend on; not the device or process count) is the caller's
-``identity``, the code (``source_fingerprint``, as ``"code"``), the root seed and the lanes. ``begin``
-without ``resume`` removes old content (``fs.remove_tree``: never through a symlink, never outside
-``inside``) and writes a manifest with a new random ``run_id``; with ``resume`` it continues a run of
-the same identity. ``load`` checks each chunk's record (``{"format", "run_id", "identity", "seeds",
-"leaves"}``) before use; ``save`` writes atomically and refuses once another run restarted the folder.
-Chunks hold padding seeds too (real seeds), so a run can be extended to more seeds.
+A run's identity (what its per-seed values depend on; not the device or process count) is the caller's ``identity``,
+the code (``source_fingerprint``, as ``"code"``), the root seed and the lanes. ``begin`` without ``resume`` removes
+old content (``fs.remove_tree``: never through a symlink, never outside ``inside``) and writes a manifest with a new
+random ``run_id``; with ``resume`` it continues a run of the same identity. ``load`` checks each chunk's record
+(``{"format", "run_id", "identity", "seeds", "leaves"}``) before use; ``save`` writes atomically and refuses once
+another run restarted the folder. Chunks hold padding seeds too (real seeds), so a run can be extended to more seeds.
 """
 
 from __future__ import annotations
@@ -86,9 +85,8 @@ def fingerprint(obj: Any) -> str:
 
 
 def source_fingerprint(package_dir: str | os.PathLike | None = None) -> str:
-    """sha256 over the relative paths and bytes of every ``*.py`` below ``package_dir`` (default ``lstm_ar``):
-    any code change invalidates stored chunks. Cached per process: the code that is running, even if the
-    files change meanwhile."""
+    """sha256 over the relative paths and bytes of every ``*.py`` below ``package_dir`` (default ``lstm_ar``): any
+    code change invalidates stored chunks. Cached per process: the code that is running, even if the files change."""
     return _source_fingerprint(str(pathlib.Path(package_dir or pathlib.Path(__file__).parents[1]).resolve()))
 
 
@@ -119,20 +117,18 @@ def _differences(stored: dict, expected: dict) -> str:
 
 def _below(folder: pathlib.Path, inside: pathlib.Path | None) -> tuple[str, ...]:
     """The components of ``folder`` after the leading ones it shares with ``inside`` (all without it)."""
-    if inside is None:
-        return folder.parts
-    pairs = list(zip(folder.parts, inside.parts))
+    pairs = list(zip(folder.parts, inside.parts)) if inside is not None else []
     return folder.parts[next((i for i, (a, b) in enumerate(pairs) if a != b), len(pairs)):]
 
 
 class ChunkStore:
     """Finished chunks of one sweep under ``folder`` (see the module docstring).
 
-    ``identity``: JSON-able dict of what the per-seed values depend on (``"code"`` is added). ``resume``
-    keeps the chunks of a run with the same identity; ``any_code`` also those another library version
-    computed (for a code change known not to alter the numbers). ``inside``: the output folder; ``begin``
-    removes nothing outside it nor through a symlink below it (default: the parent, then not a symlink).
-    Raises ``fs.UnsafePath`` if ``folder`` has a ``..`` component (below ``inside``).
+    ``identity``: JSON-able dict of what the per-seed values depend on (``"code"`` is added). ``resume`` keeps the
+    chunks of a run with the same identity; ``any_code`` also those another library version computed (for a code
+    change known not to alter the numbers). ``inside``: the output folder; ``begin`` removes nothing outside it nor
+    through a symlink below it (default: the parent, then not a symlink). ``fs.UnsafePath`` if ``folder`` has a
+    ``..`` component (below ``inside``).
     """
 
     def __init__(self, folder: str | os.PathLike, identity: dict, *, resume: bool = False,
@@ -173,11 +169,9 @@ class ChunkStore:
         return manifest
 
     def begin(self, extra: dict | None = None, log=sys.stderr) -> None:
-        """Check or write the manifest: the identity plus ``extra`` (``run_seeds`` adds root seed and lanes).
-
-        ``log`` hears about discarded chunks (None: silent). Raises ``StoreMismatch`` when resuming a
-        folder of another identity, ``fs.UnsafePath`` for a symlink between ``inside`` and the folder.
-        """
+        """Check or write the manifest: the identity plus ``extra`` (``run_seeds`` adds root seed and lanes). ``log``
+        hears about discarded chunks (None: silent). ``StoreMismatch`` when resuming a folder of another identity,
+        ``fs.UnsafePath`` for a symlink between ``inside`` and the folder."""
         if extra:
             self.identity = {**self.identity, **_normalise(extra)}
         inside = self.check_location()
@@ -200,8 +194,8 @@ class ChunkStore:
             fs.remove_tree(self.folder, inside=inside)
         self.folder.mkdir(parents=True, exist_ok=True)
         self.run_id = secrets.token_hex(8)
-        manifest = {"format": FORMAT, "run_id": self.run_id, "identity": self.identity}
-        fs.atomic_write_text(self.folder / MANIFEST, json.dumps(manifest, indent=2) + "\n")
+        fs.atomic_write_text(self.folder / MANIFEST, json.dumps({"format": FORMAT, "run_id": self.run_id,
+                                                                 "identity": self.identity}, indent=2) + "\n")
 
     def _chunks(self) -> list[tuple[int, int]]:
         found = (CHUNK_RE.match(p.name) for p in self.folder.iterdir()) if self.folder.is_dir() else ()
@@ -241,10 +235,9 @@ class ChunkStore:
             raise StoreMismatch(f"{self.folder} was restarted by another run while this one (run {self.run_id}) was "
                                 f"writing; it now belongs to {owner}. Two runs must not share an output folder: "
                                 f"use one --out per run")
-        path = self.folder / chunk_name(start, start + n)
         arrays = {**{str(j): np.asarray(a) for j, a in enumerate(leaves)},
                   CHUNK_RECORD: np.asarray(json.dumps(self.record(start, start + n, len(leaves))))}
-        with fs.atomic_path(path) as tmp, open(tmp, "wb") as f:
+        with fs.atomic_path(path := self.folder / chunk_name(start, start + n)) as tmp, open(tmp, "wb") as f:
             np.savez(f, **arrays)
         return path
 

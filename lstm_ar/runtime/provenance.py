@@ -1,7 +1,6 @@
-"""Where a result came from: the command, the git commit of the code and the library versions, as
-recorded in every ``summary.json``. A missing or hanging ``git`` leaves the commit out. Recorded paths
-are made relative to the current folder or ``~`` (``recorded_words``), so a committed report does not
-name the folders of the machine that ran it.
+"""Where a result came from: the command, the git commit of the code and the library versions, as recorded in every
+``summary.json``. A missing or hanging ``git`` leaves the commit out. Recorded paths are made relative to the current
+folder or ``~`` (``recorded_words``), so a committed report does not name the folders of the machine that ran it.
 """
 
 from __future__ import annotations
@@ -24,16 +23,15 @@ def provenance(argv: Sequence[str]) -> dict:
     checkout ``"git": {"commit", "dirty"}`` (``git_state``)."""
     record: dict[str, Any] = {"argv": recorded_words(argv), "python": platform.python_version(),
                               "versions": {name: package_version(name) for name in VERSIONED}}
-    git = git_state(pathlib.Path(__file__).resolve().parents[2])
-    if git is not None:
+    if (git := git_state(pathlib.Path(__file__).resolve().parents[2])) is not None:
         record["git"] = git
     return record
 
 
 def recorded_path(word: str, cwd: str | os.PathLike | None = None, home: str | os.PathLike | None = None) -> str:
-    """One command-line word as recorded: an absolute path under ``cwd`` (default: the current folder)
-    relative to it (``.`` for itself), one under ``home`` (default ``~``; none if ``/`` or relative) as
-    ``~/...``, anything else as it is; ``--option=PATH`` likewise. No symbolic link is resolved."""
+    """One command-line word as recorded: an absolute path under ``cwd`` (default: the current folder) relative to it
+    (``.`` for itself), one under ``home`` (default ``~``; none if ``/`` or relative) as ``~/...``, anything else as
+    it is; ``--option=PATH`` likewise. No symbolic link is resolved."""
     if word.startswith("-") and "=" in word:
         option, _, value = word.partition("=")
         return f"{option}={recorded_path(value, cwd, home)}"
@@ -52,8 +50,7 @@ def recorded_path(word: str, cwd: str | os.PathLike | None = None, home: str | o
         if path == base:
             return prefix or "."
         if path.startswith(base + os.sep):
-            rest = path[len(base) + 1:]
-            return f"{prefix}/{rest}" if prefix else rest
+            return f"{prefix}/{path[len(base) + 1:]}" if prefix else path[len(base) + 1:]
     return word
 
 

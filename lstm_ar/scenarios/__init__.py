@@ -19,10 +19,9 @@ if TYPE_CHECKING:  # the registry itself imports nothing heavy
 @dataclasses.dataclass(frozen=True)
 class Experiment:
     """One command: ``name`` (also of its module), seeds per variant without ``--seeds``, the ``title`` of its
-    ``REPORT.md`` and its one-line ``question`` (shown by ``--help``). A ``custom`` module declares its own
-    options (``add_arguments``) and checks them (``prepare``: the run's body and the CPU devices it wants)
-    instead of ``SCENARIOS``; the one driver (``lstm_ar.cli``) locks the output folder and runs the body.
-    """
+    ``REPORT.md`` and its one-line ``question`` (shown by ``--help``). A ``custom`` module declares its own options
+    (``add_arguments``) and checks them (``prepare``: the run's body and the CPU devices it wants) instead of
+    ``SCENARIOS``; the one driver (``lstm_ar.cli``) locks the output folder and runs the body."""
 
     name: str
     default_seeds: int

@@ -29,8 +29,8 @@ HELDOUT_OFFSET = 50_000  # held-out draw of another realisation: its noise seed 
 
 
 def heldout_seed(noise_seed: int = ARTICLE_NOISE_SEED) -> int:
-    """The numpy seed of the held-out draw that goes with a training draw: 43 for the article's 42,
-    else ``noise_seed + HELDOUT_OFFSET`` (never a training draw of ``lstm_ar.data.realisations``)."""
+    """The numpy seed of the held-out draw that goes with a training draw: 43 for the article's 42, else
+    ``noise_seed + HELDOUT_OFFSET`` (never a training draw of ``lstm_ar.data.realisations``)."""
     return 43 if noise_seed == ARTICLE_NOISE_SEED else noise_seed + HELDOUT_OFFSET
 
 
@@ -43,14 +43,13 @@ def sine_setup(noise_seed: int = ARTICLE_NOISE_SEED) -> tuple[Series, np.ndarray
 def sine_scenario(name, title, source, variants, claims, *, noise_seed: int = ARTICLE_NOISE_SEED, **extra) -> Scenario:
     """A scenario on the seed's noisy sine (another noise draw with ``noise_seed``); extra fields pass through."""
     series, fresh = sine_setup(noise_seed)
-    data, heldout = windows(series.values, 1), windows(fresh, 1)
-    derive = extra.pop("derive", _gap_derived)
-    n = series.values.shape[0]
+    data, heldout, derive = windows(series.values, 1), windows(fresh, 1), extra.pop("derive", _gap_derived)
     return Scenario(
         name=name, title=title, source=source, variants=variants, data=data,
         scale=float(np.std(series.values[:-1])), context=series.values[:-1],
         test_input=data.x[-1, :, 0], test_target=float(data.y[-1, 0]), map_range=(-3.0, 3.0),
-        claims=article_claims(claims), heldout=heldout, truth=sine_continuation(series, n - 1, ROLLOUT_STEPS),
+        claims=article_claims(claims), heldout=heldout,
+        truth=sine_continuation(series, series.values.shape[0] - 1, ROLLOUT_STEPS),
         derive=derive, series=series.values, heldout_series=fresh,
         lower_is_better=("train_mse", "heldout_mse", "generalisation_gap", "seed_prediction_error", "rollout_rmse"),
         **extra)

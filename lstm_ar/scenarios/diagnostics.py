@@ -1,11 +1,10 @@
 """Beyond the seed, experiment 5: the mechanism, measured.
 
-Does ReLU beat sigmoid and tanh "in preventing gradient decay", as the article says? LSTM(32, sigmoid | tanh |
-relu) -> Dense(1) on windows of 20 of the noisy sine, 20 epochs, measured at the article's test input:
-``grad_k{k} = |d prediction / d input k steps back|`` and ``grad_ratio = grad_k19 / grad_k0``; the rollout's
-Lyapunov exponent (< 0: a contraction, which is what a collapse is) and the spectral radius of its map's
-Jacobian along it (``rho_start``, ``rho_tail``: median over the last quarter, ``contraction_fraction``,
-``rho_agrees = [rho_tail < 1] == collapsed``).
+Does ReLU beat sigmoid and tanh "in preventing gradient decay", as the article says? LSTM(32, sigmoid | tanh | relu)
+-> Dense(1) on windows of 20 of the noisy sine, 20 epochs, measured at the article's test input: ``grad_k{k} = |d
+prediction / d input k steps back|`` and ``grad_ratio = grad_k19 / grad_k0``; the rollout's Lyapunov exponent (< 0: a
+contraction, which is what a collapse is) and the spectral radius of its map's Jacobian along it (``rho_start``,
+``rho_tail``: median over the last quarter, ``contraction_fraction``, ``rho_agrees = [rho_tail < 1] == collapsed``).
 """
 
 from __future__ import annotations
@@ -21,11 +20,6 @@ WINDOW = 20
 EPOCHS = 20
 ACTIVATIONS = ("sigmoid", "tanh", "relu")
 QUICK_ACTIVATIONS = ("sigmoid", "relu")  # --quick: one compiled program per activation; tanh's claim is dropped
-
-
-def _gradient_ratio(m: dict) -> dict:
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return {"grad_ratio": m[f"grad_k{WINDOW - 1}"] / m["grad_k0"]}
 
 
 def gradient_flow(quick: bool = False) -> Scenario:
@@ -54,9 +48,10 @@ def gradient_flow(quick: bool = False) -> Scenario:
 
 
 def _gradient_ratio_and_gap(m: dict) -> dict:
-    agrees = (m["rho_tail"] < 1.0) == (m["collapsed"] > 0)
-    return {**_gradient_ratio(m), "generalisation_gap": m["heldout_mse"] - m["train_mse"],
-            "rho_agrees": agrees.astype(np.float64)}
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = m[f"grad_k{WINDOW - 1}"] / m["grad_k0"]
+    return {"grad_ratio": ratio, "generalisation_gap": m["heldout_mse"] - m["train_mse"],
+            "rho_agrees": ((m["rho_tail"] < 1.0) == (m["collapsed"] > 0)).astype(np.float64)}
 
 
 SCENARIOS = {"gradient_flow": gradient_flow}

@@ -1,9 +1,9 @@
 """Beyond the seed, experiment 6: the context/state and training-regime comparisons on real series.
 
-Sunspots and CO2 changes (``lstm_ar.data.real``): train on the first 80%, roll out over the rest. LSTM(32, relu),
-100 epochs: ``window_1``, ``window_20`` / ``stateful_20`` (one model, two modes), ``tf_k20`` / ``free_k20`` (k-step
-training); judged also against persistence, the training mean, the linear references and by a rolling-origin
-backtest over the held-out part (``lstm_ar.study.backtest``).
+Sunspots and CO2 changes (``lstm_ar.data.real``): train on the first 80%, roll out over the rest. LSTM(32, relu), 100
+epochs: ``window_1``, ``window_20`` / ``stateful_20`` (one model, two modes), ``tf_k20`` / ``free_k20`` (k-step
+training); judged also against persistence, the training mean, the linear references and by a rolling-origin backtest
+over the held-out part (``lstm_ar.study.backtest``).
 """
 
 from __future__ import annotations
@@ -32,8 +32,7 @@ def _rmse(forecast: np.ndarray, truth: np.ndarray) -> float:
 
 def real_scenario(name: str, quick: bool = False) -> Scenario:
     split = split_standardise(load_series(name))
-    steps = min(ROLLOUT_STEPS, split.test.shape[0])
-    truth = split.test[:steps]
+    truth = split.test[:(steps := min(ROLLOUT_STEPS, split.test.shape[0]))]
     persistence = _rmse(np.full(steps, split.train[-1]), truth)
     references = {"persistence_rmse": persistence, "training_mean_rmse": _rmse(np.zeros(steps), truth)}
     one_step = fit_config(ModelConfig(units=32, window=1, activation="relu"), EPOCHS, quick)
@@ -76,6 +75,4 @@ def real_scenario(name: str, quick: bool = False) -> Scenario:
 
 
 SCENARIOS: dict[str, Callable[[bool], Scenario]] = {
-    "sunspots": lambda quick=False: real_scenario("sunspots", quick),
-    "co2": lambda quick=False: real_scenario("co2", quick),
-}
+    name: (lambda quick=False, name=name: real_scenario(name, quick)) for name in ("sunspots", "co2")}

@@ -33,10 +33,10 @@ HYPER_VARIANTS = {
 def regularisation(quick: bool = False) -> Scenario:
     model = ModelConfig(units=32, window=WINDOW, activation="relu")
     baseline = fit_config(model, EPOCHS, quick)
-    variants: dict[str, TrainConfig] = {"baseline": baseline}
     chosen = dict(list(HYPER_VARIANTS.items())[:2]) if quick else HYPER_VARIANTS
-    for name, change in chosen.items():
-        variants[name] = dataclasses.replace(baseline, hyper=Hyper(**change), dropout_sites=None)  # sites from the rates
+    variants: dict[str, TrainConfig] = {"baseline": baseline, **{  # dropout sites from the rates
+        name: dataclasses.replace(baseline, hyper=Hyper(**change), dropout_sites=None)
+        for name, change in chosen.items()}}
     variants["layer_norm"] = dataclasses.replace(baseline, model=dataclasses.replace(model, layer_norm=True))
     claims = (
         PairedClaim("G-dropout", "Dropout ... forces the model to be more robust (rollout stays valid longer)",

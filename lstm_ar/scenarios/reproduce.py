@@ -85,5 +85,5 @@ def dropout(quick: bool = False, noise_seed: int = ARTICLE_NOISE_SEED) -> Scenar
                           "dropout": fit_config(model, 50, quick, output_dropout=0.2)}, claims, noise_seed=noise_seed)
 
 
-SCENARIOS: dict[str, Callable[[bool], Scenario]] = {
-    "diversity": diversity, "activation": activation, "dropout": dropout}
+SCENARIOS: dict[str, Callable[[bool], Scenario]] = {"diversity": diversity, "activation": activation,
+                                                    "dropout": dropout}

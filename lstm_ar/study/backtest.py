@@ -3,9 +3,9 @@
 Origin ``j`` of ``n`` in the held-out continuation ``H`` (length ``L``, right after the training series ``S``) is
 ``floor(j * (L - h) / (n - 1))`` (0 for n = 1), each with ``h`` values after it (default ``min(rollout_steps,
 L // 2)``); its context is ``S`` then ``H[:o]`` (a model reads the last ``window`` values), its truth ``H[o : o + h]``.
-Per seed the means over origins are recorded (``backtest_rmse``, ``backtest_valid_horizon``,
-``backtest_collapse_rate``: tail statistics over the last ``min(TAIL, h)`` steps). Built on the host (numpy),
-so the rollouts vmap over the origins inside the per-seed program.
+Per seed the means over origins are recorded (``backtest_rmse``, ``backtest_valid_horizon``, ``backtest_collapse_rate``:
+tail statistics over the last ``min(TAIL, h)`` steps). Built on the host (numpy), so the rollouts vmap over the
+origins inside the per-seed program.
 """
 
 from __future__ import annotations
@@ -32,8 +32,7 @@ class Backtest(NamedTuple):
 
     def truths(self) -> np.ndarray:
         """The held-out values after each origin: f32[n, horizon]."""
-        index = self.start + self.origins[:, None] + np.arange(self.horizon)[None, :]
-        return self.history[index]
+        return self.history[self.start + self.origins[:, None] + np.arange(self.horizon)[None, :]]
 
 
 def default_horizon(rollout_steps: int, heldout: int) -> int:
@@ -51,21 +50,18 @@ def origins(heldout: int, n_origins: int, horizon: int) -> np.ndarray:
         raise ValueError(f"backtest origins must be an int >= 1, got {n_origins!r}")
     if horizon > heldout:
         raise ValueError(f"backtest horizon {horizon} is longer than the held-out part ({heldout} values)")
-    room = heldout - horizon + 1
-    if n_origins > room:
+    if n_origins > (room := heldout - horizon + 1):
         raise ValueError(f"{n_origins} backtest origins do not fit: the held-out part has {heldout} values, so with a "
                          f"horizon of {horizon} there are only {room} distinct origins (at most {room}; or shorten the "
                          "horizon)")
-    if n_origins == 1:
-        return np.zeros(1, np.int64)
-    return (np.arange(n_origins, dtype=np.int64) * (heldout - horizon)) // (n_origins - 1)
+    return (np.zeros(1, np.int64) if n_origins == 1
+            else (np.arange(n_origins, dtype=np.int64) * (heldout - horizon)) // (n_origins - 1))
 
 
 def build(series: np.ndarray, continuation: np.ndarray, n_origins: int, horizon: int | None,
           rollout_steps: int) -> Backtest:
     """The ``Backtest`` of S f32[T] and H f32[L]; ``horizon`` None: ``default_horizon(rollout_steps, L)``."""
-    series = np.asarray(series, np.float32)
-    continuation = np.asarray(continuation, np.float32)
+    series, continuation = np.asarray(series, np.float32), np.asarray(continuation, np.float32)
     h = default_horizon(rollout_steps, continuation.shape[0]) if horizon is None else horizon
     return Backtest(origins=origins(continuation.shape[0], n_origins, h), horizon=int(h),
                     history=np.concatenate([series, continuation]), start=int(series.shape[0]))
@@ -77,4 +73,3 @@ def contexts(history: np.ndarray, ends: np.ndarray, width: int) -> np.ndarray:
     if width < 1 or np.any(ends < width) or np.any(ends > history.shape[0]):
         raise ValueError(f"contexts of {width} values need width <= end <= {history.shape[0]}, got ends {ends.tolist()}")
     return np.asarray(history, np.float32)[ends[:, None] - width + np.arange(width)[None, :]]
-

@@ -1,12 +1,11 @@
 """``Scenario.from_series``: a study of any 1-D series in a few lines, e.g.
 ``summarise(run_scenario(Scenario.from_series(np.loadtxt("my.csv"), name="my", epochs=50), 64))``.
 
-The series is checked, split in time (the last ``test_fraction``, or ``heldout``) and standardised with the
-training part's statistics only (``*_raw`` metrics: the series' units). One variant per window (LSTM ->
-Dense(1), Keras defaults), judged on the held-out values by one-step MSE and a rollout from the end of the
-training part, against persistence (``rmse_minus_persistence`` < 0 beats it), the training mean and the
-linear references; ``backtest_origins > 0`` adds a rolling-origin backtest. Claims are the user's unless
-marked ``source="article"``.
+The series is checked, split in time (the last ``test_fraction``, or ``heldout``) and standardised with the training
+part's statistics only (``*_raw`` metrics: the series' units). One variant per window (LSTM -> Dense(1), Keras
+defaults), judged on the held-out values by one-step MSE and a rollout from the end of the training part, against
+persistence (``rmse_minus_persistence`` < 0 beats it), the training mean and the linear references;
+``backtest_origins > 0`` adds a rolling-origin backtest. Claims are the user's unless marked ``source="article"``.
 """
 
 from __future__ import annotations
@@ -38,8 +37,7 @@ def from_series(values, *, name: str = "series", title: str | None = None, windo
     ``probes``: standardised x at which f(x) is recorded; ``derive``: adds per-seed metrics after these;
     ``backtest_horizon``: default ``min(rollout_steps, held-out // 2)``."""
     from lstm_ar.study.scenario import Scenario  # (scenario.py imports this module)
-    window_list = _windows(windows)
-    longest = max(window_list)
+    longest = max(window_list := _windows(windows))
     if heldout is None:
         if not (isinstance(test_fraction, (int, float)) and 0.0 < test_fraction < 1.0):
             raise ValueError(f"test_fraction must be in (0, 1), got {test_fraction!r}")
@@ -55,9 +53,8 @@ def from_series(values, *, name: str = "series", title: str | None = None, windo
         raise ValueError(f"rollout_steps must be an int >= {TAIL} (the collapse metrics read the last {TAIL} steps), "
                          f"got {rollout_steps!r}")
     steps = int(future.shape[0] if rollout_steps is None else rollout_steps)
-    need_train = longest + 2  # two examples for the longest window
     hint = " (give more values or a larger test_fraction)" if heldout is None else ""
-    if train.shape[0] < need_train:
+    if train.shape[0] < (need_train := longest + 2):  # two examples for the longest window
         raise ValueError(f"series too short: {train.shape[0]} values to train, but window {longest} needs at least "
                          f"{need_train}" + (" (give more values or a smaller test_fraction)" if heldout is None else ""))
     if future.shape[0] < TAIL:
@@ -68,10 +65,9 @@ def from_series(values, *, name: str = "series", title: str | None = None, windo
                          f"it is judged against{hint}")
     train_z, future_z, mean, std = split_standardise(np.concatenate([train, future]), n_train=train.shape[0],
                                                      name="the training part of values")
-    truth = future_z[:steps]
+    references = _references(train_z, truth := future_z[:steps])
     variants = {f"window_{w}": TrainConfig(model=ModelConfig(units=units, window=w, activation=activation), epochs=epochs,
                                            hyper=Hyper() if hyper is None else hyper) for w in window_list}
-    references = _references(train_z, truth)
     return Scenario(
         name=name, title=title or f"{name}: {len(train)} values to train, {len(future)} held out",
         source=(f"LSTM({units}, {activation}) -> Dense(1), windows {', '.join(map(str, window_list))}, {epochs} epochs, "
@@ -111,8 +107,6 @@ def _raw_units(mean: float, std: float, persistence: float, then: Derive | None)
                "rmse_minus_persistence": m["rollout_rmse"] - persistence}
         if "heldout_mse" in m:
             out["heldout_mse_raw"] = m["heldout_mse"] * std ** 2
-        if then is not None:
-            out.update(then({**m, **out}))
-        return out
+        return out if then is None else {**out, **then({**m, **out})}
 
     return derive

@@ -1,10 +1,9 @@
 """Data as Demonstrator (Venkatraman, Hebert and Bagnell, AAAI 2015): ``TrainConfig.dad_rounds > 0``.
 
-After every epoch the model is rolled out on the training series (``concat(x[0, :, 0], y[:, 0])``)
-from ``dad_starts`` evenly spaced, randomly offset points for ``dad_length`` steps; the (window of
-its own predictions -> true next value) pairs of the last ``dad_rounds`` epochs are extra batches.
-Keys: ``dad_key = fold_in(key, DAD_STREAM)``; epoch e: ``e_key = fold_in(dad_key, e)``, the
-pairs' order ``fold_in(e_key, 0)``, the start offset ``fold_in(e_key, 1)``.
+After every epoch the model is rolled out on the training series (``concat(x[0, :, 0], y[:, 0])``) from ``dad_starts``
+evenly spaced, randomly offset points for ``dad_length`` steps; the (window of its own predictions -> true next value)
+pairs of the last ``dad_rounds`` epochs are extra batches. Keys: ``dad_key = fold_in(key, DAD_STREAM)``; epoch e:
+``e_key = fold_in(dad_key, e)``, the pairs' order ``fold_in(e_key, 0)``, the start offset ``fold_in(e_key, 1)``.
 """
 
 from __future__ import annotations
@@ -23,8 +22,8 @@ DAD_STREAM = 0x64616421  # "dad!"
 
 
 class DadBuffer(NamedTuple):
-    """Pairs of the last ``rounds`` epochs: x f32[rounds, pairs, w, 1], y f32[rounds, pairs, 1],
-    filled f32[rounds] (1 once a round's pairs are written)."""
+    """Pairs of the last ``rounds`` epochs: x f32[rounds, pairs, w, 1], y f32[rounds, pairs, 1], filled f32[rounds]
+    (1 once a round's pairs are written)."""
 
     x: jax.Array
     y: jax.Array
@@ -56,8 +55,8 @@ def series_of(x: jax.Array, y: jax.Array) -> jax.Array:
 
 
 def dad_pairs(params: Params, series: jax.Array, key: jax.Array, config: TrainConfig) -> tuple[jax.Array, jax.Array]:
-    """The windows the model's rollouts on ``series`` produced and the true value after each:
-    x f32[starts * length, w, 1], y f32[starts * length, 1]."""
+    """The windows the model's rollouts on ``series`` produced and the true value after each: x f32[starts * length,
+    w, 1], y f32[starts * length, 1]."""
     w, length, starts = config.model.window, config.dad_length, config.dad_starts
     last = series.shape[0] - w - length - 1  # the latest start whose pairs all have a true target
     spacing = max(last // starts, 1)
@@ -73,8 +72,7 @@ def dad_pairs(params: Params, series: jax.Array, key: jax.Array, config: TrainCo
             target = jax.lax.dynamic_index_in_dim(series, p + w + j + 1, keepdims=False)  # the value after it
             return window, (window, target)
 
-        _, (xs, ys) = jax.lax.scan(step, window, jnp.arange(length))
-        return xs, ys
+        return jax.lax.scan(step, window, jnp.arange(length))[1]
 
     xs, ys = jax.vmap(one)(positions)
     return xs.reshape(starts * length, w, 1), ys.reshape(starts * length, 1)
@@ -84,10 +82,8 @@ def dad_epoch(carry, buffer: DadBuffer, series: jax.Array, e: jax.Array, dad_key
               sgd: Callable, batch_indices: Callable, config: TrainConfig):
     """Train on the buffer's pairs (``sgd(carry, x, y, mask, b) -> (carry, loss)``, b counting the epoch's
     DaD batches), then replace the oldest round with this epoch's pairs: (carry, buffer)."""
-    size = config.dad_rounds * pairs_per_round(config)
-    bs = config.batch_size
-    flat_x = buffer.x.reshape(size, config.model.window, 1)
-    flat_y = buffer.y.reshape(size, 1)
+    size, bs = config.dad_rounds * pairs_per_round(config), config.batch_size
+    flat_x, flat_y = buffer.x.reshape(size, config.model.window, 1), buffer.y.reshape(size, 1)
     filled = jnp.repeat(buffer.filled, pairs_per_round(config))
     e_key = jax.random.fold_in(dad_key, e)
     order_idx, pad_mask = batch_indices(jax.random.fold_in(e_key, 0), size, bs, True)

@@ -42,9 +42,8 @@ def keras_adam(learning_rate=1e-3, *, beta_1: float = 0.9, beta_2: float = 0.999
     """Keras 3 ``Adam`` (``AdamW`` with ``weight_decay``), numbers may be traced; updates ``-(decay + step)``."""
 
     def init(params) -> KerasAdamState:
-        zeros = lambda p: jnp.zeros_like(p)  # noqa: E731
-        return KerasAdamState(count=jnp.zeros([], jnp.int32),
-                              mu=jax.tree.map(zeros, params), nu=jax.tree.map(zeros, params))
+        return KerasAdamState(jnp.zeros([], jnp.int32), jax.tree.map(jnp.zeros_like, params),
+                              jax.tree.map(jnp.zeros_like, params))
 
     def update(grads, state: KerasAdamState, params=None):
         if params is None:

@@ -41,10 +41,8 @@ def teacher_probability(regime: str, step, total_steps: int) -> jax.Array:
     if regime not in REGIMES:
         raise ValueError(f"unknown regime {regime!r}; valid: {', '.join(REGIMES)}")
     frac = jnp.asarray(step, jnp.float32) / total_steps
-    if regime == "teacher_forcing":
-        return jnp.ones_like(frac)
-    if regime == "free_running":
-        return jnp.zeros_like(frac)
+    if regime in ("teacher_forcing", "free_running"):
+        return (jnp.ones_like if regime == "teacher_forcing" else jnp.zeros_like)(frac)
     if regime == "scheduled_linear":
         return jnp.clip(1.0 - frac, 0.0, 1.0)
     if regime == "scheduled_exponential":
@@ -65,8 +63,7 @@ def sequence_loss(params: Params, window: jax.Array, targets: jax.Array, teacher
                   model: ModelConfig, masks: DropoutMasks | None = None, weights: jax.Array | None = None) -> jax.Array:
     """MSE of k stateful predictions. window: f32[w, 1], targets: f32[k]; weights f32[k] or None (plain mean)."""
     carry = encode(params, window, model, masks)
-    out_mask = None if masks is None else masks.output
-    h = carry.h if out_mask is None else carry.h * out_mask
+    h = carry.h if masks is None or masks.output is None else carry.h * masks.output
     first = point(head(params, h), window[-1, 0], model)
     coins = jax.random.bernoulli(key, teacher_prob, targets.shape)
 
@@ -79,6 +76,4 @@ def sequence_loss(params: Params, window: jax.Array, targets: jax.Array, teacher
         return (carry, nxt), err
 
     _, errors = jax.lax.scan(step, (carry, first), (targets, coins))
-    if weights is None:
-        return jnp.mean(errors)
-    return jnp.sum(errors * weights) / jnp.sum(weights)
+    return jnp.mean(errors) if weights is None else jnp.sum(errors * weights) / jnp.sum(weights)

@@ -1,11 +1,11 @@
 """The training entry points: ``make_train(config, data, *, fast=True)``, ``train_many`` and ``seed_keys``.
 
-``make_train`` picks one of three implementations with the same inputs, keys and outputs to
-float32 rounding (``tests/test_train.py``): ``lstm_ar.training.plain``, the reference
-(``fast=False``) and every config with a remedy; ``lstm_ar.training.fast``, ``jax.random``'s bits
-from ``lstm_ar.kernels``, for Keras's plain model; ``lstm_ar.training.first_step``, where only the
-7u + 1 parameters a step from the zero state can change go through Adam (window-1 one-step
-models without layer norm). The fast variants are the default; the study's results come from them.
+``make_train`` picks one of three implementations with the same inputs, keys and outputs to float32 rounding
+(``tests/test_train.py``): ``lstm_ar.training.plain``, the reference (``fast=False``) and every config with a
+remedy; ``lstm_ar.training.fast``, ``jax.random``'s bits from ``lstm_ar.kernels``, for Keras's plain model;
+``lstm_ar.training.first_step``, where only the 7u + 1 parameters a step from the zero state can change go through
+Adam (window-1 one-step models without layer norm). The fast variants are the default; the study's results come
+from them.
 """
 
 from __future__ import annotations
@@ -28,18 +28,14 @@ SEED_LIMIT = 2 ** 32  # root seeds and seed indices are uint32
 
 
 def make_train(config: TrainConfig, data: Dataset, *, fast: bool = True) -> Callable[..., TrainResult]:
-    """Check data (x: [n, window, 1], y: [n, horizon]) and config; return the pure ``train(key, data,
-    hyper=None)`` for data of those shapes (numpy, jax or traced). fast: ``first_step``, else ``fast``,
-    else ``plain`` where each applies; False: ``plain``."""
+    """Check data (x: [n, window, 1], y: [n, horizon]) and config; return the pure ``train(key, data, hyper=None)``
+    for data of those shapes (numpy, jax or traced). fast: ``first_step``, else ``fast``, else ``plain`` where each
+    applies; False: ``plain``."""
     if not isinstance(config, TrainConfig):
         raise TypeError(f"config must be a TrainConfig, got {type(config).__name__}")
-    if not fast:
-        return plain.make_train(config, data)
-    if first_step.supports(config):  # the forecaster has one input feature (checked with the data)
-        return first_step.make_train(config, data)
-    if fast_path.supports(config):
-        return fast_path.make_train(config, data)
-    return plain.make_train(config, data)
+    # first_step: the forecaster has one input feature (checked with the data)
+    implementation = next((m for m in (first_step, fast_path) if fast and m.supports(config)), plain)
+    return implementation.make_train(config, data)
 
 
 def train_many(config: TrainConfig, data: Dataset, keys: jax.Array, hyper: Hyper | None = None, *,
@@ -50,15 +46,13 @@ def train_many(config: TrainConfig, data: Dataset, keys: jax.Array, hyper: Hyper
     hyper = config.hyper if hyper is None else hyper
     if not isinstance(hyper, Hyper):
         raise TypeError(f"hyper must be a Hyper, got {type(hyper).__name__}")
-    traced = [name for name in Hyper._fields if not is_concrete(getattr(hyper, name))]
-    if traced:
+    if traced := [name for name in Hyper._fields if not is_concrete(getattr(hyper, name))]:
         raise TypeError(f"train_many needs concrete hyper-parameters to check them; {traced} are traced: "
                         f"call it outside jit/vmap")
     validate_hyper(hyper, dropout_sites=config.dropout_sites, noisy_inputs=config.noisy_inputs)
     shapes = {name: np.shape(getattr(hyper, name)) for name in Hyper._fields}
     stacked = {name: shape for name, shape in shapes.items() if shape != ()}
-    bad = {name: shape for name, shape in stacked.items() if len(shape) != 1}
-    if bad:
+    if bad := {name: shape for name, shape in stacked.items() if len(shape) != 1}:
         raise ValueError(f"hyper leaves must be numbers or 1-D arrays (one setting per index), got shapes {bad}")
     if len(set(stacked.values())) > 1 or any(shape == (0,) for shape in stacked.values()):
         raise ValueError(f"the 1-D hyper leaves must share one nonzero length n_settings, got shapes {stacked}")

@@ -1,8 +1,7 @@
 """Checks at the training entry, before any compute: the data set and the hyper-parameters.
 
-Refused: data that would train silently to NaN or to something else than asked, and a dropout
-rate (concrete and nonzero, or traced) at a site the program lacks. Other traced values are the
-caller's to validate, as ``train_many`` does.
+Refused: data that would train silently to NaN or to something else than asked, and a dropout rate (concrete and
+nonzero, or traced) at a site the program lacks. Other traced values are the caller's to validate (``train_many``).
 """
 
 from __future__ import annotations
@@ -58,8 +57,7 @@ def training_arrays(data: Dataset, config: TrainConfig, n: int) -> tuple[jax.Arr
     if is_concrete(data.x) and is_concrete(data.y):
         x, y = check_dataset(data, config)
     else:
-        x, y = data.x, data.y
-        window, horizon = config.model.window, config.horizon
+        (x, y), window, horizon = (data.x, data.y), config.model.window, config.horizon
         if np.shape(x) != (n, window, 1) or np.shape(y) != (n, horizon):
             raise ValueError(f"expected data.x [{n}, {window}, 1] and data.y [{n}, {horizon}], got {np.shape(x)} "
                              f"and {np.shape(y)}")

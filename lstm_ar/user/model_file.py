@@ -1,8 +1,7 @@
 """Load a user's saved Keras forecaster: a Keras 3 ``.keras`` file, a legacy ``.h5`` file, or an ``.npz`` of
-``model.get_weights()``'s arrays, for ``lstm_ar.model.keras_io.SUPPORTED`` models (``Input((window, 1)) ->
-LSTM -> [Dropout] -> Dense(1)``). Keras files are read by Keras 3 on the JAX backend; anything unsupported or
-unreadable is an ``InputError`` naming what was found. An ``.npz`` needs the window; its activations default
-to Keras's.
+``model.get_weights()``'s arrays, for ``lstm_ar.model.keras_io.SUPPORTED`` models (``Input((window, 1)) -> LSTM ->
+[Dropout] -> Dense(1)``). Keras files are read by Keras 3 on the JAX backend; anything unsupported or unreadable is an
+``InputError`` naming what was found. An ``.npz`` needs the window; its activations default to Keras's.
 """
 
 from __future__ import annotations
@@ -12,20 +11,20 @@ import pathlib
 import re
 from typing import Any, NamedTuple
 
+import jax
 import numpy as np
 
 from lstm_ar.config import ModelConfig
 from lstm_ar.model.forecaster import Params
-from lstm_ar.model.keras_io import SUPPORTED, from_keras, model_config_from_keras
+from lstm_ar.model.keras_io import SUPPORTED, from_keras, model_config_from_keras, to_keras
 from lstm_ar.user.io import InputError, check_readable
 
 KINDS = {".keras": "keras", ".h5": "h5", ".hdf5": "h5", ".npz": "npz"}
 
 
 class LoadedModel(NamedTuple):
-    """A user's model: ``config`` (units, window, activations), ``params`` (our layout, float32),
-    ``keras_model`` (the Keras model to check the rollout against; built from the weights for an
-    ``.npz`` when Keras is installed; None otherwise), ``path`` and ``kind`` (keras, h5, npz)."""
+    """A user's model: ``config`` (units, window, activations), ``params`` (our layout, float32), ``keras_model``
+    (to check the rollout against; for an ``.npz`` built when Keras is installed, else None), ``path``, ``kind``."""
 
     config: ModelConfig
     params: Params
@@ -47,8 +46,6 @@ def import_keras():
 def keras_side():
     """A context for Keras's own JAX code, which broadcasts implicitly: rank promotion allowed
     (a user or a test suite may have set ``jax_numpy_rank_promotion="raise"``)."""
-    import jax
-
     return jax.numpy_rank_promotion("allow")
 
 
@@ -93,8 +90,6 @@ def keras_twin(config: ModelConfig, params: Params):
         keras = import_keras()
     except InputError:
         return None
-    from lstm_ar.model.keras_io import to_keras
-
     with keras_side():
         model = keras.Sequential([keras.Input((config.window, 1)),
                                   keras.layers.LSTM(config.units, activation=config.activation,
@@ -106,12 +101,10 @@ def keras_twin(config: ModelConfig, params: Params):
 
 def load_model(path: str | os.PathLike, *, window: int | None = None, activation: str | None = None,
                recurrent_activation: str | None = None) -> LoadedModel:
-    """Load and check a user's model file (an ``InputError`` for anything the user can fix).
-
-    ``window``: the input length, required for an ``.npz`` and for a Keras model built with ``Input((None, 1))``,
-    else it must agree with the model's. ``activation``, ``recurrent_activation``: an ``.npz`` model's (default
-    tanh, sigmoid); a Keras file records its own (giving others is an error).
-    """
+    """Load and check a user's model file (an ``InputError`` for anything the user can fix). ``window``: the input
+    length, required for an ``.npz`` and for a Keras model built with ``Input((None, 1))``, else it must agree with
+    the model's. ``activation``, ``recurrent_activation``: an ``.npz`` model's (default tanh, sigmoid; a Keras file
+    records its own: giving them is an error)."""
     p = pathlib.Path(path)
     kind = KINDS.get(p.suffix.lower())
     if kind is None:
@@ -127,9 +120,8 @@ def load_model(path: str | os.PathLike, *, window: int | None = None, activation
             params = from_keras(_npz_arrays(p))
         except (TypeError, ValueError) as err:
             raise InputError(f"{path}: {err}") from None
-        units = int(params["lstm"]["recurrent_kernel"].shape[0])
-        config = ModelConfig(units=units, window=window, activation=config.activation,
-                             recurrent_activation=config.recurrent_activation)
+        config = ModelConfig(units=int(params["lstm"]["recurrent_kernel"].shape[0]), window=window,
+                             activation=config.activation, recurrent_activation=config.recurrent_activation)
         return LoadedModel(config=config, params=params, keras_model=keras_twin(config, params), path=str(p), kind=kind)
     if activation is not None or recurrent_activation is not None:
         raise InputError(f"{path}: a Keras file records its activations; --activation and --recurrent-activation are "

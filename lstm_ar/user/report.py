@@ -1,7 +1,7 @@
-"""The report folder of ``lstm-ar study`` / ``lstm-ar diagnose``: the scenario's files
-(``lstm_ar.report.scenario.write_scenario``, written as a set), ``report.md`` opening with the verdict, the notes,
-the references and ``diagnose``'s section, and two more figures: ``learned_map.png`` (the user's window-1 model's
-map, fixed points and cobweb) and ``beats_reference.png`` (P(beats the best reference) per variant).
+"""The report folder of ``lstm-ar study`` / ``lstm-ar diagnose``: the scenario's files (``lstm_ar.report.scenario.
+write_scenario``, written as a set), ``report.md`` opening with the verdict, the notes, the references and
+``diagnose``'s section, and two more figures: ``learned_map.png`` (the user's window-1 model's map, fixed points and
+cobweb) and ``beats_reference.png`` (P(beats the best reference) per variant).
 """
 
 from __future__ import annotations
@@ -70,8 +70,6 @@ def write_user_report(out_dir: str | os.PathLike, result: ScenarioResult, summar
                       extra: Sequence[str] = (),
                       own_map: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None) -> pathlib.Path:
     """Write the study's files to ``out_dir/<scenario>/`` (returned), replacing the previous run's as a set."""
-    def more_files(stage: pathlib.Path, plots: bool) -> list[str]:
-        return user_figures(stage, summary["user"], own_map) if plots else []
-
+    more_files = lambda stage, plots: user_figures(stage, summary["user"], own_map) if plots else []
     return write_scenario(out_dir, result, summary, plots=plots, more_files=more_files,
                           markdown_text=lambda names: user_markdown(summary, names, extra))
