@@ -21,7 +21,7 @@ SETUP_COMMANDS = (
     'python3 -m venv .venv && .venv/bin/pip install -e ".[plots]" && .venv/bin/lstm-ar reproduce',
     'python3 -m venv .venv && .venv/bin/pip install -e ".[test]" && .venv/bin/python -m pytest -q',
 )
-KEYS = ("variant", "seed")  # per_seed.csv columns that identify a row rather than measure it
+KEYS = ("variant", "seed", "draw")  # per_seed.csv columns that identify a row (draw: runs over noise draws)
 # Glossary entries that stand for a family of identifiers.
 TEMPLATES = {"f(x)": r"f\(.+\)", "grad_k{k}": r"grad_k\d+"}
 ARTICLE_PATH = "shared" + "/seed"  # split so that this file does not contain it
