@@ -57,9 +57,9 @@ class PairResult(NamedTuple):
 def pair_result(result: VariantResult, steps: int) -> PairResult:
     """A variant run over seeds x draws as the cure report reads it: ``valid_full`` (valid for all ``steps``) added."""
     metrics = dict(result.metrics)
-    metrics["valid_full"] = (metrics["valid_horizon"] == steps).astype(np.float64)
-    for key in [k for k in metrics if k.startswith("sample_valid_horizon")]:
-        metrics["sample_valid_full"] = (metrics[key] == steps).astype(np.float64)
+    for prefix in ("", "sample_"):  # the point rollout's, and a Gaussian head's sampled path's
+        if f"{prefix}valid_horizon" in metrics:
+            metrics[f"{prefix}valid_full"] = (metrics[f"{prefix}valid_horizon"] == steps).astype(np.float64)
     return PairResult(metrics=metrics, rollouts=np.asarray(result.rollouts[:N_KEEP]), epoch_loss=result.epoch_loss)
 
 
