@@ -1,5 +1,8 @@
 """Host-side statistics over many random seeds, in pure numpy: robust estimates with uncertainty, as
 rliable (Agarwal et al., 2021) advises: IQM, bootstrap and Wilson intervals, paired P(A beats B).
+Values over model seeds crossed with draws of the data (f[n_seeds, n_draws], n_draws > 1) are not independent
+pairs: ``rate`` and ``prob_better`` then resample seeds and draws both (``crossed_ci``, the two-way bootstrap)
+and give each draw's own value (``by_draw``); one draw (f[n] or f[n, 1]) keeps the one-way intervals.
 Diverged seeds are never silently dropped: ``summarize`` counts them as the worst value where a
 metric has a worse side (a median over 128 seeds of which 70 ran away is +inf), else leaves them out
 and says how many; ``json_number`` writes +-inf as "inf" / "-inf" (JSON has no infinity).
@@ -112,6 +115,77 @@ def quantiles(x: np.ndarray, qs) -> np.ndarray:
     return np.asarray(out, np.float64)
 
 
+def crossed_ci(x: ArrayLike, *, level: float = 0.95, n_boot: int = 2000, seed: int = 0,
+               widen: bool = True) -> tuple[float, float]:
+    """(low, high) two-way bootstrap CI of the mean of ``x`` f[n_seeds, n_draws] over its non-nan cells: each
+    resample draws n_seeds seeds and n_draws draws with replacement, independently, and keeps every cell of the
+    chosen rows and columns (the crossed bootstrap, McCullagh 2000). A resample's mean is the count-weighted mean
+    w_s x_sd v_d / w_s ok_sd v_d, so no resampled matrix is built: n_boot * (n_seeds + n_draws) numbers.
+
+    With few draws the plain percentile interval is too narrow (a bootstrap's variance of a mean over m units is
+    (m - 1) / m of the unbiased one, and its quantiles are normal ones): ``widen`` multiplies its distances from
+    the mean by sqrt(m / (m - 1)) t(0.975, m - 1) / z(0.975), m = the smaller axis, as a t interval would, and
+    clips it to the values' range. With a strong draw effect the plain interval covered 87-94% of simulated
+    truths (16 seeds x 4 draws .. 64 x 16), the widened one 94-100% (tests/test_stats.py). No cell: (nan, nan)."""
+    _check_level(level)
+    n_boot = check_int(n_boot, "n_boot", 1)
+    arr = np.asarray(x, np.float64)
+    if arr.ndim != 2:
+        raise ValueError(f"x must be 2-D (seeds x draws), got shape {arr.shape}")
+    ok = ~np.isnan(arr)
+    if not ok.any():
+        return float("nan"), float("nan")
+    rng = np.random.default_rng(seed)
+    n_seeds, n_draws = arr.shape
+    w = rng.multinomial(n_seeds, np.full(n_seeds, 1.0 / n_seeds), size=n_boot).astype(np.float64)
+    v = rng.multinomial(n_draws, np.full(n_draws, 1.0 / n_draws), size=n_boot).astype(np.float64)
+    num = ((w @ np.where(ok, arr, 0.0)) * v).sum(axis=1)
+    den = ((w @ ok.astype(np.float64)) * v).sum(axis=1)
+    means = num[den > 0] / den[den > 0]  # a resample of only empty cells has no mean
+    alpha = 1.0 - level
+    lo, hi = np.quantile(means, [alpha / 2, 1.0 - alpha / 2])
+    if widen:
+        z = NormalDist().inv_cdf(1.0 - alpha / 2)
+        m = min(n_seeds, n_draws)
+        factor = student_t_quantile(1.0 - alpha / 2, m - 1) / z * np.sqrt(m / (m - 1))
+        centre = float(arr[ok].mean())
+        lo, hi = centre + (lo - centre) * factor, centre + (hi - centre) * factor
+    return float(max(lo, arr[ok].min())), float(min(hi, arr[ok].max()))
+
+
+def student_t_quantile(p: float, df: int) -> float:
+    """The ``p`` quantile (0.5 < p < 1) of Student's t with ``df`` >= 1 degrees of freedom: exact for 1 and 2,
+    else the Cornish-Fisher expansion in 1 / df (Abramowitz & Stegun 26.7.5), within 0.2% of
+    ``scipy.stats.t.ppf`` for p <= 0.975 and 0.8% at p = 0.995 (tests/test_stats.py); numpy only."""
+    df = check_int(df, "df", 1)
+    if df == 1:
+        return float(np.tan(np.pi * (p - 0.5)))
+    if df == 2:
+        return float((2 * p - 1) / np.sqrt(2 * p * (1 - p)))
+    z = NormalDist().inv_cdf(p)
+    terms = ((z ** 3 + z) / 4, (5 * z ** 5 + 16 * z ** 3 + 3 * z) / 96,
+             (3 * z ** 7 + 19 * z ** 5 + 17 * z ** 3 - 15 * z) / 384,
+             (79 * z ** 9 + 776 * z ** 7 + 1482 * z ** 5 - 1920 * z ** 3 - 945 * z) / 92160)
+    return float(z + sum(t / df ** (i + 1) for i, t in enumerate(terms)))
+
+
+def _crossed(arr: np.ndarray) -> bool:
+    """Whether ``arr`` holds seeds x several draws (2-D, more than one column): the crossed intervals apply."""
+    if arr.ndim not in (1, 2):
+        raise ValueError(f"values must be f[n_seeds] or f[n_seeds, n_draws], got shape {arr.shape}")
+    return arr.ndim == 2 and arr.shape[1] > 1
+
+
+def _by_draw(scores: np.ndarray) -> dict:
+    """{by_draw: each draw's mean score f[n_draws] (None where a draw has none), draws_above_half: how many draws
+    have a mean above 0.5, seeds, draws, interval} of ``scores`` f[n_seeds, n_draws] (nan: no value)."""
+    counts = (~np.isnan(scores)).sum(axis=0)
+    sums = np.nansum(scores, axis=0)
+    each = [float(s / c) if c else None for s, c in zip(sums, counts)]
+    return {"seeds": int(scores.shape[0]), "draws": int(scores.shape[1]), "interval": "crossed bootstrap",
+            "by_draw": each, "draws_above_half": int(sum(e is not None and e > 0.5 for e in each))}
+
+
 def wilson_ci(k: int, n: int, *, level: float = 0.95) -> tuple[float, float]:
     """(low, high) Wilson score interval of ``k`` successes in ``n`` trials (ints; n == 0: (0.0, 1.0)): statsmodels'
     ``proportion_confint(k, n, alpha=1 - level, method="wilson")`` (tests/test_stats.py), except that k = 0 and
@@ -168,12 +242,14 @@ def json_number(value):
     return value
 
 
-def rate(flags: ArrayLike, *, level: float = 0.95) -> dict:
-    """JSON-ready {value (k / n, None if n == 0), k, n, ci95} of ``flags`` bool[n] with a Wilson interval.
-    Numbers other than exactly 0 or 1 (nan included) are refused: ``astype(bool)`` would count them True."""
+def rate(flags: ArrayLike, *, level: float = 0.95, n_boot: int = 2000, seed: int = 0) -> dict:
+    """JSON-ready {value (k / n, None if n == 0), k, n, ci95} of ``flags`` bool[n] with a Wilson interval; of
+    bool[n_seeds, n_draws] with several draws, the crossed bootstrap interval (``crossed_ci``) and ``_by_draw``'s
+    per-draw shares. Numbers other than exactly 0 or 1 (nan included) are refused: ``astype(bool)`` would count
+    them True."""
     arr = np.asarray(flags)
-    if arr.ndim != 1:
-        raise ValueError(f"flags must be 1-D, got shape {arr.shape}")
+    crossed = _crossed(arr)
+    arr = arr if crossed else arr.reshape(-1)
     if arr.dtype != bool:
         if arr.dtype.kind not in "iuf":
             raise TypeError(f"flags must be booleans (or 0/1 numbers), got dtype {arr.dtype}")
@@ -181,6 +257,10 @@ def rate(flags: ArrayLike, *, level: float = 0.95) -> dict:
             raise ValueError(f"flags must be booleans (or 0/1 numbers), got {bad.size} other value(s), e.g. {bad[0]}")
         arr = arr.astype(bool)
     k, n = int(arr.sum()), int(arr.size)
+    if crossed:
+        scores = arr.astype(np.float64)
+        return {"value": k / n, "k": k, "n": n, "ci95": list(crossed_ci(scores, level=level, n_boot=n_boot, seed=seed)),
+                **_by_draw(scores)}
     return {"value": k / n if n else None, "k": k, "n": n, "ci95": list(wilson_ci(k, n, level=level))}
 
 
@@ -188,16 +268,23 @@ def prob_better(a: ArrayLike, b: ArrayLike, *, lower_is_better: bool = True, lev
                 seed: int = 0) -> dict:
     """Paired P(A beats B) over shared seeds (``a``, ``b``: f[n_seeds]): {prob_a_better, ci95, n, n_dropped}.
     Per seed 1 if a_i is better, 0.5 on a tie, 0 if worse; ``prob_a_better`` is the mean score with its
-    bootstrap CI. Pairs with a non-finite value are dropped (``n_dropped``); none left: None entries."""
-    a_arr, b_arr = _as_1d(a, "a"), _as_1d(b, "b")
+    bootstrap CI. Pairs with a non-finite value are dropped (``n_dropped``); none left: None entries. Of
+    f[n_seeds, n_draws] with several draws: the crossed bootstrap (``crossed_ci``) and ``_by_draw``'s per-draw P."""
+    a_arr, b_arr = np.asarray(a, np.float64), np.asarray(b, np.float64)
     if a_arr.shape != b_arr.shape:
-        raise ValueError(f"a and b must be paired over the same seeds: lengths {a_arr.size} != {b_arr.size}")
+        raise ValueError(f"a and b must be paired over the same seeds: shapes {a_arr.shape} != {b_arr.shape}")
+    crossed = _crossed(a_arr)
+    a_arr, b_arr = (a_arr, b_arr) if crossed else (a_arr.reshape(-1), b_arr.reshape(-1))
     _check_level(level)
     ok = np.isfinite(a_arr) & np.isfinite(b_arr)
-    a_ok, b_ok = a_arr[ok], b_arr[ok]
     out = {"n": int(ok.sum()), "n_dropped": int((~ok).sum())}
     if out["n"] == 0:
         return {"prob_a_better": None, "ci95": [None, None], **out}
-    scores = np.where(a_ok == b_ok, 0.5, (a_ok < b_ok if lower_is_better else a_ok > b_ok).astype(np.float64))
+    better = a_arr < b_arr if lower_is_better else a_arr > b_arr
+    scores = np.where(ok, np.where(a_arr == b_arr, 0.5, better.astype(np.float64)), np.nan)
+    if crossed:
+        lo, hi = crossed_ci(scores, level=level, n_boot=n_boot, seed=seed)
+        return {"prob_a_better": float(np.nanmean(scores)), "ci95": [lo, hi], **out, **_by_draw(scores)}
+    scores = scores[ok]
     lo, hi = bootstrap_ci(scores, np.mean, level=level, n_boot=n_boot, seed=seed)
     return {"prob_a_better": float(scores.mean()), "ci95": [lo, hi], **out}
