@@ -49,6 +49,37 @@ def test_cure_rerun_reuses_saved_candidates(cure_run, capsys):
     assert (cure_run / "pairs.csv").read_text() == before
 
 
+def _close(a, b) -> bool:
+    """Equal JSON, numbers to 1e-6 relative: pairs.csv holds 9 significant digits."""
+    if isinstance(a, dict):
+        return isinstance(b, dict) and a.keys() == b.keys() and all(_close(a[k], b[k]) for k in a)
+    if isinstance(a, list):
+        return isinstance(b, list) and len(a) == len(b) and all(map(_close, a, b))
+    if isinstance(a, float) and isinstance(b, (int, float)) and not isinstance(b, bool):
+        return a == pytest.approx(b, rel=1e-6)
+    return a == b
+
+
+def test_cure_report_is_rewritten_from_its_pairs_file_alone(cure_run, tmp_path, monkeypatch):
+    """``lstm-ar report cure``: the same tables from pairs.csv and the recorded realisations, no training."""
+    import shutil
+
+    from lstm_ar.study import experiment
+
+    copy = tmp_path / "copy"
+    shutil.copytree(cure_run, copy, ignore=shutil.ignore_patterns("candidates"))
+    monkeypatch.setattr(experiment, "make_train", lambda *a, **k: pytest.fail("trained"))
+    assert cli.main(["report", "cure", "--out", str(copy), "--no-plots"]) == 0
+    before, after = (json.loads((d / "summary.json").read_text()) for d in (cure_run, copy))
+    assert (copy / "report.md").read_text() == (cure_run / "report.md").read_text()
+    assert _close(after["rows"], before["rows"]) and after["goal"] == before["goal"]
+    assert after["resummarised"]["argv"][1] == "report" and "resummarised" not in before
+    lines = (copy / "pairs.csv").read_text().splitlines()
+    (copy / "pairs.csv").write_text("\n".join(lines[:-1]) + "\n")  # one pair short: refused, nothing written
+    assert cli.main(["report", "cure", "--out", str(copy)]) == 2
+    assert json.loads((copy / "summary.json").read_text()) == after
+
+
 def test_cure_defaults_run_the_answer_and_all_runs_the_search():
     parser = build_parser()
     args = parser.parse_args(["run", "cure"])

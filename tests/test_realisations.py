@@ -15,7 +15,7 @@ from lstm_ar.scenarios import reproduce, transfer
 from lstm_ar.scenarios.common import heldout_seed
 from lstm_ar.study.claims import RateClaim
 from lstm_ar.study.experiment import ScenarioResult, VariantResult
-from lstm_ar.study.realisations import claim_table, pool
+from lstm_ar.study.realisations import claim_table
 
 
 def test_a_scenario_on_another_realisation_has_other_noise_and_its_own_heldout_draw():
@@ -28,27 +28,45 @@ def test_a_scenario_on_another_realisation_has_other_noise_and_its_own_heldout_d
 
 
 def _result(scenario, collapsed):
-    metrics = {"collapsed": np.asarray(collapsed, np.float64), "diverged": np.zeros(len(collapsed))}
-    variant = VariantResult(metrics=metrics, rollouts=np.zeros((len(collapsed), 3)), epoch_loss=np.zeros((len(collapsed), 2)))
-    return ScenarioResult(scenario=scenario, seeds=len(collapsed), root_seed=0,
-                          variants={"sigmoid": variant, "relu": variant}, runtime_s=1.0)
+    """A run over draws: ``collapsed`` f[seeds, draws] for both variants."""
+    collapsed = np.asarray(collapsed, np.float64)
+    metrics = {"collapsed": collapsed, "diverged": np.zeros(collapsed.shape)}
+    variant = VariantResult(metrics=metrics, rollouts=np.zeros((*collapsed.shape, 3)),
+                            epoch_loss=np.zeros((*collapsed.shape, 2)))
+    return ScenarioResult(scenario=scenario, seeds=collapsed.shape[0], root_seed=0,
+                          variants={"sigmoid": variant, "relu": variant}, runtime_s=1.0, draws=collapsed.shape[1])
 
 
-def test_pool_stacks_realisations_and_claims_are_judged_on_each():
+def test_claims_over_draws_are_judged_with_crossed_intervals_and_on_each_draw():
     scenario = reproduce.activation(True)
     claim = RateClaim("c", "collapses", "sigmoid", "collapsed", ">", 0.5, "collapses", source="user")
     scenario = type(scenario).__new__(type(scenario))  # a bare copy whose claims we set
     object.__setattr__(scenario, "claims", (claim,))
-    results = [_result(scenario, [1] * 30), _result(scenario, [0] * 30), _result(scenario, [1] * 30)]
-    pooled = pool(results)
-    assert pooled.seeds == 90 and pooled.variants["sigmoid"].metrics["collapsed"].shape == (90,)
-    np.testing.assert_array_equal(pooled.variants["sigmoid"].metrics["collapsed"][30:60], 0)
-    (row,) = claim_table(results)
-    assert row["pooled"]["verdict"] == "holds"  # 60 of 90 pairs
-    assert row["per_realisation"] == ["holds", "does not hold", "holds"] and row["agree"] == 2
-    assert row["opposite"] == 1 and row["undecided"] == 0
-    with pytest.raises(ValueError, match="same variants"):
-        pool([results[0], _result(scenario, [1] * 10)])
+    (row,) = claim_table(_result(scenario, np.tile([1, 0, 1], (30, 1))))
+    # 60 of 90 pairs, but every seed of one draw fails: as independent pairs (Wilson: 56-76%) it would hold;
+    # crossed, three draws cannot tell 2/3 from chance
+    assert row["pooled"]["rate"]["k"] == 60 and row["pooled"]["rate"]["draws_above_half"] == 2
+    assert row["pooled"]["verdict"] == "inconclusive" and "2 of 3 draws" in row["pooled"]["evidence"]
+    assert row["per_realisation"] == ["holds", "does not hold", "holds"] and row["agree"] == 0
+    assert row["opposite"] == 0 and row["undecided"] == 0
+    (row,) = claim_table(_result(scenario, np.tile([[1]] * 28 + [[0]] * 2, (1, 4))))  # every draw agrees
+    assert row["pooled"]["verdict"] == "holds" and row["agree"] == 4
+
+
+@pytest.mark.parametrize("name", ["realisations_32x8", "realisations_64x16"])
+def test_committed_realisations_reports_are_rewritten_from_their_per_seed_files_alone(name, tmp_path):
+    """``lstm-ar report realisations``: every table of the committed report from its per_seed.csv files."""
+    import pathlib
+    import shutil
+
+    committed = pathlib.Path(__file__).parents[1] / "experiments" / "results" / name
+    copy = tmp_path / name
+    shutil.copytree(committed, copy)
+    (copy / "report.md").write_text("")
+    assert cli.main(["report", "realisations", "--out", str(copy)]) == 0
+    assert (copy / "report.md").read_text() == (committed / "report.md").read_text()
+    before, after = (json.loads((d / "summary.json").read_text()) for d in (committed, copy))
+    assert after["scenarios"] == before["scenarios"]
 
 
 def test_transfer_builds_each_series_as_a_scenario_with_its_backtest():

@@ -323,7 +323,10 @@ def test_rate_and_prob_better_over_draws_are_crossed_and_one_draw_is_unchanged()
     assert (r["k"], r["n"], r["seeds"], r["draws"]) == (int(flags.sum()), 64, 16, 4)
     assert r["by_draw"] == pytest.approx(flags.mean(axis=0).tolist())
     assert r["draws_above_half"] == int((flags.mean(axis=0) > 0.5).sum())
-    assert r["ci95"] == list(stats.crossed_ci(flags.astype(float)))
+    lo, hi = stats.crossed_ci(flags.astype(float))
+    w_lo, w_hi = stats.wilson_ci(r["k"], 64)
+    assert r["ci95"] == [min(lo, w_lo), max(hi, w_hi)] and hi - lo > w_hi - w_lo
+    assert stats.rate(np.ones((64, 4), bool))["ci95"] == list(stats.wilson_ci(256, 256))  # no spread: Wilson's
     assert stats.rate(flags[:, :1]) == stats.rate(flags[:, 0])  # one draw: the Wilson interval, as before
     assert "by_draw" not in stats.rate(flags[:, 0])
     a, b = rng.standard_normal((16, 4)), rng.standard_normal((16, 4))

@@ -17,20 +17,29 @@ from lstm_ar.study.references import RealisationReferences
 TOP = 5  # rows drawn in the survival, loss and rollout figures
 
 
+def write_forest(out: pathlib.Path, summary: dict) -> list[str]:
+    """``forest.png`` (P(beats AR(p*)) per row with its interval) from the summary alone: ["forest.png"], or []
+    when no row has a comparison."""
+    from lstm_ar.report.answer_figures import plot_forest
+
+    rows, order = summary["rows"], summary["frontier"]
+    forest = [(name, b["prob_a_better"], *b["ci95"], b["n"]) for name in order
+              if (b := rows[name]["beats_best_ar"])["prob_a_better"] is not None]
+    if not forest:
+        return []
+    plot_forest(out / "forest.png", forest, xlabel=f"P(rollout RMSE beats AR({summary['best_ar_order']}))",
+                title="Which recipe beats the best least-squares AR? (seed x realisation, crossed intervals)")
+    return ["forest.png"]
+
+
 def write_all(out: pathlib.Path, results: dict[str, PairResult], refs: RealisationReferences, summary: dict) -> list[str]:
     """Draw every figure into ``out``; returns the file names (relative to ``out``)."""
     from lstm_ar.data.realisations import sine_realisations
-    from lstm_ar.report.answer_figures import plot_forest, plot_loss_curves, plot_survival
+    from lstm_ar.report.answer_figures import plot_loss_curves, plot_survival
     from lstm_ar.report.figures import plot_rollout_fan
 
-    rows, order = summary["rows"], summary["frontier"]
-    top, names = order[:TOP], []
-    forest = [(name, b["prob_a_better"], *b["ci95"], b["n"]) for name in order
-              if (b := rows[name]["beats_best_ar"])["prob_a_better"] is not None]
-    if forest:
-        plot_forest(out / "forest.png", forest, xlabel=f"P(rollout RMSE beats AR({refs.best_order}))",
-                    title="Which recipe beats the best least-squares AR? (paired over seed x realisation)")
-        names.append("forest.png")
+    order = summary["frontier"]
+    top, names = order[:TOP], write_forest(out, summary)
     steps = summary["steps"]
     horizons = {**{name: results[name].metrics["valid_horizon"].reshape(-1) for name in top},
                 f"AR({refs.best_order})": refs.best()["valid_horizon"], "AR(AIC)": refs.aic["valid_horizon"]}

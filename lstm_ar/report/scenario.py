@@ -51,6 +51,33 @@ def per_seed_csv(result: ScenarioResult) -> bytes:
     return buffer.getvalue().encode()
 
 
+def read_per_seed(path: str | os.PathLike, group: str = "variant", axes: tuple[str, ...] = ("seed", "draw"),
+                  ) -> dict[str, dict[str, np.ndarray]]:
+    """The inverse of ``per_seed_csv`` (and of the cure's ``pairs.csv``): ``group`` value -> metric -> f64[...],
+    indexed by the integer columns ``axes`` (each from 0; a metric with no value in a group is left out).
+    ValueError: a column missing, or a group without exactly one line per cell."""
+    with open(path, newline="") as f:
+        table = list(csv.DictReader(f))
+    missing = [c for c in (group, *axes) if table and c not in table[0]]
+    if missing or not table:
+        raise ValueError(f"{path}: no {', '.join(missing) or 'rows'} column(s)")
+    metrics = [k for k in table[0] if k not in (group, *axes)]
+    shape = tuple(1 + max(int(r[a]) for r in table) for a in axes)
+    out: dict[str, dict[str, np.ndarray]] = {}
+    seen: dict[str, set] = {}
+    for r in table:
+        cells = out.setdefault(r[group], {k: np.full(shape, np.nan) for k in metrics})
+        at = tuple(int(r[a]) for a in axes)
+        seen.setdefault(r[group], set()).add(at)
+        for k in metrics:
+            cells[k][at] = float(r[k]) if r[k] != "" else np.nan
+    counts = {g: sum(r[group] == g for r in table) for g in out}
+    if bad := [g for g in out if not counts[g] == len(seen[g]) == int(np.prod(shape))]:
+        raise ValueError(f"{path}: {bad[0]!r} does not have one line per {' x '.join(axes)} cell "
+                         f"({counts[bad[0]]} lines for {int(np.prod(shape))} cells)")
+    return {g: {k: v for k, v in cells.items() if not np.isnan(v).all()} for g, cells in out.items()}
+
+
 def write_per_seed(out: str | os.PathLike, result: ScenarioResult) -> None:
     """Write ``per_seed.csv`` and ``per_seed.npz`` (every metric, rollout, epoch loss and window-1 map) into ``out``."""
     out = pathlib.Path(out)

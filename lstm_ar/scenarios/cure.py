@@ -46,8 +46,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add("--quick", action="store_true", help="tiny models, 2 epochs: checks the pipeline in seconds")
     add("--fresh", action="store_true", help="recompute candidates saved by an earlier run")
     add("--reuse-any-code", action="store_true",
-        help="reuse saved candidates computed by another version of the code (for a change known not to "
-             "alter the numbers; summary.json records which code computed each row)")
+        help="reuse saved candidates computed by another version of the code, for trying a change known not to "
+             "alter the numbers (summary.json records which code computed each row). Results made with it must "
+             "not be committed: a committed report comes from the code at the commit its provenance names "
+             "(tests/test_results.py)")
     add("--no-progress", action="store_true")
     add("--no-plots", action="store_true")
 
@@ -102,7 +104,7 @@ def run(args: argparse.Namespace, names: list[str], out: pathlib.Path, lanes: in
     import numpy as np
 
     from lstm_ar.data.realisations import sine_realisations
-    from lstm_ar.report.cure import frontier, goal_met, reference_rows
+    from lstm_ar.report.cure import frontier, goal_met, goals, reference_rows
     from lstm_ar.runtime.chunk_store import source_fingerprint
     from lstm_ar.runtime.fs import atomic_write_text
     from lstm_ar.runtime.provenance import provenance
@@ -147,8 +149,7 @@ def run(args: argparse.Namespace, names: list[str], out: pathlib.Path, lanes: in
                "realisation_seeds": list(data.seeds), "best_ar_order": refs.best_order,
                "aic_orders": [int(v) for v in refs.aic_order], "bic_orders": [int(v) for v in refs.bic_order],
                "references": reference_rows(refs), "rows": rows, "frontier": order,
-               "goal": {"valid_full_at_least": 0.9, "beats_best_ar_at_least": 0.5,
-                        "met_by": [n for n in order if rows[n]["goal_met"]]},
+               "goal": goals(rows, order),
                "code": code, "device": device_description(), "command": command,
                "runtime_s": time.perf_counter() - start, "provenance": provenance(command.split()), "figures": []}
     atomic_write_text(out / "pairs.csv", pairs_csv(results), inside=out)
@@ -160,6 +161,51 @@ def run(args: argparse.Namespace, names: list[str], out: pathlib.Path, lanes: in
     print(f"cure: {len(rows)} rows over {args.seeds} seeds x {args.realisations} realisations; goal "
           + (f"met by {', '.join(met)}" if met else "not met") + f"; best row {order[0]}: valid on "
           f"{best['k']}/{best['n']} pairs. Report: {out / 'report.md'}")
+    return summary
+
+
+def resummarise(out: pathlib.Path, command: str) -> dict:
+    """``lstm-ar report cure --out DIR``: the summary, report and forest plot of a finished run rewritten from its
+    ``pairs.csv`` alone with the current statistics (no training; the references are recomputed from the recorded
+    realisations); each row's recipe, setting and run record stay, ``resummarised`` records the rewrite. The
+    other figures need the kept rollouts and losses and stay as they were. FileNotFoundError: no finished run."""
+    import numpy as np
+
+    from lstm_ar.data.realisations import sine_realisations
+    from lstm_ar.report.cure import frontier, goal_met, goals, reference_rows
+    from lstm_ar.report.scenario import read_per_seed
+    from lstm_ar.runtime.provenance import provenance
+    from lstm_ar.study import pairs
+    from lstm_ar.study.references import realisation_references
+
+    old = json.loads((out / "summary.json").read_text())
+    if old.get("experiment") != "cure":
+        raise ValueError(f"{out / 'summary.json'} is not the summary of a cure run")
+    per_pair = read_per_seed(out / "pairs.csv", "row", ("seed", "realisation"))
+    data = sine_realisations(old["realisations"], steps=old["steps"], noise=old["noise"])
+    if [int(v) for v in data.seeds] != old["realisation_seeds"]:
+        raise ValueError(f"{out}: today's realisations are not the run's")
+    rows, refs = {}, realisation_references(data, max_order=old["max_order"])
+    for name, entry in old["rows"].items():
+        metrics = per_pair.get(name, {})
+        if not metrics or next(iter(metrics.values())).shape != (old["seeds"], old["realisations"]):
+            raise ValueError(f"{out / 'pairs.csv'}: row {name!r} does not hold {old['seeds']} x {old['realisations']} "
+                             "pairs")
+        result = pairs.PairResult(metrics, np.zeros((0,)), np.zeros((0,)))
+        rows[name] = new = {k: entry[k] for k in ("describe", "recipe", "setting")} | pairs.summarise_pairs(result, refs)
+        new.update(goal_met=goal_met(new), computed_with_code=entry.get("computed_with_code"),
+                   computed=entry.get("computed"))
+    order = frontier(rows)
+    summary = old | {"best_ar_order": refs.best_order, "references": reference_rows(refs), "rows": rows,
+                     "frontier": order, "goal": goals(rows, order), "resummarised": provenance(command.split())}
+    if summary.get("figures") and "forest.png" in summary["figures"]:
+        from lstm_ar.report.cure_figures import write_forest
+
+        try:
+            write_forest(out, summary)
+        except ImportError as err:  # matplotlib is the plots extra
+            print(f"cure: forest plot not redrawn ({err})", file=sys.stderr)
+    write_summary(out, summary)
     return summary
 
 

@@ -65,8 +65,7 @@ def run(args, out: pathlib.Path, command: str) -> dict:
             return {}
         (out / name).mkdir(parents=True, exist_ok=True)
         write_per_seed(out / name, result)  # every (variant, seed, draw) value: per_seed.csv and per_seed.npz
-        results = [result.draw(r, draw) for r, draw in enumerate(draws)]
-        tables[name] = {"title": results[0].scenario.title, "claims": claim_table(results)}
+        tables[name] = {"title": result.scenario.title, "claims": claim_table(result)}
     summary = {"experiment": "realisations", "title": "lstm_ar: the article's claims over noise realisations",
                "seeds": args.seeds, "realisations": args.realisations, "realisation_seeds": noise_seeds,
                "scenarios": tables, "device": device_description(), "command": command,
@@ -79,6 +78,41 @@ def run(args, out: pathlib.Path, command: str) -> dict:
     return summary
 
 
+def resummarise(out: pathlib.Path, command: str) -> dict:
+    """``lstm-ar report realisations --out DIR``: summary.json and report.md of a finished run rewritten from its
+    ``<scenario>/per_seed.csv`` files alone with the current statistics (no training); the run's record stays,
+    ``resummarised`` records the rewrite. FileNotFoundError: no finished run."""
+    import numpy as np
+
+    from lstm_ar.report.scenario import read_per_seed
+    from lstm_ar.runtime.fs import atomic_write_text
+    from lstm_ar.runtime.provenance import provenance
+    from lstm_ar.scenarios import reproduce
+    from lstm_ar.study.experiment import ScenarioResult, VariantResult
+    from lstm_ar.study.realisations import claim_table
+    from lstm_ar.study.stats import json_number
+
+    old = json.loads((out / "summary.json").read_text())
+    if old.get("experiment") != "realisations":
+        raise ValueError(f"{out / 'summary.json'} is not the summary of a realisations run")
+    tables, shape = {}, (old["seeds"], old["realisations"])
+    for name in old["scenarios"]:
+        scenario = getattr(reproduce, name)("--quick" in old["command"].split())
+        metrics = read_per_seed(out / name / "per_seed.csv")
+        if list(metrics) != list(scenario.variants) or any(v.shape != shape for m in metrics.values()
+                                                           for v in m.values()):
+            raise ValueError(f"{out / name / 'per_seed.csv'}: not {shape[0]} seeds x {shape[1]} draws of the "
+                             f"variants {', '.join(scenario.variants)}")
+        empty = np.zeros((shape[0], shape[1], 0))
+        result = ScenarioResult(scenario, shape[0], 0, {v: VariantResult(m, empty, empty) for v, m in metrics.items()},
+                                old["runtime_s"], draws=shape[1])
+        tables[name] = {"title": scenario.title, "claims": claim_table(result)}
+    summary = old | {"scenarios": tables, "resummarised": provenance(command.split())}
+    atomic_write_text(out / "summary.json", json.dumps(json_number(summary), indent=1, allow_nan=False), inside=out)
+    atomic_write_text(out / "report.md", markdown(summary), inside=out)
+    return summary
+
+
 def markdown(summary: dict) -> str:
     """report.md: per claim, the verdict over all pairs and on each realisation."""
     r = summary["realisations"]
@@ -86,7 +120,10 @@ def markdown(summary: dict) -> str:
              f"{summary['seeds']} model seeds x {r} noise realisations (numpy seeds "
              f"{', '.join(map(str, summary['realisation_seeds'][:4]))}{', ...' if r > 4 else ''}; the first is the "
              f"article's draw). Device {summary['device']}; command `{summary['command']}`; runtime "
-             f"{summary['runtime_s']:.0f} s.", ""]
+             f"{summary['runtime_s']:.0f} s.", "",
+             "'Over all pairs': every (seed, realisation) pair, with 95% intervals from the crossed bootstrap, which "
+             "resamples model seeds and realisations both (pairs share both, so they are not independent); the "
+             "evidence says on how many realisations the claim's share is above half.", ""]
     for table in summary["scenarios"].values():
         lines += [f"## {table['title']}", "",
                   "| claim | over all pairs | evidence | on the article's draw | realisations agreeing | decided the "

@@ -110,7 +110,8 @@ def diverged_as_worst(x: np.ndarray, lower_is_better: bool, diverged: np.ndarray
 
 def evaluate_claim(claim: Claim, metrics: Metrics) -> dict:
     """The claim's verdict, evidence and deciding numbers (JSON-ready) from ``metrics`` (variant -> metric ->
-    f[n_seeds]); the seeds counted as worst: ``lstm_ar.study.metrics.worst_flags``."""
+    f[n_seeds], or f[n_seeds, n_draws] over draws of the data: crossed intervals); the seeds counted as worst:
+    ``lstm_ar.study.metrics.worst_flags``."""
     if isinstance(claim, RateClaim):
         values = np.asarray(_lookup(metrics, claim.variant, claim), np.float64)
         flags = np.isfinite(values) & _OPS[claim.op](np.nan_to_num(values, nan=0.0), claim.value)
@@ -119,8 +120,8 @@ def evaluate_claim(claim: Claim, metrics: Metrics) -> dict:
             flags &= ~diverged
         r = stats.rate(flags)
         lo, hi = r["ci95"]
-        evidence = (f"{r['k']}/{r['n']} seeds ({100 * r['value']:.1f}%, 95% CI {100 * lo:.1f}-{100 * hi:.1f}%) "
-                    f"of '{claim.variant}' have {claim.metric} {claim.op} {claim.value:g}"
+        evidence = (f"{r['k']}/{r['n']} {_units(r)} ({100 * r['value']:.1f}%, 95% CI {100 * lo:.1f}-{100 * hi:.1f}%"
+                    f"{_per_draw(r, 'a majority')}) of '{claim.variant}' have {claim.metric} {claim.op} {claim.value:g}"
                     + (f" ({claim.meaning})" if claim.meaning else "") + "; the claim needs a majority.")
         return {"id": claim.id, "text": claim.text, "verdict": decide(lo, hi, source=claim.source),
                 "evidence": evidence, "kind": "rate", "variant": claim.variant, "metric": claim.metric,
@@ -131,12 +132,24 @@ def evaluate_claim(claim: Claim, metrics: Metrics) -> dict:
     lo, hi = p["ci95"]
     direction = "lower" if claim.lower_is_better else "higher"
     evidence = (f"P('{claim.a}' beats '{claim.b}' on {claim.metric}, {direction} is better) = "
-                f"{p['prob_a_better']:.3f} (95% CI {lo:.3f}-{hi:.3f}) over {p['n']} paired seeds; "
-                f"the claim needs it above 0.5.")
+                f"{p['prob_a_better']:.3f} (95% CI {lo:.3f}-{hi:.3f}{_per_draw(p, 'above 0.5')}) over {p['n']} paired "
+                f"{_units(p)}; the claim needs it above 0.5.")
     return {"id": claim.id, "text": claim.text, "verdict": decide(lo, hi, source=claim.source), "evidence": evidence,
             "kind": "paired", "a": claim.a, "b": claim.b, "metric": claim.metric,
             "lower_is_better": claim.lower_is_better, "prob_a_better": p["prob_a_better"], "ci95": p["ci95"],
             "source": claim.source}
+
+
+def _units(entry: dict) -> str:
+    """What ``stats.rate`` / ``stats.prob_better`` counted: seeds, or (seed, draw) pairs over crossed draws."""
+    return f"(seed, draw) pairs of {entry['seeds']} seeds x {entry['draws']} draws" if "by_draw" in entry else "seeds"
+
+
+def _per_draw(entry: dict, what: str) -> str:
+    """The per-draw spread of a crossed entry (``stats._by_draw``), or nothing for one draw."""
+    if "by_draw" not in entry:
+        return ""
+    return f", crossed bootstrap; {what} on {entry['draws_above_half']} of {entry['draws']} draws"
 
 
 def _lookup(metrics: Metrics, variant: str, claim: Claim) -> np.ndarray:

@@ -66,30 +66,30 @@ def pair_result(result: VariantResult, steps: int) -> PairResult:
 def summarise_pairs(result: PairResult, refs: RealisationReferences) -> dict:
     """Rates and paired comparisons over all (seed, realisation) pairs (JSON-ready).
 
-    ``valid_full``: share of pairs within 0.5 std of the truth for every step (Wilson interval); diverged
-    pairs count as the worst RMSE. ``beats_*``: paired P(rollout RMSE < the reference's on the same
-    realisation), ties 0.5, a diverged rollout loses (percentile bootstrap over pairs). Pairs share
-    realisations and seeds, so these intervals are narrower than a two-way bootstrap would give:
-    ``valid_full_by_realisation`` shows the spread.
+    ``valid_full``: share of pairs within 0.5 std of the truth for every step; diverged pairs count as the
+    worst RMSE. ``beats_*``: paired P(rollout RMSE < the reference's on the same realisation), ties 0.5, a
+    diverged rollout loses. Pairs share seeds and realisations, so rates and P(beats) over several
+    realisations carry the crossed bootstrap interval and each realisation's own value (``stats.rate``,
+    ``stats.prob_better``: ``by_draw``); the IQM's interval stays over pairs (a description, not a verdict).
     """
     m = result.metrics
     n_seeds, n_real = m["rollout_rmse"].shape
     flat = lambda k: m[k].reshape(-1)
-    rmse = flat("rollout_rmse")
+    rmse = m["rollout_rmse"]
 
     def versus(ref: dict[str, np.ndarray]) -> dict:
-        b = np.broadcast_to(ref["rollout_rmse"][None, :], (n_seeds, n_real)).reshape(-1)
+        b = np.broadcast_to(ref["rollout_rmse"][None, :], (n_seeds, n_real))
         return stats.prob_better(stats_worst(rmse), stats_worst(b), lower_is_better=True)
 
     out = {"pairs": int(rmse.size), "seeds": int(n_seeds), "realisations": int(n_real),
-           **{k: stats.rate(flat(k) > 0) for k in ("valid_full", "collapsed", "diverged")},
-           "rollout_rmse": stats.summarize(rmse, worse="higher", diverged=flat("diverged") > 0),
+           **{k: stats.rate(m[k] > 0) for k in ("valid_full", "collapsed", "diverged")},
+           "rollout_rmse": stats.summarize(flat("rollout_rmse"), worse="higher", diverged=flat("diverged") > 0),
            "valid_horizon": stats.summarize(flat("valid_horizon")),
            "beats_best_ar": versus(refs.best()), "beats_ar_aic": versus(refs.aic),
            "beats_direct_linear": versus(refs.direct),
            "valid_full_by_realisation": [float(v) for v in m["valid_full"].mean(axis=0)]}
     if "sample_valid_full" in m:
-        out["sample_valid_full"] = stats.rate(flat("sample_valid_full") > 0)
+        out["sample_valid_full"] = stats.rate(m["sample_valid_full"] > 0)
         out["sample_rollout_rmse"] = stats.summarize(flat("sample_rollout_rmse"), worse="higher",
                                                      diverged=flat("sample_diverged") > 0)
     return out

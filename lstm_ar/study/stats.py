@@ -244,9 +244,9 @@ def json_number(value):
 
 def rate(flags: ArrayLike, *, level: float = 0.95, n_boot: int = 2000, seed: int = 0) -> dict:
     """JSON-ready {value (k / n, None if n == 0), k, n, ci95} of ``flags`` bool[n] with a Wilson interval; of
-    bool[n_seeds, n_draws] with several draws, the crossed bootstrap interval (``crossed_ci``) and ``_by_draw``'s
-    per-draw shares. Numbers other than exactly 0 or 1 (nan included) are refused: ``astype(bool)`` would count
-    them True."""
+    bool[n_seeds, n_draws] with several draws, the crossed bootstrap interval (``crossed_ci``; widened to the
+    Wilson interval where that is wider, as when every pair agrees) and ``_by_draw``'s per-draw shares.
+    Numbers other than exactly 0 or 1 (nan included) are refused: ``astype(bool)`` would count them True."""
     arr = np.asarray(flags)
     crossed = _crossed(arr)
     arr = arr if crossed else arr.reshape(-1)
@@ -257,10 +257,10 @@ def rate(flags: ArrayLike, *, level: float = 0.95, n_boot: int = 2000, seed: int
             raise ValueError(f"flags must be booleans (or 0/1 numbers), got {bad.size} other value(s), e.g. {bad[0]}")
         arr = arr.astype(bool)
     k, n = int(arr.sum()), int(arr.size)
-    if crossed:
+    if crossed:  # never narrower than the pairs' Wilson interval (all k = n resamples alike: no spread to see)
         scores = arr.astype(np.float64)
-        return {"value": k / n, "k": k, "n": n, "ci95": list(crossed_ci(scores, level=level, n_boot=n_boot, seed=seed)),
-                **_by_draw(scores)}
+        (lo, hi), (w_lo, w_hi) = crossed_ci(scores, level=level, n_boot=n_boot, seed=seed), wilson_ci(k, n, level=level)
+        return {"value": k / n, "k": k, "n": n, "ci95": [min(lo, w_lo), max(hi, w_hi)], **_by_draw(scores)}
     return {"value": k / n if n else None, "k": k, "n": n, "ci95": list(wilson_ci(k, n, level=level))}
 
 
