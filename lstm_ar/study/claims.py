@@ -137,7 +137,7 @@ def evaluate_claim(claim: Claim, metrics: Metrics) -> dict:
     return {"id": claim.id, "text": claim.text, "verdict": decide(lo, hi, source=claim.source), "evidence": evidence,
             "kind": "paired", "a": claim.a, "b": claim.b, "metric": claim.metric,
             "lower_is_better": claim.lower_is_better, "prob_a_better": p["prob_a_better"], "ci95": p["ci95"],
-            "source": claim.source}
+            "source": claim.source, **{k: p[k] for k in ("seeds", "draws", "by_draw", "draws_above_half") if k in p}}
 
 
 def _units(entry: dict) -> str:
