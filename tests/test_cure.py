@@ -117,3 +117,10 @@ def test_cause_quick_measures_the_formula_and_both_grids(tmp_path):
     with open(out / "pairs.csv") as f:  # every LSTM pair: 2 windows x 2 levels x 2 seeds x 1 realisation
         pairs = list(csv.DictReader(f))
     assert len(pairs) == 8 and {"rho_end", "valid_full", "collapsed"} <= set(pairs[0])
+    # lstm-ar report cause: every table rebuilt from pairs.csv and the recorded draws, no training
+    report, cells = (out / "report.md").read_text(), (out / "cells.csv").read_text()
+    (out / "report.md").write_text("")
+    assert cli.main(["report", "cause", "--out", str(out), "--no-plots"]) == 0
+    assert (out / "report.md").read_text() == report and (out / "cells.csv").read_text() == cells
+    (out / "pairs.csv").write_text("\n".join((out / "pairs.csv").read_text().splitlines()[:-1]) + "\n")
+    assert cli.main(["report", "cause", "--out", str(out)]) == 2  # a pair missing: refused

@@ -78,11 +78,9 @@ def run(args: argparse.Namespace, out: pathlib.Path, command: str) -> dict:
     import jax
     import numpy as np
 
-    from lstm_ar.runtime.fs import atomic_write_text
     from lstm_ar.runtime.provenance import provenance
     from lstm_ar.study import cause
     from lstm_ar.study.experiment import device_description
-    from lstm_ar.study.stats import json_number
 
     start = time.perf_counter()
     steps, units, ar_realisations = 200, 8 if args.quick else 32, 2 if args.quick else AR_REALISATIONS
@@ -90,28 +88,75 @@ def run(args: argparse.Namespace, out: pathlib.Path, command: str) -> dict:
     lstm, raw = cause.lstm_grid(cause.realisation_stack(args.noise_levels, args.realisations, steps), args.windows,
                                 args.seeds, lambda w: cause.default_config(w, epochs=args.epochs, units=units),
                                 progress=not args.no_progress, lanes=max(1, args.seeds // max(1, len(jax.devices()))))
-    predicted = cause.formula(args.noise_levels)
-    w1 = args.windows.index(1) if 1 in args.windows else None
     summary = {"experiment": "cause", "title": "lstm_ar: why the rollout collapses (regression dilution, measured)",
                "seeds": args.seeds, "realisations": args.realisations, "ar_realisations": ar_realisations,
                "epochs": args.epochs, "units": units, "windows": list(args.windows),
-               "noise_levels": list(args.noise_levels), "formula_rho": predicted.tolist(),
-               "ar": {k: v.tolist() for k, v in ar.cells.items()}, "lstm": {k: v.tolist() for k, v in lstm.cells.items()},
-               "lstm_window1_abs_slope": None if w1 is None else lstm.cells["rho_settled"][:, w1].tolist(),
+               "noise_levels": list(args.noise_levels), **grid_fields(args.noise_levels, args.windows, ar, lstm),
                "device": device_description(), "command": command, "runtime_s": time.perf_counter() - start,
                "provenance": provenance(command.split()), "figures": []}
-    if not args.no_plots:
+    write(out, summary, ar, lstm, plots=not args.no_plots, pairs=pairs_csv(raw, args.noise_levels))
+    w1 = args.windows.index(1) if 1 in args.windows else None
+    ols = "-" if w1 is None else np.round(ar.cells["slope1"][:, w1], 3).tolist()
+    print(f"cause: formula rho at noise {list(args.noise_levels)}: {np.round(summary['formula_rho'], 3).tolist()}; "
+          f"least squares (window 1): {ols}. Report: {out / 'report.md'}")
+    return summary
+
+
+def grid_fields(noise_levels, windows, ar, lstm) -> dict:
+    """summary.json's formula, AR and LSTM cells (JSON-ready) of the two ``Grid``s."""
+    from lstm_ar.study import cause
+
+    w1 = list(windows).index(1) if 1 in windows else None
+    return {"formula_rho": cause.formula(noise_levels).tolist(), "ar": {k: v.tolist() for k, v in ar.cells.items()},
+            "lstm": {k: v.tolist() for k, v in lstm.cells.items()},
+            "lstm_window1_abs_slope": None if w1 is None else lstm.cells["rho_settled"][:, w1].tolist()}
+
+
+def write(out: pathlib.Path, summary: dict, ar, lstm, *, plots: bool, pairs: str | None) -> None:
+    """The figures (``plots``), cells.csv, pairs.csv (None: left as it is), summary.json and report.md."""
+    from lstm_ar.runtime.fs import atomic_write_text
+    from lstm_ar.study.stats import json_number
+
+    if plots:
         try:
             summary["figures"] = figures(out, summary, ar, lstm)
         except ImportError as err:  # matplotlib is the plots extra
             print(f"cause: figures skipped ({err}); install the plots extra to draw them", file=sys.stderr)
-    for name, text in (("cells.csv", cells_csv(summary)), ("pairs.csv", pairs_csv(raw, args.noise_levels)),
+    for name, text in (("cells.csv", cells_csv(summary)), ("pairs.csv", pairs),
                        ("summary.json", json.dumps(json_number(summary), indent=1, allow_nan=False)),
                        ("report.md", markdown(summary))):
-        atomic_write_text(out / name, text, inside=out)
-    ols = "-" if w1 is None else np.round(ar.cells["slope1"][:, w1], 3).tolist()
-    print(f"cause: formula rho at noise {list(args.noise_levels)}: {np.round(predicted, 3).tolist()}; least squares "
-          f"(window 1): {ols}. Report: {out / 'report.md'}")
+        if text is not None:
+            atomic_write_text(out / name, text, inside=out)
+
+
+def resummarise(out: pathlib.Path, command: str) -> dict:
+    """``lstm-ar report cause --out DIR``: every table and figure of a finished run rebuilt from its ``pairs.csv``
+    (the LSTM cells, ``study.cause.lstm_cells``) and the recorded noise draws (the least-squares cells,
+    recomputed: no model is trained); the run's record stays, ``resummarised`` records the rewrite."""
+    import numpy as np
+
+    from lstm_ar.runtime.provenance import provenance
+    from lstm_ar.study import cause
+
+    old = json.loads((out / "summary.json").read_text())
+    if old.get("experiment") != "cause":
+        raise ValueError(f"{out / 'summary.json'} is not the summary of a cause run")
+    levels, windows = old["noise_levels"], old["windows"]
+    shape = (old["seeds"], len(levels), old["realisations"])
+    with open(out / "pairs.csv", newline="") as f:
+        table = list(csv.DictReader(f))
+    names = [k for k in table[0] if k not in ("window", "noise", "seed", "realisation")] if table else []
+    raw = {w: {k: np.full(shape, np.nan) for k in names} for w in windows}
+    for r in table:
+        at = (int(r["seed"]), levels.index(float(r["noise"])), int(r["realisation"]))
+        for k in names:
+            raw[int(r["window"])][k][at] = float(r[k])
+    if len(table) != len(windows) * int(np.prod(shape)) or any(np.isnan(m["collapsed"]).any() for m in raw.values()):
+        raise ValueError(f"{out / 'pairs.csv'}: not one line per (window, noise, seed, realisation) of the run")
+    ar = cause.ar_grid(cause.realisation_stack(levels, old["ar_realisations"], 200), windows)
+    lstm = cause.Grid(tuple(levels), tuple(windows), cause.lstm_cells(raw, windows, len(levels)))
+    summary = old | grid_fields(levels, windows, ar, lstm) | {"resummarised": provenance(command.split())}
+    write(out, summary, ar, lstm, plots=bool(old.get("figures")), pairs=None)
     return summary
 
 
@@ -161,7 +206,9 @@ def markdown(summary: dict) -> str:
              f"tanh), one-step Keras training for {summary['epochs']} epochs, {summary['seeds']} model seeds x "
              f"{summary['realisations']} realisations per cell. Rollouts of 200 steps from the end of the series, judged "
              f"against the noiseless continuation. Device: {summary['device']}. Command: `{summary['command']}`. "
-             f"Runtime {summary['runtime_s']:.0f} s.", "",
+             f"Runtime {summary['runtime_s']:.0f} s. Each LSTM cell rests on {summary['seeds']} seeds x "
+             f"{summary['realisations']} noise draws: its rates and medians describe, they decide nothing (no interval "
+             "here; read a rate over 8 pairs to about +-0.3).", "",
              "## One lag: the formula against least squares and the LSTM", "",
              "| noise std | formula rho = cos(w) s2/(s2+n2) | least-squares AR(1) slope | LSTM window 1: median |f'| at "
              "the value its rollout settled on (collapsed pairs) |", "|---|---|---|---|"]

@@ -86,10 +86,8 @@ def lstm_grid(data: Sequence[Realisations], windows: Sequence[int], seeds: int, 
     if len(shapes) != 1:
         raise ValueError(f"every noise level needs the same number of realisations and steps, got {sorted(shapes)}")
     steps = data[0].truth.shape[1]
-    cells = {k: np.zeros((n_levels, len(windows)))
-             for k in ("collapsed", "valid_full", "diverged", "rho_end", "rho_settled", "rmse")}
     raw = {}
-    for j, w in enumerate(windows):
+    for w in windows:
         config = config_of(w)
         if not (config.model.head == "next" and config.one_step):
             raise ValueError(f"the cause grid rolls out window-mode one-step models; got {config.describe()}")
@@ -101,16 +99,25 @@ def lstm_grid(data: Sequence[Realisations], windows: Sequence[int], seeds: int, 
         m = result.variants[f"w{w}"].metrics
         m = {k: m[k] for k in ("collapsed", "diverged", "rollout_rmse", "valid_horizon", "rho_end")}
         m["valid_full"] = (m["valid_horizon"] == steps).astype(np.float64)
-        raw[w] = m = {k: v.reshape(seeds, n_levels, n_real) for k, v in m.items()}
+        raw[w] = {k: v.reshape(seeds, n_levels, n_real) for k, v in m.items()}
+    return Grid(noise, tuple(windows), lstm_cells(raw, windows, n_levels) if raw else {}), raw
+
+
+def lstm_cells(raw: dict[int, dict[str, np.ndarray]], windows: Sequence[int], n_levels: int) -> dict[str, np.ndarray]:
+    """The LSTM grid's cells f[n_levels, n_windows] (``lstm_grid``) from its per-pair values (window -> {name:
+    f[S, N, R]}): also how ``lstm-ar report cause`` rebuilds them from ``pairs.csv``."""
+    cells = {k: np.full((n_levels, len(windows)), np.nan)
+             for k in ("collapsed", "valid_full", "diverged", "rho_end", "rho_settled", "rmse")}
+    for j, w in enumerate(windows):
         for i in range(n_levels):
-            cell = {k: v[:, i].reshape(-1) for k, v in m.items()}
+            cell = {k: v[:, i].reshape(-1) for k, v in raw[w].items()}
             for k in ("collapsed", "valid_full", "diverged"):
                 cells[k][i, j] = cell[k].mean()
             finite = np.isfinite(cell["rho_end"])
             for key, keep in (("rho_end", finite), ("rho_settled", finite & (cell["collapsed"] > 0))):
                 cells[key][i, j] = np.median(cell["rho_end"][keep]) if keep.any() else np.nan
             cells["rmse"][i, j] = _median_worst(cell["rollout_rmse"])
-    return Grid(noise, tuple(windows), cells), raw
+    return cells
 
 
 def default_config(window: int, *, epochs: int = 100, units: int = 32, activation: str = "tanh") -> TrainConfig:
