@@ -208,7 +208,8 @@ def markdown(summary: dict) -> str:
              f"against the noiseless continuation. Device: {summary['device']}. Command: `{summary['command']}`. "
              f"Runtime {summary['runtime_s']:.0f} s. Each LSTM cell rests on {summary['seeds']} seeds x "
              f"{summary['realisations']} noise draws: its rates and medians describe, they decide nothing (no interval "
-             "here; read a rate over 8 pairs to about +-0.3).", "",
+             f"here; a rate over {summary['seeds'] * summary['realisations']} pairs is uncertain by about "
+             f"+-{min(0.5, 1 / (summary['seeds'] * summary['realisations']) ** 0.5):.1f}).", "",
              "## One lag: the formula against least squares and the LSTM", "",
              "| noise std | formula rho = cos(w) s2/(s2+n2) | least-squares AR(1) slope | LSTM window 1: median |f'| at "
              "the value its rollout settled on (collapsed pairs) |", "|---|---|---|---|"]
