@@ -68,3 +68,36 @@ def test_the_check_finds_each_fault():
             "rows": {"r1": {"computed_with_code": "a"}, "r2": {"computed_with_code": "b"}}}
     assert problems("x", cure, {head}) == ["x: made with --reuse-any-code", "x: rows ['r2'] computed by other code "
                                            "than the run's"]
+
+
+def _close(a, b) -> bool:
+    """Equal JSON, numbers to 1e-4 relative: the linear references are refitted, and under the test suite's
+    configuration their float32 fits differ from the command line's by about 1e-5."""
+    if isinstance(a, dict):
+        return isinstance(b, dict) and a.keys() == b.keys() and all(_close(a[k], b[k]) for k in a)
+    if isinstance(a, list):
+        return isinstance(b, list) and len(a) == len(b) and all(map(_close, a, b))
+    if isinstance(a, float) and isinstance(b, (int, float)) and not isinstance(b, bool):
+        return a == pytest.approx(b, rel=1e-4, abs=1e-12)
+    return a == b
+
+
+@pytest.mark.parametrize("experiment, name", [("diagnostics", "diagnostics_128")])
+def test_a_committed_report_is_rewritten_from_its_per_seed_csv_alone(experiment, name, tmp_path):
+    """``lstm-ar report NAME``: per_seed.npz is not committed; from per_seed.csv every table comes back the same
+    (report.md, REPORT.md, summary.json but for the rewrite's record, which says it was rewritten), and the
+    figures stay as drawn."""
+    from lstm_ar import cli
+
+    copy = tmp_path / name
+    shutil.copytree(RESULTS / name, copy, ignore=shutil.ignore_patterns("per_seed.npz"))
+    assert cli.main(["report", experiment, "--out", str(copy)]) == 0
+    for path in sorted((RESULTS / name).glob("**/*")):
+        if path.is_file() and path.suffix != ".npz":
+            again = copy / path.relative_to(RESULTS / name)
+            if path.name == "summary.json":
+                summary = json.loads(again.read_text())
+                assert summary.pop("resummarised")["argv"][1] == "report"
+                assert _close(summary, json.loads(path.read_text())), path
+            else:
+                assert again.read_bytes() == path.read_bytes(), path

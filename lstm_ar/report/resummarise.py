@@ -1,4 +1,5 @@
-"""Rewrite a finished run's reports from its ``per_seed.npz`` with the current statistics, without training
+"""Rewrite a finished run's reports from its ``per_seed.npz`` (or, where only ``per_seed.csv`` is kept, as in a
+committed report, from that: the figures then stay as drawn) with the current statistics, without training
 (``lstm-ar report NAME --out DIR``). The run's own ``KEPT`` entries (seeds, run time, device, command,
 provenance...) stay; ``resummarised`` records the rewrite. The numbers must match today's scenario.
 """
@@ -13,7 +14,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from lstm_ar.report.index import SUMMARY, write_index
-from lstm_ar.report.scenario import write_scenario
+from lstm_ar.report.scenario import read_per_seed, write_scenario
 from lstm_ar.runtime.provenance import provenance
 from lstm_ar.study import references as linear
 from lstm_ar.study.experiment import ScenarioResult, VariantResult, summarise
@@ -31,8 +32,13 @@ def load_result(folder: str | os.PathLike, scenario: Scenario) -> tuple[Scenario
     old = json.loads((folder / SUMMARY).read_text())
     if old.get("scenario") != scenario.name:
         raise ValueError(f"{folder / SUMMARY} is the summary of {old.get('scenario')!r}, not of {scenario.name!r}")
-    with np.load(folder / "per_seed.npz", allow_pickle=False) as data:
-        arrays = {k: np.asarray(data[k]) for k in data.files}
+    if (folder / "per_seed.npz").is_file():
+        with np.load(folder / "per_seed.npz", allow_pickle=False) as data:
+            arrays = {k: np.asarray(data[k]) for k in data.files}
+    else:  # a committed report keeps per_seed.csv only: the metrics, no rollouts or losses (figures kept as drawn)
+        table = read_per_seed(folder / "per_seed.csv", "variant", ("seed",))
+        empty = np.zeros((int(old["seeds"]), 0), np.float32)
+        arrays = {f"{v}/{k}": x for v, m in table.items() for k, x in {**m, "rollouts": empty, "epoch_loss": empty}.items()}
     variants = {}
     for name in scenario.variants:
         if not (own := {k[len(name) + 1:]: v for k, v in arrays.items() if k.startswith(f"{name}/")}):
@@ -58,11 +64,34 @@ def rewrite_reports(out_dir: str | os.PathLike, scenarios: Sequence[Scenario], c
     summaries = []
     for result, old in loaded:
         summary = {**summarise(result), **{k: old[k] for k in KEPT if k in old}, "resummarised": record}
-        write_scenario(out_dir, result, summary, plots=plots)
+        if metrics_only(result):  # from per_seed.csv: the figures stay as the run drew them
+            write_scenario(out_dir, result, summary, plots=False,
+                           more_files=lambda stage, _, old_dir=out_dir / result.scenario.name: kept_figures(old_dir, stage))
+        else:
+            write_scenario(out_dir, result, summary, plots=plots)
         summaries.append(summary)
     commands = {s.get("command", "") for s in summaries}
     write_index(out_dir, summaries, commands.pop() if len(commands) == 1 else " ; ".join(sorted(commands)), title=title)
     return summaries
+
+
+def metrics_only(result: ScenarioResult) -> bool:
+    """Whether ``result`` was read from ``per_seed.csv`` alone (no rollouts: figures cannot be redrawn)."""
+    return all(v.rollouts.size == 0 for v in result.variants.values())
+
+
+def kept_figures(folder: pathlib.Path, stage: pathlib.Path) -> list[str]:
+    """Copy ``folder``'s figures into ``stage``, in the order its report.md shows them (others after, by name);
+    their names."""
+    import re
+    import shutil
+
+    report = folder / "report.md"
+    names = re.findall(r"^!\[[^\]]*\]\(([^)/]+\.png)\)$", report.read_text(), re.M) if report.is_file() else []
+    names = [n for n in dict.fromkeys([*names, *sorted(p.name for p in folder.glob("*.png"))]) if (folder / n).is_file()]
+    for name in names:
+        shutil.copyfile(folder / name, stage / name)
+    return names
 
 
 def scenario_as_run(factory, folder: str | os.PathLike) -> Scenario:

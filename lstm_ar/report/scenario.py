@@ -79,7 +79,8 @@ def read_per_seed(path: str | os.PathLike, group: str = "variant", axes: tuple[s
 
 
 def write_per_seed(out: str | os.PathLike, result: ScenarioResult) -> None:
-    """Write ``per_seed.csv`` and ``per_seed.npz`` (every metric, rollout, epoch loss and window-1 map) into ``out``."""
+    """Write ``per_seed.csv`` and ``per_seed.npz`` (every metric, rollout, epoch loss and window-1 map) into ``out``
+    (no ``per_seed.npz`` for metrics read back from a ``per_seed.csv``: no rollouts)."""
     out = pathlib.Path(out)
     arrays = {}
     for name, v in result.variants.items():
@@ -89,6 +90,8 @@ def write_per_seed(out: str | os.PathLike, result: ScenarioResult) -> None:
             arrays[f"{name}/map_curve"] = v.map_curve
             arrays["map_grid"] = map_grid(result.scenario)
     atomic_write_bytes(out / "per_seed.csv", per_seed_csv(result))
+    if all(v.rollouts.size == 0 for v in result.variants.values()):
+        return  # metrics read back from per_seed.csv: no arrays to keep
     with atomic_path(out / "per_seed.npz") as tmp, open(tmp, "wb") as f:  # a file object: no ".npz" appended
         np.savez_compressed(f, root_seed=result.root_seed, **arrays)
 
