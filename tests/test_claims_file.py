@@ -5,9 +5,12 @@ from the text unseen."""
 
 from __future__ import annotations
 
+import csv
 import json
+import operator
 import pathlib
 import re
+import statistics
 
 import pytest
 import tomllib
@@ -40,12 +43,45 @@ def field(data, path: list):
     return data
 
 
+OPS = {"<": operator.lt, ">": operator.gt, "<=": operator.le, ">=": operator.ge, "==": operator.eq}
+
+
+def computed(spec: dict) -> float:
+    """A statistic of a per_seed.csv column over one variant's seeds (``among``: only those passing a test):
+    ``count`` / ``share`` of seeds passing ``test``, or the ``median`` / ``min`` / ``max`` of those passing it."""
+    with open(ROOT / spec["csv"], newline="") as f:
+        rows = [r for r in csv.DictReader(f) if r["variant"] == spec["variant"]]
+    passes = lambda r, t: OPS[t[1]](float(r[t[0]]), t[2])  # noqa: E731
+    rows = [r for r in rows if "among" not in spec or passes(r, spec["among"])]
+    chosen = [r for r in rows if "test" not in spec or passes(r, spec["test"])]
+    if spec["stat"] in ("count", "share"):
+        return len(chosen) / (len(rows) if spec["stat"] == "share" else 1)
+    pick = {"median": statistics.median, "min": min, "max": max}[spec["stat"]]
+    return float(pick([float(r[spec["column"]]) for r in chosen]))
+
+
+def verdicts(files: list[str], verdict: str) -> list[int]:
+    """[how many claims of the summaries have ``verdict``, how many claims in all]."""
+    claims = [c for f in files for c in json.loads((ROOT / f).read_text())["claims"]]
+    return [sum(c["verdict"] == verdict for c in claims), len(claims)]
+
+
 def stated(entry: dict) -> str:
-    """The entry's fields read from its report, scaled and formatted as the README writes them."""
-    data = json.loads((ROOT / entry["file"]).read_text())
-    values = [field(data, path) for path in entry["fields"]]
+    """The entry's values (report fields, per-seed statistics or verdict counts), scaled and formatted as the
+    README writes them."""
+    if "verdicts" in entry:
+        values = verdicts(entry["verdicts"], entry["verdict"])
+    elif "computed" in entry:
+        values = [computed(spec) for spec in entry["computed"]]
+    else:
+        data = json.loads((ROOT / entry["file"]).read_text())
+        values = [field(data, path) for path in entry["fields"]]
     if entry.get("transform") == "len":
         values = [len(v) for v in values]
+    elif entry.get("transform") == "ratio":
+        values = [values[0] / values[1]]
+    elif entry.get("transform") == "max_abs_difference":  # of two lists, the second a column of a table
+        values = [max(abs(a - row[entry["column"]]) for a, row in zip(*values))]
     scale = entry.get("scale", 1)
     scales = scale if isinstance(scale, list) else [scale] * len(values)
     return entry["format"].format(*(v * s if s != 1 else v for v, s in zip(values, scales)))
@@ -56,7 +92,10 @@ def test_each_number_is_in_its_report_and_in_its_readme_row(entry):
     row = ROWS.get((entry["question"], entry["report"]))
     assert row is not None, f"no README findings row {entry['question']!r} linking {entry['report']}"
     assert entry["text"] in row, f"the README row no longer says {entry['text']!r}"
-    assert stated(entry) in entry["text"], f"{entry['file']} now gives {stated(entry)!r}"
+    if entry.get("at_most"):  # the text states a bound: the value must stay within it
+        assert float(stated(entry)) <= float(entry["at_most"]), f"now {stated(entry)}, above {entry['at_most']}"
+    else:
+        assert stated(entry) in entry["text"], f"the report now gives {stated(entry)!r}"
 
 
 def test_every_number_of_every_row_is_listed():
