@@ -471,6 +471,6 @@ def test_report_rewrites_a_finished_run_without_training(tiny_run, tmp_path, cap
     after = json.loads((copy / "activation" / "summary.json").read_text())
     assert after["claims"] == before["claims"] and after["resummarised"]["argv"][1] == "report"
     assert "E2-sigmoid-flat" in capsys.readouterr().out and (copy / "REPORT.md").is_file()
-    assert cli.main(["report", "cure", "--out", str(copy)]) == 2  # writes its own reports
+    assert cli.main(["report", "cure", "--out", str(copy)]) == 2  # no cure run there (no summary.json)
     assert cli.main(["report", "context", "--out", str(copy)]) == 2  # no run of it there
     assert "no finished run of context" in capsys.readouterr().err
