@@ -381,7 +381,7 @@ def test_seed_keys_do_not_depend_on_how_many_run():
 
 @pytest.mark.parametrize("root", [2 ** 32, -1, 2 ** 40])
 def test_seed_keys_refuse_roots_that_would_wrap(root):
-    with pytest.raises(ValueError, match=r"root seed must be in \[0, 4294967295\]"):
+    with pytest.raises(ValueError, match=r"root seed must be an int in \[0, 4294967296\)"):
         seed_keys(root, 0, 2)
 
 

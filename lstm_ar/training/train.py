@@ -16,6 +16,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from lstm_ar.checks import check_int
 from lstm_ar.config import Hyper, TrainConfig, is_concrete, validate_hyper
 from lstm_ar.data.series import Dataset
 from lstm_ar.training import fast as fast_path
@@ -71,19 +72,11 @@ def train_many(config: TrainConfig, data: Dataset, keys: jax.Array, hyper: Hyper
     return jax.jit(jax.vmap(per_key, in_axes=(0, None)))(keys, stack)
 
 
-def _seed_int(name: str, value, low: int, high: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be an int, got {value!r}")
-    if not low <= int(value) <= high:
-        raise ValueError(f"{name} must be in [{low}, {high}], got {value}")
-    return int(value)
-
-
 def seed_keys(root: jax.Array | int, start: int, stop: int) -> jax.Array:
     """key[stop - start]: ``fold_in(root, i)`` for seeds i in start..stop-1, so seed i never depends on
     how many run. root: a key or an int seed in [0, 2**32); out-of-range ints are refused (no wrap)."""
     if not isinstance(root, jax.Array):
-        root = jax.random.key(_seed_int("root seed", root, 0, SEED_LIMIT - 1))
-    start = _seed_int("start", start, 0, SEED_LIMIT)
-    stop = _seed_int("stop", stop, start, SEED_LIMIT)
+        root = jax.random.key(check_int(root, "root seed", 0, SEED_LIMIT))
+    start = check_int(start, "start", 0, SEED_LIMIT + 1)
+    stop = check_int(stop, "stop", start, SEED_LIMIT + 1)
     return jax.vmap(lambda i: jax.random.fold_in(root, i))(jnp.arange(start, stop, dtype=jnp.uint32))
