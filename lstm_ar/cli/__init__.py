@@ -316,7 +316,8 @@ def _load(parser: argparse.ArgumentParser, args: argparse.Namespace):
     from lstm_ar.user.io import load_series, split_point
 
     with _usage_errors(parser):
-        data = load_series(args.data, column=args.column, time_column=args.time_column, fill=args.fill)
+        data = load_series(args.data, column=args.column, time_column=args.time_column, fill=args.fill,
+                           decimal=args.decimal, thousands=args.thousands, max_rows=args.max_rows)
         return data, split_point(data, test_fraction=args.test_fraction, test_from=args.test_from)
 
 

@@ -273,7 +273,7 @@ def _check_processes(parser: argparse.ArgumentParser, args: argparse.Namespace) 
 def add_user_options(parser: argparse.ArgumentParser, *, model: bool) -> None:
     """The options of ``study`` and ``diagnose`` (``model``: its window and activations describe the user's
     model): the data, the split, the variants, the run."""
-    from lstm_ar.user.io import FILLS
+    from lstm_ar.user.io import DECIMALS, FILLS, MAX_ROWS, THOUSANDS
     from lstm_ar.user.study import DEFAULT_EPOCHS, DEFAULT_REMEDIES, DEFAULT_WINDOWS, QUICK_EPOCHS, QUICK_SEEDS, REMEDIES
 
     data = parser.add_argument_group("the series")
@@ -285,7 +285,14 @@ def add_user_options(parser: argparse.ArgumentParser, *, model: bool) -> None:
     add("--time-column", default=None,
         help="the column of dates or times (sorted if out of order; irregular steps are reported)")
     add("--fill", choices=FILLS, default=None,
-        help="what to do with missing values (default: refuse them): interpolate linearly, or drop them")
+        help="what to do with missing values (default: refuse them; an empty cell or a blank line is one): "
+             "interpolate linearly, or drop them")
+    add("--decimal", choices=DECIMALS, default=None, help="the decimal mark (default '.', or ',' where only that "
+        "reading fits the values, with a note)")
+    add("--thousands", choices=THOUSANDS, default=None, help="the thousands separator of the values (default: none; "
+        "a value such as 3,035 is refused until --decimal or --thousands says what its comma is)")
+    add("--max-rows", type=positive_int, default=MAX_ROWS,
+        help=f"refuse a longer series before reading it (default {MAX_ROWS:,})")
     add = data.add_mutually_exclusive_group().add_argument
     add("--test-fraction", type=fraction, default=None,
         help="share of the values held out at the end to judge the rollouts (default 0.2)")
