@@ -94,7 +94,15 @@ def execute(parser: argparse.ArgumentParser, args: argparse.Namespace, scenarios
         record = provenance(command) if writer else None
         pending: list[ScenarioResult] = []
         summaries: list[dict] = []
-        report = lambda result: summaries.append(_report(result, args, command_line, record, out_dir))
+        unwritten = lambda: [s.name for s in built if s.name not in {d["scenario"] for d in summaries}]
+        index = lambda: write_index(out_dir, summaries, command_line, title=index_title, pending=unwritten())
+
+        def report(result: ScenarioResult) -> None:
+            summaries.append(_report(result, args, command_line, record, out_dir))
+            index()  # a run stopped from here on leaves an index saying which scenarios are whose
+
+        if writer:
+            index()  # marked incomplete until the last scenario is written
         finished = False
         try:
             for scenario in built:
@@ -108,11 +116,11 @@ def execute(parser: argparse.ArgumentParser, args: argparse.Namespace, scenarios
             for result in pending:
                 report(result)
             finished = True
-        finally:  # REPORT.md lists the scenarios written so far, even if a later one failed
-            if writer and (finished or summaries):
-                index = write_index(out_dir, summaries, command_line, title=index_title)
+        finally:  # REPORT.md lists the scenarios written so far, marked incomplete if a later one failed
+            if writer:
+                path = index()
                 if finished:
-                    print(f"\nAll reports: {index}  (total {time.perf_counter() - start:.1f} s)")
+                    print(f"\nAll reports: {path}  (total {time.perf_counter() - start:.1f} s)")
     return summaries
 
 
@@ -211,7 +219,8 @@ def run_report_command(parser: argparse.ArgumentParser, args: argparse.Namespace
     if not names:
         parser.error(f"no finished run of {args.experiment} in {args.out}: none of {', '.join(catalogue)} has a "
                      "summary.json there")
-    with _usage_errors(parser, (OSError, ValueError)):  # a per-seed file of another scenario, or unreadable
+    with locked_output(parser, pathlib.Path(args.out), command_text(command)), _usage_errors(parser, (OSError, ValueError)):
+        # a per-seed file of another scenario, unreadable, truncated or edited (resummarise.load_result)
         built = [scenario_as_run(catalogue[n], pathlib.Path(args.out) / n) for n in names]
         summaries = rewrite_reports(args.out, built, command, title=experiment.title, plots=not args.no_plots)
     for summary in summaries:
