@@ -327,3 +327,13 @@ def test_sizes_are_checked_before_reading(tmp_path):
     short.write_bytes(short.read_bytes()[:-80])
     with pytest.raises(InputError, match=r"truncated: its header claims an array of shape \(100,\) \(800 bytes"):
         load_series(short)
+
+
+def test_every_option_the_library_messages_name_is_an_option_of_study(tmp_path):
+    """The store and memory messages named --resume and --chunk, which study did not accept."""
+    from lstm_ar.cli.arguments import build_parser
+
+    args = build_parser().parse_args(["study", "--csv", "x.csv", "--resume", "--chunk", "16", "--lanes", "8"])
+    assert args.resume and args.chunk == 16 and args.lanes == 8
+    args = build_parser().parse_args(["diagnose", "m.keras", "--csv", "x.csv", "--resume", "--chunk", "16"])
+    assert args.resume and args.chunk == 16

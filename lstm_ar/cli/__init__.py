@@ -49,6 +49,7 @@ from lstm_ar.study.scenario import Scenario
 from lstm_ar.user.io import InputError
 
 CHUNKS_DIR = ".chunks"
+DIAGNOSIS = "diagnosis.json"  # diagnose --no-retrain's summary: the last file of its set
 USAGE_ERROR = 2  # argparse's exit status for bad arguments; also a refused output folder
 # Errors a run reports as usage errors (exit status 2, "lstm-ar: error: ..."), not tracebacks: stored
 # chunks of another run or unreadable ones (--resume), more seeds than memory holds, a path that would
@@ -308,8 +309,9 @@ def _run_user(parser: argparse.ArgumentParser, args: argparse.Namespace, plan, c
         variants = len(plan.scenario.variants)
         print(f"Training {variants} variant{'s' * (variants > 1)} x {args.seeds} seeds on {plan.train.size} values, "
               f"judged on {plan.heldout.size} held-out values", file=sys.stderr)
-        result, summary = run_study(plan, args.seeds, root_seed=args.root_seed, lanes=args.lanes,
-                                    progress=not args.no_progress, store_dir=out_dir / plan.scenario.name / CHUNKS_DIR)
+        result, summary = run_study(plan, args.seeds, root_seed=args.root_seed, chunk=args.chunk, lanes=args.lanes,
+                                    progress=not args.no_progress, store_dir=out_dir / plan.scenario.name / CHUNKS_DIR,
+                                    resume=args.resume)
         summary["command"] = command_line
         summary["provenance"] = provenance(command)
         lines, own_map = extra(result, summary) if extra is not None else ([], None)
@@ -369,8 +371,9 @@ def run_diagnose_command(parser: argparse.ArgumentParser, args: argparse.Namespa
 
 def _write_diagnosis(parser: argparse.ArgumentParser, args: argparse.Namespace, diagnosis, data, command: Sequence[str],
                      out_dir: pathlib.Path) -> dict:
-    """``diagnose --no-retrain``: the diagnosis alone, in ``<out>/<name>/{summary.json,report.md,learned_map.png}``."""
-    from lstm_ar.report.scenario import write_json
+    """``diagnose --no-retrain``: the diagnosis alone, in ``<out>/<name>/{diagnosis.json,report.md,learned_map.png}``,
+    written as a set (a folder without ``diagnosis.json`` was stopped while writing)."""
+    from lstm_ar.report.scenario import STAGING, commit_stage, remove_stale_staging, write_json
     from lstm_ar.user.diagnose import diagnosis_markdown
     from lstm_ar.user.study import scenario_name
 
@@ -383,14 +386,21 @@ def _write_diagnosis(parser: argparse.ArgumentParser, args: argparse.Namespace, 
         folder = scenario_folder(out_dir, name)
     with locked_output(parser, out_dir, command_line):
         folder.mkdir(parents=True, exist_ok=True)
-        own = diagnosis.own_map()
-        if own is not None and not args.no_plots:
-            from lstm_ar.report.answer_figures import plot_cobweb
+        remove_stale_staging(folder, inside=out_dir)
+        (stage := folder / f"{STAGING}{os.getpid()}").mkdir()
+        try:  # staged, then replacing the old files as a set (diagnosis.json last)
+            own = diagnosis.own_map()
+            if own is not None and not args.no_plots:
+                from lstm_ar.report.answer_figures import plot_cobweb
 
-            plot_cobweb(folder / "learned_map.png", own[0], own[1][None], own[2][None],
-                        title="your model: learned map, fixed points and cobweb of its rollout")
-        atomic_write_text(folder / "report.md", diagnosis_markdown(diagnosis, command_line))
-        write_json(folder / "diagnosis.json", summary)
+                plot_cobweb(stage / "learned_map.png", own[0], own[1][None], own[2][None],
+                            title="your model: learned map, fixed points and cobweb of its rollout")
+            atomic_write_text(stage / "report.md", diagnosis_markdown(diagnosis, command_line))
+            write_json(stage / DIAGNOSIS, summary)
+            commit_stage(stage, folder, key=DIAGNOSIS)
+        finally:
+            if os.path.lexists(stage):
+                remove_tree(stage, inside=out_dir)
     _verdict(f" -> {folder}", diagnosis.lines)
     return summary
 

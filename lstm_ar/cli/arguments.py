@@ -90,6 +90,14 @@ def _outputs(group) -> None:
     compile_cache.add_argument(group)
 
 
+def _chunk_options(add) -> None:
+    """``--chunk`` and ``--resume``: every command that streams finished chunks to ``<out>/<scenario>/.chunks``."""
+    add("--chunk", type=positive_int, default=None, help="seeds per step: results are saved and progress shown after "
+        "each chunk; rounded up to a multiple of lanes x devices (default: lanes x devices)")
+    add("--resume", action="store_true", help="reuse the finished chunks a stopped run left in "
+        "<out>/<scenario>/.chunks (an error if they come from a different config, code or root seed)")
+
+
 def add_run_options(parser: argparse.ArgumentParser, *, default_seeds: int) -> None:
     """The options every experiment takes (``--seeds``, ``--out``, ``--only``, ..., the process group)."""
     add = parser.add_argument
@@ -97,13 +105,10 @@ def add_run_options(parser: argparse.ArgumentParser, *, default_seeds: int) -> N
         help=f"seeds per variant, 1..2**32 (default {default_seeds}; {QUICK_SEEDS} with --quick)")
     add("--root-seed", type=root_seed, default=0,
         help="seed i uses fold_in(key(root_seed), i); 0 <= root seed < 2**32 (default 0)")
-    add("--chunk", type=positive_int, default=None, help="seeds per step: results are saved and progress shown after "
-        "each chunk; rounded up to a multiple of lanes x devices (default: lanes x devices)")
+    _chunk_options(add)
     add("--lanes", type=positive_int, default=None,
         help=f"seeds trained at once on each device (default {DEFAULT_LANES}, fewer for smaller runs or if the memory "
              f"budget needs it); changing it changes results by float32 rounding only")
-    add("--resume", action="store_true", help="reuse the finished chunks a stopped run left in "
-        "<out>/<scenario>/.chunks (an error if they come from a different config, code or root seed)")
     add("--out", default="results", help="output folder (default: results/); locked while the run lasts")
     add("--only", nargs="+", metavar="SCENARIO", default=None, help="run only these scenarios (listed at the end)")
     add("--quick", action="store_true", help=f"smoke run: {QUICK_SEEDS} seeds, at most 2 epochs")
@@ -330,6 +335,7 @@ def add_user_options(parser: argparse.ArgumentParser, *, model: bool) -> None:
     add("--seeds", type=seed_count, default=None, help=f"seeds per variant (default 64; {QUICK_SEEDS} with --quick)")
     add("--root-seed", type=root_seed, default=0, help="seed i uses fold_in(key(root_seed), i) (default 0)")
     add("--lanes", type=positive_int, default=None, help="seeds trained at once on each device")
+    _chunk_options(add)
     add("--out", default="results", help="output folder (default: results/); locked while the run lasts")
     add("--name", default=None, help="the report's folder name (default: from the column)")
     add("--quick", action="store_true", help=f"smoke run: {QUICK_SEEDS} seeds, {QUICK_EPOCHS} epochs, no remedies "
