@@ -337,3 +337,15 @@ def test_every_option_the_library_messages_name_is_an_option_of_study(tmp_path):
     assert args.resume and args.chunk == 16 and args.lanes == 8
     args = build_parser().parse_args(["diagnose", "m.keras", "--csv", "x.csv", "--resume", "--chunk", "16"])
     assert args.resume and args.chunk == 16
+
+
+def test_a_long_fit_is_announced_before_it_starts(tmp_path, capsys, no_compute, monkeypatch):
+    """A long series fitted the AR references for minutes without a word before the first progress bar."""
+    from lstm_ar.user import study
+
+    monkeypatch.setattr(cli, "LONG_FIT", 100)
+    monkeypatch.setattr(study, "plan_study", lambda *a, **k: pytest.fail("planned"))
+    path = write_csv(tmp_path / "x.csv", [(t, np.sin(t / 3)) for t in range(200)], header="t,y")
+    with pytest.raises(pytest.fail.Exception, match="planned"):
+        cli.main(["study", "--csv", str(path), "--column", "y", "--quick", "--out", str(tmp_path / "out")])
+    assert "fitting the references on 160 training values" in capsys.readouterr().err

@@ -49,6 +49,7 @@ from lstm_ar.study.scenario import Scenario
 from lstm_ar.user.io import InputError
 
 CHUNKS_DIR = ".chunks"
+LONG_FIT = 100_000  # training values beyond which the references' fit is announced (18 s per 100,000 measured)
 DIAGNOSIS = "diagnosis.json"  # diagnose --no-retrain's summary: the last file of its set
 USAGE_ERROR = 2  # argparse's exit status for bad arguments; also a refused output folder
 # Errors a run reports as usage errors (exit status 2, "lstm-ar: error: ..."), not tracebacks: stored
@@ -329,7 +330,11 @@ def _load(parser: argparse.ArgumentParser, args: argparse.Namespace):
     with _usage_errors(parser):
         data = load_series(args.data, column=args.column, time_column=args.time_column, fill=args.fill,
                            decimal=args.decimal, thousands=args.thousands, max_rows=args.max_rows)
-        return data, split_point(data, test_fraction=args.test_fraction, test_from=args.test_from)
+        n_train = split_point(data, test_fraction=args.test_fraction, test_from=args.test_from)
+    if n_train > LONG_FIT:  # the references' least-squares fits come before the progress bars
+        print(f"{parser.prog}: fitting the references on {n_train:,} training values (least squares for every AR "
+              f"order; about 20 s per 100,000 values on a 2-core CPU) before training", file=sys.stderr)
+    return data, n_train
 
 
 def run_study_command(parser: argparse.ArgumentParser, args: argparse.Namespace, *, command: Sequence[str]) -> dict:
