@@ -236,6 +236,4 @@ def test_without_retraining_the_files_are_replaced_as_a_set(files, tmp_path, mon
         with pytest.raises(OSError, match="No space left"):
             cli.main(words)
     assert (folder / "report.md").read_text() == "old report" and sorted(p.name for p in folder.iterdir()) == [
-        "diagnosis.json", "report.md"]
-    assert cli.main(words) == 0
-    assert "## Verdict" in (folder / "report.md").read_text() and "diagnosis" in (folder / "diagnosis.json").read_text()
+        "diagnosis.json", "report.md"]  # the old set, no staging folder left (a success: the test above)
