@@ -2,6 +2,8 @@
 gets a clear error (exit status 2, ``lstm-ar study: error: ...``, no traceback) before any compute;
 CSV (sniffed delimiters), Parquet and ``.npy`` read the same values. No training here."""
 
+import importlib.util
+
 import numpy as np
 import pytest
 
@@ -315,6 +317,12 @@ def test_sizes_are_checked_before_reading(tmp_path):
     with pytest.raises(InputError, match=r"more than 50 rows, the limit .*give --max-rows N to raise it"):
         load_series(path, column="y", max_rows=50)
     assert load_series(path, column="y", max_rows=60).values.size == 60
+    if importlib.util.find_spec("pyarrow") is not None:
+        import pandas as pd
+
+        pd.DataFrame({"y": np.sin(np.arange(60.0))}).to_parquet(parquet := tmp_path / "x.parquet")
+        with pytest.raises(InputError, match=r"60 rows, more than the limit of 50"):
+            load_series(parquet, max_rows=50)
     claim = tmp_path / "huge.npy"  # 138 bytes whose header claims 10**12 values
     with open(claim, "wb") as f:
         np.lib.format.write_array_header_1_0(f, {"descr": "<f8", "fortran_order": False, "shape": (10**12,)})

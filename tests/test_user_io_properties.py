@@ -45,14 +45,15 @@ def csv_files(draw):
     gaps = draw(st.lists(st.booleans(), min_size=n, max_size=n)) if draw(st.booleans()) else [False] * n
     names = draw(st.lists(NAMES, min_size=2, max_size=2, unique_by=str.strip))
     cells, expected = zip(*(written(v, style) for v in values))
+    pad = draw(st.sampled_from(["", " "]))  # a space after each delimiter (and before a one-column value)
     rows = []
     for i, (cell, gap) in enumerate(zip(cells, gaps)):
         cell = draw(st.sampled_from(MISSING)) if gap else cell
-        cell = f'"{cell}"' if quote and cell else cell
+        cell = pad + (f'"{cell}"' if quote and cell else cell)
         rows.append(cell if one_column else f"{i}{delimiter}{cell}")
     end = draw(st.sampled_from(["\n", "\r\n"]))
-    header = names[1] if one_column else f"{names[0]}{delimiter}{names[1]}"
-    text = end.join([header, *rows]) + end
+    header = names[1] if one_column else f"{names[0]}{delimiter}{pad}{names[1]}"
+    text = draw(st.sampled_from(["", "\ufeff"])) + end.join([header, *rows]) + end  # with or without a BOM
     split = not one_column and delimiter == "," and not quote and any("," in c for c in cells)
     commas = any("," in c for c, gap in zip(cells, gaps) if not gap)
     return text, names[1], np.array(expected), np.array(gaps), style, split, commas
