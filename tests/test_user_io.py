@@ -357,3 +357,16 @@ def test_a_long_fit_is_announced_before_it_starts(tmp_path, capsys, no_compute, 
     with pytest.raises(pytest.fail.Exception, match="planned"):
         cli.main(["study", "--csv", str(path), "--column", "y", "--quick", "--out", str(tmp_path / "out")])
     assert "fitting the references on 160 training values" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("dates", [
+    [f"{2000 + m // 12}-{m % 12 + 1:02d}-01" for m in range(30) if m != 17],  # month starts, one month missing
+    [str(np.datetime64(f"{2000 + m // 12}-{m % 12 + 1:02d}") + np.timedelta64(1, "M") - np.timedelta64(1, "D"))
+     for m in range(30) if m != 17],  # month ends (Jan 31, Feb 29, ...), one missing
+])
+def test_monthly_dates_are_regular_in_calendar_months(tmp_path, dates):
+    """Months are 28 to 31 days long: monthly dates were 'irregular' at 5 of every 12 steps."""
+    data = load_series(write_csv(tmp_path / "x.csv", [(d, i % 5) for i, d in enumerate(dates)], header="t,y"),
+                       column="y", time_column="t")
+    assert data.notes == ("the timestamps are irregular: 1 of 28 steps differ from the most common step (1 month), the "
+                          "first between rows 17 and 18 (2 months); the values are used as if equally spaced",)

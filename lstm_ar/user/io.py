@@ -406,6 +406,19 @@ def _step_words(step) -> str:
     return f"{float(step):g}"
 
 
+def _month_steps(times: np.ndarray) -> np.ndarray | None:
+    """Steps in calendar months between sorted dates that all fall on one day of the month (or all on a month's
+    last day) at one time of day (monthly data: 28 to 31 days apart, one step each); None for other dates."""
+    days = times.astype("datetime64[D]")
+    months = days.astype("datetime64[M]")
+    since_month = times - months.astype(times.dtype)
+    time_of_day = times - days.astype(times.dtype)
+    last_day = (days + 1).astype("datetime64[M]") != months
+    if not (np.all(since_month == since_month[0]) or (last_day.all() and np.all(time_of_day == time_of_day[0]))):
+        return None
+    return np.diff(months.astype(np.int64))
+
+
 def _time_notes(times: np.ndarray, time_column: str, resolution: float = 0.0) -> tuple[np.ndarray, list[str]]:
     """(the order that sorts the times, notes about unsorted, duplicated or irregular timestamps). Numeric times
     are regular where each step is within ``resolution`` (the unit they are written to) plus float rounding of
@@ -426,10 +439,16 @@ def _time_notes(times: np.ndarray, time_column: str, resolution: float = 0.0) ->
     positive = steps[steps > zero]
     if positive.size:
         kinds, counts = np.unique(positive, return_counts=True)
+        months = _month_steps(times[order]) if times.dtype.kind == "M" else None
+        words = _step_words
         if times.dtype.kind == "f":
             common = np.median(positive)
             tolerance = resolution + 1e-9 * float(np.max(np.abs(times)))
             off = (steps > zero) & (np.abs(steps - common) > tolerance)
+        elif months is not None:  # monthly, quarterly, yearly dates: steps in calendar months
+            kinds, counts = np.unique(months[months > 0], return_counts=True)
+            common, steps, words = kinds[np.argmax(counts)], months, lambda k: f"{int(k)} month{'s' * bool(k != 1)}"
+            off = (steps > 0) & (steps != common)
         else:
             common = kinds[np.argmax(counts)]
             off = (steps > zero) & (steps != common)
@@ -437,8 +456,8 @@ def _time_notes(times: np.ndarray, time_column: str, resolution: float = 0.0) ->
         if irregular:
             first = int(np.flatnonzero(off)[0])
             notes.append(f"the timestamps are irregular: {irregular} of {steps.size} steps differ from the most common "
-                         f"step ({_step_words(common)}), the first between rows {first + 1} and {first + 2} "
-                         f"({_step_words(steps[first])}); the values are used as if equally spaced")
+                         f"step ({words(common)}), the first between rows {first + 1} and {first + 2} "
+                         f"({words(steps[first])}); the values are used as if equally spaced")
     return order, notes
 
 
