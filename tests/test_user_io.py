@@ -282,6 +282,8 @@ def test_warnings_are_printed(tmp_path, capsys, no_compute):
     ("y\n1\n2\n\n4\n\n\n", {"fill": "drop"}, [1, 2, 4], None),
     ("y\n1e300\n2e300\n", {}, None, r"holds values as large as 2e\+300: their squares"),
     ("y\n1_000\n2\n", {}, None, r"1 non-numeric values at row 1 \('1_000'\)"),
+    ("y\n1e400\n2\n", {}, None, r"1 infinite values \(or beyond float64's 1.8e308\) at row 1"),
+    ('t,y\n1,"2\n3,4\n', {}, None, r"not a readable CSV file with delimiter ',' \(.*EOF inside string"),
 ])
 def test_commas_blank_lines_and_names_are_never_guessed(tmp_path, text, options, expected, message):
     path = tmp_path / "x.csv"

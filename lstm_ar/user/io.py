@@ -150,10 +150,11 @@ def read_table(path: str | os.PathLike, *, max_rows: int = MAX_ROWS):
     except UnicodeDecodeError as err:
         raise InputError(f"{path}: not a UTF-8 text file ({err.reason}); save it as UTF-8 CSV") from None
     except (pd.errors.ParserError, ValueError) as err:
+        more = "Expected" in str(err)  # "Expected 2 fields in line 3, saw 3"
         hint = ("; a number written with a comma (3,5 or 3,035) must be quoted, or the file written with another "
-                "delimiter" if delimiter == "," else "")
-        raise InputError(f"{path}: not a readable CSV file with delimiter {delimiter!r}: a row has more cells than "
-                         f"the first row ({str(err).strip()}){hint}") from None
+                "delimiter" if more and delimiter == "," else "")
+        raise InputError(f"{path}: not a readable CSV file with delimiter {delimiter!r}"
+                         f"{': a row has more cells than the first row' if more else ''} ({str(err).strip()}){hint}") from None
     filled = (table != "").any(axis=1).to_numpy()
     if not filled.any():
         raise InputError(f"{path}: the file holds no data")
@@ -331,7 +332,8 @@ def _numeric(cells, name: str, path: str, *, what: str = "values", decimal: str 
         values, notes = _parse_numbers(text, missing, name, path, what, decimal, thousands)
     inf = np.flatnonzero(np.isinf(values))
     if inf.size:
-        raise InputError(f"{path}: column {name!r} has {inf.size} infinite {what} at {_rows(inf)}; a series must be finite")
+        raise InputError(f"{path}: column {name!r} has {inf.size} infinite {what} (or beyond float64's 1.8e308) at "
+                         f"{_rows(inf)}; a series must be finite")
     return values, missing, notes
 
 
