@@ -48,7 +48,7 @@ SEED_LIMIT = 2 ** 32  # root seeds and seed indices are uint32 (jax.random.key /
 def check_root_seed(root_seed: Any) -> int:
     """``int(root_seed)``: TypeError unless an integer (not bool), ValueError outside [0, 2**32) (``jax.random.key``
     keeps 32 bits: 2**32 would silently run root seed 0)."""
-    return check_int(root_seed, "root_seed", 0, SEED_LIMIT,
+    return check_int(root_seed, "root_seed", 0, SEED_LIMIT - 1,
                       " (jax.random.key keeps 32 bits: other values would alias a seed in that range)")
 
 
@@ -249,7 +249,7 @@ def run_seeds(per_seed: Callable[..., Any], n_seeds: int, *, root_seed: int = 0,
     ``[n_seeds, ...]`` on process 0. Arguments are checked before tracing, host memory before compiling. Lanes
     (``default_lanes``, capped by ``max_lanes`` on CPU devices only) shrink to fit ``budget``; it and ``host_memory``
     default to the smallest free memory over processes. ``store`` saves finished chunks, reused when resuming."""
-    n_seeds = check_int(n_seeds, "n_seeds", 1, SEED_LIMIT + 1)
+    n_seeds = check_int(n_seeds, "n_seeds", 1, SEED_LIMIT)
     root_seed = check_root_seed(root_seed)
     chunk, lanes, max_lanes, budget, host_memory = (None if v is None else check_int(v, k, 1) for k, v in (
         ("chunk", chunk), ("lanes", lanes), ("max_lanes", max_lanes), ("budget", budget), ("host_memory", host_memory)))
