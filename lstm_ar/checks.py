@@ -11,13 +11,15 @@ import numpy as np
 FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
-def check_int(value, name: str, minimum: int) -> int:
-    """A count as a Python int >= ``minimum``; a bool, a float (``2.5`` would silently become 2) or an
-    array is refused."""
+def check_int(value, name: str, minimum: int, maximum: int | None = None, why: str = "") -> int:
+    """A count as a Python int >= ``minimum`` (and <= ``maximum``: ``why`` says why); a bool, a float (``2.5``
+    would silently become 2) or an array is refused."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
         raise TypeError(f"{name} must be an int >= {minimum}, got {value!r} of type {type(value).__name__}")
     if value < minimum:
         raise ValueError(f"{name} must be an int >= {minimum}, got {value}")
+    if maximum is not None and value > maximum:
+        raise ValueError(f"{name} must be an int <= {maximum:,}{why}, got {value:,}")
     return int(value)
 
 

@@ -44,6 +44,17 @@ class Hyper(NamedTuple):
 DROPOUT_SITES = {"input": "dropout", "recurrent": "recurrent_dropout", "output": "output_dropout"}
 
 
+# The valid range of each Hyper leaf: (in words, test of an array with the array module xp: numpy on concrete
+# values, jax.numpy on traced ones inside the compiled program; NaN fails every test).
+HYPER_RANGES = {
+    "learning_rate": ("finite and > 0", lambda v, xp: xp.isfinite(v) & (v > 0)),
+    "weight_decay": ("finite and >= 0", lambda v, xp: xp.isfinite(v) & (v >= 0)),
+    "input_noise": ("finite and >= 0", lambda v, xp: xp.isfinite(v) & (v >= 0)),
+    "global_clipnorm": ("> 0 (inf: no clipping)", lambda v, xp: v > 0),
+    **{rate: ("in [0, 1)", lambda v, xp: (v >= 0) & (v < 1)) for rate in DROPOUT_SITES.values()},
+}
+
+
 def is_concrete(value) -> bool:
     """True unless ``value`` is a JAX tracer (a value known only when the program runs)."""
     return not isinstance(value, jax.core.Tracer)
@@ -74,17 +85,10 @@ def validate_hyper(hyper: Hyper, *, dropout_sites: tuple[str, ...] | None = None
     for name, value in values.items():
         if value is not None and np.any(np.isnan(value)):
             fail(name, "a number (not NaN)", np.isnan(value))
-    checks = {
-        "learning_rate": ("finite and > 0", lambda v: np.isfinite(v) & (v > 0)),
-        "weight_decay": ("finite and >= 0", lambda v: np.isfinite(v) & (v >= 0)),
-        "input_noise": ("finite and >= 0", lambda v: np.isfinite(v) & (v >= 0)),
-        "global_clipnorm": ("> 0 (inf: no clipping)", lambda v: v > 0),
-        **{rate: ("in [0, 1)", lambda v: (v >= 0) & (v < 1)) for rate in DROPOUT_SITES.values()},
-    }
-    for name, (valid, ok) in checks.items():
+    for name, (valid, ok) in HYPER_RANGES.items():
         value = values[name]
-        if value is not None and not np.all(ok(value)):
-            fail(name, valid, ~ok(value))
+        if value is not None and not np.all(ok(value, np)):
+            fail(name, valid, ~ok(value, np))
     if dropout_sites is not None:
         for site, name in DROPOUT_SITES.items():
             value = values[name]

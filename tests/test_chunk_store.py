@@ -67,7 +67,7 @@ def test_a_chunk_copied_from_another_run_with_the_same_settings_is_refused(tmp_p
     mine, theirs = started(tmp_path / "mine"), started(tmp_path / "theirs")
     mine.save(0, leaves(0, 4))
     shutil.copy(theirs.save(4, leaves(4, 8)), mine.folder)
-    with pytest.raises(StoreMismatch, match=r"seeds-000000004-000000008\.npz.*copied in.*delete"):
+    with pytest.raises(StoreMismatch, match=r"seeds-000000004-000000008\.npz.*copied in.*delete.*--fresh"):
         started(tmp_path / "mine", resume=True).load(4, 8)
 
 

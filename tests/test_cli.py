@@ -474,3 +474,67 @@ def test_report_rewrites_a_finished_run_without_training(tiny_run, tmp_path, cap
     assert cli.main(["report", "cure", "--out", str(copy)]) == 2  # no cure run there (no summary.json)
     assert cli.main(["report", "context", "--out", str(copy)]) == 2  # no run of it there
     assert "no finished run of context" in capsys.readouterr().err
+
+
+def _fake_report(scenario, args, command, record, out_dir):
+    summary = {"scenario": scenario.name, "title": scenario.title, "seeds": args.seeds, "root_seed": args.root_seed,
+               "device": "cpu", "runtime_s": 1.0, "command": command, "claims": []}
+    (out_dir / scenario.name).mkdir(parents=True, exist_ok=True)
+    (out_dir / scenario.name / "summary.json").write_text(json.dumps(summary))
+    return summary
+
+
+def test_a_run_stopped_midway_leaves_an_index_marked_incomplete(tmp_path, monkeypatch):
+    """Rerun with --root-seed 9 and killed in scenario 2: REPORT.md was the old run's, scenario 2 held seed 0."""
+    out, seen = tmp_path / "out", {}
+    words = [*TINY[:4], "--only", "diversity", "dropout", "--no-progress", "--out", str(out)]
+
+    def run_scenario(scenario, *args, **kwargs):
+        seen[scenario.name] = (out / "REPORT.md").read_text()  # what a kill here would leave
+        return scenario
+
+    monkeypatch.setattr(cli, "run_scenario", run_scenario)
+    monkeypatch.setattr(cli, "_report", _fake_report)
+    assert cli.main(words) == 0
+    assert "Incomplete" not in (out / "REPORT.md").read_text()
+    assert cli.main([*words, "--root-seed", "9"]) == 0
+    before_first, before_second = seen["diversity"], seen["dropout"]
+    assert "**Incomplete**" in before_first and "2 of its scenarios are not written yet (diversity, dropout)" \
+        in before_first and before_first.count("From an earlier run") == 2
+    assert "1 of its scenarios are not written yet (dropout)" in before_second
+    mine, earlier = before_second.split("(dropout/report.md)")
+    assert "(diversity/report.md)" in mine and "root seed 0" in earlier and "--root-seed 9" not in earlier
+    assert "Incomplete" not in (out / "REPORT.md").read_text()
+
+
+def test_report_takes_the_lock_and_refuses_tampered_files(tiny_run, tmp_path, capsys, monkeypatch):
+    """lstm-ar report wrote into a folder another run held; a truncated per_seed.npz or summary.json was a
+    traceback; edited per-seed numbers were reported."""
+    import shutil
+
+    import numpy as np
+
+    _, out, _ = tiny_run
+    copy = tmp_path / "copy"
+    shutil.copytree(out / "activation", copy / "activation", symlinks=False, ignore=shutil.ignore_patterns("report.md"))
+    report = ["report", "reproduce", "--out", str(copy), "--no-plots"]
+    with OutputLock(copy, command="lstm-ar reproduce --root-seed 3"):
+        assert cli.main(report) == 2
+    assert "is in use by another run" in capsys.readouterr().err
+    npz, summary = copy / "activation" / "per_seed.npz", copy / "activation" / "summary.json"
+    good_npz, good_summary = npz.read_bytes(), summary.read_text()
+    with np.load(npz) as data:
+        arrays = {k: data[k] for k in data.files}
+    name = next(k for k in arrays if k.endswith("/final_train_loss"))
+    arrays[name] = arrays[name] * 0.5
+    np.savez(npz, **arrays)
+    for tamper, message in ((lambda: None, "per_seed.npz and per_seed.csv disagree"),
+                            (lambda: npz.write_bytes(good_npz[:200]), "per_seed.npz cannot be read (BadZipFile"),
+                            (lambda: summary.write_text(good_summary[:50]), "summary.json is not readable JSON"),
+                            (lambda: summary.write_text(json.dumps({**json.loads(good_summary), "seeds": "2"})),
+                             "summary.json is not a run's summary (missing or wrong: seeds)")):
+        tamper()
+        assert cli.main(report) == 2
+        err = capsys.readouterr().err
+        assert message in err and "Traceback" not in err and len(err.strip().splitlines()[-1]) > 20, err
+        npz.write_bytes(good_npz) if "npz" in message else summary.write_text(good_summary)

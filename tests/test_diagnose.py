@@ -214,3 +214,26 @@ def test_the_command_retrains_the_architecture(files, tmp_path, monkeypatch):
     assert summary["user"]["verdict"][-1] == "the study's sentence"
     assert summary["user"]["diagnosis"]["collapsed"] is False and abs(summary["user"]["diagnosis"]["settle_slope"]) > 4
     assert lines[0] == "## Your model" and own_map[0].shape == own_map[1].shape
+
+
+def test_without_retraining_the_files_are_replaced_as_a_set(files, tmp_path, monkeypatch):
+    """report.md and diagnosis.json were written one by one: a failure between them left a new report.md beside
+    the old diagnosis.json."""
+    from lstm_ar.report import scenario
+
+    folder = tmp_path / "out" / "mine"
+    folder.mkdir(parents=True)
+    (folder / "report.md").write_text("old report")
+    (folder / "diagnosis.json").write_text("{}")
+    words = ["diagnose", str(files / "collapse.keras"), "--csv", str(files / "series.csv"), "--no-retrain", "--out",
+             str(tmp_path / "out"), "--name", "mine", "--no-plots"]
+
+    def disk_full(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(scenario, "write_json", disk_full)
+        with pytest.raises(OSError, match="No space left"):
+            cli.main(words)
+    assert (folder / "report.md").read_text() == "old report" and sorted(p.name for p in folder.iterdir()) == [
+        "diagnosis.json", "report.md"]  # the old set, no staging folder left (a success: the test above)

@@ -48,6 +48,16 @@ def test_negative_steps(params, stacked, mode):
         rollout_batched(stacked, CONTEXT, np.int64(-1), MODEL, mode=mode)
 
 
+@pytest.mark.parametrize("mode", ["window", "stateful"])
+def test_steps_beyond_memory_are_refused_before_compiling(params, stacked, mode):
+    """rollout(steps=10**12) was a MemoryError traceback after compiling."""
+    with pytest.raises(ValueError, match=r"steps must be an int <= 100,000,000 \(its float32 predictions alone would "
+                                         r"take 400 MB per model\), got 1,000,000,000,000"):
+        rollout(params, CONTEXT, 10**12, MODEL, mode=mode)
+    with pytest.raises(ValueError, match=r"steps must be an int <= 100,000,000"):
+        rollout_batched(stacked, CONTEXT, 10**12, MODEL, mode=mode)
+
+
 def test_numpy_int_and_zero_steps_run(params, stacked):
     ys = rollout(params, CONTEXT, np.int32(3), MODEL)
     assert ys.shape == (3,)

@@ -2,6 +2,8 @@
 gets a clear error (exit status 2, ``lstm-ar study: error: ...``, no traceback) before any compute;
 CSV (sniffed delimiters), Parquet and ``.npy`` read the same values. No training here."""
 
+import importlib.util
+
 import numpy as np
 import pytest
 
@@ -85,7 +87,8 @@ def test_parquet_without_an_engine_names_the_extra(tmp_path, monkeypatch):
 @pytest.mark.parametrize("fill, expected", [("interpolate", [1, 2, 3, 4, 5, 5]), ("drop", [1, 3, 5])])
 def test_missing_values_are_filled_only_when_asked(tmp_path, fill, expected):
     path = write_csv(tmp_path / "gaps.csv", [(0, 1), (1, ""), (2, 3), (3, "NA"), (4, 5), (5, "")], header="t,y")
-    with pytest.raises(InputError, match=r"has 3 missing values, the first at row 2; choose --fill interpolate"):
+    with pytest.raises(InputError, match=r"has 3 missing values, the first at row 2 \(an empty cell or a blank line "
+                                         r"is a missing value\); choose --fill interpolate"):
         load_series(path, column="y")
     data = load_series(path, column="y", fill=fill)
     np.testing.assert_array_equal(data.values, expected)
@@ -127,7 +130,7 @@ def test_dates_are_parsed_and_test_from_splits_there(good_csv):
     ("header only", r"has a header but no values"),
     ("column", r"no column 'sales'; the file's columns are 'date', 'y'"),
     ("two columns", r"has 3 columns \('t', 'a', 'b'\): choose the series with --column NAME"),
-    ("text", r"column 'y' has 2 non-numeric values at rows 3, 5 \('abc', '1,5'\)"),
+    ("text", r"column 'y' has 2 non-numeric values at rows 3, 5 \('abc', '1,5x'\)"),
     ("inf", r"column 'y' has 1 infinite values at row 2"),
     ("constant", r"column 'y' is constant \(every value is 7\)"),
     ("bad time", r"time column 't' has 1 entries that are neither dates nor numbers at row 2 \('yesterday'\)"),
@@ -159,7 +162,7 @@ def test_bad_input_is_named(tmp_path, case, message):
         write_csv(p, [(1, 2, 3)], header="t,a,b")
         column = None
     elif case == "text":
-        p.write_text('t,y\n0,1\n1,2\n2,abc\n3,4\n4,"1,5"\n')
+        p.write_text('t,y\n0,1\n1,2\n2,abc\n3,4\n4,"1,5x"\n')
     elif case == "inf":
         write_csv(p, [(0, 1), (1, "inf"), (2, 3)], header="t,y")
     elif case == "constant":
@@ -258,3 +261,114 @@ def test_warnings_are_printed(tmp_path, capsys, no_compute):
         cli.main(["study", "--csv", str(path), "--column", "y", "--time-column", "t", "--quick", "--out",
                   str(tmp_path / "out")])
     assert "lstm-ar study: warning: the timestamps are irregular: 1 of 299 steps" in capsys.readouterr().err
+
+
+# ----------------------------------------------------------------------------------------------
+# Hostile files: parsed exactly or refused, never guessed
+
+
+@pytest.mark.parametrize("text, options, expected, message", [
+    ("y\n3,035\n3,182\n5,034\n", {}, None, r"is '3,035' a decimal comma or a thousands separator\? give --decimal , or "
+                                           r"--thousands ,"),
+    ("y\n3,035\n3,182\n5,034\n", {"thousands": ","}, [3035, 3182, 5034], None),
+    ("y\n3,035\n3,182\n5,034\n", {"decimal": ","}, [3.035, 3.182, 5.034], None),
+    ("y\n1,234,567\n2,000\n", {}, None, r"written with a thousands separator at rows 1, 2 .*: give --thousands ,"),
+    ("y\n3,5\n4,25\n1,000\n", {}, [3.5, 4.25, 1.0], None),
+    ("t;y\n0;3,5\n1;4,25\n2;0,5\n", {}, [3.5, 4.25, 0.5], None),
+    ("y\n3,5\n4.25\n", {}, None, r"mixes decimal points \(at row 2 \('4.25'\)\) and decimal commas"),
+    ("t,y\n0,3,5\n1,4,25\n", {}, None, r"a row has more cells than the first row .* must be quoted"),
+    ("y,y \n1,2\n3,4\n", {}, None, r"the header names 'y' more than once"),
+    ("y\n1\n2\n\n4\n", {}, None, r"1 missing values, the first at row 3 \(an empty cell or a blank line"),
+    ("y\n1\n2\n\n4\n\n\n", {"fill": "drop"}, [1, 2, 4], None),
+    ("y\n1e300\n2e300\n", {}, None, r"holds values as large as 2e\+300: their squares"),
+    ("y\n1_000\n2\n", {}, None, r"1 non-numeric values at row 1 \('1_000'\)"),
+    ("y\n1e400\n2\n", {}, None, r"1 infinite values \(or beyond float64's 1.8e308\) at row 1"),
+    ('t,y\n1,"2\n3,4\n', {}, None, r"not a readable CSV file with delimiter ',' \(.*EOF inside string"),
+])
+def test_commas_blank_lines_and_names_are_never_guessed(tmp_path, text, options, expected, message):
+    path = tmp_path / "x.csv"
+    path.write_text(text)
+    column = "y" if text.startswith("t") else None
+    if message is not None:
+        with pytest.raises(InputError, match=message):
+            load_series(path, column=column, **options)
+        return
+    data = load_series(path, column=column, **options)
+    np.testing.assert_array_equal(data.values, expected)
+    assert any("read as the decimal point" in n for n in data.notes) == (not options and "," in text.split("\n")[1])
+
+
+def test_fractional_year_times_are_regular_within_their_resolution(tmp_path):
+    """Monthly data written as 1920.0833333 (7 decimals, as R exports it): steps differ by 1e-7 from rounding."""
+    for digits in (7, 3):
+        rows = [(f"{1920 + i / 12:.{digits}f}", np.sin(i)) for i in range(239) if i != 100]
+        data = load_series(write_csv(tmp_path / "x.csv", rows, header="t,y"), column="y", time_column="t")
+        assert len(data.notes) == 1 and "irregular: 1 of 237 steps" in data.notes[0], data.notes
+
+
+def test_mixed_utc_offsets_become_utc(tmp_path):
+    rows = [("2020-01-01T00:00:00+01:00", 1), ("2020-01-01T00:00:00Z", 2), ("2020-01-01T02:00:00+01:00", 3)]
+    data = load_series(write_csv(tmp_path / "x.csv", rows, header="t,y"), column="y", time_column="t")
+    assert data.times.dtype.kind == "M" and data.notes == ()
+    np.testing.assert_array_equal(data.times, np.array(["2019-12-31T23", "2020-01-01T00", "2020-01-01T01"],
+                                                       dtype="datetime64[h]").astype(data.times.dtype))
+
+
+def test_sizes_are_checked_before_reading(tmp_path):
+    path = write_csv(tmp_path / "x.csv", [(t, t % 7) for t in range(60)], header="t,y")
+    with pytest.raises(InputError, match=r"more than 50 rows, the limit .*give --max-rows N to raise it"):
+        load_series(path, column="y", max_rows=50)
+    assert load_series(path, column="y", max_rows=60).values.size == 60
+    if importlib.util.find_spec("pyarrow") is not None:
+        import pandas as pd
+
+        pd.DataFrame({"y": np.sin(np.arange(60.0))}).to_parquet(parquet := tmp_path / "x.parquet")
+        with pytest.raises(InputError, match=r"60 rows, more than the limit of 50"):
+            load_series(parquet, max_rows=50)
+    claim = tmp_path / "huge.npy"  # 138 bytes whose header claims 10**12 values
+    with open(claim, "wb") as f:
+        np.lib.format.write_array_header_1_0(f, {"descr": "<f8", "fortran_order": False, "shape": (10**12,)})
+        f.write(b"\0" * 10)
+    with pytest.raises(InputError, match=r"1,000,000,000,000 rows, more than the limit of 1,000,000"):
+        load_series(claim)
+    with pytest.raises(InputError, match=r"header claims an array of shape \(1000000000000,\) \(7,629,395 MiB\), more"):
+        load_series(claim, max_rows=10**13)
+    np.save(short := tmp_path / "short.npy", np.arange(100.0))
+    short.write_bytes(short.read_bytes()[:-80])
+    with pytest.raises(InputError, match=r"truncated: its header claims an array of shape \(100,\) \(800 bytes"):
+        load_series(short)
+
+
+def test_every_option_the_library_messages_name_is_an_option_of_study(tmp_path):
+    """The store and memory messages named --resume and --chunk, which study did not accept."""
+    from lstm_ar.cli.arguments import build_parser
+
+    args = build_parser().parse_args(["study", "--csv", "x.csv", "--resume", "--chunk", "16", "--lanes", "8"])
+    assert args.resume and args.chunk == 16 and args.lanes == 8
+    args = build_parser().parse_args(["diagnose", "m.keras", "--csv", "x.csv", "--resume", "--chunk", "16"])
+    assert args.resume and args.chunk == 16
+
+
+def test_a_long_fit_is_announced_before_it_starts(tmp_path, capsys, no_compute, monkeypatch):
+    """A long series fitted the AR references for minutes without a word before the first progress bar."""
+    from lstm_ar.user import study
+
+    monkeypatch.setattr(cli, "LONG_FIT", 100)
+    monkeypatch.setattr(study, "plan_study", lambda *a, **k: pytest.fail("planned"))
+    path = write_csv(tmp_path / "x.csv", [(t, np.sin(t / 3)) for t in range(200)], header="t,y")
+    with pytest.raises(pytest.fail.Exception, match="planned"):
+        cli.main(["study", "--csv", str(path), "--column", "y", "--quick", "--out", str(tmp_path / "out")])
+    assert "fitting the references on 160 training values" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("dates", [
+    [f"{2000 + m // 12}-{m % 12 + 1:02d}-01" for m in range(30) if m != 17],  # month starts, one month missing
+    [str(np.datetime64(f"{2000 + m // 12}-{m % 12 + 1:02d}") + np.timedelta64(1, "M") - np.timedelta64(1, "D"))
+     for m in range(30) if m != 17],  # month ends (Jan 31, Feb 29, ...), one missing
+])
+def test_monthly_dates_are_regular_in_calendar_months(tmp_path, dates):
+    """Months are 28 to 31 days long: monthly dates were 'irregular' at 5 of every 12 steps."""
+    data = load_series(write_csv(tmp_path / "x.csv", [(d, i % 5) for i, d in enumerate(dates)], header="t,y"),
+                       column="y", time_column="t")
+    assert data.notes == ("the timestamps are irregular: 1 of 28 steps differ from the most common step (1 month), the "
+                          "first between rows 17 and 18 (2 months); the values are used as if equally spaced",)

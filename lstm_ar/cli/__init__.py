@@ -49,6 +49,8 @@ from lstm_ar.study.scenario import Scenario
 from lstm_ar.user.io import InputError
 
 CHUNKS_DIR = ".chunks"
+LONG_FIT = 100_000  # training values beyond which the references' fit is announced (18 s per 100,000 measured)
+DIAGNOSIS = "diagnosis.json"  # diagnose --no-retrain's summary: the last file of its set
 USAGE_ERROR = 2  # argparse's exit status for bad arguments; also a refused output folder
 # Errors a run reports as usage errors (exit status 2, "lstm-ar: error: ..."), not tracebacks: stored
 # chunks of another run or unreadable ones (--resume), more seeds than memory holds, a path that would
@@ -94,7 +96,15 @@ def execute(parser: argparse.ArgumentParser, args: argparse.Namespace, scenarios
         record = provenance(command) if writer else None
         pending: list[ScenarioResult] = []
         summaries: list[dict] = []
-        report = lambda result: summaries.append(_report(result, args, command_line, record, out_dir))
+        unwritten = lambda: [s.name for s in built if s.name not in {d["scenario"] for d in summaries}]
+        index = lambda: write_index(out_dir, summaries, command_line, title=index_title, pending=unwritten())
+
+        def report(result: ScenarioResult) -> None:
+            summaries.append(_report(result, args, command_line, record, out_dir))
+            index()  # a run stopped from here on leaves an index saying which scenarios are whose
+
+        if writer:
+            index()  # marked incomplete until the last scenario is written
         finished = False
         try:
             for scenario in built:
@@ -108,11 +118,11 @@ def execute(parser: argparse.ArgumentParser, args: argparse.Namespace, scenarios
             for result in pending:
                 report(result)
             finished = True
-        finally:  # REPORT.md lists the scenarios written so far, even if a later one failed
-            if writer and (finished or summaries):
-                index = write_index(out_dir, summaries, command_line, title=index_title)
+        finally:  # REPORT.md lists the scenarios written so far, marked incomplete if a later one failed
+            if writer:
+                path = index()
                 if finished:
-                    print(f"\nAll reports: {index}  (total {time.perf_counter() - start:.1f} s)")
+                    print(f"\nAll reports: {path}  (total {time.perf_counter() - start:.1f} s)")
     return summaries
 
 
@@ -205,7 +215,10 @@ def run_report_command(parser: argparse.ArgumentParser, args: argparse.Namespace
     experiment = get_experiment(args.experiment)
     module = importlib.import_module(experiment.module)
     if hasattr(module, "resummarise"):  # a custom experiment that rewrites its own report from its per-seed file
-        with _usage_errors(parser, (OSError, ValueError, KeyError)):
+        if not (pathlib.Path(args.out) / "summary.json").is_file():
+            parser.error(f"no finished run of {args.experiment} in {args.out}: no summary.json there")
+        with locked_output(parser, pathlib.Path(args.out), command_text(command)), \
+                _usage_errors(parser, (OSError, ValueError, KeyError)):
             summary = module.resummarise(pathlib.Path(args.out), command_text(command))
         print(f"{args.experiment}: {pathlib.Path(args.out) / 'report.md'} rewritten from its per-seed file")
         return [summary]
@@ -217,7 +230,8 @@ def run_report_command(parser: argparse.ArgumentParser, args: argparse.Namespace
     if not names:
         parser.error(f"no finished run of {args.experiment} in {args.out}: none of {', '.join(catalogue)} has a "
                      "summary.json there")
-    with _usage_errors(parser, (OSError, ValueError)):  # a per-seed file of another scenario, or unreadable
+    with locked_output(parser, pathlib.Path(args.out), command_text(command)), _usage_errors(parser, (OSError, ValueError)):
+        # a per-seed file of another scenario, unreadable, truncated or edited (resummarise.load_result)
         built = [scenario_as_run(catalogue[n], pathlib.Path(args.out) / n) for n in names]
         summaries = rewrite_reports(args.out, built, command, title=experiment.title, plots=not args.no_plots)
     for summary in summaries:
@@ -305,8 +319,9 @@ def _run_user(parser: argparse.ArgumentParser, args: argparse.Namespace, plan, c
         variants = len(plan.scenario.variants)
         print(f"Training {variants} variant{'s' * (variants > 1)} x {args.seeds} seeds on {plan.train.size} values, "
               f"judged on {plan.heldout.size} held-out values", file=sys.stderr)
-        result, summary = run_study(plan, args.seeds, root_seed=args.root_seed, lanes=args.lanes,
-                                    progress=not args.no_progress, store_dir=out_dir / plan.scenario.name / CHUNKS_DIR)
+        result, summary = run_study(plan, args.seeds, root_seed=args.root_seed, chunk=args.chunk, lanes=args.lanes,
+                                    progress=not args.no_progress, store_dir=out_dir / plan.scenario.name / CHUNKS_DIR,
+                                    resume=args.resume)
         summary["command"] = command_line
         summary["provenance"] = provenance(command)
         lines, own_map = extra(result, summary) if extra is not None else ([], None)
@@ -322,8 +337,13 @@ def _load(parser: argparse.ArgumentParser, args: argparse.Namespace):
     from lstm_ar.user.io import load_series, split_point
 
     with _usage_errors(parser):
-        data = load_series(args.data, column=args.column, time_column=args.time_column, fill=args.fill)
-        return data, split_point(data, test_fraction=args.test_fraction, test_from=args.test_from)
+        data = load_series(args.data, column=args.column, time_column=args.time_column, fill=args.fill,
+                           decimal=args.decimal, thousands=args.thousands, max_rows=args.max_rows)
+        n_train = split_point(data, test_fraction=args.test_fraction, test_from=args.test_from)
+    if n_train > LONG_FIT:  # the references' least-squares fits come before the progress bars
+        print(f"{parser.prog}: fitting the references on {n_train:,} training values (least squares for every AR "
+              f"order; about 20 s per 100,000 values on a 2-core CPU) before training", file=sys.stderr)
+    return data, n_train
 
 
 def run_study_command(parser: argparse.ArgumentParser, args: argparse.Namespace, *, command: Sequence[str]) -> dict:
@@ -365,8 +385,9 @@ def run_diagnose_command(parser: argparse.ArgumentParser, args: argparse.Namespa
 
 def _write_diagnosis(parser: argparse.ArgumentParser, args: argparse.Namespace, diagnosis, data, command: Sequence[str],
                      out_dir: pathlib.Path) -> dict:
-    """``diagnose --no-retrain``: the diagnosis alone, in ``<out>/<name>/{summary.json,report.md,learned_map.png}``."""
-    from lstm_ar.report.scenario import write_json
+    """``diagnose --no-retrain``: the diagnosis alone, in ``<out>/<name>/{diagnosis.json,report.md,learned_map.png}``,
+    written as a set (a folder without ``diagnosis.json`` was stopped while writing)."""
+    from lstm_ar.report.scenario import STAGING, commit_stage, remove_stale_staging, write_json
     from lstm_ar.user.diagnose import diagnosis_markdown
     from lstm_ar.user.study import scenario_name
 
@@ -379,14 +400,21 @@ def _write_diagnosis(parser: argparse.ArgumentParser, args: argparse.Namespace, 
         folder = scenario_folder(out_dir, name)
     with locked_output(parser, out_dir, command_line):
         folder.mkdir(parents=True, exist_ok=True)
-        own = diagnosis.own_map()
-        if own is not None and not args.no_plots:
-            from lstm_ar.report.answer_figures import plot_cobweb
+        remove_stale_staging(folder, inside=out_dir)
+        (stage := folder / f"{STAGING}{os.getpid()}").mkdir()
+        try:  # staged, then replacing the old files as a set (diagnosis.json last)
+            own = diagnosis.own_map()
+            if own is not None and not args.no_plots:
+                from lstm_ar.report.answer_figures import plot_cobweb
 
-            plot_cobweb(folder / "learned_map.png", own[0], own[1][None], own[2][None],
-                        title="your model: learned map, fixed points and cobweb of its rollout")
-        atomic_write_text(folder / "report.md", diagnosis_markdown(diagnosis, command_line))
-        write_json(folder / "diagnosis.json", summary)
+                plot_cobweb(stage / "learned_map.png", own[0], own[1][None], own[2][None],
+                            title="your model: learned map, fixed points and cobweb of its rollout")
+            atomic_write_text(stage / "report.md", diagnosis_markdown(diagnosis, command_line))
+            write_json(stage / DIAGNOSIS, summary)
+            commit_stage(stage, folder, key=DIAGNOSIS)
+        finally:
+            if os.path.lexists(stage):
+                remove_tree(stage, inside=out_dir)
     _verdict(f" -> {folder}", diagnosis.lines)
     return summary
 

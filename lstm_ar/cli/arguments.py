@@ -90,6 +90,14 @@ def _outputs(group) -> None:
     compile_cache.add_argument(group)
 
 
+def _chunk_options(add) -> None:
+    """``--chunk`` and ``--resume``: every command that streams finished chunks to ``<out>/<scenario>/.chunks``."""
+    add("--chunk", type=positive_int, default=None, help="seeds per step: results are saved and progress shown after "
+        "each chunk; rounded up to a multiple of lanes x devices (default: lanes x devices)")
+    add("--resume", action="store_true", help="reuse the finished chunks a stopped run left in "
+        "<out>/<scenario>/.chunks (an error if they come from a different config, code or root seed)")
+
+
 def add_run_options(parser: argparse.ArgumentParser, *, default_seeds: int) -> None:
     """The options every experiment takes (``--seeds``, ``--out``, ``--only``, ..., the process group)."""
     add = parser.add_argument
@@ -97,13 +105,10 @@ def add_run_options(parser: argparse.ArgumentParser, *, default_seeds: int) -> N
         help=f"seeds per variant, 1..2**32 (default {default_seeds}; {QUICK_SEEDS} with --quick)")
     add("--root-seed", type=root_seed, default=0,
         help="seed i uses fold_in(key(root_seed), i); 0 <= root seed < 2**32 (default 0)")
-    add("--chunk", type=positive_int, default=None, help="seeds per step: results are saved and progress shown after "
-        "each chunk; rounded up to a multiple of lanes x devices (default: lanes x devices)")
+    _chunk_options(add)
     add("--lanes", type=positive_int, default=None,
         help=f"seeds trained at once on each device (default {DEFAULT_LANES}, fewer for smaller runs or if the memory "
              f"budget needs it); changing it changes results by float32 rounding only")
-    add("--resume", action="store_true", help="reuse the finished chunks a stopped run left in "
-        "<out>/<scenario>/.chunks (an error if they come from a different config, code or root seed)")
     add("--out", default="results", help="output folder (default: results/); locked while the run lasts")
     add("--only", nargs="+", metavar="SCENARIO", default=None, help="run only these scenarios (listed at the end)")
     add("--quick", action="store_true", help=f"smoke run: {QUICK_SEEDS} seeds, at most 2 epochs")
@@ -273,7 +278,7 @@ def _check_processes(parser: argparse.ArgumentParser, args: argparse.Namespace) 
 def add_user_options(parser: argparse.ArgumentParser, *, model: bool) -> None:
     """The options of ``study`` and ``diagnose`` (``model``: its window and activations describe the user's
     model): the data, the split, the variants, the run."""
-    from lstm_ar.user.io import FILLS
+    from lstm_ar.user.io import DECIMALS, FILLS, MAX_ROWS, THOUSANDS
     from lstm_ar.user.study import DEFAULT_EPOCHS, DEFAULT_REMEDIES, DEFAULT_WINDOWS, QUICK_EPOCHS, QUICK_SEEDS, REMEDIES
 
     data = parser.add_argument_group("the series")
@@ -285,7 +290,14 @@ def add_user_options(parser: argparse.ArgumentParser, *, model: bool) -> None:
     add("--time-column", default=None,
         help="the column of dates or times (sorted if out of order; irregular steps are reported)")
     add("--fill", choices=FILLS, default=None,
-        help="what to do with missing values (default: refuse them): interpolate linearly, or drop them")
+        help="what to do with missing values (default: refuse them; an empty cell or a blank line is one): "
+             "interpolate linearly, or drop them")
+    add("--decimal", choices=DECIMALS, default=None, help="the decimal mark (default '.', or ',' where only that "
+        "reading fits the values, with a note)")
+    add("--thousands", choices=THOUSANDS, default=None, help="the thousands separator of the values (default: none; "
+        "a value such as 3,035 is refused until --decimal or --thousands says what its comma is)")
+    add("--max-rows", type=positive_int, default=MAX_ROWS,
+        help=f"refuse a longer series before reading it (default {MAX_ROWS:,})")
     add = data.add_mutually_exclusive_group().add_argument
     add("--test-fraction", type=fraction, default=None,
         help="share of the values held out at the end to judge the rollouts (default 0.2)")
@@ -323,6 +335,7 @@ def add_user_options(parser: argparse.ArgumentParser, *, model: bool) -> None:
     add("--seeds", type=seed_count, default=None, help=f"seeds per variant (default 64; {QUICK_SEEDS} with --quick)")
     add("--root-seed", type=root_seed, default=0, help="seed i uses fold_in(key(root_seed), i) (default 0)")
     add("--lanes", type=positive_int, default=None, help="seeds trained at once on each device")
+    _chunk_options(add)
     add("--out", default="results", help="output folder (default: results/); locked while the run lasts")
     add("--name", default=None, help="the report's folder name (default: from the column)")
     add("--quick", action="store_true", help=f"smoke run: {QUICK_SEEDS} seeds, {QUICK_EPOCHS} epochs, no remedies "

@@ -21,9 +21,13 @@ from lstm_ar.model.forecaster import Params, encode, forecast, gaussian, head, o
 ROLLOUT_MODES = ("window", "stateful", "direct", "sampled")
 
 
+MAX_STEPS = 10**8  # 400 MB of float32 predictions per model: a longer rollout is a mistake, not a forecast
+
+
 def check_steps(steps: int, *, minimum: int = 0) -> int:
-    """A step count (a ``lax.scan`` length) as a Python int (``lstm_ar.checks.check_int``)."""
-    return check_int(steps, "steps", minimum)
+    """A step count (a ``lax.scan`` length) as a Python int (``lstm_ar.checks.check_int``), at most ``MAX_STEPS``."""
+    return check_int(steps, "steps", minimum, MAX_STEPS, " (its float32 predictions alone would take "
+                     f"{4 * MAX_STEPS // 10**6} MB per model)")
 
 
 def check_real_finite(x, name: str = "context") -> None:

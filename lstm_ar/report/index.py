@@ -51,14 +51,19 @@ def _is_summary(summary: Any) -> bool:
 
 
 def index_markdown(summaries: Sequence[dict], command: str, *, others: dict[str, dict] | None = None,
-                   problems: dict[str, str] | None = None, title: str = "") -> str:
+                   problems: dict[str, str] | None = None, title: str = "", pending: Sequence[str] = ()) -> str:
     """The ``REPORT.md`` text: this run's ``summaries``, then ``others`` (name -> summary from earlier runs, flagged
     when another command, seed count or root seed wrote it) and ``problems`` (name -> why not indexed). ``title``
-    heads it when every scenario comes from this run."""
+    heads it when every scenario comes from this run; ``pending``: the scenarios this command has not written yet
+    (the index is marked incomplete)."""
     others, problems = others or {}, problems or {}
     seeds = {(s["seeds"], s["root_seed"]) for s in summaries}
     mixed = bool(others or problems)
     lines = [f"# {'lstm_ar results' if mixed else title or 'lstm_ar results'}", "", f"Command: `{command}`", ""]
+    if pending:
+        lines += [f"> **Incomplete**: this command had not finished when this index was written (it is running, or "
+                  f"it stopped): {len(pending)} of its scenarios are not written yet ({', '.join(pending)}). A "
+                  "scenario below from an earlier run says so, with that run's command and root seed.", ""]
     if mixed:
         lines += [f"This run ({title or 'lstm_ar'}) wrote {len(summaries)} scenario(s); the folder also holds "
                   f"{len(others) + len(problems)} from earlier runs, listed after them.", ""]
@@ -84,14 +89,15 @@ def index_markdown(summaries: Sequence[dict], command: str, *, others: dict[str,
 
 
 def write_index(out_dir: str | os.PathLike, summaries: Sequence[dict], command: str, *,
-                title: str = "") -> pathlib.Path:
+                title: str = "", pending: Sequence[str] = ()) -> pathlib.Path:
     """Write (and return the path of) ``out_dir/REPORT.md``: this run's scenarios with every verdict, merged with
-    the other scenario folders already in ``out_dir``."""
+    the other scenario folders already in ``out_dir``; ``pending``: this run's scenarios not written yet."""
     out = pathlib.Path(out_dir)
     found, problems = read_summaries(out)
     mine = {s["scenario"] for s in summaries}
     others, problems = ({k: v for k, v in d.items() if k not in mine} for d in (found, problems))
     if (path := out / INDEX).is_symlink():  # replace the link, never write through it
         path.unlink()
-    atomic_write_text(path, index_markdown(summaries, command, others=others, problems=problems, title=title))
+    atomic_write_text(path, index_markdown(summaries, command, others=others, problems=problems, title=title,
+                                           pending=pending))
     return path

@@ -9,12 +9,13 @@ from __future__ import annotations
 import json
 import os
 import pathlib
+import zipfile
 from collections.abc import Mapping, Sequence
 
 import numpy as np
 
 from lstm_ar.report.index import SUMMARY, write_index
-from lstm_ar.report.scenario import read_per_seed, write_scenario
+from lstm_ar.report.scenario import per_seed_csv, read_per_seed, write_scenario
 from lstm_ar.runtime.provenance import provenance
 from lstm_ar.study import references as linear
 from lstm_ar.study.experiment import ScenarioResult, VariantResult, summarise
@@ -29,16 +30,21 @@ def load_result(folder: str | os.PathLike, scenario: Scenario) -> tuple[Scenario
     recomputed; the run's summary). ``scenario`` as the run built it. FileNotFoundError: no finished run;
     ValueError: other variants, metrics or seed count than the scenario's."""
     folder = pathlib.Path(folder)
-    old = json.loads((folder / SUMMARY).read_text())
+    old = read_summary(folder)
     if old.get("scenario") != scenario.name:
         raise ValueError(f"{folder / SUMMARY} is the summary of {old.get('scenario')!r}, not of {scenario.name!r}")
     if (folder / "per_seed.npz").is_file():
-        with np.load(folder / "per_seed.npz", allow_pickle=False) as data:
-            arrays = {k: np.asarray(data[k]) for k in data.files}
+        try:
+            with np.load(folder / "per_seed.npz", allow_pickle=False) as data:
+                arrays = {k: np.asarray(data[k]) for k in data.files}
+        except (ValueError, EOFError, KeyError, zipfile.BadZipFile) as err:  # truncated, edited, or not an npz
+            raise ValueError(f"{folder / 'per_seed.npz'} cannot be read ({type(err).__name__}: {err}); run the "
+                             "experiment again") from None
     else:  # a committed report keeps per_seed.csv only: the metrics, no rollouts or losses (figures kept as drawn)
         table = read_per_seed(folder / "per_seed.csv", "variant", ("seed",))
         empty = np.zeros((int(old["seeds"]), 0), np.float32)
         arrays = {f"{v}/{k}": x for v, m in table.items() for k, x in {**m, "rollouts": empty, "epoch_loss": empty}.items()}
+        arrays["root_seed"] = np.asarray(old["root_seed"])  # per_seed.csv holds none: the summary's
     variants = {}
     for name in scenario.variants:
         if not (own := {k[len(name) + 1:]: v for k, v in arrays.items() if k.startswith(f"{name}/")}):
@@ -50,9 +56,30 @@ def load_result(folder: str | os.PathLike, scenario: Scenario) -> tuple[Scenario
         if any(v.shape != (old["seeds"],) for v in metrics.values()):
             raise ValueError(f"{folder}: variant {name!r} does not hold {old['seeds']} seeds per metric")
         variants[name] = VariantResult(metrics, own["rollouts"], own["epoch_loss"], own.get("map_curve"))
-    result = ScenarioResult(scenario, int(old["seeds"]), int(old["root_seed"]), variants, float(old["runtime_s"]),
+    result = ScenarioResult(scenario, old["seeds"], old["root_seed"], variants, float(old["runtime_s"]),
                             old.get("sweep"), linear.evaluate(scenario))
+    if int(np.asarray(arrays.get("root_seed", -1))) != old["root_seed"]:
+        raise ValueError(f"{folder / 'per_seed.npz'} holds root seed {arrays.get('root_seed')}, its {SUMMARY} "
+                         f"{old['root_seed']}: the files come from different runs; run the experiment again")
+    if (table := folder / "per_seed.csv").is_file() and table.read_bytes() != per_seed_csv(result):
+        raise ValueError(f"{folder}: per_seed.npz and per_seed.csv disagree (one of them edited, or from another run); "
+                         "run the experiment again")
     return result, old
+
+
+def read_summary(folder: pathlib.Path) -> dict:
+    """A finished run's ``summary.json``, checked for the entries a rewrite keeps; ValueError naming the problem."""
+    try:
+        old = json.loads((folder / SUMMARY).read_text())
+    except ValueError as err:
+        raise ValueError(f"{folder / SUMMARY} is not readable JSON ({err}); run the experiment again") from None
+    kinds = {"seeds": int, "root_seed": int, "runtime_s": (int, float), "scenario": str}
+    wrong = [k for k, kind in kinds.items() if not isinstance(old.get(k) if isinstance(old, dict) else None, kind)
+             or isinstance(old.get(k), bool)]
+    if wrong:
+        raise ValueError(f"{folder / SUMMARY} is not a run's summary (missing or wrong: {', '.join(wrong)}); "
+                         "run the experiment again")
+    return old
 
 
 def rewrite_reports(out_dir: str | os.PathLike, scenarios: Sequence[Scenario], command: Sequence[str], *,
@@ -97,7 +124,7 @@ def kept_figures(folder: pathlib.Path, stage: pathlib.Path) -> list[str]:
 def scenario_as_run(factory, folder: str | os.PathLike) -> Scenario:
     """``factory(quick)`` for the quick value whose variants and configs ``folder``'s ``summary.json`` records;
     ValueError when neither matches (the catalogue changed since the run)."""
-    recorded = json.loads((pathlib.Path(folder) / SUMMARY).read_text()).get("config")
+    recorded = read_summary(pathlib.Path(folder)).get("config")
     for quick in (False, True):
         scenario = factory(quick)
         if json.loads(json.dumps({n: c.to_dict() for n, c in scenario.variants.items()})) == recorded:

@@ -142,18 +142,18 @@ def remove_stale_staging(folder: pathlib.Path, *, inside: str | os.PathLike) -> 
                 remove_tree(entry, inside=inside)
 
 
-def commit_stage(stage: pathlib.Path, out: pathlib.Path) -> None:
+def commit_stage(stage: pathlib.Path, out: pathlib.Path, key: str = SUMMARY) -> None:
     """Move the files of ``stage`` (inside ``out``) into the scenario folder ``out`` as a set: the old
-    ``summary.json`` goes first, the new files are renamed in, the previous run's report files and
-    figures this run does not write are removed, and the new ``summary.json`` comes last."""
+    ``key`` file (``summary.json``) goes first, the new files are renamed in, the previous run's report files and
+    figures this run does not write are removed, and the new ``key`` file comes last."""
     new = sorted(p.name for p in stage.iterdir())
-    if os.path.lexists(old_summary := out / SUMMARY):
+    if os.path.lexists(old_summary := out / key):
         old_summary.unlink()  # from here until the last rename the folder reads as incomplete
     for name in new:
-        if name != SUMMARY:
+        if name != key:
             os.replace(stage / name, out / name)  # replaces a symbolic link, never writes through it
     for entry in out.iterdir():  # the previous run's figures and files this run does not write
-        if entry.name not in new and (entry.name in REPORT_FILES or entry.suffix == ".png") \
+        if entry.name not in new and (entry.name in (*REPORT_FILES, key) or entry.suffix == ".png") \
                 and (entry.is_symlink() or entry.is_file()):
             entry.unlink()
-    os.replace(stage / SUMMARY, out / SUMMARY)
+    os.replace(stage / key, out / key)

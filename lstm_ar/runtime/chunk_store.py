@@ -37,6 +37,7 @@ from lstm_ar.runtime import fs
 MANIFEST = "manifest.json"
 CHUNK_RE = re.compile(r"^seeds-(\d{9})-(\d{9})\.npz$")
 CHUNK_RECORD = "__chunk__"
+START_OVER = "without --resume; lstm-ar run cure: with --fresh"  # how each command starts a store over
 FORMAT = 1
 
 
@@ -164,8 +165,8 @@ class ChunkStore:
             if not isinstance(manifest, dict) or not isinstance(manifest.get("identity"), dict):
                 raise ValueError("no identity")
         except (OSError, ValueError) as e:
-            raise CorruptChunk(f"{path} cannot be read ({e}); delete the folder {self.folder}, or run without "
-                               f"--resume to start over") from None
+            raise CorruptChunk(f"{path} cannot be read ({e}); delete the folder {self.folder}, or start over "
+                               f"({START_OVER})") from None
         return manifest
 
     def begin(self, extra: dict | None = None, log=sys.stderr) -> None:
@@ -184,13 +185,13 @@ class ChunkStore:
             if old != self.identity:
                 raise StoreMismatch(
                     f"{self.folder} holds chunks of a different run (differs in {_differences(old, self.identity)}); "
-                    f"delete the folder, use another --out, or run without --resume to start over")
+                    f"delete the folder, use another --out, or start over ({START_OVER})")
             self.run_id = str(manifest.get("run_id", ""))
             return
         if self.folder.exists() or self.folder.is_symlink():  # start over: never mix with chunks of another run
             if (n_old := len(self._chunks())) and log is not None:
                 log.write(f"{self.folder}: discarding {n_old} finished chunk(s) of an earlier run"
-                          f"{'' if self.resume else ' (pass --resume to continue it)'}\n")
+                          f"{'' if self.resume else ' (--resume continues it)'}\n")
             fs.remove_tree(self.folder, inside=inside)
         self.folder.mkdir(parents=True, exist_ok=True)
         self.run_id = secrets.token_hex(8)
@@ -246,7 +247,7 @@ class ChunkStore:
         wrote it: ``CorruptChunk`` if unreadable, ``StoreMismatch`` for another identity, run or seeds, or no record."""
         path = self.folder / chunk_name(start, stop)
         fix = (f"delete {path} and every later chunk (a resumed run keeps the chunks before the first gap and "
-               f"recomputes every seed from {start} on), or run without --resume to start over")
+               f"recomputes every seed from {start} on), or start over ({START_OVER})")
         try:
             with np.load(path, allow_pickle=False) as data:
                 if CHUNK_RECORD not in data.files:

@@ -73,7 +73,8 @@ def check_host_memory(per_seed_bytes: int, n_seeds: int, chunk: int, available: 
         raise NotEnoughMemory(
             f"{n_seeds} seeds need about {need / 2**30:.2f} GiB of host memory for their outputs "
             f"({per_seed_bytes} bytes per seed x ({n_seeds} seeds + 2 x a chunk of {chunk})), more than the "
-            f"{available / 2**30:.2f} GiB available; run fewer seeds (at most about {fit} fit), or a smaller --chunk")
+            f"{available / 2**30:.2f} GiB available; run fewer seeds (at most about {fit} fit), or fewer per chunk "
+            "(--chunk, --lanes)")
 
 
 def devices_on_host(mesh: Mesh) -> bool:

@@ -24,6 +24,7 @@ from jax.sharding import Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
 from tqdm.auto import tqdm
 
+from lstm_ar.checks import check_int
 from lstm_ar.runtime import distributed
 from lstm_ar.runtime.chunk_store import ChunkStore, StoreMismatch, chunk_name
 from lstm_ar.runtime.memory import INDEX_BYTES_PER_SEED as INDEX_BYTES_PER_SEED
@@ -44,20 +45,10 @@ DEFAULT_LANES = 256
 SEED_LIMIT = 2 ** 32  # root seeds and seed indices are uint32 (jax.random.key / fold_in keep 32 bits)
 
 
-def _check_int(name: str, value: Any, low: int, high: int | None = None, why: str = "") -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be an integer, got {value!r} ({type(value).__name__})")
-    value = int(value)
-    if value < low or (high is not None and value >= high):
-        valid = f">= {low}" if high is None else f"in [{low}, {high})"
-        raise ValueError(f"{name} must be {valid}{why}, got {value}")
-    return value
-
-
 def check_root_seed(root_seed: Any) -> int:
     """``int(root_seed)``: TypeError unless an integer (not bool), ValueError outside [0, 2**32) (``jax.random.key``
     keeps 32 bits: 2**32 would silently run root seed 0)."""
-    return _check_int("root_seed", root_seed, 0, SEED_LIMIT,
+    return check_int(root_seed, "root_seed", 0, SEED_LIMIT - 1,
                       " (jax.random.key keeps 32 bits: other values would alias a seed in that range)")
 
 
@@ -179,7 +170,7 @@ def cache_lanes(length: int, batch_size: int, units: int, per_seed: int = 1) -> 
     ``CACHE_UNIT_STEPS``: with batch 32 and 32 units 256 at window 1, 8 for windows 2 to 32, 4 for 50, 2 for 100.
     ``length``: LSTM steps per example; ``per_seed``: models per lane (vmapped settings, realisations)."""
     for name, value in (("length", length), ("batch_size", batch_size), ("units", units), ("per_seed", per_seed)):
-        _check_int(name, value, 1)
+        check_int(value, name, 1)
     fit = CACHE_UNIT_STEPS // (length * batch_size * units * per_seed)
     lanes = max(1, min(DEFAULT_LANES, 1 << max(0, int(fit).bit_length() - 1)))
     return lanes if length == 1 else min(lanes, SEQUENCE_LANES)
@@ -258,9 +249,9 @@ def run_seeds(per_seed: Callable[..., Any], n_seeds: int, *, root_seed: int = 0,
     ``[n_seeds, ...]`` on process 0. Arguments are checked before tracing, host memory before compiling. Lanes
     (``default_lanes``, capped by ``max_lanes`` on CPU devices only) shrink to fit ``budget``; it and ``host_memory``
     default to the smallest free memory over processes. ``store`` saves finished chunks, reused when resuming."""
-    n_seeds = _check_int("n_seeds", n_seeds, 1, SEED_LIMIT + 1)
+    n_seeds = check_int(n_seeds, "n_seeds", 1, SEED_LIMIT)
     root_seed = check_root_seed(root_seed)
-    chunk, lanes, max_lanes, budget, host_memory = (None if v is None else _check_int(k, v, 1) for k, v in (
+    chunk, lanes, max_lanes, budget, host_memory = (None if v is None else check_int(v, k, 1) for k, v in (
         ("chunk", chunk), ("lanes", lanes), ("max_lanes", max_lanes), ("budget", budget), ("host_memory", host_memory)))
     if store is not None and not isinstance(store, ChunkStore):
         raise TypeError(f"store must be a ChunkStore or None, got {type(store).__name__}")

@@ -32,6 +32,7 @@ from lstm_ar.data.series import (
 from lstm_ar.scenarios.common import fit_config, sine_setup
 from lstm_ar.scenarios.reproduce import diversity
 from lstm_ar.study.claims import PairedClaim, RateClaim, article_claims
+from lstm_ar.study.references import naive_forecasts, rmse
 from lstm_ar.study.scenario import ROLLOUT_STEPS, Scenario
 
 WIDTHS = (0.2, 0.5, 1.0)
@@ -104,19 +105,14 @@ class DataScenario(Scenario):
         return self.variant_data[variant], heldout, self.series[-1 - window:-1]
 
 
-def _rmse(forecast, truth: np.ndarray) -> float:
-    truth = np.asarray(truth, np.float64)
-    return float(np.sqrt(np.mean(np.square(np.broadcast_to(np.asarray(forecast, np.float64), truth.shape) - truth))))
-
-
 def reference_forecasts(context: np.ndarray, truth: np.ndarray, heldout: Dataset) -> dict[str, float]:
-    """Forecasts that need no model: the last value of ``context`` f[C] (persistence), or its mean. Rollout
-    RMSE against ``truth`` f[T]; one-step MSE on ``heldout`` (persistence predicts each window's last value)."""
-    last, mean = float(context[-1]), float(np.mean(np.asarray(context, np.float64)))
+    """``study.references.naive_forecasts`` from ``context`` f[C]: rollout RMSE against ``truth`` f[T]; one-step
+    MSE on ``heldout`` (persistence predicts each window's last value, the mean the context's)."""
+    naive = naive_forecasts(context, np.shape(truth)[0])
     y = np.asarray(heldout.y[:, 0], np.float64)
-    return {"persistence_rmse": _rmse(last, truth), "mean_rmse": _rmse(mean, truth),
+    return {"persistence_rmse": rmse(naive["persistence"], truth), "mean_rmse": rmse(naive["mean"], truth),
             "persistence_one_step_mse": float(np.mean(np.square(y - heldout.x[:, -1, 0]))),
-            "mean_one_step_mse": float(np.mean(np.square(y - mean)))}
+            "mean_one_step_mse": float(np.mean(np.square(y - naive["mean"][0])))}
 
 
 def relative_metrics(scale: float, references: dict[str, float],
@@ -278,8 +274,8 @@ def control_scenario(kind: str, quick: bool = False) -> DataScenario:
     refs.update({"optimal_expected_rmse": float(np.sqrt(irreducible)),
                  "persistence_expected_rmse": float(np.hypot(refs["persistence_rmse"], np.sqrt(irreducible))),
                  "mean_expected_rmse": float(np.hypot(refs["mean_rmse"], np.sqrt(irreducible))),
-                 "persistence_rmse_realised": _rmse(context[-1], future),
-                 "mean_rmse_realised": _rmse(np.mean(np.asarray(context, np.float64)), future),
+                 "persistence_rmse_realised": rmse(context[-1], future),
+                 "mean_rmse_realised": rmse(np.mean(np.asarray(context, np.float64)), future),
                  "process_one_step_mse": step ** 2})
     relative = relative_metrics(1.0, refs, (float(np.min(context)), float(np.max(context))))
 

@@ -16,11 +16,13 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from lstm_ar.checks import check_int
 from lstm_ar.config import Hyper, TrainConfig, is_concrete, validate_hyper
 from lstm_ar.data.series import Dataset
 from lstm_ar.training import fast as fast_path
 from lstm_ar.training import first_step, plain
 from lstm_ar.training.plain import TrainResult
+from lstm_ar.training.validation import checked_in_program
 
 __all__ = ["TrainResult", "make_train", "seed_keys", "train_many"]
 
@@ -29,13 +31,14 @@ SEED_LIMIT = 2 ** 32  # root seeds and seed indices are uint32
 
 def make_train(config: TrainConfig, data: Dataset, *, fast: bool = True) -> Callable[..., TrainResult]:
     """Check data (x: [n, window, 1], y: [n, horizon]) and config; return the pure ``train(key, data, hyper=None)``
-    for data of those shapes (numpy, jax or traced). fast: ``first_step``, else ``fast``, else ``plain`` where each
-    applies; False: ``plain``."""
+    for data of those shapes (numpy, jax or traced), its result NaN where a traced hyper-parameter is out of range
+    (``validation.checked_in_program``). fast: ``first_step``, else ``fast``, else ``plain`` where each applies;
+    False: ``plain``."""
     if not isinstance(config, TrainConfig):
         raise TypeError(f"config must be a TrainConfig, got {type(config).__name__}")
     # first_step: the forecaster has one input feature (checked with the data)
     implementation = next((m for m in (first_step, fast_path) if fast and m.supports(config)), plain)
-    return implementation.make_train(config, data)
+    return checked_in_program(implementation.make_train(config, data), config)
 
 
 def train_many(config: TrainConfig, data: Dataset, keys: jax.Array, hyper: Hyper | None = None, *,
@@ -71,19 +74,11 @@ def train_many(config: TrainConfig, data: Dataset, keys: jax.Array, hyper: Hyper
     return jax.jit(jax.vmap(per_key, in_axes=(0, None)))(keys, stack)
 
 
-def _seed_int(name: str, value, low: int, high: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be an int, got {value!r}")
-    if not low <= int(value) <= high:
-        raise ValueError(f"{name} must be in [{low}, {high}], got {value}")
-    return int(value)
-
-
 def seed_keys(root: jax.Array | int, start: int, stop: int) -> jax.Array:
     """key[stop - start]: ``fold_in(root, i)`` for seeds i in start..stop-1, so seed i never depends on
     how many run. root: a key or an int seed in [0, 2**32); out-of-range ints are refused (no wrap)."""
     if not isinstance(root, jax.Array):
-        root = jax.random.key(_seed_int("root seed", root, 0, SEED_LIMIT - 1))
-    start = _seed_int("start", start, 0, SEED_LIMIT)
-    stop = _seed_int("stop", stop, start, SEED_LIMIT)
+        root = jax.random.key(check_int(root, "root seed", 0, SEED_LIMIT - 1))
+    start = check_int(start, "start", 0, SEED_LIMIT)
+    stop = check_int(stop, "stop", start, SEED_LIMIT)
     return jax.vmap(lambda i: jax.random.fold_in(root, i))(jnp.arange(start, stop, dtype=jnp.uint32))

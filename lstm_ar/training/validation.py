@@ -1,17 +1,30 @@
 """Checks at the training entry, before any compute: the data set and the hyper-parameters.
 
 Refused: data that would train silently to NaN or to something else than asked, and a dropout rate (concrete and
-nonzero, or traced) at a site the program lacks. Other traced values are the caller's to validate (``train_many``).
+nonzero, or traced) at a site the program lacks. Traced values out of range become NaN inside the program
+(``checked_in_program``): the run's result is NaN instead of a model trained with them.
 """
 
 from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
 
 import chex
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from lstm_ar.config import DROPOUT_SITES, Hyper, TrainConfig, is_concrete, require_scalar_hyper, validate_hyper
+from lstm_ar.config import (
+    DROPOUT_SITES,
+    HYPER_RANGES,
+    Hyper,
+    TrainConfig,
+    is_concrete,
+    require_scalar_hyper,
+    validate_hyper,
+)
 from lstm_ar.data.series import Dataset
 
 
@@ -71,7 +84,8 @@ def training_arrays(data: Dataset, config: TrainConfig, n: int) -> tuple[jax.Arr
 
 def check_hyper(hyper: Hyper, config: TrainConfig) -> None:
     """Check ``hyper`` for one run: concrete leaves 0-d and in range, a dropout rate (nonzero or traced)
-    only at a site in ``config.dropout_sites`` (elsewhere no mask exists and it would be ignored)."""
+    only at a site in ``config.dropout_sites`` (elsewhere no mask exists and it would be ignored); traced
+    leaves are checked inside the program (``checked_in_program``)."""
     if not isinstance(hyper, Hyper):
         raise TypeError(f"hyper must be a Hyper, got {type(hyper).__name__}")
     require_scalar_hyper(hyper)
@@ -81,3 +95,27 @@ def check_hyper(hyper: Hyper, config: TrainConfig) -> None:
             raise ValueError(f"Hyper.{name} is traced (jit/vmap) but the dropout site {site!r} is not among "
                              f"dropout_sites {config.dropout_sites}: the rate could never take effect; add {site!r} "
                              f"to TrainConfig.dropout_sites, or pass a concrete 0.0")
+
+
+def traced_hyper_ok(hyper: Hyper) -> jax.Array | None:
+    """bool[] inside the program: every traced leaf of ``hyper`` (jit, vmap) is in its range
+    (``config.HYPER_RANGES``); None when none is traced (concrete leaves are ``validate_hyper``'s)."""
+    tests = [HYPER_RANGES[name][1](value, jnp) for name in Hyper._fields
+             if not is_concrete(value := getattr(hyper, name))]
+    return None if not tests else jnp.all(jnp.stack([jnp.all(t) for t in tests]))
+
+
+def checked_in_program(train: Callable[..., Any], config: TrainConfig) -> Callable[..., Any]:
+    """``train(key, data, hyper=None)`` whose result is NaN (every loss and parameter: a diverged run, reported
+    as such) where a traced hyper-parameter is out of range: ``jit(lambda lr: train(key, data, hyper(lr)))(-1.0)``
+    trained silently with it. The check runs inside the compiled program: a host check (``checkify``, a
+    callback) would keep it out of JAX's persistent compilation cache; the select leaves valid runs' bits as
+    they were."""
+    @functools.wraps(train)
+    def checked(key: jax.Array, data: Dataset, hyper: Hyper | None = None):
+        result = train(key, data, hyper)
+        ok = traced_hyper_ok(config.hyper if hyper is None else hyper)
+        poison = lambda leaf: jnp.where(ok, leaf, jnp.nan) if jnp.issubdtype(leaf.dtype, jnp.floating) else leaf
+        return result if ok is None else jax.tree.map(poison, result)
+
+    return checked
