@@ -60,26 +60,40 @@ def scenario(name: str, recipes: list[str], *, origins: int, quick: bool):
     """One series as a scenario: its training and held-out parts, the origins, one variant per recipe setting."""
     import dataclasses
 
+    from lstm_ar.scenarios import candidates as catalogue
+    from lstm_ar.study.pairs import setting_names
+
+    def variants(n_train: int, horizon: int) -> dict:
+        out = {}
+        for recipe in recipes:
+            candidate = catalogue.CANDIDATES[recipe]
+            config = adapt(candidate.config, SERIES[name][0], horizon, quick)
+            out.update({row: dataclasses.replace(config, hyper=candidate.settings[s])
+                        for s, row in setting_names(recipe, candidate).items()})
+        return out
+
+    return real_scenario(name, variants, origins=origins, title=f"transfer: {name}")
+
+
+def real_scenario(name: str, variants, *, origins: int, title: str, fit_origins: bool = False):
+    """A real series (``lstm_ar.data.real.load_series``) as a backtested scenario: the first 80% trains (both parts
+    standardised with its statistics), ``origins`` over the rest (``fit_origins``: at most as many as fit), each
+    ``ROLLOUT_STEPS`` or half the held-out part ahead; ``variants(n_train, horizon)`` gives its configs by row."""
     from lstm_ar.data.real import load_series
     from lstm_ar.data.split import split_standardise
-    from lstm_ar.scenarios import candidates as catalogue
     from lstm_ar.study import backtest
-    from lstm_ar.study.pairs import setting_names
     from lstm_ar.study.scenario import Scenario
 
     split = split_standardise(load_series(name))
+    if fit_origins:
+        held = split.test.shape[0]
+        origins = min(origins, held - backtest.default_horizon(ROLLOUT_STEPS, held) + 1)
     try:
         horizon = backtest.build(split.train, split.test, origins, None, ROLLOUT_STEPS).horizon
     except ValueError as err:
         raise ValueError(f"{name}: {err}") from None
-    variants = {}
-    for recipe in recipes:
-        candidate = catalogue.CANDIDATES[recipe]
-        config = adapt(candidate.config, SERIES[name][0], horizon, quick)
-        variants.update({row: dataclasses.replace(config, hyper=candidate.settings[s])
-                         for s, row in setting_names(recipe, candidate).items()})
-    return Scenario(name=name, variants=variants, series=split.train, heldout_series=split.test,
-                    backtest_origins=origins, backtest_horizon=horizon, title=f"transfer: {name}",
+    return Scenario(name=name, variants=variants(split.train.shape[0], horizon), series=split.train,
+                    heldout_series=split.test, backtest_origins=origins, backtest_horizon=horizon, title=title,
                     standardisation=(split.mean, split.std), figures=())
 
 
