@@ -147,7 +147,9 @@ def _flag(config, name: str) -> None:
 class ModelConfig:
     """The forecaster's static shape: LSTM(units) over ``window`` values -> Dense(outputs). head: "next"
     (Keras's model), "direct" (the next ``horizon`` values at once; MQ-RNN / N-BEATS) or "gaussian"
-    (mean and scale by likelihood; DeepAR). residual: ``x_{t+1} = x_t + g(window)``."""
+    (mean and scale by likelihood; DeepAR). residual: ``x_{t+1} = x_t + g(window)``. window_scaling: each input
+    window is scaled by its own mean and std, the output scaled back (RevIN-like; a next-value or direct head read
+    from a window)."""
 
     units: int = 32
     window: int = 1
@@ -159,6 +161,7 @@ class ModelConfig:
     horizon: int = 1
     residual: bool = False
     samples: int = 32
+    window_scaling: bool = False
 
     def __post_init__(self):
         for name in ("units", "window", "horizon", "samples"):
@@ -166,6 +169,7 @@ class ModelConfig:
         get_activation(self.activation)
         get_activation(self.recurrent_activation)
         _flag(self, "residual")
+        _flag(self, "window_scaling")
         if self.head not in HEADS:
             raise ValueError(f"unknown head {self.head!r}; valid: {', '.join(HEADS)}")
         if self.head != "direct" and self.horizon != 1:
@@ -173,6 +177,8 @@ class ModelConfig:
                              f"{self.horizon} (for a k-step loss set TrainConfig.horizon)")
         if self.head == "direct" and self.residual:
             raise ValueError("a direct head predicts a whole block: residual prediction applies to one-value heads")
+        if self.window_scaling and self.head == "gaussian":
+            raise ValueError("window_scaling scales a point forecast back: it applies to the next-value and direct heads")
 
     @property
     def outputs(self) -> int:
@@ -244,6 +250,9 @@ class TrainConfig:
         if self.curriculum and not (self.stateful and self.horizon > 1):
             raise ValueError("curriculum grows a k-step loss: it needs the next-value head and horizon > 1, "
                              f"got head {head!r}, horizon {self.horizon}")
+        if self.model.window_scaling and self.stateful:
+            raise ValueError("window_scaling scales each input window: it needs one-step training or a direct head "
+                             f"(a window read at once), got regime {self.regime!r}, horizon {self.horizon}")
         if self.dad_rounds and not (self.one_step and head == "next"):
             raise ValueError("Data as Demonstrator adds one-step pairs: it needs the next-value head trained one step "
                              f"ahead, got head {head!r}, regime {self.regime!r}, horizon {self.horizon}")
@@ -269,6 +278,7 @@ class TrainConfig:
         m = self.model
         return tuple(name for name, on in (
             ("direct head", m.head == "direct"), ("Gaussian head", m.head == "gaussian"), ("residual", m.residual),
+            ("window scaling", m.window_scaling),
             ("curriculum", self.curriculum), ("DaD", self.dad_rounds > 0), ("input noise", self.noisy_inputs)) if on)
 
     def describe(self) -> str:
@@ -278,7 +288,8 @@ class TrainConfig:
         parts = [f"LSTM({m.units}, {m.activation}) w{m.window}",
                  {"direct": f"direct head H{m.horizon}", "gaussian": "Gaussian head"}.get(m.head),
                  f"{regime} k={self.horizon}" + (" curriculum" if self.curriculum else "") if self.stateful else None,
-                 "residual" if m.residual else None, f"DaD x{self.dad_rounds}" if self.dad_rounds else None,
+                 "residual" if m.residual else None, "window-scaled" if m.window_scaling else None,
+                 f"DaD x{self.dad_rounds}" if self.dad_rounds else None,
                  f"{self.epochs} epochs"]
         return ", ".join(part for part in parts if part)
 

@@ -21,8 +21,10 @@ import time
 DEFAULT_SEEDS = 8
 DEFAULT_ORIGINS = 20
 # recipe -> ModelConfig fields beyond the window (each a configuration of the one harness). "residual" predicts the
-# change (x_{t+1} = x_t + g(window)); "direct" the whole horizon at once (the cure on the noisy sine).
-RECIPES = {"plain": {}, "residual": {"residual": True}, "direct": {"head": "direct"}}
+# change (x_{t+1} = x_t + g(window)); "direct" the whole horizon at once (the cure on the noisy sine); "scaled" and
+# "scaled_direct" read each window scaled by its own mean and std (RevIN-like ``window_scaling``).
+RECIPES = {"plain": {}, "residual": {"residual": True}, "direct": {"head": "direct"},
+           "scaled": {"window_scaling": True}, "scaled_direct": {"head": "direct", "window_scaling": True}}
 UNITS = 32
 TARGET_STEPS = 1500  # optimiser steps per model (``epochs_for``): a short series gets more epochs, a long one fewer
 MIN_EPOCHS, MAX_EPOCHS = 20, 300
