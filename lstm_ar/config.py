@@ -191,7 +191,8 @@ class TrainConfig:
     """Keras ``fit`` defaults: batch 32, shuffle every epoch, partial last batch kept. regime, horizon:
     how targets are fed (``lstm_ar.training.regimes``; teacher forcing, horizon 1 is Keras's; horizon
     None: the model's). dad_*: Data as Demonstrator (``lstm_ar.training.dad``). dropout_sites,
-    noisy_inputs: None resolves to what ``hyper`` has nonzero."""
+    noisy_inputs: None resolves to what ``hyper`` has nonzero. validation_tail: early stopping, the share of the
+    training windows (the last ones in time) held out to choose the epoch whose parameters are kept (0: off)."""
 
     model: ModelConfig = ModelConfig()
     epochs: int = 20
@@ -209,6 +210,7 @@ class TrainConfig:
     dad_starts: int = 16
     dad_length: int = 32
     noisy_inputs: bool | None = None
+    validation_tail: float = 0.0
 
     def __post_init__(self):
         if not isinstance(self.model, ModelConfig):
@@ -228,6 +230,11 @@ class TrainConfig:
         if not isinstance(self.shuffle, bool):
             raise ValueError(f"shuffle must be True or False, got {self.shuffle!r}")
         _flag(self, "curriculum")
+        if not (_real(self.validation_tail) and 0.0 <= float(self.validation_tail) < 0.5):
+            raise ValueError(f"validation_tail must be a number in [0, 0.5), got {self.validation_tail!r}")
+        if self.validation_tail and self.dad_rounds:
+            raise ValueError("validation_tail holds the last windows out; Data as Demonstrator rolls over all of them: "
+                             "use one of the two")
         self._check_head()
         if not isinstance(self.hyper, Hyper):
             raise TypeError(f"hyper must be a Hyper, got {type(self.hyper).__name__}")
@@ -267,6 +274,10 @@ class TrainConfig:
         """True when the loss runs ``horizon`` stateful steps after the window (next-value head, k-step regime)."""
         return self.model.head == "next" and not self.one_step
 
+    def validation_windows(self, n: int) -> int:
+        """Of ``n`` training windows, how many (the last) ``validation_tail`` holds out: 0 when off, else at least 1."""
+        return max(1, round(self.validation_tail * n)) if self.validation_tail else 0
+
     @property
     def lstm_steps(self) -> int:
         """LSTM steps per training example: the window, plus a k-step regime's stateful steps."""
@@ -278,7 +289,7 @@ class TrainConfig:
         m = self.model
         return tuple(name for name, on in (
             ("direct head", m.head == "direct"), ("Gaussian head", m.head == "gaussian"), ("residual", m.residual),
-            ("window scaling", m.window_scaling),
+            ("window scaling", m.window_scaling), ("early stopping", self.validation_tail > 0),
             ("curriculum", self.curriculum), ("DaD", self.dad_rounds > 0), ("input noise", self.noisy_inputs)) if on)
 
     def describe(self) -> str:
@@ -290,7 +301,7 @@ class TrainConfig:
                  f"{regime} k={self.horizon}" + (" curriculum" if self.curriculum else "") if self.stateful else None,
                  "residual" if m.residual else None, "window-scaled" if m.window_scaling else None,
                  f"DaD x{self.dad_rounds}" if self.dad_rounds else None,
-                 f"{self.epochs} epochs"]
+                 f"{self.epochs} epochs" + (f", best on the last {self.validation_tail:.0%}" if self.validation_tail else "")]
         return ", ".join(part for part in parts if part)
 
     def to_dict(self) -> dict:
