@@ -22,9 +22,13 @@ DEFAULT_SEEDS = 8
 DEFAULT_ORIGINS = 20
 # recipe -> ModelConfig fields beyond the window (each a configuration of the one harness). "residual" predicts the
 # change (x_{t+1} = x_t + g(window)); "direct" the whole horizon at once (the cure on the noisy sine); "scaled" and
-# "scaled_direct" read each window scaled by its own mean and std (RevIN-like ``window_scaling``).
+# "scaled_direct" read each window scaled by its own mean and std (RevIN-like ``window_scaling``);
+# "scaled_direct_es" keeps the epoch that does best on the last ``VALIDATION_TAIL`` of the training windows.
 RECIPES = {"plain": {}, "residual": {"residual": True}, "direct": {"head": "direct"},
-           "scaled": {"window_scaling": True}, "scaled_direct": {"head": "direct", "window_scaling": True}}
+           "scaled": {"window_scaling": True}, "scaled_direct": {"head": "direct", "window_scaling": True},
+           "scaled_direct_es": {"head": "direct", "window_scaling": True}}
+EARLY_STOPPING = {"scaled_direct_es"}
+VALIDATION_TAIL = 0.2
 UNITS = 32
 TARGET_STEPS = 1500  # optimiser steps per model (``epochs_for``): a short series gets more epochs, a long one fewer
 MIN_EPOCHS, MAX_EPOCHS = 20, 300
@@ -52,7 +56,8 @@ def recipe_config(recipe: str, window: int, horizon: int, epochs: int, quick: bo
     if fields.get("head") == "direct":
         fields["horizon"] = horizon
     model = ModelConfig(units=8 if quick else UNITS, window=min(window, 5) if quick else window, **fields)
-    return TrainConfig(model=model, epochs=2 if quick else epochs)
+    return TrainConfig(model=model, epochs=2 if quick else epochs,
+                       validation_tail=VALIDATION_TAIL if recipe in EARLY_STOPPING else 0.0)
 
 
 def scenario(name: str, recipes: list[str], *, origins: int, quick: bool):
