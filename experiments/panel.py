@@ -1,4 +1,4 @@
-"""Do the cure's recipes hold on real series? Rolling-origin backtests on sunspots, CO2 and El Nino.
+"""The real-series panel: every recipe and every classical reference on nine public series, rolling-origin backtests.
 
     python experiments/panel.py            # the full run -> experiments/results/panel_.../
     python experiments/panel.py --quick    # smoke run (tiny models, 2 epochs)

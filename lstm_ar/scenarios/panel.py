@@ -5,9 +5,10 @@ Each series is a backtested scenario of the one harness (``transfer.real_scenari
 parts standardised with its statistics, up to ``--origins`` forecast origins over the rest). Nothing is tuned to a
 series: its window and epochs follow fixed rules of its length and season (``window_for``, ``epochs_for``), the
 same for every series. The references (``lstm_ar.study.references.origin_references`` with ETS and Theta) are
-fitted on the training part alone. Per series ``<series>/per_seed.csv``; ``summary.json`` and ``report.md`` hold the
-table series x forecaster: the median seed's backtest RMSE, the seeds that beat the best classical reference, the
-seeds whose rollouts collapse on at least half the origins.
+fitted on the training part alone (Theta refitted on everything before each origin). Per series
+``<series>/per_seed.csv``; ``summary.json`` and ``report.md`` hold the table series x forecaster: the median seed's
+backtest RMSE, the seeds that beat the best classical reference, the seeds whose rollouts collapse on at least half
+the origins.
 """
 
 from __future__ import annotations
@@ -77,30 +78,18 @@ def scenario(name: str, recipes: list[str], *, origins: int, quick: bool):
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of ``lstm-ar run panel`` (the one parser tree adds ``--no-compile-cache``)."""
     from lstm_ar.data.real import PANEL
+    from lstm_ar.scenarios.transfer import series_arguments
 
-    parser.add_argument("--seeds", type=int, default=None, help=f"model seeds (default {DEFAULT_SEEDS}; quick: 2)")
-    parser.add_argument("--origins", type=int, default=DEFAULT_ORIGINS,
-                        help="forecast origins over each held-out part (>= 1; fewer where they do not fit)")
-    parser.add_argument("--series", default=",".join(PANEL), help="comma-separated: " + ", ".join(PANEL))
-    parser.add_argument("--only", default=None, help="comma-separated recipes (default: all of " + ", ".join(RECIPES) + ")")
-    parser.add_argument("--out", default=None, help="output folder (default experiments/results/panel_<S>)")
-    parser.add_argument("--quick", action="store_true", help="tiny models, 2 epochs")
-    parser.add_argument("--no-progress", action="store_true")
+    series_arguments(parser, "panel", PANEL, RECIPES, DEFAULT_SEEDS,
+                     "forecast origins over each held-out part (>= 1; fewer where they do not fit)", DEFAULT_ORIGINS)
 
 
 def prepare(parser: argparse.ArgumentParser, args: argparse.Namespace):
     """Check the arguments and build every series' scenario (exit 2 before any compute); (the run's body, seeds)."""
     from lstm_ar.data.real import PANEL
+    from lstm_ar.scenarios.transfer import chosen
 
-    args.seeds = (2 if args.quick else DEFAULT_SEEDS) if args.seeds is None else args.seeds
-    if args.seeds < 1 or args.origins < 1:
-        parser.error(f"--seeds and --origins must be >= 1, got {args.seeds} and {args.origins}")
-    series = [s.strip() for s in args.series.split(",") if s.strip()]
-    recipes = list(RECIPES) if args.only is None else [s.strip() for s in args.only.split(",") if s.strip()]
-    bad = [s for s in series if s not in PANEL] + [r for r in recipes if r not in RECIPES]
-    if bad or not series or not recipes:
-        parser.error(f"unknown series or recipe {bad}; series: {', '.join(PANEL)}; recipes: {', '.join(RECIPES)}")
-    args.out = args.out or f"experiments/results/panel_{args.seeds}" + ("_quick" if args.quick else "")
+    series, recipes = chosen(parser, args, "panel", PANEL, RECIPES, RECIPES, DEFAULT_SEEDS)
     built = {}
     for name in series:
         try:
