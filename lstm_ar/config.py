@@ -151,7 +151,9 @@ def _flag(config, name: str) -> None:
 class ModelConfig:
     """The forecaster's static shape: LSTM(units) over ``window`` values -> Dense(outputs). head: "next"
     (Keras's model), "direct" (the next ``horizon`` values at once; MQ-RNN / N-BEATS) or "gaussian"
-    (mean and scale by likelihood; DeepAR). residual: ``x_{t+1} = x_t + g(window)``."""
+    (mean and scale by likelihood; DeepAR). residual: ``x_{t+1} = x_t + g(window)``. window_scaling: each input
+    window is scaled by its own mean and std, the output scaled back (RevIN-like; a next-value or direct head read
+    from a window)."""
 
     units: int = 32
     window: int = 1
@@ -163,6 +165,7 @@ class ModelConfig:
     horizon: int = 1
     residual: bool = False
     samples: int = 32
+    window_scaling: bool = False
 
     def __post_init__(self):
         for name in ("units", "window", "horizon", "samples"):
@@ -170,6 +173,7 @@ class ModelConfig:
         get_activation(self.activation)
         get_activation(self.recurrent_activation)
         _flag(self, "residual")
+        _flag(self, "window_scaling")
         if self.head not in HEADS:
             raise ValueError(f"unknown head {self.head!r}; valid: {', '.join(HEADS)}")
         if self.head != "direct" and self.horizon != 1:
@@ -177,6 +181,8 @@ class ModelConfig:
                              f"{self.horizon} (for a k-step loss set TrainConfig.horizon)")
         if self.head == "direct" and self.residual:
             raise ValueError("a direct head predicts a whole block: residual prediction applies to one-value heads")
+        if self.window_scaling and self.head == "gaussian":
+            raise ValueError("window_scaling scales a point forecast back: it applies to the next-value and direct heads")
 
     @property
     def outputs(self) -> int:
@@ -189,7 +195,8 @@ class TrainConfig:
     """Keras ``fit`` defaults: batch 32, shuffle every epoch, partial last batch kept. regime, horizon:
     how targets are fed (``lstm_ar.training.regimes``; teacher forcing, horizon 1 is Keras's; horizon
     None: the model's). dad_*: Data as Demonstrator (``lstm_ar.training.dad``). dropout_sites,
-    noisy_inputs: None resolves to what ``hyper`` has nonzero."""
+    noisy_inputs: None resolves to what ``hyper`` has nonzero. validation_tail: early stopping, the share of the
+    training windows (the last ones in time) held out to choose the epoch whose parameters are kept (0: off)."""
 
     model: ModelConfig = ModelConfig()
     epochs: int = 20
@@ -207,6 +214,7 @@ class TrainConfig:
     dad_starts: int = 16
     dad_length: int = 32
     noisy_inputs: bool | None = None
+    validation_tail: float = 0.0
 
     def __post_init__(self):
         if not isinstance(self.model, ModelConfig):
@@ -226,6 +234,11 @@ class TrainConfig:
         if not isinstance(self.shuffle, bool):
             raise ValueError(f"shuffle must be True or False, got {self.shuffle!r}")
         _flag(self, "curriculum")
+        if not (_real(self.validation_tail) and 0.0 <= float(self.validation_tail) < 0.5):
+            raise ValueError(f"validation_tail must be a number in [0, 0.5), got {self.validation_tail!r}")
+        if self.validation_tail and self.dad_rounds:
+            raise ValueError("validation_tail holds the last windows out; Data as Demonstrator rolls over all of them: "
+                             "use one of the two")
         self._check_head()
         if not isinstance(self.hyper, Hyper):
             raise TypeError(f"hyper must be a Hyper, got {type(self.hyper).__name__}")
@@ -248,6 +261,9 @@ class TrainConfig:
         if self.curriculum and not (self.stateful and self.horizon > 1):
             raise ValueError("curriculum grows a k-step loss: it needs the next-value head and horizon > 1, "
                              f"got head {head!r}, horizon {self.horizon}")
+        if self.model.window_scaling and self.stateful:
+            raise ValueError("window_scaling scales each input window: it needs one-step training or a direct head "
+                             f"(a window read at once), got regime {self.regime!r}, horizon {self.horizon}")
         if self.dad_rounds and not (self.one_step and head == "next"):
             raise ValueError("Data as Demonstrator adds one-step pairs: it needs the next-value head trained one step "
                              f"ahead, got head {head!r}, regime {self.regime!r}, horizon {self.horizon}")
@@ -262,6 +278,10 @@ class TrainConfig:
         """True when the loss runs ``horizon`` stateful steps after the window (next-value head, k-step regime)."""
         return self.model.head == "next" and not self.one_step
 
+    def validation_windows(self, n: int) -> int:
+        """Of ``n`` training windows, how many (the last) ``validation_tail`` holds out: 0 when off, else at least 1."""
+        return max(1, round(self.validation_tail * n)) if self.validation_tail else 0
+
     @property
     def lstm_steps(self) -> int:
         """LSTM steps per training example: the window, plus a k-step regime's stateful steps."""
@@ -273,6 +293,7 @@ class TrainConfig:
         m = self.model
         return tuple(name for name, on in (
             ("direct head", m.head == "direct"), ("Gaussian head", m.head == "gaussian"), ("residual", m.residual),
+            ("window scaling", m.window_scaling), ("early stopping", self.validation_tail > 0),
             ("curriculum", self.curriculum), ("DaD", self.dad_rounds > 0), ("input noise", self.noisy_inputs)) if on)
 
     def describe(self) -> str:
@@ -282,8 +303,9 @@ class TrainConfig:
         parts = [f"LSTM({m.units}, {m.activation}) w{m.window}",
                  {"direct": f"direct head H{m.horizon}", "gaussian": "Gaussian head"}.get(m.head),
                  f"{regime} k={self.horizon}" + (" curriculum" if self.curriculum else "") if self.stateful else None,
-                 "residual" if m.residual else None, f"DaD x{self.dad_rounds}" if self.dad_rounds else None,
-                 f"{self.epochs} epochs"]
+                 "residual" if m.residual else None, "window-scaled" if m.window_scaling else None,
+                 f"DaD x{self.dad_rounds}" if self.dad_rounds else None,
+                 f"{self.epochs} epochs" + (f", best on the last {self.validation_tail:.0%}" if self.validation_tail else "")]
         return ", ".join(part for part in parts if part)
 
     def to_dict(self) -> dict:

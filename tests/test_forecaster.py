@@ -1,3 +1,5 @@
+import dataclasses
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -110,3 +112,35 @@ def test_the_documented_parameter_layout_names_every_parameter():
     params = init_params(jax.random.key(0), ModelConfig(units=3, layer_norm=True))
     actual = set(params) | {name for group in params.values() for name in group}
     assert actual <= documented, f"undocumented: {sorted(actual - documented)}"
+
+
+@pytest.mark.parametrize("head", ["next", "direct"])
+def test_window_scaling_reads_each_window_by_its_own_level_and_scale(head):
+    """RevIN-like: the model sees ``(w - mean) / std``; a shifted and stretched window gives the forecast shifted and
+    stretched; without it the same params forecast otherwise; the Flax module agrees."""
+    from lstm_ar.model.forecaster import Forecaster, forecast_batch, window_statistics
+
+    model = ModelConfig(units=4, window=6, head=head, horizon=3 if head == "direct" else 1, window_scaling=True)
+    params = init_params(jax.random.key(3), model)
+    x = jax.random.normal(jax.random.key(4), (5, 6, 1))
+    y = forecast_batch(params, x, model)
+    np.testing.assert_allclose(forecast_batch(params, 7.0 + 3.0 * x, model), 7.0 + 3.0 * y, rtol=1e-4, atol=1e-4)
+    level, scale = jax.vmap(window_statistics)(x)
+    plain = dataclasses.replace(model, window_scaling=False)
+    scaled_x = (x - level[:, None, None]) / scale[:, None, None]
+    np.testing.assert_allclose(y, level[:, None] + scale[:, None] * forecast_batch(params, scaled_x, plain), rtol=1e-5)
+    assert not np.allclose(y, forecast_batch(params, x, plain), atol=1e-3)
+    np.testing.assert_allclose(Forecaster(model=model).apply({"params": params}, x), y, rtol=1e-5, atol=1e-6)
+    assert np.all(np.isfinite(forecast_batch(params, jnp.ones((1, 6, 1)), model)))  # a constant window: the floor
+
+
+def test_window_scaling_is_a_remedy_trained_on_the_plain_path_and_checked():
+    from lstm_ar.config import TrainConfig
+    from lstm_ar.training import fast
+
+    config = TrainConfig(model=ModelConfig(units=4, window=6, window_scaling=True), epochs=1)
+    assert "window scaling" in config.remedies and not fast.supports(config) and "window-scaled" in config.describe()
+    with pytest.raises(ValueError, match="window_scaling scales a point forecast"):
+        ModelConfig(head="gaussian", window_scaling=True)
+    with pytest.raises(ValueError, match="window_scaling scales each input window"):
+        TrainConfig(model=ModelConfig(window=6, window_scaling=True), regime="free_running", horizon=4)

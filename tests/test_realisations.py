@@ -104,3 +104,19 @@ def test_lstm_ar_run_dispatches_to_each_custom_experiment(name, option, capsys):
     assert cli.main(["run", name, "--help"]) == 0
     out = capsys.readouterr().out
     assert out.startswith(f"usage: lstm-ar run {name}") and option in out
+
+
+def test_panel_quick_writes_the_table_with_the_classical_references(tmp_path):
+    import json
+
+    from lstm_ar import cli
+
+    out = tmp_path / "panel"
+    assert cli.main(["run", "panel", "--quick", "--series", "nile", "--only", "plain", "--seeds", "1", "--out", str(out),
+                     "--no-progress"]) == 0
+    s = json.loads((out / "summary.json").read_text())["series"]["nile"]
+    assert {"ETS", "Theta", "AR(AIC)", "training mean", "persistence"} <= set(s["references"])
+    assert s["best_reference"] == min(s["references"], key=lambda r: s["references"][r]["backtest_rmse"])
+    row = s["rows"]["plain"]
+    assert row["seeds"] == 1 and 0 <= row["beats_best"] <= 1 and row["median_rmse"] > 0
+    assert (out / "nile" / "per_seed.csv").exists() and "| nile (80 / 20, 11 x 10" in (out / "report.md").read_text()

@@ -93,9 +93,9 @@ def test_one_series_white_noise_is_unpredictable_and_the_sine_is_not(rng):
     one-lag slope."""
     w = rng.standard_normal(600)
     r = references.series_references(w[:480], w[480:], season=7)
-    assert r.explained < 0.05 and references.best_reference(r.rmse) in ("mean", "ar_aic")
+    assert r.explained < 0.05 and references.best_reference(r.rmse) in ("mean", "ar_aic", "ets", "theta")  # flat or nearly
     np.testing.assert_allclose(r.forecasts["seasonal_naive"][:14], np.tile(w[473:480], 2))
-    assert list(r.labels) == ["persistence", "mean", "seasonal_naive", "ar_aic"]
+    assert list(r.labels) == ["persistence", "mean", "seasonal_naive", "ar_aic", "ets", "theta"]
     t = np.arange(600)
     s = np.sin(2 * np.pi * t / 50) + 0.1 * rng.standard_normal(600)
     r = references.series_references(s[:480], s[480:])
@@ -111,3 +111,62 @@ def test_seasonal_naive_and_the_best_reference():
         references.seasonal_naive(batch, 7, 3)
     assert references.best_reference({"a": np.nan, "b": 2.0, "c": 1.0, "d": 1.0}) == "c"
     assert references.best_reference({"a": np.inf, "b": np.nan}) == "a"
+
+
+@pytest.fixture(scope="module")
+def seasonal_trend():
+    """A seasonal series with a slow trend: 140 values (period 12), of which the first 100 train."""
+    rng = np.random.default_rng(11)
+    t = np.arange(140)
+    return 0.02 * t + np.sin(2 * np.pi * t / 12) + 0.3 * rng.standard_normal(140)
+
+
+def test_ets_from_each_origin_equals_statsmodels_filtered_with_the_training_fit(seasonal_trend):
+    """The form with the lowest AIC among the fitted ones; from a later end, statsmodels' own forecast of that model
+    with the training parameters smoothed over everything before the end."""
+    import warnings
+
+    from statsmodels.tsa.exponential_smoothing.ets import ETSModel
+
+    y, ends = seasonal_trend, np.asarray([100, 117, 130])
+    paths, form = references.ets_paths(y, ends, 10, 100, 12)
+    fit, kwargs = references.fit_ets(y[:100], 12)
+    assert form == "ETS(A,Ad,A)" and kwargs["seasonal_periods"] == 12  # the season is in the data: it is chosen
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        aics = [ETSModel(y[:100], trend=tr, damped_trend=d, **({"seasonal": "add", "seasonal_periods": 12} if s else {}))
+                .fit(disp=False).aic for tr, d, s in references.ETS_FORMS]
+        expected = [ETSModel(y[:e], **kwargs).smooth(fit.params).forecast(10) for e in ends]
+    assert fit.aic == pytest.approx(min(aics))
+    np.testing.assert_allclose(paths, np.stack(expected), rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(paths[0], fit.forecast(10), rtol=1e-9, atol=1e-9)
+    _, plain = references.ets_paths(y, ends, 10, 100, None)  # no season given: no seasonal form
+    assert plain.endswith(",N)")
+
+
+def test_theta_from_each_origin_equals_statsmodels(seasonal_trend):
+    import warnings
+
+    from statsmodels.tsa.forecasting.theta import ThetaModel
+
+    y = seasonal_trend
+    paths = references.theta_paths(y, [100, 125], 7, 12)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        expected = [ThetaModel(y[:e], period=12).fit().forecast(7) for e in (100, 125)]
+    np.testing.assert_allclose(paths, np.stack(expected), rtol=1e-12)
+
+
+def test_origin_references_add_ets_and_theta_judged_like_the_others(seasonal_trend):
+    from lstm_ar.study import backtest
+
+    bt = backtest.build(seasonal_trend[:100], seasonal_trend[100:], 4, 12, 48)
+    refs = references.origin_references(bt, season=12, classical=True)
+    paths, form = references.classical_paths(bt.history, bt.start + bt.origins, 12, 100, 12)
+    for name in ("ETS", "Theta"):
+        rmse = np.sqrt(np.mean(np.square(paths[name] - bt.truths()), axis=1))
+        np.testing.assert_allclose(refs[name]["origin_rmse"], rmse, rtol=1e-4)
+    assert refs["ETS"]["form"] == form and "ETS" not in references.origin_references(bt, season=12)
+    one = references.series_references(bt.history[:100], bt.history[100:112], season=12)
+    np.testing.assert_allclose(one.forecasts["ets"], paths["ETS"][0], rtol=1e-12)
+    assert one.labels["ets"] == f"{form} by AIC" and one.rmse["theta"] > 0

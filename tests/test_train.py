@@ -520,3 +520,25 @@ def test_fewer_sites_change_no_bits_of_the_others():
     np.testing.assert_array_equal(output_only.output, all_sites.output)
     np.testing.assert_array_equal(draw_masks(key, every, 6, sites=("recurrent",)).recurrent, all_sites.recurrent)
     assert draw_masks(key, every, 6, sites=()) == DropoutMasks(None, None, None)
+
+
+def test_early_stopping_keeps_the_epoch_with_the_lowest_validation_loss():
+    """``validation_tail``: the last windows are held out; the params kept are those a run stopped after the best
+    epoch ends with (the same keys), and the validation loss is theirs on the tail; the remedy refuses DaD."""
+    t = np.arange(80, dtype=np.float32)
+    data = windows(np.sin(t / 4) + 0.3 * np.cos(t), 4)
+    config = TrainConfig(model=ModelConfig(units=4, window=4), epochs=4, validation_tail=0.25, shuffle=True,
+                         hyper=Hyper(learning_rate=1.0))  # large steps: the validation loss jumps
+    assert config.validation_windows(76) == 19 and "early stopping" in config.remedies
+    result = make_train(config, data)(jax.random.key(0), data)
+    assert result.validation_loss.shape == (4,) and result.epoch_loss.shape == (4,)
+    best = int(np.argmin(np.asarray(result.validation_loss)))
+    assert best < 3, "a run whose last epoch is best would not show that the best is kept"
+    shorter = make_train(dataclasses.replace(config, epochs=best + 1), data)(jax.random.key(0), data)
+    chex.assert_trees_all_close(result.params, shorter.params)
+    held = forecast_batch(result.params, jnp.asarray(data.x[57:]), config.model)
+    np.testing.assert_allclose(np.mean(np.square(held - data.y[57:])), result.validation_loss[best], rtol=1e-5)
+    with pytest.raises(ValueError, match="use one of the two"):
+        dataclasses.replace(config, dad_rounds=1)
+    with pytest.raises(ValueError, match="validation_tail must be"):
+        dataclasses.replace(config, validation_tail=0.5)

@@ -120,8 +120,23 @@ def outputs(params: Params, window: jax.Array, model: ModelConfig, masks: Dropou
 
 
 def forecast(params: Params, window: jax.Array, model: ModelConfig, masks: DropoutMasks | None = None) -> jax.Array:
-    """Point forecast of one example (``point``). window: f32[time, d] -> f32[1] (f32[H]: direct head)."""
-    return point(outputs(params, window, model, masks), window[-1, 0], model)
+    """Point forecast of one example (``point``). window: f32[time, d] -> f32[1] (f32[H]: direct head). With
+    ``window_scaling`` the model reads ``(window - m) / s`` (``window_statistics``) and its forecast is scaled back:
+    ``m + s * point(...)``, so a shifted and stretched window gives the same forecast shifted and stretched."""
+    if not model.window_scaling:
+        return point(outputs(params, window, model, masks), window[-1, 0], model)
+    level, scale = window_statistics(window)
+    scaled = (window - level) / scale
+    return level + scale * point(outputs(params, scaled, model, masks), scaled[-1, 0], model)
+
+
+WINDOW_SCALE_FLOOR = 1e-3  # the smallest window std divided by (a constant window is only shifted)
+
+
+def window_statistics(window: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """(mean f32[], max(std, ``WINDOW_SCALE_FLOOR``) f32[]) of the first feature of window: f32[time, d] over time."""
+    values = window[:, 0]
+    return jnp.mean(values), jnp.maximum(jnp.std(values), WINDOW_SCALE_FLOOR)
 
 
 def stateful_step(params: Params, carry: LSTMCarry, fed: jax.Array, model: ModelConfig,
@@ -167,6 +182,9 @@ class Forecaster(nn.Module):
         model = self.model
         check_inputs(x, model, x.shape[-1])
         batch, _, input_dim = x.shape
+        if model.window_scaling:  # as ``forecast``: each window by its own statistics, the output scaled back
+            level, scale = jax.vmap(window_statistics)(x)
+            x = (x - level[:, None, None]) / scale[:, None, None]
         masks = DropoutMasks(None, None, None)
         if not deterministic:
             sites = resolve_dropout_sites(self.dropout_sites, self.hyper)
@@ -184,4 +202,5 @@ class Forecaster(nn.Module):
         h = carry.h if masks.output is None else carry.h * masks.output
         out = nn.Dense(model.outputs, kernel_init=initializers.glorot_uniform, bias_init=initializers.zeros,
                        name="dense")(h)
-        return jax.vmap(lambda o, last: point(o, last, model))(out, x[:, -1, 0])
+        y = jax.vmap(lambda o, last: point(o, last, model))(out, x[:, -1, 0])
+        return level[:, None] + scale[:, None] * y if model.window_scaling else y

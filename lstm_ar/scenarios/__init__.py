@@ -64,6 +64,9 @@ EXPERIMENTS: dict[str, Experiment] = {e.name: e for e in (
                "Do the article's verdicts hold on other draws of the noise, not only numpy seed 42?", custom=True),
     Experiment("transfer", 16, "lstm_ar: do the recipes hold on real series? (rolling-origin backtests)",
                "Do the cure's recipes beat the linear references on sunspots, CO2 and El Nino, over 20 origins?", custom=True),
+    Experiment("panel", 8, "lstm_ar: the real-series panel (rolling-origin backtests)",
+               "On nine public series, does any LSTM recipe beat ETS, Theta, AR by AIC and the naive forecasts?",
+               custom=True),
 )}
 FOLLOW_UPS = tuple(name for name in EXPERIMENTS if name != REPRODUCE)
 

@@ -22,28 +22,42 @@ SERIES = {"sunspots": (20, 11), "co2": (24, 12), "elnino": (36, 12)}
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of ``lstm-ar run transfer`` (the one parser tree adds ``--no-compile-cache``)."""
-    parser.add_argument("--seeds", type=int, default=None, help=f"model seeds (default {DEFAULT_SEEDS}; quick: 2)")
-    parser.add_argument("--origins", type=int, default=20, help="forecast origins over the held-out part (>= 1)")
-    parser.add_argument("--series", default=",".join(SERIES), help="comma-separated: " + ", ".join(SERIES))
-    parser.add_argument("--only", default=None, help="comma-separated recipes (default: " + ",".join(DEFAULT_RECIPES) + ")")
-    parser.add_argument("--out", default=None, help="output folder (default experiments/results/transfer_<S>)")
+    series_arguments(parser, "transfer", SERIES, DEFAULT_RECIPES, DEFAULT_SEEDS,
+                     "forecast origins over the held-out part (>= 1)", 20)
+
+
+def series_arguments(parser: argparse.ArgumentParser, experiment: str, series, recipes, default_seeds: int,
+                     origins_help: str, origins: int) -> None:
+    """The options of a backtest over real series (transfer, panel): seeds, origins, series, recipes, output."""
+    parser.add_argument("--seeds", type=int, default=None, help=f"model seeds (default {default_seeds}; quick: 2)")
+    parser.add_argument("--origins", type=int, default=origins, help=origins_help)
+    parser.add_argument("--series", default=",".join(series), help="comma-separated: " + ", ".join(series))
+    parser.add_argument("--only", default=None, help="comma-separated recipes (default: " + ",".join(recipes) + ")")
+    parser.add_argument("--out", default=None, help=f"output folder (default experiments/results/{experiment}_<S>)")
     parser.add_argument("--quick", action="store_true", help="tiny models, 2 epochs")
     parser.add_argument("--no-progress", action="store_true")
+
+
+def chosen(parser: argparse.ArgumentParser, args: argparse.Namespace, experiment: str, series, recipes, valid,
+           default_seeds: int) -> tuple[list[str], list[str]]:
+    """Check ``series_arguments``' values (exit 2) and fill ``args.seeds`` and ``args.out``: (series, recipes)."""
+    args.seeds = (2 if args.quick else default_seeds) if args.seeds is None else args.seeds
+    if args.seeds < 1 or args.origins < 1:
+        parser.error(f"--seeds and --origins must be >= 1, got {args.seeds} and {args.origins}")
+    names = [s.strip() for s in args.series.split(",") if s.strip()]
+    picked = list(recipes) if args.only is None else [s.strip() for s in args.only.split(",") if s.strip()]
+    bad = [s for s in names if s not in series] + [r for r in picked if r not in valid]
+    if bad or not names or not picked:
+        parser.error(f"unknown series or recipe {bad}; series: {', '.join(series)}; recipes: {', '.join(valid)}")
+    args.out = args.out or f"experiments/results/{experiment}_{args.seeds}" + ("_quick" if args.quick else "")
+    return names, picked
 
 
 def prepare(parser: argparse.ArgumentParser, args: argparse.Namespace):
     """Check the arguments and the series (exit 2 before any compute); returns (the run's body, CPU devices)."""
     from lstm_ar.scenarios.candidates import CANDIDATES
 
-    args.seeds = (2 if args.quick else DEFAULT_SEEDS) if args.seeds is None else args.seeds
-    if args.seeds < 1 or args.origins < 1:
-        parser.error(f"--seeds and --origins must be >= 1, got {args.seeds} and {args.origins}")
-    series = [s.strip() for s in args.series.split(",") if s.strip()]
-    recipes = list(DEFAULT_RECIPES) if args.only is None else [s.strip() for s in args.only.split(",") if s.strip()]
-    bad = [s for s in series if s not in SERIES] + [r for r in recipes if r not in CANDIDATES]
-    if bad or not series or not recipes:
-        parser.error(f"unknown series or recipe {bad}; series: {', '.join(SERIES)}; recipes: {', '.join(CANDIDATES)}")
-    args.out = args.out or f"experiments/results/transfer_{args.seeds}" + ("_quick" if args.quick else "")
+    series, recipes = chosen(parser, args, "transfer", SERIES, DEFAULT_RECIPES, CANDIDATES, DEFAULT_SEEDS)
     built = {}
     for name in series:  # every series checked before any training (too short for the origins: exit 2)
         try:
@@ -60,26 +74,40 @@ def scenario(name: str, recipes: list[str], *, origins: int, quick: bool):
     """One series as a scenario: its training and held-out parts, the origins, one variant per recipe setting."""
     import dataclasses
 
+    from lstm_ar.scenarios import candidates as catalogue
+    from lstm_ar.study.pairs import setting_names
+
+    def variants(n_train: int, horizon: int) -> dict:
+        out = {}
+        for recipe in recipes:
+            candidate = catalogue.CANDIDATES[recipe]
+            config = adapt(candidate.config, SERIES[name][0], horizon, quick)
+            out.update({row: dataclasses.replace(config, hyper=candidate.settings[s])
+                        for s, row in setting_names(recipe, candidate).items()})
+        return out
+
+    return real_scenario(name, variants, origins=origins, title=f"transfer: {name}")
+
+
+def real_scenario(name: str, variants, *, origins: int, title: str, fit_origins: bool = False):
+    """A real series (``lstm_ar.data.real.load_series``) as a backtested scenario: the first 80% trains (both parts
+    standardised with its statistics), ``origins`` over the rest (``fit_origins``: at most as many as fit), each
+    ``ROLLOUT_STEPS`` or half the held-out part ahead; ``variants(n_train, horizon)`` gives its configs by row."""
     from lstm_ar.data.real import load_series
     from lstm_ar.data.split import split_standardise
-    from lstm_ar.scenarios import candidates as catalogue
     from lstm_ar.study import backtest
-    from lstm_ar.study.pairs import setting_names
     from lstm_ar.study.scenario import Scenario
 
     split = split_standardise(load_series(name))
+    if fit_origins:
+        held = split.test.shape[0]
+        origins = min(origins, held - backtest.default_horizon(ROLLOUT_STEPS, held) + 1)
     try:
         horizon = backtest.build(split.train, split.test, origins, None, ROLLOUT_STEPS).horizon
     except ValueError as err:
         raise ValueError(f"{name}: {err}") from None
-    variants = {}
-    for recipe in recipes:
-        candidate = catalogue.CANDIDATES[recipe]
-        config = adapt(candidate.config, SERIES[name][0], horizon, quick)
-        variants.update({row: dataclasses.replace(config, hyper=candidate.settings[s])
-                         for s, row in setting_names(recipe, candidate).items()})
-    return Scenario(name=name, variants=variants, series=split.train, heldout_series=split.test,
-                    backtest_origins=origins, backtest_horizon=horizon, title=f"transfer: {name}",
+    return Scenario(name=name, variants=variants(split.train.shape[0], horizon), series=split.train,
+                    heldout_series=split.test, backtest_origins=origins, backtest_horizon=horizon, title=title,
                     standardisation=(split.mean, split.std), figures=())
 
 

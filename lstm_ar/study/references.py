@@ -1,14 +1,17 @@
 """Forecasts without an LSTM, fitted on the same training values and judged by the same metrics: persistence,
 the training mean, seasonal naive, least-squares AR(p) (fixed orders or by AIC/BIC, as statsmodels' ``AutoReg`` /
-``ar_select_order``) and direct linear (``lstm_ar.linear``): a scenario's (``evaluate``, ``compare``), per noise
-realisation in one vmapped program (``realisation_references``), per backtest origin (``origin_references``) and
-one user series on the host (``series_references``). "Best AR" (``best_ar``, ``best_order``) is chosen on the
-truth it is judged against: optimistic, no forecaster could choose it in advance; AIC and BIC are the honest ones.
+``ar_select_order``), direct linear (``lstm_ar.linear``) and the classical ones a forecaster would pick,
+exponential smoothing (ETS, its additive form by AIC) and Theta (statsmodels, on the host: ``classical_paths``):
+a scenario's (``evaluate``, ``compare``), per noise realisation in one vmapped program
+(``realisation_references``), per backtest origin (``origin_references``) and one user series on the host
+(``series_references``). "Best AR" (``best_ar``, ``best_order``) is chosen on the truth it is judged against:
+optimistic, no forecaster could choose it in advance; AIC and BIC are the honest ones.
 """
 
 from __future__ import annotations
 
 import functools
+import warnings
 from typing import Any, NamedTuple
 
 import jax
@@ -303,10 +306,11 @@ def realisation_references(data: Realisations, *, max_order: int = MAX_REALISATI
 
 
 def origin_references(backtest, *, season: int | None = None, max_order: int | None = None,
-                      direct_window: int | None = None) -> dict[str, dict[str, float | np.ndarray]]:
+                      direct_window: int | None = None, classical: bool = False) -> dict[str, dict[str, float | np.ndarray]]:
     """Every reference, fitted once on ``backtest.history[:start]`` (standardised), from every origin: name ->
-    ``judge_origins``' metrics (``origin_rmse`` f64[K]; AR: ``order``). AIC/BIC compare orders 1..max_order;
-    ``max_order`` and ``direct_window`` default to ``min(50, n_train // 5)``, at least 1."""
+    ``judge_origins``' metrics (``origin_rmse`` f64[K]; AR: ``order``; ETS: ``form``). AIC/BIC compare orders
+    1..max_order; ``max_order`` and ``direct_window`` default to ``min(50, n_train // 5)``, at least 1. ``classical``:
+    ETS and Theta too (``classical_paths``)."""
     n_train = backtest.start
     max_order = max_order or max(1, min(50, n_train // 5))
     direct_window = direct_window or max(1, min(50, n_train // 5))
@@ -322,11 +326,97 @@ def origin_references(backtest, *, season: int | None = None, max_order: int | N
     paths["training mean"] = jnp.zeros_like(truths)  # standardised: the training part's mean is 0
     if season:
         paths[f"seasonal naive ({season})"] = jnp.asarray(seasonal_naive(contexts, season, h))
+    form = None
+    if classical:
+        more, form = classical_paths(backtest.history, backtest.start + backtest.origins, h, n_train, season)
+        paths.update({name: jnp.asarray(p, jnp.float32) for name, p in more.items()})
     out = {name: {k: np.asarray(v, np.float64) if k == "origin_rmse" else float(v)
                   for k, v in judge_origins(p, truths, 1.0).items()} for name, p in paths.items()}
     for name, fit in fits.items():
         out[name]["order"] = int(fit.order)
+    if form is not None:
+        out["ETS"]["form"] = form
     return out
+
+
+# The classical references (statsmodels, host float64). ETS: the additive forms ``ETS_FORMS`` (error, trend,
+# season: N none, A additive, Ad damped), the one with the lowest AIC on the training part, its parameters fitted
+# there once; from a later origin the states are filtered with those parameters (as the AR fits roll out from each
+# origin's context). Theta: statsmodels offers no fixed-parameter update, so it is refitted on everything before
+# each origin (if anything this favours it).
+ETS_FORMS = ((None, False, False), ("add", True, False), (None, False, True), ("add", True, True))
+
+
+def ets_form(trend, damped: bool, seasonal: bool) -> str:
+    """The form's short name: ``ETS(A,Ad,A)``."""
+    return f"ETS(A,{'N' if trend is None else 'Ad' if damped else 'A'},{'A' if seasonal else 'N'})"
+
+
+def fit_ets(train, season: int | None):
+    """The additive ETS form of ``ETS_FORMS`` with the lowest AIC on ``train`` f[T] (seasonal forms with a ``season``
+    >= 2 that ``train`` holds twice): (statsmodels ``ETSResults``, its model's keyword arguments)."""
+    from statsmodels.tsa.exponential_smoothing.ets import ETSModel
+
+    train = np.asarray(train, np.float64)
+    seasonal_ok = season is not None and season >= 2 and train.shape[0] >= 2 * season + 2
+    best = None
+    for trend, damped, seasonal in ETS_FORMS:
+        if seasonal and not seasonal_ok:
+            continue
+        kwargs = {"trend": trend, "damped_trend": damped,
+                  **({"seasonal": "add", "seasonal_periods": int(season)} if seasonal else {})}
+        with warnings.catch_warnings():  # convergence warnings: the fit is judged by its AIC and its errors
+            warnings.simplefilter("ignore")
+            fit = ETSModel(train, **kwargs).fit(disp=False)
+        if np.isfinite(fit.aic) and (best is None or fit.aic < best[0].aic):
+            best = (fit, kwargs)
+    if best is None:
+        raise ValueError(f"no ETS form could be fitted to {train.shape[0]} training values")
+    return best
+
+
+def ets_paths(history, ends, steps: int, n_train: int, season: int | None) -> tuple[np.ndarray, str]:
+    """ETS forecasts f64[len(ends), steps] from each end e (``n_train <= e <= len(history)``) of ``history`` f[N]:
+    the form and parameters of ``fit_ets(history[:n_train])``, states filtered through ``history[:e]``; its name."""
+    from statsmodels.tsa.exponential_smoothing.ets import ETSModel
+
+    history, ends = np.asarray(history, np.float64), np.asarray(ends, np.int64)
+    fit, kwargs = fit_ets(history[:n_train], season)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        states = np.asarray(ETSModel(history[:int(ends.max())], **kwargs).smooth(fit.params).states, np.float64)
+    params = dict(zip(fit.model.param_names, np.asarray(fit.params, np.float64)))
+    h = np.arange(1, steps + 1)
+    trend = kwargs["trend"] is not None
+    damping = params.get("damping_trend", 1.0) if kwargs["damped_trend"] else 1.0
+    paths = np.repeat(states[ends - 1, :1], steps, axis=1)  # the level after y[e - 1]
+    if trend:
+        paths = paths + np.cumsum(damping ** h)[None, :] * states[ends - 1, 1:2]
+    if "seasonal" in kwargs:  # s_{e + h - m (k + 1)}, k = (h - 1) // m: the seasonal state of the same phase
+        m = kwargs["seasonal_periods"]
+        paths = paths + states[ends[:, None] - m + (h[None, :] - 1) % m, 1 + trend]
+    return paths, ets_form(kwargs["trend"], kwargs["damped_trend"], "seasonal" in kwargs)
+
+
+def theta_paths(history, ends, steps: int, season: int | None) -> np.ndarray:
+    """Theta forecasts f64[len(ends), steps]: statsmodels' ``ThetaModel`` (deseasonalised with a ``season`` >= 2 when
+    its test finds the season) fitted on ``history[:e]`` for each end e."""
+    from statsmodels.tsa.forecasting.theta import ThetaModel
+
+    history = np.asarray(history, np.float64)
+    seasonal = season is not None and season >= 2
+    with warnings.catch_warnings():  # statsmodels warns about the missing date index
+        warnings.simplefilter("ignore")
+        return np.stack([np.asarray(ThetaModel(history[:int(e)], period=int(season) if seasonal else 1,
+                                               deseasonalize=seasonal).fit().forecast(steps), np.float64)
+                         for e in np.asarray(ends, np.int64)])
+
+
+def classical_paths(history, ends, steps: int, n_train: int, season: int | None) -> tuple[dict[str, np.ndarray], str]:
+    """(``{"ETS": f64[n, steps], "Theta": f64[n, steps]}`` from each end of ``history``: ``ets_paths``,
+    ``theta_paths``; the chosen ETS form's name)."""
+    ets, form = ets_paths(history, ends, steps, n_train, season)
+    return {"ETS": ets, "Theta": theta_paths(history, ends, steps, season)}, form
 
 
 class SeriesReferences(NamedTuple):
@@ -362,13 +452,17 @@ def one_step_explained(fit: ARFit, train, heldout) -> float:
 
 
 def series_references(train, truth, *, season: int | None = None) -> SeriesReferences:
-    """The naive forecasts and AR by AIC (``select_ar_host``) from the end of ``train``, judged against ``truth``."""
+    """The naive forecasts, AR by AIC (``select_ar_host``), ETS and Theta (``classical_paths``) from the end of
+    ``train``, judged against ``truth``."""
     train = np.asarray(train, np.float64)
     steps = np.asarray(truth).shape[0]
     fit = select_ar_host(train, max_ar_order(train.shape[0]))
-    forecasts = {**naive_forecasts(train, steps, season), "ar_aic": ar_rollout_host(fit, train, steps)}
+    classical, form = classical_paths(train, [train.shape[0]], steps, train.shape[0], season)
+    forecasts = {**naive_forecasts(train, steps, season), "ar_aic": ar_rollout_host(fit, train, steps),
+                 "ets": classical["ETS"][0], "theta": classical["Theta"][0]}
     labels = {"persistence": "persistence (the last value)", "mean": "the training mean (flat)",
-              "seasonal_naive": f"seasonal naive (season {season})", "ar_aic": f"AR({fit.order}) by AIC"}
+              "seasonal_naive": f"seasonal naive (season {season})", "ar_aic": f"AR({fit.order}) by AIC",
+              "ets": f"{form} by AIC", "theta": "Theta"}
     return SeriesReferences(forecasts=forecasts, rmse={name: rmse(f, truth) for name, f in forecasts.items()},
                             labels={name: labels[name] for name in forecasts}, ar_order=fit.order,
                             ar_radius=spectral_radius_host(fit.coefs), one_lag_slope=float(fit_ar_host(train, 1).coefs[0]),

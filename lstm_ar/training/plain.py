@@ -59,10 +59,13 @@ class TrainCarry(NamedTuple):
 
 
 class TrainResult(NamedTuple):
-    """params: final parameters (``init_params``' layout); epoch_loss: f32[epochs] the training loss Keras reports."""
+    """params: final parameters (``init_params``' layout; with ``validation_tail``, those of the epoch with the lowest
+    validation loss); epoch_loss: f32[epochs] the training loss Keras reports; validation_loss: f32[epochs] the loss on
+    the held-out tail after each epoch (None without one)."""
 
     params: Params
     epoch_loss: jax.Array
+    validation_loss: jax.Array | None = None
 
 
 def make_optimizer(config: TrainConfig, hyper: Hyper) -> optax.GradientTransformation:
@@ -132,17 +135,23 @@ def train_step(carry: TrainCarry, batch: Batch, masks: DropoutMasks, coin_keys: 
 
 
 class EpochCarry(NamedTuple):
-    """train: parameters and Adam state; dad: the Data-as-Demonstrator buffer (None without DaD)."""
+    """train: parameters and Adam state; dad: the Data-as-Demonstrator buffer (None without DaD); best: early
+    stopping's (parameters, validation loss) of the best epoch so far (None without a validation tail)."""
 
     train: TrainCarry
     dad: dad.DadBuffer | None
+    best: tuple[Params, jax.Array] | None = None
 
 
 def make_train(config: TrainConfig, data: Dataset) -> Callable[..., TrainResult]:
     """Check ``data`` (x: [n, window, 1], y: [n, horizon]); return the pure ``train(key, data, hyper=None)``
     for data of those shapes (concrete ones checked at the call)."""
     x_host, _ = check_dataset(data, config)
-    n = int(x_host.shape[0])
+    n_all = int(x_host.shape[0])
+    n_val = config.validation_windows(n_all)  # early stopping: the last n_val windows are held out
+    n = n_all - n_val
+    if n < 1:
+        raise ValueError(f"validation_tail {config.validation_tail} leaves no training window of {n_all}")
     steps = -(-n // config.batch_size)
     total_steps = config.epochs * steps
     if config.dad_rounds:
@@ -151,7 +160,8 @@ def make_train(config: TrainConfig, data: Dataset) -> Callable[..., TrainResult]
     def train(key: jax.Array, data: Dataset, hyper: Hyper | None = None) -> TrainResult:
         hyper = config.hyper if hyper is None else hyper
         check_hyper(hyper, config)
-        x, y = training_arrays(data, config, n)
+        x, y = training_arrays(data, config, n_all)
+        x, y, val = x[:n], y[:n], (Batch(x=x[n:], y=y[n:], mask=jnp.ones(n_val, jnp.float32)) if n_val else None)
         init_key, shuffle_key, dropout_key = jax.random.split(key, 3)
         noise_key = jax.random.fold_in(key, NOISE_STREAM)
         tx = make_optimizer(config, hyper)
@@ -182,10 +192,18 @@ def make_train(config: TrainConfig, data: Dataset) -> Callable[..., TrainResult]
                     train_carry, buffer, dad.series_of(x, y), e, jax.random.fold_in(key, dad.DAD_STREAM),
                     lambda c, xb, yb, m, b: sgd(c, xb, yb, m, epoch_keys, steps + b, e * steps + steps - 1),
                     batch_indices, config)
-            return EpochCarry(train_carry, buffer), epoch_mean(losses, mask, n)
+            if val is None:
+                return EpochCarry(train_carry, buffer), epoch_mean(losses, mask, n)
+            val_loss = masked_mse(forecast_batch(train_carry.params, val.x, config.model), val.y, val.mask)
+            better = val_loss < carry.best[1]  # the first of equal losses is kept
+            best = jax.tree.map(lambda new, old: jnp.where(better, new, old), (train_carry.params, val_loss), carry.best)
+            return EpochCarry(train_carry, buffer, best), (epoch_mean(losses, mask, n), val_loss)
 
-        carry = EpochCarry(TrainCarry(params, tx.init(params)), dad.empty_buffer(config) if config.dad_rounds else None)
-        carry, epoch_loss = jax.lax.scan(epoch, carry, jnp.arange(config.epochs))
-        return TrainResult(params=carry.train.params, epoch_loss=epoch_loss)
+        carry = EpochCarry(TrainCarry(params, tx.init(params)), dad.empty_buffer(config) if config.dad_rounds else None,
+                           None if val is None else (params, jnp.float32(jnp.inf)))
+        carry, losses = jax.lax.scan(epoch, carry, jnp.arange(config.epochs))
+        if val is None:
+            return TrainResult(params=carry.train.params, epoch_loss=losses)
+        return TrainResult(params=carry.best[0], epoch_loss=losses[0], validation_loss=losses[1])
 
     return train

@@ -23,7 +23,14 @@ from lstm_ar.config import Hyper, ModelConfig, TrainConfig
 from lstm_ar.dynamics.collapse import TAIL
 from lstm_ar.linear.ar import fit_ar_host, spectral_radius_host
 from lstm_ar.study import pairs
-from lstm_ar.study.references import SeriesReferences, best_reference, one_step_explained, seasonal_naive, series_references
+from lstm_ar.study.references import (
+    SeriesReferences,
+    best_reference,
+    classical_paths,
+    one_step_explained,
+    seasonal_naive,
+    series_references,
+)
 from lstm_ar.user.io import InputError, UserSeries
 from lstm_ar.user.verdict import DataMeasures, flat_is_optimal, measure_variant, verdict
 
@@ -254,11 +261,18 @@ def judged_metric(result) -> str:
     return "backtest_rmse" if "backtest_rmse" in first else "rollout_rmse"
 
 
-def _seasonal_backtest_rmse(scenario, season: int) -> float:
-    """The seasonal naive forecast's mean RMSE over the scenario's backtest origins (model units)."""
+def _host_backtest_rmse(scenario, season: int | None) -> dict[str, float]:
+    """ETS, Theta (``classical_paths``) and with a ``season`` the seasonal naive forecast: each one's mean RMSE over
+    the scenario's backtest origins (model units), by ``series_references``' names."""
     backtest = scenario.backtest()
-    forecasts = seasonal_naive(backtest.contexts(season).astype(np.float64), season, backtest.horizon)
-    return float(np.mean(np.sqrt(np.mean(np.square(forecasts - backtest.truths().astype(np.float64)), axis=1))))
+    ends = backtest.start + backtest.origins
+    paths, _ = classical_paths(backtest.history, ends, backtest.horizon, backtest.start, season)
+    forecasts = {"ets": paths["ETS"], "theta": paths["Theta"]}
+    if season is not None:
+        forecasts["seasonal_naive"] = seasonal_naive(backtest.contexts(season).astype(np.float64), season,
+                                                     backtest.horizon)
+    truths = backtest.truths().astype(np.float64)
+    return {name: float(np.mean(np.sqrt(np.mean(np.square(f - truths), axis=1)))) for name, f in forecasts.items()}
 
 
 def reference_rmse(result, plan: StudyPlan, metric: str) -> tuple[dict[str, float], int]:
@@ -273,9 +287,9 @@ def reference_rmse(result, plan: StudyPlan, metric: str) -> tuple[dict[str, floa
                for n in HONEST}
     else:
         out = {host.labels[n]: host.rmse[n] for n in HONEST}
-    if plan.season is not None:
-        out[host.labels["seasonal_naive"]] = (host.rmse["seasonal_naive"] if metric == "rollout_rmse"
-                                              else _seasonal_backtest_rmse(plan.scenario, plan.season))
+    host_names = ("ets", "theta") + (("seasonal_naive",) if plan.season is not None else ())
+    judged = (host.rmse if metric == "rollout_rmse" else _host_backtest_rmse(plan.scenario, plan.season))
+    out.update({host.labels[n]: judged[n] for n in host_names})
     return out, order
 
 
