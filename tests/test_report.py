@@ -391,3 +391,21 @@ def test_the_gradient_figure_takes_variants_of_different_windows(tmp_path):
     out = report.write_scenario(tmp_path, result, _summary(), plots=True)
     assert (out / "gradient_flow.png").read_bytes()[:4] == b"\x89PNG"
     assert "![gradient_flow.png](gradient_flow.png)" in (out / "report.md").read_text()
+
+
+def test_a_config_field_added_since_a_run_matches_only_at_its_default():
+    """``lstm-ar report`` on an older run: a field the run's record lacks is no difference at its default; at
+    any other value, or with a recorded field changed, the configs differ (the run is not rewritten)."""
+    import dataclasses
+
+    from lstm_ar.config import ModelConfig, TrainConfig
+    from lstm_ar.report.resummarise import same_configs
+
+    config = TrainConfig(model=ModelConfig(units=4, window=3), epochs=2)
+    recorded = config.to_dict()
+    del recorded["validation_tail"], recorded["model"]["window_scaling"]  # as a run before these fields recorded it
+    assert same_configs({"a": config.to_dict()}, {"a": recorded})
+    scaled = dataclasses.replace(config, model=dataclasses.replace(config.model, window_scaling=True))
+    assert not same_configs({"a": scaled.to_dict()}, {"a": recorded})
+    assert not same_configs({"a": dataclasses.replace(config, epochs=3).to_dict()}, {"a": recorded})
+    assert not same_configs({"b": config.to_dict()}, {"a": recorded})

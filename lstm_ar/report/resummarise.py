@@ -6,6 +6,7 @@ provenance...) stay; ``resummarised`` records the rewrite. The numbers must matc
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import pathlib
@@ -91,6 +92,8 @@ def rewrite_reports(out_dir: str | os.PathLike, scenarios: Sequence[Scenario], c
     summaries = []
     for result, old in loaded:
         summary = {**summarise(result), **{k: old[k] for k in KEPT if k in old}, "resummarised": record}
+        if same_configs(summary.get("config", {}), old.get("config")):  # the run's own record, fields added since left out
+            summary["config"] = old["config"]
         if metrics_only(result):  # from per_seed.csv: the figures stay as the run drew them
             write_scenario(out_dir, result, summary, plots=False,
                            more_files=lambda stage, _, old_dir=out_dir / result.scenario.name: kept_figures(old_dir, stage))
@@ -121,13 +124,37 @@ def kept_figures(folder: pathlib.Path, stage: pathlib.Path) -> list[str]:
     return names
 
 
+def as_recorded(today: dict, recorded) -> dict:
+    """``today``'s ``TrainConfig.to_dict()`` without the fields a run's record lacks where they hold their default:
+    a field added since the run, at its default, changes nothing the run did (any other difference remains)."""
+    from lstm_ar.config import ModelConfig, TrainConfig
+
+    if not isinstance(recorded, dict):
+        return today
+
+    def strip(values: dict, kept: dict, cls) -> dict:
+        defaults = {f.name: f.default for f in dataclasses.fields(cls) if f.default is not dataclasses.MISSING}
+        return {k: v for k, v in values.items() if k in kept or k not in defaults or v != defaults[k]}
+
+    out = strip(today, recorded, TrainConfig)
+    if isinstance(out.get("model"), dict) and isinstance(recorded.get("model"), dict):
+        out["model"] = strip(out["model"], recorded["model"], ModelConfig)
+    return out
+
+
+def same_configs(today: dict, recorded) -> bool:
+    """Whether ``today``'s variants -> ``to_dict()`` are the ones a run recorded (``as_recorded``)."""
+    return isinstance(recorded, dict) and set(today) == set(recorded) and all(
+        as_recorded(today[n], recorded[n]) == recorded[n] for n in today)
+
+
 def scenario_as_run(factory, folder: str | os.PathLike) -> Scenario:
     """``factory(quick)`` for the quick value whose variants and configs ``folder``'s ``summary.json`` records;
     ValueError when neither matches (the catalogue changed since the run)."""
     recorded = read_summary(pathlib.Path(folder)).get("config")
     for quick in (False, True):
         scenario = factory(quick)
-        if json.loads(json.dumps({n: c.to_dict() for n, c in scenario.variants.items()})) == recorded:
+        if same_configs(json.loads(json.dumps({n: c.to_dict() for n, c in scenario.variants.items()})), recorded):
             return scenario
     raise ValueError(f"{folder}: the run's variants and configs match neither the full nor the quick scenario of "
                      "today's catalogue; run the experiment again")
