@@ -230,3 +230,22 @@ def test_shared_checks_keep_one_exception_type_per_kind_of_error():
         real_float32(np.asarray([[0.0], [np.inf]]), "x")
     out = real_float32([1, 2], "x")
     assert out.dtype == np.float32 and out.tolist() == [1.0, 2.0]
+
+
+def test_a_window_scaled_model_is_not_fed_raw_values_one_by_one(params):
+    """window_scaling reads each window by its own mean and std: the stateful rollout and the stateful map would
+    skip that and give another model's numbers, so they refuse it before tracing anything."""
+    import dataclasses
+
+    from lstm_ar.dynamics.stability import stateful_map_jacobian
+    from lstm_ar.model.cell import LSTMCarry
+
+    scaled = dataclasses.replace(MODEL, window_scaling=True)
+    with pytest.raises(ValueError, match="window_scaling model reads each window"):
+        rollout(params, CONTEXT, 5, scaled, mode="stateful")
+    with pytest.raises(ValueError, match="window_scaling model reads each window"):
+        stateful_lyapunov_exponent(params, CONTEXT, 5, scaled)
+    zeros = jnp.zeros(MODEL.units)
+    with pytest.raises(ValueError, match="window_scaling model reads each window"):
+        stateful_map_jacobian(params, LSTMCarry(zeros, zeros), jnp.zeros(()), scaled)
+    assert rollout(params, CONTEXT, 5, scaled, mode="window").shape == (5,)  # the window mode reads it right

@@ -66,9 +66,18 @@ def rollout_window(params: Params, context: jax.Array, steps: int, model: ModelC
     return jax.lax.scan(step, window, None, length=steps, unroll=unroll)[1]
 
 
+def check_unscaled(model: ModelConfig, what: str) -> None:
+    """ValueError for a ``window_scaling`` model in ``what`` (a map that feeds raw values through the cell: each
+    window's own scaling would be left out, silently giving another model's numbers)."""
+    if model.window_scaling:
+        raise ValueError(f"{what} feeds values through the cell one by one; a window_scaling model reads each "
+                         "window by its own mean and std: use the window (or direct) mode")
+
+
 def rollout_stateful(params: Params, context: jax.Array, steps: int, model: ModelConfig,
                      *, unroll: int = 1) -> jax.Array:
     """Stateful mode -> f32[steps]: warm up over the context (time >= 1), then carry (h, c)."""
+    check_unscaled(model, "the stateful rollout")
     steps, unroll = check_steps(steps), check_int(unroll, "unroll", 1)
     check_univariate(params)
     context = as_column(context)

@@ -27,7 +27,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from lstm_ar.config import ModelConfig
-from lstm_ar.dynamics.rollout import as_column, check_real_finite, check_steps
+from lstm_ar.dynamics.rollout import as_column, check_real_finite, check_steps, check_unscaled
 from lstm_ar.kernels import linalg as host_linalg
 from lstm_ar.model.cell import LSTMCarry, lstm_step
 from lstm_ar.model.forecaster import Params, encode, forecast, head
@@ -131,6 +131,7 @@ def _stateful_map(params: Params, state: jax.Array, model: ModelConfig) -> jax.A
 
 def stateful_map_jacobian(params: Params, carry: LSTMCarry, y: jax.Array, model: ModelConfig) -> jax.Array:
     """Jacobian f32[2u+1, 2u+1] of the stateful map (h, c, y) -> (h', c', y'); h, c: f32[u], y: f32[] or f32[1]."""
+    check_unscaled(model, "the stateful map")
     state = jnp.concatenate([carry.h, carry.c, jnp.reshape(y, (1,))])
     return jax.jacfwd(lambda s: _stateful_map(params, s, model))(state)
 
@@ -138,6 +139,7 @@ def stateful_map_jacobian(params: Params, carry: LSTMCarry, y: jax.Array, model:
 def stateful_lyapunov_exponent(params: Params, context: jax.Array, steps: int, model: ModelConfig,
                                tangent: jax.Array | None = None) -> jax.Array:
     """Largest Lyapunov exponent f32[] of the stateful rollout; tangent: f32[2u+1] in (h, c, y) (default ones)."""
+    check_unscaled(model, "the stateful map")
     carry = encode(params, as_column(context), model)
     state = jnp.concatenate([carry.h, carry.c, head(params, carry.h)])
     return _lyapunov(lambda s: _stateful_map(params, s, model), state, steps, tangent)
