@@ -94,6 +94,15 @@ def test_transfer_quick_backtests_a_recipe_against_the_references(tmp_path):
     assert "P(beats" in (out / "report.md").read_text()
     with open(out / "co2" / "per_seed.csv") as f:  # every seed's backtest values
         assert len(f.read().splitlines()) == 1 + 2
+    report = (out / "report.md").read_text()  # lstm-ar report transfer: every table again from per_seed.csv alone
+    (out / "report.md").write_text("stale")
+    assert cli.main(["report", "transfer", "--out", str(out)]) == 0
+    assert (out / "report.md").read_text() == report
+    assert json.loads((out / "summary.json").read_text())["resummarised"]["argv"][-3:-1] == ["transfer", "--out"]
+    table = (out / "co2" / "per_seed.csv").read_text().splitlines()
+    (out / "co2" / "per_seed.csv").write_text("\n".join(table[:-1]) + "\n")  # a seed's line lost
+    assert cli.main(["report", "transfer", "--out", str(out)]) == 2  # refused, one line, nothing written
+    assert (out / "report.md").read_text() == report
 
 
 @pytest.mark.parametrize("name, option", [("realisations", "--realisations"), ("transfer", "--origins"),

@@ -125,14 +125,12 @@ def adapt(config, window: int, horizon: int, quick: bool):
 
 def run(args, built: dict, out: pathlib.Path, command: str) -> dict:
     """Backtest every recipe and reference on every series; write per_seed.csv per series, summary.json, report.md."""
-    import numpy as np
 
     from lstm_ar.report.scenario import write_per_seed
     from lstm_ar.runtime.fs import atomic_write_text
     from lstm_ar.runtime.provenance import provenance
     from lstm_ar.study import stats
     from lstm_ar.study.experiment import device_description, run_scenario
-    from lstm_ar.study.pairs import stats_worst
     from lstm_ar.study.references import origin_references
 
     start = time.perf_counter()
@@ -147,18 +145,8 @@ def run(args, built: dict, out: pathlib.Path, command: str) -> dict:
             return {}
         (out / name).mkdir(parents=True, exist_ok=True)
         write_per_seed(out / name, result)
-        rows = {}
-        for row, config in sc.variants.items():
-            m = result.variants[row].metrics
-            rows[row] = {"describe": config.describe(),
-                         "backtest_rmse": stats.summarize(m["backtest_rmse"], worse="higher",
-                                                          diverged=m["backtest_diverged_rate"] > 0),
-                         "backtest_valid_horizon": stats.summarize(m["backtest_valid_horizon"]),
-                         "backtest_collapse_rate": float(np.mean(m["backtest_collapse_rate"])),
-                         "backtest_diverged_rate": float(np.mean(m["backtest_diverged_rate"])),
-                         "beats": {ref: stats.prob_better(stats_worst(m["backtest_rmse"]),
-                                                          stats_worst(np.full(args.seeds, refs[ref]["backtest_rmse"])))
-                                   for ref in refs}}
+        rows = {row: series_row(config.describe(), result.variants[row].metrics, refs)
+                for row, config in sc.variants.items()}
         results[name] = {"n_train": int(bt.start), "n_test": int(bt.history.shape[0] - bt.start),
                          "origins": bt.origins.tolist(), "horizon": bt.horizon, "window": window, "season": season,
                          "best_reference": best_ref,
@@ -172,6 +160,51 @@ def run(args, built: dict, out: pathlib.Path, command: str) -> dict:
     atomic_write_text(out / "report.md", markdown(summary), inside=out)
     print(f"transfer: {len(built)} series x {len(next(iter(built.values())).variants)} rows at {args.seeds} seeds. "
           f"Report: {out / 'report.md'}")
+    return summary
+
+
+def series_row(describe: str, m: dict, refs: dict) -> dict:
+    """One recipe's row on one series from its per-seed backtest metrics ``m`` (metric -> f[seeds]) and the
+    references' ``backtest_rmse``: the run's and ``resummarise``'s one rule."""
+    import numpy as np
+
+    from lstm_ar.study import stats
+    from lstm_ar.study.pairs import stats_worst
+
+    seeds = np.shape(m["backtest_rmse"])[0]
+    return {"describe": describe,
+            "backtest_rmse": stats.summarize(m["backtest_rmse"], worse="higher", diverged=m["backtest_diverged_rate"] > 0),
+            "backtest_valid_horizon": stats.summarize(m["backtest_valid_horizon"]),
+            "backtest_collapse_rate": float(np.mean(m["backtest_collapse_rate"])),
+            "backtest_diverged_rate": float(np.mean(m["backtest_diverged_rate"])),
+            "beats": {ref: stats.prob_better(stats_worst(m["backtest_rmse"]), stats_worst(np.full(
+                seeds, np.inf if refs[ref]["backtest_rmse"] is None else refs[ref]["backtest_rmse"]))) for ref in refs}}
+
+
+def resummarise(out: pathlib.Path, command: str) -> dict:
+    """``lstm-ar report transfer --out DIR``: summary.json and report.md of a finished run rewritten from its
+    ``<series>/per_seed.csv`` files and the references it recorded, with the current statistics (no training);
+    the run's record stays, ``resummarised`` records the rewrite."""
+    from lstm_ar.report.scenario import read_per_seed
+    from lstm_ar.runtime.fs import atomic_write_text
+    from lstm_ar.runtime.provenance import provenance
+    from lstm_ar.study.stats import json_number
+
+    old = json.loads((out / "summary.json").read_text())
+    if old.get("experiment") != "transfer":
+        raise ValueError(f"{out / 'summary.json'} is not the summary of a transfer run")
+    summary = {**old, "series": {}, "resummarised": provenance(command.split())}
+    for name, s in old["series"].items():
+        metrics = read_per_seed(out / name / "per_seed.csv", axes=("seed",))  # one draw: no draw column
+        if list(metrics) != list(s["rows"]) or any(v.shape != (old["seeds"],) for m in metrics.values()
+                                                     for v in m.values()):
+            raise ValueError(f"{out / name / 'per_seed.csv'}: not {old['seeds']} seeds of the rows "
+                             f"{', '.join(s['rows'])}")
+        rows = {row: series_row(s["rows"][row]["describe"], metrics[row],
+                                s["references"]) for row in s["rows"]}
+        summary["series"][name] = {**s, "rows": rows}
+    atomic_write_text(out / "summary.json", json.dumps(json_number(summary), indent=1, allow_nan=False), inside=out)
+    atomic_write_text(out / "report.md", markdown(summary), inside=out)
     return summary
 
 
