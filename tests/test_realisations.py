@@ -129,3 +129,6 @@ def test_panel_quick_writes_the_table_with_the_classical_references(tmp_path):
     row = s["rows"]["plain"]
     assert row["seeds"] == 1 and 0 <= row["beats_best"] <= 1 and row["median_rmse"] > 0
     assert (out / "nile" / "per_seed.csv").exists() and "| nile (80 / 20, 11 x 10" in (out / "report.md").read_text()
+    report = (out / "report.md").read_text()  # lstm-ar report panel: the table again from per_seed.csv alone
+    (out / "report.md").write_text("stale")
+    assert cli.main(["report", "panel", "--out", str(out)]) == 0 and (out / "report.md").read_text() == report

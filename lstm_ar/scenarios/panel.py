@@ -99,21 +99,21 @@ def prepare(parser: argparse.ArgumentParser, args: argparse.Namespace):
     return (lambda out, command: run(args, built, out, command)), args.seeds
 
 
-def series_table(result, refs: dict, seeds: int) -> dict:
-    """One series' rows: per forecaster (references, then recipes) the median seed's backtest RMSE, and per recipe
-    the seeds that beat the best classical reference and the seeds that collapse."""
+def series_table(metrics: dict, describes: dict, refs: dict, seeds: int) -> dict:
+    """One series' rows from each recipe's per-seed ``metrics`` (row -> metric -> f[seeds]) and the references'
+    ``backtest_rmse``: per forecaster the median seed's backtest RMSE, and per recipe the seeds that beat the best
+    classical reference and the seeds that collapse (the run's and ``resummarise``'s one rule)."""
     import numpy as np
 
     from lstm_ar.study import stats
     from lstm_ar.study.references import best_reference
 
-    ref_rmse = {name: float(r["backtest_rmse"]) for name, r in refs.items()}
+    ref_rmse = {name: math.inf if r["backtest_rmse"] is None else float(r["backtest_rmse"]) for name, r in refs.items()}
     best = best_reference(ref_rmse)
     rows = {}
-    for row, res in result.variants.items():
-        m = res.metrics
+    for row, m in metrics.items():
         rmse = np.where(m["diverged"] > 0, np.inf, m["backtest_rmse"])
-        rows[row] = {"describe": result.scenario.variants[row].describe(),
+        rows[row] = {"describe": describes[row],
                      "median_rmse": stats.summarize(rmse, worse="higher")["median"],
                      "beats_best": int(np.sum(rmse < ref_rmse[best])), "seeds": seeds,
                      "collapsed": int(np.sum(m["backtest_collapse_rate"] >= COLLAPSED_ORIGINS)),
@@ -146,7 +146,9 @@ def run(args, built: dict, out: pathlib.Path, command: str) -> dict:
         results[name] = {"about": PANEL[name].about, "kinds": list(PANEL[name].kinds), "season": PANEL[name].season,
                          "n_train": int(bt.start), "n_test": int(bt.history.shape[0] - bt.start),
                          "origins": int(bt.origins.size), "horizon": bt.horizon, "window": config.model.window,
-                         "epochs": config.epochs, **series_table(result, refs, args.seeds)}
+                         "epochs": config.epochs, **series_table(
+                             {r: v.metrics for r, v in result.variants.items()},
+                             {r: c.describe() for r, c in sc.variants.items()}, refs, args.seeds)}
     summary = {"experiment": "panel", "title": "lstm_ar: the real-series panel (rolling-origin backtests)",
                "seeds": args.seeds, "quick": args.quick, "recipes": list(next(iter(built.values())).variants),
                "series": results, "device": device_description(), "command": command,
@@ -155,6 +157,30 @@ def run(args, built: dict, out: pathlib.Path, command: str) -> dict:
     atomic_write_text(out / "summary.json", text, inside=out)
     atomic_write_text(out / "report.md", markdown(summary), inside=out)
     print(f"panel: {len(built)} series x {len(summary['recipes'])} recipes at {args.seeds} seeds. Report: {out / 'report.md'}")
+    return summary
+
+
+def resummarise(out: pathlib.Path, command: str) -> dict:
+    """``lstm-ar report panel --out DIR``: summary.json and report.md of a finished run rewritten from its
+    ``<series>/per_seed.csv`` files and the references it recorded (no training); ``resummarised`` records it."""
+    from lstm_ar.report.scenario import read_per_seed
+    from lstm_ar.runtime.fs import atomic_write_text
+    from lstm_ar.runtime.provenance import provenance
+    from lstm_ar.study.stats import json_number
+
+    old = json.loads((out / "summary.json").read_text())
+    if old.get("experiment") != "panel":
+        raise ValueError(f"{out / 'summary.json'} is not the summary of a panel run")
+    summary = {**old, "series": {}, "resummarised": provenance(command.split())}
+    for name, s in old["series"].items():
+        metrics = read_per_seed(out / name / "per_seed.csv", axes=("seed",))  # one draw: no draw column
+        if list(metrics) != list(s["rows"]) or any(v.shape != (old["seeds"],) for m in metrics.values()
+                                                     for v in m.values()):
+            raise ValueError(f"{out / name / 'per_seed.csv'}: not {old['seeds']} seeds of the rows {', '.join(s['rows'])}")
+        describes = {row: r["describe"] for row, r in s["rows"].items()}
+        summary["series"][name] = {**s, **series_table(metrics, describes, s["references"], old["seeds"])}
+    atomic_write_text(out / "summary.json", json.dumps(json_number(summary), indent=1, allow_nan=False), inside=out)
+    atomic_write_text(out / "report.md", markdown(summary), inside=out)
     return summary
 
 
