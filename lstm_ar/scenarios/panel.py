@@ -161,27 +161,11 @@ def run(args, built: dict, out: pathlib.Path, command: str) -> dict:
 
 
 def resummarise(out: pathlib.Path, command: str) -> dict:
-    """``lstm-ar report panel --out DIR``: summary.json and report.md of a finished run rewritten from its
-    ``<series>/per_seed.csv`` files and the references it recorded (no training); ``resummarised`` records it."""
-    from lstm_ar.report.scenario import read_per_seed
-    from lstm_ar.runtime.fs import atomic_write_text
-    from lstm_ar.runtime.provenance import provenance
-    from lstm_ar.study.stats import json_number
+    """``lstm-ar report panel --out DIR``: ``transfer.rewrite`` with the panel's rule (``series_table``)."""
+    from lstm_ar.scenarios.transfer import rewrite
 
-    old = json.loads((out / "summary.json").read_text())
-    if old.get("experiment") != "panel":
-        raise ValueError(f"{out / 'summary.json'} is not the summary of a panel run")
-    summary = {**old, "series": {}, "resummarised": provenance(command.split())}
-    for name, s in old["series"].items():
-        metrics = read_per_seed(out / name / "per_seed.csv", axes=("seed",))  # one draw: no draw column
-        if list(metrics) != list(s["rows"]) or any(v.shape != (old["seeds"],) for m in metrics.values()
-                                                     for v in m.values()):
-            raise ValueError(f"{out / name / 'per_seed.csv'}: not {old['seeds']} seeds of the rows {', '.join(s['rows'])}")
-        describes = {row: r["describe"] for row, r in s["rows"].items()}
-        summary["series"][name] = {**s, **series_table(metrics, describes, s["references"], old["seeds"])}
-    atomic_write_text(out / "summary.json", json.dumps(json_number(summary), indent=1, allow_nan=False), inside=out)
-    atomic_write_text(out / "report.md", markdown(summary), inside=out)
-    return summary
+    return rewrite(out, command, "panel", lambda s, metrics, seeds: series_table(
+        metrics, {row: r["describe"] for row, r in s["rows"].items()}, s["references"], seeds), markdown)
 
 
 def _f(x) -> str:

@@ -181,31 +181,35 @@ def series_row(describe: str, m: dict, refs: dict) -> dict:
                 seeds, np.inf if refs[ref]["backtest_rmse"] is None else refs[ref]["backtest_rmse"]))) for ref in refs}}
 
 
-def resummarise(out: pathlib.Path, command: str) -> dict:
-    """``lstm-ar report transfer --out DIR``: summary.json and report.md of a finished run rewritten from its
-    ``<series>/per_seed.csv`` files and the references it recorded, with the current statistics (no training);
-    the run's record stays, ``resummarised`` records the rewrite."""
+def rewrite(out: pathlib.Path, command: str, experiment: str, series_update, markdown_of) -> dict:
+    """A finished ``experiment`` run (transfer, panel) rewritten from its ``<series>/per_seed.csv`` files and the
+    references it recorded, with the current statistics (no training): each series' summary updated with
+    ``series_update(series_summary, metrics: row -> metric -> f[seeds], seeds)``, report.md from ``markdown_of``;
+    the run's record stays, ``resummarised`` records the rewrite. ValueError: not such a run, or a file edited."""
     from lstm_ar.report.scenario import read_per_seed
     from lstm_ar.runtime.fs import atomic_write_text
     from lstm_ar.runtime.provenance import provenance
     from lstm_ar.study.stats import json_number
 
     old = json.loads((out / "summary.json").read_text())
-    if old.get("experiment") != "transfer":
-        raise ValueError(f"{out / 'summary.json'} is not the summary of a transfer run")
+    if old.get("experiment") != experiment:
+        raise ValueError(f"{out / 'summary.json'} is not the summary of a {experiment} run")
     summary = {**old, "series": {}, "resummarised": provenance(command.split())}
     for name, s in old["series"].items():
         metrics = read_per_seed(out / name / "per_seed.csv", axes=("seed",))  # one draw: no draw column
         if list(metrics) != list(s["rows"]) or any(v.shape != (old["seeds"],) for m in metrics.values()
                                                      for v in m.values()):
-            raise ValueError(f"{out / name / 'per_seed.csv'}: not {old['seeds']} seeds of the rows "
-                             f"{', '.join(s['rows'])}")
-        rows = {row: series_row(s["rows"][row]["describe"], metrics[row],
-                                s["references"]) for row in s["rows"]}
-        summary["series"][name] = {**s, "rows": rows}
+            raise ValueError(f"{out / name / 'per_seed.csv'}: not {old['seeds']} seeds of the rows {', '.join(s['rows'])}")
+        summary["series"][name] = {**s, **series_update(s, metrics, old["seeds"])}
     atomic_write_text(out / "summary.json", json.dumps(json_number(summary), indent=1, allow_nan=False), inside=out)
-    atomic_write_text(out / "report.md", markdown(summary), inside=out)
+    atomic_write_text(out / "report.md", markdown_of(summary), inside=out)
     return summary
+
+
+def resummarise(out: pathlib.Path, command: str) -> dict:
+    """``lstm-ar report transfer --out DIR``: ``rewrite`` with the run's row rule (``series_row``)."""
+    return rewrite(out, command, "transfer", lambda s, metrics, _: {"rows": {
+        row: series_row(r["describe"], metrics[row], s["references"]) for row, r in s["rows"].items()}}, markdown)
 
 
 def _f(x) -> str:
