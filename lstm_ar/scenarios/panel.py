@@ -168,10 +168,6 @@ def resummarise(out: pathlib.Path, command: str) -> dict:
         metrics, {row: r["describe"] for row, r in s["rows"].items()}, s["references"], seeds), markdown)
 
 
-def _f(x) -> str:
-    return "-" if x is None else ("diverged" if x >= 1e300 else f"{x:.3g}")
-
-
 def _beats(row: dict, series: dict) -> bool:
     """The median seed beats the series' best classical reference."""
     return (row["median_rmse"] or math.inf) < series["references"][series["best_reference"]]["backtest_rmse"]
@@ -179,6 +175,8 @@ def _beats(row: dict, series: dict) -> bool:
 
 def markdown(summary: dict) -> str:
     """report.md: the table series x forecaster, then each series' references."""
+    from lstm_ar.scenarios.transfer import fmt
+
     recipes, series = summary["recipes"], summary["series"]
     lines = [f"# {summary['title']}", "",
              f"{summary['seeds']} model seeds per recipe; device {summary['device']}; command `{summary['command']}`; "
@@ -191,10 +189,10 @@ def markdown(summary: dict) -> str:
              "|---|---|" + "---|" * len(recipes)]
     for name, s in series.items():
         best = s["best_reference"]
-        cells = [f"{_f(row['median_rmse'])}{' **' if _beats(row, s) else ''}, {row['beats_best']}/{row['seeds']}, "
+        cells = [f"{fmt(row['median_rmse'])}{' **' if _beats(row, s) else ''}, {row['beats_best']}/{row['seeds']}, "
                  f"{row['collapsed']}" for row in (s["rows"][r] for r in recipes)]
         lines.append(f"| {name} ({s['n_train']} / {s['n_test']}, {s['origins']} x {s['horizon']}, w{s['window']}, "
-                     f"{s['epochs']}) | {best}: {_f(s['references'][best]['backtest_rmse'])} | " + " | ".join(cells) + " |")
+                     f"{s['epochs']}) | {best}: {fmt(s['references'][best]['backtest_rmse'])} | " + " | ".join(cells) + " |")
     wins = {r: sum(_beats(s["rows"][r], s) for s in series.values()) for r in recipes}
     lines += ["", "** the median seed beats the best classical reference. Series where it does: "
               + ", ".join(f"{r} {wins[r]}/{len(series)}" for r in recipes) + ".", ""]
@@ -203,6 +201,6 @@ def markdown(summary: dict) -> str:
                   "| reference | mean RMSE over origins | collapsed origins |", "|---|---|---|"]
         for ref, r in s["references"].items():
             extra = f" (p = {r['order']})" if "order" in r else f" ({r['form']})" if "form" in r else ""
-            lines.append(f"| {ref}{extra} | {_f(r['backtest_rmse'])} | {r['backtest_collapse_rate']:.0%} |")
+            lines.append(f"| {ref}{extra} | {fmt(r['backtest_rmse'])} | {r['backtest_collapse_rate']:.0%} |")
         lines.append("")
     return "\n".join(lines)

@@ -212,7 +212,8 @@ def resummarise(out: pathlib.Path, command: str) -> dict:
         row: series_row(r["describe"], metrics[row], s["references"]) for row, r in s["rows"].items()}}, markdown)
 
 
-def _f(x) -> str:
+def fmt(x) -> str:
+    """A table cell: '-' when absent, 'diverged' for a worst-counted (infinite) RMSE, else 3 digits."""
     return "-" if x is None else ("diverged" if x >= 1e300 else f"{x:.3g}")  # +inf: worst-counted diverged seeds
 
 
@@ -230,15 +231,15 @@ def markdown(summary: dict) -> str:
                   "| reference | mean RMSE over origins | mean valid horizon | collapsed origins |", "|---|---|---|---|"]
         for ref, r in s["references"].items():
             extra = f" (p = {r['order']})" if "order" in r else ""
-            lines.append(f"| {ref}{extra} | {_f(r['backtest_rmse'])} | {r['backtest_valid_horizon']:.1f} | "
+            lines.append(f"| {ref}{extra} | {fmt(r['backtest_rmse'])} | {r['backtest_valid_horizon']:.1f} | "
                          f"{r['backtest_collapse_rate']:.0%} |")
         lines += ["", f"| recipe | median RMSE | median valid horizon | collapsed origins | P(beats {best}) [95% CI] | "
                   "P(beats AR(AIC)) | P(beats persistence) |", "|---|---|---|---|---|---|---|"]
         for row, r in s["rows"].items():
             b = r["beats"][best]
-            lines.append(f"| `{row}` ({r['describe']}) | {_f(r['backtest_rmse']['median'])} | "
-                         f"{_f(r['backtest_valid_horizon']['median'])} | {r['backtest_collapse_rate']:.0%} | "
-                         f"{_f(b['prob_a_better'])} [{_f(b['ci95'][0])}, {_f(b['ci95'][1])}] | "
-                         f"{_f(r['beats']['AR(AIC)']['prob_a_better'])} | {_f(r['beats']['persistence']['prob_a_better'])} |")
+            lines.append(f"| `{row}` ({r['describe']}) | {fmt(r['backtest_rmse']['median'])} | "
+                         f"{fmt(r['backtest_valid_horizon']['median'])} | {r['backtest_collapse_rate']:.0%} | "
+                         f"{fmt(b['prob_a_better'])} [{fmt(b['ci95'][0])}, {fmt(b['ci95'][1])}] | "
+                         f"{fmt(r['beats']['AR(AIC)']['prob_a_better'])} | {fmt(r['beats']['persistence']['prob_a_better'])} |")
         lines.append("")
     return "\n".join(lines)
