@@ -153,7 +153,8 @@ class ModelConfig:
     (Keras's model), "direct" (the next ``horizon`` values at once; MQ-RNN / N-BEATS) or "gaussian"
     (mean and scale by likelihood; DeepAR). residual: ``x_{t+1} = x_t + g(window)``. window_scaling: each input
     window is scaled by its own mean and std, the output scaled back (RevIN-like; a next-value or direct head read
-    from a window)."""
+    from a window). linear_skip: the hybrid, a linear map of the (scaled) window added to the Dense outputs
+    (LSTNet's autoregressive highway): the LSTM learns what a direct linear forecast leaves."""
 
     units: int = 32
     window: int = 1
@@ -166,6 +167,7 @@ class ModelConfig:
     residual: bool = False
     samples: int = 32
     window_scaling: bool = False
+    linear_skip: bool = False
 
     def __post_init__(self):
         for name in ("units", "window", "horizon", "samples"):
@@ -174,6 +176,7 @@ class ModelConfig:
         get_activation(self.recurrent_activation)
         _flag(self, "residual")
         _flag(self, "window_scaling")
+        _flag(self, "linear_skip")
         if self.head not in HEADS:
             raise ValueError(f"unknown head {self.head!r}; valid: {', '.join(HEADS)}")
         if self.head != "direct" and self.horizon != 1:
@@ -183,6 +186,15 @@ class ModelConfig:
             raise ValueError("a direct head predicts a whole block: residual prediction applies to one-value heads")
         if self.window_scaling and self.head == "gaussian":
             raise ValueError("window_scaling scales a point forecast back: it applies to the next-value and direct heads")
+        if self.linear_skip and (self.head == "gaussian" or self.residual):
+            raise ValueError("linear_skip adds a linear forecast of the window to the outputs: it applies to the "
+                             "next-value and direct heads without residual")
+
+    @property
+    def reads_window(self) -> bool:
+        """True when the model reads each input window as a whole (``window_scaling`` or ``linear_skip``): no
+        stateful rollout, map or diagnostics, which feed values through the cell one by one."""
+        return self.window_scaling or self.linear_skip
 
     @property
     def outputs(self) -> int:
@@ -261,8 +273,8 @@ class TrainConfig:
         if self.curriculum and not (self.stateful and self.horizon > 1):
             raise ValueError("curriculum grows a k-step loss: it needs the next-value head and horizon > 1, "
                              f"got head {head!r}, horizon {self.horizon}")
-        if self.model.window_scaling and self.stateful:
-            raise ValueError("window_scaling scales each input window: it needs one-step training or a direct head "
+        if self.model.reads_window and self.stateful:
+            raise ValueError("window_scaling and linear_skip read each input window whole: they need one-step training or a direct head "
                              f"(a window read at once), got regime {self.regime!r}, horizon {self.horizon}")
         if self.dad_rounds and not (self.one_step and head == "next"):
             raise ValueError("Data as Demonstrator adds one-step pairs: it needs the next-value head trained one step "
@@ -293,7 +305,7 @@ class TrainConfig:
         m = self.model
         return tuple(name for name, on in (
             ("direct head", m.head == "direct"), ("Gaussian head", m.head == "gaussian"), ("residual", m.residual),
-            ("window scaling", m.window_scaling), ("early stopping", self.validation_tail > 0),
+            ("window scaling", m.window_scaling), ("linear skip", m.linear_skip), ("early stopping", self.validation_tail > 0),
             ("curriculum", self.curriculum), ("DaD", self.dad_rounds > 0), ("input noise", self.noisy_inputs)) if on)
 
     def describe(self) -> str:
@@ -304,6 +316,7 @@ class TrainConfig:
                  {"direct": f"direct head H{m.horizon}", "gaussian": "Gaussian head"}.get(m.head),
                  f"{regime} k={self.horizon}" + (" curriculum" if self.curriculum else "") if self.stateful else None,
                  "residual" if m.residual else None, "window-scaled" if m.window_scaling else None,
+                 "linear skip" if m.linear_skip else None,
                  f"DaD x{self.dad_rounds}" if self.dad_rounds else None,
                  f"{self.epochs} epochs" + (f", best on the last {self.validation_tail:.0%}" if self.validation_tail else "")]
         return ", ".join(part for part in parts if part)

@@ -142,5 +142,43 @@ def test_window_scaling_is_a_remedy_trained_on_the_plain_path_and_checked():
     assert "window scaling" in config.remedies and not fast.supports(config) and "window-scaled" in config.describe()
     with pytest.raises(ValueError, match="window_scaling scales a point forecast"):
         ModelConfig(head="gaussian", window_scaling=True)
-    with pytest.raises(ValueError, match="window_scaling scales each input window"):
-        TrainConfig(model=ModelConfig(window=6, window_scaling=True), regime="free_running", horizon=4)
+    for flag in ("window_scaling", "linear_skip"):
+        with pytest.raises(ValueError, match="linear_skip read each input window whole"):
+            TrainConfig(model=ModelConfig(window=6, **{flag: True}), regime="free_running", horizon=4)
+
+
+@pytest.mark.parametrize("scaled", [False, True])
+def test_linear_skip_adds_a_linear_forecast_of_the_window_to_the_head(scaled):
+    """The hybrid: outputs = Dense(LSTM(window)) + window @ skip. It starts at zero (the plain model's forecast, the
+    plain model's keys); with the LSTM's Dense at zero it is exactly the direct linear forecast (of the scaled window,
+    scaled back); the Flax module agrees; training moves the skip kernel."""
+    from lstm_ar.config import TrainConfig
+    from lstm_ar.data.series import windows
+    from lstm_ar.model.forecaster import Forecaster, forecast_batch, window_statistics
+    from lstm_ar.training import make_train
+
+    model = ModelConfig(units=4, window=6, head="direct", horizon=3, window_scaling=scaled, linear_skip=True)
+    plain = dataclasses.replace(model, linear_skip=False)
+    params = init_params(jax.random.key(3), model)
+    assert params["skip"]["kernel"].shape == (6, 3) and not np.any(params["skip"]["kernel"])
+    x = jax.random.normal(jax.random.key(4), (5, 6, 1))
+    same = {k: v for k, v in params.items() if k != "skip"}
+    np.testing.assert_array_equal(forecast_batch(params, x, model), forecast_batch(same, x, plain))
+    skip = jax.random.normal(jax.random.key(5), (6, 3))
+    linear = {**params, "skip": {"kernel": skip},
+              "dense": jax.tree.map(jnp.zeros_like, params["dense"])}
+    level, scale = jax.vmap(window_statistics)(x) if scaled else (jnp.zeros(5), jnp.ones(5))
+    z = (x[:, :, 0] - level[:, None]) / scale[:, None]
+    np.testing.assert_allclose(forecast_batch(linear, x, model), level[:, None] + scale[:, None] * (z @ skip),
+                               rtol=1e-5, atol=1e-5)
+    with_skip = {**params, "skip": {"kernel": skip}}
+    np.testing.assert_allclose(Forecaster(model=model).apply({"params": with_skip}, x),
+                               forecast_batch(with_skip, x, model), rtol=1e-5, atol=1e-6)
+    assert jax.tree.structure(Forecaster(model=model).init(jax.random.key(0), x)["params"]) == jax.tree.structure(params)
+    series = np.sin(np.arange(60) / 3.0).astype(np.float32)
+    config = TrainConfig(model=dataclasses.replace(model, horizon=1, head="next"), epochs=2)
+    data = windows(series, 6)
+    trained = make_train(config, data)(jax.random.key(0), data)
+    assert "linear skip" in config.remedies and np.any(np.asarray(trained.params["skip"]["kernel"]) != 0)
+    with pytest.raises(ValueError, match="linear_skip adds a linear forecast"):
+        ModelConfig(head="gaussian", linear_skip=True)

@@ -232,7 +232,8 @@ def test_shared_checks_keep_one_exception_type_per_kind_of_error():
     assert out.dtype == np.float32 and out.tolist() == [1.0, 2.0]
 
 
-def test_a_window_scaled_model_is_not_fed_raw_values_one_by_one(params):
+@pytest.mark.parametrize("flag", ["window_scaling", "linear_skip"])
+def test_a_window_scaled_model_is_not_fed_raw_values_one_by_one(params, flag):
     """window_scaling reads each window by its own mean and std: the stateful rollout and the stateful map would
     skip that and give another model's numbers, so they refuse it before tracing anything."""
     import dataclasses
@@ -240,12 +241,14 @@ def test_a_window_scaled_model_is_not_fed_raw_values_one_by_one(params):
     from lstm_ar.dynamics.stability import stateful_map_jacobian
     from lstm_ar.model.cell import LSTMCarry
 
-    scaled = dataclasses.replace(MODEL, window_scaling=True)
-    with pytest.raises(ValueError, match="window_scaling model reads each window"):
+    scaled = dataclasses.replace(MODEL, **{flag: True})
+    if flag == "linear_skip":
+        params = {**params, "skip": {"kernel": jnp.zeros((MODEL.window, 1))}}
+    with pytest.raises(ValueError, match="linear_skip model reads each window whole"):
         rollout(params, CONTEXT, 5, scaled, mode="stateful")
-    with pytest.raises(ValueError, match="window_scaling model reads each window"):
+    with pytest.raises(ValueError, match="linear_skip model reads each window whole"):
         stateful_lyapunov_exponent(params, CONTEXT, 5, scaled)
     zeros = jnp.zeros(MODEL.units)
-    with pytest.raises(ValueError, match="window_scaling model reads each window"):
+    with pytest.raises(ValueError, match="linear_skip model reads each window whole"):
         stateful_map_jacobian(params, LSTMCarry(zeros, zeros), jnp.zeros(()), scaled)
     assert rollout(params, CONTEXT, 5, scaled, mode="window").shape == (5,)  # the window mode reads it right

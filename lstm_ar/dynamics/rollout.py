@@ -67,11 +67,12 @@ def rollout_window(params: Params, context: jax.Array, steps: int, model: ModelC
 
 
 def check_unscaled(model: ModelConfig, what: str) -> None:
-    """ValueError for a ``window_scaling`` model in ``what`` (a map that feeds raw values through the cell: each
-    window's own scaling would be left out, silently giving another model's numbers)."""
-    if model.window_scaling:
-        raise ValueError(f"{what} feeds values through the cell one by one; a window_scaling model reads each "
-                         "window by its own mean and std: use the window (or direct) mode")
+    """ValueError for a model that reads each window whole (``ModelConfig.reads_window``: window scaling, a linear
+    skip) in ``what`` (a map that feeds raw values through the cell: the window's own scaling or linear part would be
+    left out, silently giving another model's numbers)."""
+    if model.reads_window:
+        raise ValueError(f"{what} feeds values through the cell one by one; a window_scaling or linear_skip model "
+                         "reads each window whole: use the window (or direct) mode")
 
 
 def rollout_stateful(params: Params, context: jax.Array, steps: int, model: ModelConfig,

@@ -5,11 +5,13 @@ Params (one tree for the pure functions, the Flax ``Forecaster``, training and `
 
     {"lstm": {"kernel", "recurrent_kernel", "bias"
               [, "ln_scale", "ln_bias", "ln_cell_scale", "ln_cell_bias"]},
-     "dense": {"kernel": f32[u, outputs], "bias": f32[outputs]}}
+     "dense": {"kernel": f32[u, outputs], "bias": f32[outputs]}
+     [, "skip": {"kernel": f32[window, outputs]}]}   (``linear_skip``; starts at zero)
 
 Heads (``ModelConfig.head``): "next" (1 output), "direct" (the next H values at once), "gaussian" (mean and,
 through a softplus, scale; its point forecast is the mean). With ``residual`` a one-value head predicts the
-change from the window's last value. Pure functions act on one example (``window: f32[time, 1]``);
+change from the window's last value. With ``linear_skip`` (the hybrid) a linear map of the window is added to the
+Dense outputs, so the LSTM learns what a direct linear forecast leaves (LSTNet's autoregressive highway). Pure functions act on one example (``window: f32[time, 1]``);
 ``forecast_batch`` vmaps them. Dropout (training only) is inverted, one mask per example and sequence
 (``DropoutMasks``); a site not in ``TrainConfig.dropout_sites`` has ``None``.
 """
@@ -43,10 +45,13 @@ SIGMA_FLOOR = 1e-3  # smallest std of the Gaussian head (model units), so the li
 def init_params(key: jax.Array, model: ModelConfig, input_dim: int = 1) -> Params:
     """Keras-default initialisation of the whole forecaster (the Dense layer ``model.outputs`` wide)."""
     lstm_key, dense_key = jax.random.split(key)
-    return {"lstm": init_lstm_params(lstm_key, input_dim, model.units, layer_norm=model.layer_norm,
-                                     unit_forget_bias=model.unit_forget_bias),
-            "dense": {"kernel": initializers.glorot_uniform(dense_key, (model.units, model.outputs)),
-                      "bias": jnp.zeros((model.outputs,), jnp.float32)}}
+    params = {"lstm": init_lstm_params(lstm_key, input_dim, model.units, layer_norm=model.layer_norm,
+                                       unit_forget_bias=model.unit_forget_bias),
+              "dense": {"kernel": initializers.glorot_uniform(dense_key, (model.units, model.outputs)),
+                        "bias": jnp.zeros((model.outputs,), jnp.float32)}}
+    if model.linear_skip:  # zeros: the model starts as the plain LSTM (and no key is drawn for it)
+        params["skip"] = {"kernel": jnp.zeros((model.window, model.outputs), jnp.float32)}
+    return params
 
 
 def dropout_mask(key: jax.Array, rate, shape: tuple[int, ...]) -> jax.Array:
@@ -116,7 +121,7 @@ def outputs(params: Params, window: jax.Array, model: ModelConfig, masks: Dropou
     h = encode(params, window, model, masks).h
     if masks is not None and masks.output is not None:
         h = h * masks.output
-    return head(params, h)
+    return head(params, h) + (window[:, 0] @ params["skip"]["kernel"] if model.linear_skip else 0.0)
 
 
 def forecast(params: Params, window: jax.Array, model: ModelConfig, masks: DropoutMasks | None = None) -> jax.Array:
@@ -202,5 +207,7 @@ class Forecaster(nn.Module):
         h = carry.h if masks.output is None else carry.h * masks.output
         out = nn.Dense(model.outputs, kernel_init=initializers.glorot_uniform, bias_init=initializers.zeros,
                        name="dense")(h)
+        if model.linear_skip:
+            out = out + nn.Dense(model.outputs, use_bias=False, kernel_init=initializers.zeros, name="skip")(x[:, :, 0])
         y = jax.vmap(lambda o, last: point(o, last, model))(out, x[:, -1, 0])
         return level[:, None] + scale[:, None] * y if model.window_scaling else y

@@ -174,8 +174,8 @@ class Scenario:
                            f"mode {mode!r}")
             if head == "direct" and self.diagnostics:
                 self._fail(f"variant {variant!r} has a direct head: the diagnostics follow a fed-back rollout")
-            if config.model.window_scaling and (self.diagnostics or mode == "stateful"):
-                self._fail(f"variant {variant!r} scales each window by its own statistics: the stateful rollout and "
+            if config.model.reads_window and (self.diagnostics or mode == "stateful"):
+                self._fail(f"variant {variant!r} reads each window whole (window scaling or a linear skip): the stateful rollout and "
                            "the diagnostics feed raw values through the cell (window or direct mode, no diagnostics)")
         if self.baseline is not None and self.baseline not in self.variants:
             self._fail(f"baseline {self.baseline!r} is not a variant; valid: {valid}")
