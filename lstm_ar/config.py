@@ -274,7 +274,8 @@ class TrainConfig:
             raise ValueError("curriculum grows a k-step loss: it needs the next-value head and horizon > 1, "
                              f"got head {head!r}, horizon {self.horizon}")
         if self.model.reads_window and self.stateful:
-            raise ValueError("window_scaling and linear_skip read each input window whole: they need one-step training or a direct head "
+            raise ValueError("window_scaling and linear_skip read each input window whole: they need one-step training "
+                             "or a direct head "
                              f"(a window read at once), got regime {self.regime!r}, horizon {self.horizon}")
         if self.dad_rounds and not (self.one_step and head == "next"):
             raise ValueError("Data as Demonstrator adds one-step pairs: it needs the next-value head trained one step "

@@ -167,7 +167,7 @@ BASE = dict(name="s", variants={"w1": TINY, "w3": TINY3}, series=np.sin(np.arang
     (dict(rollout_modes={"w9": "stateful"}), "rollout_modes names unknown variants \\['w9'\\]; valid: w1, w3"),
     (dict(rollout_modes={"w3": "stateless"}), "rollout mode of 'w3' must be one of"),
     (dict(variants={"w1": TINY, "w3": dataclasses.replace(TINY3, model=dataclasses.replace(TINY3.model, window_scaling=True))},
-          rollout_modes={"w3": "stateful"}), "'w3' reads each window whole \\(window scaling or a linear skip\\): the stateful rollout"),
+          rollout_modes={"w3": "stateful"}), "'w3' reads each window whole \\(window scaling or a linear skip\\)"),
     (dict(baseline="w2"), "baseline 'w2' is not a variant; valid: w1, w3"),
     (dict(derive=lambda m: {"gap": m["heldout_mse"] - m["train_mse"]}), "derive reads metric 'heldout_mse'"),
     (dict(variants={}), "at least one variant"),

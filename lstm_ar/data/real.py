@@ -7,7 +7,8 @@ without the trend no model could extrapolate); ``elnino``: monthly sea temperatu
 
 ``PANEL``: the real-series panel (``lstm-ar run panel``), each series with its season (the seasonal naive
 reference's and ETS's; None: none) and what it is (``KINDS``), checked when the module loads: every kind
-covered, every season shorter than the series. All are public domain (statsmodels' dataset notes say so).
+covered, every season shorter than the series. ``HELDOUT``: the held-out panel, chosen after every rule was settled
+on ``PANEL``. statsmodels' dataset notes mark them public domain (``fertility``: World Bank, CC BY 4.0).
 """
 
 from __future__ import annotations
@@ -48,6 +49,22 @@ PANEL: dict[str, PanelSeries] = {
 }
 
 
+# The held-out panel (``lstm-ar run panel --heldout``): series no rule of the project was chosen on (window, epochs,
+# recipes, the validation were all settled on ``PANEL``), to check that what holds there holds elsewhere.
+HELDOUT: dict[str, PanelSeries] = {
+    "cpi": PanelSeries(203, 4, ("trending",), "US consumer price index, quarterly, 1959-2009"),
+    "m1": PanelSeries(203, 4, ("trending",), "US M1 money stock, quarterly, 1959-2009"),
+    "tbilrate": PanelSeries(203, 4, ("cycle", "level shift"), "US 3-month treasury bill rate, quarterly, 1959-2009"),
+    "realint": PanelSeries(203, 4, ("near-white noise",), "US real interest rate, quarterly, 1959-2009"),
+    "realinv_growth": PanelSeries(202, 4, ("near-white noise",),
+                                  "US real investment growth, quarterly, 100 x the change of its log, 1959-2009"),
+    "de_inflation": PanelSeries(107, 4, ("short", "seasonal"), "German quarterly inflation (Dp), 1972-1998"),
+    "de_rate": PanelSeries(107, 4, ("short", "cycle"), "German long-term interest rate (R), quarterly, 1972-1998"),
+    "dk_money": PanelSeries(55, 4, ("short", "trending"), "Danish log real money (lrm), quarterly, 1974-1987"),
+    "us_fertility": PanelSeries(52, None, ("short", "trending"), "US fertility rate, births per woman, yearly, 1960-2011"),
+}
+
+
 def check_panel(panel: dict[str, PanelSeries]) -> None:
     """ValueError unless every entry's kinds are known, its season fits its length, and every kind is covered."""
     for name, entry in panel.items():
@@ -60,11 +77,12 @@ def check_panel(panel: dict[str, PanelSeries]) -> None:
             raise ValueError(f"panel series {name!r}: 'short' means <= {SHORT} values and 'long' >= {LONG}, "
                              f"it has {entry.length}")
     missing = [k for k in KINDS if not any(k in e.kinds for e in panel.values())]
-    if missing:
+    if missing and panel is PANEL:
         raise ValueError(f"the panel covers no series of kind {missing}")
 
 
 check_panel(PANEL)
+check_panel(HELDOUT)
 
 
 def _statsmodels_datasets():
@@ -93,6 +111,19 @@ def load_series(name: str) -> np.ndarray:
         return datasets.nile.load_pandas().data["volume"].to_numpy(np.float64)
     if name in ("realgdp", "unemp", "infl"):
         return datasets.macrodata.load_pandas().data[name].to_numpy(np.float64)
-    if name == "gdp_growth":
-        return 100.0 * np.diff(np.log(datasets.macrodata.load_pandas().data["realgdp"].to_numpy(np.float64)))
-    raise ValueError(f"unknown series {name!r}; valid: {', '.join(map(repr, dict.fromkeys(SERIES + tuple(PANEL))))}")
+    if name in ("gdp_growth", "realinv_growth"):
+        column = {"gdp_growth": "realgdp", "realinv_growth": "realinv"}[name]
+        return 100.0 * np.diff(np.log(datasets.macrodata.load_pandas().data[column].to_numpy(np.float64)))
+    if name in ("cpi", "m1", "tbilrate", "realint"):
+        return datasets.macrodata.load_pandas().data[name].to_numpy(np.float64)
+    if name in ("de_inflation", "de_rate"):
+        return datasets.interest_inflation.load_pandas().data[{"de_inflation": "Dp", "de_rate": "R"}[name]].to_numpy(
+            np.float64)
+    if name == "dk_money":
+        return datasets.danish_data.load_pandas().data["lrm"].to_numpy(np.float64)
+    if name == "us_fertility":
+        table = datasets.fertility.load_pandas().data
+        row = table[table["Country Code"] == "USA"].iloc[0]
+        return row[[c for c in table.columns if c.isdigit()]].dropna().to_numpy(np.float64)
+    valid = dict.fromkeys(SERIES + tuple(PANEL) + tuple(HELDOUT))
+    raise ValueError(f"unknown series {name!r}; valid: {', '.join(map(repr, valid))}")

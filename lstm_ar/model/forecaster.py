@@ -6,13 +6,14 @@ Params (one tree for the pure functions, the Flax ``Forecaster``, training and `
     {"lstm": {"kernel", "recurrent_kernel", "bias"
               [, "ln_scale", "ln_bias", "ln_cell_scale", "ln_cell_bias"]},
      "dense": {"kernel": f32[u, outputs], "bias": f32[outputs]}
-     [, "skip": {"kernel": f32[window, outputs]}]}   (``linear_skip``; starts at zero)
+     [, "skip": {"kernel": f32[window, outputs]}]}   (linear_skip; zeros)
 
 Heads (``ModelConfig.head``): "next" (1 output), "direct" (the next H values at once), "gaussian" (mean and,
 through a softplus, scale; its point forecast is the mean). With ``residual`` a one-value head predicts the
 change from the window's last value. With ``linear_skip`` (the hybrid) a linear map of the window is added to the
-Dense outputs, so the LSTM learns what a direct linear forecast leaves (LSTNet's autoregressive highway). Pure functions act on one example (``window: f32[time, 1]``);
-``forecast_batch`` vmaps them. Dropout (training only) is inverted, one mask per example and sequence
+Dense outputs, so the LSTM learns what a direct linear forecast leaves (LSTNet's autoregressive highway).
+Pure functions act on one example (``window: f32[time, 1]``); ``forecast_batch`` vmaps them. Dropout (training only)
+is inverted, one mask per example and sequence
 (``DropoutMasks``); a site not in ``TrainConfig.dropout_sites`` has ``None``.
 """
 

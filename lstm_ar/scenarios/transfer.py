@@ -89,16 +89,18 @@ def scenario(name: str, recipes: list[str], *, origins: int, quick: bool):
     return real_scenario(name, variants, origins=origins, title=f"transfer: {name}")
 
 
-def real_scenario(name: str, variants, *, origins: int, title: str, fit_origins: bool = False):
-    """A real series (``lstm_ar.data.real.load_series``) as a backtested scenario: the first 80% trains (both parts
-    standardised with its statistics), ``origins`` over the rest (``fit_origins``: at most as many as fit), each
-    ``ROLLOUT_STEPS`` or half the held-out part ahead; ``variants(n_train, horizon)`` gives its configs by row."""
+def real_scenario(name: str, variants, *, origins: int, title: str, fit_origins: bool = False, values=None,
+                  n_train: int | None = None):
+    """A real series (``lstm_ar.data.real.load_series``, or ``values`` f[T]) as a backtested scenario: the first 80%
+    trains (both parts standardised with its statistics), ``origins`` over the rest (``fit_origins``: at most as many
+    as fit), each ``ROLLOUT_STEPS`` or half the held-out part ahead; ``variants(n_train, horizon)`` gives its configs
+    by row. ``n_train``: train on that many values instead of 80%."""
     from lstm_ar.data.real import load_series
     from lstm_ar.data.split import split_standardise
     from lstm_ar.study import backtest
     from lstm_ar.study.scenario import Scenario
 
-    split = split_standardise(load_series(name))
+    split = split_standardise(load_series(name) if values is None else values, n_train=n_train)
     if fit_origins:
         held = split.test.shape[0]
         origins = min(origins, held - backtest.default_horizon(ROLLOUT_STEPS, held) + 1)
@@ -184,7 +186,7 @@ def series_row(describe: str, m: dict, refs: dict) -> dict:
 def rewrite(out: pathlib.Path, command: str, experiment: str, series_update, markdown_of) -> dict:
     """A finished ``experiment`` run (transfer, panel) rewritten from its ``<series>/per_seed.csv`` files and the
     references it recorded, with the current statistics (no training): each series' summary updated with
-    ``series_update(series_summary, metrics: row -> metric -> f[seeds], seeds)``, report.md from ``markdown_of``;
+    ``series_update(series_summary, metrics: row -> metric -> f[seeds], seeds, folder)``, report.md from ``markdown_of``;
     the run's record stays, ``resummarised`` records the rewrite. ValueError: not such a run, or a file edited."""
     from lstm_ar.report.scenario import read_per_seed
     from lstm_ar.runtime.fs import atomic_write_text
@@ -200,7 +202,7 @@ def rewrite(out: pathlib.Path, command: str, experiment: str, series_update, mar
         if list(metrics) != list(s["rows"]) or any(v.shape != (old["seeds"],) for m in metrics.values()
                                                      for v in m.values()):
             raise ValueError(f"{out / name / 'per_seed.csv'}: not {old['seeds']} seeds of the rows {', '.join(s['rows'])}")
-        summary["series"][name] = {**s, **series_update(s, metrics, old["seeds"])}
+        summary["series"][name] = {**s, **series_update(s, metrics, old["seeds"], out / name)}
     atomic_write_text(out / "summary.json", json.dumps(json_number(summary), indent=1, allow_nan=False), inside=out)
     atomic_write_text(out / "report.md", markdown_of(summary), inside=out)
     return summary
@@ -208,7 +210,7 @@ def rewrite(out: pathlib.Path, command: str, experiment: str, series_update, mar
 
 def resummarise(out: pathlib.Path, command: str) -> dict:
     """``lstm-ar report transfer --out DIR``: ``rewrite`` with the run's row rule (``series_row``)."""
-    return rewrite(out, command, "transfer", lambda s, metrics, _: {"rows": {
+    return rewrite(out, command, "transfer", lambda s, metrics, *_: {"rows": {
         row: series_row(r["describe"], metrics[row], s["references"]) for row, r in s["rows"].items()}}, markdown)
 
 

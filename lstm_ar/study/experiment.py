@@ -49,12 +49,15 @@ NOT_COMPUTED = ("title", "source", "variants", "claims", "derive", "lower_is_bet
 class VariantResult(NamedTuple):
     """metrics: name -> f[n_seeds]; rollouts: f[n_seeds, T]; epoch_loss: f[n_seeds, epochs]; map_curve:
     f32[min(n_seeds, N_FAN), MAP_GRID] the learned map at ``map_grid(scenario)`` for the first seeds of a window-1
-    variant rolled out in window mode, else None (not in per_seed.csv)."""
+    variant rolled out in window mode, else None (not in per_seed.csv); origin_forecasts: f32[n_seeds, origins,
+    horizon] each seed's forecast from every backtest origin (model units) when the scenario is backtested, else None
+    (a seed ensemble is read from them: ``lstm_ar.study.ensemble``)."""
 
     metrics: dict[str, np.ndarray]
     rollouts: np.ndarray
     epoch_loss: np.ndarray
     map_curve: np.ndarray | None = None
+    origin_forecasts: np.ndarray | None = None
 
 
 class ScenarioResult(NamedTuple):
@@ -77,7 +80,9 @@ class ScenarioResult(NamedTuple):
             return self
         variants = {name: VariantResult(metrics={k: v[:, r] for k, v in res.metrics.items()},
                                         rollouts=res.rollouts[:, r], epoch_loss=res.epoch_loss[:, r],
-                                        map_curve=None if res.map_curve is None else res.map_curve[:, r])
+                                        map_curve=None if res.map_curve is None else res.map_curve[:, r],
+                                        origin_forecasts=None if res.origin_forecasts is None
+                                        else res.origin_forecasts[:, r])
                     for name, res in self.variants.items()}
         return self._replace(scenario=scenario or self.scenario, variants=variants, draws=1)
 
@@ -164,6 +169,7 @@ def make_rollout_metrics(scenario: Scenario, variant: str):
                 inputs["origin_contexts"])
             judged = judge_origins(origin_ys, inputs["origin_truths"], scale, center)
             m.update({name: judged[name] for name in BACKTEST})
+        extras = {} if backtest is None else {"origin_forecasts": origin_ys}
         if scenario.diagnostics:
             m["lyapunov"] = walked.lyapunov
             if mode == "window":  # rho(J_t) of the rollout map along the rollout
@@ -175,7 +181,6 @@ def make_rollout_metrics(scenario: Scenario, variant: str):
             end = jnp.where(jnp.isfinite(end), end, 0.0)
             m["rho_end"] = jnp.where(m["diverged"] > 0, jnp.nan,
                                      diagnostics.spectral_radius(diagnostics.window_map_jacobian(params, end, model)))
-        extras = {}
         if model.window == 1 and mode == "window":  # a 1-D map: its fixed points, f on the grid for the figures
             scalar_map = lambda v: forecast(params, v.reshape(1, 1), model)[0]
             low, high = inputs["map_range"][0], inputs["map_range"][1]
@@ -188,7 +193,8 @@ def make_rollout_metrics(scenario: Scenario, variant: str):
     return rollout_metrics
 
 
-def variant_result(scenario: Scenario, metrics: dict, rollouts, epoch_loss, map_curve=None) -> VariantResult:
+def variant_result(scenario: Scenario, metrics: dict, rollouts, epoch_loss, map_curve=None,
+                   origin_forecasts=None) -> VariantResult:
     """One variant's ``VariantResult`` on the host: float64 metrics, ``diverged`` also where the final training loss
     is not finite, ``final_train_loss``, the scenario's ``derive``; the first ``N_FAN`` seeds' ``map_curve``."""
     metrics = {k: np.asarray(v, np.float64) for k, v in metrics.items()}
@@ -198,7 +204,9 @@ def variant_result(scenario: Scenario, metrics: dict, rollouts, epoch_loss, map_
     if scenario.derive is not None:
         metrics.update(scenario.derive(metrics))
     curve = None if map_curve is None else np.asarray(map_curve[:N_FAN], np.float32)
-    return VariantResult(metrics=metrics, rollouts=np.asarray(rollouts), epoch_loss=epoch_loss, map_curve=curve)
+    forecasts = None if origin_forecasts is None else np.asarray(origin_forecasts, np.float32)
+    return VariantResult(metrics=metrics, rollouts=np.asarray(rollouts), epoch_loss=epoch_loss, map_curve=curve,
+                         origin_forecasts=forecasts)
 
 
 def group_identity(draws: Sequence[Scenario], subgroups: Sequence[Sequence[str]]) -> dict:
@@ -282,7 +290,8 @@ def run_group(scenario: Scenario, subgroups: Sequence[Sequence[str]], n_seeds: i
             metrics, rollouts, extras = per_mode[scenario.rollout_mode(name)]
             merged = {k: pick(v, j) for k, v in {**shared, **metrics}.items()}
             curve = pick(extras["map_curve"], j) if "map_curve" in extras else None
-            results[name] = variant_result(scenario, merged, pick(rollouts, j), pick(epoch_loss, j), curve)
+            forecasts = pick(extras["origin_forecasts"], j) if "origin_forecasts" in extras else None
+            results[name] = variant_result(scenario, merged, pick(rollouts, j), pick(epoch_loss, j), curve, forecasts)
     return results, sweep.describe()
 
 

@@ -175,8 +175,9 @@ class Scenario:
             if head == "direct" and self.diagnostics:
                 self._fail(f"variant {variant!r} has a direct head: the diagnostics follow a fed-back rollout")
             if config.model.reads_window and (self.diagnostics or mode == "stateful"):
-                self._fail(f"variant {variant!r} reads each window whole (window scaling or a linear skip): the stateful rollout and "
-                           "the diagnostics feed raw values through the cell (window or direct mode, no diagnostics)")
+                self._fail(f"variant {variant!r} reads each window whole (window scaling or a linear skip): the stateful "
+                           "rollout and the diagnostics feed raw values through the cell (window or direct mode, no "
+                           "diagnostics)")
         if self.baseline is not None and self.baseline not in self.variants:
             self._fail(f"baseline {self.baseline!r} is not a variant; valid: {valid}")
         if self.series is None and self.data is None:
