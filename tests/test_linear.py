@@ -283,6 +283,22 @@ def test_the_host_spectral_radius_equals_the_jax_one():
     assert spectral_radius_host([]) == 0.0
 
 
+def test_the_ar_rollout_is_an_affine_map_of_the_window(rng):
+    """ar_window_map_host gives ar_rollout_host's forecasts as one matrix product (so a Dense layer holds them);
+    a window wider than the order weighs its older values by zero, a narrower one is refused."""
+    from lstm_ar.linear.ar import ar_rollout_host, ar_window_map_host, fit_ar_host
+
+    x = np.sin(np.arange(200) / 3.0) + 0.2 * rng.normal(size=200)
+    fit = fit_ar_host(x, 3)
+    coefs, intercept = ar_window_map_host(fit, 5, 7)
+    assert coefs.shape == (5, 7) and intercept.shape == (7,) and not coefs[:2].any()
+    for end in (50, 120, 200):
+        np.testing.assert_allclose(x[end - 5:end] @ coefs + intercept, ar_rollout_host(fit, x[:end], 7), rtol=1e-12,
+                                   atol=1e-12)
+    with pytest.raises(ValueError, match="window"):
+        ar_window_map_host(fit, 2, 7)
+
+
 def test_the_host_twins_match_statsmodels_in_float64(rng):
     from lstm_ar.linear.ar import ar_rollout_host, select_ar_host
 

@@ -235,6 +235,22 @@ def ar_rollout_host(fit: ARFit, context, steps: int) -> np.ndarray:
     return out
 
 
+def ar_window_map_host(fit: ARFit, window: int, steps: int) -> tuple[np.ndarray, np.ndarray]:
+    """``ar_rollout_host`` as an affine map of the last ``window`` values (at least ``len(fit.coefs)``), each
+    forecast a linear function of the window: (``coefs`` f64[window, steps], rows oldest first; ``intercept``
+    f64[steps]) with ``ar_rollout_host(fit, context, steps) == context[-window:] @ coefs + intercept``."""
+    lags = np.asarray(fit.coefs, np.float64)
+    window, steps = check_int(window, "window", max(1, lags.shape[0])), check_int(steps, "steps", 1)
+    weights = list(np.eye(window))  # each value known so far as (weights on the window, constant)
+    constants = [0.0] * window
+    for _ in range(steps):  # x_next = intercept + sum_i lags[i] * x_{newest - i}, as ar_rollout_host
+        new_weights = sum((a * weights[-1 - i] for i, a in enumerate(lags)), np.zeros(window))
+        new_constant = float(fit.intercept) + sum(a * constants[-1 - i] for i, a in enumerate(lags))
+        weights.append(new_weights)
+        constants.append(new_constant)
+    return np.stack(weights[window:], axis=1), np.asarray(constants[window:])
+
+
 def spectral_radius_host(coefs) -> float:
     """``companion_spectral_radius`` on the host in float64 (0 for order 0)."""
     coefs = np.asarray(coefs, np.float64)
