@@ -135,6 +135,9 @@ def test_why_lines_in_the_verdict():
     assert f"it settles at 4.5, {(4.5 - trend.high) / 1.2:.2f} training stds above its maximum" in why
     assert f". The level shifts: the held-out mean is {trend.heldout_shift:.2f} training stds above" in why
     assert f"second half sits {trend.inside_shift:.2f} training stds above its first" in why
+    held_mean = trend.heldout_shift * 1.2  # the training mean is 0 here
+    assert f"; it settles at 4.5, {abs(4.5 - held_mean) / 1.2:.2f} training stds " \
+           f"{'above' if 4.5 > held_mean else 'below'} the held-out mean." in why
     assert ". Its rollout map contracts where the rollout settles: the spectral radius of its window map's " \
            "Jacobian at the rollout's last window is 0.42" in why
     assert ". Its training loss was still falling: by 20% over the last 5 of its 20 epochs" in why

@@ -147,7 +147,7 @@ def _range(data: DataMeasures, v: VariantMeasures) -> str:
             f"{_num(v.settle[1])}, {_where(v.settle[1], s, data.std)}")
 
 
-def _level(data: DataMeasures) -> str:
+def _level(data: DataMeasures, v: VariantMeasures) -> str:
     s, parts = data.shift, []
     if abs(s.heldout_shift) >= LEVEL:
         parts.append(f"the held-out mean is {abs(s.heldout_shift):.2f} training stds "
@@ -155,8 +155,9 @@ def _level(data: DataMeasures) -> str:
     if abs(s.inside_shift) >= LEVEL:
         parts.append(f"the training part's second half sits {abs(s.inside_shift):.2f} training stds "
                      f"{'above' if s.inside_shift > 0 else 'below'} its first")
-    return ("the level shifts: " + " and ".join(parts) + "; a model that learned one level settles near it, not at "
-            "the level the held-out values keep")
+    gap = (v.settle[1] - data.mean) / data.std - s.heldout_shift  # from the held-out mean, in training stds
+    return ("the level shifts: " + " and ".join(parts) + f"; it settles at {_num(v.settle[1])}, {abs(gap):.2f} "
+            f"training stds {'above' if gap > 0 else 'below'} the held-out mean")
 
 
 def _contracting(radius: float, one_dim: bool) -> str:
@@ -185,7 +186,7 @@ def collapse_causes(data: DataMeasures, v: VariantMeasures, *, window_one: bool 
     if data.shift is not None and data.shift.outside >= OUTSIDE_SHARE:
         causes.append(Cause("leaves_range", _range(data, v)))
     if data.shift is not None and max(abs(data.shift.heldout_shift), abs(data.shift.inside_shift)) >= LEVEL:
-        causes.append(Cause("level_shift", _level(data)))
+        causes.append(Cause("level_shift", _level(data, v)))
     radius = v.slope if v.slope is not None else v.radius  # a 1-D map's Jacobian is f'
     if radius is not None and radius < CONTRACTING and not diluted:
         causes.append(Cause("contracting_map", _contracting(radius, v.slope is not None)))
