@@ -1,12 +1,16 @@
 """``lstm-ar study`` end to end on series whose answer is known, and the verdict's sentences.
 
-Two tiny runs (module fixtures, ``--quick``: 4 seeds, window 1, 20 epochs so the models learn):
+Three tiny runs (module fixtures, ``--quick``: 4 seeds, window 1, 20 epochs so the models learn; one
+compiled program):
 
 * white noise: the flat forecast is optimal; the verdict must say so and call the LSTM's collapse
   to the mean not a failure;
 * the article's noisy sine (its first 500 values): the window-1 model collapses, its learned map has an attracting fixed
   point, and the data's one-lag least-squares slope (0.980, the shrinkage formula
-  ``cos(w) s2 / (s2 + n2)``) explains why.
+  ``cos(w) s2 / (s2 + n2)``) explains why;
+* a noisy linear trend (``lstm_ar.data.collapse_series.trend``): the held-out values leave the training range and
+  the level shifts, and the verdict's causes say so (``lstm_ar.user.causes``; tests/test_verdict_causes.py has
+  every cause's rule without training).
 
 The sine run also asks for the remedy ``direct`` (the direct multi-horizon head, at quick size;
 the noise run has no remedies, as ``--quick`` defaults): a variant of the scenario like the
@@ -26,8 +30,9 @@ import pytest
 
 from lstm_ar import cli
 from lstm_ar.config import ModelConfig, TrainConfig
+from lstm_ar.data.collapse_series import trend
 from lstm_ar.data.series import noisy_sine, white_noise
-from lstm_ar.user import study, verdict
+from lstm_ar.user import causes, study, verdict
 from lstm_ar.user.io import InputError, UserSeries
 from tests.conftest import compilation_cache as conftest_compilation_cache
 
@@ -42,13 +47,16 @@ def compilation_cache(tmp_path_factory):
         yield
 
 
+OUT = {}  # run name -> its output folder (per_seed.npz: the epoch losses)
+
+
 def run(folder, values, name, *extra):
     path = folder / f"{name}.csv"
     np.savetxt(path, values, header="y", comments="", fmt="%.8f")
     code = cli.main(["study", "--csv", str(path), "--column", "y", "--name", name, "--out", str(folder / "out"),
                      *QUICK, *extra])
     assert code == 0
-    out = folder / "out" / name
+    out = OUT[name] = folder / "out" / name
     rows = list(csv.DictReader(open(out / "per_seed.csv")))
     assert not (out / "remedies_per_seed.csv").exists()  # every remedy is a variant of the scenario
     return json.loads((out / "summary.json").read_text()), rows, (out / "report.md").read_text()
@@ -62,6 +70,11 @@ def noise_run(tmp_path_factory, compilation_cache):
 @pytest.fixture(scope="module")
 def sine_run(tmp_path_factory, compilation_cache):
     return run(tmp_path_factory.mktemp("sine"), SINE, "sine", "--remedies", "direct")
+
+
+@pytest.fixture(scope="module")
+def trend_run(tmp_path_factory, compilation_cache):  # the sine's and the noise's program: 500 values, window 1
+    return run(tmp_path_factory.mktemp("trend"), trend(500), "trend")
 
 
 def seeds_of(rows, variant):
@@ -81,6 +94,7 @@ def test_white_noise_verdict_says_flat_is_optimal(noise_run, capsys):
     assert collapsed == len(w1)  # the known answer: every seed learns the flat forecast
     assert "the training mean" in sentence and "is not a failure" in sentence
     assert not any(line.startswith("Why") for line in lines)  # nothing to explain
+    assert summary["user"]["variants"]["window_1"]["causes"] == []
     assert "## Verdict" in report and lines[1] in report
 
 
@@ -129,6 +143,56 @@ def test_quick_runs_no_remedy_unless_asked(noise_run):
     summary, rows, report = noise_run
     assert list(summary["user"]["variants"]) == ["window_1"]
     assert {r["variant"] for r in rows} == {"window_1"}
+
+
+# ----------------------------------------------------------------------------------------------
+# Why each collapsing variant collapses (lstm_ar.user.causes), end to end
+
+
+def still_falling(name, variant, rows):
+    """Whether the collapsed seeds' training loss fell by FALLING or more over the last quarter of the epochs
+    (per_seed.npz, numpy), and that median."""
+    loss = np.load(OUT[name] / "per_seed.npz")[f"{variant}/epoch_loss"].astype(np.float64)
+    k = max(1, loss.shape[1] // 4)
+    collapsed = np.array([float(r["collapsed"]) > 0 for r in seeds_of(rows, variant)])
+    fall = float(np.median(((loss[:, -1 - k] - loss[:, -1]) / loss[:, -1 - k])[collapsed]))
+    return fall >= causes.FALLING, fall
+
+
+def test_the_sine_collapses_by_regression_dilution_and_nothing_the_data_rules_out(sine_run):
+    summary, rows, _ = sine_run
+    user = summary["user"]
+    named = user["variants"]["window_1"]["causes"]
+    falling, fall = still_falling("sine", "window_1", rows)
+    assert named == ["regression_dilution"] + (["under_training"] if falling else [])
+    np.testing.assert_allclose(user["variants"]["window_1"]["median_loss_fall"], fall, rtol=1e-6)
+    shift = user["data"]["shift"]  # the held-out half period stays in range, at a level a sine can fake
+    assert shift["above"] + shift["below"] < causes.OUTSIDE_SHARE and abs(shift["heldout_shift"]) < causes.LEVEL
+    # rho_end, now measured by every study: for a window-1 map the spectral radius of its 1-D Jacobian, |f'|,
+    # at the rollout's last value, where a collapsed rollout has settled
+    w1 = seeds_of(rows, "window_1")
+    np.testing.assert_allclose([float(r["rho_end"]) for r in w1], [float(r["abs_settle_slope"]) for r in w1],
+                               rtol=0.02)
+
+
+def test_a_trend_leaves_the_training_range_and_shifts_its_level(trend_run):
+    """A noisy linear trend (``collapse_series.trend``): 87% of the held-out values above the training maximum,
+    the held-out mean 2.2 training stds above the training mean; the verdict names both, with numpy's numbers."""
+    summary, rows, report = trend_run
+    user = summary["user"]
+    values = trend(500)
+    train, held = values[:400], values[400:]
+    std = train.std()
+    above, held_shift = np.mean(held > train.max()), (held.mean() - train.mean()) / std
+    assert above > 0.8 and held_shift > 2
+    named = user["variants"]["window_1"]["causes"]  # contracting_map: explained by regression dilution
+    slope = np.polyfit(train[:-1], train[1:], 1)[0]
+    falling, _ = still_falling("trend", "window_1", rows)
+    assert slope < 1 and any(float(r["collapsed"]) > 0 for r in seeds_of(rows, "window_1"))  # 0.993; 3/4 seeds
+    assert named == ["regression_dilution", "leaves_range", "level_shift"] + (["under_training"] if falling else [])
+    why = next(line for line in user["verdict"] if line.startswith("Why LSTM(32, tanh), window 1 collapses"))
+    assert f"{100 * above:.0f}% above" in why and f"held-out mean is {held_shift:.2f} training stds above" in why
+    assert why in report
 
 
 # ----------------------------------------------------------------------------------------------
@@ -233,6 +297,9 @@ def test_plan_names_variants_and_leaves_out_what_cannot_run():
     assert plan.words["tanh"] == "LSTM(32, tanh), window 1 (remedy tanh)"
     assert plan.words["scheduled_k40"] == "LSTM(32, relu), window 20, scheduled inverse sigmoid k = 40 (remedy scheduled_k40)"
     assert "seasonal_naive" in plan.references.rmse
+    from lstm_ar.study.metrics import computed  # rho_end for the contracting-map cause, window-mode variants only
+    assert plan.scenario.end_radius and "rho_end" in computed(plan.scenario, "window_50")
+    assert "rho_end" not in computed(plan.scenario, "scheduled_k40")
     short = study.plan_study(series(x[:120]), 60, windows=(1,), remedies=("window_50", "scheduled_k40"))
     assert any("remedy scheduled_k40 left out: it needs 61 training values" in n for n in short.notes)
 

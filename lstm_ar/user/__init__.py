@@ -2,7 +2,8 @@
 
 ``io`` reads and checks one column of a CSV, Parquet or ``.npy`` file; ``study`` builds the variants (the
 user's configurations plus ``REMEDIES``) into a ``Scenario.from_series``, runs and judges them against the
-references of ``lstm_ar.study.references``; ``verdict`` writes the plain-language verdict; ``model_file``
+references of ``lstm_ar.study.references``; ``verdict`` writes the plain-language verdict, ``causes`` names why
+each collapsing variant collapses; ``model_file``
 and ``diagnose`` load a saved Keras model, roll it out exactly as Keras would and explain the rollout;
 ``report`` writes the report folder.
 """

@@ -31,6 +31,7 @@ from lstm_ar.study.references import (
     seasonal_naive,
     series_references,
 )
+from lstm_ar.user.causes import collapse_causes, series_shift
 from lstm_ar.user.io import InputError, UserSeries
 from lstm_ar.user.verdict import DataMeasures, flat_is_optimal, measure_variant, verdict
 
@@ -239,7 +240,8 @@ def plan_study(data: UserSeries, n_train: int, *, windows: Sequence[int] = DEFAU
             activation=activation, epochs=epochs,
             title=f"{data.column} ({data.path}): {train.shape[0]} values to train, {heldout.size} held out")
         scenario = dataclasses.replace(scenario, variants={n: c for n, (c, _, _) in variants.items()},
-                                       rollout_modes={n: mode for n, (_, mode, _) in variants.items() if mode != "window"})
+                                       rollout_modes={n: mode for n, (_, mode, _) in variants.items() if mode != "window"},
+                                       end_radius=True)  # rho_end: the verdict's contracting-map cause
         if backtest_origins:  # at most one origin per held-out value that leaves the default horizon after it
             held = scenario.truth.shape[0]
             room = held - default_horizon(scenario.rollout_steps, held) + 1
@@ -310,7 +312,8 @@ def data_measures(result, plan: StudyPlan) -> DataMeasures:
                         std=float(std), references=rmse, best=best_reference(rmse),
                         mean_label=plan.references.labels["mean"], ar_order=order,
                         ar_radius=spectral_radius_host(fit.coefs), one_lag_slope=plan.references.one_lag_slope,
-                        explained=one_step_explained(fit, train_z, (plan.heldout - mean) / std))
+                        explained=one_step_explained(fit, train_z, (plan.heldout - mean) / std),
+                        shift=series_shift(plan.train, plan.heldout))
 
 
 def window_one_variant(plan: StudyPlan) -> str | None:
@@ -324,13 +327,15 @@ def judge(result, plan: StudyPlan) -> dict:
     from lstm_ar.study import stats
     data, metric, number = data_measures(result, plan), judged_metric(result), stats.json_number
     measures = [measure_variant(n, plan.words[n], v.metrics, judged=metric, std=data.std,
-                                best_rmse=data.references[data.best]) for n, v in result.variants.items()]
+                                best_rmse=data.references[data.best], epoch_loss=v.epoch_loss)
+                for n, v in result.variants.items()]
+    window_one = window_one_variant(plan)
     return number({
-        "verdict": verdict(data, measures, window_one=window_one_variant(plan)), "notes": list(plan.notes),
+        "verdict": verdict(data, measures, window_one=window_one), "notes": list(plan.notes),
         "data": {"values": data.n_train + data.n_heldout, "train": data.n_train, "heldout": data.n_heldout,
                  "mean": data.mean, "std": data.std, "ar_order": data.ar_order, "ar_spectral_radius": data.ar_radius,
                  "one_lag_slope": data.one_lag_slope, "explained_one_step": data.explained,
-                 "flat_is_optimal": flat_is_optimal(data)},
+                 "flat_is_optimal": flat_is_optimal(data), "shift": data.shift._asdict()},
         "judged_by": metric,
         "references": {label: {"rmse_raw": r, "rmse": r / data.std} for label, r in data.references.items()},
         "best_reference": data.best,
@@ -338,6 +343,9 @@ def judge(result, plan: StudyPlan) -> dict:
                               "settle_value_raw_p10_p50_p90": None if m.settle is None else [number(s) for s in m.settle],
                               "median_steps_to_collapse": m.steps, "median_abs_settle_slope": m.slope,
                               "median_backtest_collapse_rate": m.backtest_collapse, "median_rollout_rmse_raw": m.rmse,
+                              "median_rho_end": m.radius, "median_loss_fall": m.loss_fall,
+                              "causes": [c.name for c in collapse_causes(data, m, window_one=m.name == window_one)]
+                              if not flat_is_optimal(data) else [],
                               "beats_best_reference": stats.rate(np.arange(m.n) < m.beats)} for m in measures}})
 
 

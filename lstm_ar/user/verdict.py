@@ -1,8 +1,9 @@
 """The plain-language verdict of a study: every sentence is computed from the measurements.
 
 ``verdict`` writes, in order: what the data alone says; when a flat forecast is optimal, that collapsing to
-the mean is not a failure; per variant its collapse, divergence and seeds beating the best reference; why a
-window-1 model collapses (regression dilution); the best variant, if any.
+the mean is not a failure; per variant its collapse, divergence and seeds beating the best reference; why each
+collapsing variant collapses (``lstm_ar.user.causes``: regression dilution, leaving the training range, a level
+shift, a contracting rollout map, under-training); the best variant, if any.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import NamedTuple
 import numpy as np
 
 from lstm_ar.study.claims import diverged_as_worst
+from lstm_ar.user.causes import SeriesShift, loss_fall, why_line
 
 FLAT_EXPLAINED = 0.05  # the past explains < 5% of the held-out values' variance one step ahead: nothing to forecast
 FLAT_MARGIN = 0.02  # ... and no reference beats the flat forecast's RMSE by more than 2%
@@ -22,7 +24,8 @@ SPREAD = 0.25  # collapsed seeds whose settle values span more than 0.25 stds se
 
 class DataMeasures(NamedTuple):
     """What the data alone says (user's units); ``judged``: how forecasts are judged, in words; references: label
-    -> RMSE; the AIC order, its companion spectral radius and the share of the variance it explains one step ahead."""
+    -> RMSE; the AIC order, its companion spectral radius and the share of the variance it explains one step ahead;
+    shift: where the held-out values sit against the training part (None: not measured)."""
 
     n_train: int
     n_heldout: int
@@ -36,12 +39,14 @@ class DataMeasures(NamedTuple):
     ar_radius: float
     one_lag_slope: float
     explained: float
+    shift: SeriesShift | None = None
 
 
 class VariantMeasures(NamedTuple):
     """One variant over its seeds (user's units). n, collapsed, diverged, beats (RMSE below the best reference's):
     seed counts. Over the collapsed seeds (else None): settle (p10, p50, p90), steps (median), slope (median |f'|,
-    window-1 maps). rmse: median as judged (diverged seeds worst); backtest_collapse: median share, or None."""
+    window-1 maps), radius (median ``rho_end``, window-mode rollouts), loss_fall (median ``causes.loss_fall``) of
+    ``epochs``. rmse: median as judged (diverged seeds worst); backtest_collapse: median share, or None."""
 
     name: str
     words: str
@@ -54,30 +59,39 @@ class VariantMeasures(NamedTuple):
     beats: int
     rmse: float | None
     backtest_collapse: float | None = None
+    radius: float | None = None
+    loss_fall: float | None = None
+    epochs: int | None = None
 
 
 def measure_variant(name: str, words: str, metrics: dict[str, np.ndarray], *, judged: str, std: float,
-                    best_rmse: float) -> VariantMeasures:
+                    best_rmse: float, epoch_loss: np.ndarray | None = None) -> VariantMeasures:
     """One variant's per-seed metrics -> ``VariantMeasures``; ``judged``: the RMSE metric (model units, times
-    ``std`` to the user's), ``best_rmse``: the best reference's (user's units)."""
+    ``std`` to the user's), ``best_rmse``: the best reference's (user's units); ``epoch_loss``: f[seeds, epochs],
+    the training loss per epoch (None: no ``loss_fall``)."""
     finite_median = lambda x: float(np.median(x[np.isfinite(x)])) if np.isfinite(x).any() else None
     collapsed = np.asarray(metrics["collapsed"]) > 0
     diverged = np.asarray(metrics["diverged"]) > 0
     rmse = diverged_as_worst(np.asarray(metrics[judged], np.float64) * std, True, diverged)
-    settle = steps = slope = None
+    settle = steps = slope = radius = fall = None
+    epochs = None if epoch_loss is None else int(np.shape(epoch_loss)[-1])
     if collapsed.any():
         values = np.asarray(metrics["settle_value_raw"])[collapsed]
         settle = tuple(float(v) for v in np.percentile(values, [10, 50, 90]))
         steps = float(np.median(np.asarray(metrics["steps_to_collapse"])[collapsed]))
         if "abs_settle_slope" in metrics:
             slope = finite_median(np.asarray(metrics["abs_settle_slope"])[collapsed])
+        if "rho_end" in metrics:
+            radius = finite_median(np.asarray(metrics["rho_end"], np.float64)[collapsed])
+        if epoch_loss is not None:
+            fall = finite_median(loss_fall(np.asarray(epoch_loss).reshape(collapsed.size, -1))[collapsed])
     median = float(np.median(rmse))
     backtest = (finite_median(np.asarray(metrics["backtest_collapse_rate"], np.float64))
                 if "backtest_collapse_rate" in metrics else None)
     return VariantMeasures(name=name, words=words, n=int(collapsed.size), collapsed=int(collapsed.sum()),
                            diverged=int(diverged.sum()), settle=settle, steps=steps, slope=slope,
                            beats=int(np.sum(rmse < best_rmse)), rmse=median if median < np.finfo(np.float64).max else None,
-                           backtest_collapse=backtest)
+                           backtest_collapse=backtest, radius=radius, loss_fall=fall, epochs=epochs)
 
 
 def _num(x: float) -> str:
@@ -128,23 +142,9 @@ def _variant_sentence(v: VariantMeasures, data: DataMeasures, flat: bool) -> str
     return sentence
 
 
-def _why_sentence(data: DataMeasures, window_one: VariantMeasures) -> str | None:
-    if not window_one.collapsed or abs(data.one_lag_slope) >= 1:
-        return None
-    text = (f"Why {window_one.words} collapses: the least-squares one-lag slope of your data is "
-            f"{data.one_lag_slope:.3f}, below 1 in size, so even the best one-lag linear map x -> c + "
-            f"{data.one_lag_slope:.3f} x is a contraction whose rollout settles on a single value. With a noisy lag, "
-            "least squares shrinks the slope by the signal's share of the variance (regression dilution; for a sine "
-            "of step w with signal variance s2 and noise variance n2, rho = cos(w) s2 / (s2 + n2))")
-    if window_one.slope is not None:
-        text += f"; the LSTM learned a map of the same kind (|f'| = {window_one.slope:.2f} at its settle value)"
-    text += (f". More lags average the noise out: AR({data.ar_order}) by AIC has companion spectral radius "
-             f"{data.ar_radius:.3f}.")
-    return text
-
-
 def verdict(data: DataMeasures, variants: Sequence[VariantMeasures], *, window_one: str | None = None) -> list[str]:
-    """The verdict's sentences; ``window_one``: the window-1 map variant whose collapse "why" explains, or None."""
+    """The verdict's sentences; ``window_one``: the window-1 map variant whose collapse regression dilution may
+    explain, or None."""
     flat = flat_is_optimal(data)
     lines = [_data_sentence(data)]
     if flat:
@@ -153,9 +153,8 @@ def verdict(data: DataMeasures, variants: Sequence[VariantMeasures], *, window_o
                      f"training mean by more than {100 * FLAT_MARGIN:.0f}%: a flat forecast is the best one can do here, "
                      "and an LSTM whose rollout collapses to the mean is not failing.")
     lines += [_variant_sentence(v, data, flat) for v in variants]
-    by_name = {v.name: v for v in variants}
-    if window_one in by_name and not flat and (why := _why_sentence(data, by_name[window_one])):
-        lines.append(why)
+    if not flat:  # when flat is optimal a collapse to the mean needs no cause
+        lines += [why for v in variants if (why := why_line(data, v, window_one=v.name == window_one))]
     if variants and not flat:
         top = max(variants, key=lambda v: (v.beats, -(v.rmse if v.rmse is not None else np.inf)))
         rmse = f" (median RMSE {_num(top.rmse)})." if top.rmse is not None else "."
