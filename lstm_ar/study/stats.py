@@ -278,8 +278,9 @@ def prob_better(a: ArrayLike, b: ArrayLike, *, lower_is_better: bool = True, lev
                 seed: int = 0) -> dict:
     """Paired P(A beats B) over shared seeds (``a``, ``b``: f[n_seeds]): {prob_a_better, ci95, n, n_dropped}.
     Per seed 1 if a_i is better, 0.5 on a tie, 0 if worse; ``prob_a_better`` is the mean score with its
-    bootstrap CI (where every pair scores the same, the Wilson interval: ``_unless_all_agree``). Pairs with a
-    non-finite value are dropped (``n_dropped``); none left: None entries. Of f[n_seeds, n_draws] with several draws: the crossed bootstrap (``crossed_ci``) and ``_by_draw``'s per-draw P."""
+    bootstrap CI (where A wins on every pair or on none, the Wilson interval: ``_unless_all_agree``). Pairs with a
+    non-finite value are dropped (``n_dropped``); none left: None entries. Of f[n_seeds, n_draws] with several
+    draws: the crossed bootstrap (``crossed_ci``) and ``_by_draw``'s per-draw P."""
     a_arr, b_arr = np.asarray(a, np.float64), np.asarray(b, np.float64)
     if a_arr.shape != b_arr.shape:
         raise ValueError(f"a and b must be paired over the same seeds: shapes {a_arr.shape} != {b_arr.shape}")
@@ -302,10 +303,11 @@ def prob_better(a: ArrayLike, b: ArrayLike, *, lower_is_better: bool = True, lev
 
 
 def _unless_all_agree(scores: np.ndarray, lo: float, hi: float, level: float) -> list[float]:
-    """[lo, hi], the bootstrap interval of P(A beats B) from ``scores`` f[n] (1, 0.5, 0; no nan), unless every pair
-    scores the same: then every resample agrees and the bootstrap gives a point ([0, 0] for "A never wins", which
-    reads as certainty); the Wilson interval of that share over the n pairs is used instead, as ``rate`` does for
-    a rate (A wins on none of 32 pairs: [0, 0.107]; of 1,024: [0, 0.0037]; statsmodels' Wilson bounds)."""
-    if scores.size and scores.min() == scores.max():
+    """[lo, hi], the bootstrap interval of P(A beats B) from ``scores`` f[n] (1, 0.5, 0; no nan), unless A wins on
+    every pair or on none: then every resample agrees and the bootstrap gives a point ([0, 0] for "A never wins",
+    which reads as certainty); the Wilson interval of 0 (or n) of the n pairs is used instead, as ``rate`` does for
+    a rate (none of 32 pairs: [0, 0.107]; of 1,024: [0, 0.0037]; statsmodels' Wilson bounds). Ties on every pair
+    (A and B equal throughout) keep the point 0.5: no difference at all is what was measured."""
+    if scores.size and scores.min() == scores.max() and scores[0] != 0.5:
         return list(_wilson(float(scores[0]), int(scores.size), level))
     return [lo, hi]
