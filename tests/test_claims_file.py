@@ -1,12 +1,14 @@
-"""``docs/claims.toml``: every number the README's findings table states, with the committed report field it
-comes from. Each number is recomputed from its report and found in its README row, and every number of a row is
-either listed there, a setting of the experiment, or named as not yet checked: a regenerated report cannot drift
-from the text unseen."""
+"""``docs/claims.toml``: every number the README's findings table (and its paragraphs named in ``[[paragraph]]``)
+states, with the committed report field it comes from. Each number is recomputed from its report and found in its
+README row or paragraph, and every number of a row is either listed there, a setting of the experiment, or named as
+not yet checked: a regenerated report cannot drift from the text unseen."""
 
 from __future__ import annotations
 
 import csv
+import glob
 import json
+import math
 import operator
 import pathlib
 import re
@@ -34,7 +36,24 @@ def findings_rows(text: str) -> dict[tuple[str, str], str]:
     return rows
 
 
-ROWS = findings_rows((ROOT / "README.md").read_text())
+def paragraph(text: str, lead: str) -> str:
+    """The README paragraph that opens with ``**lead**`` (up to the next blank line); "" if there is none."""
+    for block in text.split("\n\n"):
+        if block.startswith(f"**{lead}**"):
+            return block.replace("\n", " ")
+    return ""
+
+
+README = (ROOT / "README.md").read_text()
+ROWS = findings_rows(README)
+PARAGRAPHS = {p["lead"]: paragraph(README, p["lead"]) for p in CLAIMS.get("paragraph", [])}
+
+
+def place(entry: dict) -> str | None:
+    """The README text an entry's number must be in: its findings row, or its paragraph (None: not found)."""
+    if "paragraph" in entry:
+        return PARAGRAPHS.get(entry["paragraph"]) or None
+    return ROWS.get((entry["question"], entry["report"]))
 
 
 def field(data, path: list):
@@ -66,11 +85,71 @@ def verdicts(files: list[str], verdict: str) -> list[int]:
     return [sum(c["verdict"] == verdict for c in claims), len(claims)]
 
 
+def claim_verdicts(data) -> dict[str, str]:
+    """claim id -> verdict of every judged claim (a dict with ``id`` and ``verdict``) anywhere in a summary: a
+    scenario's ``claims``, or a realisations run's pooled verdicts."""
+    found = {}
+    if isinstance(data, dict):
+        if "id" in data and isinstance(data.get("verdict"), str):
+            found[data["id"]] = data["verdict"]
+        data = list(data.values())
+    for item in data if isinstance(data, list) else []:
+        found |= claim_verdicts(item)
+    return found
+
+
+def agreement(spec: dict) -> list[int]:
+    """[how many claims judged in both ``files`` and ``with`` get the same verdict, how many are judged in both]."""
+    mine, theirs = ({k: v for f in spec[side] for k, v in claim_verdicts(json.loads((ROOT / f).read_text())).items()}
+                    for side in ("files", "with"))
+    shared = sorted(set(mine) & set(theirs))
+    return [sum(mine[c] == theirs[c] for c in shared), len(shared)]
+
+
+def _rmse(value) -> float:
+    """A panel RMSE as JSON holds it ("inf" / None for a diverged median seed) as a float."""
+    return math.inf if value is None or isinstance(value, str) else float(value)
+
+
+def panel_runs(pattern: str) -> dict[str, dict]:
+    """recipe -> the panel summary (of those matching the glob ``pattern``) that holds it."""
+    runs = {}
+    for path in sorted(glob.glob(str(ROOT / pattern))):
+        data = json.loads(pathlib.Path(path).read_text())
+        runs |= {recipe: data for recipe in data["recipes"]}
+    return runs
+
+
+def panel_ratios(pattern: str) -> dict[str, list[float]]:
+    """recipe -> per series, the median seed's backtest RMSE / the best classical reference's, over every panel
+    summary matching the glob ``pattern`` (each recipe from the run that holds it)."""
+    return {recipe: [_rmse(s["rows"][recipe]["median_rmse"]) / _rmse(s["references"][s["best_reference"]][
+        "backtest_rmse"]) for s in data["series"].values()] for recipe, data in panel_runs(pattern).items()}
+
+
+def best_recipe(ratios: dict[str, list[float]]) -> str:
+    """The recipe whose median seed beats the best reference on most series (then: is within 5% on most)."""
+    return max(ratios, key=lambda r: (sum(q < 1 for q in ratios[r]), sum(q <= 1.05 for q in ratios[r])))
+
+
+def panel(spec: dict) -> list[int]:
+    """[on how many series ``recipe``'s median seed beats the best classical reference (``within``: is at most
+    ``within`` x its RMSE), how many series]; ``stat = "seeds"``: [the seeds of the run that holds ``recipe``]."""
+    if spec.get("stat") == "seeds":
+        return [panel_runs(spec["files"])[spec["recipe"]]["seeds"]]
+    ratios = panel_ratios(spec["files"])[spec["recipe"]]
+    return [sum(q <= spec["within"] if "within" in spec else q < 1 for q in ratios), len(ratios)]
+
+
 def stated(entry: dict) -> str:
     """The entry's values (report fields, per-seed statistics or verdict counts), scaled and formatted as the
     README writes them."""
     if "verdicts" in entry:
         values = verdicts(entry["verdicts"], entry["verdict"])
+    elif "agreement" in entry:
+        values = agreement(entry["agreement"])
+    elif "panel" in entry:
+        values = panel(entry["panel"])
     elif "computed" in entry:
         values = [computed(spec) for spec in entry["computed"]]
     else:
@@ -82,15 +161,22 @@ def stated(entry: dict) -> str:
         values = [values[0] / values[1]]
     elif entry.get("transform") == "max_abs_difference":  # of two lists, the second a column of a table
         values = [max(abs(a - row[entry["column"]]) for a, row in zip(*values))]
+    elif entry.get("transform") == "least":  # a per-draw list and the draws' labels: the smallest, and its label
+        low = min(range(len(values[0])), key=lambda i: values[0][i])
+        values = [values[0][low], values[1][low]]
     scale = entry.get("scale", 1)
     scales = scale if isinstance(scale, list) else [scale] * len(values)
-    return entry["format"].format(*(v * s if s != 1 else v for v, s in zip(values, scales)))
+    values = [v * s if s != 1 else v for v, s in zip(values, scales)]
+    if "zero" in entry:  # the word the text writes for a value of exactly 0 ("none")
+        values = [entry["zero"] if v == 0 and not isinstance(v, bool) else v for v in values]
+    return entry["format"].format(*values)
 
 
-@pytest.mark.parametrize("entry", CLAIMS["number"], ids=lambda e: f"{e['report']}:{e['text']}")
+@pytest.mark.parametrize("entry", CLAIMS["number"], ids=lambda e: f"{e.get('report', 'paragraph')}:{e['text']}")
 def test_each_number_is_in_its_report_and_in_its_readme_row(entry):
-    row = ROWS.get((entry["question"], entry["report"]))
-    assert row is not None, f"no README findings row {entry['question']!r} linking {entry['report']}"
+    row = place(entry)
+    assert row is not None, (f"no README paragraph {entry['paragraph']!r}" if "paragraph" in entry else
+                             f"no README findings row {entry['question']!r} linking {entry['report']}")
     assert entry["text"] in row, f"the README row no longer says {entry['text']!r}"
     if entry.get("at_most"):  # the text states a bound: the value must stay within it
         assert float(stated(entry)) <= float(entry["at_most"]), f"now {stated(entry)}, above {entry['at_most']}"
@@ -101,9 +187,12 @@ def test_each_number_is_in_its_report_and_in_its_readme_row(entry):
 def test_every_number_of_every_row_is_listed():
     rows = {(r["question"], r["report"]): r for r in CLAIMS["row"]}
     assert set(rows) == set(ROWS), "docs/claims.toml's rows are not the README's"
+    assert all(PARAGRAPHS.values()), f"a [[paragraph]] is not in the README: {[k for k, v in PARAGRAPHS.items() if not v]}"
+    rows |= {lead: p for p in CLAIMS.get("paragraph", []) for lead in [p["lead"]]}
     missing = {}
-    for key, cell in ROWS.items():
-        texts = [e["text"] for e in CLAIMS["number"] if (e["question"], e["report"]) == key]
+    for key, cell in [*ROWS.items(), *PARAGRAPHS.items()]:
+        texts = [e["text"] for e in CLAIMS["number"]
+                 if e.get("paragraph", (e.get("question"), e.get("report"))) == key]
         unchecked = rows[key].get("unchecked", [])
         assert all(t in cell for t in unchecked), f"{key}: an unchecked text is no longer in the README row"
         texts += unchecked
@@ -123,3 +212,42 @@ def test_a_drifted_report_is_caught(tmp_path):
     assert stated({**entry, "file": str(tmp_path / "s.json")}) not in entry["text"]
     assert findings_rows("x\n## Findings\n| [Q?](d) | 1.5% | 8 | [r](experiments/results/r/report.md) |\n## Next")[
         "Q?", "r"] == "1.5% | 8"
+
+
+def test_the_panel_paragraph_describes_the_best_recipe():
+    """The paragraph names one recipe (in words); the panel's files must still make it the best."""
+    for entry in (e for e in CLAIMS["number"] if "panel" in e):
+        ratios = panel_ratios(entry["panel"]["files"])
+        assert best_recipe(ratios) == entry["panel"]["recipe"], f"the panel's best recipe is now {best_recipe(ratios)}"
+
+
+def test_the_new_sources_catch_a_drift(tmp_path):
+    """A per-draw minimum, an agreement of verdicts and a panel count each move with the file they read."""
+    entry = next(e for e in CLAIMS["number"] if e.get("transform") == "least")
+    data = json.loads((ROOT / entry["file"]).read_text())
+    draws = field(data, entry["fields"][0])
+    assert stated(entry) in entry["text"] and 0.0 in draws
+    draws[draws.index(0.0)] = 0.5  # that draw is no longer lost on every seed: another draw is the worst
+    (tmp_path / "s.json").write_text(json.dumps(data))
+    assert stated({**entry, "file": str(tmp_path / "s.json")}) not in entry["text"]
+
+    mine = {"scenarios": {"x": {"claims": [{"id": "a", "pooled": {"id": "a", "verdict": "reproduced"}},
+                                           {"id": "b", "pooled": {"id": "b", "verdict": "inconclusive"}}]}}}
+    theirs = {"claims": [{"id": "a", "verdict": "reproduced"}, {"id": "b", "verdict": "not reproduced"},
+                         {"id": "c", "verdict": "reproduced"}]}
+    for name, value in (("mine.json", mine), ("theirs.json", theirs)):
+        (tmp_path / name).write_text(json.dumps(value))
+    assert agreement({"files": [str(tmp_path / "mine.json")], "with": [str(tmp_path / "theirs.json")]}) == [1, 2]
+
+    series = {"s1": {"best_reference": "AR", "references": {"AR": {"backtest_rmse": 1.0}},
+                     "rows": {"r": {"median_rmse": 0.9}, "q": {"median_rmse": 1.04}}},
+              "s2": {"best_reference": "AR", "references": {"AR": {"backtest_rmse": 1.0}},
+                     "rows": {"r": {"median_rmse": "inf"}, "q": {"median_rmse": 0.5}}}}
+    (tmp_path / "panel_x").mkdir()
+    (tmp_path / "panel_x" / "summary.json").write_text(json.dumps({"recipes": ["r", "q"], "series": series,
+                                                                    "seeds": 3}))
+    files = str(tmp_path / "panel_*" / "summary.json")
+    assert panel({"files": files, "recipe": "r"}) == [1, 2] and panel({"files": files, "recipe": "r", "within": 1.05}) == [1, 2]
+    assert panel({"files": files, "recipe": "q", "within": 1.05}) == [2, 2]
+    assert panel({"files": files, "recipe": "q", "stat": "seeds"}) == [3]
+    assert best_recipe(panel_ratios(files)) == "q"  # one win each; q is within 5% on both series

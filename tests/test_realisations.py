@@ -48,9 +48,18 @@ def test_claims_over_draws_are_judged_with_crossed_intervals_and_on_each_draw():
     assert row["pooled"]["rate"]["k"] == 60 and row["pooled"]["rate"]["draws_above_half"] == 2
     assert row["pooled"]["verdict"] == "inconclusive" and "2 of 3 draws" in row["pooled"]["evidence"]
     assert row["per_realisation"] == ["holds", "does not hold", "holds"] and row["agree"] == 0
-    assert row["opposite"] == 0 and row["undecided"] == 0
+    assert row["opposite"] == 0 and row["undecided"] == 0  # against an undecided pooled verdict nothing is opposite
+    # ... but the verdict flips with the draw: one draw decides the other way from the two others
+    assert row["per_verdict"] == {"holds": 2, "does not hold": 1, "inconclusive": 0} and row["flips"] == 1
+    flipping = row
     (row,) = claim_table(_result(scenario, np.tile([[1]] * 28 + [[0]] * 2, (1, 4))))  # every draw agrees
-    assert row["pooled"]["verdict"] == "holds" and row["agree"] == 4
+    assert row["pooled"]["verdict"] == "holds" and row["agree"] == 4 and row["flips"] == 0
+    from lstm_ar.scenarios.realisations import markdown
+
+    text = markdown({"title": "t", "seeds": 30, "realisations": 3, "realisation_seeds": [42, 10001, 10002],
+                     "device": "cpu", "command": "c", "runtime_s": 1.0,
+                     "scenarios": {"s": {"title": "s", "claims": [flipping]}}})
+    assert "| holds 2, does not hold 1, inconclusive 0 | 1 of 3 |" in text
 
 
 @pytest.mark.parametrize("name", ["realisations_32x8", "realisations_64x16"])

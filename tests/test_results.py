@@ -98,6 +98,8 @@ def test_a_committed_report_is_rewritten_from_its_per_seed_csv_alone(experiment,
             if path.name == "summary.json":
                 summary = json.loads(again.read_text())
                 assert summary.pop("resummarised")["argv"][1] == "report"
-                assert _close(summary, json.loads(path.read_text())), path
+                committed = json.loads(path.read_text())
+                committed.pop("resummarised", None)  # the committed report may itself be a rewrite
+                assert _close(summary, committed), path
             else:
                 assert again.read_bytes() == path.read_bytes(), path

@@ -155,6 +155,22 @@ def test_prob_better_hand_cases():
     assert r["prob_a_better"] is None and r["ci95"] == [None, None]
 
 
+
+@pytest.mark.parametrize("shape", [(32,), (8, 4)])
+def test_p_beats_where_every_pair_agrees_is_an_interval_not_a_point(shape):
+    """A never (or always) better: every bootstrap resample agrees, so the bootstrap's [0, 0] would read as
+    certainty; the interval is Wilson's for 0 (or n) of the n pairs, one draw or several."""
+    x = np.random.default_rng(1).standard_normal(shape)
+    never, always, ties = stats.prob_better(x + 1, x), stats.prob_better(x - 1, x), stats.prob_better(x, x.copy())
+    upper = proportion_confint(0, 32, alpha=0.05, method="wilson")[1]  # 0.107: 3.7 / n, the rule of three's reach
+    assert never["prob_a_better"] == 0.0 and never["ci95"] == [0.0, pytest.approx(upper, rel=1e-12)]
+    assert always["prob_a_better"] == 1.0 and always["ci95"] == [pytest.approx(1 - upper, rel=1e-12), 1.0]
+    assert ties["prob_a_better"] == 0.5 and ties["ci95"] == [0.5, 0.5]  # equal on every pair: no difference, measured
+    x_one = x.reshape(-1).copy()
+    x_one[0] -= 10  # one pair disagrees: the bootstrap's own interval again
+    one = stats.prob_better(x_one + 1, x.reshape(-1))
+    assert one["ci95"] == list(stats.bootstrap_ci(np.r_[1.0, np.zeros(31)], np.mean))
+
 def test_summarize_equals_numpy_and_scipy():
     x = np.random.default_rng(7).standard_cauchy(53)
     dirty = np.concatenate([x, [np.nan, np.inf]])

@@ -72,8 +72,8 @@ def run(args, out: pathlib.Path, command: str) -> dict:
                "runtime_s": time.perf_counter() - start, "provenance": provenance(command.split())}
     atomic_write_text(out / "summary.json", json.dumps(json_number(summary), indent=1, allow_nan=False), inside=out)
     atomic_write_text(out / "report.md", markdown(summary), inside=out)
-    changed = [c["id"] for t in tables.values() for c in t["claims"] if c["opposite"] > 0]
-    print(f"realisations: claims decided the other way on some draw of the data: {', '.join(changed) or 'none'}. "
+    changed = [f"{c['id']} ({c['flips']})" for t in tables.values() for c in t["claims"] if c["flips"] > 0]
+    print(f"realisations: claims whose verdict flips with the draw of the data: {', '.join(changed) or 'none'}. "
           f"Report: {out / 'report.md'}")
     return summary
 
@@ -123,13 +123,16 @@ def markdown(summary: dict) -> str:
              f"{summary['runtime_s']:.0f} s.", "",
              "'Over all pairs': every (seed, realisation) pair, with 95% intervals from the crossed bootstrap, which "
              "resamples model seeds and realisations both (pairs share both, so they are not independent); the "
-             "evidence says on how many realisations the claim's share is above half.", ""]
+             "evidence says on how many realisations the claim's share is above half. 'Draws per verdict': the "
+             "claim judged on each realisation alone. 'The verdict flips on': the realisations decided the minority "
+             "way (the smaller of the two decided counts), whatever the verdict over all pairs.", ""]
     for table in summary["scenarios"].values():
         lines += [f"## {table['title']}", "",
-                  "| claim | over all pairs | evidence | on the article's draw | realisations agreeing | decided the "
-                  "other way | too few seeds to decide |", "|---|---|---|---|---|---|---|"]
+                  "| claim | over all pairs | evidence | on the article's draw | draws per verdict | the verdict flips "
+                  "on |", "|---|---|---|---|---|---|"]
         for c in table["claims"]:
+            tally = ", ".join(f"{verdict} {n}" for verdict, n in c["per_verdict"].items())
             lines.append(f"| {c['id']}: {c['text']} | **{c['pooled']['verdict']}** | {c['pooled']['evidence']} | "
-                         f"{c['per_realisation'][0]} | {c['agree']}/{r} | {c['opposite']} | {c['undecided']} |")
+                         f"{c['per_realisation'][0]} | {tally} | {c['flips']} of {r} |")
         lines.append("")
     return "\n".join(lines)

@@ -23,8 +23,11 @@ def sine_draws(name: str, variants: dict[str, TrainConfig], data: Realisations, 
 def claim_table(result: ScenarioResult) -> list[dict]:
     """Per claim of a run over draws (per-seed values f[n_seeds, n_draws]; JSON-ready): id, text, pooled (the
     verdict over seeds x draws, with crossed intervals and the per-draw shares), per_realisation (verdicts),
-    agree (realisations matching pooled), opposite (decided the other way: the draw changes the verdict),
-    undecided (too few seeds alone to decide: sample size, not a change)."""
+    per_verdict (how many draws reach each verdict: supported, contradicted, undecided), flips (draws decided the
+    minority way, the smaller of the supported and contradicted counts: on how many draws the verdict turns with
+    the draw of the data, whatever the pooled verdict), agree (realisations matching pooled), opposite (decided
+    against a decided pooled verdict; 0 where pooled is undecided, which ``flips`` does not hide), undecided (too
+    few seeds alone to decide: sample size, not a change)."""
     rows = []
     for claim in result.scenario.claims:
         overall = evaluate_claim(claim, {name: v.metrics for name, v in result.variants.items()})
@@ -32,7 +35,9 @@ def claim_table(result: ScenarioResult) -> list[dict]:
                 for r in range(result.draws)]
         supported, contradicted, undecided = VERDICTS[claim.source]
         opposite = {supported: contradicted, contradicted: supported}.get(overall["verdict"])
+        per_verdict = {v: each.count(v) for v in (supported, contradicted, undecided)}
         rows.append({"id": claim.id, "text": claim.text, "pooled": overall, "per_realisation": each,
+                     "per_verdict": per_verdict, "flips": min(per_verdict[supported], per_verdict[contradicted]),
                      "agree": sum(v == overall["verdict"] for v in each),
                      "opposite": sum(v == opposite for v in each) if opposite else 0,
                      "undecided": sum(v == undecided for v in each)})
