@@ -130,14 +130,26 @@ def test_panel_quick_writes_the_table_with_the_classical_references(tmp_path):
     from lstm_ar import cli
 
     out = tmp_path / "panel"
-    assert cli.main(["run", "panel", "--quick", "--series", "nile", "--only", "plain", "--seeds", "1", "--out", str(out),
-                     "--no-progress"]) == 0
+    assert cli.main(["run", "panel", "--quick", "--series", "nile", "--only", "scaled_direct_skip", "--seeds", "2",
+                     "--out", str(out), "--no-progress"]) == 0
     s = json.loads((out / "summary.json").read_text())["series"]["nile"]
     assert {"ETS", "Theta", "AR(AIC)", "training mean", "persistence"} <= set(s["references"])
     assert s["best_reference"] == min(s["references"], key=lambda r: s["references"][r]["backtest_rmse"])
-    row = s["rows"]["plain"]
-    assert row["seeds"] == 1 and 0 <= row["beats_best"] <= 1 and row["median_rmse"] > 0
-    assert (out / "nile" / "per_seed.csv").exists() and "| nile (80 / 20, 11 x 10" in (out / "report.md").read_text()
-    report = (out / "report.md").read_text()  # lstm-ar report panel: the table again from per_seed.csv alone
-    (out / "report.md").write_text("stale")
+    row = s["rows"]["scaled_direct_skip"]
+    assert row["seeds"] == 2 and 0 <= row["beats_best"] <= 2 and row["median_rmse"] > 0 and row["ensemble_rmse"] > 0
+    # chosen without peeking: on the training part's last 20% (64 + 16 values), every candidate scored there
+    v, c = s["validation"], s["choice"]
+    assert (v["n_train"], v["n_test"]) == (64, 16) and set(c["validation"]) == {*s["references"], "LSTM scaled_direct_skip"}
+    assert c["chosen"] == min(c["validation"], key=c["validation"].get)
+    held = {**{n: r["backtest_rmse"] for n, r in s["references"].items()}, "LSTM scaled_direct_skip": row["ensemble_rmse"]}
+    assert c["chosen_rmse"] == held[c["chosen"]] and c["best_classical"] == s["best_reference"]
+    assert (out / "nile" / "per_seed.csv").exists() and (out / "nile" / "validation" / "per_seed.csv").exists()
+    report = (out / "report.md").read_text()
+    assert "| nile (80 / 20, 11 x 10" in report and "## Chosen without peeking" in report
+    (out / "report.md").write_text("stale")  # lstm-ar report panel: the tables again from the files alone
     assert cli.main(["report", "panel", "--out", str(out)]) == 0 and (out / "report.md").read_text() == report
+    with np.load(out / "nile" / "ensembles.npz") as z:  # an edited ensemble forecast changes the report
+        arrays = dict(z)
+    arrays["scaled_direct_skip"] = arrays["scaled_direct_skip"] + 1.0
+    np.savez(out / "nile" / "ensembles.npz", **arrays)
+    assert cli.main(["report", "panel", "--out", str(out)]) == 0 and (out / "report.md").read_text() != report

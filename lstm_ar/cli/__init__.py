@@ -4,6 +4,7 @@
     lstm-ar run NAME [options]          a follow-up experiment (``lstm-ar run --help`` lists them)
     lstm-ar study --csv FILE [options]  your own series: LSTMs and remedies, a verdict in plain words
     lstm-ar diagnose MODEL --csv FILE   your own Keras model: does it collapse, why, what fixes it
+    lstm-ar fix MODEL --csv FILE        your own Keras model: the forecaster to use instead, as forecaster.keras
     lstm-ar report NAME --out DIR       a finished run's reports rewritten from its per-seed files
     lstm-ar bench SUITE [args]          a benchmark suite: rollout, train, sequence, tune_lanes (source checkout)
 
@@ -25,6 +26,8 @@ import subprocess
 import sys
 import time
 from collections.abc import Mapping, Sequence
+
+import numpy as np
 
 from lstm_ar.cli.arguments import (
     PROG,
@@ -303,10 +306,56 @@ def _verdict(head: str, sentences: Sequence[str]) -> None:
         print(f"  - {sentence}")
 
 
+def _recommend(parser: argparse.ArgumentParser, args: argparse.Namespace, name: str, train, heldout,
+               season: int | None, *, default_none: bool = False):
+    """The recommendation's plan (``lstm_ar.user.recommend``) from ``--recipes``, or None (none asked, or a note
+    said why not); exit 2 for bad options, before any compute."""
+    from lstm_ar.user.recommend import parse_recipes, plan_recommendation
+
+    with _usage_errors(parser):
+        recipes = parse_recipes(args.recipes, default_none=default_none or args.quick)
+    if args.export is not None:
+        if not recipes:
+            parser.error("--export writes the recommended forecaster: it needs --recipes (not none)")
+        check_out(parser, args.export)
+    if args.ensemble_seeds is None:
+        from lstm_ar.user import recommend, study
+
+        args.ensemble_seeds = study.QUICK_SEEDS if args.quick else recommend.SEEDS
+    if not recipes:
+        return None
+    rplan, note = plan_recommendation(name, train, heldout, season, recipes, quick=args.quick)
+    _warn(parser, [note] if note else [])
+    return rplan
+
+
+def _run_recommendation(args: argparse.Namespace, rplan, summary: dict) -> list[str]:
+    """Run the recommendation into ``summary["user"]`` (its section, verdict lines; ``--export``): report lines."""
+    from lstm_ar.user import recommend
+
+    print(f"Choosing a forecaster: {len(rplan.test.variants)} recipes x {args.ensemble_seeds} seeds on the validation "
+          "tail and the held-out part", file=sys.stderr)
+    rec = recommend.run_recommendation(rplan, args.ensemble_seeds, progress=not args.no_progress)
+    if rec is None:
+        return []
+    user = summary["user"]
+    user["recommendation"] = section = recommend.section(rec, float(rplan.test.standardisation[1]))
+    user["verdict"] += recommend.sentences(section, int(rec.test.result.scenario.backtest().start),
+                                           float(user.get("data", {}).get("explained_one_step", 1.0)))
+    if args.export is not None:
+        out = pathlib.Path(args.export)
+        out.mkdir(parents=True, exist_ok=True)
+        paths, sentence = recommend.export(rec, out, root_seed=args.root_seed)
+        section["exported"] = [str(p) for p in paths]
+        user["verdict"].append(sentence)
+    return recommend.markdown(section)
+
+
 def _run_user(parser: argparse.ArgumentParser, args: argparse.Namespace, plan, command: Sequence[str], *,
-              extra=None) -> dict:
+              extra=None, rplan=None) -> dict:
     """Lock ``--out``, run the plan's study, write its report, print the verdict (study and diagnose);
-    ``extra(result, summary) -> (markdown lines, own map or None)`` adds diagnose's section."""
+    ``extra(result, summary) -> (markdown lines, own map or None)`` adds diagnose's section; ``rplan``: the
+    recommendation's plan."""
     from lstm_ar.user.report import write_user_report
     from lstm_ar.user.study import run_study
 
@@ -325,6 +374,8 @@ def _run_user(parser: argparse.ArgumentParser, args: argparse.Namespace, plan, c
         summary["command"] = command_line
         summary["provenance"] = provenance(command)
         lines, own_map = extra(result, summary) if extra is not None else ([], None)
+        if rplan is not None:
+            lines = [*lines, *_run_recommendation(args, rplan, summary)]
         out = write_user_report(out_dir, result, summary, plots=not args.no_plots, extra=lines, own_map=own_map)
         _drop_chunks(out_dir, plan.scenario.name)
         write_index(out_dir, [summary], command_line, title="lstm_ar: your own series")
@@ -358,33 +409,45 @@ def run_study_command(parser: argparse.ArgumentParser, args: argparse.Namespace,
                           activation=args.activation, epochs=args.epochs, remedies=parse_remedies(args.remedies),
                           season=args.season, backtest_origins=args.backtests, name=args.name, quick=args.quick)
     _warn(parser, plan.notes)
-    return _run_user(parser, args, plan, command)
+    rplan = _recommend(parser, args, plan.scenario.name, plan.train, plan.heldout, plan.season)
+    return _run_user(parser, args, plan, command, rplan=rplan)
 
 
 def run_diagnose_command(parser: argparse.ArgumentParser, args: argparse.Namespace, *, command: Sequence[str]) -> dict:
     """``lstm-ar diagnose``: check the model and the series, diagnose, retrain, report (``lstm_ar.user.diagnose``)."""
     from lstm_ar.user import diagnose
     from lstm_ar.user.model_file import load_model
+    from lstm_ar.user.study import scenario_name
 
+    fix = args.command == "fix"  # the diagnosis, then the recommended forecaster written as forecaster.keras
+    if fix:
+        args.no_retrain = True
     _user_defaults(args)
     out_dir = check_out(parser, args.out)
     with _usage_errors(parser):
         model = load_model(args.model, window=args.window, activation=args.activation,
                            recurrent_activation=args.recurrent_activation)
     data, n_train = _load(parser, args)
+    name = args.name or scenario_name(data.column)
+    if fix and args.export is None:
+        args.export = str(out_dir / name)
     with _usage_errors(parser):
         plan, diagnosis = diagnose.prepare(model, data, n_train, scaling=args.scaling, remedies=args.remedies,
                                            retrain=not args.no_retrain, epochs=args.epochs, season=args.season,
                                            backtest_origins=args.backtests, name=args.name, quick=args.quick)
+    values = np.asarray(data.values, np.float64)
+    rplan = _recommend(parser, args, name, values[:n_train], values[n_train:], args.season, default_none=not fix)
+    if fix and rplan is None:
+        parser.error("fix needs a recommendation: the series is too short for one (see the warning)")
     print(diagnosis.agreement_line, file=sys.stderr)
     if plan is not None:
         _warn(parser, plan.notes)
-        return _run_user(parser, args, plan, command, extra=diagnosis.report)
-    return _write_diagnosis(parser, args, diagnosis, data, command, out_dir)
+        return _run_user(parser, args, plan, command, extra=diagnosis.report, rplan=rplan)
+    return _write_diagnosis(parser, args, diagnosis, data, command, out_dir, rplan=rplan)
 
 
 def _write_diagnosis(parser: argparse.ArgumentParser, args: argparse.Namespace, diagnosis, data, command: Sequence[str],
-                     out_dir: pathlib.Path) -> dict:
+                     out_dir: pathlib.Path, rplan=None) -> dict:
     """``diagnose --no-retrain``: the diagnosis alone, in ``<out>/<name>/{diagnosis.json,report.md,learned_map.png}``,
     written as a set (a folder without ``diagnosis.json`` was stopped while writing)."""
     from lstm_ar.report.scenario import STAGING, commit_stage, remove_stale_staging, write_json
@@ -399,6 +462,10 @@ def _write_diagnosis(parser: argparse.ArgumentParser, args: argparse.Namespace, 
     with _usage_errors(parser, ValueError):
         folder = scenario_folder(out_dir, name)
     with locked_output(parser, out_dir, command_line):
+        lines = list(diagnosis.lines)
+        if rplan is not None:  # the recommendation's section and verdict lines beside the diagnosis
+            summary["user"]["verdict"] = lines
+            extra = _run_recommendation(args, rplan, summary)
         folder.mkdir(parents=True, exist_ok=True)
         remove_stale_staging(folder, inside=out_dir)
         (stage := folder / f"{STAGING}{os.getpid()}").mkdir()
@@ -409,13 +476,17 @@ def _write_diagnosis(parser: argparse.ArgumentParser, args: argparse.Namespace, 
 
                 plot_cobweb(stage / "learned_map.png", own[0], own[1][None], own[2][None],
                             title="your model: learned map, fixed points and cobweb of its rollout")
-            atomic_write_text(stage / "report.md", diagnosis_markdown(diagnosis, command_line))
+            text = diagnosis_markdown(diagnosis, command_line)
+            if rplan is not None:
+                text = "\n".join([text, "", "Also:", *(f"- {line}" for line in lines[len(diagnosis.lines):]), "",
+                                  *extra])
+            atomic_write_text(stage / "report.md", text)
             write_json(stage / DIAGNOSIS, summary)
             commit_stage(stage, folder, key=DIAGNOSIS)
         finally:
             if os.path.lexists(stage):
                 remove_tree(stage, inside=out_dir)
-    _verdict(f" -> {folder}", diagnosis.lines)
+    _verdict(f" -> {folder}", lines)
     return summary
 
 
@@ -430,7 +501,8 @@ def main(argv: Sequence[str] | None = None, *, prog: str = PROG) -> int:
         if args.command == "bench":  # a benchmark runs in its own process, without the cache
             return run_bench(args.suite, [w for w in args.args if w != compile_cache.FLAG])
         compile_cache.configure(args)
-        run = {"study": run_study_command, "report": run_report_command, "diagnose": run_diagnose_command}.get(
+        run = {"study": run_study_command, "report": run_report_command, "diagnose": run_diagnose_command,
+               "fix": run_diagnose_command}.get(
             args.command) or (run_custom if get_experiment(args.experiment).custom else _run_catalogue)
         run(args.parser, args, command=command)
     except SystemExit as exit_:  # argparse: --help (0) or a bad argument (2)

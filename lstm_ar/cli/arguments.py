@@ -278,7 +278,9 @@ def _check_processes(parser: argparse.ArgumentParser, args: argparse.Namespace) 
 def add_user_options(parser: argparse.ArgumentParser, *, model: bool) -> None:
     """The options of ``study`` and ``diagnose`` (``model``: its window and activations describe the user's
     model): the data, the split, the variants, the run."""
+    from lstm_ar.scenarios.panel import DEFAULT_RECIPES, RECIPES
     from lstm_ar.user.io import DECIMALS, FILLS, MAX_ROWS, THOUSANDS
+    from lstm_ar.user.recommend import SEEDS as ENSEMBLE_SEEDS
     from lstm_ar.user.study import DEFAULT_EPOCHS, DEFAULT_REMEDIES, DEFAULT_WINDOWS, QUICK_EPOCHS, QUICK_SEEDS, REMEDIES
 
     data = parser.add_argument_group("the series")
@@ -330,6 +332,17 @@ def add_user_options(parser: argparse.ArgumentParser, *, model: bool) -> None:
     add("--season", type=positive_int, default=None, help="season length in steps: adds the seasonal naive reference")
     add("--backtests", type=non_negative_int, default=20, metavar="K",
         help="rolling forecast origins over the held-out part (default 20), where the harness supports them")
+    add = parser.add_argument_group("the recommendation").add_argument
+    add("--recipes", default=None, metavar="default|none|LIST",
+        help="LSTM recipes the recommendation chooses among, with every classical reference, on the last 20%% of the "
+             "training part: default (" + ",".join(DEFAULT_RECIPES) + "), none (no recommendation; the default with "
+             "--quick" + (" and of diagnose" if model else "") + "), or a comma-separated list of " + ", ".join(RECIPES))
+    add("--ensemble-seeds", type=seed_count, default=None,
+        help=f"models per recipe; the median of their forecasts is the recipe's forecast (default {ENSEMBLE_SEEDS}; "
+             f"{QUICK_SEEDS} with --quick)")
+    add("--export", default=None, metavar="DIR",
+        help="write the recommended forecaster there as forecaster.keras (keras.saving.load_model reads it, no custom "
+             "objects) with a usage example")
     run = parser.add_argument_group("the run")
     add = run.add_argument
     add("--seeds", type=seed_count, default=None, help=f"seeds per variant (default 64; {QUICK_SEEDS} with --quick)")
@@ -370,3 +383,15 @@ def add_user_commands(commands, prog: str) -> None:
     diagnose.add_argument("model", metavar="MODEL", help="a .keras, .h5 or .npz file")
     add_user_options(diagnose, model=True)
     diagnose.set_defaults(parser=diagnose)
+    fix = commands.add_parser(
+        "fix", help="your own Keras model: diagnose it, then hand back the forecaster to use instead (.keras)",
+        description=(
+            "Diagnose your model on your series (as diagnose --no-retrain), then choose a forecaster without peeking "
+            "(every classical reference and the LSTM recipes measured on the real-series panel, scored on the last "
+            "20%% of the training part) and write it as <export>/forecaster.keras, which keras.saving.load_model reads "
+            "with no custom objects (raw values in, raw forecasts out), with a usage example.\n\n"
+            f"  {prog} fix model.keras --csv sales.csv --column units\n"
+            f"  {prog} fix model.keras --csv sales.csv --column units --export fixed/ --quick"))
+    fix.add_argument("model", metavar="MODEL", help="a .keras, .h5 or .npz file")
+    add_user_options(fix, model=True)
+    fix.set_defaults(parser=fix)

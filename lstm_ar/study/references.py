@@ -305,6 +305,13 @@ def realisation_references(data: Realisations, *, max_order: int = MAX_REALISATI
                                            "AR(AIC)": paths[rows, aic_i], "direct": direct_path})
 
 
+def reference_widths(n_train: int) -> tuple[int, int]:
+    """(the largest AR order AIC/BIC compare, the direct linear fit's window) on ``n_train`` values: both
+    ``min(50, n_train // 5)``, at least 1 (enough pairs per coefficient)."""
+    width = max(1, min(50, n_train // 5))
+    return width, width
+
+
 def origin_references(backtest, *, season: int | None = None, max_order: int | None = None,
                       direct_window: int | None = None, classical: bool = False) -> dict[str, dict[str, float | np.ndarray]]:
     """Every reference, fitted once on ``backtest.history[:start]`` (standardised), from every origin: name ->
@@ -312,8 +319,8 @@ def origin_references(backtest, *, season: int | None = None, max_order: int | N
     1..max_order; ``max_order`` and ``direct_window`` default to ``min(50, n_train // 5)``, at least 1. ``classical``:
     ETS and Theta too (``classical_paths``)."""
     n_train = backtest.start
-    max_order = max_order or max(1, min(50, n_train // 5))
-    direct_window = direct_window or max(1, min(50, n_train // 5))
+    default_order, default_window = reference_widths(n_train)
+    max_order, direct_window = max_order or default_order, direct_window or default_window
     if (width := max(max_order, direct_window, season or 1)) > n_train:
         raise ValueError(f"a context of {width} values is longer than the training part ({n_train} values)")
     train, contexts = jnp.asarray(backtest.history[:n_train]), backtest.contexts(width)
