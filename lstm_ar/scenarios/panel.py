@@ -33,9 +33,10 @@ RECIPES = {"plain": {}, "residual": {"residual": True}, "direct": {"head": "dire
            "scaled": {"window_scaling": True}, "scaled_direct": {"head": "direct", "window_scaling": True},
            "scaled_direct_es": {"head": "direct", "window_scaling": True},
            "direct_skip": {"head": "direct", "linear_skip": True},
-           "scaled_direct_skip": {"head": "direct", "window_scaling": True, "linear_skip": True}}
+           "scaled_direct_skip": {"head": "direct", "window_scaling": True, "linear_skip": True},
+           "scaled_direct_skip_es": {"head": "direct", "window_scaling": True, "linear_skip": True}}
 DEFAULT_RECIPES = tuple(RECIPES)
-EARLY_STOPPING = {"scaled_direct_es"}
+EARLY_STOPPING = {"scaled_direct_es", "scaled_direct_skip_es"}
 VALIDATION_TAIL = 0.2
 UNITS = 32
 TARGET_STEPS = 1500  # optimiser steps per model (``epochs_for``): a short series gets more epochs, a long one fewer
