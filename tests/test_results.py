@@ -4,6 +4,7 @@ were all computed by the run's own code (no ``--reuse-any-code``)."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import pathlib
 import shutil
@@ -98,6 +99,9 @@ def test_a_committed_report_is_rewritten_from_its_per_seed_csv_alone(experiment,
             if path.name == "summary.json":
                 summary = json.loads(again.read_text())
                 assert summary.pop("resummarised")["argv"][1] == "report"
+                if "sha256" not in json.loads(path.read_text()):  # written before it was recorded: the rewrite adds it
+                    assert summary.pop("sha256") == {"per_seed.csv": hashlib.sha256((path.parent / "per_seed.csv")
+                                                                                    .read_bytes()).hexdigest()}
                 assert _close(summary, json.loads(path.read_text())), path
             else:
                 assert again.read_bytes() == path.read_bytes(), path
