@@ -476,6 +476,52 @@ def test_report_rewrites_a_finished_run_without_training(tiny_run, tmp_path, cap
     assert "no finished run of context" in capsys.readouterr().err
 
 
+def test_report_refuses_per_seed_files_edited_together_and_accepts_an_old_summary(tiny_run, tmp_path, capsys):
+    """per_seed.csv and per_seed.npz edited alike (the same number halved in both) agreed with each other and were
+    reported; now summary.json's sha256 of them (written with them) refuses it. A summary without the entry (every
+    report committed before it) is still rewritten, and the rewrite records it."""
+    import csv
+    import hashlib
+    import shutil
+
+    import numpy as np
+
+    _, out, _ = tiny_run
+    copy = tmp_path / "copy"
+    shutil.copytree(out / "activation", copy / "activation", symlinks=False, ignore=shutil.ignore_patterns("report.md"))
+    folder = copy / "activation"
+    report = ["report", "reproduce", "--out", str(copy), "--no-plots"]
+    summary = json.loads((folder / "summary.json").read_text())
+    assert set(summary["sha256"]) == {"per_seed.csv", "per_seed.npz"}
+    good = {name: (folder / name).read_bytes() for name in ("per_seed.csv", "per_seed.npz", "summary.json")}
+    with np.load(folder / "per_seed.npz") as data:
+        arrays = {k: data[k] for k in data.files}
+    name = next(k for k in arrays if k.endswith("/final_train_loss"))
+    arrays[name] = arrays[name] * 0.5
+    np.savez(folder / "per_seed.npz", **arrays)
+    with open(folder / "per_seed.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    variant, metric = name.split("/")
+    for row in rows:
+        if row["variant"] == variant:
+            row[metric] = float(arrays[name][int(row["seed"])].astype(np.float64))
+    with open(folder / "per_seed.csv", "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    assert cli.main(report) == 2
+    err = capsys.readouterr().err
+    assert "per_seed.csv is not the file this run wrote: its sha256" in err and "Traceback" not in err, err
+    for name, data in good.items():
+        (folder / name).write_bytes(data)
+    del summary["sha256"]
+    (folder / "summary.json").write_text(json.dumps(summary))
+    assert cli.main(report) == 0
+    rewritten = json.loads((folder / "summary.json").read_text())["sha256"]
+    assert rewritten["per_seed.csv"] == hashlib.sha256((folder / "per_seed.csv").read_bytes()).hexdigest()
+    assert (folder / "per_seed.csv").read_bytes() == good["per_seed.csv"]
+
+
 def _fake_report(scenario, args, command, record, out_dir):
     summary = {"scenario": scenario.name, "title": scenario.title, "seeds": args.seeds, "root_seed": args.root_seed,
                "device": "cpu", "runtime_s": 1.0, "command": command, "claims": []}

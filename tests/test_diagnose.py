@@ -186,8 +186,8 @@ def test_the_command_retrains_the_architecture(files, tmp_path, monkeypatch):
     plans the same architecture with the remedies and puts its verdict first (no training)."""
     captured = {}
 
-    def run_user(parser, args, plan, command, *, extra=None):
-        captured.update(plan=plan, extra=extra, seeds=args.seeds)
+    def run_user(parser, args, plan, command, *, extra=None, rplan=None):
+        captured.update(plan=plan, extra=extra, seeds=args.seeds, rplan=rplan)
         return {}
 
     monkeypatch.setattr(cli, "_run_user", run_user)
@@ -195,6 +195,7 @@ def test_the_command_retrains_the_architecture(files, tmp_path, monkeypatch):
                      "tanh,clip_1,direct", "--seeds", "3", "--out", str(tmp_path / "out")]) == 0
     plan = captured["plan"]
     assert list(plan.scenario.variants) == ["window_1", "clip_1", "direct"] and captured["seeds"] == 3
+    assert captured["rplan"] is None  # diagnose recommends only when --recipes asks (fix always does)
     assert "remedy tanh left out: it is the same model as window_1" in plan.notes
     # the direct head on the model's own architecture: its units and activations, window 50, H = the 60 held out
     r = plan.scenario.variants["direct"]

@@ -161,15 +161,39 @@ def test_hyper_can_be_vmapped(train, single_with_hyper):
 
 def test_traced_hyper_out_of_range_trains_to_nan_not_silently(train, single_with_hyper, single):
     """jit(lambda lr: train(key, hyper(lr)))(-1.0) trained (loss 3.6 -> 95) without a word; so did a dropout of 1.5
-    and a vmapped learning rate of -5: now each such run is NaN (a diverged run), and valid values keep their bits."""
+    and a vmapped learning rate of -5: now each such run is NaN, ``hyper_errors`` marks which parameter, and
+    ``check_result`` (on the host) names it; valid values keep their bits."""
+    from lstm_ar.training import check_result
+
     key = jax.random.key(0)
-    for lr, rate in ((-1.0, 0.2), (1e-2, 1.5), (np.inf, 0.2), (1e-2, -0.1)):
+    lr_bit, rate_bit = (1 << Hyper._fields.index(name) for name in ("learning_rate", "output_dropout"))
+    for lr, rate, bits, named in ((-1.0, 0.2, lr_bit, "learning_rate must be finite and > 0"),
+                                  (1e-2, 1.5, rate_bit, r"output_dropout must be in \[0, 1\)"),
+                                  (np.inf, -0.1, lr_bit | rate_bit, "learning_rate .*Hyper.output_dropout")):
         out = single_with_hyper(key, jnp.float32(lr), jnp.float32(rate))
         assert np.isnan(out.epoch_loss).all() and all(np.isnan(p).all() for p in jax.tree.leaves(out.params)), (lr, rate)
-    jax.tree.map(np.testing.assert_array_equal, single_with_hyper(key, jnp.float32(1e-2), jnp.float32(0.2)), single(key))
+        assert int(out.hyper_errors) == bits
+        with pytest.raises(ValueError, match=rf"Hyper\.{named}.* but was not in 1 of 1 runs"):
+            check_result(out)
+    good = single_with_hyper(key, jnp.float32(1e-2), jnp.float32(0.2))
+    assert int(good.hyper_errors) == 0 and check_result(good) is good and single(key).hyper_errors is None
+    jax.tree.map(np.testing.assert_array_equal, good._replace(hyper_errors=None), single(key))
     lrs = jnp.asarray([1e-2, -5.0])
     out = jax.jit(jax.vmap(lambda lr: train(key, DATA, CONFIG.hyper._replace(learning_rate=lr))))(lrs)
     assert np.isfinite(out.epoch_loss[0]).all() and np.isnan(out.epoch_loss[1]).all()
+    with pytest.raises(ValueError, match=r"Hyper\.learning_rate must be finite and > 0, but was not in 1 of 2 runs "
+                                         r"\(runs at index \[\[1\]\]\)"):
+        check_result(out)
+
+
+def test_run_seeds_refuses_a_hyper_parameter_it_traced_out_of_range(train):
+    """A learning rate passed to ``run_seeds`` as an input (traced: one program for every value) came back as a
+    NaN sweep, indistinguishable from a diverged one; now the sweep raises, naming it."""
+    from lstm_ar.runtime.sweep import run_seeds
+
+    per_seed = lambda key, lr: train(key, DATA, CONFIG.hyper._replace(learning_rate=lr))
+    with pytest.raises(ValueError, match=r"Hyper\.learning_rate must be finite and > 0, but was not in 2 of 2 runs"):
+        run_seeds(per_seed, 2, lanes=1, progress=False, inputs=np.float32(-1.0))
 
 
 def test_train_many_equals_single_runs_per_key_and_setting(single_with_hyper, vmapped):
@@ -345,7 +369,8 @@ def test_traced_and_concrete_rates_compile_the_same_program(window1_runs):
     traced = jax.jit(lambda keys, lr, rate: jax.vmap(
         lambda k: train(k, DATA1, config.hyper._replace(learning_rate=lr, output_dropout=rate)))(keys))(
         seed_keys(0, 0, 2), jnp.float32(1e-2), jnp.float32(0.2))
-    jax.tree.map(np.testing.assert_array_equal, traced, concrete)
+    assert not np.asarray(traced.hyper_errors).any() and concrete.hyper_errors is None  # traced: the range marks
+    jax.tree.map(np.testing.assert_array_equal, traced._replace(hyper_errors=None), concrete)
 
 
 @pytest.mark.parametrize("x,match", [

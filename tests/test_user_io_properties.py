@@ -3,6 +3,8 @@ ends, unicode headers, missing cells and blank lines, numbers written many ways)
 written or are refused with an ``InputError`` (exit status 2 in the command); never another exception, never a
 silent change. The expected numbers are computed here from the text written, by the writer's own convention."""
 
+import unicodedata
+
 import numpy as np
 import pytest
 
@@ -93,3 +95,29 @@ def test_blank_lines_are_missing_values_never_skipped(tmp_path_factory, values, 
         np.testing.assert_array_equal(load_series(path, fill="drop").values, values)
         interpolated = load_series(path, fill="interpolate").values
         assert interpolated.size == len(values) + 1 and interpolated[blank + 1] == values[blank]
+
+
+ZEROS = st.characters(categories=("Nd",)).filter(lambda c: not c.isascii()).map(
+    lambda c: chr(ord(c) - unicodedata.digit(c)))  # the zero of a script's ten contiguous digits (Arabic-Indic, full-width...)
+
+
+@SETTINGS
+@given(values=st.lists(st.floats(-1e6, 1e6, allow_nan=False), min_size=4, max_size=8), zero=ZEROS,
+       data=st.data(), timed=st.booleans())
+def test_digits_other_than_ascii_are_refused_never_read(tmp_path_factory, values, zero, data, timed):
+    """A value (or numeric time) written with another script's digits is refused, naming its rows; Python's
+    ``float`` would read it as a number."""
+    rows = sorted(data.draw(st.sets(st.integers(0, len(values) - 1), min_size=1)))
+    foreign = str.maketrans("0123456789", "".join(chr(ord(zero) + d) for d in range(10)))
+    cells = [repr(v) for v in values]
+    times = [str(i) for i in range(len(values))]
+    column = times if timed else cells
+    for i in rows:
+        column[i] = column[i].translate(foreign)
+    assert float(column[rows[0]]) == float(column[rows[0]].translate({ord(zero) + d: str(d) for d in range(10)}))
+    path = tmp_path_factory.mktemp("csv") / "x.csv"
+    path.write_text("t,y\n" + "\n".join(f"{t},{c}" for t, c in zip(times, cells)) + "\n", encoding="utf-8")
+    name = "t" if timed else "y"
+    with pytest.raises(InputError, match=rf"column '{name}' has {len(rows)} (values|times) written with digits other "
+                                         rf"than ASCII 0-9 at rows? {rows[0] + 1}\b"):
+        load_series(path, column="y", time_column="t" if timed else None)

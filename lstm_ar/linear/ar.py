@@ -25,6 +25,7 @@ from lstm_ar.checks import check_int, real_float32
 RCOND = 1e-5  # relative singular-value cut-off of the solve (float32 eps is 1.2e-7)
 CRITERIA = ("aic", "bic")
 SAMPLES = ("own", "common")
+QR_BLOCK = 1 << 16  # rows per block of ``common_sample_r`` (41 lags: a 22 MB block; larger blocks were no faster)
 
 
 class ARFit(NamedTuple):
@@ -217,11 +218,43 @@ def fit_ar_host(x, order: int, hold_back: int | None = None) -> ARFit:
 
 
 def select_ar_host(x, max_order: int) -> ARFit:
-    """``select_order(x, max_order, "aic")`` on the host (orders 0..max_order, refitted on their own sample)."""
-    nobs = np.asarray(x).shape[0] - max_order
-    aic = [nobs * (np.log(2 * np.pi) + np.log(fit_ar_host(x, p, max_order).sigma2) + 1) + 2 * (p + 2)
+    """``select_order(x, max_order, "aic")`` on the host (orders 0..max_order, compared on the common sample
+    t >= max_order, the chosen one refitted on its own sample by ``fit_ar_host``).
+
+    The design ``[1, x_{t-1} .. x_{t-max_order}, x_t]`` of the common sample is reduced once, block by block, to
+    the triangular R of its QR (``common_sample_r``); each order's least squares is then solved on R's first
+    columns (the same singular values, so the same ``lstsq`` cut-off), not on the series: one pass over the data
+    instead of max_order + 1. Measured on the training 800,000 values of a 1,000,000-value AR(2) series (max_order
+    40, the same order 3 chosen; 2 CPU cores shared with other jobs): a ``lstsq`` per order took 53 s, this 2.3 s
+    with ``OPENBLAS_NUM_THREADS=1``; 78 s and 12-19 s with OpenBLAS's default threads. The orders and fits equal
+    a fit per order and statsmodels' (tests/test_linear.py)."""
+    x = np.asarray(x, np.float64)
+    nobs = x.shape[0] - max_order
+    r = common_sample_r(x, max_order)
+    aic = [nobs * (np.log(2 * np.pi) + np.log(_ssr_of_prefix(r, p + 1, nobs) / nobs) + 1) + 2 * (p + 2)
            for p in range(max_order + 1)]
     return fit_ar_host(x, int(np.argmin(aic)))
+
+
+def common_sample_r(x: np.ndarray, max_order: int) -> np.ndarray:
+    """f64[max_order + 2, max_order + 2]: R of a QR of the rows ``[1, x_{t-1}, .., x_{t-max_order}, x_t]``, t >=
+    max_order, reduced ``QR_BLOCK`` rows at a time (each block stacked under the last R: memory stays one block)."""
+    windows = np.lib.stride_tricks.sliding_window_view(x, max_order + 1)  # row s: x_s .. x_{s+max_order}
+    r = np.zeros((0, max_order + 2))
+    for start in range(0, windows.shape[0], QR_BLOCK):
+        w = windows[start:start + QR_BLOCK]
+        block = np.column_stack([np.ones(w.shape[0]), w[:, -2::-1], w[:, -1]])
+        r = np.linalg.qr(np.vstack([r, block]), mode="r")
+    return r
+
+
+def _ssr_of_prefix(r: np.ndarray, columns: int, nobs: int) -> float:
+    """The residual sum of squares of the last column of the design regressed on its first ``columns``, from its
+    R: ``lstsq`` with numpy's default cut-off for the full design (eps x max(nobs, columns))."""
+    design, target = r[:, :columns], r[:, -1]
+    beta = np.linalg.lstsq(design, target, rcond=np.finfo(np.float64).eps * max(nobs, columns))[0]
+    resid = target - design @ beta
+    return float(resid @ resid)
 
 
 def ar_rollout_host(fit: ARFit, context, steps: int) -> np.ndarray:

@@ -1,7 +1,11 @@
 """Rewrite a finished run's reports from its ``per_seed.npz`` (or, where only ``per_seed.csv`` is kept, as in a
 committed report, from that: the figures then stay as drawn) with the current statistics, without training
 (``lstm-ar report NAME --out DIR``). The run's own ``KEPT`` entries (seeds, run time, device, command,
-provenance...) stay; ``resummarised`` records the rewrite. The numbers must match today's scenario.
+provenance...) stay; ``resummarised`` records the rewrite. The numbers must match today's scenario, and the
+per-seed files the sha256 that ``summary.json`` recorded when the run wrote them (``check_digests``): an edit of
+``per_seed.csv`` and ``per_seed.npz`` that agree with each other is refused too. A summary written before the digests
+were recorded (no ``sha256`` entry: every report committed before this check) is accepted as it is, and its
+rewrite records them.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from lstm_ar.report.index import SUMMARY, write_index
-from lstm_ar.report.scenario import per_seed_csv, read_per_seed, write_scenario
+from lstm_ar.report.scenario import DIGESTS, file_digest, per_seed_csv, read_per_seed, write_scenario
 from lstm_ar.runtime.provenance import provenance
 from lstm_ar.study import references as linear
 from lstm_ar.study.experiment import ScenarioResult, VariantResult, summarise
@@ -65,7 +69,32 @@ def load_result(folder: str | os.PathLike, scenario: Scenario) -> tuple[Scenario
     if (table := folder / "per_seed.csv").is_file() and table.read_bytes() != per_seed_csv(result):
         raise ValueError(f"{folder}: per_seed.npz and per_seed.csv disagree (one of them edited, or from another run); "
                          "run the experiment again")
+    check_digests(folder, old)
     return result, old
+
+
+def check_digests(folder: pathlib.Path, summary: dict) -> None:
+    """ValueError where a per-seed file in ``folder`` is not the one its ``summary`` recorded (sha256 under
+    ``DIGESTS``) when the run wrote them: edited, or from another run. A recorded ``per_seed.npz`` may be absent
+    (not committed: the report comes from ``per_seed.csv``); a summary without the entry (written before it was
+    recorded) passes."""
+    recorded = summary.get(DIGESTS)
+    if recorded is None:
+        return
+    if not (isinstance(recorded, dict) and "per_seed.csv" in recorded and set(recorded) <= {"per_seed.csv", "per_seed.npz"}
+            and all(isinstance(v, str) for v in recorded.values())):
+        raise ValueError(f"{folder / SUMMARY}: its {DIGESTS!r} entry is not per-seed file name -> sha256 (edited?); "
+                         "run the experiment again")
+    for name, digest in recorded.items():
+        path = folder / name
+        if name == "per_seed.npz" and not path.exists():
+            continue
+        if not path.is_file():
+            raise ValueError(f"{path} is missing, though {SUMMARY} records its sha256; run the experiment again")
+        if (found := file_digest(path)) != digest:
+            raise ValueError(f"{path} is not the file this run wrote: its sha256 {found[:12]}... differs from the "
+                             f"{digest[:12]}... {SUMMARY} recorded with it (edited, or from another run); run the "
+                             "experiment again")
 
 
 def read_summary(folder: pathlib.Path) -> dict:

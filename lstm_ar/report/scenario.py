@@ -1,12 +1,14 @@
 """Write a scenario's results under ``out_dir/<scenario>/``: summary.json, per_seed.csv / .npz,
 report.md and figures; ``out_dir/REPORT.md`` indexes them (``lstm_ar.report.index``). Files are staged,
 then renamed in with ``summary.json`` last, so a folder never mixes two runs and a folder without it
-reads as incomplete; symbolic links are replaced, never written through.
+reads as incomplete; symbolic links are replaced, never written through. ``summary.json`` records the sha256
+of the per-seed files written with it (``DIGESTS``), so that a rewrite (``lstm-ar report``) can tell them its own.
 """
 
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import os
@@ -23,6 +25,16 @@ from lstm_ar.runtime.fs import atomic_path, atomic_write_bytes, atomic_write_tex
 from lstm_ar.study.experiment import ScenarioResult, map_grid
 
 STAGING = ".staging-"
+DIGESTS = "sha256"  # summary.json's entry: per-seed file name -> the sha256 (hex) of the bytes written with it
+
+
+def file_digest(path: str | os.PathLike) -> str:
+    """The sha256 (hex) of a file's bytes, read in blocks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def write_json(path: str | os.PathLike, obj: Any) -> pathlib.Path:
@@ -78,9 +90,10 @@ def read_per_seed(path: str | os.PathLike, group: str = "variant", axes: tuple[s
     return {g: {k: v for k, v in cells.items() if not np.isnan(v).all()} for g, cells in out.items()}
 
 
-def write_per_seed(out: str | os.PathLike, result: ScenarioResult) -> None:
+def write_per_seed(out: str | os.PathLike, result: ScenarioResult) -> dict[str, str]:
     """Write ``per_seed.csv`` and ``per_seed.npz`` (every metric, rollout, epoch loss and window-1 map) into ``out``
-    (no ``per_seed.npz`` for metrics read back from a ``per_seed.csv``: no rollouts)."""
+    (no ``per_seed.npz`` for metrics read back from a ``per_seed.csv``: no rollouts). Returns file name -> sha256
+    of what was written."""
     out = pathlib.Path(out)
     arrays = {}
     for name, v in result.variants.items():
@@ -89,11 +102,16 @@ def write_per_seed(out: str | os.PathLike, result: ScenarioResult) -> None:
         if getattr(v, "map_curve", None) is not None:
             arrays[f"{name}/map_curve"] = v.map_curve
             arrays["map_grid"] = map_grid(result.scenario)
-    atomic_write_bytes(out / "per_seed.csv", per_seed_csv(result))
+    table = per_seed_csv(result)
+    atomic_write_bytes(out / "per_seed.csv", table)
+    digests = {"per_seed.csv": hashlib.sha256(table).hexdigest()}
     if all(v.rollouts.size == 0 for v in result.variants.values()):
-        return  # metrics read back from per_seed.csv: no arrays to keep
-    with atomic_path(out / "per_seed.npz") as tmp, open(tmp, "wb") as f:  # a file object: no ".npz" appended
-        np.savez_compressed(f, root_seed=result.root_seed, **arrays)
+        return digests  # metrics read back from per_seed.csv: no arrays to keep
+    with atomic_path(out / "per_seed.npz") as tmp:
+        with open(tmp, "wb") as f:  # a file object: no ".npz" appended
+            np.savez_compressed(f, root_seed=result.root_seed, **arrays)
+        digests["per_seed.npz"] = file_digest(tmp)
+    return digests
 
 
 def scenario_folder(out_dir: str | os.PathLike, name: str) -> pathlib.Path:
@@ -119,12 +137,12 @@ def write_scenario(out_dir: str | os.PathLike, result: ScenarioResult, summary: 
     remove_stale_staging(out, inside=out_dir)
     stage.mkdir()
     try:
-        write_per_seed(stage, result)
+        digests = write_per_seed(stage, result)
         names = write_figures(stage, result, summary) if plots else []
         if more_files is not None:
             names += more_files(stage, plots)
         atomic_write_text(stage / "report.md", markdown(summary, names) if markdown_text is None else markdown_text(names))
-        write_json(stage / SUMMARY, summary)
+        write_json(stage / SUMMARY, {**summary, DIGESTS: digests})
         commit_stage(stage, out)
     finally:
         if os.path.lexists(stage):

@@ -241,6 +241,17 @@ def _resume(store: ChunkStore, program: SeedProgram, results: list, shapes: list
     return min(start, n_seeds)
 
 
+def check_train_results(results: Any) -> None:
+    """``training.validation.check_result`` on every ``TrainResult`` among ``results`` (a ValueError naming a
+    hyper-parameter that ``per_seed`` traced from ``inputs`` out of its range: those seeds' numbers are NaN)."""
+    from lstm_ar.training.validation import check_result
+
+    marked = lambda node: isinstance(node, tuple) and hasattr(node, "hyper_errors")
+    for node in jax.tree.leaves(results, is_leaf=marked):
+        if marked(node):
+            check_result(node)
+
+
 def run_seeds(per_seed: Callable[..., Any], n_seeds: int, *, root_seed: int = 0, chunk: int | None = None,
               lanes: int | None = None, desc: str = "", progress: bool = True, store: ChunkStore | None = None,
               budget: int | None = None, host_memory: int | None = None, max_lanes: int | None = None,
@@ -248,7 +259,8 @@ def run_seeds(per_seed: Callable[..., Any], n_seeds: int, *, root_seed: int = 0,
     """``per_seed(key)`` for seeds 0..n_seeds-1 (<= 2**32) over all devices: a ``Sweep``, ``results`` numpy
     ``[n_seeds, ...]`` on process 0. Arguments are checked before tracing, host memory before compiling. Lanes
     (``default_lanes``, capped by ``max_lanes`` on CPU devices only) shrink to fit ``budget``; it and ``host_memory``
-    default to the smallest free memory over processes. ``store`` saves finished chunks, reused when resuming."""
+    default to the smallest free memory over processes. ``store`` saves finished chunks, reused when resuming. A
+    ``TrainResult`` among the results is checked (``check_train_results``) before they are returned."""
     n_seeds = check_int(n_seeds, "n_seeds", 1, SEED_LIMIT)
     root_seed = check_root_seed(root_seed)
     chunk, lanes, max_lanes, budget, host_memory = (None if v is None else check_int(v, k, 1) for k, v in (
@@ -297,6 +309,8 @@ def run_seeds(per_seed: Callable[..., Any], n_seeds: int, *, root_seed: int = 0,
                 for dst, src in zip(results, out):
                     dst[lo:hi] = src[:hi - lo]
             bar.update(min(program.chunk, n_seeds - lo))
+    if writer:
+        check_train_results(jax.tree.unflatten(treedef, results))
     return Sweep(results=jax.tree.unflatten(treedef, results) if writer else None, lanes=program.lanes,
                  chunk=program.chunk, devices=mesh.size, processes=jax.process_count(),
                  bytes_per_device=program.bytes_per_device, budget_per_device=budget, resumed_seeds=start)

@@ -61,11 +61,14 @@ class TrainCarry(NamedTuple):
 class TrainResult(NamedTuple):
     """params: final parameters (``init_params``' layout; with ``validation_tail``, those of the epoch with the lowest
     validation loss); epoch_loss: f32[epochs] the training loss Keras reports; validation_loss: f32[epochs] the loss on
-    the held-out tail after each epoch (None without one)."""
+    the held-out tail after each epoch (None without one); hyper_errors: i32[] where a hyper-parameter was traced
+    (jit, vmap), bit i set where ``Hyper._fields[i]`` was out of its range and every float above is NaN (None
+    where none was traced: the plain program is unchanged; ``validation.check_result`` names them)."""
 
     params: Params
     epoch_loss: jax.Array
     validation_loss: jax.Array | None = None
+    hyper_errors: jax.Array | None = None
 
 
 def make_optimizer(config: TrainConfig, hyper: Hyper) -> optax.GradientTransformation:

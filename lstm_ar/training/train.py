@@ -22,7 +22,7 @@ from lstm_ar.data.series import Dataset
 from lstm_ar.training import fast as fast_path
 from lstm_ar.training import first_step, plain
 from lstm_ar.training.plain import TrainResult
-from lstm_ar.training.validation import checked_in_program
+from lstm_ar.training.validation import check_result, checked_in_program
 
 __all__ = ["TrainResult", "make_train", "seed_keys", "train_many"]
 
@@ -44,7 +44,8 @@ def make_train(config: TrainConfig, data: Dataset, *, fast: bool = True) -> Call
 def train_many(config: TrainConfig, data: Dataset, keys: jax.Array, hyper: Hyper | None = None, *,
                fast: bool = True) -> TrainResult:
     """``TrainResult`` [n_keys] or [n_keys, n_settings]: one model per key, and per setting when ``hyper``
-    leaves are 1-D arrays (checked before ``jax.jit``); each equals ``train(key, data, setting)`` alone."""
+    leaves are 1-D arrays (checked before ``jax.jit``); each equals ``train(key, data, setting)`` alone. What comes
+    back passes ``validation.check_result`` (a ValueError naming a hyper-parameter out of range inside the program)."""
     train = make_train(config, data, fast=fast)
     hyper = config.hyper if hyper is None else hyper
     if not isinstance(hyper, Hyper):
@@ -64,14 +65,14 @@ def train_many(config: TrainConfig, data: Dataset, keys: jax.Array, hyper: Hyper
         raise TypeError(f"keys must be a non-empty 1-D array of jax.random keys (e.g. seed_keys(root, 0, n)), "
                         f"got {getattr(keys, 'dtype', type(keys).__name__)} of shape {np.shape(keys)}")
     if not stacked:
-        return jax.jit(jax.vmap(lambda key: train(key, data, hyper)))(keys)
+        return check_result(jax.jit(jax.vmap(lambda key: train(key, data, hyper)))(keys))
     shared = {name: getattr(hyper, name) for name in Hyper._fields if name not in stacked}
     stack = {name: jnp.asarray(getattr(hyper, name)) for name in stacked}
 
     def per_key(key, stack):
         return jax.vmap(lambda setting: train(key, data, Hyper(**shared, **setting)))(stack)
 
-    return jax.jit(jax.vmap(per_key, in_axes=(0, None)))(keys, stack)
+    return check_result(jax.jit(jax.vmap(per_key, in_axes=(0, None)))(keys, stack))
 
 
 def seed_keys(root: jax.Array | int, start: int, stop: int) -> jax.Array:

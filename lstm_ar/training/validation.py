@@ -2,7 +2,8 @@
 
 Refused: data that would train silently to NaN or to something else than asked, and a dropout rate (concrete and
 nonzero, or traced) at a site the program lacks. Traced values out of range become NaN inside the program
-(``checked_in_program``): the run's result is NaN instead of a model trained with them.
+(``checked_in_program``): the run's result is NaN instead of a model trained with them, and its ``hyper_errors``
+say which parameter; ``check_result`` raises that on the host, where results come back.
 """
 
 from __future__ import annotations
@@ -97,25 +98,45 @@ def check_hyper(hyper: Hyper, config: TrainConfig) -> None:
                              f"to TrainConfig.dropout_sites, or pass a concrete 0.0")
 
 
-def traced_hyper_ok(hyper: Hyper) -> jax.Array | None:
-    """bool[] inside the program: every traced leaf of ``hyper`` (jit, vmap) is in its range
-    (``config.HYPER_RANGES``); None when none is traced (concrete leaves are ``validate_hyper``'s)."""
-    tests = [HYPER_RANGES[name][1](value, jnp) for name in Hyper._fields
-             if not is_concrete(value := getattr(hyper, name))]
-    return None if not tests else jnp.all(jnp.stack([jnp.all(t) for t in tests]))
+def traced_hyper_errors(hyper: Hyper) -> jax.Array | None:
+    """i32[] inside the program: bit i set where the traced leaf ``Hyper._fields[i]`` (jit, vmap) is out of its
+    range (``config.HYPER_RANGES``); None when none is traced (concrete leaves are ``validate_hyper``'s)."""
+    bits = [jnp.where(jnp.all(HYPER_RANGES[name][1](value, jnp)), 0, 1 << i).astype(jnp.int32)
+            for i, name in enumerate(Hyper._fields) if not is_concrete(value := getattr(hyper, name))]
+    return None if not bits else functools.reduce(jnp.bitwise_or, bits)
 
 
 def checked_in_program(train: Callable[..., Any], config: TrainConfig) -> Callable[..., Any]:
-    """``train(key, data, hyper=None)`` whose result is NaN (every loss and parameter: a diverged run, reported
-    as such) where a traced hyper-parameter is out of range: ``jit(lambda lr: train(key, data, hyper(lr)))(-1.0)``
-    trained silently with it. The check runs inside the compiled program: a host check (``checkify``, a
-    callback) would keep it out of JAX's persistent compilation cache; the select leaves valid runs' bits as
-    they were."""
+    """``train(key, data, hyper=None)`` whose result is NaN (every loss and parameter) where a traced
+    hyper-parameter is out of range, with ``hyper_errors`` saying which (``check_result`` turns it into an error on
+    the host): ``jit(lambda lr: train(key, data, hyper(lr)))(-1.0)`` trained silently with it. The check runs inside
+    the compiled program: a host check (``checkify``, a callback) would keep it out of JAX's persistent compilation
+    cache; the select leaves valid runs' bits as they were, and with no traced leaf the program is the plain one."""
     @functools.wraps(train)
     def checked(key: jax.Array, data: Dataset, hyper: Hyper | None = None):
         result = train(key, data, hyper)
-        ok = traced_hyper_ok(config.hyper if hyper is None else hyper)
-        poison = lambda leaf: jnp.where(ok, leaf, jnp.nan) if jnp.issubdtype(leaf.dtype, jnp.floating) else leaf
-        return result if ok is None else jax.tree.map(poison, result)
+        errors = traced_hyper_errors(config.hyper if hyper is None else hyper)
+        if errors is None:
+            return result
+        poison = lambda leaf: jnp.where(errors == 0, leaf, jnp.nan) if jnp.issubdtype(leaf.dtype, jnp.floating) else leaf
+        return jax.tree.map(poison, result)._replace(hyper_errors=errors)
 
     return checked
+
+
+def check_result(result):
+    """``result`` (a ``TrainResult``, any batch shape) as it is, or a ValueError naming each hyper-parameter that
+    was traced and out of range (``hyper_errors``), its valid range and the runs it spoilt (their numbers are NaN):
+    the host-side word for what the program could only mark. ``train_many`` and ``run_seeds`` call it on what
+    comes back; call it on ``jax.jit(...)(...)`` results of your own."""
+    errors = getattr(result, "hyper_errors", None)
+    if errors is None or not np.any(errors := np.asarray(errors)):
+        return result
+    found = []
+    for i, name in enumerate(Hyper._fields):
+        if (hit := (errors >> i) & 1).any():
+            where = f" (runs at index {np.argwhere(hit)[:5].tolist()}{' ...' if hit.sum() > 5 else ''})" if hit.ndim else ""
+            found.append(f"Hyper.{name} must be {HYPER_RANGES[name][0]}, but was not in {int(hit.sum())} of "
+                         f"{hit.size} runs{where}")
+    raise ValueError(f"{'; '.join(found)}: a traced value (jit/vmap) cannot be refused before training, so those "
+                     "runs' parameters and losses are NaN; pass values in range")

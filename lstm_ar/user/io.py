@@ -9,8 +9,10 @@ with a note (values are treated as equally spaced; numeric times within the reso
 The reader parses or refuses, never guesses: a blank line is a missing value; a row with more cells than the header
 is refused (a comma inside an unquoted number); a comma inside a number is a decimal comma where no other reading
 fits (``3,5``: said in a note; ``decimal=","`` to state it), a thousands separator only with ``thousands=","``
-(``3,035`` alone could be either: refused); a header naming a column twice is refused. Sizes are checked before
-the file is read (``max_rows``, the ``.npy`` header's shape against the memory available).
+(``3,035`` alone could be either: refused); a header naming a column twice is refused; digits other than ASCII
+``0``-``9`` (Arabic-Indic ``٣``, full-width ``３``: Python's ``float`` reads them) are refused, values and numeric
+times alike, naming the rows. Sizes are checked before the file is read (``max_rows``, the ``.npy`` header's shape
+against the memory available).
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ INFINITE = frozenset({"inf", "+inf", "-inf", "infinity", "+infinity", "-infinity
 AMBIGUOUS_COMMA = r"[+-]?[1-9]\d{0,2},\d{3}"  # 3,035: a decimal comma or a thousands separator
 THOUSANDS_COMMA = r"[+-]?[1-9]\d{0,2}(?:,\d{3})+(?:\.\d+)?"  # 1,234,567 or 1,234.5
 DECIMAL_COMMA = r"[+-]?\d*,\d+(?:[eE][+-]?\d+)?"  # 3,5 0,035 1234,5
+FOREIGN_DIGIT = r"(?![0-9])\d"  # a decimal digit (unicode category Nd) other than ASCII 0-9
 
 
 class InputError(ValueError):
@@ -281,9 +284,19 @@ def _decimal_comma(text, candidates: np.ndarray, name: str, path: str) -> str | 
             "the only reading that fits them all (--decimal , says so)")
 
 
+def _refuse_foreign_digits(text, missing: np.ndarray, name: str, path: str, what: str) -> None:
+    """An InputError naming the cells written with digits other than ASCII 0-9 (``٣``, ``３``): Python's ``float``
+    and ``re``'s ``\\d`` accept them, so without this check they would be read as numbers nobody wrote in ASCII."""
+    foreign = np.flatnonzero((~missing & text.str.contains(FOREIGN_DIGIT, regex=True)).to_numpy())
+    if foreign.size:
+        raise InputError(f"{path}: column {name!r} has {foreign.size} {what} written with digits other than ASCII 0-9 at "
+                         f"{_rows(foreign, text.iloc[foreign].tolist())}: write them with the digits 0-9")
+
+
 def _parse_numbers(text, missing: np.ndarray, name: str, path: str, what: str, decimal: str | None,
                    thousands: str | None) -> tuple[np.ndarray, list[str]]:
     """f64 values of stripped text cells (NaN where ``missing``): exactly the numbers written, or an InputError."""
+    _refuse_foreign_digits(text, missing, name, path, what)
     notes, written = [], text
     if thousands is not None:
         dec = re.escape(decimal or ".")
@@ -373,6 +386,7 @@ def _times(table, time_column: str, path: str) -> tuple[np.ndarray, float]:
     else:
         text = raw.astype(str).str.strip()
         missing = (raw.isna() | text.str.lower().isin(MISSING_TOKENS)).to_numpy()
+        _refuse_foreign_digits(text, missing, time_column, path, "times")
         numbers = pd.to_numeric(text.where(~missing), errors="coerce").to_numpy(np.float64)
         numeric = np.isfinite(numbers) & ~missing
         if 2 * numeric.sum() > (~missing).sum():  # mostly numbers: the rest are errors
