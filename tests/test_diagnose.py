@@ -181,6 +181,29 @@ def test_the_command_without_retraining_writes_the_diagnosis(files, tmp_path, ca
     assert "## Verdict" in report and "collapses to" in report and (out / "mine" / "learned_map.png").is_file()
 
 
+def test_fix_diagnoses_the_model_and_hands_back_the_forecaster_chosen_without_peeking(files, tmp_path, capsys):
+    """``lstm-ar fix``: the diagnosis of the user's model, then the recommendation, written as forecaster.keras
+    (a file Keras loads with no custom objects) and named in the verdict; an unknown recipe is refused first."""
+    import json
+
+    out = tmp_path / "out"
+    words = ["fix", str(files / "collapse.keras"), "--csv", str(files / "series.csv"), "--out", str(out), "--name",
+             "mine", "--quick", "--no-plots", "--no-progress"]
+    assert cli.main([*words, "--recipes", "plain,nope"]) == 2 and not out.exists()
+    assert "unknown recipe 'nope'" in capsys.readouterr().err
+    assert cli.main([*words, "--recipes", "scaled_direct"]) == 0
+    summary = json.loads((out / "mine" / "diagnosis.json").read_text())
+    rec = summary["user"]["recommendation"]
+    assert rec["chosen"] == min(rec["validation"], key=rec["validation"].get)
+    assert (out / "mine" / "forecaster.keras").is_file() and (out / "mine" / "forecaster.usage.py").is_file()
+    report = (out / "mine" / "report.md").read_text()
+    assert "collapses to" in report and "## The recommended forecaster (chosen without peeking)" in report
+    assert "forecaster.keras: keras.saving.load_model reads it" in capsys.readouterr().out
+    with keras_side():
+        model = keras.saving.load_model(out / "mine" / "forecaster.keras")
+    assert model.output_shape[-1] == rec["heldout_backtest"]["horizon"]
+
+
 def test_the_command_retrains_the_architecture(files, tmp_path, monkeypatch):
     """The retraining is the study's own path (tests/test_user_study.py runs it); here: that diagnose
     plans the same architecture with the remedies and puts its verdict first (no training)."""

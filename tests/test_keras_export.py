@@ -17,7 +17,7 @@ import jax.numpy as jnp  # noqa: E402
 from lstm_ar.config import ModelConfig  # noqa: E402
 from lstm_ar.linear.ar import ar_rollout_host, ar_window_map_host, fit_ar_host  # noqa: E402
 from lstm_ar.model.forecaster import forecast_batch  # noqa: E402
-from lstm_ar.model.keras_export import (  # noqa: E402
+from lstm_ar.user.keras_export import (  # noqa: E402
     keras_forecaster,
     keras_linear,
     keras_side,

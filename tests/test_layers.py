@@ -13,8 +13,8 @@ LAYERS = [
     {"training", "dynamics", "runtime"},
     {"study"},
     {"report"},
-    {"user"},
     {"scenarios"},
+    {"user"},  # the user's commands apply what the catalogues measured (the panel's recipes), as DESIGN.md draws it
     {"cli", "__main__", "__init__"},
 ]
 

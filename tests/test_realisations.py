@@ -148,8 +148,14 @@ def test_panel_quick_writes_the_table_with_the_classical_references(tmp_path):
     assert "| nile (80 / 20, 11 x 10" in report and "## Chosen without peeking" in report
     (out / "report.md").write_text("stale")  # lstm-ar report panel: the tables again from the files alone
     assert cli.main(["report", "panel", "--out", str(out)]) == 0 and (out / "report.md").read_text() == report
-    with np.load(out / "nile" / "ensembles.npz") as z:  # an edited ensemble forecast changes the report
+    summary = json.loads((out / "summary.json").read_text())
+    with np.load(out / "nile" / "ensembles.npz") as z:  # an edited ensemble forecast is refused, not reported
         arrays = dict(z)
     arrays["scaled_direct_skip"] = arrays["scaled_direct_skip"] + 1.0
     np.savez(out / "nile" / "ensembles.npz", **arrays)
-    assert cli.main(["report", "panel", "--out", str(out)]) == 0 and (out / "report.md").read_text() != report
+    assert cli.main(["report", "panel", "--out", str(out)]) == 2 and (out / "report.md").read_text() == report
+    del summary["series"]["nile"]["sha256"]  # a run that recorded no digests: the edit is read (and changes the choice)
+    (out / "summary.json").write_text(json.dumps(summary))
+    assert cli.main(["report", "panel", "--out", str(out)]) == 0
+    assert json.loads((out / "summary.json").read_text())["series"]["nile"]["rows"]["scaled_direct_skip"][
+        "ensemble_rmse"] != s["rows"]["scaled_direct_skip"]["ensemble_rmse"]

@@ -43,21 +43,29 @@ def test_the_choice_is_made_on_validation_alone_ties_to_the_classical_reference(
     assert c["chosen_ratio"] == pytest.approx(0.25 / 0.2) and c["chosen_rmse"] == 0.25
 
 
-@pytest.mark.parametrize("name", ["AR(AIC)", "AR(BIC)", "direct linear", "persistence", "training mean",
-                                  "seasonal naive (4)"])
-def test_each_linear_reference_is_handed_back_as_the_map_the_backtest_judged(name):
-    """``recommend.linear_map``'s window @ coefs + intercept equals the reference's forecast from every origin of
-    ``origin_references`` (the backtest that scored it), so the exported Dense layer is that forecaster."""
+@pytest.fixture(scope="module")
+def judged():
+    """A seasonal series' backtest and every reference's score on it (``origin_references``, computed once)."""
     from lstm_ar.study import backtest
     from lstm_ar.study.references import origin_references
-    from lstm_ar.user.recommend import linear_map
 
     t = np.arange(150)
     series = (np.sin(2 * np.pi * t / 4) + 0.3 * np.sin(t / 7) + 0.1 * np.random.default_rng(1).normal(size=150))
     series = ((series - series[:120].mean()) / series[:120].std()).astype(np.float32)
     bt = backtest.build(series[:120], series[120:], 5, 6, 6)
+    return series, bt, origin_references(bt, season=4)
+
+
+@pytest.mark.parametrize("name", ["AR(AIC)", "AR(BIC)", "direct linear", "persistence", "training mean",
+                                  "seasonal naive (4)"])
+def test_each_linear_reference_is_handed_back_as_the_map_the_backtest_judged(judged, name):
+    """``recommend.linear_map``'s window @ coefs + intercept equals the reference's forecast from every origin of
+    ``origin_references`` (the backtest that scored it), so the exported Dense layer is that forecaster."""
+    from lstm_ar.user.recommend import linear_map
+
+    series, bt, refs = judged
     coefs, intercept = linear_map(name, series[:120].astype(np.float64), bt.horizon)
     forecasts = bt.contexts(coefs.shape[0]).astype(np.float64) @ coefs + intercept
     rmse = np.mean(np.sqrt(np.mean(np.square(forecasts - bt.truths()), axis=1)))
-    assert rmse == pytest.approx(origin_references(bt, season=4)[name]["backtest_rmse"], rel=1e-4, abs=1e-6)
+    assert rmse == pytest.approx(refs[name]["backtest_rmse"], rel=1e-4, abs=1e-6)
     assert linear_map("ETS", series[:120].astype(np.float64), 6) is None

@@ -124,7 +124,8 @@ def test_noisy_sine_verdict_says_window_one_collapses_and_why(sine_run):
     formula = float(one_lag_shrinkage(sine_step(), 0.5, 0.01))
     assert f"slope of your data is {ols:.3f}" in why and abs(ols - formula) < 0.01
     assert "regression dilution" in why and "rho = cos(w) s2 / (s2 + n2)" in why
-    assert lines[-1].startswith("No variant beats AR(") and "the closest is LSTM(32, tanh), window 1" in lines[-1]
+    closest = next(line for line in lines if line.startswith("No variant beats AR("))
+    assert "the closest is LSTM(32, tanh), window 1" in closest
     beats = summary["user"]["variants"]["window_1"]["beats_best_reference"]
     assert beats["k"] == 0 and f"on 0/{len(w1)} seeds" in sentence
 
@@ -386,8 +387,8 @@ def test_verdict_flat_optimal_and_spread_settle_values():
 def test_the_recommended_forecaster_is_chosen_without_peeking_and_handed_back(sine_run):
     """The recommendation scores every candidate on the training part's last 20% and picks the lowest; the file it
     exports, fed the raw values before each held-out origin, gives the held-out RMSE the report states for it."""
-    from lstm_ar.model.keras_export import _keras, keras_side
     from lstm_ar.study import backtest
+    from lstm_ar.user.keras_export import _keras, keras_side
 
     summary, _, report = sine_run
     rec = summary["user"]["recommendation"]

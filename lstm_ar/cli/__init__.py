@@ -348,6 +348,9 @@ def _run_recommendation(args: argparse.Namespace, rplan, summary: dict) -> list[
         paths, sentence = recommend.export(rec, out, root_seed=args.root_seed)
         section["exported"] = [str(p) for p in paths]
         user["verdict"].append(sentence)
+        if paths:  # the usage example in the report too
+            return [*recommend.markdown(section), f"Written to `{paths[0]}`; to use it:", "", "```python",
+                    paths[1].read_text().rstrip(), "```", ""]
     return recommend.markdown(section)
 
 

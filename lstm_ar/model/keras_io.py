@@ -113,7 +113,7 @@ def to_keras(params: Params) -> list[np.ndarray]:
         raise ValueError("a layer-normalised LSTM has no Keras LSTM equivalent")
     if "skip" in params:
         raise ValueError("to_keras gives the weights of Sequential([LSTM, Dense]); a linear_skip model has a second "
-                         "branch (lstm_ar.model.keras_export writes it as a functional model)")
+                         "branch (lstm_ar.user.keras_export writes it as a functional model)")
     if np.ndim((lstm := params["lstm"])["kernel"]) != 2:
         raise ValueError(f"to_keras takes one model's params (LSTM kernel f32[d, 4u]), got kernel shape "
                          f"{np.shape(lstm['kernel'])}: index a stacked tree first, e.g. jax.tree.map(lambda a: a[i], params)")

@@ -128,7 +128,7 @@ def adapt(config, window: int, horizon: int, quick: bool):
 def run(args, built: dict, out: pathlib.Path, command: str) -> dict:
     """Backtest every recipe and reference on every series; write per_seed.csv per series, summary.json, report.md."""
 
-    from lstm_ar.report.scenario import write_per_seed
+    from lstm_ar.report.scenario import DIGESTS, write_per_seed
     from lstm_ar.runtime.fs import atomic_write_text
     from lstm_ar.runtime.provenance import provenance
     from lstm_ar.study import stats
@@ -146,14 +146,14 @@ def run(args, built: dict, out: pathlib.Path, command: str) -> dict:
         if result is None:  # another process of a multi-process run: it only computes
             return {}
         (out / name).mkdir(parents=True, exist_ok=True)
-        write_per_seed(out / name, result)
+        digests = write_per_seed(out / name, result)
         rows = {row: series_row(config.describe(), result.variants[row].metrics, refs)
                 for row, config in sc.variants.items()}
         results[name] = {"n_train": int(bt.start), "n_test": int(bt.history.shape[0] - bt.start),
                          "origins": bt.origins.tolist(), "horizon": bt.horizon, "window": window, "season": season,
                          "best_reference": best_ref,
                          "references": {r: {k: v for k, v in d.items() if k != "origin_rmse"} for r, d in refs.items()},
-                         "rows": rows}
+                         "rows": rows, DIGESTS: digests}
     summary = {"experiment": "transfer", "title": "lstm_ar: do the recipes hold on real series? (rolling-origin backtests)",
                "seeds": args.seeds, "quick": args.quick, "series": results, "device": device_description(),
                "command": command, "runtime_s": time.perf_counter() - start, "provenance": provenance(command.split())}
@@ -188,7 +188,8 @@ def rewrite(out: pathlib.Path, command: str, experiment: str, series_update, mar
     references it recorded, with the current statistics (no training): each series' summary updated with
     ``series_update(series_summary, metrics: row -> metric -> f[seeds], seeds, folder)``, report.md from ``markdown_of``;
     the run's record stays, ``resummarised`` records the rewrite. ValueError: not such a run, or a file edited."""
-    from lstm_ar.report.scenario import read_per_seed
+    from lstm_ar.report.resummarise import check_digests
+    from lstm_ar.report.scenario import DIGESTS, read_per_seed
     from lstm_ar.runtime.fs import atomic_write_text
     from lstm_ar.runtime.provenance import provenance
     from lstm_ar.study.stats import json_number
@@ -198,6 +199,8 @@ def rewrite(out: pathlib.Path, command: str, experiment: str, series_update, mar
         raise ValueError(f"{out / 'summary.json'} is not the summary of a {experiment} run")
     summary = {**old, "series": {}, "resummarised": provenance(command.split())}
     for name, s in old["series"].items():
+        check_digests(out / name, {DIGESTS: {k: v for k, v in s[DIGESTS].items() if k.startswith("per_seed.")}}
+                      if DIGESTS in s else s)  # the per-seed files the run wrote (a run before they were recorded: any)
         metrics = read_per_seed(out / name / "per_seed.csv", axes=("seed",))  # one draw: no draw column
         if list(metrics) != list(s["rows"]) or any(v.shape != (old["seeds"],) for m in metrics.values()
                                                      for v in m.values()):

@@ -4,7 +4,7 @@ The panel's rules on the user's series (``lstm_ar.scenarios.panel.series_scenari
 measured on the real-series panel): the last 20% of the training part is a validation tail, backtested from rolling
 origins; every classical reference and every candidate recipe's seed ensemble is scored there and the lowest wins
 (``lstm_ar.study.select``); then it is judged once on the held-out part, by the same backtest. ``export`` writes the
-winner as ``forecaster.keras`` (``lstm_ar.model.keras_export``): a recipe's seed ensemble, retrained with the same
+winner as ``forecaster.keras`` (``lstm_ar.user.keras_export``): a recipe's seed ensemble, retrained with the same
 seed keys, or a linear reference as one Dense layer.
 """
 
@@ -163,8 +163,8 @@ def export(rec: Recommendation, folder: pathlib.Path, *, root_seed: int = 0) -> 
     """Write the chosen forecaster as ``folder/forecaster.keras`` (and its ``forecaster.usage.py``): (paths written,
     a sentence for the user). A recipe's ensemble is retrained on the training part with the run's seed keys (the
     models the backtest judged, to float32 rounding); ETS and Theta have no Keras form (nothing written, said)."""
-    from lstm_ar.model.keras_export import keras_forecaster, keras_linear, save_forecaster
     from lstm_ar.training.train import seed_keys, train_many
+    from lstm_ar.user.keras_export import keras_forecaster, keras_linear, save_forecaster
 
     chosen = rec.choice["chosen"]
     sc = rec.test.result.scenario

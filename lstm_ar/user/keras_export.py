@@ -36,23 +36,10 @@ from lstm_ar.checks import real_float32
 from lstm_ar.config import ModelConfig
 from lstm_ar.model.forecaster import WINDOW_SCALE_FLOOR, Params
 from lstm_ar.runtime.fs import atomic_path, atomic_write_text
+from lstm_ar.user.model_file import import_keras as _keras
+from lstm_ar.user.model_file import keras_side
 
 SUFFIX = ".keras"  # Keras 3's native format; ``Model.save`` refuses other suffixes
-
-
-def _keras():
-    """Keras 3 (the JAX backend unless ``KERAS_BACKEND`` says otherwise); ImportError naming the extra."""
-    os.environ.setdefault("KERAS_BACKEND", "jax")
-    try:
-        import keras
-    except ImportError as err:
-        raise ImportError(f"exporting a Keras model needs Keras 3: pip install 'lstm_ar[keras]' ({err})") from None
-    return keras
-
-
-def keras_side():
-    """Keras's own JAX code broadcasts across ranks: allow it (a caller may run under rank promotion 'raise')."""
-    return jax.numpy_rank_promotion("allow")
 
 
 def check_exportable(model: ModelConfig) -> None:
