@@ -1,5 +1,6 @@
 """The one harness, tested as optax tests its optimisers: every model variant (each head, residual
-prediction, each regime, the curriculum, Data as Demonstrator, input noise, dropout) goes through
+prediction, window scaling and the hybrid's linear skip, each regime, the curriculum, Data as Demonstrator,
+input noise, dropout) goes through
 the same checks, then each remedy's own behaviour is pinned.
 
 Common checks (``VARIANTS``): the training program traces once for any number of seeds and any
@@ -45,6 +46,7 @@ VARIANTS = {
     "residual": _variant({"residual": True}),
     "input_noise": _variant(hyper=Hyper(input_noise=0.2)),
     "direct": _variant({"head": "direct", "horizon": 5}),
+    "scaled_direct_skip": _variant({"head": "direct", "horizon": 5, "window_scaling": True, "linear_skip": True}),
     "gaussian_residual": _variant({"head": "gaussian", "residual": True}),
     "teacher_forcing_k4": _variant(horizon=4),
     "scheduled_k4": _variant(regime="scheduled_inverse_sigmoid", horizon=4),
