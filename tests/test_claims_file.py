@@ -137,6 +137,10 @@ def panel(spec: dict) -> list[int]:
     ``within`` x its RMSE), how many series]; ``stat = "seeds"``: [the seeds of the run that holds ``recipe``]."""
     if spec.get("stat") == "seeds":
         return [panel_runs(spec["files"])[spec["recipe"]]["seeds"]]
+    if spec.get("stat") in ("chosen", "chosen_lstm"):  # the forecaster chosen without peeking (one run's choice)
+        runs = [json.loads(pathlib.Path(p).read_text()) for p in sorted(glob.glob(str(ROOT / spec["files"])))]
+        ratios = [s["choice"][f"{spec['stat']}_ratio"] for run in runs for s in run["series"].values()]
+        return [sum(q <= spec["within"] if "within" in spec else q < 1 for q in ratios), len(ratios)]
     ratios = panel_ratios(spec["files"])[spec["recipe"]]
     return [sum(q <= spec["within"] if "within" in spec else q < 1 for q in ratios), len(ratios)]
 

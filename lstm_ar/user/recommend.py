@@ -27,17 +27,10 @@ def parse_recipes(text: str | None, *, default_none: bool = False) -> tuple[str,
     """``--recipes`` (``default``, ``none`` or names from ``panel.RECIPES``; None: ``default``, or ``none`` with
     ``default_none``) -> names, in order, deduplicated. InputError naming an unknown one."""
     from lstm_ar.scenarios.panel import DEFAULT_RECIPES, RECIPES
-    from lstm_ar.user.io import InputError
+    from lstm_ar.user.study import parse_names
 
-    text = ("none" if default_none else "default") if text is None else text.strip()
-    if text in ("default", "none"):
-        return tuple(DEFAULT_RECIPES) if text == "default" else ()
-    names = [n.strip() for n in text.split(",") if n.strip()]
-    unknown = [n for n in names if n not in RECIPES]
-    if unknown or not names:
-        raise InputError(f"--recipes: unknown recipe {', '.join(map(repr, unknown)) or repr(text)}; valid: default, "
-                         f"none, or a comma-separated list of {', '.join(RECIPES)}")
-    return tuple(dict.fromkeys(names))
+    text = ("none" if default_none else "default") if text is None else text
+    return parse_names(text, "--recipes", "recipe", DEFAULT_RECIPES, RECIPES)
 
 
 class RecommendPlan(NamedTuple):

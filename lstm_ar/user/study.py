@@ -119,17 +119,23 @@ QUICK_SEEDS = 4
 QUICK_EPOCHS = 5
 
 
-def parse_remedies(text: str) -> tuple[str, ...]:
-    """``--remedies`` (``default``, ``none`` or names from ``REMEDIES``) -> names, in order, deduplicated."""
+def parse_names(text: str, option: str, kind: str, default: Sequence[str], valid) -> tuple[str, ...]:
+    """A list option (``default``, ``none`` or comma-separated names from ``valid``) -> names, in order,
+    deduplicated; InputError naming an unknown ``kind`` of ``option``."""
     text = text.strip()
     if text in ("default", "none"):
-        return DEFAULT_REMEDIES if text == "default" else ()
+        return tuple(default) if text == "default" else ()
     names = [n.strip() for n in text.split(",") if n.strip()]
-    unknown = [n for n in names if n not in REMEDIES]
+    unknown = [n for n in names if n not in valid]
     if unknown or not names:
-        raise InputError(f"--remedies: unknown remedy {', '.join(map(repr, unknown)) or repr(text)}; valid: default, none, "
-                         f"or a comma-separated list of {', '.join(REMEDIES)}")
+        raise InputError(f"{option}: unknown {kind} {', '.join(map(repr, unknown)) or repr(text)}; valid: default, none, "
+                         f"or a comma-separated list of {', '.join(valid)}")
     return tuple(dict.fromkeys(names))
+
+
+def parse_remedies(text: str) -> tuple[str, ...]:
+    """``--remedies`` (``default``, ``none`` or names from ``REMEDIES``) -> names, in order, deduplicated."""
+    return parse_names(text, "--remedies", "remedy", DEFAULT_REMEDIES, REMEDIES)
 
 
 def parse_windows(text: str) -> tuple[int, ...]:
