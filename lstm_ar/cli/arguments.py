@@ -281,7 +281,15 @@ def add_user_options(parser: argparse.ArgumentParser, *, model: bool) -> None:
     from lstm_ar.scenarios.panel import DEFAULT_RECIPES, RECIPES
     from lstm_ar.user.io import DECIMALS, FILLS, MAX_ROWS, THOUSANDS
     from lstm_ar.user.recommend import SEEDS as ENSEMBLE_SEEDS
-    from lstm_ar.user.study import DEFAULT_EPOCHS, DEFAULT_REMEDIES, DEFAULT_WINDOWS, QUICK_EPOCHS, QUICK_SEEDS, REMEDIES
+    from lstm_ar.user.study import (
+        DEFAULT_EPOCHS,
+        DEFAULT_REMEDIES,
+        DEFAULT_WINDOWS,
+        FULL_SEEDS,
+        QUICK_EPOCHS,
+        QUICK_SEEDS,
+        REMEDIES,
+    )
 
     data = parser.add_argument_group("the series")
     add = data.add_argument
@@ -345,7 +353,7 @@ def add_user_options(parser: argparse.ArgumentParser, *, model: bool) -> None:
              "objects) with a usage example")
     run = parser.add_argument_group("the run")
     add = run.add_argument
-    add("--seeds", type=seed_count, default=None, help=f"seeds per variant (default 64; {QUICK_SEEDS} with --quick)")
+    add("--seeds", type=seed_count, default=None, help=f"seeds per variant (default {FULL_SEEDS}; {QUICK_SEEDS} with --quick)")
     add("--root-seed", type=root_seed, default=0, help="seed i uses fold_in(key(root_seed), i) (default 0)")
     add("--lanes", type=positive_int, default=None, help="seeds trained at once on each device")
     _chunk_options(add)
