@@ -19,7 +19,9 @@ from lstm_ar.study.select import LSTM_PREFIX, is_lstm
 
 SEEDS = 8  # models per recipe ensemble (the panel's default seeds)
 ORIGINS = 20  # backtest origins over the validation tail and over the held-out part (fewer where they do not fit)
-FEW_VALUES = 200  # "a short series": the panel's LSTM recipes lost to a classical reference on every series this short
+# "A short series": fewer training values than this. On the two committed panels the LSTM recipe the validation tail
+# chose beat the best classical reference on 5 of 14 such series and on 2 of the 4 longer ones.
+FEW_VALUES = 200
 NOISE = 0.2  # "close to noise": a linear AR explains less than this share of the one-step variance
 
 

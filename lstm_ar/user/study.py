@@ -6,8 +6,8 @@ summary section.
 
 ``DEFAULT_REMEDIES``: the two training remedies that helped most on the noisy sine (committed ``regime`` and
 ``context`` results) and ``direct``, the measured cure (committed ``cure_64x16``: valid for all 200 steps on
-1,024/1,024 pairs). With all three the full default study (1,000 values, 64 seeds) took 3 min 49 s on a 2-core
-CPU with one core busy elsewhere, within its 5-minute budget.
+1,024/1,024 pairs). With all three at 32 seeds and the recommendation (``lstm_ar.user.recommend``) the default
+study of 1,000 values took 2 min 52.5 s on the idle 2-core AMD EPYC (docs/own_data.md, Limits), within its 3 minutes.
 """
 
 from __future__ import annotations
