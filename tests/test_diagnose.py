@@ -199,9 +199,20 @@ def test_fix_diagnoses_the_model_and_hands_back_the_forecaster_chosen_without_pe
     report = (out / "mine" / "report.md").read_text()
     assert "collapses to" in report and "## The recommended forecaster (chosen without peeking)" in report
     assert "forecaster.keras: keras.saving.load_model reads it" in capsys.readouterr().out
+    # the file, fed the raw values before each held-out origin, gives the held-out RMSE the report states for it
+    from lstm_ar.study import backtest
+
+    series = np.loadtxt(files / "series.csv", skiprows=1)
+    held = rec["heldout_backtest"]
     with keras_side():
         model = keras.saving.load_model(out / "mine" / "forecaster.keras")
-    assert model.output_shape[-1] == rec["heldout_backtest"]["horizon"]
+        n_train, window = held["n_train"], model.input_shape[1]
+        origins = backtest.origins(series.size - n_train, held["origins"], held["horizon"])
+        contexts = np.stack([series[n_train + o - window:n_train + o] for o in origins])[:, :, None]
+        forecasts = np.asarray(model.predict(contexts.astype(np.float32), verbose=0), np.float64)
+    truths = np.stack([series[n_train + o:n_train + o + held["horizon"]] for o in origins])
+    rmse = np.mean(np.sqrt(np.mean(np.square(forecasts - truths), axis=1)))
+    assert rmse == pytest.approx(rec["chosen_rmse"] * rec["std"], rel=1e-3)
 
 
 def test_the_command_retrains_the_architecture(files, tmp_path, monkeypatch):

@@ -69,9 +69,7 @@ def noise_run(tmp_path_factory, compilation_cache):
 
 @pytest.fixture(scope="module")
 def sine_run(tmp_path_factory, compilation_cache):
-    folder = tmp_path_factory.mktemp("sine")
-    return run(folder, SINE, "sine", "--remedies", "direct", "--recipes", "scaled_direct_skip", "--export",
-               str(folder / "fixed"))
+    return run(tmp_path_factory.mktemp("sine"), SINE, "sine", "--remedies", "direct")
 
 
 @pytest.fixture(scope="module")
@@ -384,29 +382,19 @@ def test_verdict_flat_optimal_and_spread_settle_values():
     assert "does not collapse on any of 64 seeds" in verdict.verdict(data(), [variant(collapsed=0, settle=None)])[1]
 
 
-def test_the_recommended_forecaster_is_chosen_without_peeking_and_handed_back(sine_run):
-    """The recommendation scores every candidate on the training part's last 20% and picks the lowest; the file it
-    exports, fed the raw values before each held-out origin, gives the held-out RMSE the report states for it."""
-    from lstm_ar.study import backtest
-    from lstm_ar.user.keras_export import _keras, keras_side
-
-    summary, _, report = sine_run
-    rec = summary["user"]["recommendation"]
-    assert rec["chosen"] == min(rec["validation"], key=rec["validation"].get)
-    assert set(rec["candidates"]) >= {"AR(AIC)", "ETS", "Theta", "LSTM scaled_direct_skip"}
-    assert rec["validation_backtest"]["n_train"] + rec["validation_backtest"]["n_test"] == rec["heldout_backtest"]["n_train"]
-    assert any(line.startswith("Recommended forecaster:") for line in summary["user"]["verdict"])
-    assert "## The recommended forecaster (chosen without peeking)" in report
-    folder = OUT["sine"].parent.parent / "fixed"
-    assert [p.split("/")[-1] for p in rec["exported"]] == ["forecaster.keras", "forecaster.usage.py"]
-    keras = _keras()
-    with keras_side():
-        model = keras.saving.load_model(folder / "forecaster.keras")
-        held = rec["heldout_backtest"]
-        n_train, window = held["n_train"], model.input_shape[1]
-        origins = backtest.origins(SINE.size - n_train, held["origins"], held["horizon"])
-        contexts = np.stack([SINE[n_train + o - window:n_train + o] for o in origins])[:, :, None].astype(np.float32)
-        forecasts = np.asarray(model.predict(contexts, verbose=0), np.float64)
-    truths = np.stack([SINE[n_train + o:n_train + o + held["horizon"]] for o in origins])
-    rmse = np.mean(np.sqrt(np.mean(np.square(forecasts - truths), axis=1)))
-    assert rmse == pytest.approx(rec["chosen_rmse"] * rec["std"], rel=1e-3)
+def test_study_asks_for_the_recommendation_from_recipes_and_refuses_a_bad_one(tmp_path, monkeypatch, capsys):
+    """``--recipes`` reaches the recommendation's plan (none by default with --quick); an unknown recipe, or
+    ``--export`` without a recommendation, exits 2 before anything trains. (The recommendation itself runs end to
+    end in tests/test_diagnose.py's ``fix``, through the same ``_run_recommendation``.)"""
+    path = tmp_path / "s.csv"
+    np.savetxt(path, SINE, header="y", comments="", fmt="%.8f")
+    planned = {}
+    monkeypatch.setattr(cli, "_run_user", lambda parser, args, plan, command, rplan=None: planned.update(rplan=rplan))
+    base = ["study", "--csv", str(path), "--column", "y", "--out", str(tmp_path / "out"), *QUICK]
+    assert cli.main(base) == 0 and planned["rplan"] is None
+    assert cli.main([*base, "--recipes", "scaled_direct,scaled_direct_skip_es"]) == 0
+    assert list(planned["rplan"].test.variants) == ["scaled_direct", "scaled_direct_skip_es"]
+    assert planned["rplan"].validation.series.size + planned["rplan"].validation.heldout_series.size == 400
+    assert cli.main([*base, "--recipes", "nope"]) == 2 and "unknown recipe 'nope'" in capsys.readouterr().err
+    assert cli.main([*base, "--export", str(tmp_path / "x")]) == 2 and "--export writes the recommended" in \
+        capsys.readouterr().err
