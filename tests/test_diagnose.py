@@ -188,7 +188,7 @@ def test_fix_diagnoses_the_model_and_hands_back_the_forecaster_chosen_without_pe
 
     out = tmp_path / "out"
     words = ["fix", str(files / "collapse.keras"), "--csv", str(files / "series.csv"), "--out", str(out), "--name",
-             "mine", "--quick", "--no-plots", "--no-progress"]
+             "mine", "--quick", "--no-plots", "--no-progress", "--backtests", "4"]
     assert cli.main([*words, "--recipes", "plain,nope"]) == 2 and not out.exists()
     assert "unknown recipe 'nope'" in capsys.readouterr().err
     assert cli.main([*words, "--recipes", "scaled_direct"]) == 0

@@ -131,7 +131,7 @@ def test_panel_quick_writes_the_table_with_the_classical_references(tmp_path):
 
     out = tmp_path / "panel"
     assert cli.main(["run", "panel", "--quick", "--series", "nile", "--only", "scaled_direct_skip", "--seeds", "2",
-                     "--out", str(out), "--no-progress"]) == 0
+                     "--origins", "4", "--out", str(out), "--no-progress"]) == 0
     s = json.loads((out / "summary.json").read_text())["series"]["nile"]
     assert {"ETS", "Theta", "AR(AIC)", "training mean", "persistence"} <= set(s["references"])
     assert s["best_reference"] == min(s["references"], key=lambda r: s["references"][r]["backtest_rmse"])
@@ -145,7 +145,7 @@ def test_panel_quick_writes_the_table_with_the_classical_references(tmp_path):
     assert c["chosen_rmse"] == held[c["chosen"]] and c["best_classical"] == s["best_reference"]
     assert (out / "nile" / "per_seed.csv").exists() and (out / "nile" / "validation" / "per_seed.csv").exists()
     report = (out / "report.md").read_text()
-    assert "| nile (80 / 20, 11 x 10" in report and "## Chosen without peeking" in report
+    assert "| nile (80 / 20, 4 x 10" in report and "## Chosen without peeking" in report
     (out / "report.md").write_text("stale")  # lstm-ar report panel: the tables again from the files alone
     assert cli.main(["report", "panel", "--out", str(out)]) == 0 and (out / "report.md").read_text() == report
     summary = json.loads((out / "summary.json").read_text())

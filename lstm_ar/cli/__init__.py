@@ -310,6 +310,7 @@ def _recommend(parser: argparse.ArgumentParser, args: argparse.Namespace, name: 
                season: int | None, *, default_none: bool = False):
     """The recommendation's plan (``lstm_ar.user.recommend``) from ``--recipes``, or None (none asked, or a note
     said why not); exit 2 for bad options, before any compute."""
+    from lstm_ar.user import recommend
     from lstm_ar.user.recommend import parse_recipes, plan_recommendation
 
     with _usage_errors(parser):
@@ -319,12 +320,13 @@ def _recommend(parser: argparse.ArgumentParser, args: argparse.Namespace, name: 
             parser.error("--export writes the recommended forecaster: it needs --recipes (not none)")
         check_out(parser, args.export)
     if args.ensemble_seeds is None:
-        from lstm_ar.user import recommend, study
+        from lstm_ar.user import study
 
         args.ensemble_seeds = study.QUICK_SEEDS if args.quick else recommend.SEEDS
     if not recipes:
         return None
-    rplan, note = plan_recommendation(name, train, heldout, season, recipes, quick=args.quick)
+    rplan, note = plan_recommendation(name, train, heldout, season, recipes, quick=args.quick,
+                                      origins=args.backtests or recommend.ORIGINS)
     _warn(parser, [note] if note else [])
     return rplan
 

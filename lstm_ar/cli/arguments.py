@@ -339,7 +339,8 @@ def add_user_options(parser: argparse.ArgumentParser, *, model: bool) -> None:
              "multi-horizon head, the measured cure; with --quick at test-suite size)")
     add("--season", type=positive_int, default=None, help="season length in steps: adds the seasonal naive reference")
     add("--backtests", type=non_negative_int, default=20, metavar="K",
-        help="rolling forecast origins over the held-out part (default 20), where the harness supports them")
+        help="rolling forecast origins over the held-out part (default 20), where the harness supports them; the "
+             "recommendation's too, on its validation tail and on the held-out part (0: 20)")
     add = parser.add_argument_group("the recommendation").add_argument
     add("--recipes", default=None, metavar="default|none|LIST",
         help="LSTM recipes the recommendation chooses among, with every classical reference, on the last 20%% of the "

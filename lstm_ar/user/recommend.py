@@ -18,7 +18,7 @@ import numpy as np
 from lstm_ar.study.select import LSTM_PREFIX, is_lstm
 
 SEEDS = 8  # models per recipe ensemble (the panel's default seeds)
-ORIGINS = 20  # backtest origins over the validation tail and over the held-out part (fewer where they do not fit)
+ORIGINS = 20  # default backtest origins over the validation tail and the held-out part (fewer where they do not fit)
 # "A short series": fewer training values than this. On the two committed panels the LSTM recipe the validation tail
 # chose beat the best classical reference on 5 of 14 such series and on 2 of the 4 longer ones.
 FEW_VALUES = 200
@@ -52,13 +52,14 @@ class Recommendation(NamedTuple):
 
 
 def plan_recommendation(name: str, train: np.ndarray, heldout: np.ndarray, season: int | None, recipes, *,
-                        quick: bool = False) -> tuple[RecommendPlan | None, str | None]:
-    """(the plan, None), or (None, a note) when the series is too short for the panel's rules. Nothing trains."""
+                        quick: bool = False, origins: int = ORIGINS) -> tuple[RecommendPlan | None, str | None]:
+    """(the plan, None), or (None, a note) when the series is too short for the panel's rules; ``origins`` on the
+    validation tail and on the held-out part each. Nothing trains."""
     from lstm_ar.scenarios.panel import series_scenario
 
     values = np.concatenate([np.asarray(train, np.float64), np.asarray(heldout, np.float64)])
     try:
-        validation, test = (series_scenario(name, values, season, recipes, origins=ORIGINS, quick=quick,
+        validation, test = (series_scenario(name, values, season, recipes, origins=origins, quick=quick,
                                             validation=v, n_train=int(np.size(train))) for v in (True, False))
     except ValueError as err:
         return None, f"no recommendation: the validation tail or the held-out part is too short to backtest ({err})"
