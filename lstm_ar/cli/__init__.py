@@ -314,7 +314,7 @@ def _recommend(parser: argparse.ArgumentParser, args: argparse.Namespace, name: 
     from lstm_ar.user.recommend import parse_recipes, plan_recommendation
 
     with _usage_errors(parser):
-        recipes = parse_recipes(args.recipes, default_none=default_none or args.quick)
+        recipes = parse_recipes(args.recipes, default_none=default_none)
     if args.export is not None:
         if not recipes:
             parser.error("--export writes the recommended forecaster: it needs --recipes (not none)")
@@ -414,7 +414,8 @@ def run_study_command(parser: argparse.ArgumentParser, args: argparse.Namespace,
                           activation=args.activation, epochs=args.epochs, remedies=parse_remedies(args.remedies),
                           season=args.season, backtest_origins=args.backtests, name=args.name, quick=args.quick)
     _warn(parser, plan.notes)
-    rplan = _recommend(parser, args, plan.scenario.name, plan.train, plan.heldout, plan.season)
+    rplan = _recommend(parser, args, plan.scenario.name, plan.train, plan.heldout, plan.season,
+                       default_none=args.quick)
     return _run_user(parser, args, plan, command, rplan=rplan)
 
 

@@ -344,8 +344,8 @@ def add_user_options(parser: argparse.ArgumentParser, *, model: bool) -> None:
     add = parser.add_argument_group("the recommendation").add_argument
     add("--recipes", default=None, metavar="default|none|LIST",
         help="LSTM recipes the recommendation chooses among, with every classical reference, on the last 20%% of the "
-             "training part: default (" + ",".join(DEFAULT_RECIPES) + "), none (no recommendation; the default with "
-             "--quick" + (" and of diagnose" if model else "") + "), or a comma-separated list of " + ", ".join(RECIPES))
+             "training part: default (" + ",".join(DEFAULT_RECIPES) + "), none (no recommendation; the default of "
+             + ("diagnose" if model else "--quick") + "), or a comma-separated list of " + ", ".join(RECIPES))
     add("--ensemble-seeds", type=seed_count, default=None,
         help=f"models per recipe; the median of their forecasts is the recipe's forecast (default {ENSEMBLE_SEEDS}; "
              f"{QUICK_SEEDS} with --quick)")
@@ -397,7 +397,7 @@ def add_user_commands(commands, prog: str) -> None:
         description=(
             "Diagnose your model on your series (as diagnose --no-retrain), then choose a forecaster without peeking "
             "(every classical reference and the LSTM recipes measured on the real-series panel, scored on the last "
-            "20%% of the training part) and write it as <export>/forecaster.keras, which keras.saving.load_model reads "
+            "20% of the training part) and write it as <export>/forecaster.keras, which keras.saving.load_model reads "
             "with no custom objects (raw values in, raw forecasts out), with a usage example.\n\n"
             f"  {prog} fix model.keras --csv sales.csv --column units\n"
             f"  {prog} fix model.keras --csv sales.csv --column units --export fixed/ --quick"))
