@@ -64,18 +64,12 @@ def _data(config: TrainConfig):
     return sequences(SERIES, config.model.window, config.horizon)
 
 
-# The variants checked here; the others (the k-step regimes, the curriculum, DaD) in tests/test_harness_regimes.py,
-# so that the two halves compile on the suite's two workers at once.
-HERE = ("plain", "dropout", "residual", "input_noise", "direct", "scaled_direct_skip", "gaussian_residual")
-ELSEWHERE = tuple(name for name in VARIANTS if name not in HERE)
-
-
-def train_variants(names) -> dict:
-    """Per variant of ``names``: (seeds trained on concrete data, on traced data (``TRACED_DATA``, else None),
+@pytest.fixture(scope="module")
+def runs():
+    """Per variant: (seeds trained on concrete data, on traced data (``TRACED_DATA``, else None),
     by the plain path)."""
     out = {}
-    for name in names:
-        config = VARIANTS[name]
+    for name, config in VARIANTS.items():
         data = _data(config)
         train = make_train(config, data)
         concrete = jax.jit(jax.vmap(train, in_axes=(0, None)))(KEYS, data)
@@ -89,18 +83,8 @@ def train_variants(names) -> dict:
     return out
 
 
-@pytest.fixture(scope="module")
-def runs():
-    return train_variants(HERE)
-
-
-@pytest.mark.parametrize("name", HERE)
+@pytest.mark.parametrize("name", list(VARIANTS))
 def test_every_variant_passes_the_common_checks(name, runs):
-    check_common(name, runs)
-
-
-def check_common(name: str, runs: dict) -> None:
-    """The common checks of one variant (``runs``: ``train_variants``' with it and "plain")."""
     config = VARIANTS[name]
     concrete, traced, reference = runs[name]
     if traced is not None:
