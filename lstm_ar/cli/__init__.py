@@ -342,7 +342,7 @@ def _run_recommendation(args: argparse.Namespace, rplan, summary: dict) -> list[
         return []
     user = summary["user"]
     user["recommendation"] = section = recommend.section(rec, float(rplan.test.standardisation[1]))
-    user["verdict"] += recommend.sentences(section, int(rec.test.result.scenario.backtest().start),
+    user["verdict"] += recommend.sentences(section, section["heldout_backtest"]["n_train"],
                                            float(user.get("data", {}).get("explained_one_step", 1.0)))
     if args.export is not None:
         out = pathlib.Path(args.export)

@@ -121,7 +121,7 @@ class SeriesRun(NamedTuple):
 
 def backtest_series(sc, season: int | None, seeds: int, *, progress: bool = True) -> SeriesRun | None:
     """Every reference and every recipe (over ``seeds``) from every origin of ``sc``; None off process 0."""
-    from lstm_ar.study.ensemble import judge_ensemble, median_forecast
+    from lstm_ar.study.ensemble import judge_median, median_forecast
     from lstm_ar.study.experiment import run_scenario
     from lstm_ar.study.references import origin_references
 
@@ -132,7 +132,7 @@ def backtest_series(sc, season: int | None, seeds: int, *, progress: bool = True
         return None
     truths = bt.truths()
     medians = {r: median_forecast(v.origin_forecasts) for r, v in result.variants.items()}
-    ensembles = {r: judge_ensemble(v.origin_forecasts, truths, sc.scale, sc.center) for r, v in result.variants.items()}
+    ensembles = {r: judge_median(m, truths, sc.scale, sc.center) for r, m in medians.items()}
     return SeriesRun(result, refs, medians, ensembles)
 
 
@@ -168,8 +168,8 @@ def read_ensembles(folder: pathlib.Path, recipes, digest: str | None = None) -> 
     """(held-out, validation) recipe -> judged ensemble from ``folder/ensembles.npz``; None for a run written before
     ensembles were kept. ValueError when a recipe is missing, or the file is not the one whose sha256 ``digest`` the
     run recorded."""
-    from lstm_ar.dynamics.judge import judge_origins
     from lstm_ar.report.scenario import file_digest
+    from lstm_ar.study.ensemble import judge_median
 
     path = folder / ENSEMBLE_FILE
     if not path.is_file():
@@ -183,12 +183,10 @@ def read_ensembles(folder: pathlib.Path, recipes, digest: str | None = None) -> 
         missing = [r for r in recipes for prefix in ("", "validation/") if prefix + r not in z.files]
         if missing:
             raise ValueError(f"{path}: no ensemble forecast for {', '.join(missing)}")
-        out = []
-        for prefix in ("", "validation/"):
-            judged = {r: judge_origins(z[prefix + r], z[prefix + "truths"], float(z[prefix + "scale"]),
-                                       float(z[prefix + "center"])) for r in recipes}
-            out.append({r: {k: float(v) for k, v in j.items() if k != "origin_rmse"} for r, j in judged.items()})
-    return out[0], out[1]
+        held, validation = ({r: judge_median(z[prefix + r], z[prefix + "truths"], float(z[prefix + "scale"]),
+                                             float(z[prefix + "center"])) for r in recipes}
+                            for prefix in ("", "validation/"))
+    return held, validation
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -27,7 +27,14 @@ def median_forecast(origin_forecasts: np.ndarray) -> np.ndarray:
     return out.astype(np.float32)
 
 
-def judge_ensemble(origin_forecasts: np.ndarray, truths: np.ndarray, scale: float, center: float = 0.0) -> dict:
-    """The ensemble's backtest metrics (``judge_origins``' names, host floats; ``origin_rmse`` f64[K])."""
-    judged = judge_origins(median_forecast(origin_forecasts), np.asarray(truths, np.float32), scale, center)
+def judge_median(median: np.ndarray, truths: np.ndarray, scale: float, center: float = 0.0) -> dict:
+    """An ensemble's forecast f[K, H] (``median_forecast``) judged: ``judge_origins``' names as host floats
+    (``origin_rmse`` f64[K])."""
+    judged = judge_origins(np.asarray(median, np.float32), np.asarray(truths, np.float32), scale, center)
     return {k: (np.asarray(v, np.float64) if k == "origin_rmse" else float(v)) for k, v in judged.items()}
+
+
+def judge_ensemble(origin_forecasts: np.ndarray, truths: np.ndarray, scale: float, center: float = 0.0) -> dict:
+    """The ensemble's backtest metrics from every seed's forecasts f[seeds, K, H] (``judge_median`` of their
+    ``median_forecast``)."""
+    return judge_median(median_forecast(origin_forecasts), truths, scale, center)
